@@ -1,0 +1,182 @@
+// Package store is the only package that touches persistent state. It defines
+// the record of a message and a small interface that the embedded SQLite
+// store and the PostgreSQL store both implement, so that several guard
+// instances can later share one database.
+//
+// Writes go through Update, which runs a function inside a transaction that
+// is durably committed (fsync) before Update returns. Implementations may
+// commit the functions of several concurrent callers together (group
+// commit); each function still succeeds or fails on its own.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+)
+
+var (
+	// ErrNotFound: no such message, body or user.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a conditional update found the record in another state
+	// than expected (someone else changed it first).
+	ErrConflict = errors.New("store: record changed concurrently")
+	// ErrFull: the store cannot take more data (disk full, quota). The SMTP
+	// front end answers 452 for it.
+	ErrFull = errors.New("store: storage full")
+	// ErrExists: a record with that key exists already.
+	ErrExists = errors.New("store: already exists")
+)
+
+// State is where a message is in its life. Every change of state is one
+// atomic write.
+//
+//	received → held → queued → sending → delivered | bounced
+//	                ↘ rejected | expired | withdrawn
+//	received → queued (pass verdict)
+type State string
+
+const (
+	Held      State = "held"      // waiting for an officer's decision
+	Queued    State = "queued"    // waiting for its next delivery attempt
+	Sending   State = "sending"   // claimed by an instance for an attempt (until NextAttempt)
+	Delivered State = "delivered" // every recipient accepted or finally failed, at least one accepted
+	Bounced   State = "bounced"   // every recipient failed permanently or the message expired in the queue
+	Rejected  State = "rejected"  // an officer rejected it
+	Expired   State = "expired"   // a hold timed out (never sent)
+	Withdrawn State = "withdrawn" // its sender withdrew it
+)
+
+// Final reports whether no further transition leaves s.
+func (s State) Final() bool {
+	switch s {
+	case Delivered, Bounced, Rejected, Expired, Withdrawn:
+		return true
+	}
+	return false
+}
+
+// RcptStatus is the delivery outcome for one envelope recipient.
+type RcptStatus struct {
+	Done   bool   // a final answer was received (accepted or permanently refused)
+	Failed bool   // permanently refused (with Done), or last temporary failure (without Done)
+	Code   int    // last SMTP code from upstream, 0 if none
+	Detail string // last enhanced code and text from upstream, or local error
+}
+
+// Message is the one record kept per message.
+type Message struct {
+	envelope.Envelope
+
+	State       State
+	Updated     time.Time
+	Size        int64     // bytes of the message as submitted
+	Attempts    int       // delivery attempts started (incremented before dialling)
+	NextAttempt time.Time // earliest next attempt; for Sending, the end of the claim
+	Owner       string    // instance that claimed it (Sending), "" otherwise
+	LastError   string    // last delivery problem, for operators
+
+	// Status has one entry per Envelope.Rcpts, in the same order.
+	Status []RcptStatus
+
+	// Facts for listings without reading the body.
+	Subject    string
+	HeaderFrom string
+
+	// Verdict is the policy verdict as JSON, opaque to the store.
+	Verdict []byte
+	// Action is the verdict's action ("pass", "hold", "reject"), for filtering.
+	Action string
+	// HoldExpires is when a held message expires (zero if not held).
+	HoldExpires time.Time
+}
+
+// User is an account: staff who send, officers who decide, admins.
+type User struct {
+	Name         string
+	PasswordHash string   // bcrypt
+	Roles        []string // "sender", "officer", "admin"
+	Addresses    []string // envelope senders this user may use: own address first, then aliases
+	Disabled     bool
+	Lang         string // console language preference, "" = from the browser
+	Created      time.Time
+	Updated      time.Time
+}
+
+// Filter selects messages for List.
+type Filter struct {
+	States   []State // empty: any
+	AuthUser string  // "" any
+	From     string  // envelope sender, "" any
+	Limit    int     // 0: implementation default (1000)
+	// Oldest first by Received when true; newest first otherwise.
+	Ascending bool
+}
+
+// Tx is what a write transaction can do. It is only valid inside the
+// function given to Store.Update.
+type Tx interface {
+	// InsertMessage stores a new message with its bytes exactly as given.
+	// m.State, Owner, Attempts and NextAttempt are stored as given, so a
+	// caller may insert a message already claimed for its first attempt.
+	InsertMessage(m *Message, body []byte) error
+	// UpdateMessage writes the mutable fields of m (State, Updated, Attempts,
+	// NextAttempt, Owner, LastError, Status, Verdict, Action, HoldExpires) if
+	// the stored state is still from; otherwise it returns ErrConflict.
+	UpdateMessage(m *Message, from State) error
+	// DeleteBody removes the stored bytes of a message; the record stays.
+	DeleteBody(id string) error
+	// ClaimDue claims up to limit messages that are Queued, or Sending with
+	// an expired claim, whose NextAttempt is at or before now: each becomes
+	// Sending, Owner=owner, Attempts+1, NextAttempt=until. Oldest first.
+	// Instances sharing a database never claim the same message twice.
+	ClaimDue(now time.Time, owner string, until time.Time, limit int) ([]*Message, error)
+	// ReleaseOwner returns the claims of owner to Queued, due now (used at
+	// start-up: what this instance was sending when it stopped is retried).
+	ReleaseOwner(owner string, now time.Time) (int, error)
+
+	// PutUser inserts or replaces a user (by Name).
+	PutUser(u *User) error
+}
+
+// Store is the persistent state of the guard.
+type Store interface {
+	// Update runs fn in a transaction and commits it durably. If fn returns
+	// an error, none of its writes persist and Update returns that error.
+	// fn must not block on anything but the Tx, and may be called once only.
+	Update(ctx context.Context, fn func(Tx) error) error
+
+	Message(ctx context.Context, id string) (*Message, error)
+	// Body returns the stored bytes of a message; ErrNotFound once deleted.
+	Body(ctx context.Context, id string) ([]byte, error)
+	List(ctx context.Context, f Filter) ([]*Message, error)
+	// Count returns the number of messages per state (states with none omitted).
+	Count(ctx context.Context) (map[State]int, error)
+	// NextDue returns the earliest NextAttempt among Queued and Sending
+	// messages, or the zero time if there are none.
+	NextDue(ctx context.Context) (time.Time, error)
+
+	User(ctx context.Context, name string) (*User, error)
+	Users(ctx context.Context) ([]*User, error)
+
+	// Ping checks that the store is reachable and writable enough to accept.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a new message ID: 20 characters, sortable by creation time
+// (48 bits of milliseconds), with 48 random bits, safe in URLs, file names
+// and SMTP replies.
+func NewID(now time.Time) string {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	rand.Read(b[6:])
+	return idEncoding.EncodeToString(b[:])[:20]
+}
