@@ -1,0 +1,293 @@
+// Package account manages the guard's user accounts: staff who send mail,
+// security officers who decide on held mail, and admins. Passwords are
+// stored as bcrypt hashes in the store; this package is the only place that
+// creates or checks them.
+package account
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// Roles a user can hold.
+const (
+	RoleSender  = "sender"
+	RoleOfficer = "officer"
+	RoleAdmin   = "admin"
+)
+
+var (
+	// ErrBadCredentials is returned for an unknown user, a wrong password
+	// or a disabled account alike, so callers cannot tell them apart.
+	ErrBadCredentials = errors.New("account: invalid user name or password")
+	// ErrInvalid is returned for a malformed name, password, role or address.
+	ErrInvalid = errors.New("account: invalid value")
+)
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 8
+
+// cacheTTL bounds how long a verified password is remembered. Mail clients
+// authenticate on every connection; without the cache each AUTH costs a
+// bcrypt computation (tens of milliseconds of CPU), which caps throughput
+// and invites denial of service.
+const cacheTTL = 5 * time.Minute
+
+// Service manages accounts.
+type Service struct {
+	st   store.Store
+	cost int
+	now  func() time.Time
+
+	key   [32]byte // HMAC key for the verified-password cache, per process
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	mac     [32]byte // HMAC of the password
+	hash    string   // the bcrypt hash it was verified against
+	expires time.Time
+}
+
+// New returns a Service on st. cost is the bcrypt cost (0: bcrypt.DefaultCost).
+func New(st store.Store, cost int) *Service {
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	s := &Service{st: st, cost: cost, now: time.Now, cache: map[string]cached{}}
+	rand.Read(s.key[:])
+	return s
+}
+
+// dummyHash equalises the time spent on unknown user names.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("egressguard-dummy-password"), bcrypt.DefaultCost)
+
+// Authenticate checks a user name and password and returns the user.
+func (s *Service) Authenticate(ctx context.Context, name, password string) (*store.User, error) {
+	name = normName(name)
+	u, err := s.st.User(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	mac := s.mac(password)
+	s.mu.Lock()
+	c, ok := s.cache[name]
+	s.mu.Unlock()
+	if ok && c.hash == u.PasswordHash && hmac.Equal(c.mac[:], mac[:]) && s.now().Before(c.expires) {
+		if u.Disabled {
+			return nil, ErrBadCredentials
+		}
+		return u, nil
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.Disabled {
+		return nil, ErrBadCredentials
+	}
+	s.mu.Lock()
+	if len(s.cache) > 10000 { // bounded: forget everything rather than grow
+		clear(s.cache)
+	}
+	s.cache[name] = cached{mac: mac, hash: u.PasswordHash, expires: s.now().Add(cacheTTL)}
+	s.mu.Unlock()
+	return u, nil
+}
+
+func (s *Service) mac(password string) [32]byte {
+	h := hmac.New(sha256.New, s.key[:])
+	h.Write([]byte(password))
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// PasswordMatches reports whether password is the current password of
+// user name (used to warn while a demo password is still in use).
+func (s *Service) PasswordMatches(ctx context.Context, name, password string) bool {
+	u, err := s.st.User(ctx, normName(name))
+	if err != nil {
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil
+}
+
+// Add creates a user. It returns store.ErrExists if the name is taken.
+func (s *Service) Add(ctx context.Context, name, password string, roles, addresses []string) (*store.User, error) {
+	name = normName(name)
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	roles, err := checkRoles(roles)
+	if err != nil {
+		return nil, err
+	}
+	addresses, err = checkAddresses(addresses)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := s.hash(password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	u := &store.User{Name: name, PasswordHash: hash, Roles: roles, Addresses: addresses, Created: now, Updated: now}
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := s.st.User(ctx, name); err == nil {
+			return fmt.Errorf("user %q: %w", name, store.ErrExists)
+		}
+		return tx.PutUser(u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password.
+func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+	hash, err := s.hash(password)
+	if err != nil {
+		return err
+	}
+	return s.modify(ctx, name, func(u *store.User) error {
+		u.PasswordHash = hash
+		return nil
+	})
+}
+
+// SetDisabled disables or enables an account. A disabled account can
+// neither authenticate over SMTP nor log in to the console.
+func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	return s.modify(ctx, name, func(u *store.User) error {
+		u.Disabled = disabled
+		return nil
+	})
+}
+
+// SetRoles replaces a user's roles.
+func (s *Service) SetRoles(ctx context.Context, name string, roles []string) error {
+	roles, err := checkRoles(roles)
+	if err != nil {
+		return err
+	}
+	return s.modify(ctx, name, func(u *store.User) error {
+		u.Roles = roles
+		return nil
+	})
+}
+
+// SetAddresses replaces the envelope senders a user may use.
+func (s *Service) SetAddresses(ctx context.Context, name string, addresses []string) error {
+	addresses, err := checkAddresses(addresses)
+	if err != nil {
+		return err
+	}
+	return s.modify(ctx, name, func(u *store.User) error {
+		u.Addresses = addresses
+		return nil
+	})
+}
+
+func (s *Service) modify(ctx context.Context, name string, fn func(*store.User) error) error {
+	name = normName(name)
+	u, err := s.st.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := fn(u); err != nil {
+		return err
+	}
+	u.Updated = s.now().UTC()
+	err = s.st.Update(ctx, func(tx store.Tx) error { return tx.PutUser(u) })
+	s.mu.Lock()
+	delete(s.cache, name)
+	s.mu.Unlock()
+	return err
+}
+
+// List returns all users.
+func (s *Service) List(ctx context.Context) ([]*store.User, error) { return s.st.Users(ctx) }
+
+// Get returns one user.
+func (s *Service) Get(ctx context.Context, name string) (*store.User, error) {
+	return s.st.User(ctx, normName(name))
+}
+
+func (s *Service) hash(password string) (string, error) {
+	if len(password) < MinPasswordLength {
+		return "", fmt.Errorf("%w: password shorter than %d characters", ErrInvalid, MinPasswordLength)
+	}
+	if len(password) > 72 {
+		return "", fmt.Errorf("%w: password longer than 72 bytes (bcrypt's limit)", ErrInvalid)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	if err != nil {
+		return "", err
+	}
+	return string(h), nil
+}
+
+// HasRole reports whether u holds role. Admins are not implicitly officers:
+// deciding on held mail is a separate duty.
+func HasRole(u *store.User, role string) bool { return slices.Contains(u.Roles, role) }
+
+func normName(n string) string { return strings.ToLower(strings.TrimSpace(n)) }
+
+func checkName(n string) error {
+	if n == "" || len(n) > 254 || strings.ContainsAny(n, " \t\r\n\x00:") {
+		return fmt.Errorf("%w: user name %q (no spaces, colons or control characters; at most 254 bytes)", ErrInvalid, n)
+	}
+	return nil
+}
+
+func checkRoles(roles []string) ([]string, error) {
+	var out []string
+	for _, r := range roles {
+		r = strings.ToLower(strings.TrimSpace(r))
+		switch r {
+		case RoleSender, RoleOfficer, RoleAdmin:
+		default:
+			return nil, fmt.Errorf("%w: role %q (sender, officer or admin)", ErrInvalid, r)
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{RoleSender}
+	}
+	return out, nil
+}
+
+func checkAddresses(addrs []string) ([]string, error) {
+	var out []string
+	for _, a := range addrs {
+		a = strings.TrimSpace(a)
+		at := strings.LastIndexByte(a, '@')
+		if at <= 0 || at == len(a)-1 || strings.ContainsAny(a, " \t<>\r\n") {
+			return nil, fmt.Errorf("%w: address %q", ErrInvalid, a)
+		}
+		// Domains are case-insensitive; local parts are compared
+		// case-insensitively too, as every mail system here does.
+		a = strings.ToLower(a)
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}

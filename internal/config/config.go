@@ -1,0 +1,463 @@
+// Package config reads egressguard's TOML configuration. Load decodes the
+// file over the defaults, rejects unknown keys (typos must not silently
+// turn a control off), validates every value and reports all problems at
+// once, each with its key and a hint.
+package config
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultPath is the config file used when none is named.
+const DefaultPath = "config/egressguard.toml"
+
+// Config is the whole configuration. Field comments name the TOML key;
+// config/egressguard.toml documents every key.
+type Config struct {
+	Hostname string `toml:"hostname"` // SMTP greeting and EHLO name; default: the machine's host name
+	DataDir  string `toml:"data_dir"` // store, outbox; relative paths are relative to the config file
+	Instance string `toml:"instance"` // stable name of this instance in a shared store; default: hostname
+
+	Log      Log        `toml:"log"`
+	SMTP     SMTP       `toml:"smtp"`
+	Upstream Upstream   `toml:"upstream"`
+	Store    Store      `toml:"store"`
+	HTTP     HTTP       `toml:"http"`
+	Inspect  Inspect    `toml:"inspect"`
+	Policy   Policy     `toml:"policy"`
+	Seed     []SeedUser `toml:"seed_user"`
+
+	// Dir is the directory of the config file (not a TOML key); relative
+	// paths in the file are resolved against it.
+	Dir string `toml:"-"`
+}
+
+// Log configures the structured log.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // json or console
+}
+
+// SMTP configures the submission listener.
+type SMTP struct {
+	Listen            string   `toml:"listen"`
+	TLSCert           string   `toml:"tls_cert"`
+	TLSKey            string   `toml:"tls_key"`
+	RequireTLSForAuth *bool    `toml:"require_tls_for_auth"` // default: true when TLS is configured
+	TrustedNetworks   []string `toml:"trusted_networks"`
+	MaxMessageSize    Size     `toml:"max_message_size"`
+	MaxRecipients     int      `toml:"max_recipients"`
+	MaxLineLength     int      `toml:"max_line_length"`
+	CommandTimeout    Duration `toml:"command_timeout"`
+	DataTimeout       Duration `toml:"data_timeout"`
+	MaxConnections    int      `toml:"max_connections"`
+	MaxConnectionsIP  int      `toml:"max_connections_per_ip"`
+	AuthFailDelay     Duration `toml:"auth_fail_delay"`
+	MaxAuthFailures   int      `toml:"max_auth_failures"`
+	AuthFailWindow    Duration `toml:"auth_fail_window"`
+
+	// Parsed forms, filled by Load.
+	Trusted   []netip.Prefix `toml:"-"`
+	TLSConfig *tls.Config    `toml:"-"`
+}
+
+// Upstream configures delivery to the smarthost.
+type Upstream struct {
+	Address            string   `toml:"address"`    // host:port; empty: write to outbox_dir
+	OutboxDir          string   `toml:"outbox_dir"` // default: DATA_DIR/outbox
+	TLS                string   `toml:"tls"`        // required, opportunistic, none
+	TLSServerName      string   `toml:"tls_server_name"`
+	CAFile             string   `toml:"ca_file"`
+	AuthUser           string   `toml:"auth_user"`
+	AuthPassword       string   `toml:"auth_password"`
+	AuthPasswordFile   string   `toml:"auth_password_file"`
+	ConnectTimeout     Duration `toml:"connect_timeout"`
+	CommandTimeout     Duration `toml:"command_timeout"`
+	DataTimeout        Duration `toml:"data_timeout"`
+	Concurrency        int      `toml:"concurrency"`
+	MaxAge             Duration `toml:"max_age"`
+	BackoffMin         Duration `toml:"backoff_min"`
+	BackoffMax         Duration `toml:"backoff_max"`
+	Lease              Duration `toml:"lease"`
+	InsecureSkipVerify bool     `toml:"insecure_skip_verify"`
+}
+
+// Store selects and configures the persistent store.
+type Store struct {
+	Driver string `toml:"driver"` // sqlite (default) or postgres
+	Path   string `toml:"path"`   // sqlite: database file, default DATA_DIR/egressguard.db
+	DSN    string `toml:"dsn"`    // postgres: connection string
+}
+
+// HTTP configures the metrics and health listener.
+type HTTP struct {
+	Listen string `toml:"listen"` // "" disables it
+}
+
+// Inspect bounds the work spent on one message.
+type Inspect struct {
+	MaxDepth       int      `toml:"max_depth"`
+	MaxParts       int      `toml:"max_parts"`
+	MaxDecodedSize Size     `toml:"max_decoded_size"`
+	MaxTime        Duration `toml:"max_time"`
+}
+
+// Policy holds the organisation's domains and allowlist. Rules and the
+// share-link catalogue are added by the policy engine's own section.
+type Policy struct {
+	InternalDomains []string `toml:"internal_domains"`
+	Allow           []string `toml:"allow"`
+}
+
+// SeedUser is an account created at start if it does not exist yet. It is
+// meant for the quickstart; serve warns while a seeded password is in use.
+type SeedUser struct {
+	Name      string   `toml:"name"`
+	Password  string   `toml:"password"`
+	Roles     []string `toml:"roles"`
+	Addresses []string `toml:"addresses"`
+}
+
+// Defaults returns the configuration used for every key the file omits.
+func Defaults() *Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	return &Config{
+		Hostname: host,
+		DataDir:  "data",
+		Log:      Log{Level: "info", Format: "json"},
+		SMTP: SMTP{
+			Listen:           "127.0.0.1:2525",
+			MaxMessageSize:   Size(25 << 20),
+			MaxRecipients:    100,
+			MaxLineLength:    4096,
+			CommandTimeout:   Duration(5 * 60e9),
+			DataTimeout:      Duration(10 * 60e9),
+			MaxConnections:   1000,
+			MaxConnectionsIP: 100,
+			AuthFailDelay:    Duration(1e9),
+			MaxAuthFailures:  10,
+			AuthFailWindow:   Duration(10 * 60e9),
+		},
+		Upstream: Upstream{
+			TLS:            "opportunistic",
+			ConnectTimeout: Duration(30e9),
+			CommandTimeout: Duration(5 * 60e9),
+			DataTimeout:    Duration(10 * 60e9),
+			Concurrency:    20,
+			MaxAge:         Duration(5 * 24 * 3600e9),
+			BackoffMin:     Duration(60e9),
+			BackoffMax:     Duration(3600e9),
+			Lease:          Duration(30 * 60e9),
+		},
+		Store: Store{Driver: "sqlite"},
+		HTTP:  HTTP{Listen: "127.0.0.1:9025"},
+		Inspect: Inspect{
+			MaxDepth:       20,
+			MaxParts:       500,
+			MaxDecodedSize: Size(32 << 20),
+			MaxTime:        Duration(5e9),
+		},
+	}
+}
+
+// Problem is one thing wrong with a config.
+type Problem struct {
+	Key  string // TOML key path, e.g. "smtp.listen"
+	What string
+	Hint string
+}
+
+func (p Problem) String() string {
+	s := p.Key + ": " + p.What
+	if p.Hint != "" {
+		s += " (hint: " + p.Hint + ")"
+	}
+	return s
+}
+
+// Error lists every problem found in a config file.
+type Error struct {
+	File     string
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d problem(s):", e.File, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Checker collects problems; validators of other packages' sections use it.
+type Checker struct{ problems []Problem }
+
+// Add records a problem.
+func (c *Checker) Add(key, what, hint string) {
+	c.problems = append(c.problems, Problem{Key: key, What: what, Hint: hint})
+}
+
+// Load reads, decodes and validates the file at path. The returned error is
+// an *Error listing every problem when the file is readable but wrong.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path, filepath.Dir(abs))
+}
+
+// Parse decodes and validates config text; file names it in errors, dir
+// resolves relative paths.
+func Parse(data []byte, file, dir string) (*Config, error) {
+	cfg := Defaults()
+	cfg.Dir = dir
+	c := &Checker{}
+	md, err := toml.Decode(string(data), cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			c.Add(fmt.Sprintf("line %d", perr.Position.Line), perr.Message, "fix the TOML syntax")
+		} else {
+			c.Add("(file)", err.Error(), "check the value's type against config/egressguard.toml")
+		}
+		return nil, &Error{File: file, Problems: c.problems}
+	}
+	undecoded := md.Undecoded()
+	keys := make([]string, 0, len(undecoded))
+	for _, k := range undecoded {
+		keys = append(keys, k.String())
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c.Add(k, "unknown key", "check the spelling against config/egressguard.toml")
+	}
+	cfg.validate(c)
+	if len(c.problems) > 0 {
+		return nil, &Error{File: file, Problems: c.problems}
+	}
+	return cfg, nil
+}
+
+// Path resolves a path from the config file against its directory.
+func (cfg *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(cfg.Dir, p)
+}
+
+func (cfg *Config) validate(c *Checker) {
+	if cfg.Hostname == "" {
+		c.Add("hostname", "must not be empty", "the name this guard greets with, e.g. \"relay.example.jp\"")
+	}
+	if cfg.DataDir == "" {
+		c.Add("data_dir", "must not be empty", "a directory for the store and outbox, e.g. \"data\"")
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = cfg.Hostname
+	}
+	switch cfg.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		c.Add("log.level", fmt.Sprintf("unknown level %q", cfg.Log.Level), "one of debug, info, warn, error")
+	}
+	switch cfg.Log.Format {
+	case "json", "console":
+	default:
+		c.Add("log.format", fmt.Sprintf("unknown format %q", cfg.Log.Format), "json or console")
+	}
+	cfg.validateSMTP(c)
+	cfg.validateUpstream(c)
+	switch cfg.Store.Driver {
+	case "sqlite":
+		if cfg.Store.Path == "" {
+			cfg.Store.Path = filepath.Join(cfg.DataDir, "egressguard.db")
+		}
+	case "postgres":
+		if cfg.Store.DSN == "" {
+			c.Add("store.dsn", "required for driver \"postgres\"", "e.g. \"postgres://egressguard@db.internal/egressguard\"")
+		}
+	default:
+		c.Add("store.driver", fmt.Sprintf("unknown driver %q", cfg.Store.Driver), "sqlite or postgres")
+	}
+	if cfg.HTTP.Listen != "" {
+		checkHostPort(c, "http.listen", cfg.HTTP.Listen)
+	}
+	positive(c, "inspect.max_depth", cfg.Inspect.MaxDepth)
+	positive(c, "inspect.max_parts", cfg.Inspect.MaxParts)
+	positive(c, "inspect.max_decoded_size", int(min(cfg.Inspect.MaxDecodedSize, 1<<40)))
+	positive(c, "inspect.max_time", int(min(cfg.Inspect.MaxTime, 1<<40)))
+	for i, d := range cfg.Policy.InternalDomains {
+		if !validDomain(d) {
+			c.Add(fmt.Sprintf("policy.internal_domains[%d]", i), fmt.Sprintf("%q is not a domain name", d), "e.g. \"example.jp\"; subdomains are included")
+		}
+	}
+	for i, u := range cfg.Seed {
+		key := fmt.Sprintf("seed_user[%d]", i)
+		if u.Name == "" {
+			c.Add(key+".name", "must not be empty", "the login name")
+		}
+		if len(u.Password) < 8 {
+			c.Add(key+".password", "shorter than 8 characters", "choose a longer password")
+		}
+		for _, r := range u.Roles {
+			if r != "sender" && r != "officer" && r != "admin" {
+				c.Add(key+".roles", fmt.Sprintf("unknown role %q", r), "sender, officer or admin")
+			}
+		}
+		for _, a := range u.Addresses {
+			if !validAddress(a) {
+				c.Add(key+".addresses", fmt.Sprintf("%q is not an address", a), "e.g. \"alice@example.jp\"")
+			}
+		}
+	}
+}
+
+func (cfg *Config) validateSMTP(c *Checker) {
+	s := &cfg.SMTP
+	checkHostPort(c, "smtp.listen", s.Listen)
+	for i, n := range s.TrustedNetworks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				c.Add(fmt.Sprintf("smtp.trusted_networks[%d]", i), fmt.Sprintf("%q is not a CIDR prefix", n), "e.g. \"10.1.0.0/16\" or \"192.0.2.7\"")
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		s.Trusted = append(s.Trusted, p.Masked())
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		c.Add("smtp.tls_cert", "tls_cert and tls_key must be given together", "set both or neither")
+	} else if s.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Path(s.TLSCert), cfg.Path(s.TLSKey))
+		if err != nil {
+			c.Add("smtp.tls_cert", "cannot load certificate and key: "+err.Error(), "PEM files readable by the guard")
+		} else {
+			s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+	}
+	if s.RequireTLSForAuth == nil {
+		v := s.TLSCert != ""
+		s.RequireTLSForAuth = &v
+	} else if *s.RequireTLSForAuth && s.TLSCert == "" {
+		c.Add("smtp.require_tls_for_auth", "true but no TLS certificate is configured", "set smtp.tls_cert and smtp.tls_key, or set this to false")
+	}
+	positive(c, "smtp.max_message_size", int(min(s.MaxMessageSize, 1<<40)))
+	positive(c, "smtp.max_recipients", s.MaxRecipients)
+	if s.MaxLineLength < 1000 {
+		c.Add("smtp.max_line_length", fmt.Sprintf("%d is below 1000", s.MaxLineLength), "RFC 5321 requires at least 1000 octets per line")
+	}
+	positive(c, "smtp.command_timeout", int(min(s.CommandTimeout, 1<<40)))
+	positive(c, "smtp.data_timeout", int(min(s.DataTimeout, 1<<40)))
+	positive(c, "smtp.max_connections", s.MaxConnections)
+	positive(c, "smtp.max_connections_per_ip", s.MaxConnectionsIP)
+	positive(c, "smtp.max_auth_failures", s.MaxAuthFailures)
+}
+
+func (cfg *Config) validateUpstream(c *Checker) {
+	u := &cfg.Upstream
+	if u.Address != "" {
+		checkHostPort(c, "upstream.address", u.Address)
+	}
+	if u.OutboxDir == "" {
+		u.OutboxDir = filepath.Join(cfg.DataDir, "outbox")
+	}
+	switch u.TLS {
+	case "required", "opportunistic", "none":
+	default:
+		c.Add("upstream.tls", fmt.Sprintf("unknown mode %q", u.TLS), "required, opportunistic or none")
+	}
+	if u.AuthPassword != "" && u.AuthPasswordFile != "" {
+		c.Add("upstream.auth_password", "both auth_password and auth_password_file are set", "keep one; a file keeps the secret out of the config")
+	}
+	if u.AuthPasswordFile != "" {
+		b, err := os.ReadFile(cfg.Path(u.AuthPasswordFile))
+		if err != nil {
+			c.Add("upstream.auth_password_file", "cannot read: "+err.Error(), "a file with the password on its first line")
+		} else {
+			u.AuthPassword = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
+		}
+	}
+	if u.AuthUser == "" && u.AuthPassword != "" {
+		c.Add("upstream.auth_user", "a password is set but no user", "set auth_user")
+	}
+	if u.CAFile != "" {
+		if _, err := os.Stat(cfg.Path(u.CAFile)); err != nil {
+			c.Add("upstream.ca_file", "cannot read: "+err.Error(), "a PEM bundle of CA certificates")
+		}
+	}
+	positive(c, "upstream.concurrency", u.Concurrency)
+	positive(c, "upstream.connect_timeout", int(min(u.ConnectTimeout, 1<<40)))
+	positive(c, "upstream.command_timeout", int(min(u.CommandTimeout, 1<<40)))
+	positive(c, "upstream.data_timeout", int(min(u.DataTimeout, 1<<40)))
+	positive(c, "upstream.max_age", int(min(u.MaxAge, 1<<40)))
+	positive(c, "upstream.backoff_min", int(min(u.BackoffMin, 1<<40)))
+	if u.BackoffMax < u.BackoffMin {
+		c.Add("upstream.backoff_max", "smaller than backoff_min", "e.g. backoff_min = \"1m\", backoff_max = \"1h\"")
+	}
+	if u.Lease.D() < u.DataTimeout.D()+u.ConnectTimeout.D() {
+		c.Add("upstream.lease", "shorter than connect_timeout + data_timeout", "a claim must outlast any single attempt, e.g. \"30m\"")
+	}
+}
+
+func positive(c *Checker, key string, v int) {
+	if v <= 0 {
+		c.Add(key, "must be greater than zero", "see config/egressguard.toml for the default")
+	}
+}
+
+func checkHostPort(c *Checker, key, v string) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil || port == "" {
+		c.Add(key, fmt.Sprintf("%q is not host:port", v), "e.g. \"127.0.0.1:2525\" or \"[::1]:587\"")
+		return
+	}
+	_ = host
+}
+
+// validDomain is a syntax check for domain names in the config; IDN
+// (Unicode) names are allowed and normalised by their users.
+func validDomain(d string) bool {
+	d = strings.TrimSuffix(d, ".")
+	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return false
+		}
+		for _, r := range label {
+			if r < 0x80 && !(r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validAddress(a string) bool {
+	at := strings.LastIndexByte(a, '@')
+	return at > 0 && validDomain(a[at+1:]) && !strings.ContainsAny(a[:at], " \t<>")
+}
