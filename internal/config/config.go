@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -235,10 +236,15 @@ func Parse(data []byte, file, dir string) (*Config, error) {
 	md, err := toml.Decode(string(data), cfg)
 	if err != nil {
 		var perr toml.ParseError
-		if errors.As(err, &perr) {
+		if errors.As(err, &perr) && perr.LastKey != "" && !strings.HasPrefix(perr.Message, "expected") {
+			// A value that parsed as TOML but not as its type (a bad duration).
+			c.Add(perr.LastKey, fmt.Sprintf("line %d: %s", perr.Position.Line, perr.Message), "see this key in config/egressguard.toml")
+		} else if errors.As(err, &perr) {
 			c.Add(fmt.Sprintf("line %d", perr.Position.Line), perr.Message, "fix the TOML syntax")
+		} else if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
+			c.Add(m[2], fmt.Sprintf("line %s: %s", m[1], m[3]), "see this key's type in config/egressguard.toml")
 		} else {
-			c.Add("(file)", err.Error(), "check the value's type against config/egressguard.toml")
+			c.Add("(file)", err.Error(), "check the value types against config/egressguard.toml")
 		}
 		return nil, &Error{File: file, Problems: c.problems}
 	}
@@ -257,6 +263,9 @@ func Parse(data []byte, file, dir string) (*Config, error) {
 	}
 	return cfg, nil
 }
+
+// typeErrRe picks the key out of the TOML decoder's type errors.
+var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 
 // Path resolves a path from the config file against its directory.
 func (cfg *Config) Path(p string) string {
