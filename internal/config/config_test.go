@@ -141,3 +141,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestExampleConfig keeps the documented example loadable.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := Load("../../config/egressguard.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SMTP.Listen != "127.0.0.1:2525" {
+		t.Errorf("example listens on %q", cfg.SMTP.Listen)
+	}
+	if cfg.Upstream.Address != "" {
+		t.Error("the quickstart must not need a smarthost")
+	}
+	if len(cfg.Seed) == 0 {
+		t.Error("the quickstart needs a demo account")
+	}
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs beyond Go: swaks (a real SMTP
+# client), Chromium (console tests), PostgreSQL (the scale-out store). Run as
+# root on Debian; safe to run again. Afterwards `go test -race ./...` finds
+# PostgreSQL at $EGRESSGUARD_TEST_POSTGRES or at the default below.
+set -euo pipefail
+
+need=()
+command -v swaks >/dev/null || need+=(swaks)
+command -v chromium >/dev/null || need+=(chromium)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" ca-certificates >/dev/null
+fi
+
+# PostgreSQL on 127.0.0.1:5432 with a test role and database.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pgdata=${EGRESSGUARD_PGDATA:-/var/lib/egressguard-test-pg}
+if ! "$pgbin/pg_isready" -q -h 127.0.0.1 -p 5432; then
+  if [ ! -s "$pgdata/PG_VERSION" ]; then
+    install -d -o postgres -g postgres -m 0700 "$pgdata"
+    su postgres -c "$pgbin/initdb -D '$pgdata' -A trust -U postgres >/dev/null"
+  fi
+  install -d -o postgres -g postgres /var/run/postgresql
+  su postgres -c "$pgbin/pg_ctl -D '$pgdata' -l '$pgdata/server.log' -w -o '-c listen_addresses=127.0.0.1 -p 5432 -c fsync=on' start >/dev/null"
+fi
+psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='egressguard'" | grep -q 1 ||
+  psql -h 127.0.0.1 -U postgres -qc "CREATE ROLE egressguard LOGIN PASSWORD 'egressguard' CREATEDB"
+psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='egressguard_test'" | grep -q 1 ||
+  psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE egressguard_test OWNER egressguard"
+echo "test dependencies ready: swaks, chromium, PostgreSQL on 127.0.0.1:5432"
