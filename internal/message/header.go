@@ -1,0 +1,403 @@
+package message
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"mime"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+)
+
+// maxHeaderBytes bounds one header block. Real headers, Received chains
+// and DKIM signatures included, stay far below it; the bound keeps a
+// hostile header from costing a field allocation per line of the message.
+const maxHeaderBytes = 256 << 10
+
+var (
+	errHeaderTooBig = errors.New("header block larger than 256 KiB")
+	errNoBoundary   = errors.New("multipart without boundary parameter")
+	errNoDelimiter  = errors.New("multipart body without any boundary delimiter")
+	errRelsTooBig   = errors.New("relationships part larger than 4 MiB")
+)
+
+type header = textproto.Header
+
+// wordDecoder decodes RFC 2047 encoded words in every charset the charset
+// package knows. It holds no state.
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// parseHeader parses a header block with go-message. A block with a
+// malformed line (no colon, bad key) is parsed again without the bad lines,
+// so that one broken line does not hide the Content-Type after it; the
+// error is still returned.
+func parseHeader(b []byte) (header, error) {
+	if len(b) == 0 {
+		return header{}, nil
+	}
+	// An mbox "From " line before the header is not a field.
+	if bytes.HasPrefix(b, []byte("From ")) {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		} else {
+			b = nil
+		}
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		// The last field would otherwise be lost at EOF.
+		b = append(b[:len(b):len(b)], '\r', '\n')
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b)))
+	if err == nil {
+		return h, nil
+	}
+	h2, err2 := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(sanitizeHeader(b))))
+	if err2 == nil {
+		h = h2
+	}
+	return h, errors.New("malformed header line")
+}
+
+// sanitizeHeader drops lines that are neither "Key: value" with a valid key
+// nor continuations of a kept line.
+func sanitizeHeader(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	keep := false
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i+1], b[i+1:]
+		} else {
+			b = nil
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if keep {
+				out = append(out, line...)
+			}
+			continue
+		}
+		keep = validFieldLine(line)
+		if keep {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+func validFieldLine(line []byte) bool {
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 {
+		return false
+	}
+	for _, c := range bytes.TrimRight(line[:i], " \t") {
+		if c < 33 || c > 126 {
+			return false
+		}
+	}
+	return true
+}
+
+// entityHeader is what the walk needs from one entity's header.
+type entityHeader struct {
+	h           header
+	mediaType   string            // lower-case; "" when Content-Type is absent
+	params      map[string]string // Content-Type parameters, lower-case keys
+	charset     string            // lower-case
+	cte         string            // Content-Transfer-Encoding, lower-case
+	disposition string            // "inline", "attachment" or ""
+	filename    string            // decoded
+	encrypted   bool              // set by the binary inspection
+}
+
+func parseEntityHeader(h header) *entityHeader {
+	eh := &entityHeader{h: h}
+	if v := h.Get("Content-Type"); v != "" {
+		eh.mediaType, eh.params = parseParams(v)
+		if !strings.Contains(eh.mediaType, "/") {
+			// RFC 2045 5.2: an unusable Content-Type means text/plain.
+			eh.mediaType = "text/plain"
+		}
+	}
+	if eh.params == nil {
+		eh.params = map[string]string{}
+	}
+	eh.charset = strings.ToLower(strings.Trim(eh.params["charset"], " \t\"'"))
+	eh.cte = strings.ToLower(strings.Trim(h.Get("Content-Transfer-Encoding"), " \t\"'"))
+	disp, dparams := parseParams(h.Get("Content-Disposition"))
+	switch disp {
+	case "inline", "attachment":
+		eh.disposition = disp
+	}
+	name := dparams["filename"]
+	if name == "" {
+		name = eh.params["name"]
+	}
+	eh.filename = decodeParamText(name)
+	return eh
+}
+
+// isMessage reports whether the entity is an attached message, including
+// .eml files sent as application/octet-stream.
+func (eh *entityHeader) isMessage() bool {
+	switch eh.mediaType {
+	case "message/rfc822", "message/global":
+		return true
+	}
+	return strings.EqualFold(path.Ext(eh.filename), ".eml")
+}
+
+func (eh *entityHeader) isAttachment() bool {
+	return eh.filename != "" || eh.disposition == "attachment"
+}
+
+// parseParams parses "value; k=v; k*=charset'lang'pct; k*0=...; k*1*=..."
+// tolerantly: quoted strings with escapes, unquoted values with spaces,
+// RFC 2231 extended values in any charset and continuations. The standard
+// library accepts RFC 2231 only in US-ASCII and UTF-8, which loses the
+// ISO-2022-JP and Shift_JIS file names Japanese mailers write.
+func parseParams(v string) (string, map[string]string) {
+	value, rest, _ := strings.Cut(v, ";")
+	value = strings.ToLower(strings.TrimSpace(value))
+	if rest == "" {
+		return value, nil
+	}
+	params := make(map[string]string)
+	type segment struct {
+		idx int
+		enc bool
+		val string
+	}
+	var ext map[string][]segment
+	for n := 0; rest != "" && n < 64; n++ {
+		rest = strings.TrimLeft(rest, " \t\r\n;")
+		i := strings.IndexAny(rest, "=;")
+		if i < 0 {
+			break
+		}
+		if rest[i] == ';' {
+			rest = rest[i+1:]
+			continue
+		}
+		key := strings.ToLower(strings.TrimSpace(rest[:i]))
+		rest = strings.TrimLeft(rest[i+1:], " \t\r\n")
+		var val string
+		if strings.HasPrefix(rest, `"`) {
+			val, rest = unquote(rest)
+		} else {
+			j := strings.IndexByte(rest, ';')
+			if j < 0 {
+				j = len(rest)
+			}
+			val, rest = strings.TrimSpace(rest[:j]), rest[j:]
+		}
+		if name, sect, ok := strings.Cut(key, "*"); ok {
+			s := segment{enc: strings.HasSuffix(sect, "*") || sect == ""}
+			if num := strings.TrimSuffix(sect, "*"); num != "" {
+				idx, err := strconv.Atoi(num)
+				if err != nil || idx < 0 || idx > 999 {
+					continue
+				}
+				s.idx = idx
+			}
+			s.val = val
+			if ext == nil {
+				ext = make(map[string][]segment)
+			}
+			ext[name] = append(ext[name], s)
+			continue
+		}
+		if _, dup := params[key]; !dup {
+			params[key] = val
+		}
+	}
+	for name, segs := range ext {
+		slices.SortStableFunc(segs, func(a, b segment) int { return a.idx - b.idx })
+		var cs string
+		var buf []byte
+		for i, s := range segs {
+			val := s.val
+			if s.enc && i == 0 {
+				// charset'language'value
+				if a, b, ok := strings.Cut(val, "'"); ok {
+					if _, c, ok := strings.Cut(b, "'"); ok {
+						cs, val = a, c
+					}
+				}
+			}
+			if s.enc {
+				buf = append(buf, percentDecode(val)...)
+			} else {
+				buf = append(buf, val...)
+			}
+		}
+		params[name] = charsetString(buf, cs)
+	}
+	return value, params
+}
+
+// unquote reads a quoted-string at the start of s and returns its content
+// and the rest. An unterminated string runs to the next ";" or the end.
+func unquote(s string) (string, string) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		case '"':
+			return b.String(), s[i+1:]
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	v := s[1:]
+	if j := strings.IndexByte(v, ';'); j >= 0 {
+		return v[:j], v[j:]
+	}
+	return v, ""
+}
+
+// percentDecode decodes %XX escapes and leaves malformed ones as they are.
+func percentDecode(s string) []byte {
+	if !strings.Contains(s, "%") {
+		return []byte(s)
+	}
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			out = append(out, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		out = append(out, s[i])
+	}
+	return out
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 0
+}
+
+// charsetString converts b from charset cs (possibly "") to UTF-8, best
+// effort.
+func charsetString(b []byte, cs string) string {
+	s, _ := toUTF8(b, cs)
+	return s
+}
+
+// decodeParamText decodes a parameter value that may carry RFC 2047
+// encoded words (not allowed there, but what many mailers, Japanese ones
+// above all, write) or raw 8-bit text.
+func decodeParamText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return decodeHeaderText(s)
+}
+
+// decodeHeaderText decodes an unstructured header value: RFC 2047 encoded
+// words in any known charset, raw ISO-2022-JP escape sequences and raw
+// 8-bit text in an undeclared charset.
+func decodeHeaderText(s string) string {
+	s, _ = decodeHeaderTextErr(s)
+	return s
+}
+
+func decodeHeaderTextErr(s string) (string, error) {
+	var err error
+	if strings.Contains(s, "=?") {
+		var d string
+		if d, err = wordDecoder.DecodeHeader(s); err == nil {
+			s = d
+		}
+	}
+	if utf8.ValidString(s) && !strings.Contains(s, "\x1b") {
+		return s, err
+	}
+	t, _ := toUTF8([]byte(s), "")
+	return t, err
+}
+
+// addresses returns the lower-cased addresses of address-list header
+// values. A value the RFC 5322 parser rejects is scanned for anything that
+// looks like an address: a recipient must not vanish because its display
+// name is malformed.
+func addresses(vals []string) []string {
+	var out []string
+	add := func(a string) {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, v := range vals {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		list, err := mail.ParseAddressList(v)
+		if err == nil {
+			for _, a := range list {
+				add(a.Address)
+			}
+			continue
+		}
+		for _, a := range scanAddresses(v) {
+			add(a)
+		}
+	}
+	return out
+}
+
+// scanAddresses finds local@domain tokens in s.
+func scanAddresses(s string) []string {
+	var out []string
+	for i := 0; i < len(s); i++ {
+		if s[i] != '@' {
+			continue
+		}
+		j := i
+		for j > 0 && isLocalByte(s[j-1]) {
+			j--
+		}
+		k := i + 1
+		for k < len(s) && (isHostByte(s[k]) || s[k] >= 0x80) {
+			k++
+		}
+		local, domain := s[j:i], strings.Trim(s[i+1:k], ".-")
+		if local != "" && strings.Contains(domain, ".") {
+			out = append(out, local+"@"+domain)
+		}
+		i = k - 1
+	}
+	return out
+}
+
+func isLocalByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("!#$%&'*+/=?^_`{|}~.-", c) >= 0
+}
+
+func isHostByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-'
+}

@@ -1,0 +1,557 @@
+package message
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Problem kinds. They are part of the contract with the policy engine,
+// which holds any message that has one.
+const (
+	KindLimitDepth = "limit-depth"
+	KindLimitParts = "limit-parts"
+	KindLimitSize  = "limit-size"
+	KindLimitTime  = "limit-time"
+	KindParse      = "parse"
+	KindCharset    = "charset"
+)
+
+// Link sources, see Link.Source.
+const (
+	SourceText     = "text"
+	SourceHref     = "href"
+	SourceHTMLText = "html-text"
+	SourceCalendar = "calendar"
+	SourceOOXML    = "ooxml"
+	SourceHeader   = "header"
+)
+
+// maxProblems bounds the Problems list: a hostile message could otherwise
+// produce one per part. The first ones are the informative ones.
+const maxProblems = 64
+
+// withDefaults fills zero fields from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxParts <= 0 {
+		l.MaxParts = DefaultLimits.MaxParts
+	}
+	if l.MaxDecodedSize <= 0 {
+		l.MaxDecodedSize = DefaultLimits.MaxDecodedSize
+	}
+	if l.MaxTime <= 0 {
+		l.MaxTime = DefaultLimits.MaxTime
+	}
+	return l
+}
+
+// inspector is the state of one Inspect call.
+type inspector struct {
+	lim      Limits
+	deadline time.Time
+	f        *Facts
+
+	parts   int   // entities seen, containers included
+	budget  int64 // decoded bytes that may still be inspected as text
+	stopped bool  // a limit ended the walk: inspect nothing more
+
+	limitHit map[string]bool // limit kinds already reported
+	seen     map[linkKey]int // index into f.Links, for de-duplication
+}
+
+type linkKey struct{ part, url string }
+
+// Inspect parses raw (a complete RFC 5322 message) and reports what it
+// contains. It never panics and never returns nil; whatever it could not do
+// completely is listed in Facts.Problems. Work is bounded by lim, whose zero
+// fields take their values from DefaultLimits.
+//
+// The MIME structure is split on the bytes of raw rather than through
+// streaming readers: the message is in memory anyway, so parts are
+// sub-slices (no copies), binary parts cost only a byte count, and every
+// header block is bounded before it is parsed.
+func Inspect(raw []byte, lim Limits) (f *Facts) {
+	f = &Facts{}
+	lim = lim.withDefaults()
+	in := &inspector{
+		lim:      lim,
+		deadline: time.Now().Add(lim.MaxTime),
+		f:        f,
+		budget:   lim.MaxDecodedSize,
+		limitHit: make(map[string]bool),
+		seen:     make(map[linkKey]int),
+	}
+	defer func() {
+		// A bug in a decoder must not take the relay down; the message is
+		// then reported as not fully inspected, which holds it.
+		if r := recover(); r != nil {
+			in.problem("", KindParse, fmt.Sprintf("internal error: %v", r))
+		}
+	}()
+	in.message(raw, "", 0, true)
+	return f
+}
+
+// problem records a Problem, bounded by maxProblems.
+func (in *inspector) problem(part, kind, detail string) {
+	if len(in.f.Problems) >= maxProblems {
+		return
+	}
+	if len(detail) > 200 {
+		detail = strings.ToValidUTF8(detail[:200], "")
+	}
+	in.f.Problems = append(in.f.Problems, Problem{Part: part, Kind: kind, Detail: detail})
+}
+
+// limit records that a limit was hit. Each kind is reported once.
+func (in *inspector) limit(part, kind, detail string) {
+	if in.limitHit[kind] {
+		return
+	}
+	in.limitHit[kind] = true
+	in.problem(part, kind, detail)
+}
+
+// expired checks the deadline and stops the walk once it has passed.
+func (in *inspector) expired(part string) bool {
+	if in.stopped {
+		return true
+	}
+	if time.Now().After(in.deadline) {
+		in.limit(part, KindLimitTime, "inspection took longer than "+in.lim.MaxTime.String())
+		in.stopped = true
+	}
+	return in.stopped
+}
+
+// enter counts one entity against MaxParts and checks depth and time.
+// It reports whether the entity may be inspected.
+func (in *inspector) enter(part string, depth int) bool {
+	if in.expired(part) {
+		return false
+	}
+	in.parts++
+	if in.parts > in.lim.MaxParts {
+		in.limit(part, KindLimitParts, "more than "+strconv.Itoa(in.lim.MaxParts)+" MIME parts")
+		in.stopped = true
+		return false
+	}
+	if depth > in.lim.MaxDepth {
+		in.limit(part, KindLimitDepth, "MIME nesting deeper than "+strconv.Itoa(in.lim.MaxDepth))
+		return false
+	}
+	return true
+}
+
+// take reserves n decoded bytes of the MaxDecodedSize budget and returns how
+// many may be inspected; a shortfall is reported once.
+func (in *inspector) take(part string, n int64) int64 {
+	if n <= in.budget {
+		in.budget -= n
+		return n
+	}
+	got := max(in.budget, 0)
+	in.budget = 0
+	in.limit(part, KindLimitSize, "more than "+strconv.FormatInt(in.lim.MaxDecodedSize, 10)+" decoded bytes of text")
+	return got
+}
+
+// childPath numbers the i-th (1-based) child of path, IMAP style.
+func childPath(path string, i int) string {
+	if path == "" {
+		return strconv.Itoa(i)
+	}
+	return path + "." + strconv.Itoa(i)
+}
+
+// message walks one message: the top-level one (path "") or one attached
+// at path. Its parts are numbered below its own path, as IMAP does: a
+// single-part body is path.1, the parts of a multipart body path.1, path.2.
+func (in *inspector) message(raw []byte, path string, depth int, top bool) {
+	hdr, body, err := splitHeader(raw)
+	if err != nil {
+		in.problem(path, KindParse, err.Error())
+	}
+	h, herr := parseHeader(hdr)
+	if herr != nil {
+		in.problem(path, KindParse, herr.Error())
+	}
+	eh := parseEntityHeader(h)
+	if top {
+		in.topHeader(h)
+	} else if s := decodeHeaderText(h.Get("Subject")); s != "" {
+		// A link in the subject of a forwarded message is still a link.
+		in.links(ExtractLinks(s), path, SourceHeader)
+	}
+	if strings.HasPrefix(eh.mediaType, "multipart/") {
+		if !in.enter(path, depth+1) {
+			return
+		}
+		in.multipart(eh, body, path, depth+1)
+		return
+	}
+	in.entity(eh, body, childPath(path, 1), depth)
+}
+
+// topHeader fills the header facts of the top-level message.
+func (in *inspector) topHeader(h header) {
+	in.f.Subject = decodeHeaderText(h.Get("Subject"))
+	in.f.From = decodeHeaderText(h.Get("From"))
+	in.f.MessageID = strings.TrimSpace(h.Get("Message-Id"))
+	in.f.To = addresses(h.Values("To"))
+	in.f.Cc = addresses(h.Values("Cc"))
+	if in.f.Subject != "" {
+		in.links(ExtractLinks(in.f.Subject), "", SourceHeader)
+	}
+}
+
+// multipart walks the parts of a multipart body; path is the container's.
+func (in *inspector) multipart(eh *entityHeader, body []byte, path string, depth int) {
+	boundary := eh.params["boundary"]
+	parts, perr := splitMultipart(body, boundary)
+	if perr != nil {
+		// Without usable boundaries the body is still read as text so that
+		// nothing in it goes unseen; the problem holds the message.
+		in.problem(path, KindParse, perr.Error())
+		if parts == nil {
+			in.leaf(&entityHeader{mediaType: "text/plain", h: eh.h}, body, childPath(path, 1))
+			return
+		}
+	}
+	for i, p := range parts {
+		if in.stopped {
+			return
+		}
+		cp := childPath(path, i+1)
+		hdr, pbody, err := splitHeader(p)
+		if err != nil {
+			in.problem(cp, KindParse, err.Error())
+		}
+		h, herr := parseHeader(hdr)
+		if herr != nil {
+			in.problem(cp, KindParse, herr.Error())
+		}
+		peh := parseEntityHeader(h)
+		if peh.mediaType == "" {
+			peh.mediaType = "text/plain"
+			if eh.mediaType == "multipart/digest" {
+				// RFC 2046 5.1.5: parts of a digest default to messages.
+				peh.mediaType = "message/rfc822"
+			}
+		}
+		in.entity(peh, pbody, cp, depth)
+	}
+}
+
+// entity walks one part at path that is not the top-level message.
+func (in *inspector) entity(eh *entityHeader, body []byte, path string, depth int) {
+	if strings.HasPrefix(eh.mediaType, "multipart/") {
+		if !in.enter(path, depth+1) {
+			return
+		}
+		in.multipart(eh, body, path, depth+1)
+		return
+	}
+	if !in.enter(path, depth) {
+		return
+	}
+	if eh.isMessage() {
+		in.attachedMessage(eh, body, path, depth)
+		return
+	}
+	in.leaf(eh, body, path)
+}
+
+// attachedMessage records an attached message and walks into it.
+func (in *inspector) attachedMessage(eh *entityHeader, body []byte, path string, depth int) {
+	data := in.transferDecode(eh, body, path, int64(len(body)))
+	in.f.Attachments = append(in.f.Attachments, Attachment{
+		Part:        path,
+		Filename:    eh.filename,
+		ContentType: eh.mediaType,
+		Size:        int64(len(data)),
+	})
+	if depth+1 > in.lim.MaxDepth {
+		in.limit(path, KindLimitDepth, "MIME nesting deeper than "+strconv.Itoa(in.lim.MaxDepth))
+		return
+	}
+	in.message(data, path, depth+1, false)
+}
+
+// transferDecode undoes the Content-Transfer-Encoding of body, producing at
+// most limit bytes. Broken encodings are decoded as far as possible and
+// reported.
+func (in *inspector) transferDecode(eh *entityHeader, body []byte, path string, limit int64) []byte {
+	var out []byte
+	var bad bool
+	switch eh.cte {
+	case "base64":
+		out, bad = decodeBase64(body, limit)
+	case "quoted-printable":
+		out, bad = decodeQP(body, limit)
+	case "", "7bit", "8bit", "binary":
+		out = body
+		if int64(len(out)) > limit {
+			out = out[:limit]
+		}
+	default:
+		in.problem(path, KindParse, "unknown transfer encoding "+strconv.Quote(eh.cte))
+		out = body
+		if int64(len(out)) > limit {
+			out = out[:limit]
+		}
+	}
+	if bad {
+		in.problem(path, KindParse, "malformed "+eh.cte+" content")
+	}
+	return out
+}
+
+// leaf inspects one leaf part at path.
+func (in *inspector) leaf(eh *entityHeader, body []byte, path string) {
+	p := Part{
+		Path:        path,
+		ContentType: eh.mediaType,
+		Charset:     eh.charset,
+		Filename:    eh.filename,
+		Disposition: eh.disposition,
+	}
+	kind := classify(eh)
+	switch kind {
+	case kindBinary, kindOOXML:
+		in.binaryLeaf(eh, body, &p, kind)
+	default:
+		in.textLeaf(eh, body, &p, kind)
+	}
+	in.f.Parts = append(in.f.Parts, p)
+	if eh.isAttachment() {
+		in.f.Attachments = append(in.f.Attachments, Attachment{
+			Part:        path,
+			Filename:    eh.filename,
+			ContentType: eh.mediaType,
+			Size:        p.Size,
+			Encrypted:   eh.encrypted,
+		})
+	}
+}
+
+// textLeaf decodes a text-bearing part within the size budget and extracts
+// its links.
+func (in *inspector) textLeaf(eh *entityHeader, body []byte, p *Part, kind partKind) {
+	// Quoted-printable can expand three times, so the raw bytes needed to
+	// fill the remaining budget are bounded by three times the budget.
+	rawLimit := in.budget*3 + 4
+	if int64(len(body)) > rawLimit {
+		body = body[:rawLimit]
+		in.limit(p.Path, KindLimitSize, "more than "+strconv.FormatInt(in.lim.MaxDecodedSize, 10)+" decoded bytes of text")
+	}
+	data := in.transferDecode(eh, body, p.Path, int64(len(body)))
+	p.Size = int64(len(data))
+	if n := in.take(p.Path, int64(len(data))); n < int64(len(data)) {
+		data = data[:n]
+	}
+	text, cerr := toUTF8(data, eh.charset)
+	if cerr != "" {
+		in.problem(p.Path, KindCharset, cerr)
+	}
+	switch kind {
+	case kindHTML:
+		p.Text = in.html(text, p.Path)
+	case kindCalendar:
+		p.Text = unfoldCalendar(text)
+		in.links(ExtractLinks(p.Text), p.Path, SourceCalendar)
+	default:
+		if eh.params["format"] == "flowed" {
+			text = unflow(text, strings.EqualFold(eh.params["delsp"], "yes"))
+		}
+		p.Text = text
+		in.links(ExtractLinks(text), p.Path, SourceText)
+	}
+}
+
+// binaryLeaf measures a binary part and looks at as little of it as
+// detecting an encrypted archive needs; OOXML documents are opened for
+// their hyperlinks.
+func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, kind partKind) {
+	if kind == kindOOXML {
+		if in.ooxml(eh, body, p) {
+			return
+		}
+	}
+	s := sampleBinary(eh.cte, body)
+	if s.bad {
+		in.problem(p.Path, KindParse, "malformed "+eh.cte+" content")
+	}
+	p.Size = s.size
+	eh.encrypted = detectEncrypted(s, eh.filename, eh.mediaType)
+}
+
+// links unwraps and records raw URLs found in part.
+func (in *inspector) links(raws []string, part, source string) {
+	for _, r := range raws {
+		in.link(r, part, source, "", false)
+	}
+}
+
+// link unwraps and records one raw URL. A URL seen before in the same part
+// is recorded once; its first source wins (href before the visible text).
+func (in *inspector) link(raw, part, source, text string, mismatch bool) *Link {
+	final, wrappers, opaque, hints := Unwrap(raw)
+	host := urlHost(final)
+	if host == "" {
+		return nil
+	}
+	k := linkKey{part, final}
+	if i, ok := in.seen[k]; ok {
+		l := &in.f.Links[i]
+		if mismatch && !l.Mismatch {
+			l.Mismatch, l.Text = true, text
+		}
+		return l
+	}
+	in.seen[k] = len(in.f.Links)
+	in.f.Links = append(in.f.Links, Link{
+		URL:      final,
+		Host:     host,
+		Raw:      raw,
+		Part:     part,
+		Source:   source,
+		Wrappers: wrappers,
+		Opaque:   opaque,
+		Hints:    hints,
+		Text:     text,
+		Mismatch: mismatch,
+	})
+	// A URL carried in a query parameter of a link we do not know as a
+	// redirector is reported as well, next to (not instead of) the outer
+	// link: nothing is lost, and a share link inside a tracking redirect
+	// is still seen.
+	if !opaque {
+		for _, e := range embeddedURLs(final) {
+			ef, ew, eo, eh := Unwrap(e)
+			ehost := urlHost(ef)
+			ek := linkKey{part, ef}
+			if _, ok := in.seen[ek]; ok || ehost == "" {
+				continue
+			}
+			in.seen[ek] = len(in.f.Links)
+			in.f.Links = append(in.f.Links, Link{
+				URL: ef, Host: ehost, Raw: raw, Part: part, Source: source,
+				Wrappers: append([]string{"embedded"}, ew...), Opaque: eo, Hints: eh,
+			})
+		}
+	}
+	return nil
+}
+
+// splitHeader splits an entity into its header block and body. The header
+// ends at the first empty line; a block without one is all header.
+func splitHeader(b []byte) (hdr, body []byte, err error) {
+	if len(b) > 0 && b[0] == '\n' {
+		return nil, b[1:], nil
+	}
+	if len(b) > 1 && b[0] == '\r' && b[1] == '\n' {
+		return nil, b[2:], nil
+	}
+	i := 0
+	for {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if i > maxHeaderBytes {
+			return b[:i], b[i:], errHeaderTooBig
+		}
+		if i < len(b) && b[i] == '\n' {
+			return b[:i], b[i+1:], nil
+		}
+		if i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+			return b[:i], b[i+2:], nil
+		}
+	}
+	if len(b) > maxHeaderBytes {
+		return b[:maxHeaderBytes], b[maxHeaderBytes:], errHeaderTooBig
+	}
+	return b, nil, nil
+}
+
+// splitMultipart returns the parts of a multipart body (each with its
+// header) in order. Preamble and epilogue are dropped, as every reader
+// does. A missing close delimiter is tolerated: the last part then runs to
+// the end of the body.
+func splitMultipart(body []byte, boundary string) ([][]byte, error) {
+	if boundary == "" {
+		return nil, errNoBoundary
+	}
+	delim := []byte("--" + boundary)
+	var parts [][]byte
+	start := -1 // start of the current part's content
+	pos := 0
+	for pos <= len(body) {
+		j := bytes.Index(body[pos:], delim)
+		if j < 0 {
+			break
+		}
+		at := pos + j
+		pos = at + len(delim)
+		if at > 0 && body[at-1] != '\n' {
+			continue // not at the start of a line
+		}
+		rest := body[pos:]
+		closing := bytes.HasPrefix(rest, []byte("--"))
+		if closing {
+			rest = rest[2:]
+		}
+		eol, ok := lineEnd(rest)
+		if !ok && !closing {
+			continue // "--boundaryX": another boundary or text
+		}
+		if start >= 0 {
+			end := at
+			// The line break before the delimiter belongs to it.
+			if end > start && body[end-1] == '\n' {
+				end--
+				if end > start && body[end-1] == '\r' {
+					end--
+				}
+			}
+			parts = append(parts, body[start:end])
+		}
+		if closing {
+			return parts, nil
+		}
+		start = pos + (len(body[pos:]) - len(rest)) + eol
+		pos = start
+	}
+	if start >= 0 {
+		parts = append(parts, body[start:])
+		return parts, nil
+	}
+	return nil, errNoDelimiter
+}
+
+// lineEnd reports whether b starts with optional blanks and a line end (or
+// the end of input), and the length of that.
+func lineEnd(b []byte) (int, bool) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	switch {
+	case i == len(b):
+		return i, true
+	case b[i] == '\n':
+		return i + 1, true
+	case b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n':
+		return i + 2, true
+	case b[i] == '\r' && i+1 == len(b):
+		return i + 1, true
+	}
+	return 0, false
+}

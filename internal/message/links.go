@@ -1,0 +1,311 @@
+package message
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/publicsuffix"
+	"golang.org/x/text/unicode/norm"
+)
+
+// maxLinksPerText bounds what one text yields; a message stuffed with
+// millions of URLs must not make Facts unbounded.
+const maxLinksPerText = 10000
+
+// ExtractLinks returns the URLs in free text, each once, in order of first
+// appearance, as written (after NFKC normalisation) and with trailing
+// punctuation and quoting removed. It finds
+//
+//   - http, https and ftp URLs, also glued to surrounding text without a
+//     space, as in Japanese ("資料はhttps://example.com/aです。");
+//   - full-width URLs ("ｈｔｔｐｓ：／／…"), through NFKC;
+//   - schemeless "www." hosts;
+//   - bare host names with a path whose top-level domain is a public
+//     suffix ("drive.google.com/file/d/…", "1drv.ms/u/s!…").
+//
+// Scheme URLs may have an internationalised host; their path ends at the
+// first non-ASCII character, because in mail a URL glued to Japanese text
+// is far more common than a raw IRI path. Parentheses are kept when
+// balanced (Wikipedia-style paths) and dropped when they close around the
+// URL.
+func ExtractLinks(text string) []string {
+	if !isASCII(text) {
+		text = norm.NFKC.String(text)
+	}
+	var out []string
+	var seen map[string]bool
+	emit := func(u string) {
+		if len(out) >= maxLinksPerText {
+			return
+		}
+		if seen == nil {
+			seen = make(map[string]bool)
+		}
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	last := 0 // end of the last URL found; nothing before it is reconsidered
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == ':':
+			if !strings.HasPrefix(text[i:], "://") {
+				continue
+			}
+			start := schemeStart(text, i, last)
+			if start < 0 {
+				continue
+			}
+			end, ok := scanURL(text, i+3)
+			if !ok {
+				continue
+			}
+			if u := trimURL(text[start:end]); len(u) > i+3-start {
+				emit(u)
+				last = start + len(u)
+				i = last - 1
+			}
+		case c == 'w' || c == 'W':
+			if !hasPrefixFold(text[i:], "www.") || (i > last && !wordBoundary(text[i-1])) {
+				continue
+			}
+			end, ok := scanURL(text, i)
+			if !ok {
+				continue
+			}
+			u := trimURL(text[i:end])
+			if h := hostPart(u); publicHost(h[4:]) {
+				emit(u)
+				last = i + len(u)
+				i = last - 1
+			}
+		case c == '/':
+			j := i
+			for j > last && isHostByte(text[j-1]) {
+				j--
+			}
+			for j < i && (text[j] == '.' || text[j] == '-') {
+				j++
+			}
+			if j == i || (j > last && !wordBoundary(text[j-1])) || !publicHost(text[j:i]) {
+				continue
+			}
+			u := trimURL(text[j:scanPath(text, i)])
+			emit(u)
+			last = j + len(u)
+			i = last - 1
+		}
+	}
+	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// wordBoundary reports whether c may precede a schemeless host: not part of
+// a word, a path, an e-mail address or another URL.
+func wordBoundary(c byte) bool {
+	if c >= utf8.RuneSelf {
+		return true // Japanese text glued to the host
+	}
+	if isHostByte(c) {
+		return false
+	}
+	return strings.IndexByte("@/\\:_=%&?#~+$!", c) < 0
+}
+
+// schemeStart returns where the scheme ending at text[colon] starts, or -1
+// if it is not one we report. Letters glued before the scheme
+// ("見るにはhttps://", "linkhttps://") are not part of it.
+func schemeStart(text string, colon, last int) int {
+	for _, s := range [...]string{"https", "http", "ftp"} {
+		st := colon - len(s)
+		if st >= last && strings.EqualFold(text[st:colon], s) {
+			return st
+		}
+	}
+	return -1
+}
+
+// scanURL scans a URL whose host starts at hostStart and returns where it
+// ends. ok is false when there is no host at all.
+func scanURL(text string, hostStart int) (int, bool) {
+	i := hostStart
+	nonASCII := false
+	for i < len(text) {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			if c == '/' || c == '?' || c == '#' || !isURLByte(c) {
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) {
+			break
+		}
+		nonASCII = true
+		i += size
+	}
+	if nonASCII {
+		// "https://example.comをご覧ください": the Japanese text glued to
+		// the host is not part of it. The last label is cut where it turns
+		// from ASCII to non-ASCII; a wholly non-ASCII label (an IDN TLD)
+		// stays.
+		host := text[hostStart:i]
+		dot := strings.LastIndexByte(host, '.')
+		label := host[dot+1:]
+		if len(label) > 0 && label[0] < utf8.RuneSelf {
+			for k := 0; k < len(label); k++ {
+				if label[k] >= utf8.RuneSelf {
+					return hostStart + dot + 1 + k, true
+				}
+			}
+		}
+	}
+	if i == hostStart {
+		return i, false
+	}
+	return scanPath(text, i), true
+}
+
+// scanPath returns where a URL's path, query and fragment starting at i
+// end.
+func scanPath(text string, i int) int {
+	if i < len(text) && (text[i] == '/' || text[i] == '?' || text[i] == '#') {
+		for i < len(text) && text[i] < utf8.RuneSelf && isURLByte(text[i]) {
+			i++
+		}
+	}
+	return i
+}
+
+// isURLByte reports whether an ASCII byte can be part of a URL in text.
+func isURLByte(c byte) bool {
+	if c <= ' ' || c == 0x7f {
+		return false
+	}
+	switch c {
+	case '"', '<', '>', '\\', '^', '`', '{', '|', '}':
+		return false
+	}
+	return true
+}
+
+// trimURL drops trailing punctuation that ends a sentence or closes
+// quoting around a URL, keeping balanced parentheses and brackets.
+func trimURL(u string) string {
+	for len(u) > 0 {
+		switch u[len(u)-1] {
+		case '.', ',', ';', ':', '!', '?', '\'', '"', '*':
+			u = u[:len(u)-1]
+			continue
+		case ')':
+			if strings.Count(u, "(") < strings.Count(u, ")") {
+				u = u[:len(u)-1]
+				continue
+			}
+		case ']':
+			if strings.Count(u, "[") < strings.Count(u, "]") {
+				u = u[:len(u)-1]
+				continue
+			}
+		}
+		break
+	}
+	return u
+}
+
+// hostPart returns the authority of a schemeless or scheme URL, without
+// user info and port.
+func hostPart(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	if i := strings.IndexAny(u, "/?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.LastIndexByte(u, '@'); i >= 0 {
+		u = u[i+1:]
+	}
+	if i := strings.LastIndexByte(u, ':'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+// publicHost reports whether h is a host name under a public suffix
+// (ICANN section of the public suffix list) with at least one label of its
+// own: "drive.google.com", "1drv.ms", "example.co.jp", not "file.txt" or
+// "co.jp".
+func publicHost(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if len(h) < 4 || !strings.Contains(h, ".") || len(h) > 253 {
+		return false
+	}
+	if !isASCII(h) {
+		h = NormalizeHost(h)
+		if h == "" {
+			return false
+		}
+	} else {
+		h = strings.ToLower(h)
+	}
+	for i := 0; i < len(h); i++ {
+		if !isHostByte(h[i]) {
+			return false
+		}
+	}
+	ps, icann := publicsuffix.PublicSuffix(h)
+	return icann && len(ps) < len(h) && h[len(h)-len(ps)-1] == '.' && h[0] != '.'
+}
+
+// hostsInText returns the hosts a short text names, as URLs or as bare
+// domain names ("example.com", "drive.google.com"). It serves the
+// link-text mismatch check.
+func hostsInText(s string) []string {
+	var out []string
+	for _, u := range ExtractLinks(s) {
+		if p, ok := parseURL(u); ok {
+			out = append(out, p.host)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	return findDomains(norm.NFKC.String(s), 4)
+}
+
+// findDomains returns up to n bare domain names in s.
+func findDomains(s string, n int) []string {
+	var out []string
+	for i := 0; i < len(s) && len(out) < n; {
+		if !isHostByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isHostByte(s[j]) {
+			j++
+		}
+		tok := strings.Trim(s[i:j], ".-")
+		if (i == 0 || wordBoundary(s[i-1])) && publicHost(tok) {
+			out = append(out, strings.ToLower(tok))
+		}
+		i = j
+	}
+	return out
+}

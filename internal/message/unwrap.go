@@ -1,0 +1,576 @@
+package message
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
+	"golang.org/x/text/unicode/norm"
+)
+
+// maxUnwrap bounds nested redirectors. A URL still wrapped after that many
+// layers is reported as opaque.
+const maxUnwrap = 8
+
+// maxHints bounds the hostnames reported for one opaque URL.
+const maxHints = 16
+
+// idnaProfile converts host names for lookup, as browsers do (UTS 46
+// non-transitional, full-width forms mapped).
+var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.BidiRule())
+
+// NormalizeHost returns h lower-cased, in IDNA A-label form, without port,
+// brackets, trailing dot or percent-escapes. It returns "" for an empty or
+// unusable host. IPv6 literals are returned without brackets.
+func NormalizeHost(h string) string {
+	h = strings.TrimSpace(h)
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return ""
+		}
+		return strings.ToLower(h[1:end])
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		if strings.Count(h, ":") > 1 {
+			return strings.ToLower(h) // bare IPv6
+		}
+		h = h[:i]
+	}
+	if strings.Contains(h, "%") {
+		h = string(percentDecode(h))
+	}
+	h = strings.TrimRight(h, ".")
+	if isASCII(h) {
+		return strings.ToLower(h)
+	}
+	if a, err := idnaProfile.ToASCII(h); err == nil {
+		return strings.TrimRight(a, ".")
+	}
+	// Not valid under UTS 46 (e.g. underscores next to non-ASCII): still
+	// give a stable ASCII form rather than nothing.
+	n := strings.ToLower(norm.NFKC.String(h))
+	if a, err := idna.Punycode.ToASCII(n); err == nil {
+		return strings.TrimRight(a, ".")
+	}
+	return strings.TrimRight(n, ".")
+}
+
+// parsedURL is a URL split the way a browser would for http(s)/ftp:
+// backslashes as slashes, tabs and line breaks removed.
+type parsedURL struct {
+	scheme   string
+	host     string // normalised
+	port     string // "" when absent or the scheme's default
+	path     string // as written, "/" when empty
+	query    string // raw, without "?"
+	fragment string // raw, without "#"
+	hasQuery bool
+	hasFrag  bool
+}
+
+func (u parsedURL) String() string {
+	var b strings.Builder
+	b.Grow(len(u.scheme) + len(u.host) + len(u.path) + len(u.query) + len(u.fragment) + 10)
+	b.WriteString(u.scheme)
+	b.WriteString("://")
+	if strings.Contains(u.host, ":") {
+		b.WriteString("[" + u.host + "]")
+	} else {
+		b.WriteString(u.host)
+	}
+	if u.port != "" {
+		b.WriteString(":" + u.port)
+	}
+	b.WriteString(u.path)
+	if u.hasQuery {
+		b.WriteString("?" + u.query)
+	}
+	if u.hasFrag {
+		b.WriteString("#" + u.fragment)
+	}
+	return b.String()
+}
+
+// rest is everything after the authority, as written.
+func (u parsedURL) rest() string {
+	s := u.path
+	if u.hasQuery {
+		s += "?" + u.query
+	}
+	if u.hasFrag {
+		s += "#" + u.fragment
+	}
+	return s
+}
+
+var defaultPort = map[string]string{"http": "80", "https": "443", "ftp": "21"}
+
+// parseURL parses an absolute http, https or ftp URL, a protocol-relative
+// one, or a schemeless "www." or public-suffix host with optional path.
+// User info is dropped: it is not where the link goes.
+func parseURL(s string) (parsedURL, bool) {
+	var u parsedURL
+	s = strings.TrimSpace(s)
+	if strings.ContainsAny(s, "\t\r\n") {
+		s = strings.NewReplacer("\t", "", "\r", "", "\n", "").Replace(s)
+	}
+	s = strings.Trim(s, `<>"'`)
+	rest := ""
+	if i := strings.IndexByte(s, ':'); i > 0 && i <= 5 && isScheme(s[:i]) {
+		u.scheme = strings.ToLower(s[:i])
+		rest = strings.TrimLeft(s[i+1:], `/\`)
+	} else if strings.HasPrefix(s, "//") {
+		u.scheme = "https"
+		rest = s[2:]
+	} else {
+		h := s
+		if i := strings.IndexAny(h, `/?#\`); i >= 0 {
+			h = h[:i]
+		}
+		if at := strings.LastIndexByte(h, '@'); at >= 0 {
+			return u, false // an e-mail address, not a link
+		}
+		hp := h
+		if i := strings.LastIndexByte(hp, ':'); i >= 0 {
+			hp = hp[:i]
+		}
+		if !hasPrefixFold(hp, "www.") && !publicHost(hp) {
+			return u, false
+		}
+		u.scheme = "http"
+		rest = s
+	}
+	end := strings.IndexAny(rest, `/?#\`)
+	if end < 0 {
+		end = len(rest)
+	}
+	auth := rest[:end]
+	rest = rest[end:]
+	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
+		auth = auth[i+1:]
+	}
+	hostport := auth
+	if strings.HasPrefix(auth, "[") {
+		if i := strings.IndexByte(auth, ']'); i >= 0 {
+			hostport = auth[:i+1]
+			if p, ok := strings.CutPrefix(auth[i+1:], ":"); ok {
+				u.port = p
+			}
+		}
+	} else if i := strings.LastIndexByte(auth, ':'); i >= 0 {
+		hostport, u.port = auth[:i], auth[i+1:]
+	}
+	if u.port == defaultPort[u.scheme] {
+		u.port = ""
+	}
+	for i := 0; i < len(u.port); i++ {
+		if u.port[i] < '0' || u.port[i] > '9' {
+			return u, false
+		}
+	}
+	u.host = NormalizeHost(hostport)
+	if u.host == "" {
+		return u, false
+	}
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		u.fragment, u.hasFrag = rest[i+1:], true
+		rest = rest[:i]
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		u.query, u.hasQuery = rest[i+1:], true
+		rest = rest[:i]
+	}
+	u.path = strings.ReplaceAll(rest, `\`, "/")
+	if u.path == "" {
+		u.path = "/"
+	}
+	return u, true
+}
+
+func isScheme(s string) bool {
+	switch strings.ToLower(s) {
+	case "http", "https", "ftp":
+		return true
+	}
+	return false
+}
+
+// urlHost returns the host of a normalised URL, "" if it has none.
+func urlHost(s string) string {
+	if u, ok := parseURL(s); ok {
+		return u.host
+	}
+	return ""
+}
+
+// Unwrap removes known redirectors around rawURL and returns the URL the
+// recipient would finally reach, normalised (scheme and host lower-case,
+// host in A-label form, default port and user info dropped, path, query
+// and fragment as written). Fragments are kept: some share links (MEGA)
+// carry their key there.
+//
+// wrappers lists the redirectors removed, outermost first: "safelinks"
+// (Outlook), "google" (/url?q=), "urldefense" (Proofpoint v1-v3),
+// "barracuda", "trendmicro", "cisco", "sophos", "fireeye", "symantec",
+// "facebook", "instagram", "slack", "youtube", "linkedin". Parameter values
+// encoded more than once are decoded until they are a URL.
+//
+// opaque is true when the URL is a redirector whose target is not visible
+// (Mimecast, URL shorteners, a wrapper nested deeper than a bound); hints
+// then lists host names found in its query and path, after percent- and
+// base64-decoding, so that a share provider named inside still counts.
+//
+// A string that is not an http, https or ftp URL (or a schemeless host
+// with a public suffix) is returned trimmed, with no wrappers.
+func Unwrap(rawURL string) (final string, wrappers []string, opaque bool, hints []string) {
+	u, ok := parseURL(rawURL)
+	if !ok {
+		return strings.TrimSpace(rawURL), nil, false, nil
+	}
+	u, wrappers, opaque, hints = unwrapURL(u)
+	return u.String(), wrappers, opaque, hints
+}
+
+func unwrapURL(u parsedURL) (parsedURL, []string, bool, []string) {
+	var wrappers []string
+	for n := 0; ; n++ {
+		name, inner, opaque := unwrapOnce(u)
+		if opaque || (name != "" && n == maxUnwrap) {
+			return u, wrappers, true, urlHints(u)
+		}
+		if name == "" {
+			return u, wrappers, false, nil
+		}
+		iu, ok := parseURL(inner)
+		if !ok {
+			// The wrapper points at something that is not a web URL
+			// (mailto:, garbage): what the recipient reaches is the wrapper.
+			return u, wrappers, false, nil
+		}
+		wrappers = append(wrappers, name)
+		u = iu
+	}
+}
+
+// shorteners are redirectors whose target is only known to their operator.
+var shorteners = map[string]bool{
+	"bit.ly": true, "t.co": true, "tinyurl.com": true, "goo.gl": true, "ow.ly": true,
+	"buff.ly": true, "is.gd": true, "rb.gy": true, "cutt.ly": true, "shorturl.at": true,
+	"tiny.cc": true, "rebrand.ly": true, "t.ly": true, "bl.ink": true, "s.id": true,
+	"lnkd.in": true, "x.gd": true, "v.gd": true, "urlshortener.at": true,
+}
+
+// unwrapOnce recognises one redirector. It returns the wrapper's name and
+// the inner URL, or opaque=true for a redirector whose target it cannot
+// see, or nothing for a URL that is not a known redirector.
+func unwrapOnce(u parsedURL) (name, inner string, opaque bool) {
+	h := u.host
+	param := func(k string) (string, bool) { return queryParam(u.query, k) }
+	switch {
+	case strings.HasSuffix(h, ".safelinks.protection.outlook.com"),
+		strings.HasSuffix(h, ".safelinks.protection.office365.us"),
+		strings.HasSuffix(h, ".safelinks.protection.outlook.cn"),
+		h == "safelinks.protection.outlook.com":
+		if v, ok := param("url"); ok {
+			return "safelinks", deepUnescape(v), false
+		}
+		return "", "", true
+	case isGoogleHost(h) && strings.TrimSuffix(u.path, "/") == "/url":
+		for _, k := range []string{"q", "url"} {
+			if v, ok := param(k); ok && v != "" {
+				return "google", deepUnescape(v), false
+			}
+		}
+		return "", "", true
+	case h == "urldefense.proofpoint.com" || h == "urldefense.com" || h == "urldefense.us":
+		if v, ok := proofpoint(u); ok {
+			return "urldefense", v, false
+		}
+		return "", "", true
+	case h == "linkprotect.cudasvc.com":
+		if v, ok := param("a"); ok {
+			return "barracuda", deepUnescape(v), false
+		}
+		return "", "", true
+	case strings.HasSuffix(h, ".trendmicro.com") && strings.Contains(u.path, "/clicktime/"):
+		if v, ok := param("url"); ok {
+			return "trendmicro", deepUnescape(v), false
+		}
+		return "", "", true
+	case h == "secure-web.cisco.com":
+		// https://secure-web.cisco.com/<token>/<percent-encoded URL>
+		p := u.rest()
+		low := strings.ToLower(p)
+		if i := strings.Index(low, "/http"); i >= 0 {
+			return "cisco", deepUnescape(p[i+1:]), false
+		}
+		return "", "", true
+	case strings.HasSuffix(h, ".protection.sophos.com"):
+		if v, ok := param("u"); ok {
+			if d, ok := decodeB64Text(deepUnescape(v)); ok {
+				return "sophos", d, false
+			}
+		}
+		return "", "", true
+	case h == "protect2.fireeye.com" || h == "protect.fireeye.com":
+		if v, ok := param("u"); ok {
+			return "fireeye", deepUnescape(v), false
+		}
+		return "", "", true
+	case h == "clicktime.symantec.com":
+		if v, ok := param("u"); ok {
+			return "symantec", deepUnescape(v), false
+		}
+		return "", "", true
+	case (h == "l.facebook.com" || h == "lm.facebook.com" || h == "www.facebook.com" || h == "m.facebook.com") && u.path == "/l.php":
+		if v, ok := param("u"); ok {
+			return "facebook", deepUnescape(v), false
+		}
+	case h == "l.instagram.com":
+		if v, ok := param("u"); ok {
+			return "instagram", deepUnescape(v), false
+		}
+	case h == "slack-redir.net":
+		if v, ok := param("url"); ok {
+			return "slack", deepUnescape(v), false
+		}
+	case h == "www.youtube.com" && u.path == "/redirect":
+		if v, ok := param("q"); ok {
+			return "youtube", deepUnescape(v), false
+		}
+	case h == "www.linkedin.com" && strings.HasPrefix(u.path, "/redir/redirect"):
+		if v, ok := param("url"); ok {
+			return "linkedin", deepUnescape(v), false
+		}
+	case strings.HasSuffix(h, ".mimecast.com") && strings.HasPrefix(h, "protect"),
+		strings.HasSuffix(h, ".mimecastprotect.com") || h == "mimecastprotect.com",
+		shorteners[h]:
+		return "", "", true
+	}
+	return "", "", false
+}
+
+// isGoogleHost reports whether h is google.<public suffix>, with or
+// without "www.": google.com, www.google.co.jp.
+func isGoogleHost(h string) bool {
+	h = strings.TrimPrefix(h, "www.")
+	rest, ok := strings.CutPrefix(h, "google.")
+	if !ok {
+		return false
+	}
+	ps, icann := publicsuffix.PublicSuffix(h)
+	return icann && ps == rest
+}
+
+// queryParam returns the first value of key in a raw query, decoded once
+// (without turning "+" into a space: wrappers percent-encode "+", and a
+// literal one in an inner URL must survive).
+func queryParam(q, key string) (string, bool) {
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if k == key || string(percentDecode(k)) == key {
+			return string(percentDecode(v)), true
+		}
+	}
+	return "", false
+}
+
+// rawQueryParam is queryParam without decoding.
+func rawQueryParam(q, key string) (string, bool) {
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// deepUnescape percent-decodes v until it starts like a URL, at most a few
+// times: wrappers applied over wrappers double and triple encode.
+func deepUnescape(v string) string {
+	for range 4 {
+		if looksLikeURL(v) || !strings.Contains(v, "%") {
+			return v
+		}
+		v = string(percentDecode(v))
+	}
+	return v
+}
+
+func looksLikeURL(v string) bool {
+	return hasPrefixFold(v, "http://") || hasPrefixFold(v, "https://") ||
+		hasPrefixFold(v, "ftp://") || hasPrefixFold(v, "www.")
+}
+
+// proofpoint decodes the three Proofpoint URL Defense formats.
+func proofpoint(u parsedURL) (string, bool) {
+	switch {
+	case strings.HasPrefix(u.path, "/v1/url"):
+		if v, ok := queryParam(u.query, "u"); ok {
+			return deepUnescape(v), true
+		}
+	case strings.HasPrefix(u.path, "/v2/url"):
+		// v2: the URL is percent-encoded with "-" for "%" and "_" for "/".
+		if v, ok := rawQueryParam(u.query, "u"); ok {
+			v = strings.NewReplacer("-", "%", "_", "/").Replace(v)
+			return deepUnescape(string(percentDecode(v))), true
+		}
+	case strings.HasPrefix(u.path, "/v3/__"):
+		return proofpointV3(strings.TrimPrefix(u.rest(), "/v3/__"))
+	}
+	return "", false
+}
+
+// v3RunLength maps the character after "**" to the length of a run of
+// replaced characters.
+const v3RunChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// proofpointV3 decodes "<url>__;<base64url of replaced chars>!!…": in
+// <url>, "*" stands for the next replaced character and "**X" for a run of
+// them whose length X encodes.
+func proofpointV3(s string) (string, bool) {
+	end := strings.Index(s, "__;")
+	if end < 0 {
+		return "", false
+	}
+	enc := string(percentDecode(s[:end]))
+	tail := s[end+3:]
+	if i := strings.IndexByte(tail, '!'); i >= 0 {
+		tail = tail[:i]
+	}
+	var repl []rune
+	if tail != "" {
+		b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(tail, "="))
+		if err != nil {
+			return "", false
+		}
+		repl = []rune(string(b))
+	}
+	var out strings.Builder
+	k := 0
+	for i := 0; i < len(enc); i++ {
+		if enc[i] != '*' {
+			out.WriteByte(enc[i])
+			continue
+		}
+		n := 1
+		if i+2 < len(enc) && enc[i+1] == '*' {
+			n = strings.IndexByte(v3RunChars, enc[i+2]) + 2
+			if n < 2 {
+				return "", false
+			}
+			i += 2
+		}
+		if k+n > len(repl) {
+			return "", false
+		}
+		out.WriteString(string(repl[k : k+n]))
+		k += n
+	}
+	return out.String(), true
+}
+
+// decodeB64Text decodes standard or URL-safe base64, padded or not, and
+// reports whether the result is printable text.
+func decodeB64Text(s string) (string, bool) {
+	s = strings.TrimRight(s, "=")
+	if len(s) < 8 {
+		return "", false
+	}
+	s = strings.NewReplacer("+", "-", "/", "_").Replace(s)
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !utf8.Valid(b) {
+		return "", false
+	}
+	for _, c := range b {
+		if c < ' ' || c == 0x7f {
+			return "", false
+		}
+	}
+	return string(b), true
+}
+
+// urlHints lists host names visible inside an opaque redirector URL: in
+// query values and path segments, percent-decoded, and base64-decoded when
+// they look like it.
+func urlHints(u parsedURL) []string {
+	var cands []string
+	for q := u.query; q != ""; {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		_, v, _ := strings.Cut(kv, "=")
+		cands = append(cands, v)
+	}
+	cands = append(cands, strings.Split(u.path, "/")...)
+	if u.fragment != "" {
+		cands = append(cands, u.fragment)
+	}
+	var hints []string
+	add := func(h string) {
+		if h != "" && h != u.host && len(hints) < maxHints && !contains(hints, h) {
+			hints = append(hints, h)
+		}
+	}
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		c = deepUnescape(c)
+		texts := []string{c}
+		if d, ok := decodeB64Text(c); ok {
+			texts = append(texts, d)
+		}
+		for _, t := range texts {
+			for _, l := range ExtractLinks(t) {
+				if p, ok := parseURL(l); ok {
+					add(p.host)
+				}
+			}
+			for _, d := range findDomains(t, maxHints) {
+				add(NormalizeHost(d))
+			}
+		}
+	}
+	return hints
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// embeddedURLs returns absolute URLs carried in query parameters of u (a
+// normalised URL), at most a few.
+func embeddedURLs(s string) []string {
+	i := strings.IndexByte(s, '?')
+	if i < 0 {
+		return nil
+	}
+	q := s[i+1:]
+	if j := strings.IndexByte(q, '#'); j >= 0 {
+		q = q[:j]
+	}
+	var out []string
+	for q != "" && len(out) < 4 {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		_, v, _ := strings.Cut(kv, "=")
+		v = deepUnescape(v)
+		if hasPrefixFold(v, "http://") || hasPrefixFold(v, "https://") {
+			out = append(out, v)
+		}
+	}
+	return out
+}
