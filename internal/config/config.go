@@ -36,6 +36,9 @@ type Config struct {
 	HTTP     HTTP       `toml:"http"`
 	Inspect  Inspect    `toml:"inspect"`
 	Policy   Policy     `toml:"policy"`
+	Hold     Hold       `toml:"hold"`
+	Notify   Notify     `toml:"notify"`
+	Console  Console    `toml:"console"`
 	Seed     []SeedUser `toml:"seed_user"`
 
 	// Dir is the directory of the config file (not a TOML key); relative
@@ -120,6 +123,33 @@ type Policy struct {
 	Allow           []string `toml:"allow"`
 }
 
+// Hold configures the four-eyes review of held mail.
+type Hold struct {
+	Approvals   int      `toml:"approvals"`    // distinct officers needed to release a message
+	ExpireAfter Duration `toml:"expire_after"` // undecided held mail expires (is not sent) after this
+}
+
+// Notify configures the guard's own notices.
+type Notify struct {
+	From             string   `toml:"from"`              // sender of notices
+	Officers         []string `toml:"officers"`          // told about every new hold
+	IncidentContacts []string `toml:"incident_contacts"` // told at once about near misses
+	Language         string   `toml:"language"`          // ja or en
+	WebhookURL       string   `toml:"webhook_url"`       // optional JSON POST per event
+}
+
+// Console configures the web console and API.
+type Console struct {
+	Listen      string   `toml:"listen"` // "" disables the console
+	TLSCert     string   `toml:"tls_cert"`
+	TLSKey      string   `toml:"tls_key"`
+	BaseURL     string   `toml:"base_url"` // how users reach it; used in notices
+	SessionIdle Duration `toml:"session_idle"`
+	SessionMax  Duration `toml:"session_max"`
+
+	TLSConfig *tls.Config `toml:"-"`
+}
+
 // SeedUser is an account created at start if it does not exist yet. It is
 // meant for the quickstart; serve warns while a seeded password is in use.
 type SeedUser struct {
@@ -164,6 +194,13 @@ func Defaults() *Config {
 			Lease:          Duration(30 * 60e9),
 		},
 		Store: Store{Driver: "sqlite"},
+		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
+		Notify: Notify{Language: "ja"},
+		Console: Console{
+			Listen:      "127.0.0.1:8025",
+			SessionIdle: Duration(30 * 60e9),
+			SessionMax:  Duration(12 * 3600e9),
+		},
 		HTTP:  HTTP{Listen: "127.0.0.1:9025"},
 		Inspect: Inspect{
 			MaxDepth:       20,
@@ -321,6 +358,7 @@ func (cfg *Config) validate(c *Checker) {
 			c.Add(fmt.Sprintf("policy.internal_domains[%d]", i), fmt.Sprintf("%q is not a domain name", d), "e.g. \"example.jp\"; subdomains are included")
 		}
 	}
+	cfg.validateHold(c)
 	for i, u := range cfg.Seed {
 		key := fmt.Sprintf("seed_user[%d]", i)
 		if u.Name == "" {
@@ -428,6 +466,56 @@ func (cfg *Config) validateUpstream(c *Checker) {
 	}
 	if u.Lease.D() < u.DataTimeout.D()+u.ConnectTimeout.D() {
 		c.Add("upstream.lease", "shorter than connect_timeout + data_timeout", "a claim must outlast any single attempt, e.g. \"30m\"")
+	}
+}
+
+func (cfg *Config) validateHold(c *Checker) {
+	positive(c, "hold.approvals", cfg.Hold.Approvals)
+	positive(c, "hold.expire_after", int(min(cfg.Hold.ExpireAfter, 1<<40)))
+	n := &cfg.Notify
+	if n.From == "" {
+		// Derived, not checked: a single-label host name is fine here.
+		n.From = "egressguard@" + cfg.Hostname
+	} else if !validAddress(n.From) {
+		c.Add("notify.from", fmt.Sprintf("%q is not an address", n.From), "e.g. \"egressguard@example.jp\"")
+	}
+	for key, list := range map[string][]string{"notify.officers": n.Officers, "notify.incident_contacts": n.IncidentContacts} {
+		for _, a := range list {
+			if !validAddress(a) {
+				c.Add(key, fmt.Sprintf("%q is not an address", a), "e.g. \"security@example.jp\"")
+			}
+		}
+	}
+	if n.Language != "ja" && n.Language != "en" {
+		c.Add("notify.language", fmt.Sprintf("unsupported language %q", n.Language), "ja or en")
+	}
+	if n.WebhookURL != "" && !strings.HasPrefix(n.WebhookURL, "https://") && !strings.HasPrefix(n.WebhookURL, "http://") {
+		c.Add("notify.webhook_url", "not an http(s) URL", "e.g. \"https://chat.example.jp/hooks/abc\"")
+	}
+	k := &cfg.Console
+	if k.Listen != "" {
+		checkHostPort(c, "console.listen", k.Listen)
+	}
+	if (k.TLSCert == "") != (k.TLSKey == "") {
+		c.Add("console.tls_cert", "tls_cert and tls_key must be given together", "set both or neither")
+	} else if k.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Path(k.TLSCert), cfg.Path(k.TLSKey))
+		if err != nil {
+			c.Add("console.tls_cert", "cannot load certificate and key: "+err.Error(), "PEM files readable by the guard")
+		} else {
+			k.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+	}
+	if k.BaseURL == "" && k.Listen != "" {
+		scheme := "http"
+		if k.TLSCert != "" {
+			scheme = "https"
+		}
+		k.BaseURL = scheme + "://" + k.Listen
+	}
+	positive(c, "console.session_idle", int(min(k.SessionIdle, 1<<40)))
+	if k.SessionMax < k.SessionIdle {
+		c.Add("console.session_max", "shorter than session_idle", "e.g. session_idle = \"30m\", session_max = \"12h\"")
 	}
 }
 
