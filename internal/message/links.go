@@ -302,7 +302,7 @@ func findDomains(s string, n int) []string {
 			j++
 		}
 		tok := strings.Trim(s[i:j], ".-")
-		if (i == 0 || wordBoundary(s[i-1])) && publicHost(tok) {
+		if (i == 0 || s[i-1] != '@') && publicHost(tok) {
 			out = append(out, strings.ToLower(tok))
 		}
 		i = j

@@ -523,7 +523,15 @@ func urlHints(u parsedURL) []string {
 		if c == "" {
 			continue
 		}
-		c = deepUnescape(c)
+		// Decode every layer: inside an opaque or too deep wrapper, the
+		// hosts of all the layers are of interest.
+		for range maxUnwrap {
+			d := string(percentDecode(c))
+			if d == c {
+				break
+			}
+			c = d
+		}
 		texts := []string{c}
 		if d, ok := decodeB64Text(c); ok {
 			texts = append(texts, d)
