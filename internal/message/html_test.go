@@ -44,6 +44,9 @@ func TestHTML(t *testing.T) {
 		"https://visible.example.com/textmore":          {SourceHTMLText, false},
 		"https://second.example.com/":                   {SourceHTMLText, false},
 		"https://nowhere.example/":                      {SourceHref, false},
+		// Visible text naming a link without a scheme is a link too.
+		"http://app.box.com/s/abc": {SourceHTMLText, false},
+		"http://we.tl/t-Abc":       {SourceHTMLText, false},
 	}
 	for _, l := range f.Links {
 		w, ok := wants[l.URL]
