@@ -174,16 +174,7 @@ func (w *htmlWalk) target(href, text string, isAnchor bool) {
 			href = w.base.ResolveReference(r).String()
 		}
 	}
-	u, ok := parseURL(href)
-	if !ok {
-		return
-	}
-	mismatch := false
-	if isAnchor && text != "" {
-		fu, _, _, _ := unwrapURL(u)
-		mismatch = textMismatch(text, fu.host)
-	}
-	w.in.link(href, w.part, SourceHref, text, mismatch)
+	w.in.link(href, w.part, SourceHref, text, isAnchor)
 }
 
 // textMismatch reports whether anchor text names a host other than the

@@ -29,6 +29,10 @@ const (
 	SourceHeader   = "header"
 )
 
+// maxLinks bounds the links of one message; hitting it is a limit-size
+// problem, so the message is held rather than passed half-inspected.
+const maxLinks = 20000
+
 // maxProblems bounds the Problems list: a hostile message could otherwise
 // produce one per part. The first ones are the informative ones.
 const maxProblems = 64
@@ -400,24 +404,31 @@ func (in *inspector) links(raws []string, part, source string) {
 
 // link unwraps and records one raw URL. A URL seen before in the same part
 // is recorded once; its first source wins (href before the visible text).
-func (in *inspector) link(raw, part, source, text string, mismatch bool) *Link {
-	final, wrappers, opaque, hints := Unwrap(raw)
-	host := urlHost(final)
-	if host == "" {
-		return nil
+// With anchor set, text is the anchor's visible text and is checked
+// against the host the link finally reaches.
+func (in *inspector) link(raw, part, source, text string, anchor bool) {
+	u, ok := parseURL(raw)
+	if !ok {
+		return
 	}
+	fu, wrappers, opaque, hints := unwrapURL(u)
+	final := fu.String()
+	mismatch := anchor && text != "" && textMismatch(text, fu.host)
 	k := linkKey{part, final}
 	if i, ok := in.seen[k]; ok {
-		l := &in.f.Links[i]
-		if mismatch && !l.Mismatch {
+		if l := &in.f.Links[i]; mismatch && !l.Mismatch {
 			l.Mismatch, l.Text = true, text
 		}
-		return l
+		return
+	}
+	if len(in.f.Links) >= maxLinks {
+		in.limit(part, KindLimitSize, "more than "+strconv.Itoa(maxLinks)+" links")
+		return
 	}
 	in.seen[k] = len(in.f.Links)
 	in.f.Links = append(in.f.Links, Link{
 		URL:      final,
-		Host:     host,
+		Host:     fu.host,
 		Raw:      raw,
 		Part:     part,
 		Source:   source,
@@ -427,26 +438,30 @@ func (in *inspector) link(raw, part, source, text string, mismatch bool) *Link {
 		Text:     text,
 		Mismatch: mismatch,
 	})
+	if opaque || !fu.hasQuery {
+		return
+	}
 	// A URL carried in a query parameter of a link we do not know as a
 	// redirector is reported as well, next to (not instead of) the outer
 	// link: nothing is lost, and a share link inside a tracking redirect
 	// is still seen.
-	if !opaque {
-		for _, e := range embeddedURLs(final) {
-			ef, ew, eo, eh := Unwrap(e)
-			ehost := urlHost(ef)
-			ek := linkKey{part, ef}
-			if _, ok := in.seen[ek]; ok || ehost == "" {
-				continue
-			}
-			in.seen[ek] = len(in.f.Links)
-			in.f.Links = append(in.f.Links, Link{
-				URL: ef, Host: ehost, Raw: raw, Part: part, Source: source,
-				Wrappers: append([]string{"embedded"}, ew...), Opaque: eo, Hints: eh,
-			})
+	for _, e := range embeddedURLs(fu.query) {
+		eu, ok := parseURL(e)
+		if !ok {
+			continue
 		}
+		efu, ew, eo, eh := unwrapURL(eu)
+		ef := efu.String()
+		ek := linkKey{part, ef}
+		if _, ok := in.seen[ek]; ok || len(in.f.Links) >= maxLinks {
+			continue
+		}
+		in.seen[ek] = len(in.f.Links)
+		in.f.Links = append(in.f.Links, Link{
+			URL: ef, Host: efu.host, Raw: raw, Part: part, Source: source,
+			Wrappers: append([]string{"embedded"}, ew...), Opaque: eo, Hints: eh,
+		})
 	}
-	return nil
 }
 
 // splitHeader splits an entity into its header block and body. The header

@@ -30,7 +30,7 @@ const maxLinksPerText = 10000
 // balanced (Wikipedia-style paths) and dropped when they close around the
 // URL.
 func ExtractLinks(text string) []string {
-	if !isASCII(text) {
+	if needsNFKC(text) {
 		text = norm.NFKC.String(text)
 	}
 	var out []string
@@ -108,6 +108,30 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// needsNFKC reports whether s holds characters whose NFKC form can make
+// up a URL: the full-width and small-form blocks (ｈｔｔｐｓ：／／, ．),
+// one-dot leaders, circled and mathematical alphanumerics. Normalising only
+// then keeps ordinary text, Japanese included, off the slow path.
+func needsNFKC(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		switch s[i] {
+		case 0xEF: // U+FE50..FE6F small forms, U+FF00..FF7F full-width
+			if c := s[i+1]; c == 0xB9 || c == 0xBC || c == 0xBD {
+				return true
+			}
+		case 0xE2: // U+2024..2026 leaders, U+2460..24FF enclosed alphanumerics
+			if c := s[i+1]; c == 0x80 && s[i+2] >= 0xA4 && s[i+2] <= 0xA6 || c >= 0x91 && c <= 0x93 {
+				return true
+			}
+		case 0xF0: // U+1D400..1D7FF mathematical alphanumerics
+			if s[i+1] == 0x9D {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasPrefixFold(s, prefix string) bool {
@@ -286,7 +310,10 @@ func hostsInText(s string) []string {
 	if len(out) > 0 {
 		return out
 	}
-	return findDomains(norm.NFKC.String(s), 4)
+	if needsNFKC(s) {
+		s = norm.NFKC.String(s)
+	}
+	return findDomains(s, 4)
 }
 
 // findDomains returns up to n bare domain names in s.

@@ -198,14 +198,6 @@ func isScheme(s string) bool {
 	return false
 }
 
-// urlHost returns the host of a normalised URL, "" if it has none.
-func urlHost(s string) string {
-	if u, ok := parseURL(s); ok {
-		return u.host
-	}
-	return ""
-}
-
 // Unwrap removes known redirectors around rawURL and returns the URL the
 // recipient would finally reach, normalised (scheme and host lower-case,
 // host in A-label form, default port and user info dropped, path, query
@@ -559,22 +551,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// embeddedURLs returns absolute URLs carried in query parameters of u (a
-// normalised URL), at most a few.
-func embeddedURLs(s string) []string {
-	i := strings.IndexByte(s, '?')
-	if i < 0 {
-		return nil
-	}
-	q := s[i+1:]
-	if j := strings.IndexByte(q, '#'); j >= 0 {
-		q = q[:j]
-	}
+// embeddedURLs returns absolute URLs carried in the values of a raw
+// query, at most a few.
+func embeddedURLs(q string) []string {
 	var out []string
 	for q != "" && len(out) < 4 {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
 		_, v, _ := strings.Cut(kv, "=")
+		if len(v) < 10 || (v[0] != 'h' && v[0] != 'H') {
+			continue
+		}
 		v = deepUnescape(v)
 		if hasPrefixFold(v, "http://") || hasPrefixFold(v, "https://") {
 			out = append(out, v)
