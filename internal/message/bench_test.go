@@ -34,9 +34,11 @@ func html100K() []byte {
 		"\r\n--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><table>" + html.String() + "</table></body></html>\r\n--alt--\r\n")
 }
 
-func BenchmarkInspect2KPlain(b *testing.B)   { benchInspect(b, plain2K()) }
-func BenchmarkInspect100KHTML(b *testing.B)  { benchInspect(b, html100K()) }
-func BenchmarkInspect10MBinary(b *testing.B) { benchInspect(b, mailWith("archive.zip", "application/zip", randomBytes(10<<20, 7))) }
+func BenchmarkInspect2KPlain(b *testing.B)  { benchInspect(b, plain2K()) }
+func BenchmarkInspect100KHTML(b *testing.B) { benchInspect(b, html100K()) }
+func BenchmarkInspect10MBinary(b *testing.B) {
+	benchInspect(b, mailWith("archive.zip", "application/zip", randomBytes(10<<20, 7)))
+}
 
 func benchInspect(b *testing.B, raw []byte) {
 	f := Inspect(raw, Limits{})
