@@ -179,8 +179,9 @@ func (w *htmlWalk) target(href, text string, isAnchor bool) {
 
 // textMismatch reports whether anchor text names a host other than the
 // one the link leads to ("https://drive.google.com/…" shown, another site
-// reached). Text that names no host at all is no mismatch.
-func textMismatch(text, host string) bool {
+// reached). Text that names no host at all is no mismatch, and neither is
+// text naming a host that an opaque redirector reveals in its hints.
+func textMismatch(text, host string, hints []string) bool {
 	hosts := hostsInText(text)
 	if len(hosts) == 0 {
 		return false
@@ -188,6 +189,11 @@ func textMismatch(text, host string) bool {
 	for _, h := range hosts {
 		if sameSite(h, host) {
 			return false
+		}
+		for _, hint := range hints {
+			if sameSite(h, hint) {
+				return false
+			}
 		}
 	}
 	return true

@@ -413,7 +413,7 @@ func (in *inspector) link(raw, part, source, text string, anchor bool) {
 	}
 	fu, wrappers, opaque, hints := unwrapURL(u)
 	final := fu.String()
-	mismatch := anchor && text != "" && textMismatch(text, fu.host)
+	mismatch := anchor && text != "" && textMismatch(text, fu.host, hints)
 	k := linkKey{part, final}
 	if i, ok := in.seen[k]; ok {
 		if l := &in.f.Links[i]; mismatch && !l.Mismatch {
@@ -545,7 +545,11 @@ func splitMultipart(body []byte, boundary string) ([][]byte, error) {
 		pos = start
 	}
 	if start >= 0 {
-		parts = append(parts, body[start:])
+		// Without a close delimiter the last part runs to the end; a
+		// delimiter that ends the body starts nothing.
+		if len(bytes.TrimSpace(body[start:])) > 0 || len(parts) == 0 {
+			parts = append(parts, body[start:])
+		}
 		return parts, nil
 	}
 	return nil, errNoDelimiter

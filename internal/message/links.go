@@ -147,7 +147,7 @@ func wordBoundary(c byte) bool {
 	if isHostByte(c) {
 		return false
 	}
-	return strings.IndexByte("@/\\:_=%&?#~+$!", c) < 0
+	return strings.IndexByte("@/\\_%&?#~+$!", c) < 0
 }
 
 // schemeStart returns where the scheme ending at text[colon] starts, or -1
@@ -234,7 +234,9 @@ func isURLByte(c byte) bool {
 func trimURL(u string) string {
 	for len(u) > 0 {
 		switch u[len(u)-1] {
-		case '.', ',', ';', ':', '!', '?', '\'', '"', '*':
+		case '.', ',', ';', ':', '!', '?', '\'', '"', '*', '(', '[':
+			// An opening bracket at the end comes from text such as
+			// "https://x.example/a（注）" after NFKC.
 			u = u[:len(u)-1]
 			continue
 		case ')':

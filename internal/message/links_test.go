@@ -40,6 +40,8 @@ func TestExtractLinks(t *testing.T) {
 		{"no host", "https:// and http://", nil},
 		{"mailto ignored", "mailto:a@example.com", nil},
 		{"fragment kept", "https://mega.nz/file/AbC#keyKey", []string{"https://mega.nz/file/AbC#keyKey"}},
+		{"colon before www", "URL：www.box.com/s/abc。", []string{"www.box.com/s/abc"}},
+		{"fullwidth paren after", "https://xgf.nu/AbC（パスワードは別送）", []string{"https://xgf.nu/AbC"}},
 		{"trailing star", "*https://example.com/bold*", []string{"https://example.com/bold"}},
 	}
 	for _, tt := range tests {
