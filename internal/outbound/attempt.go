@@ -1,0 +1,327 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// result is what one attempt learned about one recipient.
+type result struct {
+	idx    int  // index into Envelope.Rcpts
+	done   bool // final answer: accepted, or refused permanently
+	failed bool // refused (permanently with done, temporarily without)
+	code   int  // SMTP reply code, 0 for a local error
+	detail string
+}
+
+func accepted(idx int, code int, detail string) result {
+	return result{idx: idx, done: true, code: code, detail: detail}
+}
+
+// outcome is the result of one attempt.
+type outcome struct {
+	rcpts     []result
+	remoteMTA string // host that answered, for DSN Remote-MTA; "" for the outbox
+	dsn       bool   // the next hop takes over DSN duties (it advertised DSN)
+	err       string // the first problem, for LastError and the log
+}
+
+// fail marks every recipient in idx as failed with the same reply.
+func (o *outcome) fail(idx []int, perm bool, code int, detail string) {
+	for _, i := range idx {
+		o.rcpts = append(o.rcpts, result{idx: i, done: perm, failed: true, code: code, detail: detail})
+	}
+	o.note(detail)
+}
+
+// failReply marks every recipient in idx as refused with the reply se.
+func (o *outcome) failReply(idx []int, se *smtp.SMTPError) {
+	for _, i := range idx {
+		o.rcpts = append(o.rcpts, classify(i, se))
+	}
+	o.note(reply(se))
+}
+
+func (o *outcome) note(problem string) {
+	if o.err == "" {
+		o.err = problem
+	}
+}
+
+// pending lists the recipients without a final answer yet.
+func pending(m *store.Message) []int {
+	var idx []int
+	for i := range m.Rcpts {
+		if !m.Status[i].Done {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// normalize gives m one Status per recipient.
+func normalize(m *store.Message) {
+	if len(m.Status) != len(m.Rcpts) {
+		st := make([]store.RcptStatus, len(m.Rcpts))
+		copy(st, m.Status)
+		m.Status = st
+	}
+}
+
+// attempt runs one delivery attempt of a claimed message and records it.
+func (q *Queue) attempt(m *store.Message, body []byte) {
+	start := time.Now()
+	normalize(m)
+	idx := pending(m)
+	var out outcome
+	if len(idx) > 0 {
+		// Bound the whole attempt well inside the claim, so that it cannot
+		// still be sending when another instance may take the message over.
+		ctx, cancel := context.WithTimeout(q.hardCtx, q.cfg.Lease*9/10)
+		if q.cfg.Upstream == "" {
+			out = q.toOutbox(m, body, idx)
+		} else {
+			out = q.sendUpstream(ctx, m, body, idx)
+		}
+		cancel()
+	}
+	q.finish(m, body, &out, time.Since(start))
+}
+
+// attemptWithoutBody records an attempt that could not read the message's
+// bytes: lost bytes fail every pending recipient; a store error defers.
+func (q *Queue) attemptWithoutBody(m *store.Message, err error) {
+	normalize(m)
+	var out outcome
+	if errors.Is(err, store.ErrNotFound) {
+		out.fail(pending(m), true, 0, "5.3.0 message bytes missing from the store")
+	} else {
+		out.fail(pending(m), false, 0, "4.3.0 reading message bytes: "+err.Error())
+	}
+	q.finish(m, nil, &out, 0)
+}
+
+// Results of an attempt, for the log and the attempts metric.
+const (
+	resultDelivered = "delivered"
+	resultDeferred  = "deferred"
+	resultBounced   = "bounced"
+	resultError     = "error" // the outcome could not be recorded
+)
+
+// finish computes the message's new state from the attempt and writes it,
+// with the deletion of the bytes of a finished message and any DSN, in one
+// transaction.
+func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Duration) {
+	now := q.cfg.Now()
+	upd := *m
+	upd.Status = append([]store.RcptStatus(nil), m.Status...)
+
+	var ok, temp, perm int
+	var report []dsnRcpt
+	for _, r := range out.rcpts {
+		upd.Status[r.idx] = store.RcptStatus{Done: r.done, Failed: r.failed, Code: r.code, Detail: r.detail}
+		switch {
+		case !r.failed:
+			ok++
+			if wantsSuccess(m.Rcpts[r.idx]) && !out.dsn {
+				action := "relayed"
+				if out.remoteMTA == "" {
+					action = "delivered" // the outbox is the end of the line
+				}
+				report = append(report, dsnRcpt{rcpt: m.Rcpts[r.idx], action: action, code: r.code, detail: r.detail, remoteMTA: out.remoteMTA})
+			}
+		case r.done:
+			perm++
+			if wantsFailure(m.Rcpts[r.idx]) {
+				report = append(report, dsnRcpt{rcpt: m.Rcpts[r.idx], action: "failed", code: r.code, detail: r.detail, remoteMTA: out.remoteMTA})
+			}
+		default:
+			temp++
+		}
+	}
+
+	remaining := 0
+	for _, s := range upd.Status {
+		if !s.Done {
+			remaining++
+		}
+	}
+	if remaining > 0 && !m.Received.IsZero() && !now.Before(m.Received.Add(q.cfg.MaxAge)) {
+		// Expired: what is still pending fails now, with the last reason.
+		for i, s := range upd.Status {
+			if s.Done {
+				continue
+			}
+			detail := fmt.Sprintf("4.4.7 delivery time expired after %d attempts", upd.Attempts)
+			if s.Detail != "" {
+				detail += "; last error: " + s.Detail
+			}
+			upd.Status[i] = store.RcptStatus{Done: true, Failed: true, Code: s.Code, Detail: detail}
+			perm++
+			if wantsFailure(m.Rcpts[i]) {
+				// Diagnostic-Code carries the upstream's last reply as it
+				// was; Status says why we gave up.
+				last := s.Detail
+				if last == "" {
+					last = "4.4.7 delivery time expired"
+				}
+				report = append(report, dsnRcpt{rcpt: m.Rcpts[i], action: "failed", code: s.Code, detail: last, status: "4.4.7", remoteMTA: out.remoteMTA, expired: true})
+			}
+		}
+		remaining = 0
+		out.note("message expired in the queue")
+	}
+
+	upd.Updated = now
+	upd.Owner = ""
+	upd.LastError = out.err
+	result := resultDeferred
+	if remaining == 0 {
+		anyOK := false
+		for _, s := range upd.Status {
+			if s.Done && !s.Failed {
+				anyOK = true
+			}
+		}
+		if anyOK {
+			upd.State, result = store.Delivered, resultDelivered
+		} else {
+			upd.State, result = store.Bounced, resultBounced
+		}
+		upd.NextAttempt = time.Time{}
+	} else {
+		upd.State = store.Queued
+		upd.NextAttempt = now.Add(q.backoff(upd.Attempts))
+		if q.hardCtx.Err() != nil {
+			// Cut off by our own stop: no reason to wait after the restart.
+			upd.NextAttempt = now
+		}
+	}
+
+	var dsn *store.Message
+	var dsnBody []byte
+	if len(report) > 0 && m.From != "" {
+		dsn, dsnBody = buildDSN(q.cfg.Hostname, m, body, report, now)
+	}
+
+	err := q.record(&upd, dsn, dsnBody)
+	if err != nil {
+		result = resultError
+	}
+	q.met.observe(result, dur)
+
+	fields := []zap.Field{
+		zap.String("msg_id", m.ID),
+		zap.Int("attempt", upd.Attempts),
+		zap.String("upstream", q.upstreamName()),
+		zap.Int("rcpts_ok", ok),
+		zap.Int("rcpts_temp", temp),
+		zap.Int("rcpts_perm", perm),
+		zap.Duration("duration", dur),
+		zap.String("result", result),
+	}
+	if out.err != "" {
+		fields = append(fields, zap.String("error", out.err))
+	}
+	if dsn != nil {
+		fields = append(fields, zap.String("dsn_id", dsn.ID))
+	}
+	if err != nil {
+		q.log.Error("delivery attempt not recorded", append(fields, zap.NamedError("store_error", err))...)
+		return
+	}
+	q.log.Info("delivery attempt", fields...)
+	if dsn != nil {
+		q.Kick()
+	}
+}
+
+// record writes the attempt's outcome. It retries a few times on store
+// errors: a lost outcome means the message is sent again once its claim
+// expires.
+func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			time.Sleep(time.Duration(try) * 500 * time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		err = q.st.Update(ctx, func(tx store.Tx) error {
+			if err := tx.UpdateMessage(upd, store.Sending); err != nil {
+				return err
+			}
+			if upd.State.Final() {
+				if err := tx.DeleteBody(upd.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			if dsn != nil {
+				if err := tx.InsertMessage(dsn, dsnBody); err != nil {
+					return fmt.Errorf("insert DSN: %w", err)
+				}
+			}
+			return nil
+		})
+		cancel()
+		if err == nil || errors.Is(err, store.ErrConflict) {
+			// A conflict means the claim was taken from us (expired, or
+			// changed by an operator); retrying cannot help.
+			return err
+		}
+	}
+	return err
+}
+
+func (q *Queue) upstreamName() string {
+	if q.cfg.Upstream == "" {
+		return "outbox"
+	}
+	return q.cfg.Upstream
+}
+
+// backoff is the delay before attempt n+1 after n attempts: BackoffMin
+// doubled per attempt, capped at BackoffMax, with ±25% jitter so that the
+// messages of one outage do not all come back in the same second.
+func (q *Queue) backoff(n int) time.Duration {
+	d := q.cfg.BackoffMin
+	for i := 1; i < n && d < q.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, q.cfg.BackoffMax)
+	if quarter := int64(d / 4); quarter > 0 {
+		d += time.Duration(rand.Int64N(2*quarter+1) - quarter)
+	}
+	return min(d, q.cfg.BackoffMax)
+}
+
+// notify returns the upper-cased NOTIFY values of r.
+func notify(r envelope.Rcpt) map[string]bool {
+	set := make(map[string]bool, len(r.Notify))
+	for _, v := range r.Notify {
+		set[strings.ToUpper(v)] = true
+	}
+	return set
+}
+
+// wantsFailure: RFC 3461 §4.1, no NOTIFY means FAILURE (and DELAY).
+func wantsFailure(r envelope.Rcpt) bool {
+	if len(r.Notify) == 0 {
+		return true
+	}
+	return notify(r)["FAILURE"]
+}
+
+func wantsSuccess(r envelope.Rcpt) bool {
+	return notify(r)["SUCCESS"]
+}

@@ -1,0 +1,278 @@
+package outbound
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// report is a DSN parsed back with go-message.
+type report struct {
+	header       message.Header
+	text         string
+	statusType   string
+	perMessage   textproto.MIMEHeader
+	rcpts        []textproto.MIMEHeader
+	originalType string
+	original     []byte
+}
+
+func parseDSN(t *testing.T, data []byte) *report {
+	t.Helper()
+	if bytes.Contains(bytes.ReplaceAll(data, []byte("\r\n"), nil), []byte("\n")) {
+		t.Errorf("DSN has bare LF")
+	}
+	ent, err := message.Read(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("parse DSN: %v", err)
+	}
+	r := &report{header: ent.Header}
+	mt, params, err := ent.Header.ContentType()
+	if err != nil || mt != "multipart/report" || params["report-type"] != "delivery-status" {
+		t.Fatalf("DSN content type %q %v %v", mt, params, err)
+	}
+	mr := ent.MultipartReader()
+	var parts []*message.Entity
+	var bodies [][]byte
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("DSN part: %v", err)
+		}
+		b, err := io.ReadAll(p.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, p)
+		bodies = append(bodies, b)
+	}
+	if len(parts) < 2 {
+		t.Fatalf("DSN has %d parts", len(parts))
+	}
+	if mt, _, _ := parts[0].Header.ContentType(); mt != "text/plain" {
+		t.Errorf("first part %q, want text/plain", mt)
+	}
+	r.text = string(bodies[0])
+	r.statusType, _, _ = parts[1].Header.ContentType()
+	if r.statusType != "message/delivery-status" && r.statusType != "message/global-delivery-status" {
+		t.Errorf("second part %q", r.statusType)
+	}
+	tr := textproto.NewReader(bufio.NewReader(bytes.NewReader(bodies[1])))
+	if r.perMessage, err = tr.ReadMIMEHeader(); err != nil {
+		t.Fatalf("per-message fields: %v", err)
+	}
+	for {
+		h, err := tr.ReadMIMEHeader()
+		if len(h) > 0 {
+			r.rcpts = append(r.rcpts, h)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("per-recipient fields: %v", err)
+		}
+	}
+	if len(parts) > 2 {
+		r.originalType, _, _ = parts[2].Header.ContentType()
+		r.original = bodies[2]
+	}
+	return r
+}
+
+func dsnTestMessage() (*store.Message, []byte) {
+	body := []byte("From: a@example.com\r\nTo: x@example.org\r\nSubject: hello\r\n\r\nbody line\r\n")
+	return &store.Message{
+		Envelope: envelope.Envelope{
+			ID: "0123456789abcdefghjk", Received: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC),
+			From: "a@example.com", Params: envelope.MailParams{Ret: "FULL", EnvID: "ENV-1"},
+			Rcpts: []envelope.Rcpt{{Addr: "x@example.org", ORcpt: "rfc822;X@example.org"}, {Addr: "y@example.org"}},
+		},
+	}, body
+}
+
+func TestDSNReturnFull(t *testing.T) {
+	t.Parallel()
+	m, body := dsnTestMessage()
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	rec, data := buildDSN("mx.example.net", m, body, []dsnRcpt{
+		{rcpt: m.Rcpts[0], action: "failed", code: 550, detail: "5.1.1 unknown\r\nuser", remoteMTA: "smarthost.example.net"},
+		{rcpt: m.Rcpts[1], action: "failed", code: 0, detail: "5.6.7 upstream does not support SMTPUTF8"},
+	}, now)
+
+	if rec.From != "" || len(rec.Rcpts) != 1 || rec.Rcpts[0].Addr != "a@example.com" || rec.State != store.Queued ||
+		rec.Action != "pass" || rec.Verdict != nil || rec.Size != int64(len(data)) || !rec.NextAttempt.Equal(now) || len(rec.Status) != 1 {
+		t.Errorf("DSN record: %+v", rec)
+	}
+	r := parseDSN(t, data)
+	if got := r.header.Get("To"); got != "<a@example.com>" {
+		t.Errorf("To: %q", got)
+	}
+	if got := r.header.Get("Auto-Submitted"); got != "auto-replied" {
+		t.Errorf("Auto-Submitted: %q", got)
+	}
+	if r.perMessage.Get("Arrival-Date") != "Sun, 01 Mar 2026 08:00:00 +0000" || r.perMessage.Get("Original-Envelope-Id") != "ENV-1" {
+		t.Errorf("per-message: %v", r.perMessage)
+	}
+	want := []map[string]string{
+		{"Final-Recipient": "rfc822; x@example.org", "Original-Recipient": "rfc822;X@example.org", "Action": "failed",
+			"Status": "5.1.1", "Remote-MTA": "dns; smarthost.example.net", "Diagnostic-Code": "smtp; 550 5.1.1 unknown user"},
+		{"Final-Recipient": "rfc822; y@example.org", "Action": "failed", "Status": "5.6.7"},
+	}
+	for _, w := range want {
+		for k, v := range w {
+			delete(w, k)
+			w[textproto.CanonicalMIMEHeaderKey(k)] = v
+		}
+	}
+	var got []map[string]string
+	for _, h := range r.rcpts {
+		g := map[string]string{}
+		for k := range h {
+			if k != "Last-Attempt-Date" {
+				g[k] = h.Get(k)
+			}
+		}
+		got = append(got, g)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("per-recipient (-want +got):\n%s", diff)
+	}
+	if r.originalType != "message/rfc822" || !bytes.Equal(r.original, body) {
+		t.Errorf("RET=FULL part %q:\n%q", r.originalType, r.original)
+	}
+	if !strings.Contains(r.text, "<x@example.org>: host smarthost.example.net said: 550 5.1.1 unknown user") {
+		t.Errorf("human part:\n%s", r.text)
+	}
+}
+
+func TestDSNUTF8(t *testing.T) {
+	t.Parallel()
+	m, _ := dsnTestMessage()
+	m.From = "jörg@example.com"
+	m.Params = envelope.MailParams{SMTPUTF8: true}
+	m.Rcpts = []envelope.Rcpt{{Addr: "café@example.org"}}
+	body := []byte("From: jörg@example.com\r\nSubject: Grüße\r\n\r\nHallo\r\n")
+	rec, data := buildDSN("mx.example.net", m, body, []dsnRcpt{{rcpt: m.Rcpts[0], action: "failed", code: 550, detail: "5.1.1 nope"}}, time.Now())
+	if !rec.Params.SMTPUTF8 || rec.Params.Body != "8BITMIME" {
+		t.Errorf("DSN params %+v", rec.Params)
+	}
+	r := parseDSN(t, data)
+	if r.statusType != "message/global-delivery-status" || r.originalType != "message/global-headers" {
+		t.Errorf("types %q %q", r.statusType, r.originalType)
+	}
+	if got := r.rcpts[0].Get("Final-Recipient"); got != "utf-8; café@example.org" {
+		t.Errorf("Final-Recipient %q", got)
+	}
+}
+
+func TestDSNRelayed(t *testing.T) {
+	t.Parallel()
+	m, body := dsnTestMessage()
+	m.Params.Ret = ""
+	_, data := buildDSN("mx.example.net", m, body, []dsnRcpt{{rcpt: m.Rcpts[0], action: "relayed", code: 250, detail: "2.0.0 queued as X", remoteMTA: "up.example.net"}}, time.Now())
+	r := parseDSN(t, data)
+	if r.header.Get("Subject") != "Successful Mail Delivery Report" || r.rcpts[0].Get("Action") != "relayed" || r.rcpts[0].Get("Status") != "2.0.0" {
+		t.Errorf("relayed DSN: %v %v", r.header.Get("Subject"), r.rcpts)
+	}
+	if r.originalType != "text/rfc822-headers" || !bytes.Equal(r.original, headerSection(body)) {
+		t.Errorf("headers part %q %q", r.originalType, r.original)
+	}
+}
+
+func TestNotifyRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		notify           []string
+		failure, success bool
+	}{
+		{nil, true, false},
+		{[]string{"NEVER"}, false, false},
+		{[]string{"failure"}, true, false},
+		{[]string{"SUCCESS"}, false, true},
+		{[]string{"SUCCESS", "FAILURE"}, true, true},
+		{[]string{"DELAY"}, false, false},
+	} {
+		r := envelope.Rcpt{Addr: "x@example.org", Notify: tc.notify}
+		if wantsFailure(r) != tc.failure || wantsSuccess(r) != tc.success {
+			t.Errorf("NOTIFY=%v: failure %v success %v", tc.notify, wantsFailure(r), wantsSuccess(r))
+		}
+	}
+}
+
+func TestHeaderSection(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"A: b\r\nC: d\r\n\r\nbody\r\n": "A: b\r\nC: d\r\n",
+		"A: b\r\n":                     "A: b\r\n",
+		"\r\nbody only\r\n":            "",
+	} {
+		if got := string(headerSection([]byte(in))); got != want {
+			t.Errorf("headerSection(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// checkOutbox verifies the outbox files of m and that no temporary file
+// is left behind.
+func checkOutbox(t *testing.T, dir string, m *store.Message, body []byte) {
+	t.Helper()
+	eml, err := os.ReadFile(filepath.Join(dir, m.ID+".eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(eml, body) {
+		t.Errorf("outbox bytes differ")
+	}
+	js, err := os.ReadFile(filepath.Join(dir, m.ID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got outboxEnvelope
+	if err := json.Unmarshal(js, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := outboxEnvelope{
+		ID: m.ID, From: m.From, Received: m.Received,
+		Params: outboxParams{SMTPUTF8: m.Params.SMTPUTF8, Body: m.Params.Body, Ret: m.Params.Ret, EnvID: m.Params.EnvID},
+	}
+	for _, r := range m.Rcpts {
+		want.Rcpts = append(want.Rcpts, outboxRcpt{Addr: r.Addr, Notify: r.Notify, ORcpt: r.ORcpt})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("envelope JSON (-want +got):\n%s", diff)
+	}
+	for _, k := range []string{`"from"`, `"rcpts"`, `"addr"`, `"received"`, `"params"`} {
+		if !bytes.Contains(js, []byte(k)) {
+			t.Errorf("JSON lacks %s:\n%s", k, js)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
+		if fi, _ := e.Info(); fi != nil && fi.Mode().Perm() != 0o640 {
+			t.Errorf("%s mode %v", e.Name(), fi.Mode().Perm())
+		}
+	}
+}
