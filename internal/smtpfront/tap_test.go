@@ -17,8 +17,8 @@ func TestDataScan(t *testing.T) {
 		{".\r\n", 0, true, nil},
 		{"a\r\n.\r\n", 3, true, nil},
 		{"a\r\n.\r\nMAIL FROM:<x>\n", 3, true, nil}, // after the end: not looked at
-		{"..\r\n.\r\n", 3, true, nil},              // stuffed dot
-		{".a\r\n.\r\n", 3, true, nil},              // leading dot removed
+		{"..\r\n.\r\n", 3, true, nil},               // stuffed dot
+		{".a\r\n.\r\n", 3, true, nil},               // leading dot removed
 		{"\r\n\r\n.\r\n", 4, true, nil},
 		{"a\r\n.", 3, false, nil},
 		{"a\r\n.\r", 3, false, nil},
