@@ -35,7 +35,7 @@ type conn struct {
 	readMode atomic.Bool   // the last deadline go-smtp set was a read deadline
 	writes   atomic.Uint64 // Write calls, for the tap
 	timedOut atomic.Bool   // a read hit its deadline
-	counted  atomic.Bool   // a refusal was already counted for the timeout
+	counted  atomic.Bool   // the connection's end needs no timeout refusal counted
 
 	// sc is go-smtp's side of the connection, set when the first session
 	// starts. Only the connection's goroutine uses it.

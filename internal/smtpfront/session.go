@@ -362,8 +362,9 @@ func (s *session) dataDATA(tx *txn, r io.Reader) error {
 	c.tap.arm()
 	nc := s.sc.Conn()
 	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes)
-	var rerr, verr error
-	for {
+	var rerr error
+	verr := c.tap.check(0) // data before 354 is known at once
+	for verr == nil {
 		nc.SetReadDeadline(time.Now().Add(srv.cfg.DataTimeout))
 		rerr = buf.read(r)
 		if verr = c.tap.check(int64(len(buf.b))); verr != nil || rerr != nil {
@@ -383,6 +384,7 @@ func (s *session) dataDATA(tx *txn, r io.Reader) error {
 		rep, reason := violationReply(verr)
 		rep = withID(rep, tx.id)
 		srv.m.refuse(reason)
+		c.counted.Store(true) // the tap's stop is not a timeout
 		c.closeWith(rep)
 		s.logTx(tx, size, "refused", rep, verr)
 		return rep

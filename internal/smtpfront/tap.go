@@ -155,6 +155,12 @@ func (t *rawTap) Write(p []byte) (int, error) {
 	t.lastRead = p[len(p)-1]
 	if t.armed && !t.scan.done() {
 		t.scan.feed(p)
+		if t.scan.err != nil {
+			// go-smtp's reader returns only when its buffer is full or
+			// the data ends. Make its next read fail at once, so that
+			// the refusal does not wait for either.
+			t.c.Conn.SetReadDeadline(aLongTimeAgo)
+		}
 	}
 	return len(p), nil
 }
