@@ -1,0 +1,474 @@
+// Package hold decides the fate of held mail. Every decision — approve,
+// reject, withdraw, expire — goes through Service, which applies the
+// four-eyes rules below every interface (console, API, CLI), so that no
+// interface can skip them:
+//
+//   - only officers approve or reject;
+//   - nobody approves or rejects their own message (the sender is the
+//     authenticated user who submitted it, or the user whose address is the
+//     envelope sender);
+//   - one officer counts once towards the approvals needed;
+//   - only the sender withdraws, and only while the message is held.
+//
+// Each decision is one store transaction: the decision record, the audit
+// entry, any notices and, when it is final, the state change, which is
+// conditional on the message still being held. Two officers deciding at
+// the same moment therefore end in exactly one final state, and an
+// approved message is queued exactly once.
+package hold
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+var (
+	// ErrNotFound: no such message, or the actor may not see it. Senders
+	// asking for another sender's message get this, not ErrForbidden, so
+	// that message IDs cannot be probed.
+	ErrNotFound = errors.New("hold: message not found")
+	// ErrForbidden: the actor may see the message but not do this.
+	ErrForbidden = errors.New("hold: not allowed")
+	// ErrSelfApproval: an officer tried to decide on their own message.
+	ErrSelfApproval = errors.New("hold: nobody may decide on their own message")
+	// ErrAlreadyApproved: this officer's approval is already counted.
+	ErrAlreadyApproved = errors.New("hold: this officer has already approved")
+	// ErrNotHeld: the message is no longer held (decided, expired, withdrawn).
+	ErrNotHeld = errors.New("hold: message is not held")
+	// ErrCommentRequired: rejecting needs a comment for the sender.
+	ErrCommentRequired = errors.New("hold: a rejection needs a comment")
+)
+
+// Notice is a mail the guard sends itself (to a sender, officers or
+// incident contacts). Notices go straight to the queue and are never held.
+type Notice struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+// Notifier composes notices and announces events (webhooks).
+type Notifier interface {
+	// Decided returns the notices for a decision on m.
+	Decided(m *store.Message, d *store.Decision) []Notice
+	// Event is called after a decision has been committed.
+	Event(m *store.Message, d *store.Decision)
+}
+
+// Store is what the service needs of the store.
+type Store interface {
+	store.Store
+	Decisions(ctx context.Context, msgID string) ([]*store.Decision, error)
+}
+
+// Tx is what the service needs of a transaction.
+type Tx interface {
+	store.Tx
+	audit.Appender
+	AddDecision(d *store.Decision) error
+	// Message reads a message inside the transaction and locks it until
+	// the transaction ends; Decisions reads its decisions likewise.
+	Message(id string) (*store.Message, error)
+	Decisions(msgID string) ([]*store.Decision, error)
+}
+
+// Config tunes the service.
+type Config struct {
+	Approvals int              // distinct officers needed to release (default 1)
+	Now       func() time.Time // injected clock; nil = time.Now
+}
+
+// Service applies decisions.
+type Service struct {
+	cfg    Config
+	st     Store
+	notify Notifier
+	kick   func() // wakes the outbound queue after a release
+	log    *zap.Logger
+}
+
+// New returns a Service. kick is called after a message is released.
+func New(cfg Config, st Store, n Notifier, kick func(), log *zap.Logger) *Service {
+	if cfg.Approvals < 1 {
+		cfg.Approvals = 1
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if kick == nil {
+		kick = func() {}
+	}
+	return &Service{cfg: cfg, st: st, notify: n, kick: kick, log: log.Named("hold")}
+}
+
+// Approvals is the number of distinct officers needed.
+func (s *Service) Approvals() int { return s.cfg.Approvals }
+
+// IsSender reports whether u sent m: u submitted it, or the envelope
+// sender is one of u's addresses.
+func IsSender(u *store.User, m *store.Message) bool {
+	if m.AuthUser != "" && strings.EqualFold(m.AuthUser, u.Name) {
+		return true
+	}
+	return m.From != "" && slices.ContainsFunc(u.Addresses, func(a string) bool { return strings.EqualFold(a, m.From) })
+}
+
+// CanSee reports whether u may see m: officers see all held mail and its
+// history; a sender sees only their own.
+func CanSee(u *store.User, m *store.Message) bool {
+	return account.HasRole(u, account.RoleOfficer) || IsSender(u, m)
+}
+
+// View returns a message for u and records the view in the audit log.
+func (s *Service) View(ctx context.Context, u *store.User, id string, via string) (*store.Message, []*store.Decision, error) {
+	m, err := s.st.Message(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !CanSee(u, m)) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		_, err := audit.Append(tx.(Tx), s.cfg.Now(), audit.Event{Actor: u.Name, Action: "message.view", MsgID: id,
+			Data: map[string]any{"via": via, "state": string(m.State)}})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := s.st.Decisions(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, ds, nil
+}
+
+// List returns held messages u may see, oldest first.
+func (s *Service) List(ctx context.Context, u *store.User, states []store.State) ([]*store.Message, error) {
+	if len(states) == 0 {
+		states = []store.State{store.Held}
+	}
+	f := store.Filter{States: states, Ascending: true}
+	if !account.HasRole(u, account.RoleOfficer) {
+		// Senders: their own submissions, and mail sent with their addresses.
+		var out []*store.Message
+		seen := map[string]bool{}
+		add := func(ms []*store.Message) {
+			for _, m := range ms {
+				if !seen[m.ID] && IsSender(u, m) {
+					seen[m.ID] = true
+					out = append(out, m)
+				}
+			}
+		}
+		f.AuthUser = u.Name
+		ms, err := s.st.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		add(ms)
+		f.AuthUser = ""
+		for _, a := range u.Addresses {
+			f.From = a
+			ms, err := s.st.List(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			add(ms)
+		}
+		slices.SortFunc(out, func(a, b *store.Message) int { return a.Received.Compare(b.Received) })
+		return out, nil
+	}
+	return s.st.List(ctx, f)
+}
+
+// Outcome tells what an approval did.
+type Outcome struct {
+	Released  bool // the message left the hold and was queued
+	Approvals int  // distinct approvals so far
+	Needed    int
+}
+
+// Approve records u's approval of message id and releases it once enough
+// distinct officers have approved.
+func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (Outcome, error) {
+	var out Outcome
+	var m *store.Message
+	var d *store.Decision
+	err := s.st.Update(ctx, func(txx store.Tx) error {
+		tx := txx.(Tx)
+		var err error
+		m, err = s.decidable(tx, u, id)
+		if err != nil {
+			return err
+		}
+		prior, err := tx.Decisions(id)
+		if err != nil {
+			return err
+		}
+		approvers := map[string]bool{}
+		for _, p := range prior {
+			if p.Kind == store.DecisionApprove {
+				approvers[p.Actor] = true
+			}
+		}
+		if approvers[u.Name] {
+			return ErrAlreadyApproved
+		}
+		approvers[u.Name] = true
+		now := s.cfg.Now().UTC()
+		d = &store.Decision{MsgID: id, Actor: u.Name, Kind: store.DecisionApprove, At: now}
+		if err := tx.AddDecision(d); err != nil {
+			return err
+		}
+		out = Outcome{Approvals: len(approvers), Needed: s.cfg.Approvals}
+		if out.Approvals >= s.cfg.Approvals {
+			// Release: straight to the queue, not judged again, so the
+			// rule that held it cannot hold it twice.
+			m.State = store.Queued
+			m.NextAttempt = now
+			m.Updated = now
+			if err := tx.UpdateMessage(m, store.Held); err != nil {
+				return mapConflict(err)
+			}
+			out.Released = true
+		} else {
+			// Touch the record from Held so that a concurrent final
+			// decision conflicts with this one instead of interleaving.
+			m.Updated = now
+			if err := tx.UpdateMessage(m, store.Held); err != nil {
+				return mapConflict(err)
+			}
+		}
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.approve", MsgID: id, Data: map[string]any{
+			"via": via, "approvals": out.Approvals, "needed": out.Needed, "released": out.Released}}); err != nil {
+			return err
+		}
+		if out.Released {
+			return s.enqueueNotices(tx, now, m, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	s.log.Info("approval", zap.String("msg_id", id), zap.String("approver", u.Name),
+		zap.Int("approvals", out.Approvals), zap.Bool("released", out.Released))
+	if out.Released {
+		s.kick()
+		s.event(m, d)
+	}
+	return out, nil
+}
+
+// Reject rejects a held message; it will not be sent.
+func (s *Service) Reject(ctx context.Context, u *store.User, id, comment string, nearMiss bool, via string) error {
+	comment = strings.TrimSpace(comment)
+	if comment == "" {
+		return ErrCommentRequired
+	}
+	return s.finish(ctx, u, id, via, &store.Decision{Kind: store.DecisionReject, Comment: comment, NearMiss: nearMiss}, store.Rejected)
+}
+
+// Withdraw lets the sender take back their own held message.
+func (s *Service) Withdraw(ctx context.Context, u *store.User, id, via string) error {
+	return s.finish(ctx, u, id, via, &store.Decision{Kind: store.DecisionWithdraw}, store.Withdrawn)
+}
+
+func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *store.Decision, to store.State) error {
+	var m *store.Message
+	err := s.st.Update(ctx, func(txx store.Tx) error {
+		tx := txx.(Tx)
+		var err error
+		if d.Kind == store.DecisionWithdraw {
+			m, err = s.withdrawable(tx, u, id)
+		} else {
+			m, err = s.decidable(tx, u, id)
+		}
+		if err != nil {
+			return err
+		}
+		now := s.cfg.Now().UTC()
+		d.MsgID, d.Actor, d.At = id, u.Name, now
+		m.State = to
+		m.Updated = now
+		if err := tx.UpdateMessage(m, store.Held); err != nil {
+			return mapConflict(err)
+		}
+		if err := tx.AddDecision(d); err != nil {
+			return err
+		}
+		data := map[string]any{"via": via}
+		if d.Comment != "" {
+			data["comment"] = d.Comment
+		}
+		if d.NearMiss {
+			data["near_miss"] = true
+		}
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold." + d.Kind, MsgID: id, Data: data}); err != nil {
+			return err
+		}
+		return s.enqueueNotices(tx, now, m, d)
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("decision", zap.String("msg_id", id), zap.String("actor", u.Name), zap.String("decision", d.Kind), zap.Bool("near_miss", d.NearMiss))
+	s.kick() // notices are queued
+	s.event(m, d)
+	return nil
+}
+
+// ExpireDue expires held messages whose hold time has passed. Expired
+// mail is not sent (fail closed); the sender is told.
+func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+	ms, err := s.st.List(ctx, store.Filter{States: []store.State{store.Held}, Ascending: true, Limit: 1000})
+	if err != nil {
+		return 0, err
+	}
+	now := s.cfg.Now().UTC()
+	n := 0
+	for _, m := range ms {
+		if m.HoldExpires.IsZero() || now.Before(m.HoldExpires) {
+			continue
+		}
+		d := &store.Decision{MsgID: m.ID, Actor: "system", Kind: store.DecisionExpire, At: now}
+		err := s.st.Update(ctx, func(txx store.Tx) error {
+			tx := txx.(Tx)
+			m.State = store.Expired
+			m.Updated = now
+			if err := tx.UpdateMessage(m, store.Held); err != nil {
+				return mapConflict(err)
+			}
+			if err := tx.AddDecision(d); err != nil {
+				return err
+			}
+			if _, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: "hold.expire", MsgID: m.ID,
+				Data: map[string]any{"held_until": m.HoldExpires.UTC().Format(time.RFC3339)}}); err != nil {
+				return err
+			}
+			return s.enqueueNotices(tx, now, m, d)
+		})
+		if errors.Is(err, ErrNotHeld) {
+			continue // decided meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		s.log.Info("hold expired", zap.String("msg_id", m.ID))
+		s.event(m, d)
+	}
+	if n > 0 {
+		s.kick()
+	}
+	return n, nil
+}
+
+// decidable loads a held message for an officer's decision and applies
+// the four-eyes rules.
+func (s *Service) decidable(tx Tx, u *store.User, id string) (*store.Message, error) {
+	m, err := tx.Message(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !CanSee(u, m) {
+		return nil, ErrNotFound
+	}
+	if !account.HasRole(u, account.RoleOfficer) || u.Disabled {
+		return nil, ErrForbidden
+	}
+	if IsSender(u, m) {
+		return nil, ErrSelfApproval
+	}
+	if m.State != store.Held {
+		return nil, ErrNotHeld
+	}
+	return m, nil
+}
+
+func (s *Service) withdrawable(tx Tx, u *store.User, id string) (*store.Message, error) {
+	m, err := tx.Message(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !IsSender(u, m) {
+		if CanSee(u, m) {
+			return nil, ErrForbidden
+		}
+		return nil, ErrNotFound
+	}
+	if m.State != store.Held {
+		return nil, ErrNotHeld
+	}
+	return m, nil
+}
+
+func mapConflict(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return ErrNotHeld
+	}
+	return err
+}
+
+func (s *Service) enqueueNotices(tx store.Tx, now time.Time, m *store.Message, d *store.Decision) error {
+	if s.notify == nil {
+		return nil
+	}
+	for _, n := range s.notify.Decided(m, d) {
+		if err := EnqueueNotice(tx, now, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) event(m *store.Message, d *store.Decision) {
+	if s.notify != nil {
+		s.notify.Event(m, d)
+	}
+}
+
+// EnqueueNotice stores a notice as a queued message. Notices bypass the
+// judge: they are the guard's own mail and are never held.
+func EnqueueNotice(tx store.Tx, now time.Time, n Notice) error {
+	if len(n.To) == 0 {
+		return nil
+	}
+	now = now.UTC()
+	m := &store.Message{
+		State:       store.Queued,
+		Updated:     now,
+		Size:        int64(len(n.Data)),
+		Status:      make([]store.RcptStatus, len(n.To)),
+		Action:      "notice",
+		NextAttempt: now,
+	}
+	m.ID = store.NewID(now)
+	m.Received = now
+	m.From = n.From
+	for _, to := range n.To {
+		m.Rcpts = append(m.Rcpts, envelope.Rcpt{Addr: to})
+	}
+	if err := tx.InsertMessage(m, n.Data); err != nil {
+		return fmt.Errorf("notice: %w", err)
+	}
+	return nil
+}
