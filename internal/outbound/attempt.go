@@ -33,7 +33,8 @@ type outcome struct {
 	rcpts     []result
 	remoteMTA string // host that answered, for DSN Remote-MTA; "" for the outbox
 	dsn       bool   // the next hop takes over DSN duties (it advertised DSN)
-	err       string // the first problem, for LastError and the log
+	err       string // the first problems, for LastError and the log
+	notes     int
 }
 
 // fail marks every recipient in idx as failed with the same reply.
@@ -52,11 +53,20 @@ func (o *outcome) failReply(idx []int, se *smtp.SMTPError) {
 	o.note(reply(se))
 }
 
+// note adds a problem to the attempt's summary (LastError), which names
+// the first few.
 func (o *outcome) note(problem string) {
-	if o.err == "" {
+	switch o.notes++; {
+	case o.notes == 1:
 		o.err = problem
+	case o.notes <= maxNotes:
+		o.err += "; " + problem
+	case o.notes == maxNotes+1:
+		o.err += "; ..."
 	}
 }
+
+const maxNotes = 3
 
 // pending lists the recipients without a final answer yet.
 func pending(m *store.Message) []int {

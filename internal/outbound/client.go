@@ -48,6 +48,20 @@ func (uc *upConn) close() {
 	}
 }
 
+// closeLater QUITs connections in the background, so that neither an
+// attempt nor the scheduler waits for a server's goodbye.
+func closeLater(ucs ...*upConn) {
+	if len(ucs) == 0 {
+		return
+	}
+	go func() {
+		defer func() { recover() }() // nothing to do about a failing QUIT
+		for _, uc := range ucs {
+			uc.close()
+		}
+	}()
+}
+
 // pool keeps idle upstream connections and knows every open one, so that a
 // stop can cut them.
 type pool struct {
@@ -73,7 +87,7 @@ func (p *pool) get(now time.Time) *upConn {
 			return uc
 		}
 		delete(p.open, uc)
-		go uc.close()
+		closeLater(uc)
 	}
 	return nil
 }
@@ -95,7 +109,7 @@ func (p *pool) put(uc *upConn, now time.Time) {
 	if p.closed || len(p.idle) >= p.max || uc.used >= maxConnMessages || now.Sub(uc.created) >= maxConnAge {
 		delete(p.open, uc)
 		p.mu.Unlock()
-		uc.close()
+		closeLater(uc)
 		return
 	}
 	uc.idle = now
@@ -125,9 +139,7 @@ func (p *pool) prune(now time.Time) {
 	}
 	p.idle = keep
 	p.mu.Unlock()
-	for _, uc := range old {
-		uc.close()
-	}
+	closeLater(old...)
 }
 
 // closeAll closes every connection, idle or busy; busy attempts fail with
