@@ -1,0 +1,568 @@
+// Package policy decides what happens to an outgoing message: pass, hold
+// for an officer, or reject. It is pure — no I/O, no state, deterministic —
+// and works on the envelope, the inspection facts and the allowlist:
+//
+//	Evaluate(envelope, facts, lists, now) → Verdict{Action, Reasons, evidence}
+//
+// # Recipients
+//
+// The envelope recipients decide (Bcc included); the To and Cc headers are
+// facts for rules only. Each envelope recipient is internal (its domain is
+// one of the organisation's domains or a subdomain), allowlisted (Lists
+// says so), or unknown. Comparison is case-insensitive and IDN domains are
+// compared as A-labels. A recipient address that cannot be parsed is
+// unknown.
+//
+// # Rules and how they combine
+//
+// A rule (RuleSpec) is a set of conditions, all of which must hold, and an
+// action. Every rule is evaluated against every message, so a verdict
+// lists all the rules that matched, not just the first. Then:
+//
+//  1. The most severe action of the matching enforced rules wins:
+//     reject > hold > pass. With no match the action is pass.
+//  2. A pass rule is not an exception: it never lowers the action another
+//     rule chose. It only records that the message was looked at and
+//     found acceptable. Exceptions belong in the allowlist and in the
+//     conditions of the rule that would otherwise hold (recipients,
+//     providers, senders). This keeps the outcome independent of rule
+//     order and makes a mistaken broad pass rule harmless.
+//  3. A monitor rule (mode = "monitor") is listed in the verdict with the
+//     action it would have taken (Reason.Monitor) and never changes the
+//     action. It is how a new rule is tried on real traffic.
+//  4. A message that inspection could not handle completely (a limit hit,
+//     an unparseable part, or no facts at all) is never passed: if no
+//     enforced rule holds or rejects it, the engine holds it with the
+//     reason "builtin:inspection-problem". This holds whatever the rules
+//     say, including a monitor-mode inspection rule.
+//
+// Rules are compiled once by New; an invalid rule set is reported with
+// every problem at once.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/sharelink"
+)
+
+// Action is what happens to a message.
+type Action string
+
+// Actions, from least to most severe.
+const (
+	Pass   Action = "pass"
+	Hold   Action = "hold"
+	Reject Action = "reject"
+)
+
+func (a Action) severity() int {
+	switch a {
+	case Hold:
+		return 1
+	case Reject:
+		return 2
+	}
+	return 0
+}
+
+// BuiltinInspectionRule names the reason the engine adds when it holds a
+// message that could not be inspected completely and no rule held it.
+const BuiltinInspectionRule = "builtin:inspection-problem"
+
+// maxLinkEvidence bounds the share links listed in a verdict; the rest are
+// counted in LinksOmitted.
+const maxLinkEvidence = 50
+
+// Verdict is the engine's decision and the evidence for it. Its JSON is
+// stored with the message and printed by "egressguard check".
+type Verdict struct {
+	Action  Action   `json:"action"`
+	Reasons []Reason `json:"reasons"`
+	// Links are the share links found, after unwrapping.
+	Links        []LinkEvidence `json:"links"`
+	LinksOmitted int            `json:"links_omitted,omitempty"`
+	Recipients   []RcptClass    `json:"recipients"`
+	// Unknown lists the envelope recipients that are neither internal nor
+	// allowlisted, as written in the envelope.
+	Unknown  []string            `json:"unknown"`
+	Problems []InspectionProblem `json:"problems,omitempty"`
+}
+
+// Reason is one matched rule.
+type Reason struct {
+	Rule    string `json:"rule"`
+	Action  Action `json:"action"`
+	Detail  string `json:"detail"`            // the rule's reason, for officers and senders
+	Matched string `json:"matched,omitempty"` // what made the conditions true, for officers
+	Monitor bool   `json:"monitor,omitempty"` // recorded only; did not affect the action
+}
+
+// LinkEvidence is one share link.
+type LinkEvidence struct {
+	URL      string   `json:"url"`
+	Provider string   `json:"provider"`
+	Kind     string   `json:"kind"`
+	Why      string   `json:"why"`
+	Part     string   `json:"part"` // MIME part path, "" for a header
+	Source   string   `json:"source,omitempty"`
+	Wrappers []string `json:"wrappers,omitempty"`
+	Raw      string   `json:"raw,omitempty"`  // as found, when it differs from URL
+	Text     string   `json:"text,omitempty"` // anchor text naming another host
+	Opaque   bool     `json:"opaque,omitempty"`
+}
+
+// RcptClass is one envelope recipient and its class.
+type RcptClass struct {
+	Addr  string `json:"addr"`
+	Class Class  `json:"class"`
+	Entry string `json:"allow_entry,omitempty"` // allowlist entry that matched
+	Note  string `json:"note,omitempty"`        // e.g. "unparseable address"
+}
+
+// InspectionProblem is a message.Problem in the verdict.
+type InspectionProblem struct {
+	Part   string `json:"part,omitempty"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+// Rules returns the names of the matched rules that decided the action
+// (enforced, with that action), in rule order.
+func (v *Verdict) Rules() []string {
+	var out []string
+	for _, r := range v.Reasons {
+		if !r.Monitor && r.Action == v.Action {
+			out = append(out, r.Rule)
+		}
+	}
+	return out
+}
+
+// Config configures an Engine.
+type Config struct {
+	// InternalDomains are the organisation's domains; their subdomains are
+	// internal too. ".example.com" and "*.example.com" mean the same.
+	InternalDomains []string
+	// Rules in the order they are listed in the verdict.
+	Rules []RuleSpec
+	// Catalog recognises share links; nil means the built-in catalogue.
+	Catalog *sharelink.Catalog
+}
+
+// Engine evaluates messages. It is immutable and safe for concurrent use.
+type Engine struct {
+	internal domainSet
+	rules    []*rule
+	catalog  *sharelink.Catalog
+}
+
+// ErrInvalid is wrapped by the *Error that New and NewStaticList return.
+var ErrInvalid = errors.New("policy: invalid configuration")
+
+// Problem is one thing wrong with the policy configuration. Key is the
+// path of the offending value relative to the section holding the lists,
+// e.g. "rule[2].subject_regex[0]", "internal_domains[1]", "allow[3]".
+type Problem struct {
+	Key  string
+	What string
+	Hint string
+}
+
+func (p Problem) String() string {
+	s := p.Key + ": " + p.What
+	if p.Hint != "" {
+		s += " (hint: " + p.Hint + ")"
+	}
+	return s
+}
+
+// Error lists every problem found.
+type Error struct{ Problems []Problem }
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "policy: %d problem(s):", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is(err, ErrInvalid) succeed.
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+type problems []Problem
+
+func (p *problems) add(key, what, hint string) { *p = append(*p, Problem{key, what, hint}) }
+
+// New compiles cfg. It returns an *Error listing every problem.
+func New(cfg Config) (*Engine, error) {
+	e := &Engine{internal: domainSet{}, catalog: cfg.Catalog}
+	if e.catalog == nil {
+		c, err := sharelink.New(nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("policy: built-in catalogue: %w", err)
+		}
+		e.catalog = c
+	}
+	var probs problems
+	for i, d := range cfg.InternalDomains {
+		t := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(d), "*"), ".")
+		n, ok := normalizeDomain(t)
+		if !ok || strings.HasPrefix(n, "[") {
+			probs.add(fmt.Sprintf("internal_domains[%d]", i), fmt.Sprintf("%q is not a domain name", d), "e.g. \"example.co.jp\"; its subdomains are included")
+			continue
+		}
+		e.internal[n] = true
+	}
+	names := map[string]int{}
+	for i, spec := range cfg.Rules {
+		key := fmt.Sprintf("rule[%d]", i)
+		if j, dup := names[strings.ToLower(spec.Name)]; dup && spec.Name != "" {
+			probs.add(key+".name", fmt.Sprintf("duplicate rule name %q (also rule[%d])", spec.Name, j), "give each rule its own name")
+		} else {
+			names[strings.ToLower(spec.Name)] = i
+		}
+		if r := compileRule(spec, key, e.catalog, &probs); r != nil {
+			e.rules = append(e.rules, r)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, &Error{Problems: probs}
+	}
+	return e, nil
+}
+
+// Catalog returns the share-link catalogue the engine uses.
+func (e *Engine) Catalog() *sharelink.Catalog { return e.catalog }
+
+// RuleNames returns the names of the rules in order.
+func (e *Engine) RuleNames() []string {
+	out := make([]string, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = r.name
+	}
+	return out
+}
+
+// IsInternal reports whether addr is an internal address.
+func (e *Engine) IsInternal(addr string) bool {
+	_, d, ok := normalizeAddr(addr)
+	return ok && e.internal.contains(d)
+}
+
+// Classify returns the class of one recipient of sender's mail.
+func (e *Engine) Classify(sender, rcpt string, lists Lists, now time.Time) RcptClass {
+	s, _, _ := normalizeAddr(sender)
+	return e.classify(s, rcpt, lists, now)
+}
+
+func (e *Engine) classify(sender, addr string, lists Lists, now time.Time) RcptClass {
+	norm, domain, ok := normalizeAddr(addr)
+	switch {
+	case !ok:
+		return RcptClass{Addr: addr, Class: Unknown, Note: "unparseable address"}
+	case e.internal.contains(domain):
+		return RcptClass{Addr: addr, Class: Internal}
+	}
+	if lists != nil {
+		if entry, ok := lists.Allowed(sender, norm, now); ok {
+			return RcptClass{Addr: addr, Class: Allowlisted, Entry: entry}
+		}
+	}
+	return RcptClass{Addr: addr, Class: Unknown}
+}
+
+// share is a link the catalogue recognised.
+type share struct {
+	link int // index into Facts.Links
+	m    sharelink.Match
+}
+
+// attachmentView is an attachment with its name prepared for matching.
+type attachmentView struct {
+	a         *message.Attachment
+	name      normText
+	lowerName string // plain lower-case, for extensions
+	lowerType string
+}
+
+// eval is the state of one Evaluate call. Everything a condition may need
+// more than once is computed at most once, and text only when a rule gets
+// as far as a text condition.
+type eval struct {
+	e      *Engine
+	env    *envelope.Envelope
+	f      *message.Facts
+	sender string
+	rcpts  []RcptClass
+	count  map[Class]int
+	shares []share
+
+	hdrExternal           int
+	hdrDone               bool
+	subj                  normText
+	subjDone              bool
+	bodyTexts             []normText
+	bodyDone              bool
+	noticePhrase          string
+	noticeDone            bool
+	atts                  []attachmentView
+	attsDone              bool
+	problemSummaryCache   string
+	problemSummaryCounted bool
+}
+
+// Evaluate decides what happens to the message. f may be nil (inspection
+// failed entirely), which holds the message; lists may be nil (no
+// allowlist).
+func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists, now time.Time) *Verdict {
+	if f == nil {
+		f = &message.Facts{Problems: []message.Problem{{Kind: message.KindParse, Detail: "the message was not inspected"}}}
+	}
+	if env == nil {
+		env = &envelope.Envelope{}
+	}
+	ev := &eval{e: e, env: env, f: f, count: make(map[Class]int, 3)}
+	ev.sender, _, _ = normalizeAddr(env.From)
+	v := &Verdict{Action: Pass, Reasons: []Reason{}, Links: []LinkEvidence{}, Unknown: []string{}}
+
+	ev.rcpts = make([]RcptClass, len(env.Rcpts))
+	for i, r := range env.Rcpts {
+		c := e.classify(ev.sender, r.Addr, lists, now)
+		ev.rcpts[i] = c
+		ev.count[c.Class]++
+		if c.Class == Unknown {
+			v.Unknown = append(v.Unknown, r.Addr)
+		}
+	}
+	v.Recipients = ev.rcpts
+
+	type seenKey struct{ url, part string }
+	var seen map[seenKey]bool
+	for i := range f.Links {
+		l := &f.Links[i]
+		m, ok := e.catalog.Match(*l)
+		if !ok {
+			continue
+		}
+		ev.shares = append(ev.shares, share{link: i, m: m})
+		k := seenKey{l.URL, l.Part}
+		if seen[k] {
+			continue
+		}
+		if seen == nil {
+			seen = map[seenKey]bool{}
+		}
+		seen[k] = true
+		if len(v.Links) >= maxLinkEvidence {
+			v.LinksOmitted++
+			continue
+		}
+		le := LinkEvidence{
+			URL: l.URL, Provider: m.Provider, Kind: m.Kind, Why: m.Why, Part: l.Part,
+			Source: l.Source, Wrappers: l.Wrappers, Opaque: l.Opaque,
+		}
+		if l.Raw != l.URL {
+			le.Raw = l.Raw
+		}
+		if l.Mismatch {
+			le.Text = l.Text
+		}
+		v.Links = append(v.Links, le)
+	}
+
+	for _, p := range f.Problems {
+		v.Problems = append(v.Problems, InspectionProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
+	}
+
+	for _, r := range e.rules {
+		if !ev.matches(r) {
+			continue
+		}
+		detail := r.reason
+		if detail == "" {
+			detail = "matched rule " + r.name
+		}
+		v.Reasons = append(v.Reasons, Reason{Rule: r.name, Action: r.action, Detail: detail, Matched: ev.evidence(r), Monitor: r.monitor})
+		if !r.monitor && r.action.severity() > v.Action.severity() {
+			v.Action = r.action
+		}
+	}
+
+	if len(f.Problems) > 0 && v.Action == Pass {
+		v.Action = Hold
+		v.Reasons = append(v.Reasons, Reason{
+			Rule:    BuiltinInspectionRule,
+			Action:  Hold,
+			Detail:  "The message could not be inspected completely; an officer must review it.",
+			Matched: "inspection problem: " + ev.problemSummary(),
+		})
+	}
+	return v
+}
+
+func (ev *eval) matches(r *rule) bool {
+	for i := range r.conds {
+		if !r.conds[i].test(ev) {
+			return false
+		}
+	}
+	return true
+}
+
+func (ev *eval) evidence(r *rule) string {
+	parts := make([]string, 0, len(r.conds))
+	for i := range r.conds {
+		parts = append(parts, r.conds[i].evidence(ev))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// addrs lists the recipients of the given classes, at most ten.
+func (ev *eval) addrs(classes ...Class) string {
+	var out []string
+	n := 0
+	for _, r := range ev.rcpts {
+		if !containsClass(classes, r.Class) {
+			continue
+		}
+		n++
+		if len(out) < 10 {
+			out = append(out, r.Addr)
+		}
+	}
+	s := strings.Join(out, ", ")
+	if n > len(out) {
+		s += fmt.Sprintf(" and %d more", n-len(out))
+	}
+	return s
+}
+
+func containsClass(list []Class, c Class) bool {
+	for _, x := range list {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// headerExternal counts the distinct To/Cc addresses that are not
+// internal. An address that cannot be parsed counts as external.
+func (ev *eval) headerExternal() int {
+	if ev.hdrDone {
+		return ev.hdrExternal
+	}
+	ev.hdrDone = true
+	seen := make(map[string]bool, len(ev.f.To)+len(ev.f.Cc))
+	for _, list := range [][]string{ev.f.To, ev.f.Cc} {
+		for _, a := range list {
+			norm, d, ok := normalizeAddr(a)
+			if !ok {
+				norm = strings.ToLower(strings.TrimSpace(a))
+			}
+			if seen[norm] {
+				continue
+			}
+			seen[norm] = true
+			if !ok || !ev.e.internal.contains(d) {
+				ev.hdrExternal++
+			}
+		}
+	}
+	return ev.hdrExternal
+}
+
+func (ev *eval) subject() normText {
+	if !ev.subjDone {
+		ev.subj = normalize(ev.f.Subject)
+		ev.subjDone = true
+	}
+	return ev.subj
+}
+
+// body returns the normalised text of the parts that are not attachments.
+func (ev *eval) body() []normText {
+	if ev.bodyDone {
+		return ev.bodyTexts
+	}
+	ev.bodyDone = true
+	for i := range ev.f.Parts {
+		p := &ev.f.Parts[i]
+		if p.Text == "" || p.Disposition == "attachment" || p.Filename != "" {
+			continue
+		}
+		ev.bodyTexts = append(ev.bodyTexts, normalize(p.Text))
+	}
+	return ev.bodyTexts
+}
+
+// notice returns the share-invitation phrase in the subject or body, or "".
+func (ev *eval) notice() string {
+	if ev.noticeDone {
+		return ev.noticePhrase
+	}
+	ev.noticeDone = true
+	if p := detectNotice(ev.subject().lower); p != "" {
+		ev.noticePhrase = p
+		return p
+	}
+	for _, t := range ev.body() {
+		if p := detectNotice(t.lower); p != "" {
+			ev.noticePhrase = p
+			return p
+		}
+	}
+	return ""
+}
+
+func (ev *eval) attachments() []attachmentView {
+	if ev.attsDone {
+		return ev.atts
+	}
+	ev.attsDone = true
+	ev.atts = make([]attachmentView, len(ev.f.Attachments))
+	for i := range ev.f.Attachments {
+		a := &ev.f.Attachments[i]
+		ev.atts[i] = attachmentView{
+			a:         a,
+			name:      normalize(a.Filename),
+			lowerName: strings.ToLower(a.Filename),
+			lowerType: strings.ToLower(a.ContentType),
+		}
+	}
+	return ev.atts
+}
+
+// problemSummary describes the inspection problems in one line.
+func (ev *eval) problemSummary() string {
+	if ev.problemSummaryCounted {
+		return ev.problemSummaryCache
+	}
+	ev.problemSummaryCounted = true
+	var parts []string
+	for i, p := range ev.f.Problems {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ev.f.Problems)-3))
+			break
+		}
+		s := p.Kind
+		if p.Part != "" {
+			s += " in part " + p.Part
+		}
+		if p.Detail != "" {
+			s += " (" + excerpt(p.Detail, 100) + ")"
+		}
+		parts = append(parts, s)
+	}
+	ev.problemSummaryCache = strings.Join(parts, ", ")
+	return ev.problemSummaryCache
+}
