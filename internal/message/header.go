@@ -345,9 +345,11 @@ func decodeHeaderTextErr(s string) (string, error) {
 // name is malformed.
 func addresses(vals []string) []string {
 	var out []string
+	seen := make(map[string]bool)
 	add := func(a string) {
 		a = strings.ToLower(strings.TrimSpace(a))
-		if a != "" && !slices.Contains(out, a) {
+		if a != "" && !seen[a] {
+			seen[a] = true
 			out = append(out, a)
 		}
 	}

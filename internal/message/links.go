@@ -76,7 +76,7 @@ func ExtractLinks(text string) []string {
 				continue
 			}
 			u := trimURL(text[i:end])
-			if h := hostPart(u); publicHost(h[4:]) {
+			if h := hostPart(u); len(h) > 4 && publicHost(h[4:]) {
 				emit(u)
 				last = i + len(u)
 				i = last - 1
@@ -189,7 +189,7 @@ func scanURL(text string, hostStart int) (int, bool) {
 		// the host is not part of it. The last label is cut where it turns
 		// from ASCII to non-ASCII; a wholly non-ASCII label (an IDN TLD)
 		// stays.
-		host := text[hostStart:i]
+		host := strings.TrimRight(text[hostStart:i], ".")
 		dot := strings.LastIndexByte(host, '.')
 		label := host[dot+1:]
 		if len(label) > 0 && label[0] < utf8.RuneSelf {
@@ -232,21 +232,31 @@ func isURLByte(c byte) bool {
 // trimURL drops trailing punctuation that ends a sentence or closes
 // quoting around a URL, keeping balanced parentheses and brackets.
 func trimURL(u string) string {
+	// Counted once: a URL followed by thousands of ")" must not cost a
+	// count per character.
+	openP, closeP := strings.Count(u, "("), strings.Count(u, ")")
+	openB, closeB := strings.Count(u, "["), strings.Count(u, "]")
 	for len(u) > 0 {
 		switch u[len(u)-1] {
-		case '.', ',', ';', ':', '!', '?', '\'', '"', '*', '(', '[':
-			// An opening bracket at the end comes from text such as
-			// "https://x.example/a（注）" after NFKC.
+		case '.', ',', ';', ':', '!', '?', '\'', '"', '*':
 			u = u[:len(u)-1]
 			continue
+		case '(':
+			// An opening bracket at the end comes from text such as
+			// "https://x.example/a（注）" after NFKC.
+			u, openP = u[:len(u)-1], openP-1
+			continue
+		case '[':
+			u, openB = u[:len(u)-1], openB-1
+			continue
 		case ')':
-			if strings.Count(u, "(") < strings.Count(u, ")") {
-				u = u[:len(u)-1]
+			if openP < closeP {
+				u, closeP = u[:len(u)-1], closeP-1
 				continue
 			}
 		case ']':
-			if strings.Count(u, "[") < strings.Count(u, "]") {
-				u = u[:len(u)-1]
+			if openB < closeB {
+				u, closeB = u[:len(u)-1], closeB-1
 				continue
 			}
 		}

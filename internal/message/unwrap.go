@@ -2,6 +2,7 @@ package message
 
 import (
 	"encoding/base64"
+	"net/netip"
 	"strings"
 	"unicode/utf8"
 
@@ -31,11 +32,11 @@ func NormalizeHost(h string) string {
 		if end < 0 {
 			return ""
 		}
-		return strings.ToLower(h[1:end])
+		return ipv6(h[1:end])
 	}
 	if i := strings.LastIndexByte(h, ':'); i >= 0 {
 		if strings.Count(h, ":") > 1 {
-			return strings.ToLower(h) // bare IPv6
+			return ipv6(h)
 		}
 		h = h[:i]
 	}
@@ -43,19 +44,50 @@ func NormalizeHost(h string) string {
 		h = string(percentDecode(h))
 	}
 	h = strings.TrimRight(h, ".")
+	if !validHost(h) {
+		return ""
+	}
 	if isASCII(h) {
 		return strings.ToLower(h)
 	}
 	if a, err := idnaProfile.ToASCII(h); err == nil {
-		return strings.TrimRight(a, ".")
+		h = a
+	} else {
+		// Not valid under UTS 46 (e.g. underscores next to non-ASCII):
+		// still give a stable ASCII form rather than nothing.
+		h = strings.ToLower(norm.NFKC.String(h))
+		if a, err := idna.Punycode.ToASCII(h); err == nil {
+			h = a
+		}
 	}
-	// Not valid under UTS 46 (e.g. underscores next to non-ASCII): still
-	// give a stable ASCII form rather than nothing.
-	n := strings.ToLower(norm.NFKC.String(h))
-	if a, err := idna.Punycode.ToASCII(n); err == nil {
-		return strings.TrimRight(a, ".")
+	h = strings.TrimRight(h, ".")
+	if !validHost(h) || !isASCII(h) {
+		return ""
 	}
-	return strings.TrimRight(n, ".")
+	return h
+}
+
+// ipv6 returns a lower-cased IPv6 literal, "" if it is not one.
+func ipv6(h string) string {
+	a, err := netip.ParseAddr(h)
+	if err != nil || !a.Is6() || a.Zone() != "" {
+		return ""
+	}
+	return a.String()
+}
+
+// validHost rejects hosts with WHATWG forbidden host code points (and
+// percent signs left after decoding): such a host is no host.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c <= ' ' || c == 0x7f || strings.IndexByte("#%/:<>?@[\\]^|", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // parsedURL is a URL split the way a browser would for http(s)/ftp:
@@ -113,11 +145,10 @@ var defaultPort = map[string]string{"http": "80", "https": "443", "ftp": "21"}
 // User info is dropped: it is not where the link goes.
 func parseURL(s string) (parsedURL, bool) {
 	var u parsedURL
-	s = strings.TrimSpace(s)
+	s = strings.Trim(s, " \t\r\n\f\v<>\"'")
 	if strings.ContainsAny(s, "\t\r\n") {
 		s = strings.NewReplacer("\t", "", "\r", "", "\n", "").Replace(s)
 	}
-	s = strings.Trim(s, `<>"'`)
 	rest := ""
 	if i := strings.IndexByte(s, ':'); i > 0 && i <= 5 && isScheme(s[:i]) {
 		u.scheme = strings.ToLower(s[:i])
