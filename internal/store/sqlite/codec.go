@@ -1,0 +1,197 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// millis encodes a time as UTC unix milliseconds; the zero time is 0 so that
+// "no time" sorts first and reads back as the zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis is the inverse of millis. Times come back in UTC.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// The JSON shapes are declared here, with explicit names, so that renaming a
+// Go field elsewhere cannot silently change what is on disk.
+
+type rcptJSON struct {
+	Addr   string   `json:"addr"`
+	Notify []string `json:"notify,omitempty"`
+	ORcpt  string   `json:"orcpt,omitempty"`
+}
+
+type statusJSON struct {
+	Done   bool   `json:"done,omitempty"`
+	Failed bool   `json:"failed,omitempty"`
+	Code   int    `json:"code,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func encodeRcpts(rs []envelope.Rcpt) (string, error) {
+	if rs == nil {
+		return "null", nil
+	}
+	js := make([]rcptJSON, len(rs))
+	for i, r := range rs {
+		js[i] = rcptJSON(r)
+	}
+	b, err := json.Marshal(js)
+	return string(b), err
+}
+
+func decodeRcpts(b []byte) ([]envelope.Rcpt, error) {
+	var js []rcptJSON
+	if err := json.Unmarshal(b, &js); err != nil || js == nil {
+		return nil, err
+	}
+	rs := make([]envelope.Rcpt, len(js))
+	for i, r := range js {
+		rs[i] = envelope.Rcpt(r)
+	}
+	return rs, nil
+}
+
+func encodeStatus(ss []store.RcptStatus) (string, error) {
+	if ss == nil {
+		return "null", nil
+	}
+	js := make([]statusJSON, len(ss))
+	for i, s := range ss {
+		js[i] = statusJSON(s)
+	}
+	b, err := json.Marshal(js)
+	return string(b), err
+}
+
+func decodeStatus(b []byte) ([]store.RcptStatus, error) {
+	var js []statusJSON
+	if err := json.Unmarshal(b, &js); err != nil || js == nil {
+		return nil, err
+	}
+	ss := make([]store.RcptStatus, len(js))
+	for i, s := range js {
+		ss[i] = store.RcptStatus(s)
+	}
+	return ss, nil
+}
+
+func encodeStrings(ss []string) (string, error) {
+	b, err := json.Marshal(ss)
+	return string(b), err
+}
+
+func decodeStrings(b []byte) ([]string, error) {
+	var ss []string
+	err := json.Unmarshal(b, &ss)
+	return ss, err
+}
+
+// msgColumns is the column list every message query selects, in the order
+// scanMessage reads.
+const msgColumns = `id, received, client_addr, helo, auth_user, mail_from,
+	smtputf8, body_type, ret, envid, rcpts, state, updated, size, attempts,
+	next_attempt, owner, last_error, status, subject, header_from, verdict,
+	action, hold_expires`
+
+// msgArgs returns the values for an INSERT of msgColumns.
+func msgArgs(m *store.Message) ([]any, error) {
+	rcpts, err := encodeRcpts(m.Rcpts)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode recipients: %w", err)
+	}
+	status, err := encodeStatus(m.Status)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode status: %w", err)
+	}
+	return []any{
+		m.ID, millis(m.Received), m.ClientAddr, m.Helo, m.AuthUser, m.From,
+		m.Params.SMTPUTF8, m.Params.Body, m.Params.Ret, m.Params.EnvID, rcpts,
+		string(m.State), millis(m.Updated), m.Size, m.Attempts,
+		millis(m.NextAttempt), m.Owner, m.LastError, status, m.Subject,
+		m.HeaderFrom, m.Verdict, m.Action, millis(m.HoldExpires),
+	}, nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanMessage(sc scanner) (*store.Message, error) {
+	var (
+		m                                    store.Message
+		received, updated, next, holdExpires int64
+		state                                string
+		rcpts, status                        []byte
+	)
+	err := sc.Scan(&m.ID, &received, &m.ClientAddr, &m.Helo, &m.AuthUser, &m.From,
+		&m.Params.SMTPUTF8, &m.Params.Body, &m.Params.Ret, &m.Params.EnvID, &rcpts,
+		&state, &updated, &m.Size, &m.Attempts, &next, &m.Owner, &m.LastError,
+		&status, &m.Subject, &m.HeaderFrom, &m.Verdict, &m.Action, &holdExpires)
+	if err != nil {
+		return nil, err
+	}
+	m.Received = fromMillis(received)
+	m.State = store.State(state)
+	m.Updated = fromMillis(updated)
+	m.NextAttempt = fromMillis(next)
+	m.HoldExpires = fromMillis(holdExpires)
+	if m.Rcpts, err = decodeRcpts(rcpts); err != nil {
+		return nil, fmt.Errorf("sqlite: message %s: decode recipients: %w", m.ID, err)
+	}
+	if m.Status, err = decodeStatus(status); err != nil {
+		return nil, fmt.Errorf("sqlite: message %s: decode status: %w", m.ID, err)
+	}
+	return &m, nil
+}
+
+func userArgs(u *store.User) ([]any, error) {
+	roles, err := encodeStrings(u.Roles)
+	if err != nil {
+		return nil, err
+	}
+	addrs, err := encodeStrings(u.Addresses)
+	if err != nil {
+		return nil, err
+	}
+	return []any{u.Name, u.PasswordHash, roles, addrs, u.Disabled, u.Lang,
+		millis(u.Created), millis(u.Updated)}, nil
+}
+
+const userColumns = `name, password_hash, roles, addresses, disabled, lang, created, updated`
+
+func scanUser(sc scanner) (*store.User, error) {
+	var (
+		u                store.User
+		roles, addrs     []byte
+		created, updated int64
+	)
+	if err := sc.Scan(&u.Name, &u.PasswordHash, &roles, &addrs, &u.Disabled, &u.Lang, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if u.Roles, err = decodeStrings(roles); err != nil {
+		return nil, fmt.Errorf("sqlite: user %s: decode roles: %w", u.Name, err)
+	}
+	if u.Addresses, err = decodeStrings(addrs); err != nil {
+		return nil, fmt.Errorf("sqlite: user %s: decode addresses: %w", u.Name, err)
+	}
+	u.Created = fromMillis(created)
+	u.Updated = fromMillis(updated)
+	return &u, nil
+}

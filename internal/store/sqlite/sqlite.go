@@ -1,0 +1,625 @@
+// Package sqlite is the embedded store: one SQLite database file (through
+// the pure-Go driver modernc.org/sqlite) behind the store.Store interface.
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so a
+// transaction is fsynced before Update returns. All writes go through one
+// connection owned by one goroutine, which commits the update functions of
+// concurrent callers together (group commit: one fsync for many messages);
+// each function runs in its own savepoint, so it still succeeds or fails on
+// its own. Reads use a separate pool of connections and never wait for the
+// writer.
+//
+// Deletion: secure_delete is on, so the pages that held a deleted body are
+// overwritten with zeros rather than left in the free list. Until the next
+// checkpoint the write-ahead log may still hold copies of those pages;
+// Checkpoint truncates it. Later features (purging message contents after
+// delivery) rely on both.
+//
+// Times are stored as UTC unix milliseconds: what is read back equals what
+// was written truncated to the millisecond, in UTC. The zero time is stored
+// as 0, so the instant of the unix epoch itself reads back as the zero time.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// Option changes a default of Open.
+type Option func(*options)
+
+type options struct {
+	maxPages    int64
+	readers     int
+	maxBatch    int
+	busyTimeout time.Duration
+	minFree     int64
+}
+
+// WithMaxPages caps the database at n pages (PRAGMA max_page_count; a page
+// is 4 KiB). Writes beyond it fail with store.ErrFull. Zero means SQLite's
+// default, which is effectively unlimited.
+func WithMaxPages(n int64) Option { return func(o *options) { o.maxPages = n } }
+
+// WithReaders sets the number of read connections (default: max(4, GOMAXPROCS)).
+func WithReaders(n int) Option { return func(o *options) { o.readers = n } }
+
+// WithMaxBatch bounds how many update functions share one commit
+// (default 256). Larger batches amortise the fsync further but make every
+// caller in the batch wait for the slowest function.
+func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
+
+// WithBusyTimeout sets how long a connection waits for a lock held by
+// another process on the same file, e.g. an administrative command
+// (default 5s).
+func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// WithMinFree sets the free disk space below which Ping reports
+// store.ErrFull (default 32 MiB), so that the front end refuses mail with a
+// temporary error before a commit fails half way.
+func WithMinFree(bytes int64) Option { return func(o *options) { o.minFree = bytes } }
+
+// Store is the SQLite implementation of store.Store. It is safe for
+// concurrent use.
+type Store struct {
+	log    *zap.Logger
+	path   string
+	opts   options
+	wdb    *sql.DB // holds the single writer connection
+	rdb    *sql.DB // read-only pool
+	w      *writer
+	rd     readStmts
+	closed atomic.Bool
+	once   sync.Once
+	cerr   error
+}
+
+var _ store.Store = (*Store)(nil)
+
+type readStmts struct {
+	message, body, nextDue, count, user, users *sql.Stmt
+}
+
+// Stats counts the writer's work since Open.
+type Stats struct {
+	Commits uint64 // transactions committed
+	Updates uint64 // update functions run
+	Failed  uint64 // update functions that returned an error or panicked
+}
+
+const (
+	walSizeLimit = 64 << 20 // WAL is truncated to this after a checkpoint
+	writerCache  = 16 << 10 // KiB of page cache for the writer
+)
+
+// Open opens or creates the database file at path and brings its schema up
+// to date. The parent directory is created with mode 0700 and a new
+// database file with mode 0600 (SQLite gives its -wal and -shm files the
+// same mode): the file holds mail.
+func Open(path string, log *zap.Logger, opts ...Option) (*Store, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	o := options{
+		readers:     max(4, runtime.GOMAXPROCS(0)),
+		maxBatch:    256,
+		busyTimeout: 5 * time.Second,
+		minFree:     32 << 20,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if path == "" || strings.ContainsRune(path, '?') || strings.HasPrefix(path, "file:") {
+		// The driver would read a '?' as the start of its parameters and
+		// a "file:" prefix as a URI.
+		return nil, fmt.Errorf("sqlite: unusable database path %q", path)
+	}
+	if o.readers < 1 || o.maxBatch < 1 || o.maxPages < 0 || o.busyTimeout < 0 {
+		return nil, errors.New("sqlite: invalid option value")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create directory: %w", mapErr(err))
+	}
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("sqlite: open database file: %w", mapErr(err))
+	} else {
+		f.Close()
+	}
+
+	s := &Store{log: log.Named("sqlite"), path: path, opts: o}
+	if err := s.open(); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	go s.w.loop()
+	return s, nil
+}
+
+func (s *Store) open() error {
+	ctx := context.Background()
+	busy := "_pragma=busy_timeout(" + strconv.FormatInt(s.opts.busyTimeout.Milliseconds(), 10) + ")"
+
+	var err error
+	if s.wdb, err = sql.Open("sqlite", s.path+"?"+busy); err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: open writer: %w", mapErr(err))
+	}
+	s.w = &writer{
+		log:      s.log,
+		conn:     conn,
+		reqs:     make(chan *request, s.opts.maxBatch),
+		ops:      make(chan op),
+		quit:     make(chan struct{}),
+		exited:   make(chan struct{}),
+		maxBatch: s.opts.maxBatch,
+		batch:    make([]*request, 0, s.opts.maxBatch),
+		ok:       make([]*request, 0, s.opts.maxBatch),
+	}
+
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return fmt.Errorf("sqlite: set WAL mode: %w", mapErr(err))
+	}
+	if mode != "wal" {
+		return fmt.Errorf("sqlite: journal mode is %q, not wal", mode)
+	}
+	pragmas := []string{
+		"PRAGMA synchronous = FULL",
+		"PRAGMA foreign_keys = ON",
+		"PRAGMA secure_delete = ON",
+		"PRAGMA journal_size_limit = " + strconv.Itoa(walSizeLimit),
+		"PRAGMA cache_size = -" + strconv.Itoa(writerCache),
+	}
+	if s.opts.maxPages > 0 {
+		pragmas = append(pragmas, "PRAGMA max_page_count = "+strconv.FormatInt(s.opts.maxPages, 10))
+	}
+	for _, p := range pragmas {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", p, mapErr(err))
+		}
+	}
+
+	from, to, err := migrate(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if from != to {
+		s.log.Info("store schema migrated", zap.Int("from", from), zap.Int("to", to))
+	}
+
+	for _, q := range writerSQL {
+		st, err := conn.PrepareContext(ctx, q.sql)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", q.sql, err)
+		}
+		*q.dst(&s.w.st) = st
+	}
+
+	// Readers cannot write by accident (query_only), and need neither
+	// sync nor secure_delete settings.
+	if s.rdb, err = sql.Open("sqlite", s.path+"?"+busy+"&_pragma=query_only(1)"); err != nil {
+		return fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	s.rdb.SetMaxOpenConns(s.opts.readers)
+	s.rdb.SetMaxIdleConns(s.opts.readers)
+	s.rdb.SetConnMaxIdleTime(0)
+	s.rdb.SetConnMaxLifetime(0)
+	for _, q := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.rd.message, `SELECT ` + msgColumns + ` FROM messages WHERE id = ?`},
+		{&s.rd.body, `SELECT data FROM bodies WHERE id = ?`},
+		// Same IN list as the partial index messages_due.
+		{&s.rd.nextDue, `SELECT min(next_attempt) FROM messages INDEXED BY messages_due WHERE state IN ('queued', 'sending')`},
+		{&s.rd.count, `SELECT state, count(*) FROM messages GROUP BY state`},
+		{&s.rd.user, `SELECT ` + userColumns + ` FROM users WHERE name = ?`},
+		{&s.rd.users, `SELECT ` + userColumns + ` FROM users ORDER BY name`},
+	} {
+		if *q.dst, err = s.rdb.PrepareContext(ctx, q.sql); err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", q.sql, mapErr(err))
+		}
+	}
+	s.log.Info("store opened", zap.String("path", s.path), zap.Int("schema", to))
+	return nil
+}
+
+// Close stops the writer after the batch in progress, fails updates still
+// waiting with ErrClosed, and closes the database. It may be called more
+// than once.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.w.quit)
+		<-s.w.exited
+		s.cerr = s.closeAll()
+	})
+	return s.cerr
+}
+
+// closeAll releases whatever open got to. The readers go first so that the
+// writer's connection is the last one and SQLite checkpoints and removes
+// the WAL file as it closes.
+func (s *Store) closeAll() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.rd.message, s.rd.body, s.rd.nextDue, s.rd.count, s.rd.user, s.rd.users} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.w != nil {
+		for _, q := range writerSQL {
+			if st := *q.dst(&s.w.st); st != nil {
+				errs = append(errs, st.Close())
+			}
+		}
+		if s.w.conn != nil {
+			errs = append(errs, s.w.conn.Close())
+		}
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Update implements store.Store. The function runs on the writer goroutine
+// together with other callers' functions and is committed with them. If
+// ctx ends before the function has started, Update returns ctx.Err() and
+// the function never runs; once it has started, Update waits for the commit
+// so that its answer says whether the writes persisted.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if fn == nil {
+		return errors.New("sqlite: nil update function")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.w.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.w.quit:
+		return ErrClosed
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqPending, reqCancelled) {
+			return ctx.Err()
+		}
+	case <-s.w.exited:
+		return s.lastAnswer(r)
+	}
+	// Started: the outcome is the commit's.
+	select {
+	case err := <-r.done:
+		return err
+	case <-s.w.exited:
+		return s.lastAnswer(r)
+	}
+}
+
+// lastAnswer is the outcome of r once the writer has stopped: its answer if
+// it got one, else ErrClosed (it was queued too late and never ran).
+func (s *Store) lastAnswer(r *request) error {
+	select {
+	case err := <-r.done:
+		return err
+	default:
+		return ErrClosed
+	}
+}
+
+// do runs fn on the writer connection between transactions.
+func (s *Store) do(ctx context.Context, fn func(*sql.Conn) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	o := op{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.w.ops <- o:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.w.exited:
+		return ErrClosed
+	}
+	select {
+	case err := <-o.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.w.exited:
+		select {
+		case err := <-o.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// Stats returns the writer's counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Commits: s.w.commits.Load(),
+		Updates: s.w.updates.Load(),
+		Failed:  s.w.failed.Load(),
+	}
+}
+
+// Checkpoint copies the write-ahead log into the database file and
+// truncates the log, so that no copy of deleted pages remains in it. It
+// fails if readers kept it from completing.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	return s.do(ctx, func(c *sql.Conn) error {
+		var busy, logPages, done int
+		if err := c.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &done); err != nil {
+			return fmt.Errorf("sqlite: checkpoint: %w", mapErr(err))
+		}
+		if busy != 0 {
+			return errors.New("sqlite: checkpoint blocked by readers")
+		}
+		return nil
+	})
+}
+
+// Ping checks that a reader and the writer answer, and that there is room
+// for more mail: pages left under the WithMaxPages cap and free disk space
+// above WithMinFree.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	var one int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping reader: %w", mapErr(err))
+	}
+	err := s.do(ctx, func(c *sql.Conn) error {
+		var pages, free, maxPages int64
+		bg := context.Background()
+		for _, q := range []struct {
+			dst *int64
+			sql string
+		}{{&pages, "PRAGMA page_count"}, {&free, "PRAGMA freelist_count"}, {&maxPages, "PRAGMA max_page_count"}} {
+			if err := c.QueryRowContext(bg, q.sql).Scan(q.dst); err != nil {
+				return fmt.Errorf("sqlite: ping writer: %w", mapErr(err))
+			}
+		}
+		// Keep a reserve so that a message in flight still fits.
+		reserve := min(256, maxPages/8)
+		if maxPages-(pages-free) < reserve {
+			return fmt.Errorf("sqlite: %d of %d pages used: %w", pages-free, maxPages, store.ErrFull)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if avail, ok := diskFree(filepath.Dir(s.path)); ok && avail < uint64(s.opts.minFree) {
+		return fmt.Errorf("sqlite: %d bytes free on disk: %w", avail, store.ErrFull)
+	}
+	return nil
+}
+
+func (s *Store) Message(ctx context.Context, id string) (*store.Message, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	m, err := scanMessage(s.rd.message.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: message %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read message %s: %w", id, mapErr(err))
+	}
+	return m, nil
+}
+
+func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	rows, err := s.rd.body.QueryContext(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read body %s: %w", id, mapErr(err))
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: read body %s: %w", id, mapErr(err))
+		}
+		return nil, fmt.Errorf("sqlite: body %s: %w", id, store.ErrNotFound)
+	}
+	// The driver copies each blob into a new Go slice per row; scanning
+	// into RawBytes hands that slice over instead of copying a message
+	// of up to many megabytes a second time. It is never reused by the
+	// driver, so keeping it past rows.Close is safe.
+	var data sql.RawBytes
+	if err := rows.Scan(&data); err != nil {
+		return nil, fmt.Errorf("sqlite: read body %s: %w", id, mapErr(err))
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}
+
+const defaultListLimit = 1000
+
+func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	var (
+		q    strings.Builder
+		args []any
+		and  = " WHERE "
+	)
+	q.WriteString("SELECT " + msgColumns + " FROM messages")
+	if len(f.States) > 0 {
+		q.WriteString(and + "state IN (")
+		for i, st := range f.States {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("?")
+			args = append(args, string(st))
+		}
+		q.WriteString(")")
+		and = " AND "
+	}
+	if f.AuthUser != "" {
+		q.WriteString(and + "auth_user = ?")
+		args = append(args, f.AuthUser)
+		and = " AND "
+	}
+	if f.From != "" {
+		q.WriteString(and + "mail_from = ?")
+		args = append(args, f.From)
+	}
+	// rowid breaks ties in insertion order and comes free with the index.
+	if f.Ascending {
+		q.WriteString(" ORDER BY received, rowid")
+	} else {
+		q.WriteString(" ORDER BY received DESC, rowid DESC")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	q.WriteString(" LIMIT ?")
+	args = append(args, limit)
+
+	rows, err := s.rdb.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list messages: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var ms []*store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list messages: %w", mapErr(err))
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list messages: %w", mapErr(err))
+	}
+	return ms, nil
+}
+
+func (s *Store) Count(ctx context.Context) (map[store.State]int, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	rows, err := s.rd.count.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: count messages: %w", mapErr(err))
+	}
+	defer rows.Close()
+	counts := make(map[store.State]int)
+	for rows.Next() {
+		var (
+			state string
+			n     int
+		)
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: count messages: %w", mapErr(err))
+		}
+		counts[store.State(state)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: count messages: %w", mapErr(err))
+	}
+	return counts, nil
+}
+
+// NextDue implements store.Store. A due message whose NextAttempt is the
+// zero time yields the unix epoch, not the zero time, which would read as
+// "nothing due".
+func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
+	if s.closed.Load() {
+		return time.Time{}, ErrClosed
+	}
+	var next sql.NullInt64
+	if err := s.rd.nextDue.QueryRowContext(ctx).Scan(&next); err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: next due: %w", mapErr(err))
+	}
+	switch {
+	case !next.Valid:
+		return time.Time{}, nil
+	case next.Int64 == 0:
+		return time.UnixMilli(0).UTC(), nil
+	}
+	return fromMillis(next.Int64), nil
+}
+
+func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	u, err := scanUser(s.rd.user.QueryRowContext(ctx, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: user %s: %w", name, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read user %s: %w", name, mapErr(err))
+	}
+	return u, nil
+}
+
+// Users returns every user, sorted by name.
+func (s *Store) Users(ctx context.Context) ([]*store.User, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	rows, err := s.rd.users.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var us []*store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
+	}
+	return us, nil
+}

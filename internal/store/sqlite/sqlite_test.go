@@ -1,0 +1,591 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/storetest"
+)
+
+func openAt(t *testing.T, path string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(path, zaptest.NewLogger(t), opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func newStore(t *testing.T, opts ...Option) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data", "egressguard.db")
+	return openAt(t, path, opts...), path
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) (store.Store, func(*testing.T) store.Store) {
+		s, path := newStore(t)
+		return s, func(t *testing.T) store.Store { return openAt(t, path) }
+	})
+}
+
+func testMessage(n int, now time.Time) *store.Message {
+	return &store.Message{
+		Envelope: envelope.Envelope{
+			ID:       fmt.Sprintf("%s%04d", store.NewID(now), n),
+			Received: now,
+			From:     "alice@example.com",
+			Rcpts:    []envelope.Rcpt{{Addr: "bob@example.net"}},
+		},
+		State:       store.Queued,
+		Updated:     now,
+		NextAttempt: now,
+		Status:      make([]store.RcptStatus, 1),
+	}
+}
+
+// pragma reads a PRAGMA on the writer connection.
+func pragma(t *testing.T, s *Store, name string) string {
+	t.Helper()
+	var v string
+	err := s.do(context.Background(), func(c *sql.Conn) error {
+		return c.QueryRowContext(context.Background(), "PRAGMA "+name).Scan(&v)
+	})
+	if err != nil {
+		t.Fatalf("PRAGMA %s: %v", name, err)
+	}
+	return v
+}
+
+func TestSettings(t *testing.T) {
+	s, path := newStore(t)
+	if err := s.Update(context.Background(), func(tx store.Tx) error {
+		return tx.InsertMessage(testMessage(1, time.Now()), []byte("x"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"journal_mode":  "wal",
+		"synchronous":   "2", // FULL
+		"foreign_keys":  "1",
+		"secure_delete": "1",
+		"user_version":  fmt.Sprint(len(migrations)),
+	} {
+		if got := pragma(t, s, name); got != want {
+			t.Errorf("PRAGMA %s = %s; want %s", name, got, want)
+		}
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		fi, err := os.Stat(path + suffix)
+		if err != nil {
+			t.Errorf("database file%s: %v", suffix, err)
+			continue
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("database file%s has mode %v; want no group or other access", suffix, mode)
+		}
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data directory: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+	// The readers must not be able to write.
+	if _, err := s.rdb.Exec("DELETE FROM messages"); err == nil {
+		t.Error("a read connection could write")
+	}
+}
+
+// The partial index and the claim query spell the states out; they must
+// be the store's names.
+func TestStateLiterals(t *testing.T) {
+	if store.Queued != "queued" || store.Sending != "sending" {
+		t.Fatalf("store states renamed (%q, %q): update the SQL in schema.go and tx.go with a migration",
+			store.Queued, store.Sending)
+	}
+}
+
+// TestQueryPlans guards the plans the throughput depends on: claiming
+// walks the due index without sorting, and the per-message update finds
+// its row by rowid instead of scanning a state.
+func TestQueryPlans(t *testing.T) {
+	s, _ := newStore(t)
+	var probe stmts
+	var updateSQL string
+	for _, q := range writerSQL {
+		if q.dst(&probe) == &probe.updateMessage {
+			updateSQL = q.sql
+		}
+	}
+	for _, tc := range []struct {
+		name, sql string
+		args      []any
+		want      string
+	}{
+		{"claim", dueSelect, []any{0, 0, 5, 10}, "SEARCH messages USING INDEX messages_due"},
+		{"update", updateSQL, make([]any, 12), "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)"},
+	} {
+		var plan []string
+		err := s.do(context.Background(), func(c *sql.Conn) error {
+			rows, err := c.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+tc.sql, tc.args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					return err
+				}
+				plan = append(plan, detail)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		joined := strings.Join(plan, "; ")
+		if !strings.HasPrefix(joined, tc.want) || strings.Contains(joined, "TEMP B-TREE") || strings.Contains(joined, "SCAN") {
+			t.Errorf("%s plan %q; want it to start with %q, and no scan or sort", tc.name, joined, tc.want)
+		}
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	s, path := newStore(t)
+	schema := func(s *Store) string {
+		t.Helper()
+		rows, err := s.rdb.Query("SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var b strings.Builder
+		for rows.Next() {
+			var typ, name, text string
+			if err := rows.Scan(&typ, &name, &text); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s %s %s\n", typ, name, text)
+		}
+		return b.String()
+	}
+	m := testMessage(1, time.Now())
+	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, []byte("kept")) }); err != nil {
+		t.Fatal(err)
+	}
+	before := schema(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s2, err := Open(path, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		if after := schema(s2); after != before {
+			t.Errorf("schema changed on reopen:\n%s\nwas:\n%s", after, before)
+		}
+		if v := pragma(t, s2, "user_version"); v != fmt.Sprint(len(migrations)) {
+			t.Errorf("user_version = %s", v)
+		}
+		if b, err := s2.Body(context.Background(), m.ID); err != nil || string(b) != "kept" {
+			t.Errorf("body after reopen: %q, %v", b, err)
+		}
+		if err := s2.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A schema from a newer program is refused rather than used.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s3, err := Open(path, zaptest.NewLogger(t)); err == nil {
+		s3.Close()
+		t.Error("Open accepted a database with a newer schema")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{"", filepath.Join(dir, "a?b.db"), "file:" + filepath.Join(dir, "x.db")} {
+		if s, err := Open(path, nil); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", path)
+		}
+	}
+	// A file that is not a database.
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 512), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(junk, nil); err == nil {
+		s.Close()
+		t.Error("Open of a non-database file succeeded")
+	}
+	// The parent is a file, so the directory cannot be created.
+	if s, err := Open(filepath.Join(junk, "sub", "x.db"), nil); err == nil {
+		s.Close()
+		t.Error("Open below a file succeeded")
+	}
+}
+
+// TestFull provokes SQLITE_FULL with a page cap: the failing insert
+// reports store.ErrFull and leaves neither record nor body, the other
+// functions of the same batch commit, and the store keeps working.
+func TestFull(t *testing.T) {
+	const maxPages = 64 // 256 KiB
+	s, _ := newStore(t, WithMaxPages(maxPages))
+	ctx := context.Background()
+	now := time.Now()
+
+	big := testMessage(0, now)
+	err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(big, make([]byte, 1<<20)) })
+	if !errors.Is(err, store.ErrFull) {
+		t.Fatalf("insert of 1 MiB under a 256 KiB cap: %v; want ErrFull", err)
+	}
+	if _, err := s.Message(ctx, big.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("record of the failed insert: %v; want ErrNotFound", err)
+	}
+	if _, err := s.Body(ctx, big.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("body of the failed insert: %v; want ErrNotFound", err)
+	}
+
+	// The same in a busy batch: block the writer until all are queued.
+	release := make(chan struct{})
+	blocked := make(chan error, 1)
+	go func() {
+		blocked <- s.Update(ctx, func(store.Tx) error { <-release; return nil })
+	}()
+	waitFor(t, func() bool { return s.w.updates.Load() == 2 }) // big + blocker started
+	const n = 20
+	msgs := make([]*store.Message, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		msgs[i] = testMessage(i+1, now)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			size := 100
+			if i == 7 {
+				size = 1 << 20
+			}
+			errs[i] = s.Update(ctx, func(tx store.Tx) error {
+				if err := tx.InsertMessage(msgs[i], make([]byte, size)); err != nil {
+					return err
+				}
+				if i == 13 {
+					// An update that grows the record past the cap.
+					m := *msgs[i]
+					m.Verdict = make([]byte, 1<<20)
+					return tx.UpdateMessage(&m, store.Queued)
+				}
+				return nil
+			})
+		}()
+	}
+	waitFor(t, func() bool { return len(s.w.reqs) == n })
+	close(release)
+	wg.Wait()
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		_, gerr := s.Message(ctx, msgs[i].ID)
+		if i == 7 || i == 13 {
+			if !errors.Is(err, store.ErrFull) || !errors.Is(gerr, store.ErrNotFound) {
+				t.Errorf("big insert in batch: %v, record %v; want ErrFull and no record", err, gerr)
+			}
+			continue
+		}
+		if err != nil || gerr != nil {
+			t.Errorf("small insert %d in the batch of a failing one: %v, record %v", i, err, gerr)
+		}
+	}
+
+	// Fill up with small messages until the cap is hit: Ping must then
+	// say full, before the front end accepts more.
+	var full bool
+	for i := range 1000 {
+		m := testMessage(1000+i, now)
+		err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, make([]byte, 3000)) })
+		if errors.Is(err, store.ErrFull) {
+			full = true
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !full {
+		t.Fatal("never hit the page cap")
+	}
+	if err := s.Ping(ctx); !errors.Is(err, store.ErrFull) {
+		t.Errorf("Ping of a full store: %v; want ErrFull", err)
+	}
+	// Deleting bodies makes room again.
+	ms, err := s.List(ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		for _, m := range ms {
+			if err := tx.DeleteBody(m.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("delete bodies in a full store: %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping after freeing space: %v", err)
+	}
+	m := testMessage(5000, now)
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, make([]byte, 3000)) }); err != nil {
+		t.Errorf("insert after freeing space: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for condition")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestGroupCommit holds the writer until 199 updates are queued: they must
+// then share one commit, with a failing and a panicking function among
+// them.
+func TestGroupCommit(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	blocked := make(chan error, 1)
+	go func() { blocked <- s.Update(ctx, func(store.Tx) error { <-release; return nil }) }()
+	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
+
+	const n = 199
+	now := time.Now()
+	msgs := make([]*store.Message, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		msgs[i] = testMessage(i, now)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(ctx, func(tx store.Tx) error {
+				if err := tx.InsertMessage(msgs[i], []byte("x")); err != nil {
+					return err
+				}
+				switch i {
+				case 50:
+					return errors.New("refused")
+				case 150:
+					panic("deliberate")
+				}
+				return nil
+			})
+		}()
+	}
+	waitFor(t, func() bool { return len(s.w.reqs) == n })
+	before := s.Stats()
+	close(release)
+	wg.Wait()
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if got := st.Commits - before.Commits; got != 2 {
+		t.Errorf("%d commits for the blocker and %d queued updates; want 2", got, n)
+	}
+	if st.Updates != n+1 || st.Failed != 2 {
+		t.Errorf("stats %+v; want %d updates, 2 failed", st, n+1)
+	}
+	for i, err := range errs {
+		_, gerr := s.Message(ctx, msgs[i].ID)
+		switch i {
+		case 50, 150:
+			if err == nil || !errors.Is(gerr, store.ErrNotFound) {
+				t.Errorf("update %d: %v, record %v; want an error and no record", i, err, gerr)
+			}
+		default:
+			if err != nil || gerr != nil {
+				t.Errorf("update %d: %v, record %v", i, err, gerr)
+			}
+		}
+	}
+}
+
+// TestCancelQueued cancels an update while it waits behind a busy writer:
+// Update returns at once and the function never runs.
+func TestCancelQueued(t *testing.T) {
+	s, _ := newStore(t)
+	release := make(chan struct{})
+	blocked := make(chan error, 1)
+	go func() {
+		blocked <- s.Update(context.Background(), func(store.Tx) error { <-release; return nil })
+	}()
+	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var ran bool
+	done := make(chan error, 1)
+	go func() { done <- s.Update(ctx, func(store.Tx) error { ran = true; return nil }) }()
+	waitFor(t, func() bool { return len(s.w.reqs) == 1 })
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled Update: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelled Update did not return while the writer was busy")
+	}
+	close(release)
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	// Flush the writer, then check.
+	if err := s.Update(context.Background(), func(store.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Error("the cancelled function ran")
+	}
+}
+
+// TestCloseWhileQueued closes the store while updates wait: each gets an
+// answer (none hangs), and those that ran are durable.
+func TestCloseWhileQueued(t *testing.T) {
+	s, path := newStore(t)
+	release := make(chan struct{})
+	blocked := make(chan error, 1)
+	go func() {
+		blocked <- s.Update(context.Background(), func(store.Tx) error { <-release; return nil })
+	}()
+	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
+	const n = 10
+	now := time.Now()
+	errs := make(chan error, n)
+	msgs := make([]*store.Message, n)
+	for i := range n {
+		msgs[i] = testMessage(i, now)
+		go func() {
+			errs <- s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(msgs[i], nil) })
+		}()
+	}
+	waitFor(t, func() bool { return len(s.w.reqs) == n })
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	waitFor(t, func() bool { return s.closed.Load() })
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-blocked; err != nil {
+		t.Errorf("update running at Close: %v", err)
+	}
+	ok := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrClosed):
+			t.Errorf("queued update at Close: %v; want nil or ErrClosed", err)
+		}
+	}
+	s2 := openAt(t, path)
+	found := 0
+	for _, m := range msgs {
+		if _, err := s2.Message(context.Background(), m.ID); err == nil {
+			found++
+		}
+	}
+	if found != ok {
+		t.Errorf("%d updates reported success, %d records found", ok, found)
+	}
+}
+
+// TestSecureDelete checks that a deleted body's bytes are gone from every
+// file after a checkpoint.
+func TestSecureDelete(t *testing.T) {
+	s, path := newStore(t)
+	ctx := context.Background()
+	marker := []byte("SECRET-MARKER-7f3a9c")
+	content := bytes.Repeat(append(append([]byte{}, marker...), "\r\n"...), 2000) // spans overflow pages
+	small := append([]byte("x"), marker...)                                       // fits in one page
+	now := time.Now()
+	a, b := testMessage(1, now), testMessage(2, now)
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.InsertMessage(a, content); err != nil {
+			return err
+		}
+		return tx.InsertMessage(b, small)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !fileContains(t, path, marker) {
+		t.Fatal("marker not in the database file before deletion: the test proves nothing")
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.DeleteBody(a.ID); err != nil {
+			return err
+		}
+		return tx.DeleteBody(b.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if fileContains(t, path+suffix, marker) {
+			t.Errorf("deleted body still in database file%s", suffix)
+		}
+	}
+}
+
+func fileContains(t *testing.T, path string, sub []byte) bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Contains(b, sub)
+}
