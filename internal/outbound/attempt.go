@@ -226,6 +226,14 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 	}
 
 	err := q.record(&upd, dsn, dsnBody)
+	if err != nil && dsn != nil && errors.Is(err, errDSN) {
+		// Without its DSN the outcome can still be recorded, and must be:
+		// an unrecorded outcome sends the message again when the claim
+		// expires, to recipients that already have it.
+		q.log.Error("DSN dropped", zap.String("msg_id", m.ID), zap.Error(err))
+		dsn = nil
+		err = q.record(&upd, nil, nil)
+	}
 	if err != nil {
 		result = resultError
 	}
@@ -257,6 +265,9 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 	}
 }
 
+// errDSN marks a failure to store a DSN.
+var errDSN = errors.New("outbound: insert DSN")
+
 // record writes the attempt's outcome. It retries a few times on store
 // errors: a lost outcome means the message is sent again once its claim
 // expires.
@@ -278,15 +289,16 @@ func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte) e
 			}
 			if dsn != nil {
 				if err := tx.InsertMessage(dsn, dsnBody); err != nil {
-					return fmt.Errorf("insert DSN: %w", err)
+					return fmt.Errorf("%w: %w", errDSN, err)
 				}
 			}
 			return nil
 		})
 		cancel()
-		if err == nil || errors.Is(err, store.ErrConflict) {
+		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, errDSN) {
 			// A conflict means the claim was taken from us (expired, or
-			// changed by an operator); retrying cannot help.
+			// changed by an operator); retrying cannot help. A DSN that
+			// does not fit is the caller's to drop.
 			return err
 		}
 	}

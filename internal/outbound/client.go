@@ -125,6 +125,18 @@ func (p *pool) drop(uc *upConn) {
 	uc.c.Close()
 }
 
+// flush closes every idle connection.
+func (p *pool) flush() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	for _, uc := range idle {
+		delete(p.open, uc)
+	}
+	p.mu.Unlock()
+	closeLater(idle...)
+}
+
 // prune closes idle connections that are too old.
 func (p *pool) prune(now time.Time) {
 	p.mu.Lock()
@@ -213,7 +225,9 @@ func (q *Queue) dial(ctx context.Context, tlsMode string) (*upConn, error) {
 		return nil, setupErr("EHLO", err)
 	}
 	if q.cfg.AuthUser != "" {
-		if !uc.tls && tlsMode != TLSNone {
+		// The configured mode, not this dial's: a plain-text fallback of
+		// opportunistic TLS must not carry the password either.
+		if !uc.tls && q.cfg.TLS != TLSNone {
 			c.Close()
 			return nil, localSetupError("4.7.10 upstream offers no TLS; not sending credentials in the clear")
 		}
@@ -407,7 +421,10 @@ func (q *Queue) sendUpstream(ctx context.Context, m *store.Message, body []byte,
 	host, _, _ := net.SplitHostPort(q.cfg.Upstream)
 	for try := 0; ; try++ {
 		out := outcome{remoteMTA: host}
-		uc := q.pool.get(time.Now())
+		var uc *upConn
+		if try == 0 {
+			uc = q.pool.get(time.Now())
+		}
 		reused := uc != nil
 		if uc == nil {
 			var err error
@@ -430,10 +447,12 @@ func (q *Queue) sendUpstream(ctx context.Context, m *store.Message, body []byte,
 		state, stale := q.transact(uc, m, body, idx, &out, reused)
 		stop()
 		switch {
-		case stale && try == 0:
+		case stale:
 			// The server closed the idle connection; that says nothing
-			// about the message. Again on a fresh one.
+			// about the message. Again on a fresh one; the other idle
+			// connections are likely dead too (a restarted server).
 			q.pool.drop(uc)
+			q.pool.flush()
 			continue
 		case state == connReusable:
 			q.pool.put(uc, time.Now())
@@ -530,10 +549,11 @@ func (q *Queue) transact(uc *upConn, m *store.Message, body []byte, idx []int, o
 		out.fail(ok, false, 0, "4.4.2 DATA: "+err.Error())
 		return connBroken, false
 	}
-	// go-smtp sets no deadline while the body is written.
+	// go-smtp sets no deadline while the body is written, nor for the
+	// final flush in CloseWithResponse (which then sets its own deadline
+	// for the reply and clears it), so this one covers both.
 	uc.raw.SetWriteDeadline(time.Now().Add(q.cfg.DataTimeout))
 	_, werr := w.Write(body)
-	uc.raw.SetWriteDeadline(time.Time{})
 	if werr != nil {
 		out.fail(ok, false, 0, "4.4.2 sending message: "+werr.Error())
 		return connBroken, false

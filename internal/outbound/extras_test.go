@@ -201,3 +201,45 @@ func TestCrashMidAttemptThenRestart(t *testing.T) {
 		t.Errorf("upstream got %d messages", len(got))
 	}
 }
+
+// failingDSNStore refuses to insert any message, as a full store would.
+type failingDSNStore struct{ store.Store }
+
+type failingDSNTx struct{ store.Tx }
+
+func (s failingDSNStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error { return fn(failingDSNTx{tx}) })
+}
+
+func (failingDSNTx) InsertMessage(*store.Message, []byte) error { return store.ErrFull }
+
+func TestDSNThatCannotBeStoredIsDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.up.SetRcptHandler(func(r string) *smtp.SMTPError {
+		if strings.HasPrefix(r, "bad@") {
+			return fakesmtp.Reply(550, "5.1.1 no")
+		}
+		return nil
+	})
+	m, _ := e.enqueue("sender@example.com", "ok@example.org", "bad@example.org")
+	q, err := New(e.config(), failingDSNStore{e.st}, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	d := e.waitState(m.ID, store.Delivered)
+	if d.Attempts != 1 {
+		t.Errorf("attempts %d", d.Attempts)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(e.all()); n != 1 {
+		t.Errorf("%d messages in store", n)
+	}
+	if n := len(e.up.Messages()); n != 1 {
+		t.Errorf("upstream got %d messages, want the original once", n)
+	}
+}

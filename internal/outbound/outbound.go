@@ -246,6 +246,11 @@ func (q *Queue) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				q.log.Error("panic while stopping", zap.Any("panic", r))
+			}
+		}()
 		q.wg.Wait()
 	}()
 	stop := time.NewTimer(q.cfg.StopTimeout)

@@ -141,9 +141,14 @@ func TestReusedConnectionClosedByServer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	q, _ := e.start(e.config())
-	m1, _ := e.enqueue("a@example.com", "b@example.org")
-	q.Kick()
-	e.waitState(m1.ID, store.Delivered)
+	var first []string
+	for i := 0; i < 8; i++ {
+		m, _ := e.enqueue("a@example.com", "b@example.org")
+		first = append(first, m.ID)
+	}
+	for _, id := range first {
+		e.waitState(id, store.Delivered)
+	}
 	// The upstream restarts: the pooled connection is dead.
 	e.up.Stop()
 	e.up.Restart()
