@@ -124,10 +124,19 @@ func startServer(t *testing.T, cfg Config, b Backend) *testServer {
 
 func startServerLog(t *testing.T, cfg Config, b Backend, log *zap.Logger) *testServer {
 	t.Helper()
+	return startServerWith(t, cfg, b, log, nil)
+}
+
+// startServerWith lets setup change the server (its clock) before it serves.
+func startServerWith(t *testing.T, cfg Config, b Backend, log *zap.Logger, setup func(*Server)) *testServer {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	s, err := New(cfg, b, log, reg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -357,3 +366,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 var loopback = netip.MustParsePrefix("127.0.0.0/8")
+
+// fakeClock is a settable clock for the server.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// startTLS upgrades a raw dialog after a 220 to STARTTLS.
+func (c *rawClient) startTLS(cfg *tls.Config) {
+	c.t.Helper()
+	c.cmd("STARTTLS", 220)
+	tc := tls.Client(c.conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatalf("TLS handshake: %v", err)
+	}
+	c.conn = tc
+	c.r = bufio.NewReader(tc)
+}

@@ -311,17 +311,19 @@ func newDataBuf(hint, limit int64) *dataBuf {
 // read reads from r once. It returns errTooLarge once the message turns out
 // longer than the limit.
 func (d *dataBuf) read(r io.Reader) error {
-	if len(d.b) == cap(d.b) && int64(cap(d.b)) < d.max {
-		nb := make([]byte, len(d.b), min(max(2*int64(cap(d.b)), initialDataBuf), d.max))
-		copy(nb, d.b)
-		d.b = nb
-	}
 	if len(d.b) == cap(d.b) {
-		// Full at the limit: only the end of the data may follow.
+		// Full: if the data ends here (a correct SIZE hint), it stays
+		// the size it is.
 		n, err := r.Read(d.probe[:])
-		if n > 0 || errors.Is(err, smtp.ErrDataTooLarge) {
+		if errors.Is(err, smtp.ErrDataTooLarge) || (n > 0 && int64(len(d.b)) >= d.max) {
 			return errTooLarge
 		}
+		if n == 0 {
+			return err
+		}
+		nb := make([]byte, len(d.b), min(max(2*int64(cap(d.b)), initialDataBuf), d.max))
+		copy(nb, d.b)
+		d.b = append(nb, d.probe[0])
 		return err
 	}
 	end := min(cap(d.b), len(d.b)+readChunk)

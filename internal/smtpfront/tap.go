@@ -3,6 +3,7 @@ package smtpfront
 import (
 	"bytes"
 	"errors"
+	"time"
 )
 
 // Why a tap.
@@ -155,12 +156,16 @@ func (t *rawTap) Write(p []byte) (int, error) {
 	t.lastRead = p[len(p)-1]
 	if t.armed && !t.scan.done() {
 		t.scan.feed(p)
+		// go-smtp's reader returns only when its buffer is full or the
+		// data ends, so the session can set a deadline only per buffer.
+		// The tap sees every arrival, so it makes DataTimeout a limit on
+		// silence and, after a violation, makes the reader's next read
+		// fail at once, so that the refusal waits for neither.
+		deadline := time.Now().Add(t.c.s.cfg.DataTimeout)
 		if t.scan.err != nil {
-			// go-smtp's reader returns only when its buffer is full or
-			// the data ends. Make its next read fail at once, so that
-			// the refusal does not wait for either.
-			t.c.Conn.SetReadDeadline(aLongTimeAgo)
+			deadline = aLongTimeAgo
 		}
+		t.c.Conn.SetReadDeadline(deadline)
 	}
 	return len(p), nil
 }
