@@ -255,3 +255,28 @@ func TestEncryptedAttachments(t *testing.T) {
 		})
 	}
 }
+
+func TestEncryptedBodies(t *testing.T) {
+	t.Parallel()
+	smime := "Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQAxggE=\r\n"
+	signed := "Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQExDzAN\r\n"
+	pgp := "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=p\r\n\r\n--p\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n--p\r\nContent-Type: application/octet-stream\r\n\r\n-----BEGIN PGP MESSAGE-----\r\nhQEMA\r\n-----END PGP MESSAGE-----\r\n--p--\r\n"
+	for _, tt := range []struct {
+		name, raw string
+		want      []bool
+	}{
+		{"smime", smime, []bool{true}},
+		{"smime signed", signed, []bool{false}},
+		{"pgp", pgp, []bool{true}},
+	} {
+		f := Inspect([]byte(tt.raw), Limits{})
+		noProblems(t, f)
+		var got []bool
+		for _, a := range f.Attachments {
+			got = append(got, a.Encrypted)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: attachments %+v, want encrypted %v", tt.name, f.Attachments, tt.want)
+		}
+	}
+}

@@ -114,6 +114,7 @@ type entityHeader struct {
 	disposition string            // "inline", "attachment" or ""
 	filename    string            // decoded
 	encrypted   bool              // set by the binary inspection
+	inEncrypted bool              // a part of a multipart/encrypted (PGP/MIME)
 }
 
 func parseEntityHeader(h header) *entityHeader {
@@ -154,7 +155,21 @@ func (eh *entityHeader) isMessage() bool {
 }
 
 func (eh *entityHeader) isAttachment() bool {
-	return eh.filename != "" || eh.disposition == "attachment"
+	return eh.filename != "" || eh.disposition == "attachment" || eh.encryptedContent()
+}
+
+// encryptedContent reports whether the part is an encrypted message body:
+// S/MIME enveloped data, or the payload of a PGP/MIME multipart/encrypted.
+// Nothing in it can be inspected, which the policy must be able to see.
+func (eh *entityHeader) encryptedContent() bool {
+	switch eh.mediaType {
+	case "application/pkcs7-mime", "application/x-pkcs7-mime":
+		return !strings.EqualFold(eh.params["smime-type"], "signed-data") &&
+			!strings.EqualFold(eh.params["smime-type"], "certs-only")
+	case "application/octet-stream", "application/pgp-encrypted":
+		return eh.inEncrypted && eh.mediaType == "application/octet-stream"
+	}
+	return false
 }
 
 // parseParams parses "value; k=v; k*=charset'lang'pct; k*0=...; k*1*=..."

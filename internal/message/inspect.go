@@ -204,8 +204,15 @@ func (in *inspector) message(raw []byte, path string, depth int, top bool) {
 
 // topHeader fills the header facts of the top-level message.
 func (in *inspector) topHeader(h header) {
-	in.f.Subject = decodeHeaderText(h.Get("Subject"))
-	in.f.From = decodeHeaderText(h.Get("From"))
+	var err error
+	for _, field := range [...]struct {
+		name string
+		dst  *string
+	}{{"Subject", &in.f.Subject}, {"From", &in.f.From}} {
+		if *field.dst, err = decodeHeaderTextErr(h.Get(field.name)); err != nil {
+			in.problem("", KindCharset, field.name+": "+err.Error())
+		}
+	}
 	in.f.MessageID = strings.TrimSpace(h.Get("Message-Id"))
 	in.f.To = addresses(h.Values("To"))
 	in.f.Cc = addresses(h.Values("Cc"))
@@ -241,6 +248,7 @@ func (in *inspector) multipart(eh *entityHeader, body []byte, path string, depth
 			in.problem(cp, KindParse, herr.Error())
 		}
 		peh := parseEntityHeader(h)
+		peh.inEncrypted = eh.mediaType == "multipart/encrypted"
 		if peh.mediaType == "" {
 			peh.mediaType = "text/plain"
 			if eh.mediaType == "multipart/digest" {
@@ -392,7 +400,7 @@ func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, kind par
 		in.problem(p.Path, KindParse, "malformed "+eh.cte+" content")
 	}
 	p.Size = s.size
-	eh.encrypted = detectEncrypted(s, eh.filename, eh.mediaType)
+	eh.encrypted = eh.encryptedContent() || detectEncrypted(s, eh.filename, eh.mediaType)
 }
 
 // links unwraps and records raw URLs found in part.

@@ -302,3 +302,11 @@ func TestMalformedStructure(t *testing.T) {
 		})
 	}
 }
+
+func TestHeaderUnknownCharset(t *testing.T) {
+	t.Parallel()
+	f := Inspect([]byte("Subject: =?x-klingon?B?AAAA?=\r\n\r\nbody\r\n"), Limits{})
+	if len(f.Problems) != 1 || f.Problems[0].Kind != KindCharset {
+		t.Errorf("problems %+v", f.Problems)
+	}
+}
