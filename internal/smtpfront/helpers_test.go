@@ -389,6 +389,12 @@ func (c *fakeClock) advance(d time.Duration) {
 func (c *rawClient) startTLS(cfg *tls.Config) {
 	c.t.Helper()
 	c.cmd("STARTTLS", 220)
+	c.upgradeTLS(cfg)
+}
+
+// upgradeTLS does the client's TLS handshake after a 220 to STARTTLS.
+func (c *rawClient) upgradeTLS(cfg *tls.Config) {
+	c.t.Helper()
 	tc := tls.Client(c.conn, cfg)
 	if err := tc.Handshake(); err != nil {
 		c.t.Fatalf("TLS handshake: %v", err)
