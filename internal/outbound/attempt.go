@@ -89,7 +89,7 @@ func normalize(m *store.Message) {
 }
 
 // attempt runs one delivery attempt of a claimed message and records it.
-func (q *Queue) attempt(m *store.Message, body []byte) {
+func (q *Queue) attempt(m *store.Message, body []byte, s *slot) {
 	start := time.Now()
 	normalize(m)
 	idx := pending(m)
@@ -105,7 +105,9 @@ func (q *Queue) attempt(m *store.Message, body []byte) {
 		}
 		cancel()
 	}
-	q.finish(m, body, &out, time.Since(start))
+	dur := time.Since(start)
+	s.free()
+	q.finish(m, body, &out, dur)
 }
 
 // attemptWithoutBody records an attempt that could not read the message's

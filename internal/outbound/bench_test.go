@@ -15,12 +15,17 @@ import (
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-// BenchmarkFastPath measures what the SMTP front end sees: 2 KB messages
-// committed already claimed (TryClaim, InsertMessage, Deliver) by 20
+// BenchmarkFastPath measures what the SMTP front end sees: messages
+// (2 KB, 100 KB) committed already claimed (TryClaim, InsertMessage, Deliver) by 20
 // concurrent senders, delivered from memory to the fake smarthost over
 // pooled connections, each outcome committed (durably) in turn. The clock
 // stops when the smarthost has every message.
 func BenchmarkFastPath(b *testing.B) {
+	b.Run("2KB", func(b *testing.B) { benchFastPath(b, 2<<10) })
+	b.Run("100KB", func(b *testing.B) { benchFastPath(b, 100<<10) })
+}
+
+func benchFastPath(b *testing.B, size int) {
 	st := openStore(b)
 	up := fakesmtp.Start(b)
 	q, err := New(Config{
@@ -39,8 +44,9 @@ func BenchmarkFastPath(b *testing.B) {
 	}()
 	waitRunning(b, q)
 
-	body := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq\r\n"), 31)
-	body = append([]byte("From: a@example.com\r\nTo: b@example.org\r\nSubject: bench\r\n\r\n"), body...)
+	line := []byte("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq\r\n")
+	body := []byte("From: a@example.com\r\nTo: b@example.org\r\nSubject: bench\r\n\r\n")
+	body = append(body, bytes.Repeat(line, (size-len(body))/len(line))...)
 	var fast, slow atomic.Int64
 
 	b.SetBytes(int64(len(body)))

@@ -408,9 +408,11 @@ func (q *Queue) TryClaim(m *store.Message) bool {
 // m and body from then on; the slot is released when the attempt ends.
 func (q *Queue) Deliver(m *store.Message, body []byte) {
 	go func() {
-		defer q.Release()
+		s := &slot{q: q, held: true}
+		defer q.wg.Done()
+		defer s.free()
 		defer q.recoverAttempt(m)
-		q.attempt(m, body)
+		q.attempt(m, body, s)
 	}()
 }
 
@@ -422,17 +424,38 @@ func (q *Queue) Release() {
 	q.Kick()
 }
 
+// slot is the delivery slot of one attempt. It is freed as soon as the
+// upstream transaction is over, before the outcome is committed: the slot
+// limits upstream transactions, and the commit (an fsync, shared with
+// other commits) would otherwise hold it for longer than the transaction
+// itself. Run still waits for the commit through the WaitGroup.
+type slot struct {
+	q    *Queue
+	held bool
+}
+
+func (s *slot) free() {
+	if s.held {
+		s.held = false
+		<-s.q.slots
+		s.q.Kick()
+	}
+}
+
 func (q *Queue) runClaimed(m *store.Message) {
-	defer q.Release()
+	s := &slot{q: q, held: true}
+	defer q.wg.Done()
+	defer s.free()
 	defer q.recoverAttempt(m)
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	body, err := q.st.Body(ctx, m.ID)
 	cancel()
 	if err != nil {
+		s.free()
 		q.attemptWithoutBody(m, err)
 		return
 	}
-	q.attempt(m, body)
+	q.attempt(m, body, s)
 }
 
 // recoverAttempt keeps a panic in one attempt from taking the process
