@@ -71,9 +71,7 @@ func sampleBinary(cte string, body []byte) sample {
 	case "quoted-printable":
 		// Rare for binary content; decoding it is linear and bounded by
 		// the part itself.
-		d, bad := decodeQP(body, int64(len(body)))
-		s = sampleOf(d)
-		s.bad = bad
+		s = sampleOf(decodeQP(body, int64(len(body))))
 	default:
 		s = sampleOf(body)
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/korean"
 	"golang.org/x/text/encoding/unicode"
 )
 
@@ -128,11 +129,12 @@ var b64val = func() (t [256]byte) {
 	return t
 }()
 
-// decodeQP decodes quoted-printable content into at most limit bytes.
-// Malformed escapes are kept literally and reported.
-func decodeQP(b []byte, limit int64) ([]byte, bool) {
+// decodeQP decodes quoted-printable content into at most limit bytes. An
+// "=" that starts neither an escape nor a soft line break is kept
+// literally, as every mail reader does; since nothing is lost, that is not
+// reported as a problem (sloppy generators write such mail every day).
+func decodeQP(b []byte, limit int64) []byte {
 	out := make([]byte, 0, min(int64(len(b)), limit))
-	bad := false
 	for i := 0; i < len(b) && int64(len(out)) < limit; i++ {
 		c := b[i]
 		if c != '=' {
@@ -160,10 +162,9 @@ func decodeQP(b []byte, limit int64) ([]byte, bool) {
 			i = j + 1
 			continue
 		}
-		bad = true
 		out = append(out, c)
 	}
-	return out, bad
+	return out
 }
 
 // toUTF8 converts text in the declared charset to UTF-8 with LF line ends.
@@ -182,7 +183,13 @@ func toUTF8(b []byte, cs string) (string, string) {
 			s = string(b) // mislabelled UTF-8; decoding it as JIS would destroy it
 			break
 		}
-		r, err := charset.Reader(cs, bytes.NewReader(b))
+		var r io.Reader
+		var err error
+		if enc, ok := charsetAliases[cs]; ok {
+			r = enc.NewDecoder().Reader(bytes.NewReader(b))
+		} else {
+			r, err = charset.Reader(cs, bytes.NewReader(b))
+		}
 		if err != nil {
 			problem = "unknown charset " + strconv.Quote(cs)
 			s = guessText(b)
@@ -198,6 +205,22 @@ func toUTF8(b []byte, cs string) (string, string) {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 	}
 	return s, problem
+}
+
+// charsetAliases are labels Japanese, Korean and Windows mailers use that
+// the charset package does not know, mapped to the closest decoder (the
+// WHATWG Shift_JIS, EUC-JP and ISO-2022-JP decoders include the Microsoft
+// extensions these labels stand for).
+var charsetAliases = map[string]encoding.Encoding{
+	"cp932": japanese.ShiftJIS, "windows-932": japanese.ShiftJIS, "cp943": japanese.ShiftJIS,
+	"x-ms-cp932": japanese.ShiftJIS, "shift_jis-2004": japanese.ShiftJIS, "shift_jisx0213": japanese.ShiftJIS,
+	"sjis-win": japanese.ShiftJIS, "sjis-open": japanese.ShiftJIS, "x-mac-japanese": japanese.ShiftJIS,
+	"iso-2022-jp-1": japanese.ISO2022JP, "iso-2022-jp-2": japanese.ISO2022JP, "iso-2022-jp-3": japanese.ISO2022JP,
+	"iso-2022-jp-2004": japanese.ISO2022JP, "iso-2022-jp-ms": japanese.ISO2022JP, "cp50220": japanese.ISO2022JP,
+	"cp50221": japanese.ISO2022JP, "cp50222": japanese.ISO2022JP,
+	"eucjp-ms": japanese.EUCJP, "cp51932": japanese.EUCJP, "euc-jis-2004": japanese.EUCJP, "eucjp-open": japanese.EUCJP,
+	"cp949": korean.EUCKR, "windows-949": korean.EUCKR,
+	"cp-850": charmap.CodePage850,
 }
 
 // guessText decodes text of unknown charset: UTF-8 if valid, otherwise the

@@ -305,8 +305,8 @@ func (in *inspector) transferDecode(eh *entityHeader, body []byte, path string, 
 	case "base64":
 		out, bad = decodeBase64(body, limit)
 	case "quoted-printable":
-		out, bad = decodeQP(body, limit)
-	case "", "7bit", "8bit", "binary":
+		out = decodeQP(body, limit)
+	case "", "7bit", "8bit", "binary", "7-bit", "8-bit", "none":
 		out = body
 		if int64(len(out)) > limit {
 			out = out[:limit]

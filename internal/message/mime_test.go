@@ -64,6 +64,10 @@ func TestCharsets(t *testing.T) {
 		{"undeclared shift_jis", "", "8bit", enc(t, japanese.ShiftJIS, body)},
 		{"us-ascii labelled jis", "us-ascii", "7bit", enc(t, japanese.ISO2022JP, body)},
 		{"iso-2022-jp labelled utf-8", "iso-2022-jp", "8bit", body},
+		{"cp932 alias", "CP932", "base64", b64std(enc(t, japanese.ShiftJIS, body))},
+		{"iso-2022-jp-ms alias", "ISO-2022-JP-MS", "7bit", enc(t, japanese.ISO2022JP, body)},
+		{"cp50220 alias", "cp50220", "7-bit", enc(t, japanese.ISO2022JP, body)},
+		{"eucjp-ms alias", "eucJP-ms", "8-bit", enc(t, japanese.EUCJP, body)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,8 +266,11 @@ https://app.box.com/s/three
 			t.Errorf("missing %s: %v", u, got)
 		}
 	}
-	if len(f.Problems) != 3 {
-		t.Errorf("want 3 parse problems, got %+v", f.Problems)
+	// Broken base64 loses data and the unknown encoding is not decoded:
+	// problems. A stray "=" in quoted-printable is read literally, as by
+	// every client: nothing lost, no problem.
+	if len(f.Problems) != 2 {
+		t.Errorf("want 2 parse problems, got %+v", f.Problems)
 	}
 	for _, p := range f.Problems {
 		if p.Kind != KindParse {
