@@ -162,6 +162,14 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 			temp++
 		}
 	}
+	tempNow := func(i int) bool {
+		for _, r := range out.rcpts {
+			if r.idx == i && !r.done {
+				return true
+			}
+		}
+		return false
+	}
 
 	remaining := 0
 	for _, s := range upd.Status {
@@ -180,6 +188,9 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 				detail += "; last error: " + s.Detail
 			}
 			upd.Status[i] = store.RcptStatus{Done: true, Failed: true, Code: s.Code, Detail: detail}
+			if tempNow(i) {
+				temp-- // counted as permanent now
+			}
 			perm++
 			if wantsFailure(m.Rcpts[i]) {
 				// Diagnostic-Code carries the upstream's last reply as it

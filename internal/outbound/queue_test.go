@@ -3,6 +3,7 @@ package outbound
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"testing"
@@ -514,6 +515,25 @@ func TestTLS(t *testing.T) {
 		tl.waitState(m.ID, store.Delivered)
 		if got := tl.up.WaitFor(1, 5*time.Second)[0]; !got.TLS {
 			t.Error("opportunistic TLS did not use the offered STARTTLS")
+		}
+	})
+	t.Run("opportunistic falls back when the handshake fails", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, fakesmtp.WithTLS())
+		cfg := e.config()
+		cfg.TLS = TLSOpportunistic
+		// The fake wants TLS 1.2 at least: no common version.
+		cfg.TLSConfig = &tls.Config{MaxVersion: tls.VersionTLS11}
+		e.start(cfg)
+		m, _ := e.enqueue("a@example.com", "b@example.org")
+		if d := e.waitState(m.ID, store.Delivered); d.Attempts != 1 {
+			t.Errorf("attempts %d", d.Attempts)
+		}
+		if got := e.up.WaitFor(1, 5*time.Second)[0]; got.TLS {
+			t.Error("delivered over TLS?")
+		}
+		if c := e.up.Connections(); c != 2 {
+			t.Errorf("%d connections, want 2 (failed TLS, then plain)", c)
 		}
 	})
 	t.Run("no credentials in the clear", func(t *testing.T) {
