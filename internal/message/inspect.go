@@ -326,6 +326,9 @@ func (in *inspector) transferDecode(eh *entityHeader, body []byte, path string, 
 
 // leaf inspects one leaf part at path.
 func (in *inspector) leaf(eh *entityHeader, body []byte, path string) {
+	if eh.mediaType == "" {
+		eh.mediaType = "text/plain" // RFC 2045 5.2 default
+	}
 	p := Part{
 		Path:        path,
 		ContentType: eh.mediaType,
@@ -378,7 +381,7 @@ func (in *inspector) textLeaf(eh *entityHeader, body []byte, p *Part, kind partK
 		p.Text = unfoldCalendar(text)
 		in.links(ExtractLinks(p.Text), p.Path, SourceCalendar)
 	default:
-		if eh.params["format"] == "flowed" {
+		if strings.EqualFold(eh.params["format"], "flowed") {
 			text = unflow(text, strings.EqualFold(eh.params["delsp"], "yes"))
 		}
 		p.Text = text
