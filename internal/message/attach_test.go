@@ -3,6 +3,7 @@ package message
 import (
 	"archive/zip"
 	"bytes"
+	"compress/zlib"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -278,5 +279,42 @@ func TestEncryptedBodies(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("%s: attachments %+v, want encrypted %v", tt.name, f.Attachments, tt.want)
 		}
+	}
+}
+
+func TestPDFLinks(t *testing.T) {
+	t.Parallel()
+	var objstm bytes.Buffer
+	zw := zlib.NewWriter(&objstm)
+	zw.Write([]byte("5 0 6 40 <</Type/Annot/Subtype/Link/A<</S/URI/URI(https://app.box.com/s/inObjStm)>>>> <</Type/Action/S/URI/URI<68747470733A2F2F77652E746C2F742D486578>>>"))
+	zw.Close()
+	pdf := "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" +
+		"3 0 obj\n<</Type/Annot/Subtype/Link/Rect[0 0 1 1]/A<</Type/Action/S/URI/URI(https://drive.google.com/file/d/1Pdf\\(x\\)/view)>>>>\nendobj\n" +
+		"4 0 obj\n<</S /URI /URI (https://www.dropbox.com/s/split\\\n/x.pdf)>>\nendobj\n" +
+		"7 0 obj\n<</Type/ObjStm/N 2/First 9/Filter/FlateDecode/Length " + fmt.Sprint(objstm.Len()) + ">>stream\r\n" + objstm.String() + "\r\nendstream\nendobj\n" +
+		"trailer\n<</Root 1 0 R>>\n%%EOF\n"
+	f := Inspect(mailWith("doc.pdf", "application/pdf", []byte(pdf)), Limits{})
+	noProblems(t, f)
+	var got []string
+	for _, l := range f.Links {
+		if l.Source != SourcePDF || l.Part != "2" {
+			t.Errorf("link %+v", l)
+		}
+		got = append(got, l.URL)
+	}
+	want := []string{
+		"https://drive.google.com/file/d/1Pdf(x)/view",
+		"https://www.dropbox.com/s/split/x.pdf",
+		"https://app.box.com/s/inObjStm",
+		"https://we.tl/t-Hex",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("links\n got %v\nwant %v", got, want)
+	}
+	// An encrypted PDF's strings are ciphertext: not read.
+	enc := strings.Replace(pdf, "<</Root 1 0 R>>", "<</Root 1 0 R/Encrypt 9 0 R>>", 1)
+	f = Inspect(mailWith("enc.pdf", "application/pdf", []byte(enc)), Limits{})
+	if len(f.Links) != 0 || !f.Attachments[0].Encrypted {
+		t.Errorf("encrypted PDF: links %+v attachments %+v", f.Links, f.Attachments)
 	}
 }

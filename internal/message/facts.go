@@ -50,7 +50,8 @@ type Link struct {
 	Host string // lower-case, IDNA A-label form, no port
 	Raw  string // as found in the message (before unwrapping)
 	Part string // MIME part path it came from
-	// Source: "text", "href", "html-text", "calendar", "ooxml", "header".
+	// Source: "text", "href", "html-text", "calendar", "ooxml", "pdf",
+	// "header".
 	Source string
 	// Wrappers lists the redirectors removed, outermost first
 	// (e.g. "safelinks", "google", "urldefense").

@@ -27,6 +27,7 @@ const (
 	SourceCalendar = "calendar"
 	SourceOOXML    = "ooxml"
 	SourceHeader   = "header"
+	SourcePDF      = "pdf" // link annotations (/URI) of PDF attachments
 )
 
 // maxLinks bounds the links of one message; hitting it is a limit-size
@@ -404,6 +405,9 @@ func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, kind par
 	}
 	p.Size = s.size
 	eh.encrypted = eh.encryptedContent() || detectEncrypted(s, eh.filename, eh.mediaType)
+	if bytes.HasPrefix(s.head, magicPDF) && !eh.encrypted && s.size <= maxPDFScan {
+		in.pdfLinks(eh, body, p)
+	}
 }
 
 // links unwraps and records raw URLs found in part.
