@@ -44,7 +44,10 @@ func classify(eh *entityHeader) partKind {
 		return kindHTML
 	case ".ics", ".ical", ".ifb":
 		return kindCalendar
-	case ".txt", ".text", ".csv", ".tsv", ".md", ".markdown", ".log":
+	case ".txt", ".text", ".csv", ".tsv", ".md", ".markdown", ".log",
+		".rtf", ".json", ".xml", ".vcf", ".url", ".webloc", ".desktop":
+		// RTF HYPERLINK fields, Internet shortcuts (.url, .webloc) and
+		// structured text carry their URLs as plain ASCII.
 		return kindPlain
 	}
 	switch {
@@ -54,7 +57,7 @@ func classify(eh *entityHeader) partKind {
 		return kindHTML
 	case mt == "text/calendar", mt == "application/ics":
 		return kindCalendar
-	case strings.HasPrefix(mt, "text/"):
+	case strings.HasPrefix(mt, "text/"), mt == "application/rtf", mt == "application/json", mt == "application/xml":
 		return kindPlain
 	}
 	return kindBinary

@@ -99,7 +99,7 @@ func TestCalendar(t *testing.T) {
 
 func TestTextAttachments(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"links.txt", "list.csv", "notes.md", "page.html", "page.htm"} {
+	for _, name := range []string{"links.txt", "list.csv", "notes.md", "page.html", "page.htm", "doc.rtf", "share.url", "share.webloc"} {
 		raw := mailWith(name, "application/octet-stream", []byte("<p>https://app.box.com/s/"+name+"</p>\n"))
 		f := Inspect(raw, Limits{})
 		noProblems(t, f)
