@@ -84,19 +84,24 @@ func runParallel(b *testing.B, conc int, op func(seq int64) error) {
 // BenchmarkInsert stores 2 KB messages, each in its own durable Update, as
 // the SMTP front end does before answering 250.
 func BenchmarkInsert(b *testing.B) {
-	body := make([]byte, 2048)
-	for _, conc := range benchConcurrency {
-		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
-			s := benchStore(b)
-			now := time.Now()
-			b.SetBytes(int64(len(body)))
-			runParallel(b, conc, func(seq int64) error {
-				m := benchMessage(seq, now)
-				return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) })
+	for _, size := range []int{2 << 10, 100 << 10} {
+		body := make([]byte, size)
+		for i := range body {
+			body[i] = byte(i) // not all zeros, like mail
+		}
+		for _, conc := range benchConcurrency {
+			b.Run(fmt.Sprintf("size=%dKB/conc=%d", size>>10, conc), func(b *testing.B) {
+				s := benchStore(b)
+				now := time.Now()
+				b.SetBytes(int64(len(body)))
+				runParallel(b, conc, func(seq int64) error {
+					m := benchMessage(seq, now)
+					return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) })
+				})
+				st := s.Stats()
+				b.ReportMetric(float64(st.Updates)/float64(max(1, st.Commits)), "updates/commit")
 			})
-			st := s.Stats()
-			b.ReportMetric(float64(st.Updates)/float64(max(1, st.Commits)), "updates/commit")
-		})
+		}
 	}
 }
 
