@@ -52,8 +52,9 @@ type options struct {
 }
 
 // WithMaxPages caps the database at n pages (PRAGMA max_page_count; a page
-// is 4 KiB). Writes beyond it fail with store.ErrFull. Zero means SQLite's
-// default, which is effectively unlimited.
+// is 4 KiB). Writes beyond it fail with store.ErrFull. SQLite will not set
+// the cap below the current size; zero means SQLite's default, which is
+// effectively unlimited.
 func WithMaxPages(n int64) Option { return func(o *options) { o.maxPages = n } }
 
 // WithReaders sets the number of read connections (default: max(4, GOMAXPROCS)).

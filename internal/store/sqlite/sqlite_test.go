@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -588,4 +589,29 @@ func fileContains(t *testing.T, path string, sub []byte) bool {
 		t.Fatal(err)
 	}
 	return bytes.Contains(b, sub)
+}
+
+// TestGoexit: an update function that calls runtime.Goexit (t.FailNow in
+// a test) cannot be recovered like a panic; it stops the writer. Callers
+// must then get an error, not hang.
+func TestGoexit(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	err := s.Update(ctx, func(store.Tx) error { runtime.Goexit(); return nil })
+	if !errors.Is(err, ErrClosed) {
+		t.Errorf("Update whose function called Goexit: %v; want ErrClosed", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Update(ctx, func(store.Tx) error { return nil }) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Update after the writer stopped succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Update hangs after the writer stopped")
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping after the writer stopped succeeded")
+	}
 }

@@ -202,7 +202,8 @@ func (t *tx) DeleteBody(id string) error {
 }
 
 // ClaimDue chooses the messages that have waited longest past their
-// NextAttempt and returns them sorted by Received, oldest first.
+// NextAttempt and returns them sorted by Received, oldest first. Besides
+// the fields the interface names, it sets Updated to now.
 func (t *tx) ClaimDue(now time.Time, owner string, until time.Time, limit int) ([]*store.Message, error) {
 	if err := t.check(); err != nil {
 		return nil, err
