@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -708,7 +710,6 @@ func TestOutbox(t *testing.T) {
 	q.Deliver(m, body)
 	e.waitState(m.ID, store.Delivered)
 
-	checkOutbox(t, dir, m, body)
 	// NOTIFY=SUCCESS: the outbox is the end of the line, so a "delivered"
 	// DSN goes to the sender, into the outbox too.
 	var dsn *store.Message
@@ -721,6 +722,21 @@ func TestOutbox(t *testing.T) {
 		t.Fatal("no success DSN")
 	}
 	e.waitState(dsn.ID, store.Delivered)
+	// Only now is no file being written.
+	checkOutbox(t, dir, m, body)
+	r := parseDSN(t, readFile(t, filepath.Join(dir, dsn.ID+".eml")))
+	if r.rcpts[0].Get("Action") != "delivered" {
+		t.Errorf("success DSN: %v", r.rcpts)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestBackoff(t *testing.T) {
