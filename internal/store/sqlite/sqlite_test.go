@@ -282,10 +282,11 @@ func TestFull(t *testing.T) {
 	// The same in a busy batch: block the writer until all are queued.
 	release := make(chan struct{})
 	blocked := make(chan error, 1)
+	started := s.w.updates.Load() + 1
 	go func() {
 		blocked <- s.Update(ctx, func(store.Tx) error { <-release; return nil })
 	}()
-	waitFor(t, func() bool { return s.w.updates.Load() == 2 }) // big + blocker started
+	waitFor(t, func() bool { return s.w.updates.Load() == started })
 	const n = 20
 	msgs := make([]*store.Message, n)
 	errs := make([]error, n)
