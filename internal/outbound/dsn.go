@@ -237,13 +237,22 @@ func headerSection(msg []byte) []byte {
 	return msg
 }
 
-// clean keeps upstream text and addresses from breaking the DSN's lines.
+// clean keeps upstream text and addresses from breaking the DSN's lines:
+// control characters become spaces, runs of white space one space.
 func clean(s string) string {
-	if !strings.ContainsAny(s, "\r\n\t") {
+	if strings.IndexFunc(s, isControl) < 0 {
 		return s
 	}
-	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
+	s = strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }
+
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
 // truncate cuts s to at most n bytes, at a character boundary.
 func truncate(s string, n int) string {

@@ -276,3 +276,28 @@ func checkOutbox(t *testing.T, dir string, m *store.Message, body []byte) {
 		}
 	}
 }
+
+// FuzzDSN feeds upstream replies and addresses, which come from outside,
+// into the DSN: it must stay a well-formed multipart/report with one
+// block per recipient, whatever the text.
+func FuzzDSN(f *testing.F) {
+	f.Add("5.1.1 user unknown", "x@example.org", "rfc822;x@example.org", "ENV")
+	f.Add("multi\r\nline\nreply", "jörg@exämple.org", "utf-8;jörg@exämple.org", "")
+	f.Add("--=_dsn_boundary--", "\r\n.\r\n", ";", "a\rb")
+	f.Fuzz(func(t *testing.T, detail, addr, orcpt, envid string) {
+		m, body := dsnTestMessage()
+		m.Params.EnvID = envid
+		m.Rcpts = []envelope.Rcpt{{Addr: addr, ORcpt: orcpt}, {Addr: "y@example.org"}}
+		_, data := buildDSN("mx.example.net", m, body, []dsnRcpt{
+			{rcpt: m.Rcpts[0], action: "failed", code: 550, detail: detail, remoteMTA: "up.example.net"},
+			{rcpt: m.Rcpts[1], action: "failed", code: 451, detail: detail, status: "4.4.7"},
+		}, time.Now())
+		r := parseDSN(t, data)
+		if len(r.rcpts) != 2 {
+			t.Fatalf("%d recipient blocks", len(r.rcpts))
+		}
+		if got := r.rcpts[1].Get("Status"); got != "4.4.7" {
+			t.Fatalf("status %q", got)
+		}
+	})
+}
