@@ -76,10 +76,26 @@ type linkKey struct{ part, url string }
 // completely is listed in Facts.Problems. Work is bounded by lim, whose zero
 // fields take their values from DefaultLimits.
 //
-// The MIME structure is split on the bytes of raw rather than through
-// streaming readers: the message is in memory anyway, so parts are
-// sub-slices (no copies), binary parts cost only a byte count, and every
-// header block is bounded before it is parsed.
+// What is read for links:
+//   - text/* parts (format=flowed joined) and text attachments (.txt, .csv,
+//     .md, .rtf, .url, ...), after transfer and charset decoding;
+//   - HTML: link targets and visible text (see the html method for which
+//     elements; img src is deliberately not a link);
+//   - calendars (text/calendar, .ics), unfolded;
+//   - Office Open XML attachments: external relationships and text;
+//   - PDF attachments: /URI link annotations;
+//   - attached messages (message/rfc822, .eml), recursively, their Subject
+//     included; the top-level Subject too.
+//
+// Other binary parts are measured and their ends checked for encryption
+// markers, never decoded as a whole.
+//
+// Headers are parsed with go-message's textproto and charset packages and
+// addresses with its mail package. The MIME structure is split on the bytes
+// of raw rather than through go-message's streaming multipart reader: the
+// message is in memory anyway, so parts are sub-slices (no copies), binary
+// parts cost only a byte count, and every header block is bounded before
+// it is parsed (the streaming reader parses part headers without a bound).
 func Inspect(raw []byte, lim Limits) (f *Facts) {
 	f = &Facts{}
 	lim = lim.withDefaults()
