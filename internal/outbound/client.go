@@ -384,13 +384,9 @@ func (g *greetedConn) Read(p []byte) (int, error) {
 	return g.Conn.Read(p)
 }
 
-// reply renders an SMTP reply as "code x.y.z text" for Detail and logs.
+// reply renders an SMTP reply as "code x.y.z text" for LastError and logs.
 func reply(se *smtp.SMTPError) string {
-	msg := strings.ReplaceAll(se.Message, "\n", " ")
-	if se.EnhancedCode != smtp.EnhancedCodeNotSet && se.EnhancedCode != smtp.NoEnhancedCode {
-		return fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], msg)
-	}
-	return fmt.Sprintf("%d %s", se.Code, msg)
+	return fmt.Sprintf("%d %s", se.Code, detailOf(se))
 }
 
 // classify turns the error of a command into a per-recipient result. A
@@ -624,7 +620,7 @@ func isPrintableASCII(s string) bool {
 	return true
 }
 
-func isASCII(s string) bool {
+func isASCII[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false

@@ -147,7 +147,7 @@ func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, n
 	// The original: headers, or all of it for RET=FULL.
 	hdr := headerSection(orig)
 	part, partType := hdr, "text/rfc822-headers"
-	if !asciiBytes(hdr) {
+	if !isASCII(hdr) {
 		partType = "message/global-headers"
 	}
 	if strings.EqualFold(m.Params.Ret, "FULL") && len(orig) <= maxReturnFull {
@@ -160,7 +160,7 @@ func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, n
 		line("--%s", boundary)
 		line("Content-Type: %s", partType)
 		line("Content-Description: Undelivered message")
-		if !asciiBytes(part) {
+		if !isASCII(part) {
 			line("Content-Transfer-Encoding: 8bit")
 		}
 		line("")
@@ -174,7 +174,7 @@ func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, n
 
 	body := b.Bytes()
 	params := envelope.MailParams{SMTPUTF8: !isASCII(m.From)}
-	if !asciiBytes(body) {
+	if !isASCII(body) {
 		params.Body = "8BITMIME"
 	}
 	rec := &store.Message{
@@ -265,17 +265,8 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-func asciiBytes(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
 func cte(b []byte) string {
-	if asciiBytes(b) {
+	if isASCII(b) {
 		return "7bit"
 	}
 	return "8bit"
