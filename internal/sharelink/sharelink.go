@@ -151,6 +151,9 @@ type Catalog struct {
 	exact   map[string][]*entry // host → entries
 	suffix  map[string][]*entry // "sharepoint.com" for "*.sharepoint.com"
 	any     []*entry            // Hosts = ["*"]
+	// anyQueryOnly: every entry in any is marked by query parameters
+	// alone, so a URL without "?" cannot match one of them.
+	anyQueryOnly bool
 	// providers maps lower-cased provider and entry names to the provider
 	// name, for rule validation.
 	providers map[string]string
@@ -239,6 +242,14 @@ func compile(builtin, specs []ProviderSpec, selfHosted []SelfHostedSpec) (*Catal
 			continue
 		}
 		c.add(e, []string{sh.Host})
+	}
+	c.anyQueryOnly = true
+	for _, e := range c.any {
+		for _, m := range e.markers {
+			if len(m.path)+len(m.fragment) > 0 || len(m.query) == 0 || m.requireAll {
+				c.anyQueryOnly = false
+			}
+		}
 	}
 	// Self-hosted providers may be named by rules before any host is
 	// configured, e.g. providers = ["Nextcloud"].
@@ -440,24 +451,18 @@ func (c *Catalog) Match(link message.Link) (Match, bool) {
 // is the URL's host already normalised (lower-case A-labels); otherwise it
 // is taken from rawURL.
 func (c *Catalog) MatchURL(rawURL, host string) (Match, bool) {
-	var t target
-	parsed := false
-	parse := func() *target {
-		if !parsed {
-			t = splitURL(rawURL)
-			parsed = true
-		}
-		return &t
-	}
+	// The URL is split only when an entry for its host needs the path or
+	// query: most links in a message belong to no provider at all.
+	l := lazyTarget{raw: rawURL}
 	if host == "" {
-		host = parse().host
+		host = l.get().host
 	} else {
 		host = normalizeHost(host)
 	}
 	if host == "" {
 		return Match{}, false
 	}
-	if m, ok := c.tryAll(c.exact[host], parse); ok {
+	if m, ok := c.tryAll(c.exact[host], &l); ok {
 		return m, true
 	}
 	for h := host; ; {
@@ -467,17 +472,35 @@ func (c *Catalog) MatchURL(rawURL, host string) (Match, bool) {
 		}
 		h = h[i+1:]
 		if es := c.suffix[h]; es != nil {
-			if m, ok := c.tryAll(es, parse); ok {
+			if m, ok := c.tryAll(es, &l); ok {
 				return m, true
 			}
 		}
 	}
-	return c.tryAll(c.any, parse)
+	if len(c.any) == 0 || c.anyQueryOnly && strings.IndexByte(rawURL, '?') < 0 {
+		return Match{}, false
+	}
+	return c.tryAll(c.any, &l)
 }
 
-func (c *Catalog) tryAll(es []*entry, parse func() *target) (Match, bool) {
+// lazyTarget splits a URL on first use.
+type lazyTarget struct {
+	raw    string
+	t      target
+	parsed bool
+}
+
+func (l *lazyTarget) get() *target {
+	if !l.parsed {
+		l.t = splitURL(l.raw)
+		l.parsed = true
+	}
+	return &l.t
+}
+
+func (c *Catalog) tryAll(es []*entry, l *lazyTarget) (Match, bool) {
 	for _, e := range es {
-		if why, ok := e.match(parse()); ok {
+		if why, ok := e.match(l.get()); ok {
 			return Match{Provider: e.provider, Kind: e.kind, Entry: e.name, Why: why}, true
 		}
 	}
