@@ -32,7 +32,11 @@ import (
 // regular expressions only run on small windows around candidates.
 type noticePattern struct {
 	anchor string
-	re     *regexp.Regexp
+	// before and after bound the window around each anchor occurrence
+	// that re is run on; patterns that begin with their anchor are
+	// anchored with "^" and have before = 0, so a miss costs a few steps.
+	before, after int
+	re            *regexp.Regexp
 	// firstPerson: reject a match whose subject (group "who", or the words
 	// just before the match) is the writer: "i", "we", "i've" …
 	firstPerson bool
@@ -48,37 +52,38 @@ const (
 var noticePatterns = []noticePattern{
 	// "Taro Yamada shared “Q3 plan” with you", "shared »report.pdf« with you",
 	// "shared the folder "Photos" with you".
-	{"shared", regexp.MustCompile(`(?:has |have )?shared (?:the |a |an )?(?:` + item + ` )?` + openQ + `[^"”’«»‹›」』\n]{1,200}` + closeQ + `\s*with you\b`), true},
+	{"shared ", 0, 700, regexp.MustCompile(`^shared (?:the |a |an )?(?:` + item + ` )?` + openQ + `[^"”’«»‹›」』\n]{1,200}` + closeQ + `\s*with you\b`), true},
 	// "Taro shared a folder with you", "has shared 3 files with you".
-	{"shared", regexp.MustCompile(`(?:has |have )?shared (?:a|an|the|some|these|those|\d+) (?:new )?` + item + ` with you\b`), true},
+	{"shared ", 0, 60, regexp.MustCompile(`^shared (?:a|an|the|some|these|those|\d+) (?:new )?` + item + ` with you\b`), true},
 	// Seafile: "… has shared a folder to you", "is shared to you on Seafile".
-	{"shared", regexp.MustCompile(`(?:has |have )?shared (?:a |an |the )?(?:file|folder|library|directory) to you\b|(?:is|has been) shared (?:to|with) you on seafile`), true},
+	{"shared ", 0, 40, regexp.MustCompile(`^shared (?:(?:a |an |the )?(?:file|folder|library|directory) to you\b|(?:to|with) you on seafile)`), true},
 	// Box, Dropbox, Google, iCloud: "has invited you to edit", "invited
 	// you to collaborate on", "invited you to the folder".
-	{"invited you to", regexp.MustCompile(`(?:has )?invited you to (?:edit|view|comment|collaborate|access|contribute|the (?:shared )?(?:folder|file|document|library)|join (?:the |a )?(?:shared )?(?:folder|library))\b`), true},
+	{"invited you to ", 0, 40, regexp.MustCompile(`^invited you to (?:edit|view|comment|collaborate|access|contribute|the (?:shared )?(?:folder|file|document|library)|join (?:the |a )?(?:shared )?(?:folder|library))\b`), true},
 	// Google Drive subjects: 'Document shared with you: "Q3 plan"'.
-	{"shared with you:", regexp.MustCompile(`\b(?:document|folder|spreadsheet|presentation|file|form|drawing|video|pdf|item|site|image|audio)s? shared with you:`), false},
+	{"shared with you:", 24, 0, regexp.MustCompile(`\b(?:document|folder|spreadsheet|presentation|file|form|drawing|video|pdf|item|site|image|audio)s? shared with you:$`), false},
 	// Google Drive subjects: '"Q3 plan" - Invitation to edit'.
-	{"invitation to", regexp.MustCompile(closeQ + `\s*[-–—]\s*invitation to (?:edit|view|comment)\b`), false},
+	{"invitation to ", 12, 8, regexp.MustCompile(closeQ + `\s*[-–—]\s*invitation to (?:edit|view|comment)\b`), false},
 	// OneDrive: "Here's the document that Taro shared with you."
-	{"shared with you", regexp.MustCompile(`here(?:'s|’s| is) the (?:` + item + `) that (?P<who>[^.\n]{1,80}?) (?:has )?shared with you\b`), true},
+	{"shared with you", 160, 0, regexp.MustCompile(`here(?:'s|’s| is) the (?:` + item + `) that (?P<who>[^.\n]{1,80}?) (?:has )?shared with you$`), true},
 	// WeTransfer and similar: "Taro sent you files via WeTransfer",
 	// "You've received 3 files via WeTransfer".
-	{"sent you", regexp.MustCompile(`(?:has )?sent you (?:\d+ |some |a |an )?(?:files?|items?|a transfer) (?:via|using|with|through) (?:wetransfer|smash|filemail|swisstransfer|transfernow|send anywhere|dropbox transfer)\b`), true},
-	{"received", regexp.MustCompile(`you(?:'ve|’ve| have) received (?:\d+ )?(?:new )?files? via\b`), false},
+	{"sent you ", 0, 80, regexp.MustCompile(`^sent you (?:\d+ |some |a |an )?(?:files?|items?|a transfer) (?:via|using|with|through) (?:wetransfer|smash|filemail|swisstransfer|transfernow|send anywhere|dropbox transfer)\b`), true},
+	{"received ", 14, 30, regexp.MustCompile(`you(?:'ve|’ve| have) received (?:\d+ )?(?:new )?files? via\b`), false},
 
-	// Japanese. 山田太郎さんがファイルを共有しました / 山田さんが「Q3 計画」をあなたと共有しました
-	{"共有しました", regexp.MustCompile(`さん(?:が|から)[^。\n]{0,120}?共有しました`), false},
+	// Japanese. Windows are in bytes: a kana or kanji takes three.
+	// 山田太郎さんがファイルを共有しました / 山田さんが「Q3 計画」をあなたと共有しました
+	{"共有しました", 380, 0, regexp.MustCompile(`さん(?:が|から)[^。\n]{0,120}?共有しました$`), false},
 	// Nextcloud: 山田 が »report.pdf« をあなたと共有しました; OneDrive: …をあなたと共有しました
-	{"共有しました", regexp.MustCompile(`あなた(?:と|に)[^。\n]{0,80}?共有しました|` + openQ + `[^」』»«\n]{1,200}` + closeQ + `\s*を\s*あなたと共有`), false},
+	{"共有しました", 260, 0, regexp.MustCompile(`あなた(?:と|に)[^。\n]{0,80}?共有しました$`), false},
 	// Google subjects: ドキュメント「Q3 計画」が共有されました
-	{"共有されました", regexp.MustCompile(openQ + `[^」』"”\n]{1,200}` + closeQ + `\s*(?:が|を)?\s*(?:あなたと)?共有されました`), false},
+	{"共有されました", 640, 0, regexp.MustCompile(openQ + `[^」』"”\n]{1,200}` + closeQ + `\s*(?:が|を)?\s*(?:あなたと)?共有されました$`), false},
 	// 山田さんがあなたを次のドキュメントの編集に招待しました; Box: 「…」へのコラボレーションに招待しました
-	{"招待", regexp.MustCompile(`さんが(?:あなたを)?[^。\n]{0,120}?(?:編集|閲覧|コメント|コラボレーション|共同作業|フォルダ|フォルダー|ファイル|ドキュメント|スプレッドシート|プレゼンテーション)[^。\n]{0,20}?招待しました`), false},
-	{"として", regexp.MustCompile(`(?:編集者|閲覧者|共同編集者|共同作業者|コメント可能なユーザー)として(?:あなたを)?招待`), false},
+	{"招待しました", 520, 0, regexp.MustCompile(`さんが(?:あなたを)?[^。\n]{0,120}?(?:編集|閲覧|コメント|コラボレーション|共同作業|フォルダ|フォルダー|ファイル|ドキュメント|スプレッドシート|プレゼンテーション)[^。\n]{0,20}?招待しました$`), false},
+	{"として", 40, 20, regexp.MustCompile(`(?:編集者|閲覧者|共同編集者|共同作業者|コメント可能なユーザー)として(?:あなたを)?招待`), false},
 	// Transfer-service notices: 「WeTransfer でファイルが届いています」
-	{"届", transferJa, false},
-	{"送信され", transferJa, false},
+	{"届", 200, 20, transferJa, false},
+	{"送信され", 200, 20, transferJa, false},
 }
 
 var transferJa = regexp.MustCompile(`(?:wetransfer|ギガファイル便|gigafile便|firestorage|データ便|おくりん坊|smash|filemail)[^。\n]{0,40}?(?:ファイル|データ)が(?:届いて|届きました|送信されました)`)
@@ -94,13 +99,9 @@ var adverbs = map[string]bool{
 	"just": true, "already": true, "also": true, "now": true, "recently": true, "have": true, "has": true, "had": true,
 }
 
-const (
-	windowBefore = 300
-	windowAfter  = 500
-	// maxAnchors bounds the windows tried per pattern and text, so a text
-	// repeating an anchor word costs no more than a bounded scan.
-	maxAnchors = 64
-)
+// maxAnchors bounds the windows tried per pattern and text, so a text
+// repeating an anchor word costs no more than a bounded scan.
+const maxAnchors = 64
 
 // detectNotice returns the share-invitation phrase found in text (already
 // in normText.lower form), or "".
@@ -114,42 +115,33 @@ func detectNotice(text string) string {
 				break
 			}
 			j += from
-			lo, hi := max(0, j-windowBefore), min(len(text), j+len(p.anchor)+windowAfter)
-			w := text[lo:hi]
-			if phrase, ok := p.find(w); ok {
+			if phrase, ok := p.find(text, j); ok {
 				return phrase
 			}
-			// Continue after this window's anchor; the next window overlaps,
-			// so a match straddling the edge is still found.
 			from = j + len(p.anchor)
 		}
 	}
 	return ""
 }
 
-func (p *noticePattern) find(w string) (string, bool) {
-	for off := 0; off < len(w); {
-		loc := p.re.FindStringSubmatchIndex(w[off:])
-		if loc == nil {
+// find runs the pattern on the window around the anchor at j.
+func (p *noticePattern) find(text string, j int) (string, bool) {
+	lo, hi := max(0, j-p.before), min(len(text), j+len(p.anchor)+p.after)
+	loc := p.re.FindStringSubmatchIndex(text[lo:hi])
+	if loc == nil {
+		return "", false
+	}
+	start, end := lo+loc[0], lo+loc[1]
+	if p.firstPerson {
+		if i := p.re.SubexpIndex("who"); i > 0 && loc[2*i] >= 0 {
+			if lastWordIsFirstPerson(text[lo+loc[2*i] : lo+loc[2*i+1]]) {
+				return "", false
+			}
+		} else if lastWordIsFirstPerson(text[max(0, start-40):start]) {
 			return "", false
 		}
-		start, end := off+loc[0], off+loc[1]
-		if !p.firstPerson || !p.isFirstPerson(w, off, loc) {
-			return excerpt(w[start:end], 160), true
-		}
-		off = end
-		if loc[1] == loc[0] {
-			off++
-		}
 	}
-	return "", false
-}
-
-func (p *noticePattern) isFirstPerson(w string, off int, loc []int) bool {
-	if i := p.re.SubexpIndex("who"); i > 0 && loc[2*i] >= 0 {
-		return lastWordIsFirstPerson(w[off+loc[2*i] : off+loc[2*i+1]])
-	}
-	return lastWordIsFirstPerson(w[max(0, off+loc[0]-40) : off+loc[0]])
+	return excerpt(text[start:end], 160), true
 }
 
 // lastWordIsFirstPerson looks at the words before a verb, skipping

@@ -3,6 +3,8 @@ package policy
 import (
 	"strings"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Share-invitation wording: provider notice phrasings must match; what
@@ -119,5 +121,63 @@ func BenchmarkNoticeNoMatch(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
 		detectNotice(text)
+	}
+}
+
+// fastNFKC must agree with the norm package on every text it accepts.
+func TestFastNFKC(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"a", "Z", " ", "。", "、", "「", "」", "が", "か", "\u3099", "ｶ", "ﾞ", "Ａ", "ｚ", "！", "（", "）", "\u3000",
+		"漢", "字", "ー", "・", "※", "…", "①", "㈱", "é", "e\u0301", "한", "\u1100\u1161", "ﬁ", "™", "\U0001D400", "〜", "〒", "〶", "\uFFE5"}
+	accepted := 0
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		for j := 0; j < 1+i%7; j++ {
+			b.WriteString(pieces[(i*7+j*13+j*j)%len(pieces)])
+		}
+		s := b.String()
+		want := norm.NFKC.String(s)
+		if got, ok := fastNFKC(s); ok {
+			accepted++
+			if got != want {
+				t.Fatalf("fastNFKC(%q) = %q, want %q", s, got, want)
+			}
+		}
+		if got := normalize(s).nfkc; got != want {
+			t.Fatalf("normalize(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if accepted < 1000 {
+		t.Errorf("fast path taken only %d times", accepted)
+	}
+	if _, ok := fastNFKC("お世話になっております。（株）サンプル　ＴＥＬ：03-1234-5678 ※詳細は別途"); !ok {
+		t.Error("typical Japanese business text not on the fast path")
+	}
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	text := strings.Repeat("お世話になっております。（株）サンプルの山田です。ＴＥＬ：03-1234-5678 ※詳細は別途ご連絡いたします。\n", 20)
+	safeRunes() // build the table outside the measurement
+	b.Run("fast", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			normalize(text)
+		}
+	})
+	b.Run("norm", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			n := norm.NFKC.String(text)
+			_ = strings.ToLower(n)
+		}
+	})
+}
+
+func TestLower(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "abc", "ABC", "Hello 世界", "ÉCOLE", "İstanbul", "ＡＢＣ", "ｱｲｳ", "ΣΑΣ", "ДОК", "日本語のテキスト", "Mixed 日本 Text ÄÖÜ", "\xff\xfeA"} {
+		if got, want := lower(s), strings.ToLower(s); got != want {
+			t.Errorf("lower(%q) = %q, want %q", s, got, want)
+		}
 	}
 }
