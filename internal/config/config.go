@@ -14,9 +14,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/egressguard/egressguard/internal/policy"
+	"github.com/egressguard/egressguard/internal/sharelink"
 )
 
 // DefaultPath is the config file used when none is named.
@@ -36,6 +40,7 @@ type Config struct {
 	HTTP     HTTP       `toml:"http"`
 	Inspect  Inspect    `toml:"inspect"`
 	Policy   Policy     `toml:"policy"`
+	Share    ShareLinks `toml:"sharelink"`
 	Hold     Hold       `toml:"hold"`
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
@@ -116,11 +121,23 @@ type Inspect struct {
 	MaxTime        Duration `toml:"max_time"`
 }
 
-// Policy holds the organisation's domains and allowlist. Rules and the
-// share-link catalogue are added by the policy engine's own section.
+// Policy holds the organisation's domains, the allowlist seeded from the
+// config, and the rules.
 type Policy struct {
 	InternalDomains []string `toml:"internal_domains"`
 	Allow           []string `toml:"allow"`
+	// DefaultRules includes the built-in rules (policy.DefaultRules) before
+	// the rules below; a rule below with the same name replaces the
+	// built-in one. false: only the rules below apply.
+	DefaultRules *bool             `toml:"default_rules"`
+	Rules        []policy.RuleSpec `toml:"rule"`
+}
+
+// ShareLinks extends or overrides the built-in share-link catalogue and
+// names the organisation's self-hosted sharing servers.
+type ShareLinks struct {
+	Providers  []sharelink.ProviderSpec   `toml:"provider"`
+	SelfHosted []sharelink.SelfHostedSpec `toml:"self_hosted"`
 }
 
 // Hold configures the four-eyes review of held mail.
@@ -304,6 +321,8 @@ func Parse(data []byte, file, dir string) (*Config, error) {
 // typeErrRe picks the key out of the TOML decoder's type errors.
 var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 
+var ruleIndexRe = regexp.MustCompile(`^rule\[\d+\]`)
+
 // Path resolves a path from the config file against its directory.
 func (cfg *Config) Path(p string) string {
 	if p == "" || filepath.IsAbs(p) {
@@ -353,12 +372,46 @@ func (cfg *Config) validate(c *Checker) {
 	positive(c, "inspect.max_parts", cfg.Inspect.MaxParts)
 	positive(c, "inspect.max_decoded_size", int(min(cfg.Inspect.MaxDecodedSize, 1<<40)))
 	positive(c, "inspect.max_time", int(min(cfg.Inspect.MaxTime, 1<<40)))
-	for i, d := range cfg.Policy.InternalDomains {
-		if !validDomain(d) {
-			c.Add(fmt.Sprintf("policy.internal_domains[%d]", i), fmt.Sprintf("%q is not a domain name", d), "e.g. \"example.jp\"; subdomains are included")
+	cfg.validateHold(c)
+	// The catalogue and the rules are checked separately so that problems
+	// in both are reported together.
+	if _, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted); err != nil {
+		var se *sharelink.Error
+		if errors.As(err, &se) {
+			for _, p := range se.Problems {
+				c.Add("sharelink."+p.Key, p.What, p.Hint)
+			}
+		} else {
+			c.Add("sharelink", err.Error(), "")
 		}
 	}
-	cfg.validateHold(c)
+	if _, err := policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules()}); err != nil {
+		var pe *policy.Error
+		if errors.As(err, &pe) {
+			builtin := len(cfg.Rules()) - len(cfg.Policy.Rules)
+			for _, p := range pe.Problems {
+				// Keys count the effective list; name the rule as the
+				// file numbers it.
+				key := ruleIndexRe.ReplaceAllStringFunc(p.Key, func(m string) string {
+					i, _ := strconv.Atoi(m[5 : len(m)-1])
+					return fmt.Sprintf("rule[%d]", i-builtin)
+				})
+				c.Add("policy."+key, p.What, p.Hint)
+			}
+		} else {
+			c.Add("policy", err.Error(), "")
+		}
+	}
+	if _, err := policy.NewStaticList(cfg.Policy.Allow); err != nil {
+		var pe *policy.Error
+		if errors.As(err, &pe) {
+			for _, p := range pe.Problems {
+				c.Add("policy."+p.Key, p.What, p.Hint)
+			}
+		} else {
+			c.Add("policy.allow", err.Error(), "")
+		}
+	}
 	for i, u := range cfg.Seed {
 		key := fmt.Sprintf("seed_user[%d]", i)
 		if u.Name == "" {
@@ -517,6 +570,34 @@ func (cfg *Config) validateHold(c *Checker) {
 	if k.SessionMax < k.SessionIdle {
 		c.Add("console.session_max", "shorter than session_idle", "e.g. session_idle = \"30m\", session_max = \"12h\"")
 	}
+}
+
+// Rules returns the effective rule list: the built-in rules unless
+// policy.default_rules = false, with same-named config rules replacing
+// them, then the other config rules.
+func (cfg *Config) Rules() []policy.RuleSpec {
+	var out []policy.RuleSpec
+	own := map[string]bool{}
+	for _, r := range cfg.Policy.Rules {
+		own[r.Name] = true
+	}
+	if cfg.Policy.DefaultRules == nil || *cfg.Policy.DefaultRules {
+		for _, r := range policy.DefaultRules() {
+			if !own[r.Name] {
+				out = append(out, r)
+			}
+		}
+	}
+	return append(out, cfg.Policy.Rules...)
+}
+
+// PolicyEngine compiles the catalogue and the rules.
+func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
+	cat, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted)
+	if err != nil {
+		return nil, err
+	}
+	return policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), Catalog: cat})
 }
 
 func positive(c *Checker, key string, v int) {

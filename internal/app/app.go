@@ -1,0 +1,320 @@
+// Package app wires egressguard together from its configuration: the
+// store, accounts, inspection and policy, intake, the outbound queue, the
+// SMTP front end and the HTTP listener for metrics and health. The command
+// and the end-to-end tests both build the guard through it.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/config"
+	"github.com/egressguard/egressguard/internal/intake"
+	"github.com/egressguard/egressguard/internal/outbound"
+	"github.com/egressguard/egressguard/internal/smtpfront"
+	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlite"
+)
+
+// App is one running guard.
+type App struct {
+	Cfg      *config.Config
+	Log      *zap.Logger
+	Store    store.Store
+	Accounts *account.Service
+	Judge    *Judge
+	Intake   *intake.Intake
+	Queue    *outbound.Queue
+	SMTP     *smtpfront.Server
+	Registry *prometheus.Registry
+
+	smtpLn net.Listener
+	httpLn net.Listener
+	http   *http.Server
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	ready  chan struct{}
+	errc   chan error
+}
+
+// OpenStore opens the store the config names. Commands that only manage
+// accounts or list mail use it without building the rest.
+func OpenStore(cfg *config.Config, log *zap.Logger) (store.Store, error) {
+	switch cfg.Store.Driver {
+	case "sqlite":
+		return sqlite.Open(cfg.Path(cfg.Store.Path), log.Named("store"))
+	}
+	return nil, fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
+}
+
+// Option changes how Open builds the app (used by tests).
+type Option func(*options)
+
+type options struct {
+	now       func() time.Time
+	store     store.Store
+	bcrypt    int
+	upstreamT *tls.Config
+}
+
+// WithClock injects a clock into the time-dependent components.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithStore uses st instead of opening the configured store (tests inject
+// failing stores through it).
+func WithStore(st store.Store) Option { return func(o *options) { o.store = st } }
+
+// WithBcryptCost lowers the bcrypt cost (tests).
+func WithBcryptCost(c int) Option { return func(o *options) { o.bcrypt = c } }
+
+// WithUpstreamTLS sets the TLS config used towards the smarthost (tests
+// pass their own CA).
+func WithUpstreamTLS(t *tls.Config) Option { return func(o *options) { o.upstreamT = t } }
+
+// Open builds every component. Nothing listens until Start.
+func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Option) (*App, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	a := &App{Cfg: cfg, Log: log, Registry: prometheus.NewRegistry(), ready: make(chan struct{}), errc: make(chan error, 4)}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := os.MkdirAll(cfg.Path(cfg.DataDir), 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	st := o.store
+	if st == nil {
+		var err error
+		if st, err = OpenStore(cfg, log); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	a.Store = st
+	a.Accounts = account.New(st, o.bcrypt)
+	if err := a.seedUsers(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	judge, err := NewJudge(cfg, o.now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Judge = judge
+
+	upTLS, err := upstreamTLS(cfg, o.upstreamT)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	u := cfg.Upstream
+	a.Queue, err = outbound.New(outbound.Config{
+		Upstream:       u.Address,
+		OutboxDir:      cfg.Path(u.OutboxDir),
+		TLS:            u.TLS,
+		TLSConfig:      upTLS,
+		AuthUser:       u.AuthUser,
+		AuthPass:       u.AuthPassword,
+		ConnectTimeout: u.ConnectTimeout.D(),
+		CommandTimeout: u.CommandTimeout.D(),
+		DataTimeout:    u.DataTimeout.D(),
+		Concurrency:    u.Concurrency,
+		MaxAge:         u.MaxAge.D(),
+		BackoffMin:     u.BackoffMin.D(),
+		BackoffMax:     u.BackoffMax.D(),
+		Lease:          u.Lease.D(),
+		Hostname:       cfg.Hostname,
+		Instance:       cfg.Instance,
+		Now:            o.now,
+	}, st, log.Named("outbound"), a.Registry)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Intake = intake.New(intake.Config{Now: o.now}, st, judge, a.Queue, log)
+
+	s := cfg.SMTP
+	a.SMTP, err = smtpfront.New(smtpfront.Config{
+		Hostname:          cfg.Hostname,
+		TLS:               s.TLSConfig,
+		RequireTLSForAuth: *s.RequireTLSForAuth,
+		TrustedNets:       s.Trusted,
+		MaxMessageBytes:   int64(s.MaxMessageSize),
+		MaxRecipients:     s.MaxRecipients,
+		MaxLineLength:     s.MaxLineLength,
+		CommandTimeout:    s.CommandTimeout.D(),
+		DataTimeout:       s.DataTimeout.D(),
+		MaxConns:          s.MaxConnections,
+		MaxConnsPerIP:     s.MaxConnectionsIP,
+		AuthFailDelay:     s.AuthFailDelay.D(),
+		MaxAuthFailures:   s.MaxAuthFailures,
+		AuthFailWindow:    s.AuthFailWindow.D(),
+	}, &backend{a: a}, log.Named("smtp"), a.Registry)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func upstreamTLS(cfg *config.Config, override *tls.Config) (*tls.Config, error) {
+	if override != nil {
+		return override, nil
+	}
+	u := cfg.Upstream
+	t := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.TLSServerName, InsecureSkipVerify: u.InsecureSkipVerify}
+	if u.CAFile != "" {
+		pem, err := os.ReadFile(cfg.Path(u.CAFile))
+		if err != nil {
+			return nil, fmt.Errorf("upstream.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("upstream.ca_file: no certificates found")
+		}
+		t.RootCAs = pool
+	}
+	return t, nil
+}
+
+// seedUsers creates the config's seed users that do not exist yet and warns
+// loudly while a seeded (demo) password is still in use.
+func (a *App) seedUsers(ctx context.Context) error {
+	for _, su := range a.Cfg.Seed {
+		_, err := a.Accounts.Add(ctx, su.Name, su.Password, su.Roles, su.Addresses)
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("seed user %q: %w", su.Name, err)
+		}
+		if a.Accounts.PasswordMatches(ctx, su.Name, su.Password) {
+			a.Log.Warn("DEMO PASSWORD IN USE: this account still has the password from the config file; change it with 'egressguard user passwd' or remove the seed_user entry before production",
+				zap.String("user", su.Name))
+		}
+	}
+	return nil
+}
+
+// Start opens the listeners and starts the queue. It returns once the guard
+// accepts connections.
+func (a *App) Start(ctx context.Context) error {
+	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	var err error
+	a.smtpLn, err = net.Listen("tcp", a.Cfg.SMTP.Listen)
+	if err != nil {
+		return fmt.Errorf("smtp listener: %w", err)
+	}
+	if a.Cfg.HTTP.Listen != "" {
+		a.httpLn, err = net.Listen("tcp", a.Cfg.HTTP.Listen)
+		if err != nil {
+			a.smtpLn.Close()
+			return fmt.Errorf("http listener: %w", err)
+		}
+		a.http = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+		a.goSafe("http", func() error {
+			if err := a.http.Serve(a.httpLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	a.goSafe("outbound", func() error { return a.Queue.Run(ctx) })
+	a.goSafe("smtp", func() error {
+		if err := a.SMTP.Serve(a.smtpLn); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	close(a.ready)
+	a.Log.Info("egressguard started",
+		zap.String("smtp", a.smtpLn.Addr().String()),
+		zap.String("http", a.HTTPAddr()),
+		zap.String("upstream", a.Cfg.Upstream.Address),
+		zap.String("store", a.Cfg.Store.Driver),
+		zap.String("instance", a.Cfg.Instance))
+	return nil
+}
+
+// goSafe runs fn in a goroutine, turning a panic into an error on Err.
+func (a *App) goSafe(name string, fn func() error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				a.Log.Error("component panicked", zap.String("component", name), zap.Any("panic", r), zap.Stack("stack"))
+				a.errc <- fmt.Errorf("%s: panic: %v", name, r)
+			}
+		}()
+		if err := fn(); err != nil {
+			a.Log.Error("component stopped", zap.String("component", name), zap.Error(err))
+			select {
+			case a.errc <- fmt.Errorf("%s: %w", name, err):
+			default:
+			}
+		}
+	}()
+}
+
+// Err delivers the first fatal error of a running component.
+func (a *App) Err() <-chan error { return a.errc }
+
+// SMTPAddr is the address the SMTP listener is bound to.
+func (a *App) SMTPAddr() string {
+	if a.smtpLn == nil {
+		return ""
+	}
+	return a.smtpLn.Addr().String()
+}
+
+// HTTPAddr is the address of the metrics and health listener ("" if none).
+func (a *App) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// Close stops accepting, lets in-flight sessions and deliveries finish
+// within ctx, and closes the store. Nothing accepted is lost: what was not
+// delivered stays queued for the next start.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	if a.SMTP != nil && a.smtpLn != nil {
+		errs = append(errs, a.SMTP.Shutdown(ctx))
+	}
+	if a.http != nil {
+		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("shutdown: %w", ctx.Err()))
+	}
+	if a.Store != nil {
+		errs = append(errs, a.Store.Close())
+	}
+	return errors.Join(errs...)
+}

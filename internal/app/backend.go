@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/smtpfront"
+)
+
+// backend connects the SMTP front end to accounts and intake.
+type backend struct{ a *App }
+
+func (b *backend) Authenticate(ctx context.Context, user, pass string) (*smtpfront.Identity, error) {
+	u, err := b.a.Accounts.Authenticate(ctx, user, pass)
+	if errors.Is(err, account.ErrBadCredentials) {
+		return nil, smtpfront.ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !account.HasRole(u, account.RoleSender) {
+		// Officers and admins who do not send mail through the guard
+		// cannot submit: their accounts exist for the console.
+		return nil, smtpfront.ErrBadCredentials
+	}
+	return &smtpfront.Identity{User: u.Name, Addresses: u.Addresses}, nil
+}
+
+func (b *backend) Submit(ctx context.Context, env *envelope.Envelope, data []byte) (smtpfront.Result, error) {
+	j, err := b.a.Intake.Accept(ctx, env, data)
+	return smtpfront.Result{Action: j.Action}, err
+}
+
+// httpHandler serves metrics and the health endpoints.
+func (a *App) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-a.ready:
+		default:
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.Store.Ping(ctx); err != nil {
+			a.Log.Warn("readiness check failed", zap.Error(err))
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/egressguard/egressguard/internal/config"
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/intake"
+	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/policy"
+)
+
+// Judge is inspection plus policy: the one engine behind serve and the
+// check command.
+type Judge struct {
+	engine atomic.Pointer[policy.Engine]
+	lists  atomic.Pointer[listsBox]
+	limits message.Limits
+	now    func() time.Time
+}
+
+// listsBox lets an interface value live in an atomic.Pointer.
+type listsBox struct{ policy.Lists }
+
+// NewJudge builds the judge from cfg.
+func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
+	engine, err := cfg.PolicyEngine()
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	lists, err := policy.NewStaticList(cfg.Policy.Allow)
+	if err != nil {
+		return nil, fmt.Errorf("policy.allow: %w", err)
+	}
+	j := &Judge{
+		limits: message.Limits{
+			MaxDepth:       cfg.Inspect.MaxDepth,
+			MaxParts:       cfg.Inspect.MaxParts,
+			MaxDecodedSize: int64(cfg.Inspect.MaxDecodedSize),
+			MaxTime:        cfg.Inspect.MaxTime.D(),
+		},
+		now: now,
+	}
+	j.engine.Store(engine)
+	j.lists.Store(&listsBox{lists})
+	return j, nil
+}
+
+// SetLists replaces the allowlist used for the next message.
+func (j *Judge) SetLists(l policy.Lists) { j.lists.Store(&listsBox{l}) }
+
+// SetEngine replaces the rules used for the next message (config reload).
+func (j *Judge) SetEngine(e *policy.Engine) { j.engine.Store(e) }
+
+// Engine returns the current policy engine.
+func (j *Judge) Engine() *policy.Engine { return j.engine.Load() }
+
+// Judge implements intake.Judge. It never fails open: a panic anywhere in
+// inspection or policy holds the message.
+func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement) {
+	defer func() {
+		if r := recover(); r != nil {
+			v := &policy.Verdict{Action: policy.Hold, Reasons: []policy.Reason{{
+				Rule: "builtin:internal-error", Action: policy.Hold,
+				Detail: "The guard could not inspect this message; an officer must review it.",
+			}}}
+			b, _ := json.Marshal(v)
+			out = intake.Judgement{Action: intake.Hold, Verdict: b, Rules: []string{"builtin:internal-error"}}
+		}
+	}()
+	facts := message.Inspect(data, j.limits)
+	v := j.engine.Load().Evaluate(env, facts, j.lists.Load().Lists, j.now())
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From}
+	for _, r := range v.Reasons {
+		if !r.Monitor {
+			out.Rules = append(out.Rules, r.Rule)
+		}
+	}
+	return out
+}
