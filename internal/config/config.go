@@ -210,15 +210,15 @@ func Defaults() *Config {
 			BackoffMax:     Duration(3600e9),
 			Lease:          Duration(30 * 60e9),
 		},
-		Store: Store{Driver: "sqlite"},
-		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
+		Store:  Store{Driver: "sqlite"},
+		Hold:   Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
 		Notify: Notify{Language: "ja"},
 		Console: Console{
 			Listen:      "127.0.0.1:8025",
 			SessionIdle: Duration(30 * 60e9),
 			SessionMax:  Duration(12 * 3600e9),
 		},
-		HTTP:  HTTP{Listen: "127.0.0.1:9025"},
+		HTTP: HTTP{Listen: "127.0.0.1:9025"},
 		Inspect: Inspect{
 			MaxDepth:       20,
 			MaxParts:       500,
