@@ -177,9 +177,7 @@ func normalizeDomain(d string) (string, bool) {
 	if strings.HasPrefix(d, "[") && strings.HasSuffix(d, "]") && len(d) > 2 {
 		return strings.ToLower(d), true
 	}
-	// IDNA conversion is quadratic in the label length; no valid name is
-	// this long in any form.
-	if d == "" || len(d) > 1024 {
+	if !plausibleLength(d) {
 		return "", false
 	}
 	n := message.NormalizeHost(d)
@@ -206,6 +204,23 @@ func validDomain(d string) bool {
 				return false
 			}
 		}
+	}
+	return true
+}
+
+// plausibleLength rejects names that cannot become a valid domain (253
+// octets, labels of 63) even in their shortest A-label form. It bounds the
+// IDNA conversion, which is quadratic in a label's length.
+func plausibleLength(d string) bool {
+	if d == "" || len(d) > 1024 {
+		return false
+	}
+	for len(d) > 0 {
+		label, rest, _ := strings.Cut(d, ".")
+		if len(label) > 63*4 {
+			return false
+		}
+		d = rest
 	}
 	return true
 }
