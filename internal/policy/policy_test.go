@@ -633,3 +633,27 @@ func TestEvaluateConcurrent(t *testing.T) {
 		<-done
 	}
 }
+
+// The default rules survive a TOML round trip, so the example config can
+// be generated from them and the config package can decode them.
+func TestDefaultRulesTOMLRoundTrip(t *testing.T) {
+	t.Parallel()
+	type doc struct {
+		Rule []RuleSpec `toml:"rule"`
+	}
+	var buf strings.Builder
+	if err := toml.NewEncoder(&buf).Encode(doc{DefaultRules()}); err != nil {
+		t.Fatal(err)
+	}
+	var back doc
+	md, err := toml.Decode(buf.String(), &back)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		t.Errorf("undecoded keys %v", u)
+	}
+	if diff := cmp.Diff(DefaultRules(), back.Rule); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s\n%s", diff, buf.String())
+	}
+}

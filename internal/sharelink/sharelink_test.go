@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/egressguard/egressguard/internal/message"
@@ -565,6 +566,56 @@ func BenchmarkMatch(b *testing.B) {
 	for b.Loop() {
 		for _, l := range links {
 			c.Match(l)
+		}
+	}
+}
+
+// Catalogue entries decode from TOML as the config package embeds them.
+func TestSpecTOML(t *testing.T) {
+	t.Parallel()
+	src := `
+[[provider]]
+name = "acme-transfer"
+provider = "Acme Transfer"
+kind = "transfer"
+hosts = ["send.acme.example", "*.send.acme.example"]
+path = ['^/t/[A-Za-z0-9]{8,}']
+query = ["token", "sig&exp"]
+exclude_path = ['^/t/help']
+
+[[provider]]
+name = "dropbox"
+disable = true
+
+[[self_hosted]]
+kind = "nextcloud"
+host = "files.example.co.jp"
+`
+	var doc struct {
+		Provider   []ProviderSpec   `toml:"provider"`
+		SelfHosted []SelfHostedSpec `toml:"self_hosted"`
+	}
+	md, err := toml.Decode(src, &doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		t.Errorf("undecoded %v", u)
+	}
+	c, err := New(doc.Provider, doc.SelfHosted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for url, want := range map[string]string{
+		"https://send.acme.example/t/AbCdEfGh12":      "Acme Transfer",
+		"https://eu.send.acme.example/x?sig=1&exp=2":  "Acme Transfer",
+		"https://send.acme.example/x?sig=1":           "",
+		"https://send.acme.example/t/helpAbCdEfGh":    "",
+		"https://www.dropbox.com/s/abc123def456/x":    "",
+		"https://files.example.co.jp/s/AbCdEfGhIjKlM": "Nextcloud",
+	} {
+		if m, _ := c.Match(message.Link{URL: url}); m.Provider != want {
+			t.Errorf("Match(%q) = %q, want %q", url, m.Provider, want)
 		}
 	}
 }
