@@ -14,7 +14,8 @@ import (
 const maxLinksPerText = 10000
 
 // ExtractLinks returns the URLs in free text, each once, in order of first
-// appearance, as written (after NFKC normalisation) and with trailing
+// appearance, as written (after NFKC normalisation of full-width and other
+// compatibility forms of ASCII) and with trailing
 // punctuation and quoting removed. It finds
 //
 //   - http, https and ftp URLs, also glued to surrounding text without a
@@ -31,7 +32,7 @@ const maxLinksPerText = 10000
 // URL.
 func ExtractLinks(text string) []string {
 	if needsNFKC(text) {
-		text = norm.NFKC.String(text)
+		text = foldCompat(text)
 	}
 	var out []string
 	var seen map[string]bool
@@ -132,6 +133,28 @@ func needsNFKC(s string) bool {
 		}
 	}
 	return false
+}
+
+// foldCompat applies NFKC to the characters needsNFKC looks for and leaves
+// the rest of s alone. Normalising the whole text would be simpler, but
+// NFKC expands some characters eighteen-fold (U+FDFA), which a hostile
+// message could use to multiply its memory cost; the characters folded
+// here expand at most four-fold. Full-width ASCII, by far the most common,
+// is mapped directly.
+func foldCompat(s string) string {
+	b := make([]byte, 0, len(s)+len(s)/4)
+	for _, r := range s {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			b = append(b, byte(r-0xFEE0))
+		case r >= 0xFE50 && r <= 0xFE6F, r >= 0x2024 && r <= 0x2026,
+			r >= 0x2460 && r <= 0x24FF, r >= 0x1D400 && r <= 0x1D7FF:
+			b = norm.NFKC.AppendString(b, string(r))
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return string(b)
 }
 
 func hasPrefixFold(s, prefix string) bool {
@@ -323,7 +346,7 @@ func hostsInText(s string) []string {
 		return out
 	}
 	if needsNFKC(s) {
-		s = norm.NFKC.String(s)
+		s = foldCompat(s)
 	}
 	return findDomains(s, 4)
 }

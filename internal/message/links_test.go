@@ -1,6 +1,7 @@
 package message
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,6 +41,9 @@ func TestExtractLinks(t *testing.T) {
 		{"no host", "https:// and http://", nil},
 		{"mailto ignored", "mailto:a@example.com", nil},
 		{"fragment kept", "https://mega.nz/file/AbC#keyKey", []string{"https://mega.nz/file/AbC#keyKey"}},
+		{"math bold", "𝐡𝐭𝐭𝐩𝐬://𝐞𝐱𝐚𝐦𝐩𝐥𝐞.𝐜𝐨𝐦/𝐱", []string{"https://example.com/x"}},
+		{"one dot leader", "see drive․google․com/file/d/x", []string{"drive.google.com/file/d/x"}},
+		{"small forms", "https﹕//example﹒com/x", []string{"https://example.com/x"}},
 		{"colon before www", "URL：www.box.com/s/abc。", []string{"www.box.com/s/abc"}},
 		{"fullwidth paren after", "https://xgf.nu/AbC（パスワードは別送）", []string{"https://xgf.nu/AbC"}},
 		{"trailing star", "*https://example.com/bold*", []string{"https://example.com/bold"}},
@@ -71,5 +75,18 @@ func TestUnflowJoinsURL(t *testing.T) {
 	got = unflow("> a \n> b\nc", false)
 	if got != "> a b\nc" {
 		t.Errorf("quote depth: %q", got)
+	}
+}
+
+func TestExtractLinksBoundedExpansion(t *testing.T) {
+	t.Parallel()
+	// U+FDFA expands eighteen-fold under NFKC; the fold leaves it alone.
+	text := strings.Repeat("\uFDFA", 1<<20) + "ｈｔｔｐｓ：／／ｗｅ．ｔｌ／ｔ－ａ"
+	got := ExtractLinks(text)
+	if len(got) != 1 || got[0] != "https://we.tl/t-a" {
+		t.Errorf("got %v", got)
+	}
+	if n := len(foldCompat(text)); n > len(text) {
+		t.Errorf("fold grew the text from %d to %d bytes", len(text), n)
 	}
 }
