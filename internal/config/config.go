@@ -20,6 +20,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/egressguard/egressguard/internal/policy"
+	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/sharelink"
 )
 
@@ -37,6 +38,7 @@ type Config struct {
 	SMTP     SMTP       `toml:"smtp"`
 	Upstream Upstream   `toml:"upstream"`
 	Store    Store      `toml:"store"`
+	Retain   Retention  `toml:"retention"`
 	HTTP     HTTP       `toml:"http"`
 	Inspect  Inspect    `toml:"inspect"`
 	Policy   Policy     `toml:"policy"`
@@ -106,6 +108,18 @@ type Store struct {
 	Driver string `toml:"driver"` // sqlite (default) or postgres
 	Path   string `toml:"path"`   // sqlite: database file, default DATA_DIR/egressguard.db
 	DSN    string `toml:"dsn"`    // postgres: connection string
+	// KeyFile names the key file for encrypting message bodies at rest
+	// (AES-256-GCM; see `egressguard keygen`). Empty: bodies are stored
+	// in the clear.
+	KeyFile string `toml:"key_file"`
+}
+
+// Retention says how long the guard keeps what it stores.
+type Retention struct {
+	DeliveredBody Duration `toml:"delivered_body"` // bytes of delivered and bounced mail
+	DecidedBody   Duration `toml:"decided_body"`   // bytes of rejected, expired, withdrawn mail
+	Audit         Duration `toml:"audit"`          // audit entries
+	Interval      Duration `toml:"interval"`       // how often the purge runs
 }
 
 // HTTP configures the metrics and health listener.
@@ -210,8 +224,13 @@ func Defaults() *Config {
 			BackoffMax:     Duration(3600e9),
 			Lease:          Duration(30 * 60e9),
 		},
-		Store:  Store{Driver: "sqlite"},
-		Hold:   Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
+		Store: Store{Driver: "sqlite"},
+		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
+		Retain: Retention{
+			DecidedBody: Duration(30 * 24 * 3600e9),
+			Audit:       Duration(5 * 365 * 24 * 3600e9),
+			Interval:    Duration(10 * 60e9),
+		},
 		Notify: Notify{Language: "ja"},
 		Console: Console{
 			Listen:      "127.0.0.1:8025",
@@ -365,6 +384,16 @@ func (cfg *Config) validate(c *Checker) {
 	default:
 		c.Add("store.driver", fmt.Sprintf("unknown driver %q", cfg.Store.Driver), "sqlite or postgres")
 	}
+	if cfg.Store.KeyFile != "" {
+		if _, err := seal.Load(cfg.Path(cfg.Store.KeyFile)); err != nil {
+			c.Add("store.key_file", err.Error(), "create it with `egressguard keygen > FILE && chmod 600 FILE`")
+		}
+	}
+	if cfg.Retain.DeliveredBody < 0 || cfg.Retain.DecidedBody < 0 {
+		c.Add("retention", "negative retention", "0 deletes at once")
+	}
+	positive(c, "retention.audit", int(min(cfg.Retain.Audit, 1<<40)))
+	positive(c, "retention.interval", int(min(cfg.Retain.Interval, 1<<40)))
 	if cfg.HTTP.Listen != "" {
 		checkHostPort(c, "http.listen", cfg.HTTP.Listen)
 	}
