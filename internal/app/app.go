@@ -142,6 +142,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		BackoffMin:     u.BackoffMin.D(),
 		BackoffMax:     u.BackoffMax.D(),
 		Lease:          u.Lease.D(),
+		KeepBodies:     cfg.Retain.DeliveredBody > 0,
 		Hostname:       cfg.Hostname,
 		Instance:       cfg.Instance,
 		Now:            o.now,

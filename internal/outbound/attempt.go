@@ -295,7 +295,7 @@ func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte) e
 			if err := tx.UpdateMessage(upd, store.Sending); err != nil {
 				return err
 			}
-			if upd.State.Final() {
+			if upd.State.Final() && !q.cfg.KeepBodies {
 				if err := tx.DeleteBody(upd.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}

@@ -68,6 +68,10 @@ type Config struct {
 	// StopTimeout bounds how long Run waits for in-flight attempts after
 	// its context ends before it cuts their connections; default 30s.
 	StopTimeout time.Duration
+	// KeepBodies leaves the bytes of delivered and bounced mail in the
+	// store for the retention purger; by default they are deleted in the
+	// same transaction that records the final state.
+	KeepBodies bool
 
 	Hostname string           // EHLO name, DSN Reporting-MTA; default: the machine's host name
 	Instance string           // owner id for claims (stable across restarts of one instance); required
@@ -215,9 +219,18 @@ func (q *Queue) Run(ctx context.Context) error {
 	q.ran = true
 	q.mu.Unlock()
 
+	// The store may be unreachable at start (a PostgreSQL restart): keep
+	// trying rather than give up delivery for the life of the process.
 	n, err := q.releaseOwner()
-	if err != nil {
-		return fmt.Errorf("outbound: release claims of %s: %w", q.cfg.Instance, err)
+	for wait := time.Second; err != nil; wait = min(2*wait, 30*time.Second) {
+		q.log.Error("cannot return this instance's claims to the queue; retrying",
+			zap.String("instance", q.cfg.Instance), zap.Duration("retry_in", wait), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		n, err = q.releaseOwner()
 	}
 	if n > 0 {
 		q.log.Info("claims returned to queue", zap.String("instance", q.cfg.Instance), zap.Int("count", n))
