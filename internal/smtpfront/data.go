@@ -1,0 +1,259 @@
+package smtpfront
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+)
+
+// readChunk bounds one read of message data, so that DataTimeout is a
+// timeout without progress rather than for the whole message.
+const readChunk = 64 << 10
+
+// initialDataBuf is the buffer for a message without a SIZE hint; it grows
+// by doubling.
+const initialDataBuf = 32 << 10
+
+var errTooLarge = errors.New("smtpfront: message too large")
+
+// dataBuf holds a message in memory: sized from the SIZE hint, never beyond
+// the limit, handed to the backend without a copy.
+type dataBuf struct {
+	b     []byte
+	max   int64
+	probe [1]byte
+}
+
+func newDataBuf(hint, limit int64) *dataBuf {
+	n := int64(initialDataBuf)
+	if hint > 0 {
+		n = hint
+	}
+	return &dataBuf{b: make([]byte, 0, min(n, limit)), max: limit}
+}
+
+// read reads from r once. It returns errTooLarge once the message turns out
+// longer than the limit.
+func (d *dataBuf) read(r io.Reader) error {
+	if len(d.b) == cap(d.b) {
+		// Full: if the data ends here (a correct SIZE hint), it stays
+		// the size it is.
+		n, err := r.Read(d.probe[:])
+		if errors.Is(err, smtp.ErrDataTooLarge) || (n > 0 && int64(len(d.b)) >= d.max) {
+			return errTooLarge
+		}
+		if n == 0 {
+			return err
+		}
+		nb := make([]byte, len(d.b), min(max(2*int64(cap(d.b)), initialDataBuf), d.max))
+		copy(nb, d.b)
+		d.b = append(nb, d.probe[0])
+		return err
+	}
+	end := min(cap(d.b), len(d.b)+readChunk)
+	n, err := r.Read(d.b[len(d.b):end])
+	d.b = d.b[:len(d.b)+n]
+	if errors.Is(err, smtp.ErrDataTooLarge) {
+		return errTooLarge
+	}
+	return err
+}
+
+func (s *session) Data(r io.Reader) error {
+	c := s.c
+	if !c.enter() {
+		return replyShuttingDown // the connection is gone; nobody reads this
+	}
+	defer c.leave()
+	s.mu.Lock()
+	tx := s.tx
+	if tx != nil {
+		tx.data = true
+	}
+	s.mu.Unlock()
+	if tx == nil {
+		return replyNoTransaction
+	}
+	if pr, ok := r.(*io.PipeReader); ok {
+		return s.dataBDAT(tx, pr)
+	}
+	return s.dataDATA(tx, r)
+}
+
+// dataDATA reads the message of a DATA command (go-smtp's dot-unstuffing
+// reader) while the tap scans the raw bytes, and refuses anything that is
+// not a clean CRLF message ending in CRLF.CRLF.
+func (s *session) dataDATA(tx *txn, r io.Reader) error {
+	c, srv := s.c, s.c.s
+	c.tap.arm()
+	nc := s.sc.Conn()
+	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes)
+	var rerr error
+	verr := c.tap.check(0) // data before 354 is known at once
+	for verr == nil {
+		nc.SetReadDeadline(time.Now().Add(srv.cfg.DataTimeout))
+		rerr = buf.read(r)
+		if verr = c.tap.check(int64(len(buf.b))); verr != nil || rerr != nil {
+			break
+		}
+	}
+	if rerr == io.EOF {
+		rerr = nil
+		verr = c.tap.finish(int64(len(buf.b)))
+		if verr == nil {
+			// The scanner and go-smtp agree; check the result itself too.
+			verr = checkLines(buf.b, 0)
+		}
+	}
+	size := int64(len(buf.b))
+	if verr != nil {
+		rep, reason := violationReply(verr)
+		rep = withID(rep, tx.id)
+		srv.m.refuse(reason)
+		c.counted.Store(true) // the tap's stop is not a timeout
+		c.closeWith(rep)
+		s.logTx(tx, size, "refused", rep, verr)
+		return rep
+	}
+	switch {
+	case rerr == nil:
+		return s.submit(tx, buf.b)
+	case errors.Is(rerr, errTooLarge):
+		// go-smtp reads the rest of the data after this returns and then
+		// replies; the tap stays armed to see that it ends cleanly.
+		rep := withID(replySizeExceeded, tx.id)
+		srv.m.refuse(reasonSize)
+		s.logTx(tx, size, "refused", rep, rerr)
+		return rep
+	case errors.Is(rerr, smtp.ErrTooLongLine):
+		rep := withID(replyLineTooLong, tx.id)
+		srv.m.refuse(reasonLineLength)
+		c.closeWith(rep)
+		s.logTx(tx, size, "refused", rep, rerr)
+		return rep
+	case errors.Is(rerr, os.ErrDeadlineExceeded):
+		rep := withID(replyDataTimeout, tx.id)
+		if c.counted.CompareAndSwap(false, true) {
+			srv.m.refuse(reasonTimeout)
+		}
+		c.closeWith(rep)
+		s.logTx(tx, size, "refused", rep, rerr)
+		return rep
+	default:
+		// The client went away.
+		rep := withID(replyDataAborted, tx.id)
+		c.Close()
+		s.logTx(tx, size, "aborted", rep, rerr)
+		return rep
+	}
+}
+
+func violationReply(err error) (*smtp.SMTPError, string) {
+	switch {
+	case errors.Is(err, errBareLF):
+		return replyBareLF, reasonSmuggling
+	case errors.Is(err, errBareCR):
+		return replyBareCR, reasonSmuggling
+	case errors.Is(err, errEarlyData):
+		return replyEarlyData, reasonPipelining
+	case errors.Is(err, errLongLine):
+		return replyLineTooLong, reasonLineLength
+	default:
+		return replyBadEnd, reasonSmuggling
+	}
+}
+
+// dataBDAT reads a message sent in BDAT chunks (go-smtp always offers
+// CHUNKING). The chunks are counted, not terminated, so nothing can end the
+// message early; the bytes are still held to the same rules, since they are
+// sent on with DATA.
+func (s *session) dataBDAT(tx *txn, r *io.PipeReader) error {
+	srv := s.c.s
+	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes)
+	var err error
+	for err == nil {
+		err = buf.read(r)
+	}
+	size := int64(len(buf.b))
+	switch {
+	case err == io.EOF:
+	case errors.Is(err, errTooLarge):
+		rep := withID(replySizeExceeded, tx.id)
+		srv.m.refuse(reasonSize)
+		s.logTx(tx, size, "refused", rep, err)
+		return rep
+	default: // RSET, QUIT or a lost connection between chunks
+		rep := withID(replyDataAborted, tx.id)
+		s.logTx(tx, size, "aborted", rep, err)
+		return rep
+	}
+	if verr := checkLines(buf.b, srv.cfg.MaxLineLength); verr != nil {
+		rep, reason := violationReply(verr)
+		rep = withID(rep, tx.id)
+		srv.m.refuse(reason)
+		s.logTx(tx, size, "refused", rep, verr)
+		return rep
+	}
+	return s.submit(tx, buf.b)
+}
+
+// submit hands a complete, valid message to the backend and turns the
+// outcome into the reply.
+func (s *session) submit(tx *txn, data []byte) error {
+	c, srv := s.c, s.c.s
+	end := time.Now()
+	env := &envelope.Envelope{
+		ID:         tx.id,
+		Received:   srv.now(),
+		ClientAddr: ipString(c.ip),
+		Helo:       tx.helo,
+		AuthUser:   tx.authUser,
+		From:       tx.from,
+		Params:     tx.params,
+		Rcpts:      tx.rcpts,
+	}
+	ctx, cancel := context.WithTimeout(srv.ctx, srv.cfg.CommandTimeout)
+	res, err := srv.b.Submit(ctx, env, data)
+	cancel()
+	rep, result := submitReply(tx.id, res, err)
+	if err == nil && result == resultTempfail {
+		err = errUnknownAction(res.Action)
+	}
+	srv.m.accept.Observe(time.Since(end).Seconds())
+	srv.m.messages.WithLabelValues(result).Inc()
+	s.logTx(tx, int64(len(data)), result, rep, err)
+	return rep
+}
+
+// logTx writes the one log line of a transaction.
+func (s *session) logTx(tx *txn, size int64, outcome string, rep *smtp.SMTPError, err error) {
+	srv := s.c.s
+	fields := []zap.Field{
+		zap.String("msg_id", tx.id),
+		zap.String("client_ip", ipString(s.c.ip)),
+		zap.String("auth_user", tx.authUser),
+		zap.String("from", tx.from),
+		zap.Int("rcpts", len(tx.rcpts)),
+		zap.Int64("size", size),
+		zap.String("outcome", outcome),
+		zap.Duration("duration", srv.now().Sub(tx.start)),
+	}
+	if rep != nil {
+		fields = append(fields, zap.Int("code", rep.Code))
+	}
+	level := zap.InfoLevel
+	if err != nil {
+		fields = append(fields, zap.Error(err))
+		if outcome == resultTempfail {
+			level = zap.ErrorLevel
+		}
+	}
+	srv.log.Log(level, "smtp transaction", fields...)
+}
