@@ -7,6 +7,14 @@
 // is durably committed (fsync) before Update returns. Implementations may
 // commit the functions of several concurrent callers together (group
 // commit); each function still succeeds or fails on its own.
+//
+// What every implementation shares, beyond the method comments (the
+// conformance suite in package storetest checks all of it):
+//   - Times are kept to the millisecond and read back in UTC.
+//   - A nil and an empty slice are the same: either may come back for the
+//     other (recipients, status, roles, addresses, verdict, data).
+//   - Names and IDs are compared exactly (case-sensitive).
+//   - After Close, every method but Close returns ErrClosed.
 package store
 
 import (
@@ -31,6 +39,9 @@ var (
 	ErrFull = errors.New("store: storage full")
 	// ErrExists: a record with that key exists already.
 	ErrExists = errors.New("store: already exists")
+	// ErrClosed is returned by every method of a closed store but Close,
+	// and by Update for functions still waiting when Close was called.
+	ErrClosed = errors.New("store: closed")
 )
 
 // State is where a message is in its life. Every change of state is one
@@ -127,9 +138,14 @@ type Tx interface {
 	InsertMessage(m *Message, body []byte) error
 	// UpdateMessage writes the mutable fields of m (State, Updated, Attempts,
 	// NextAttempt, Owner, LastError, Status, Verdict, Action, HoldExpires) if
-	// the stored state is still from; otherwise it returns ErrConflict.
+	// the stored state is still from; otherwise it returns ErrConflict, or
+	// ErrNotFound if there is no message m.ID.
 	UpdateMessage(m *Message, from State) error
 	// DeleteBody removes the stored bytes of a message; the record stays.
+	// Deleting bytes that are already gone succeeds, so that a retried
+	// cleanup cannot fail the state change committed with it; an unknown
+	// message is ErrNotFound. The bytes must not stay readable in the
+	// database's files longer than the implementation documents.
 	DeleteBody(id string) error
 	// ClaimDue claims up to limit messages that are Queued, or Sending with
 	// an expired claim, whose NextAttempt is at or before now: each becomes
@@ -147,21 +163,32 @@ type Tx interface {
 // Store is the persistent state of the guard.
 type Store interface {
 	// Update runs fn in a transaction and commits it durably. If fn returns
-	// an error, none of its writes persist and Update returns that error.
-	// fn must not block on anything but the Tx, and may be called once only.
+	// an error or panics, none of its writes persist and Update returns
+	// an error (fn's own, wrapped or not). fn must not block on anything
+	// but the Tx, and may be called once only; if ctx is done before fn
+	// starts, fn never runs and Update returns ctx.Err(). A Tx used after
+	// fn returned fails and writes nothing.
 	Update(ctx context.Context, fn func(Tx) error) error
 
 	Message(ctx context.Context, id string) (*Message, error)
-	// Body returns the stored bytes of a message; ErrNotFound once deleted.
+	// Body returns the stored bytes of a message exactly as inserted;
+	// ErrNotFound once deleted. An empty message has an empty, non-nil
+	// body. If the bytes were sealed (see Sealer) and cannot be opened,
+	// Body fails with the sealer's error wrapped, never returning
+	// sealed or damaged bytes.
 	Body(ctx context.Context, id string) ([]byte, error)
 	List(ctx context.Context, f Filter) ([]*Message, error)
 	// Count returns the number of messages per state (states with none omitted).
 	Count(ctx context.Context) (map[State]int, error)
 	// NextDue returns the earliest NextAttempt among Queued and Sending
-	// messages, or the zero time if there are none.
+	// messages, or the zero time if there are none. A due message whose
+	// NextAttempt is the zero time yields the unix epoch, so that "due at
+	// once" is never mistaken for "nothing due".
 	NextDue(ctx context.Context) (time.Time, error)
 
+	// User returns a user by exact name; ErrNotFound if there is none.
 	User(ctx context.Context, name string) (*User, error)
+	// Users returns every user, sorted by name.
 	Users(ctx context.Context) ([]*User, error)
 
 	// Ping checks that the store is reachable and writable enough to accept.

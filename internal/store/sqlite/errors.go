@@ -12,8 +12,6 @@ import (
 )
 
 var (
-	// ErrClosed is returned after Close by every method but Close and Stats.
-	ErrClosed = errors.New("sqlite: store closed")
 	// errTxDone is returned by a Tx used after its function returned.
 	errTxDone = errors.New("sqlite: transaction used after its update function returned")
 )

@@ -248,7 +248,7 @@ func (s *Store) open() error {
 }
 
 // Close stops the writer after the batch in progress, fails updates still
-// waiting with ErrClosed, and closes the database. It may be called more
+// waiting with store.ErrClosed, and closes the database. It may be called more
 // than once.
 func (s *Store) Close() error {
 	s.once.Do(func() {
@@ -302,7 +302,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	if s.closed.Load() {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
@@ -310,7 +310,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.w.quit:
-		return ErrClosed
+		return store.ErrClosed
 	}
 	select {
 	case err := <-r.done:
@@ -332,20 +332,20 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // lastAnswer is the outcome of r once the writer has stopped: its answer if
-// it got one, else ErrClosed (it was queued too late and never ran).
+// it got one, else store.ErrClosed (it was queued too late and never ran).
 func (s *Store) lastAnswer(r *request) error {
 	select {
 	case err := <-r.done:
 		return err
 	default:
-		return ErrClosed
+		return store.ErrClosed
 	}
 }
 
 // do runs fn on the writer connection between transactions.
 func (s *Store) do(ctx context.Context, fn func(*sql.Conn) error) error {
 	if s.closed.Load() {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	o := op{fn: fn, done: make(chan error, 1)}
 	select {
@@ -353,7 +353,7 @@ func (s *Store) do(ctx context.Context, fn func(*sql.Conn) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.w.exited:
-		return ErrClosed
+		return store.ErrClosed
 	}
 	select {
 	case err := <-o.done:
@@ -365,7 +365,7 @@ func (s *Store) do(ctx context.Context, fn func(*sql.Conn) error) error {
 		case err := <-o.done:
 			return err
 		default:
-			return ErrClosed
+			return store.ErrClosed
 		}
 	}
 }
@@ -400,7 +400,7 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 // above WithMinFree.
 func (s *Store) Ping(ctx context.Context) error {
 	if s.closed.Load() {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	var one int
 	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
@@ -435,7 +435,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (s *Store) Message(ctx context.Context, id string) (*store.Message, error) {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return nil, store.ErrClosed
 	}
 	m, err := scanMessage(s.rd.message.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -449,7 +449,7 @@ func (s *Store) Message(ctx context.Context, id string) (*store.Message, error) 
 
 func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return nil, store.ErrClosed
 	}
 	rows, err := s.rd.body.QueryContext(ctx, id)
 	if err != nil {
@@ -480,7 +480,7 @@ const defaultListLimit = 1000
 
 func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, error) {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return nil, store.ErrClosed
 	}
 	var (
 		q    strings.Builder
@@ -543,7 +543,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, err
 
 func (s *Store) Count(ctx context.Context) (map[store.State]int, error) {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return nil, store.ErrClosed
 	}
 	rows, err := s.rd.count.QueryContext(ctx)
 	if err != nil {
@@ -572,7 +572,7 @@ func (s *Store) Count(ctx context.Context) (map[store.State]int, error) {
 // "nothing due".
 func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 	if s.closed.Load() {
-		return time.Time{}, ErrClosed
+		return time.Time{}, store.ErrClosed
 	}
 	var next sql.NullInt64
 	if err := s.rd.nextDue.QueryRowContext(ctx).Scan(&next); err != nil {
@@ -589,7 +589,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 
 func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return nil, store.ErrClosed
 	}
 	u, err := scanUser(s.rd.user.QueryRowContext(ctx, name))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -604,7 +604,7 @@ func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
 // Users returns every user, sorted by name.
 func (s *Store) Users(ctx context.Context) ([]*store.User, error) {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return nil, store.ErrClosed
 	}
 	rows, err := s.rd.users.QueryContext(ctx)
 	if err != nil {

@@ -526,8 +526,8 @@ func TestCloseWhileQueued(t *testing.T) {
 		switch err := <-errs; {
 		case err == nil:
 			ok++
-		case !errors.Is(err, ErrClosed):
-			t.Errorf("queued update at Close: %v; want nil or ErrClosed", err)
+		case !errors.Is(err, store.ErrClosed):
+			t.Errorf("queued update at Close: %v; want nil or store.ErrClosed", err)
 		}
 	}
 	s2 := openAt(t, path)
@@ -603,8 +603,8 @@ func TestGoexit(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	err := s.Update(ctx, func(store.Tx) error { runtime.Goexit(); return nil })
-	if !errors.Is(err, ErrClosed) {
-		t.Errorf("Update whose function called Goexit: %v; want ErrClosed", err)
+	if !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Update whose function called Goexit: %v; want store.ErrClosed", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Update(ctx, func(store.Tx) error { return nil }) }()

@@ -58,7 +58,7 @@ func (w *writer) loop() {
 	defer close(w.exited)
 	defer func() {
 		// Callers waiting on a dead writer see exited and fail with
-		// ErrClosed; log why. Panics of update functions are recovered
+		// store.ErrClosed; log why. Panics of update functions are recovered
 		// in call, so this is a bug here or an update function that
 		// called runtime.Goexit (t.FailNow in a test).
 		if p := recover(); p != nil {
@@ -92,9 +92,9 @@ func (w *writer) loop() {
 			for {
 				select {
 				case r := <-w.reqs:
-					r.answer(ErrClosed)
+					r.answer(store.ErrClosed)
 				case o := <-w.ops:
-					o.done <- ErrClosed
+					o.done <- store.ErrClosed
 				default:
 					return
 				}
