@@ -1,0 +1,248 @@
+// Package console is the security officers' web console and its JSON API:
+// the held-mail queue, the message view with the evidence of the verdict,
+// and the approve, reject and withdraw actions. Every decision goes through
+// hold.Service, which applies the four-eyes rules; the console only shows
+// and asks.
+//
+// The pages are server-rendered with html/template and need no script:
+// the Content-Security-Policy forbids all scripts and remote loads, mail
+// HTML is never rendered (only its decoded text, escaped), and the CSS is
+// embedded in the binary so that the console works without Internet access.
+// Browser sessions are cookies whose SHA-256 is stored; the API takes
+// per-user bearer tokens stored the same way. State-changing requests are
+// refused when they come from another site (http.CrossOriginProtection and
+// SameSite=Strict cookies).
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// Store is what the console needs of the store: messages and users, and
+// the records of decisions, sessions and tokens.
+type Store interface {
+	store.Store
+	store.RecordStore
+}
+
+// recordTx is what the console's own writes need of a transaction.
+type recordTx interface {
+	store.Tx
+	store.RecordTx
+}
+
+// Config tunes the console.
+type Config struct {
+	Secure      bool          // served over TLS: cookies get Secure and the __Host- prefix
+	SessionIdle time.Duration // a session ends after this long without a request (default 30m)
+	SessionMax  time.Duration // and this long after login in any case (default 12h)
+	BaseURL     string        // how users reach the console (informational)
+	Now         func() time.Time
+	Limits      message.Limits // for inspecting a message shown in the view
+
+	// Login throttling: at most this many failures per account and per
+	// client IP within ThrottleWindow (defaults 5, 20, 15m).
+	MaxFailuresAccount int
+	MaxFailuresIP      int
+	ThrottleWindow     time.Duration
+	// NearMissWindow is how far back the near-miss counter looks (default 30 days).
+	NearMissWindow time.Duration
+}
+
+// Deps are the services the console calls.
+type Deps struct {
+	Store    Store
+	Hold     *hold.Service
+	Accounts *account.Service
+	Log      *zap.Logger
+}
+
+// Console serves the web console and the API.
+type Console struct {
+	cfg      Config
+	st       Store
+	hold     *hold.Service
+	acc      *account.Service
+	log      *zap.Logger
+	pages    map[string]*template.Template
+	throttle *throttle
+	handler  http.Handler
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// New returns a Console.
+func New(cfg Config, d Deps) (*Console, error) {
+	if d.Store == nil || d.Hold == nil || d.Accounts == nil {
+		return nil, errors.New("console: store, hold service and accounts are required")
+	}
+	if d.Log == nil {
+		d.Log = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 30 * time.Minute
+	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = 12 * time.Hour
+	}
+	if cfg.MaxFailuresAccount <= 0 {
+		cfg.MaxFailuresAccount = 5
+	}
+	if cfg.MaxFailuresIP <= 0 {
+		cfg.MaxFailuresIP = 20
+	}
+	if cfg.ThrottleWindow <= 0 {
+		cfg.ThrottleWindow = 15 * time.Minute
+	}
+	if cfg.NearMissWindow <= 0 {
+		cfg.NearMissWindow = 30 * 24 * time.Hour
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	c := &Console{
+		cfg:      cfg,
+		st:       d.Store,
+		hold:     d.Hold,
+		acc:      d.Accounts,
+		log:      d.Log.Named("console"),
+		pages:    pages,
+		throttle: newThrottle(cfg.MaxFailuresAccount, cfg.MaxFailuresIP, cfg.ThrottleWindow),
+	}
+	c.handler = c.routes()
+	return c, nil
+}
+
+// Handler returns the console's HTTP handler: pages, /static/ and /api/.
+func (c *Console) Handler() http.Handler { return c.handler }
+
+func (c *Console) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The files change only with the binary; an hour is harmless and
+		// saves a request per page on slow phones.
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	}))
+
+	mux.HandleFunc("GET /login", c.loginPage)
+	mux.HandleFunc("POST /login", c.login)
+	mux.HandleFunc("POST /logout", c.logout)
+	mux.HandleFunc("GET /{$}", c.withUser(func(w http.ResponseWriter, r *http.Request, u *store.User) {
+		http.Redirect(w, r, "/held", http.StatusSeeOther)
+	}))
+	mux.HandleFunc("GET /held", c.withUser(c.queuePage))
+	mux.HandleFunc("GET /messages/{id}", c.withUser(c.messagePage))
+	mux.HandleFunc("POST /messages/{id}/approve", c.withUser(c.approve))
+	mux.HandleFunc("POST /messages/{id}/reject", c.withUser(c.reject))
+	mux.HandleFunc("POST /messages/{id}/withdraw", c.withUser(c.withdraw))
+	mux.HandleFunc("POST /settings/lang", c.withUser(c.setLang))
+
+	mux.HandleFunc("GET /api/held", c.withToken(c.apiHeld))
+	mux.HandleFunc("GET /api/messages/{id}", c.withToken(c.apiMessage))
+	mux.HandleFunc("POST /api/messages/{id}/approve", c.withToken(c.apiApprove))
+	mux.HandleFunc("POST /api/messages/{id}/reject", c.withToken(c.apiReject))
+	mux.HandleFunc("POST /api/messages/{id}/withdraw", c.withToken(c.apiWithdraw))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		apiError(w, http.StatusNotFound, "not_found", "no such API endpoint")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c.errorPage(w, r, nil, http.StatusNotFound, "err.page_not_found")
+	})
+
+	// Every state-changing request that a browser marks as coming from
+	// another origin is refused, before any handler runs. Requests without
+	// Sec-Fetch-Site and Origin (the CLI, curl) are not browser requests
+	// and pass; the API authenticates them with a bearer token, which a
+	// foreign site cannot make a browser send.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.log.Warn("cross-origin request refused", zap.String("path", r.URL.Path),
+			zap.String("origin", r.Header.Get("Origin")), zap.String("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
+		if isAPI(r) {
+			apiError(w, http.StatusForbidden, "cross_origin", "cross-origin request refused")
+			return
+		}
+		c.errorPage(w, r, nil, http.StatusForbidden, "err.cross_origin")
+	}))
+	return c.secure(cop.Handler(mux))
+}
+
+// csp allows nothing but the console's own style sheet and images, and
+// forms posting back to the console: no script, no frame, no remote load.
+const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// secure sets the headers every response carries and recovers panics so
+// that one bad message cannot take the console down.
+func (c *Console) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+		// Pages show mail content and session state: never cache them.
+		// /static/ overrides this.
+		h.Set("Cache-Control", "no-store")
+		if c.cfg.Secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				c.log.Error("handler panicked", zap.String("path", r.URL.Path), zap.Any("panic", v), zap.Stack("stack"))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isAPI(r *http.Request) bool {
+	return len(r.URL.Path) >= 5 && r.URL.Path[:5] == "/api/"
+}
+
+// nearMisses counts the rejections marked as near misses in the window.
+func (c *Console) nearMisses(ctx context.Context) (int, error) {
+	ds, err := c.st.DecisionsSince(ctx, store.DecisionReject, c.cfg.Now().Add(-c.cfg.NearMissWindow))
+	if err != nil {
+		return 0, fmt.Errorf("near misses: %w", err)
+	}
+	n := 0
+	for _, d := range ds {
+		if d.NearMiss {
+			n++
+		}
+	}
+	return n, nil
+}

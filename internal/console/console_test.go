@@ -1,0 +1,978 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// clock is an injected clock tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	t     *testing.T
+	st    *memStore
+	clock *clock
+	acc   *account.Service
+	hold  *hold.Service
+	c     *Console
+	srv   *httptest.Server
+}
+
+// Users of every fixture: two senders, two officers, and sam, an officer
+// who also sends mail (for self-approval).
+var testUsers = []struct {
+	name  string
+	roles []string
+	addrs []string
+}{
+	{"alice", []string{"sender"}, []string{"alice@example.jp"}},
+	{"bob", []string{"sender"}, []string{"bob@example.jp"}},
+	{"olga", []string{"officer"}, []string{"olga@example.jp"}},
+	{"oscar", []string{"officer"}, nil},
+	{"sam", []string{"sender", "officer"}, []string{"sam@example.jp"}},
+}
+
+func newFixture(t *testing.T, approvals int, tweak ...func(*Config)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, st: newMemStore(), clock: &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}}
+	f.acc = account.New(f.st, 4)
+	ctx := context.Background()
+	for _, u := range testUsers {
+		if _, err := f.acc.Add(ctx, u.name, u.name+"-password", u.roles, u.addrs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := zaptest.NewLogger(t)
+	f.hold = hold.New(hold.Config{Approvals: approvals, Now: f.clock.Now}, f.st, nil, nil, log)
+	cfg := Config{Now: f.clock.Now}
+	for _, fn := range tweak {
+		fn(&cfg)
+	}
+	c, err := New(cfg, Deps{Store: f.st, Hold: f.hold, Accounts: f.acc, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c = c
+	f.srv = httptest.NewServer(c.Handler())
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+const testVerdict = `{"action":"hold","reasons":[` +
+	`{"rule":"share-link-unknown","detail":"Google Drive share link to an unknown recipient","action":"hold"},` +
+	`{"rule":"watch-attachments","detail":"attachment seen","action":"pass","monitor":true}],` +
+	`"links":[{"url":"https://drive.google.com/drive/folders/1AbCdEf","provider":"google-drive","part":"1"}],` +
+	`"recipients":[{"addr":"colleague@example.jp","class":"internal"},{"addr":"stranger@elsewhere.example","class":"unknown"}],` +
+	`"unknown":["stranger@elsewhere.example"]}`
+
+func testBody(subject string) []byte {
+	return []byte("From: Sender <sender@example.jp>\r\nTo: stranger@elsewhere.example\r\n" +
+		"Subject: " + subject + "\r\nMessage-ID: <t@example.jp>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+		"Here is the folder: https://drive.google.com/drive/folders/1AbCdEf and our site https://www.example.jp/about\r\n" +
+		"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		"JVBERi0xLjQKJcfsj6IK\r\n--b--\r\n")
+}
+
+// held stores a held message from user (and their first address) and
+// returns its ID. Received times increase with every call.
+func (f *fixture) held(user, subject string, body []byte) string {
+	f.t.Helper()
+	from := ""
+	for _, u := range testUsers {
+		if u.name == user && len(u.addrs) > 0 {
+			from = u.addrs[0]
+		}
+	}
+	now := f.clock.Now().UTC()
+	m := &store.Message{
+		Envelope: envelope.Envelope{
+			ID: store.NewID(now), Received: now, ClientAddr: "192.0.2.10", Helo: "client.example.jp",
+			AuthUser: user, From: from,
+			Rcpts: []envelope.Rcpt{{Addr: "colleague@example.jp"}, {Addr: "stranger@elsewhere.example"}},
+		},
+		State: store.Held, Updated: now, Size: int64(len(body)), Subject: subject, HeaderFrom: from,
+		Status: make([]store.RcptStatus, 2), Verdict: []byte(testVerdict), Action: "hold",
+		HoldExpires: now.Add(72 * time.Hour),
+	}
+	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
+		f.t.Fatal(err)
+	}
+	f.clock.Add(time.Minute)
+	return m.ID
+}
+
+func (f *fixture) state(id string) store.State {
+	f.t.Helper()
+	m, err := f.st.Message(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return m.State
+}
+
+func (f *fixture) auditActions(msgID string) []string {
+	es, _ := f.st.Audit(context.Background(), store.AuditFilter{MsgID: msgID})
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+// browser is an HTTP client with a cookie jar that does not follow
+// redirects, so tests see them.
+type browser struct {
+	f      *fixture
+	client *http.Client
+	header http.Header // added to every request
+}
+
+func (f *fixture) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{f: f, header: http.Header{}, client: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) do(req *http.Request) (*http.Response, string) {
+	b.f.t.Helper()
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func (b *browser) get(path string) (*http.Response, string) {
+	b.f.t.Helper()
+	req, _ := http.NewRequest("GET", b.f.srv.URL+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values, hdr ...string) (*http.Response, string) {
+	b.f.t.Helper()
+	req, _ := http.NewRequest("POST", b.f.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return b.do(req)
+}
+
+func (b *browser) login(user, pass string) *http.Response {
+	b.f.t.Helper()
+	resp, body := b.post("/login", url.Values{"user": {user}, "password": {pass}})
+	if resp.StatusCode != http.StatusSeeOther {
+		b.f.t.Fatalf("login %s: status %d\n%s", user, resp.StatusCode, body)
+	}
+	return resp
+}
+
+func (f *fixture) loggedIn(user string) *browser {
+	b := f.browser()
+	b.login(user, user+"-password")
+	return b
+}
+
+func wantStatus(t *testing.T, resp *http.Response, body string, want int) {
+	t.Helper()
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d\n%.2000s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, want, body)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	f := newFixture(t, 1)
+	id := f.held("alice", "hello", testBody("hello"))
+	b := f.loggedIn("olga")
+	for _, path := range []string{"/login", "/held", "/messages/" + id, "/api/held", "/nope", "/static/console.css"} {
+		resp, _ := b.get(path)
+		h := resp.Header
+		if got := h.Get("Content-Security-Policy"); got != "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" {
+			t.Errorf("%s: CSP %q", path, got)
+		}
+		for k, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+			if got := h.Get(k); got != want {
+				t.Errorf("%s: %s %q, want %q", path, k, got, want)
+			}
+		}
+		if path == "/static/console.css" {
+			if resp.StatusCode != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/css") {
+				t.Errorf("stylesheet: %d %q", resp.StatusCode, h.Get("Content-Type"))
+			}
+		} else if got := h.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q", path, got)
+		}
+		if h.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s: HSTS sent over plain HTTP", path)
+		}
+	}
+	// The pages load nothing but the embedded style sheet.
+	_, page := b.get("/messages/" + id)
+	for _, bad := range []string{"<script", "http://", "<iframe", "<img", " style="} {
+		if strings.Contains(strings.ToLower(page), bad) {
+			t.Errorf("message page contains %q", bad)
+		}
+	}
+}
+
+func TestLoginLogout(t *testing.T) {
+	f := newFixture(t, 1)
+	b := f.browser()
+
+	resp, body := b.post("/login", url.Values{"user": {"olga"}, "password": {"wrong-password"}})
+	wantStatus(t, resp, body, http.StatusUnauthorized)
+	if len(resp.Cookies()) != 0 {
+		t.Errorf("failed login set cookies: %v", resp.Cookies())
+	}
+	if !strings.Contains(body, "Invalid user name or password.") {
+		t.Errorf("no error message:\n%s", body)
+	}
+
+	resp = b.login("olga", "olga-password")
+	if loc := resp.Header.Get("Location"); loc != "/held" {
+		t.Errorf("redirect after login to %q", loc)
+	}
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "egressguard" {
+			ck = c
+		}
+	}
+	if ck == nil {
+		t.Fatalf("no session cookie: %v", resp.Header["Set-Cookie"])
+	}
+	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.Secure {
+		t.Errorf("cookie attributes: %+v", ck)
+	}
+	if len(ck.Value) < 43 {
+		t.Errorf("cookie value too short for 32 random bytes: %q", ck.Value)
+	}
+	// Only the hash of the cookie is stored.
+	if _, err := f.st.Session(context.Background(), ck.Value); err == nil {
+		t.Error("session stored under the raw cookie value")
+	}
+	s, err := f.st.Session(context.Background(), secretID(ck.Value))
+	if err != nil || s.User != "olga" {
+		t.Fatalf("session by hash: %+v %v", s, err)
+	}
+
+	resp, body = b.get("/held")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, `<span class="user" id="current-user">olga</span>`) {
+		t.Errorf("queue page does not show the user:\n%s", body)
+	}
+
+	resp, _ = b.post("/logout", nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+		t.Errorf("logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, err := f.st.Session(context.Background(), secretID(ck.Value)); err == nil {
+		t.Error("session survives logout")
+	}
+	resp, _ = b.get("/held")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("after logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// A copy of the old cookie is worth nothing either.
+	b2 := f.browser()
+	u, _ := url.Parse(f.srv.URL)
+	b2.client.Jar.SetCookies(u, []*http.Cookie{{Name: "egressguard", Value: ck.Value}})
+	if resp, _ := b2.get("/held"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("replayed cookie after logout: %d", resp.StatusCode)
+	}
+
+	es, _ := f.st.Audit(context.Background(), store.AuditFilter{})
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Actor+" "+e.Action)
+	}
+	want := "olga console.login_failed,olga console.login,olga console.logout"
+	if strings.Join(got, ",") != want {
+		t.Errorf("audit %q, want %q", strings.Join(got, ","), want)
+	}
+	if n, err := audit.Verify(context.Background(), f.st); err != nil || n != 3 {
+		t.Errorf("audit verify: %d %v", n, err)
+	}
+}
+
+func TestLoginRedirectsToRequestedPageOnly(t *testing.T) {
+	f := newFixture(t, 1)
+	id := f.held("alice", "x", testBody("x"))
+	b := f.browser()
+	resp, _ := b.get("/messages/" + id)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || loc != "/login?next="+url.QueryEscape("/messages/"+id) {
+		t.Fatalf("unauthenticated: %d %q", resp.StatusCode, loc)
+	}
+	resp, _ = b.post("/login", url.Values{"user": {"olga"}, "password": {"olga-password"}, "next": {"/messages/" + id}})
+	if got := resp.Header.Get("Location"); got != "/messages/"+id {
+		t.Errorf("next: redirected to %q", got)
+	}
+	for _, next := range []string{"//evil.example/", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "/login", ""} {
+		b := f.browser()
+		resp, _ := b.post("/login", url.Values{"user": {"olga"}, "password": {"olga-password"}, "next": {next}})
+		if got := resp.Header.Get("Location"); got != "/held" {
+			t.Errorf("next=%q: redirected to %q", next, got)
+		}
+	}
+}
+
+func TestSecureCookie(t *testing.T) {
+	f := newFixture(t, 1, func(c *Config) { c.Secure = true })
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/login", strings.NewReader("user=olga&password=olga-password"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	f.c.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("login: %d", rec.Code)
+	}
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 || cs[0].Name != "__Host-egressguard" || !cs[0].Secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].Domain != "" {
+		t.Errorf("cookie over TLS: %+v", cs)
+	}
+	if rec.Header().Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS over TLS")
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	f := newFixture(t, 1)
+	stored := func(b *browser) *store.Session {
+		u, _ := url.Parse(f.srv.URL)
+		for _, c := range b.client.Jar.Cookies(u) {
+			if s, err := f.st.Session(context.Background(), secretID(c.Value)); err == nil {
+				return s
+			}
+		}
+		return nil
+	}
+	ok := func(b *browser) bool {
+		resp, _ := b.get("/held")
+		return resp.StatusCode == http.StatusOK
+	}
+
+	t.Run("idle", func(t *testing.T) {
+		b := f.loggedIn("olga")
+		f.clock.Add(29 * time.Minute)
+		if !ok(b) {
+			t.Fatal("session ended before the idle timeout")
+		}
+		f.clock.Add(30*time.Minute + time.Second)
+		if ok(b) {
+			t.Fatal("session alive after 30 idle minutes")
+		}
+		if stored(b) != nil {
+			t.Error("expired session not deleted")
+		}
+	})
+
+	t.Run("touch at most once a minute", func(t *testing.T) {
+		b := f.loggedIn("olga")
+		s0 := stored(b)
+		f.clock.Add(30 * time.Second)
+		ok(b)
+		if s := stored(b); !s.LastSeen.Equal(s0.LastSeen) {
+			t.Errorf("LastSeen written after 30s: %v → %v", s0.LastSeen, s.LastSeen)
+		}
+		f.clock.Add(40 * time.Second)
+		ok(b)
+		if s := stored(b); !s.LastSeen.Equal(f.clock.Now()) {
+			t.Errorf("LastSeen %v, want %v", s.LastSeen, f.clock.Now())
+		}
+	})
+
+	t.Run("absolute", func(t *testing.T) {
+		b := f.loggedIn("olga")
+		for range 12*60/20 - 1 {
+			f.clock.Add(20 * time.Minute)
+			if !ok(b) {
+				t.Fatalf("session ended early, at %v", f.clock.Now())
+			}
+		}
+		f.clock.Add(20*time.Minute + time.Second)
+		if ok(b) {
+			t.Fatal("session alive after 12 hours")
+		}
+	})
+}
+
+func TestDisabledUserLosesSessions(t *testing.T) {
+	f := newFixture(t, 1)
+	b1, b2 := f.loggedIn("olga"), f.loggedIn("olga")
+	if err := f.acc.SetDisabled(context.Background(), "olga", true); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := b1.get("/held"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("disabled user's session still works: %d", resp.StatusCode)
+	}
+	if n := len(f.st.state().sessions); n != 0 {
+		t.Errorf("%d sessions left after disabling", n)
+	}
+	if resp, _ := b2.get("/held"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("second session still works: %d", resp.StatusCode)
+	}
+	resp, body := f.browser().post("/login", url.Values{"user": {"olga"}, "password": {"olga-password"}})
+	wantStatus(t, resp, body, http.StatusUnauthorized)
+}
+
+func TestLoginThrottle(t *testing.T) {
+	f := newFixture(t, 1)
+	b := f.browser()
+	try := func(user, pass string) int {
+		resp, _ := b.post("/login", url.Values{"user": {user}, "password": {pass}})
+		return resp.StatusCode
+	}
+	for i := range 5 {
+		if got := try("alice", "guess"); got != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, got)
+		}
+	}
+	// The account is locked for a while, even with the right password.
+	if got := try("alice", "alice-password"); got != http.StatusTooManyRequests {
+		t.Fatalf("6th attempt: %d, want 429", got)
+	}
+	// Other accounts from the same address are not (yet).
+	if got := try("bob", "bob-password"); got != http.StatusSeeOther {
+		t.Fatalf("other account: %d", got)
+	}
+	// 20 failures from one address lock the address for every account.
+	for i := range 15 {
+		try(fmt.Sprintf("nobody%d", i), "guess")
+	}
+	if got := try("olga", "olga-password"); got != http.StatusTooManyRequests {
+		t.Fatalf("after 20 failures from one IP: %d, want 429", got)
+	}
+	f.clock.Add(15 * time.Minute)
+	if got := try("alice", "alice-password"); got != http.StatusSeeOther {
+		t.Fatalf("after the window: %d", got)
+	}
+	// Throttled attempts were not audited; failures were.
+	es, _ := f.st.Audit(context.Background(), store.AuditFilter{})
+	failed := 0
+	for _, e := range es {
+		if e.Action == "console.login_failed" {
+			failed++
+		}
+	}
+	if failed != 20 {
+		t.Errorf("%d failed logins audited, want 20", failed)
+	}
+}
+
+func TestCrossSitePostRefused(t *testing.T) {
+	f := newFixture(t, 1)
+	id := f.held("alice", "x", testBody("x"))
+	b := f.loggedIn("olga")
+	for _, hdr := range [][]string{
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site"},
+		{"Origin", "http://evil.example"},
+	} {
+		resp, body := b.post("/messages/"+id+"/approve", nil, hdr...)
+		wantStatus(t, resp, body, http.StatusForbidden)
+		resp, _ = b.post("/messages/"+id+"/reject", url.Values{"comment": {"x"}}, hdr...)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("reject with %v: %d", hdr, resp.StatusCode)
+		}
+		resp, _ = f.browser().post("/login", url.Values{"user": {"olga"}, "password": {"olga-password"}}, hdr...)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("login with %v: %d", hdr, resp.StatusCode)
+		}
+		resp, _ = b.post("/logout", nil, hdr...)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("logout with %v: %d", hdr, resp.StatusCode)
+		}
+	}
+	if s := f.state(id); s != store.Held {
+		t.Fatalf("state %s after refused cross-site posts", s)
+	}
+	if ds, _ := f.st.Decisions(context.Background(), id); len(ds) != 0 {
+		t.Fatalf("decisions recorded: %v", ds)
+	}
+	// The same request from the console's own page goes through.
+	resp, body := b.post("/messages/"+id+"/approve", nil, "Sec-Fetch-Site", "same-origin", "Origin", f.srv.URL)
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if s := f.state(id); s != store.Queued {
+		t.Errorf("state %s after same-origin approval", s)
+	}
+}
+
+func TestScriptInSubjectShownAsText(t *testing.T) {
+	f := newFixture(t, 1)
+	subj := `<script>alert("x")</script><img src=x onerror=alert(1)>`
+	body := []byte("From: a@example.jp\r\nSubject: " + subj + "\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/alternative; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nplain <script>alert(2)</script>\r\n" +
+		"--b\r\nContent-Type: text/html\r\n\r\n<html><body><script>alert(3)</script><p onclick=\"x()\">Hi <b>there</b></p>" +
+		"<img src=\"https://tracker.example/p.gif\"><a href=\"javascript:alert(4)\">&lt;script&gt;</a></body></html>\r\n--b--\r\n")
+	id := f.held("alice", subj, body)
+	b := f.loggedIn("olga")
+	for _, path := range []string{"/held", "/messages/" + id} {
+		resp, page := b.get(path)
+		wantStatus(t, resp, page, http.StatusOK)
+		low := strings.ToLower(page)
+		for _, bad := range []string{"<script", "<img", "onclick=", "<b>", "tracker.example/p.gif\""} {
+			if strings.Contains(low, bad) {
+				t.Errorf("%s contains %q", path, bad)
+			}
+		}
+		if !strings.Contains(page, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
+			t.Errorf("%s does not show the subject as text", path)
+		}
+	}
+	_, page := b.get("/messages/" + id)
+	if !strings.Contains(page, "plain &lt;script&gt;alert(2)&lt;/script&gt;") {
+		t.Error("plain part not shown as escaped text")
+	}
+	if !strings.Contains(page, "Hi there") {
+		t.Error("HTML part's visible text not shown")
+	}
+}
+
+func TestPrintableInPages(t *testing.T) {
+	f := newFixture(t, 1)
+	// A right-to-left override makes "fdp.exe" read as "exe.pdf".
+	subj := "invoice\u202Efdp.exe\x1b[2J"
+	id := f.held("alice", subj, testBody("x"))
+	b := f.loggedIn("olga")
+	_, page := b.get("/messages/" + id)
+	if strings.Contains(page, "\u202E") || strings.Contains(page, "\x1b") {
+		t.Error("control characters reach the page")
+	}
+	if !strings.Contains(page, "invoice\uFFFDfdp.exe\uFFFD[2J") {
+		t.Error("subject not shown with replacement characters")
+	}
+}
+
+func TestQueue(t *testing.T) {
+	f := newFixture(t, 1)
+	a1 := f.held("alice", "first", testBody("first"))
+	b1 := f.held("bob", "second", testBody("second"))
+	a2 := f.held("alice", "third", testBody("third"))
+	f.clock.Add(3 * time.Hour)
+
+	b := f.loggedIn("olga")
+	resp, page := b.get("/held")
+	wantStatus(t, resp, page, http.StatusOK)
+	i1, i2, i3 := strings.Index(page, "row-"+a1), strings.Index(page, "row-"+b1), strings.Index(page, "row-"+a2)
+	if i1 < 0 || i2 < 0 || i3 < 0 || !(i1 < i2 && i2 < i3) {
+		t.Errorf("queue not oldest first: %d %d %d", i1, i2, i3)
+	}
+	for _, want := range []string{
+		"3h 3m", // age of the first message
+		"stranger@elsewhere.example <span class=\"badge warn\">unknown</span>",
+		"<code>share-link-unknown</code> Google Drive share link to an unknown recipient",
+		"alice@example.jp",
+		`<span class="num">0</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("queue page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "attachment seen") {
+		t.Error("monitor-only reason shown as a reason in the queue")
+	}
+
+	_, page = b.get("/held?sender=BOB")
+	if strings.Contains(page, "row-"+a1) || !strings.Contains(page, "row-"+b1) {
+		t.Error("sender filter")
+	}
+	_, page = b.get("/held?rule=share-link-unknown")
+	if !strings.Contains(page, "row-"+a1) || !strings.Contains(page, "row-"+b1) {
+		t.Error("rule filter drops matching mail")
+	}
+	_, page = b.get("/held?rule=other-rule")
+	if strings.Contains(page, "row-") {
+		t.Error("rule filter keeps mail held for another rule")
+	}
+
+	// A sender sees only their own, with a withdraw button.
+	ba := f.loggedIn("alice")
+	_, page = ba.get("/held")
+	if !strings.Contains(page, "row-"+a1) || !strings.Contains(page, "row-"+a2) || strings.Contains(page, "row-"+b1) {
+		t.Error("sender sees other senders' mail or not their own")
+	}
+	if !strings.Contains(page, `action="/messages/`+a1+`/withdraw"`) {
+		t.Error("no withdraw button for the sender")
+	}
+	if strings.Contains(page, "near-misses") {
+		t.Error("near-miss counter shown to a sender")
+	}
+}
+
+func TestSenderGets404ForOthersMessage(t *testing.T) {
+	f := newFixture(t, 1)
+	bobs := f.held("bob", "bob's", testBody("b"))
+	b := f.loggedIn("alice")
+	resp, body := b.get("/messages/" + bobs)
+	wantStatus(t, resp, body, http.StatusNotFound)
+	if strings.Contains(body, "bob&#39;s") || strings.Contains(body, "bob's") {
+		t.Error("404 page reveals the subject")
+	}
+	resp, body = b.get("/messages/doesnotexist")
+	wantStatus(t, resp, body, http.StatusNotFound)
+	resp, body = b.post("/messages/"+bobs+"/withdraw", nil)
+	wantStatus(t, resp, body, http.StatusNotFound)
+	resp, body = b.post("/messages/"+bobs+"/approve", nil)
+	wantStatus(t, resp, body, http.StatusNotFound)
+	if f.state(bobs) != store.Held {
+		t.Fatal("state changed")
+	}
+	// No view of someone else's message was recorded as one.
+	if got := f.auditActions(bobs); len(got) != 0 {
+		t.Errorf("audit for a refused view: %v", got)
+	}
+}
+
+func TestSelfApprovalRefused(t *testing.T) {
+	f := newFixture(t, 1)
+	id := f.held("sam", "mine", testBody("mine"))
+	b := f.loggedIn("sam")
+	_, page := b.get("/messages/" + id)
+	if strings.Contains(page, `id="approve"`) || !strings.Contains(page, `id="own-note"`) {
+		t.Error("approve offered on one's own message")
+	}
+	resp, body := b.post("/messages/"+id+"/approve", nil)
+	wantStatus(t, resp, body, http.StatusForbidden)
+	if !strings.Contains(body, "Nobody may decide on their own message") {
+		t.Errorf("no clear message:\n%s", body)
+	}
+	resp, body = b.post("/messages/"+id+"/reject", url.Values{"comment": {"no"}})
+	wantStatus(t, resp, body, http.StatusForbidden)
+
+	tok := f.token("sam")
+	resp, body = f.api("POST", "/api/messages/"+id+"/approve", tok, "")
+	wantAPIError(t, resp, body, http.StatusForbidden, "self_approval")
+	if f.state(id) != store.Held {
+		t.Fatal("self-approval changed the state")
+	}
+	// Another officer may.
+	resp, body = f.loggedIn("olga").post("/messages/"+id+"/approve", nil)
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if f.state(id) != store.Queued {
+		t.Error("approval by another officer did not release")
+	}
+}
+
+func TestSenderCannotApprove(t *testing.T) {
+	f := newFixture(t, 1)
+	own := f.held("alice", "own", testBody("own"))
+	b := f.loggedIn("alice")
+	_, page := b.get("/messages/" + own)
+	if strings.Contains(page, `id="approve"`) || strings.Contains(page, `id="reject"`) {
+		t.Error("decision buttons shown to a sender")
+	}
+	resp, body := b.post("/messages/"+own+"/approve", nil)
+	wantStatus(t, resp, body, http.StatusForbidden)
+	resp, body = f.api("POST", "/api/messages/"+own+"/approve", f.token("alice"), "")
+	wantAPIError(t, resp, body, http.StatusForbidden, "forbidden")
+	resp, body = f.api("POST", "/api/messages/"+own+"/reject", f.token("alice"), `{"comment":"x"}`)
+	wantAPIError(t, resp, body, http.StatusForbidden, "forbidden")
+	if f.state(own) != store.Held {
+		t.Fatal("sender changed the state")
+	}
+}
+
+func TestSecondApprovalBySameOfficerDoesNotCount(t *testing.T) {
+	f := newFixture(t, 2)
+	id := f.held("alice", "two", testBody("two"))
+	olga := f.loggedIn("olga")
+	resp, body := olga.post("/messages/"+id+"/approve", nil)
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != "/held?done=approved&id="+id {
+		t.Errorf("redirect %q", loc)
+	}
+	_, page := olga.get("/messages/" + id)
+	if !strings.Contains(page, "Approvals: 1 of 2") || strings.Contains(page, `id="approve"`) || !strings.Contains(page, `id="approved-note"`) {
+		t.Error("message page after the first approval")
+	}
+	resp, body = olga.post("/messages/"+id+"/approve", nil)
+	wantStatus(t, resp, body, http.StatusConflict)
+	if !strings.Contains(body, "Your approval counts once") {
+		t.Errorf("no clear message:\n%s", body)
+	}
+	resp, body = f.api("POST", "/api/messages/"+id+"/approve", f.token("olga"), "")
+	wantAPIError(t, resp, body, http.StatusConflict, "already_approved")
+	if f.state(id) != store.Held {
+		t.Fatal("released by one officer approving twice")
+	}
+	resp, body = f.api("POST", "/api/messages/"+id+"/approve", f.token("oscar"), "")
+	wantStatus(t, resp, body, http.StatusOK)
+	var out APIOutcome
+	if err := json.Unmarshal([]byte(body), &out); err != nil || !out.Released || out.Approvals != 2 || out.Needed != 2 || out.State != "queued" {
+		t.Errorf("outcome %+v %v", out, err)
+	}
+	if f.state(id) != store.Queued {
+		t.Error("not released by the second officer")
+	}
+	// Deciding again on a released message: not held any more.
+	resp, body = olga.post("/messages/"+id+"/reject", url.Values{"comment": {"late"}})
+	wantStatus(t, resp, body, http.StatusConflict)
+	if !strings.Contains(body, "not held any more") {
+		t.Errorf("no clear message:\n%s", body)
+	}
+}
+
+func TestRejectAndNearMiss(t *testing.T) {
+	f := newFixture(t, 1)
+	id := f.held("alice", "oops", testBody("oops"))
+	olga := f.loggedIn("olga")
+	resp, body := olga.post("/messages/"+id+"/reject", url.Values{"comment": {"   "}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "A rejection needs a comment") {
+		t.Errorf("no clear message:\n%s", body)
+	}
+	resp, body = f.api("POST", "/api/messages/"+id+"/reject", f.token("olga"), `{"comment":""}`)
+	wantAPIError(t, resp, body, http.StatusUnprocessableEntity, "comment_required")
+
+	resp, body = olga.post("/messages/"+id+"/reject", url.Values{"comment": {"wrong customer"}, "near_miss": {"1"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if f.state(id) != store.Rejected {
+		t.Fatal("not rejected")
+	}
+	ds, _ := f.st.Decisions(context.Background(), id)
+	if len(ds) != 1 || !ds[0].NearMiss || ds[0].Comment != "wrong customer" || ds[0].Actor != "olga" {
+		t.Errorf("decision %+v", ds)
+	}
+	_, page := olga.get("/held")
+	if !strings.Contains(page, `<span class="num">1</span>`) {
+		t.Error("near-miss counter does not count the rejection")
+	}
+	_, page = olga.get("/messages/" + id)
+	if !strings.Contains(page, "wrong customer") || !strings.Contains(page, "near miss") {
+		t.Error("history does not show the rejection")
+	}
+	// A near miss older than the window does not count.
+	f.clock.Add(31 * 24 * time.Hour)
+	_, page = f.loggedIn("oscar").get("/held")
+	if !strings.Contains(page, `<span class="num">0</span>`) {
+		t.Error("old near miss still counted")
+	}
+}
+
+func TestWithdraw(t *testing.T) {
+	f := newFixture(t, 1)
+	id := f.held("alice", "take back", testBody("w"))
+	resp, body := f.loggedIn("olga").post("/messages/"+id+"/withdraw", nil)
+	wantStatus(t, resp, body, http.StatusForbidden)
+	b := f.loggedIn("alice")
+	resp, body = b.post("/messages/"+id+"/withdraw", nil)
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if f.state(id) != store.Withdrawn {
+		t.Fatal("not withdrawn")
+	}
+	resp, body = b.post("/messages/"+id+"/withdraw", nil)
+	wantStatus(t, resp, body, http.StatusConflict)
+	id2 := f.held("alice", "api", testBody("w"))
+	resp, body = f.api("POST", "/api/messages/"+id2+"/withdraw", f.token("alice"), "")
+	wantStatus(t, resp, body, http.StatusOK)
+	if f.state(id2) != store.Withdrawn {
+		t.Fatal("not withdrawn through the API")
+	}
+}
+
+func TestMessageView(t *testing.T) {
+	f := newFixture(t, 1)
+	body := []byte("From: =?UTF-8?B?5bGx55Sw?= <alice@example.jp>\r\nTo: stranger@elsewhere.example\r\n" +
+		"Subject: =?UTF-8?B?6LOH5paZ44Gu5YWx5pyJ?=\r\nX-Long: one\r\n two\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+		"フォルダ: https://drive.google.com/drive/folders/1AbCdEf と https://www.example.jp/about\r\n" +
+		"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		"JVBERi0xLjQKJcfsj6IK\r\n--b--\r\n")
+	id := f.held("alice", "資料の共有", body)
+	b := f.loggedIn("olga")
+	resp, page := b.get("/messages/" + id)
+	wantStatus(t, resp, page, http.StatusOK)
+	for _, want := range []string{
+		`<h1 class="subject" id="subject">資料の共有</h1>`,
+		"<dt>Subject</dt><dd>資料の共有</dd>",
+		"<dt>From</dt><dd>山田 &lt;alice@example.jp&gt;</dd>",
+		"<dt>X-Long</dt><dd>one two</dd>",
+		`<mark class="hit">https://drive.google.com/drive/folders/1AbCdEf</mark>`,
+		`<mark class="link">https://www.example.jp/about</mark>`,
+		"report.pdf",
+		"Google Drive share link to an unknown recipient",
+		`stranger@elsewhere.example <span class="badge warn">unknown</span>`,
+		"Approvals: 0 of 1",
+		"192.0.2.10",
+		`id="approve"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("message page lacks %q", want)
+		}
+	}
+	if got := f.auditActions(id); strings.Join(got, ",") != "message.view" {
+		t.Errorf("audit after console view: %v", got)
+	}
+	es, _ := f.st.Audit(context.Background(), store.AuditFilter{MsgID: id})
+	if !strings.Contains(string(es[0].Data), `"via":"console"`) || es[0].Actor != "olga" {
+		t.Errorf("view audit entry %s %s", es[0].Actor, es[0].Data)
+	}
+
+	// The same through the API, as the CLI.
+	resp, js := f.api("GET", "/api/messages/"+id, f.token("olga"), "", "User-Agent", CLIUserAgent+"test")
+	wantStatus(t, resp, js, http.StatusOK)
+	var d APIDetail
+	if err := json.Unmarshal([]byte(js), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Subject != "資料の共有" || len(d.Parts) != 2 || !strings.Contains(d.Parts[0].Text, "drive.google.com") ||
+		len(d.Attachments) != 1 || d.Attachments[0].Filename != "report.pdf" || d.Attachments[0].Size != 15 ||
+		!d.CanDecide || d.Needed != 1 || len(d.Rcpts) != 2 || !d.Rcpts[1].Unknown || d.Rcpts[0].Unknown {
+		t.Errorf("API detail: %s", js)
+	}
+	flagged := 0
+	for _, l := range d.Links {
+		if l.Flagged {
+			flagged++
+			if l.URL != "https://drive.google.com/drive/folders/1AbCdEf" || l.Provider != "google-drive" {
+				t.Errorf("flagged link %+v", l)
+			}
+		}
+	}
+	if flagged != 1 {
+		t.Errorf("%d flagged links", flagged)
+	}
+	es, _ = f.st.Audit(context.Background(), store.AuditFilter{MsgID: id})
+	if len(es) != 2 || !strings.Contains(string(es[1].Data), `"via":"cli"`) {
+		t.Errorf("API view not audited as cli: %d entries", len(es))
+	}
+	f.api("GET", "/api/messages/"+id, f.token("olga"), "")
+	es, _ = f.st.Audit(context.Background(), store.AuditFilter{MsgID: id})
+	if len(es) != 3 || !strings.Contains(string(es[2].Data), `"via":"api"`) {
+		t.Errorf("API view not audited as api")
+	}
+	// Listing does not count as viewing a message.
+	f.api("GET", "/api/held", f.token("olga"), "")
+	b.get("/held")
+	if es, _ := f.st.Audit(context.Background(), store.AuditFilter{MsgID: id}); len(es) != 3 {
+		t.Errorf("listing audited as a view")
+	}
+
+	// After approval: history, no buttons.
+	b.post("/messages/"+id+"/approve", nil)
+	_, page = b.get("/messages/" + id)
+	if strings.Contains(page, `id="approve"`) || !strings.Contains(page, "approved, queued") || !strings.Contains(page, "<td data-label=\"Who\">olga</td>") {
+		t.Error("message page after approval")
+	}
+}
+
+func TestBodyDeleted(t *testing.T) {
+	f := newFixture(t, 1)
+	id := f.held("alice", "gone", testBody("gone"))
+	f.st.Update(context.Background(), func(tx store.Tx) error { return tx.DeleteBody(id) })
+	resp, page := f.loggedIn("olga").get("/messages/" + id)
+	wantStatus(t, resp, page, http.StatusOK)
+	if !strings.Contains(page, `id="body-gone"`) {
+		t.Error("no note that the content was destroyed")
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	f := newFixture(t, 1)
+	f.held("alice", "x", testBody("x"))
+	b := f.loggedIn("olga")
+	b.header.Set("Accept-Language", "ja,en-US;q=0.8")
+	_, page := b.get("/held")
+	if !strings.Contains(page, `<html lang="ja">`) || !strings.Contains(page, "保留メール") || !strings.Contains(page, "未知") {
+		t.Error("Japanese not chosen from Accept-Language")
+	}
+	b.header.Set("Accept-Language", "en-GB,en;q=0.9,ja;q=0.5")
+	if _, page = b.get("/held"); !strings.Contains(page, `<html lang="en">`) {
+		t.Error("English not chosen from Accept-Language")
+	}
+	// The user's setting wins over the browser's.
+	resp, _ := b.post("/settings/lang", url.Values{"lang": {"ja"}, "back": {"/held?done=lang"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/held?done=lang" {
+		t.Fatalf("set lang: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, page = b.get("/held?done=lang"); !strings.Contains(page, `<html lang="ja">`) || !strings.Contains(page, "言語を変更しました。") {
+		t.Error("user setting not applied")
+	}
+	if u, _ := f.acc.Get(context.Background(), "olga"); u.Lang != "ja" {
+		t.Errorf("stored lang %q", u.Lang)
+	}
+	// The password still works: the setting did not overwrite the account.
+	f.loggedIn("olga")
+	b.post("/settings/lang", url.Values{"lang": {""}})
+	if _, page = b.get("/held"); !strings.Contains(page, `<html lang="en">`) {
+		t.Error("back to the browser's language")
+	}
+	// The login page follows the browser.
+	lb := f.browser()
+	lb.header.Set("Accept-Language", "ja")
+	if _, page = lb.get("/login"); !strings.Contains(page, "ログイン") {
+		t.Error("login page not in Japanese")
+	}
+}
+
+func TestPanicRecovered(t *testing.T) {
+	f := newFixture(t, 1)
+	rec := httptest.NewRecorder()
+	f.c.secure(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "boom") {
+		t.Errorf("panic: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+func TestStoreFailureIsInternalError(t *testing.T) {
+	f := newFixture(t, 1)
+	id := f.held("alice", "x", testBody("x"))
+	b := f.loggedIn("olga")
+	f.st.mu.Lock()
+	f.st.failUpdate = fmt.Errorf("disk on fire")
+	f.st.mu.Unlock()
+	resp, body := b.post("/messages/"+id+"/approve", nil)
+	wantStatus(t, resp, body, http.StatusInternalServerError)
+	if strings.Contains(body, "disk on fire") {
+		t.Error("internal error text shown to the user")
+	}
+	// The view is audited in the same breath as it is shown: if the audit
+	// entry cannot be written, the message is not shown.
+	resp, body = b.get("/messages/" + id)
+	wantStatus(t, resp, body, http.StatusInternalServerError)
+	if strings.Contains(body, "drive.google.com") {
+		t.Error("message shown although its view could not be audited")
+	}
+}

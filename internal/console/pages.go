@@ -1,0 +1,273 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+var pageNames = []string{"login", "queue", "message", "error"}
+
+var funcs = template.FuncMap{
+	// line and text make mail content safe to show, beyond HTML escaping:
+	// no control or text-reordering characters (see Printable).
+	"line":  func(s string) string { return Printable(s, false) },
+	"text":  func(s string) string { return Printable(s, true) },
+	"lower": strings.ToLower,
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	out := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("console: template %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// pageData is what every page gets.
+type pageData struct {
+	L       lang
+	User    *store.User
+	Officer bool
+	Title   string
+	Path    string // this page, for the language switch to come back to
+	Flash   string
+}
+
+func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData {
+	p := pageData{User: u, Path: r.URL.RequestURI()}
+	if u != nil {
+		p.L = pickLang(r, u.Lang)
+		p.Officer = account.HasRole(u, account.RoleOfficer)
+	} else {
+		p.L = pickLang(r, "")
+	}
+	p.Title = p.L.T(titleKey)
+	return p
+}
+
+// render executes a page into a buffer first, so that a template error
+// becomes a clean 500 rather than half a page.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	var b bytes.Buffer
+	if err := c.pages[name].ExecuteTemplate(&b, "layout", data); err != nil {
+		c.log.Error("rendering page", zap.String("page", name), zap.Error(err))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+type errorData struct {
+	pageData
+	Message string
+	Back    string
+}
+
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, u *store.User, status int, key string) {
+	d := &errorData{pageData: c.page(r, u, "err.title"), Back: "/held"}
+	d.Message = d.L.T(key)
+	if id := r.PathValue("id"); id != "" && status != http.StatusNotFound {
+		d.Back = "/messages/" + url.PathEscape(id)
+	}
+	c.render(w, r, status, "error", d)
+}
+
+// holdErrorPage shows an error of hold.Service in words.
+func (c *Console) holdErrorPage(w http.ResponseWriter, r *http.Request, u *store.User, err error) {
+	status, _, key := holdError(err)
+	if status == http.StatusInternalServerError {
+		c.log.Error("console request failed", zap.String("path", r.URL.Path), zap.String("user", u.Name), zap.Error(err))
+	}
+	c.errorPage(w, r, u, status, key)
+}
+
+type queueData struct {
+	pageData
+	Messages   []APIMessage
+	Total      int
+	Rules      []string // rule names present in the queue, for the filter
+	Rule       string
+	Sender     string
+	NearMisses int
+	WindowDays int
+	Now        time.Time
+}
+
+func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.User) {
+	q := r.URL.Query()
+	title := "queue.title"
+	if !account.HasRole(u, account.RoleOfficer) {
+		title = "queue.title_own"
+	}
+	d := &queueData{pageData: c.page(r, u, title), Rule: q.Get("rule"), Sender: q.Get("sender"), Now: c.cfg.Now(),
+		WindowDays: int(c.cfg.NearMissWindow / (24 * time.Hour))}
+	all, shown, err := c.listHeld(r.Context(), u, d.Rule, d.Sender)
+	if err != nil {
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	d.Messages, d.Total = shown, len(all)
+	for _, m := range all {
+		for _, rs := range m.Reasons {
+			if rs.Rule != "" && !slices.Contains(d.Rules, rs.Rule) {
+				d.Rules = append(d.Rules, rs.Rule)
+			}
+		}
+	}
+	slices.Sort(d.Rules)
+	if d.Officer {
+		if d.NearMisses, err = c.nearMisses(r.Context()); err != nil {
+			c.holdErrorPage(w, r, u, err)
+			return
+		}
+	}
+	if done, id := q.Get("done"), q.Get("id"); done != "" {
+		switch done {
+		case "approved", "released", "rejected", "withdrawn":
+			d.Flash = d.L.T("done."+done, id)
+		case "lang":
+			d.Flash = d.L.T("done.lang")
+		}
+	}
+	c.render(w, r, http.StatusOK, "queue", d)
+}
+
+type partView struct {
+	APIPart
+	Segments []segment
+}
+
+type messageData struct {
+	pageData
+	M        *APIDetail
+	Parts    []partView
+	Now      time.Time
+	HeadMain []APIHeader // the fields people read first
+	// VerdictJSON is the stored verdict, indented, shown as text.
+	VerdictJSON string
+}
+
+var mainHeaders = []string{"From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-Id"}
+
+func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.User) {
+	m, err := c.detail(r.Context(), u, r.PathValue("id"), "console")
+	if err != nil {
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now()}
+	d.Title = m.Subject
+	if d.Title == "" {
+		d.Title = d.L.T("no_subject")
+	}
+	for _, h := range m.Headers {
+		if slices.ContainsFunc(mainHeaders, func(n string) bool { return strings.EqualFold(n, h.Name) }) {
+			d.HeadMain = append(d.HeadMain, h)
+		}
+	}
+	if len(m.Verdict) > 0 {
+		var b bytes.Buffer
+		if json.Indent(&b, m.Verdict, "", "  ") == nil {
+			d.VerdictJSON = b.String()
+		}
+	}
+	for _, p := range m.Parts {
+		pv := partView{APIPart: p}
+		if p.Text != "" {
+			pv.Segments = highlight(p.Text, p.Path, m.Links)
+		}
+		d.Parts = append(d.Parts, pv)
+	}
+	c.render(w, r, http.StatusOK, "message", d)
+}
+
+func (c *Console) approve(w http.ResponseWriter, r *http.Request, u *store.User) {
+	id := r.PathValue("id")
+	out, err := c.hold.Approve(r.Context(), u, id, "console")
+	if err != nil {
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	done := "approved"
+	if out.Released {
+		done = "released"
+	}
+	c.done(w, r, done, id)
+}
+
+func (c *Console) reject(w http.ResponseWriter, r *http.Request, u *store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		c.errorPage(w, r, u, http.StatusBadRequest, "err.bad_request")
+		return
+	}
+	id := r.PathValue("id")
+	nearMiss := r.PostForm.Get("near_miss") != ""
+	if err := c.hold.Reject(r.Context(), u, id, r.PostForm.Get("comment"), nearMiss, "console"); err != nil {
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	c.done(w, r, "rejected", id)
+}
+
+func (c *Console) withdraw(w http.ResponseWriter, r *http.Request, u *store.User) {
+	id := r.PathValue("id")
+	if err := c.hold.Withdraw(r.Context(), u, id, "console"); err != nil {
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	c.done(w, r, "withdrawn", id)
+}
+
+// done goes back to the queue after a decision (303, so that reloading
+// the page does not post again).
+func (c *Console) done(w http.ResponseWriter, r *http.Request, what, id string) {
+	http.Redirect(w, r, "/held?done="+what+"&id="+url.QueryEscape(id), http.StatusSeeOther)
+}
+
+// setLang stores the user's console language ("" = the browser's).
+func (c *Console) setLang(w http.ResponseWriter, r *http.Request, u *store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		c.errorPage(w, r, u, http.StatusBadRequest, "err.bad_request")
+		return
+	}
+	l := r.PostForm.Get("lang")
+	if _, ok := catalogue[l]; !ok {
+		l = ""
+	}
+	// u was read for this request; the write replaces the record, so a
+	// password change in between would be undone. Read it again, as late
+	// as possible.
+	cur, err := c.st.User(r.Context(), u.Name)
+	if err == nil && cur.Lang != l {
+		cur.Lang = l
+		cur.Updated = c.cfg.Now().UTC()
+		err = c.st.Update(r.Context(), func(tx store.Tx) error { return tx.PutUser(cur) })
+	}
+	if err != nil {
+		c.log.Error("setting console language", zap.String("user", u.Name), zap.Error(err))
+		c.errorPage(w, r, u, http.StatusInternalServerError, "err.internal")
+		return
+	}
+	back := safeNext(r.PostForm.Get("back"))
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}

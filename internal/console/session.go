@@ -1,0 +1,282 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// touchEvery bounds how often a session's LastSeen is written: often
+// enough for the idle timeout, rarely enough that reading pages does not
+// turn into a write per request.
+const touchEvery = time.Minute
+
+// cookieName is the session cookie's name. Over TLS the __Host- prefix
+// makes the browser refuse it unless it is Secure, host-only and Path=/,
+// so a sibling domain cannot plant a session cookie.
+func (c *Console) cookieName() string {
+	if c.cfg.Secure {
+		return "__Host-egressguard"
+	}
+	return "egressguard"
+}
+
+// secretID is the stored key of a cookie value or token: its SHA-256 in
+// hex, so that a copy of the database yields no usable credential.
+func secretID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// newSecret returns 32 random bytes, URL-safe encoded.
+func newSecret() string {
+	var b [32]byte
+	rand.Read(b[:]) // never fails (crypto/rand panics rather than return short)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// clientIP is the address of the peer. The console does not trust
+// X-Forwarded-For: behind a proxy, throttling is then per proxy, which
+// errs on the safe side.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// sessionUser returns the logged-in user of r, or nil. Expired sessions
+// and sessions of disabled or deleted users are removed on sight.
+func (c *Console) sessionUser(r *http.Request) (*store.User, *store.Session, error) {
+	ck, err := r.Cookie(c.cookieName())
+	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
+		return nil, nil, nil
+	}
+	ctx := r.Context()
+	id := secretID(ck.Value)
+	s, err := c.st.Session(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	now := c.cfg.Now()
+	if now.Sub(s.LastSeen) > c.cfg.SessionIdle || now.Sub(s.Created) > c.cfg.SessionMax {
+		c.log.Info("console session expired", zap.String("user", s.User))
+		return nil, nil, c.endSession(ctx, s, "expired")
+	}
+	u, err := c.acc.Get(ctx, s.User)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		// A disabled account loses every session at its next request,
+		// whichever of them comes first.
+		err := c.st.Update(ctx, func(tx store.Tx) error { return tx.(recordTx).DeleteUserSessions(s.User) })
+		return nil, nil, err
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if now.Sub(s.LastSeen) >= touchEvery {
+		s.LastSeen = now.UTC()
+		if err := c.st.Update(ctx, func(tx store.Tx) error { return tx.(recordTx).PutSession(s) }); err != nil {
+			return nil, nil, err
+		}
+	}
+	return u, s, nil
+}
+
+func (c *Console) endSession(ctx context.Context, s *store.Session, why string) error {
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.(recordTx).DeleteSession(s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		_, err := audit.Append(tx.(recordTx), c.cfg.Now(), audit.Event{Actor: s.User, Action: "console.logout",
+			Data: map[string]any{"reason": why}})
+		return err
+	})
+}
+
+// withUser runs h for a logged-in user and sends everyone else to the
+// login page (GET) or refuses (POST).
+func (c *Console) withUser(h func(http.ResponseWriter, *http.Request, *store.User)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, _, err := c.sessionUser(r)
+		if err != nil {
+			c.log.Error("session lookup failed", zap.Error(err))
+			c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
+			return
+		}
+		if u == nil {
+			c.clearCookie(w)
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			c.errorPage(w, r, nil, http.StatusUnauthorized, "err.login_required")
+			return
+		}
+		h(w, r, u)
+	}
+}
+
+func (c *Console) setCookie(w http.ResponseWriter, value string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     c.cookieName(),
+		Value:    value,
+		Path:     "/",
+		MaxAge:   int(c.cfg.SessionMax / time.Second),
+		HttpOnly: true,
+		Secure:   c.cfg.Secure,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
+
+func (c *Console) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: c.cfg.Secure, SameSite: http.SameSiteStrictMode})
+}
+
+type loginData struct {
+	pageData
+	Name  string
+	Next  string
+	Error string
+}
+
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	if u, _, err := c.sessionUser(r); err == nil && u != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	c.render(w, r, http.StatusOK, "login", &loginData{pageData: c.page(r, nil, "login.title"), Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// maxPasswordLen: bcrypt looks at 72 bytes; anything much longer is not a
+// password but an attempt to make the server work.
+const maxPasswordLen = 1024
+
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		c.errorPage(w, r, nil, http.StatusBadRequest, "err.bad_request")
+		return
+	}
+	name := strings.ToLower(strings.TrimSpace(r.PostForm.Get("user")))
+	pass := r.PostForm.Get("password")
+	next := safeNext(r.PostForm.Get("next"))
+	ip := clientIP(r)
+	ctx := r.Context()
+	data := &loginData{pageData: c.page(r, nil, "login.title"), Name: name, Next: next}
+	now := c.cfg.Now()
+
+	if name == "" || pass == "" || len(name) > 254 || len(pass) > maxPasswordLen {
+		data.Error = data.L.T("login.failed")
+		c.render(w, r, http.StatusUnauthorized, "login", data)
+		return
+	}
+	if !c.throttle.allow(name, ip, now) {
+		// Not audited: the throttle exists because someone is guessing,
+		// and each refused guess would otherwise be a write. It is logged.
+		c.log.Warn("console login throttled", zap.String("user", name), zap.String("ip", ip))
+		data.Error = data.L.T("login.throttled")
+		w.Header().Set("Retry-After", "900")
+		c.render(w, r, http.StatusTooManyRequests, "login", data)
+		return
+	}
+	u, err := c.acc.Authenticate(ctx, name, pass)
+	if errors.Is(err, account.ErrBadCredentials) {
+		c.throttle.fail(name, ip, now)
+		c.log.Info("console login failed", zap.String("user", name), zap.String("ip", ip))
+		if err := c.st.Update(ctx, func(tx store.Tx) error {
+			_, err := audit.Append(tx.(recordTx), now, audit.Event{Actor: name, Action: "console.login_failed",
+				Data: map[string]any{"ip": ip}})
+			return err
+		}); err != nil {
+			c.log.Error("audit of failed login", zap.Error(err))
+			c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
+			return
+		}
+		data.Error = data.L.T("login.failed")
+		c.render(w, r, http.StatusUnauthorized, "login", data)
+		return
+	}
+	if err != nil {
+		c.log.Error("console login", zap.String("user", name), zap.Error(err))
+		c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
+		return
+	}
+	c.throttle.success(name)
+
+	secret := newSecret()
+	s := &store.Session{ID: secretID(secret), User: u.Name, Created: now.UTC(), LastSeen: now.UTC()}
+	err = c.st.Update(ctx, func(tx store.Tx) error {
+		// A session cookie the browser brought along is ended: a fresh
+		// login always gets a fresh session (no fixation).
+		if old, err := r.Cookie(c.cookieName()); err == nil && old.Value != "" {
+			if err := tx.(recordTx).DeleteSession(secretID(old.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if err := tx.(recordTx).PutSession(s); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx.(recordTx), now, audit.Event{Actor: u.Name, Action: "console.login",
+			Data: map[string]any{"ip": ip}})
+		return err
+	})
+	if err != nil {
+		c.log.Error("creating console session", zap.String("user", u.Name), zap.Error(err))
+		c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
+		return
+	}
+	c.log.Info("console login", zap.String("user", u.Name), zap.String("ip", ip))
+	c.setCookie(w, secret)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	u, s, err := c.sessionUser(r)
+	if err != nil {
+		c.log.Error("session lookup failed", zap.Error(err))
+	}
+	if u != nil && s != nil {
+		if err := c.endSession(r.Context(), s, "logout"); err != nil {
+			c.log.Error("ending console session", zap.String("user", u.Name), zap.Error(err))
+			c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
+			return
+		}
+		c.log.Info("console logout", zap.String("user", u.Name))
+	}
+	c.clearCookie(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// safeNext keeps a post-login redirect on this site: a local absolute
+// path, not "//host" or "/\host" (which browsers treat as another host).
+func safeNext(next string) string {
+	if next == "" || next[0] != '/' || len(next) > 2000 {
+		return "/held"
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return "/held"
+	}
+	if strings.ContainsAny(next, "\r\n\t\x00") || strings.HasPrefix(next, "/login") {
+		return "/held"
+	}
+	return next
+}

@@ -1,0 +1,232 @@
+package console
+
+import (
+	"io/fs"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestHighlight(t *testing.T) {
+	drive := APILink{URL: "https://drive.google.com/x", Raw: "https://drive.google.com/x", Part: "1", Flagged: true}
+	wrapped := APILink{URL: "https://box.com/s/abc", Raw: "https://safelinks.example/?u=https%3A%2F%2Fbox.com%2Fs%2Fabc", Part: "1", Flagged: true, Text: "the files"}
+	other := APILink{URL: "https://www.example.jp/", Raw: "https://www.example.jp/", Part: "1"}
+	elsewhere := APILink{URL: "https://drive.google.com/x", Raw: "https://drive.google.com/x", Part: "2", Flagged: true}
+	cases := []struct {
+		name  string
+		text  string
+		links []APILink
+		want  []segment
+	}{
+		{"no links", "hello", nil, []segment{{Text: "hello"}}},
+		{"one flagged", "see https://drive.google.com/x now", []APILink{drive},
+			[]segment{{Text: "see "}, {Text: "https://drive.google.com/x", Hit: true}, {Text: " now"}}},
+		{"twice, and another link", "https://drive.google.com/x https://www.example.jp/ https://drive.google.com/x", []APILink{drive, other},
+			[]segment{{Text: "https://drive.google.com/x", Hit: true}, {Text: " "}, {Text: "https://www.example.jp/", Link: true}, {Text: " "}, {Text: "https://drive.google.com/x", Hit: true}}},
+		{"other part's links ignored", "https://drive.google.com/x", []APILink{elsewhere},
+			[]segment{{Text: "https://drive.google.com/x"}}},
+		{"wrapped: raw form and anchor text", "click the files: https://safelinks.example/?u=https%3A%2F%2Fbox.com%2Fs%2Fabc", []APILink{wrapped},
+			[]segment{{Text: "click "}, {Text: "the files", Hit: true}, {Text: ": "}, {Text: "https://safelinks.example/?u=https%3A%2F%2Fbox.com%2Fs%2Fabc", Hit: true}}},
+		{"longest wins at the same start", "https://drive.google.com/x/more", []APILink{
+			{URL: "https://drive.google.com/x/more", Part: "1"}, drive},
+			[]segment{{Text: "https://drive.google.com/x/more", Link: true}}},
+		{"markup stays text", "<b>https://drive.google.com/x</b>", []APILink{drive},
+			[]segment{{Text: "<b>"}, {Text: "https://drive.google.com/x", Hit: true}, {Text: "</b>"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := highlight(c.text, "1", c.links)
+			if d := cmp.Diff(c.want, got); d != "" {
+				t.Errorf("(-want +got)\n%s", d)
+			}
+			var joined strings.Builder
+			for _, s := range got {
+				joined.WriteString(s.Text)
+			}
+			if joined.String() != c.text {
+				t.Errorf("segments do not add up to the text: %q", joined.String())
+			}
+		})
+	}
+}
+
+func FuzzHighlight(f *testing.F) {
+	f.Add("see https://a.example/x and https://a.example/x/y", "https://a.example/x", "https://a.example/x/y", "x")
+	f.Add("", "", "a", "")
+	f.Fuzz(func(t *testing.T, text, a, b, anchor string) {
+		links := []APILink{{URL: a, Raw: b, Part: "1", Flagged: true, Text: anchor}, {URL: b, Part: "1"}}
+		var joined strings.Builder
+		for _, s := range highlight(text, "1", links) {
+			joined.WriteString(s.Text)
+		}
+		if joined.String() != text {
+			t.Fatalf("segments %q do not add up to %q", joined.String(), text)
+		}
+	})
+}
+
+func TestPrintable(t *testing.T) {
+	for _, c := range []struct {
+		in        string
+		multiline bool
+		want      string
+	}{
+		{"plain subject", false, "plain subject"},
+		{"資料の共有　全角スペース", false, "資料の共有　全角スペース"},
+		{"a\tb\nc", false, "a\uFFFDb\uFFFDc"},
+		{"a\tb\r\nc", true, "a\tb\nc"},
+		{"\x1b[31mred\x1b[0m", false, "\uFFFD[31mred\uFFFD[0m"},
+		{"invoice\u202Efdp.exe", false, "invoice\uFFFDfdp.exe"},
+		{"zero\u200bwidth", true, "zero\uFFFDwidth"},
+		{"c1\u009bcontrol", false, "c1\uFFFDcontrol"},
+		{"bad \xff utf8", false, "bad \uFFFD utf8"},
+	} {
+		if got := Printable(c.in, c.multiline); got != c.want {
+			t.Errorf("Printable(%q, %v) = %q, want %q", c.in, c.multiline, got, c.want)
+		}
+	}
+}
+
+// TestCatalogue checks that both languages have the same keys and that
+// every key a template uses exists.
+func TestCatalogue(t *testing.T) {
+	for k := range catalogue["en"] {
+		if _, ok := catalogue["ja"][k]; !ok {
+			t.Errorf("%q missing in ja", k)
+		}
+	}
+	for k := range catalogue["ja"] {
+		if _, ok := catalogue["en"][k]; !ok {
+			t.Errorf("%q missing in en", k)
+		}
+	}
+	re := regexp.MustCompile(`\.T "([a-z_.]+)"`)
+	files, _ := fs.Glob(templateFS, "templates/*.html")
+	used := 0
+	for _, name := range files {
+		b, _ := fs.ReadFile(templateFS, name)
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			used++
+			if _, ok := catalogue["en"][m[1]]; !ok {
+				t.Errorf("%s uses unknown key %q", name, m[1])
+			}
+		}
+	}
+	if used < 50 {
+		t.Errorf("found only %d uses of keys: the pattern no longer matches the templates", used)
+	}
+	// Keys built at run time.
+	for _, k := range []string{"state.held", "state.queued", "state.sending", "state.delivered", "state.bounced",
+		"state.rejected", "state.expired", "state.withdrawn", "decision.approve", "decision.reject",
+		"decision.withdraw", "decision.expire", "done.approved", "done.released", "done.rejected", "done.withdrawn"} {
+		if _, ok := catalogue["en"][k]; !ok {
+			t.Errorf("missing %q", k)
+		}
+	}
+}
+
+func TestPickLang(t *testing.T) {
+	for _, c := range []struct{ accept, user, want string }{
+		{"", "", "en"},
+		{"ja", "", "ja"},
+		{"ja-JP,ja;q=0.9,en;q=0.8", "", "ja"},
+		{"en-US,en;q=0.9", "", "en"},
+		{"fr-FR,ja;q=0.5", "", "ja"},
+		{"de", "", "en"},
+		{"ja", "en", "en"},
+		{"en", "ja", "ja"},
+		{"garbage;;;q=x", "", "en"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Language", c.accept)
+		if got := pickLang(r, c.user).Code(); got != c.want {
+			t.Errorf("Accept-Language %q, user %q: %s, want %s", c.accept, c.user, got, c.want)
+		}
+	}
+	en, ja := langOf("en"), langOf("ja")
+	for _, c := range []struct {
+		d      time.Duration
+		en, ja string
+	}{
+		{-time.Minute, "0m", "0分"},
+		{59 * time.Second, "0m", "0分"},
+		{61 * time.Minute, "1h 1m", "1時間1分"},
+		{50 * time.Hour, "2d 2h", "2日2時間"},
+	} {
+		if got := en.Age(c.d); got != c.en {
+			t.Errorf("en.Age(%v) = %q", c.d, got)
+		}
+		if got := ja.Age(c.d); got != c.ja {
+			t.Errorf("ja.Age(%v) = %q", c.d, got)
+		}
+	}
+}
+
+func TestThrottleWindowAndBounds(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	th := newThrottle(3, 5, 10*time.Minute)
+	for i := range 3 {
+		if !th.allow("a", "1.1.1.1", t0) {
+			t.Fatalf("blocked after %d failures", i)
+		}
+		th.fail("a", "1.1.1.1", t0.Add(time.Duration(i)*time.Minute))
+	}
+	if th.allow("a", "2.2.2.2", t0.Add(5*time.Minute)) {
+		t.Error("account not blocked from another address")
+	}
+	// Sliding: the first failure leaves the window at 10m.
+	if !th.allow("a", "2.2.2.2", t0.Add(10*time.Minute)) {
+		t.Error("still blocked once the oldest failure left the window")
+	}
+	th.success("a")
+	if !th.allow("a", "1.1.1.1", t0.Add(5*time.Minute)) {
+		t.Error("success does not reset the account")
+	}
+	for i := range 10 {
+		th.fail("x", "9.9.9.9", t0)
+		if n := len(th.ips["9.9.9.9"]); n > 5 {
+			t.Fatalf("kept %d failures after %d", n, i)
+		}
+	}
+	if th.allow("other", "9.9.9.9", t0) {
+		t.Error("address not blocked after 5 failures")
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/messages/abc":            "/messages/abc",
+		"/held?rule=x&sender=y":    "/held?rule=x&sender=y",
+		"":                         "/held",
+		"//evil.example":           "/held",
+		"/\\evil.example":          "/held",
+		"https://evil.example":     "/held",
+		"/login?next=/held":        "/held",
+		"/held\r\nSet-Cookie: x=y": "/held",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHeaderFields(t *testing.T) {
+	raw := []byte("Subject: =?ISO-2022-JP?B?GyRCJEYkOSRIGyhC?=\r\nX-A: 1\r\n\tcontinued\r\nReceived: x\r\nReceived: y\r\n\r\nbody: not a header\r\n")
+	hs, n := headerFields(raw)
+	var got []string
+	for _, h := range hs {
+		got = append(got, h.Name+"="+h.Value)
+	}
+	want := []string{"Subject=てすと", "X-A=1 continued", "Received=x", "Received=y"}
+	if n != 4 || !slices.Equal(got, want) {
+		t.Errorf("got %d %q, want %q", n, got, want)
+	}
+	if hs, _ := headerFields([]byte("no header at all")); len(hs) > 1 {
+		t.Errorf("garbage: %v", hs)
+	}
+}

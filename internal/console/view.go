@@ -1,0 +1,435 @@
+package console
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// Display bounds: a held message can be large and hostile; the view shows
+// enough to decide and says when it cut something.
+const (
+	maxPartText   = 256 << 10 // characters of text shown per part
+	maxHeaders    = 300       // header fields shown
+	maxHeaderLen  = 4 << 10   // bytes of one header value shown
+	maxNeedles    = 1000      // link strings highlighted per part
+	maxViewLinks  = 500       // links listed
+	minAnchorText = 3         // anchor texts shorter than this are not highlighted
+)
+
+// verdict is the part of the policy verdict (stored as JSON with the
+// message) that the console shows. Unknown fields are ignored, so the
+// policy can grow without breaking the console.
+type verdict struct {
+	Action     string         `json:"action"`
+	Reasons    []verdictCause `json:"reasons"`
+	Links      []verdictLink  `json:"links"`
+	Recipients []verdictRcpt  `json:"recipients"`
+	Unknown    []string       `json:"unknown"`
+}
+
+type verdictCause struct {
+	Rule    string `json:"rule"`
+	Detail  string `json:"detail"`
+	Action  string `json:"action"`
+	Monitor bool   `json:"monitor"`
+}
+
+// UnmarshalJSON also takes a bare string (a reason without a rule name).
+func (c *verdictCause) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*c = verdictCause{Detail: s}
+		return nil
+	}
+	type plain verdictCause
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+type verdictLink struct {
+	URL      string `json:"url"`
+	Provider string `json:"provider"`
+	Part     string `json:"part"`
+}
+
+type verdictRcpt struct {
+	Addr  string `json:"addr"`
+	Class string `json:"class"`
+}
+
+func parseVerdict(b []byte) verdict {
+	var v verdict
+	if len(b) > 0 {
+		// A verdict the console cannot read shows as no evidence; the
+		// raw JSON is still on the page.
+		_ = json.Unmarshal(b, &v)
+	}
+	return v
+}
+
+// unknownRcpt reports whether the verdict classed addr as unknown.
+func (v *verdict) unknownRcpt(addr string) (class string, unknown bool) {
+	for _, r := range v.Recipients {
+		if strings.EqualFold(r.Addr, addr) {
+			class = r.Class
+			break
+		}
+	}
+	if slices.ContainsFunc(v.Unknown, func(u string) bool { return strings.EqualFold(u, addr) }) {
+		return class, true
+	}
+	return class, class == "unknown"
+}
+
+// causes are the reasons that decided (monitor-only rules are evidence
+// too, but they did not hold the message: they come last).
+func (v *verdict) causes() []APIReason {
+	out := make([]APIReason, 0, len(v.Reasons))
+	for _, r := range v.Reasons {
+		out = append(out, APIReason{Rule: r.Rule, Detail: r.Detail, Action: r.Action, Monitor: r.Monitor})
+	}
+	slices.SortStableFunc(out, func(a, b APIReason) int {
+		if a.Monitor != b.Monitor {
+			if a.Monitor {
+				return 1
+			}
+			return -1
+		}
+		return 0
+	})
+	return out
+}
+
+// summary builds the listing entry for m.
+func summary(m *store.Message) APIMessage {
+	v := parseVerdict(m.Verdict)
+	out := APIMessage{
+		ID:         m.ID,
+		State:      string(m.State),
+		Received:   m.Received.UTC(),
+		From:       m.From,
+		AuthUser:   m.AuthUser,
+		HeaderFrom: m.HeaderFrom,
+		Subject:    m.Subject,
+		Action:     m.Action,
+		Reasons:    v.causes(),
+	}
+	if !m.HoldExpires.IsZero() {
+		t := m.HoldExpires.UTC()
+		out.HoldExpires = &t
+	}
+	for _, a := range m.Addrs() {
+		class, unknown := v.unknownRcpt(a)
+		out.Rcpts = append(out.Rcpts, APIRcpt{Addr: a, Class: class, Unknown: unknown})
+	}
+	return out
+}
+
+// matches applies the queue filters: rule is exact, sender a
+// case-insensitive substring of the envelope sender or user name.
+func (m *APIMessage) matches(rule, sender string) bool {
+	if rule != "" && !slices.ContainsFunc(m.Reasons, func(r APIReason) bool { return r.Rule == rule }) {
+		return false
+	}
+	if sender != "" {
+		s := strings.ToLower(sender)
+		if !strings.Contains(strings.ToLower(m.From), s) && !strings.Contains(strings.ToLower(m.AuthUser), s) {
+			return false
+		}
+	}
+	return true
+}
+
+// listHeld returns the held mail u may see, oldest first, filtered.
+func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender string) (all []APIMessage, shown []APIMessage, err error) {
+	ms, err := c.hold.List(ctx, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range ms {
+		s := summary(m)
+		s.Own = hold.IsSender(u, m)
+		all = append(all, s)
+		if s.matches(rule, sender) {
+			shown = append(shown, s)
+		}
+	}
+	return all, shown, nil
+}
+
+// detail loads one message for u through hold.View, which checks that u
+// may see it and records the view in the audit log.
+func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*APIDetail, error) {
+	m, ds, err := c.hold.View(ctx, u, id, via)
+	if err != nil {
+		return nil, err
+	}
+	d := &APIDetail{APIMessage: summary(m), Size: m.Size, ClientAddr: m.ClientAddr, Helo: m.Helo,
+		Needed: c.hold.Approvals(), Verdict: json.RawMessage(m.Verdict)}
+	if !json.Valid(d.Verdict) {
+		d.Verdict = nil
+	}
+	d.Own = hold.IsSender(u, m)
+	approvers := map[string]bool{}
+	for _, x := range ds {
+		d.Decisions = append(d.Decisions, APIDecision{Actor: x.Actor, Kind: x.Kind, Comment: x.Comment, NearMiss: x.NearMiss, At: x.At.UTC()})
+		if x.Kind == store.DecisionApprove {
+			approvers[x.Actor] = true
+		}
+	}
+	d.Approvals = len(approvers)
+	held := m.State == store.Held
+	officer := account.HasRole(u, account.RoleOfficer) && !u.Disabled
+	d.CanDecide = held && officer && !d.Own && !approvers[u.Name]
+	d.ApprovedByYou = approvers[u.Name]
+	d.CanWithdraw = held && d.Own
+
+	raw, err := c.st.Body(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		d.BodyDeleted = true
+		return d, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("body of %s: %w", id, err)
+	}
+	d.Headers, d.HeadersTotal = headerFields(raw)
+	f := message.Inspect(raw, c.cfg.Limits)
+	v := parseVerdict(m.Verdict)
+	flagged := map[string]bool{}
+	for _, l := range v.Links {
+		flagged[l.URL] = true
+	}
+	provider := map[string]string{}
+	for _, l := range v.Links {
+		if l.Provider != "" {
+			provider[l.URL] = l.Provider
+		}
+	}
+	for i, l := range f.Links {
+		if i == maxViewLinks {
+			break
+		}
+		off := flagged[l.URL] || flagged[l.Raw]
+		d.Links = append(d.Links, APILink{URL: l.URL, Raw: l.Raw, Host: l.Host, Part: l.Part, Source: l.Source,
+			Wrappers: l.Wrappers, Text: l.Text, Mismatch: l.Mismatch, Opaque: l.Opaque, Flagged: off,
+			Provider: cmp.Or(provider[l.URL], provider[l.Raw])})
+	}
+	for _, p := range f.Parts {
+		text, cut := p.Text, false
+		if len(text) > maxPartText {
+			text, cut = strings.ToValidUTF8(text[:maxPartText], ""), true
+		}
+		d.Parts = append(d.Parts, APIPart{Path: p.Path, ContentType: p.ContentType, Charset: p.Charset,
+			Filename: p.Filename, Disposition: p.Disposition, Size: p.Size, Text: text, Truncated: cut})
+	}
+	for _, a := range f.Attachments {
+		d.Attachments = append(d.Attachments, APIAttachment{Part: a.Part, Filename: a.Filename,
+			ContentType: a.ContentType, Size: a.Size, Encrypted: a.Encrypted})
+	}
+	for _, p := range f.Problems {
+		d.Problems = append(d.Problems, APIProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
+	}
+	return d, nil
+}
+
+// headerFields parses the header of raw and decodes encoded words. It
+// returns at most maxHeaders fields and how many there were.
+func headerFields(raw []byte) ([]APIHeader, int) {
+	end := bytes.Index(raw, []byte("\r\n\r\n"))
+	if e := bytes.Index(raw, []byte("\n\n")); e >= 0 && (end < 0 || e < end) {
+		end = e
+	}
+	if end < 0 {
+		end = len(raw)
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(io.MultiReader(bytes.NewReader(raw[:end]), strings.NewReader("\r\n\r\n"))))
+	if err != nil && h.Len() == 0 {
+		return nil, 0
+	}
+	dec := mime.WordDecoder{CharsetReader: charset.Reader}
+	var out []APIHeader
+	n := 0
+	for fs := h.Fields(); fs.Next(); {
+		n++
+		if len(out) == maxHeaders {
+			continue
+		}
+		v := unfold(fs.Value())
+		if d, err := dec.DecodeHeader(v); err == nil {
+			v = d
+		}
+		if len(v) > maxHeaderLen {
+			v = strings.ToValidUTF8(v[:maxHeaderLen], "") + "…"
+		}
+		out = append(out, APIHeader{Name: fs.Key(), Value: strings.ToValidUTF8(v, "\uFFFD")})
+	}
+	return out, n
+}
+
+func unfold(v string) string {
+	v = strings.ReplaceAll(v, "\r\n", "\n")
+	if !strings.Contains(v, "\n") {
+		return v
+	}
+	var b strings.Builder
+	for i, line := range strings.Split(v, "\n") {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strings.TrimLeft(line, " \t"))
+	}
+	return b.String()
+}
+
+// segment is a run of text, marked when it is a link: Hit for a link the
+// rules flagged, Link for any other.
+type segment struct {
+	Text string
+	Hit  bool
+	Link bool
+}
+
+type needle struct {
+	s   string
+	hit bool
+}
+
+// highlight splits text around the link strings of one part. The text
+// stays text: the template escapes every segment, and marking is done by
+// wrapping segments in <mark>, never by inserting markup into the text.
+func highlight(text, part string, links []APILink) []segment {
+	var ns []needle
+	for _, l := range links {
+		if l.Part != part {
+			continue
+		}
+		for _, s := range []string{l.Raw, l.URL} {
+			if s != "" {
+				ns = append(ns, needle{s, l.Flagged})
+			}
+		}
+		if l.Flagged && utf8.RuneCountInString(strings.TrimSpace(l.Text)) >= minAnchorText {
+			ns = append(ns, needle{strings.TrimSpace(l.Text), true})
+		}
+		if len(ns) >= maxNeedles {
+			break
+		}
+	}
+	if len(ns) == 0 || text == "" {
+		return []segment{{Text: text}}
+	}
+	type span struct {
+		start, end int
+		hit        bool
+	}
+	var spans []span
+	seen := map[string]bool{}
+	for _, n := range ns {
+		key := n.s + fmt.Sprint(n.hit)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		for i := 0; i < len(text); {
+			j := strings.Index(text[i:], n.s)
+			if j < 0 {
+				break
+			}
+			spans = append(spans, span{i + j, i + j + len(n.s), n.hit})
+			i += j + len(n.s)
+		}
+	}
+	// Earliest first; at the same start the longest, flagged before not.
+	slices.SortFunc(spans, func(a, b span) int {
+		if c := cmp.Compare(a.start, b.start); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.end, a.end); c != 0 {
+			return c
+		}
+		if a.hit != b.hit {
+			if a.hit {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	var out []segment
+	pos := 0
+	for _, s := range spans {
+		if s.start < pos {
+			continue // overlaps one already marked
+		}
+		if s.start > pos {
+			out = append(out, segment{Text: text[pos:s.start]})
+		}
+		out = append(out, segment{Text: text[s.start:s.end], Hit: s.hit, Link: !s.hit})
+		pos = s.end
+	}
+	if pos < len(text) {
+		out = append(out, segment{Text: text[pos:]})
+	}
+	return out
+}
+
+// Printable makes s safe to show: control characters and the Unicode
+// formatting characters that reorder or hide text (bidi overrides,
+// zero-width characters) become U+FFFD, so that a subject or file name
+// cannot rewrite a terminal line or disguise "exe" as "pdf". With
+// multiline, newlines and tabs are kept.
+func Printable(s string, multiline bool) string {
+	clean := true
+	for _, r := range s {
+		if !printable(r, multiline) {
+			clean = false
+			break
+		}
+	}
+	if clean && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if printable(r, multiline) {
+			b.WriteRune(r)
+		} else if r == '\r' && multiline {
+			// CRLF line ends: the LF stays.
+		} else {
+			b.WriteRune('\uFFFD')
+		}
+	}
+	return b.String()
+}
+
+func printable(r rune, multiline bool) bool {
+	switch {
+	case r == '\n' || r == '\t':
+		return multiline
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return false
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return false // bidi embedding, override and isolate controls, marks
+	case r == 0x200b || r == 0x200c || r == 0x200d || r == 0x2060 || r == 0xfeff:
+		return false // zero-width characters
+	}
+	return unicode.IsPrint(r) || unicode.IsSpace(r)
+}
