@@ -29,7 +29,6 @@ type conn struct {
 	ip      netip.Addr // client address, invalid if unknown
 	key     netip.Addr // per-client key for limits (IPv6: the /64)
 	trusted bool
-	start   time.Time
 	tap     rawTap
 
 	readMode atomic.Bool   // the last deadline go-smtp set was a read deadline
@@ -57,7 +56,6 @@ func newConn(s *Server, nc net.Conn, ip netip.Addr) *conn {
 		ip:      ip,
 		key:     limitKey(ip),
 		trusted: s.isTrusted(ip),
-		start:   s.now(),
 		quiet:   make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -94,6 +92,8 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 	return c.Conn.SetReadDeadline(t)
 }
 
+// SetWriteDeadline is called by go-smtp before every reply; the tap takes
+// that as the sign that what it sees next is a reply.
 func (c *conn) SetWriteDeadline(t time.Time) error {
 	c.readMode.Store(false)
 	return c.Conn.SetWriteDeadline(t)

@@ -13,8 +13,9 @@ import (
 	"github.com/egressguard/egressguard/internal/envelope"
 )
 
-// readChunk bounds one read of message data, so that DataTimeout is a
-// timeout without progress rather than for the whole message.
+// readChunk bounds one read of message data: go-smtp's reader returns only
+// with a full buffer or at the end, and the session checks the tap's
+// verdict between reads.
 const readChunk = 64 << 10
 
 // initialDataBuf is the buffer for a message without a SIZE hint; it grows
