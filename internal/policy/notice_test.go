@@ -124,11 +124,12 @@ func BenchmarkNoticeNoMatch(b *testing.B) {
 	}
 }
 
-// fastNFKC must agree with the norm package on every text it accepts.
-func TestFastNFKC(t *testing.T) {
+// The fast path must agree with the norm package and strings.ToLower on
+// every text it accepts.
+func TestNormalizeFastPath(t *testing.T) {
 	t.Parallel()
 	pieces := []string{"a", "Z", " ", "。", "、", "「", "」", "が", "か", "\u3099", "ｶ", "ﾞ", "Ａ", "ｚ", "！", "（", "）", "\u3000",
-		"漢", "字", "ー", "・", "※", "…", "①", "㈱", "é", "e\u0301", "한", "\u1100\u1161", "ﬁ", "™", "\U0001D400", "〜", "〒", "〶", "\uFFE5"}
+		"漢", "字", "ー", "・", "※", "…", "①", "㈱", "é", "e\u0301", "한", "\u1100\u1161", "ﬁ", "™", "\U0001D400", "〜", "〒", "〶", "\uFFE5", "Ω", "Ä", "ß", "İ", "\xff", "\xed\xa0\x80", "\xe0\x80\xaf"}
 	accepted := 0
 	for i := 0; i < 20000; i++ {
 		var b strings.Builder
@@ -137,27 +138,31 @@ func TestFastNFKC(t *testing.T) {
 		}
 		s := b.String()
 		want := norm.NFKC.String(s)
-		if got, ok := fastNFKC(s); ok {
+		if mapped, _, ok := scanText(s); ok {
+			got := s
+			if mapped {
+				got = mapWidth(s)
+			}
 			accepted++
 			if got != want {
-				t.Fatalf("fastNFKC(%q) = %q, want %q", s, got, want)
+				t.Fatalf("fast path NFKC(%q) = %q, want %q", s, got, want)
 			}
 		}
-		if got := normalize(s).nfkc; got != want {
-			t.Fatalf("normalize(%q) = %q, want %q", s, got, want)
+		if got := normalize(s); got.nfkc != want || got.lower != strings.ToLower(want) {
+			t.Fatalf("normalize(%q) = %+v, want %q", s, got, want)
 		}
 	}
 	if accepted < 1000 {
 		t.Errorf("fast path taken only %d times", accepted)
 	}
-	if _, ok := fastNFKC("お世話になっております。（株）サンプル　ＴＥＬ：03-1234-5678 ※詳細は別途"); !ok {
+	if _, _, ok := scanText("お世話になっております。（株）サンプル　ＴＥＬ：03-1234-5678 ※詳細は別途"); !ok {
 		t.Error("typical Japanese business text not on the fast path")
 	}
 }
 
 func BenchmarkNormalize(b *testing.B) {
 	text := strings.Repeat("お世話になっております。（株）サンプルの山田です。ＴＥＬ：03-1234-5678 ※詳細は別途ご連絡いたします。\n", 20)
-	safeRunes() // build the table outside the measurement
+	runeTables() // build the tables outside the measurement
 	b.Run("fast", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
 		for b.Loop() {

@@ -21,62 +21,98 @@ type normText struct {
 }
 
 func normalize(s string) normText {
-	n, ok := fastNFKC(s)
+	mapped, upper, ok := scanText(s)
 	if !ok {
-		n = norm.NFKC.String(s)
+		n := norm.NFKC.String(s)
+		return normText{nfkc: n, lower: lower(n)}
+	}
+	n := s
+	if mapped {
+		n = mapWidth(s)
+	}
+	if !upper {
+		return normText{nfkc: n, lower: n}
 	}
 	return normText{nfkc: n, lower: lower(n)}
 }
 
-// fastNFKC computes NFKC for the common case cheaply: text made of
-// characters NFKC leaves alone and that start a normalisation segment
-// (ASCII, kana, kanji, most punctuation), plus full-width ASCII and the
-// ideographic space, which map one to one. Anything else — half-width
-// katakana, combining marks, circled digits — returns ok = false and takes
-// the general path. The norm package's own quick check walks its trie for
-// every rune and costs several times as much on Japanese mail.
-func fastNFKC(s string) (string, bool) {
-	safe := safeRunes()
-	mapped := false
+// scanText decides in one pass whether s takes the fast path to NFKC: it
+// is made of characters NFKC leaves alone and that start a normalisation
+// segment (ASCII, kana, kanji, most punctuation), plus full-width ASCII and
+// the ideographic space, which map one to one (mapped). Anything else —
+// half-width katakana, combining marks, circled digits, invalid UTF-8 —
+// gives ok = false and takes the general path. upper reports a character
+// that lower-casing changes. The norm package's own quick check walks its
+// trie for every rune and costs several times as much on Japanese mail.
+func scanText(s string) (mapped, upper, ok bool) {
+	t := runeTables()
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				upper = true
+			}
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		var r rune
+		var size int
+		// Three-byte sequences (all of kana and kanji) decoded inline.
+		if c >= 0xE0 && c < 0xF0 && i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80 {
+			r = rune(c&0x0F)<<12 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F)
+			size = 3
+			if r < 0x800 || r >= 0xD800 && r <= 0xDFFF {
+				return false, false, false // overlong or surrogate
+			}
+		} else {
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return false, false, false
+			}
+		}
 		switch {
 		case r >= 0xFF01 && r <= 0xFF5E, r == 0x3000:
 			mapped = true
-		case r < 0x10000 && safe[r>>6]&(1<<(r&63)) != 0:
+			if r >= 0xFF21 && r <= 0xFF3A {
+				upper = true
+			}
+		case r < 0x10000 && t.safe[r>>6]&(1<<(r&63)) != 0:
+			if t.cased[r>>6]&(1<<(r&63)) != 0 {
+				upper = true
+			}
 		default:
-			return "", false // also utf8.RuneError: let norm decide
+			return false, false, false
 		}
 		i += size
 	}
-	if !mapped {
-		return s, true
-	}
+	return mapped, upper, true
+}
+
+// mapWidth maps full-width ASCII to ASCII and the ideographic space to a
+// space, which is what NFKC does to them.
+func mapWidth(s string) string {
 	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c < utf8.RuneSelf {
-			b = append(b, c)
-			i++
-			continue
+		if i+2 < len(s) {
+			switch {
+			case c == 0xEF && (s[i+1] == 0xBC || s[i+1] == 0xBD):
+				// U+FF00–U+FF7F: EF BC 80–BF, EF BD 80–BF.
+				r := rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F) + 0xF000
+				if r >= 0xFF01 && r <= 0xFF5E {
+					b = append(b, byte(r-0xFF01+'!'))
+					i += 2
+					continue
+				}
+			case c == 0xE3 && s[i+1] == 0x80 && s[i+2] == 0x80: // U+3000
+				b = append(b, ' ')
+				i += 2
+				continue
+			}
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r >= 0xFF01 && r <= 0xFF5E:
-			b = append(b, byte(r-0xFF01+'!'))
-		case r == 0x3000:
-			b = append(b, ' ')
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
+		b = append(b, c)
 	}
-	return string(b), true
+	return string(b)
 }
 
 // lower is strings.ToLower without its per-rune case lookup for the
@@ -91,6 +127,10 @@ func lower(s string) string {
 				break
 			}
 			i++
+			continue
+		}
+		if isCJK3(s, i) {
+			i += 3
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -114,6 +154,11 @@ func lower(s string) string {
 			i++
 			continue
 		}
+		if isCJK3(s, i) {
+			b = append(b, s[i:i+3]...)
+			i += 3
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
@@ -126,6 +171,13 @@ func lower(s string) string {
 		i += size
 	}
 	return string(b)
+}
+
+// isCJK3 reports a well-formed three-byte sequence at s[i] for a rune in
+// U+3000–U+9FFF (lead bytes E3–E9): CJK symbols, kana and ideographs,
+// none of which has case.
+func isCJK3(s string, i int) bool {
+	return i+2 < len(s) && s[i] >= 0xE3 && s[i] <= 0xE9 && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80
 }
 
 // caseless reports runes in blocks without case: CJK symbols, kana,
@@ -141,12 +193,14 @@ func caseless(r rune) bool {
 	return false
 }
 
-// safeRunes is a bitmap of the BMP code points c for which NFKC(c) = c
-// and a normalisation segment may start at c. A string of such runes is
-// its own NFKC form: it is a concatenation of normalised segments. The
-// table is computed once from the norm package's data and never changes.
-var safeRunes = sync.OnceValue(func() *[1024]uint64 {
-	var t [1024]uint64
+// runeTables are bitmaps over the BMP, computed once from the Unicode
+// tables and never changed:
+//   - safe: NFKC(c) = c and a normalisation segment may start at c. A
+//     string of such runes is its own NFKC form, being a concatenation of
+//     normalised segments;
+//   - cased: lower-casing changes c.
+var runeTables = sync.OnceValue(func() *struct{ safe, cased [1024]uint64 } {
+	t := new(struct{ safe, cased [1024]uint64 })
 	var buf [utf8.UTFMax]byte
 	for r := rune(0x80); r < 0x10000; r++ {
 		if r >= 0xD800 && r <= 0xDFFF {
@@ -155,10 +209,13 @@ var safeRunes = sync.OnceValue(func() *[1024]uint64 {
 		n := utf8.EncodeRune(buf[:], r)
 		c := buf[:n]
 		if norm.NFKC.Properties(c).BoundaryBefore() && norm.NFKC.IsNormal(c) {
-			t[r>>6] |= 1 << (r & 63)
+			t.safe[r>>6] |= 1 << (r & 63)
+		}
+		if unicode.ToLower(r) != r {
+			t.cased[r>>6] |= 1 << (r & 63)
 		}
 	}
-	return &t
+	return t
 })
 
 // normalizeKeyword brings a configured keyword into the form of
@@ -167,9 +224,9 @@ func normalizeKeyword(k string) string {
 	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(k)))
 }
 
-// excerpt returns at most max bytes of s around nothing in particular: the
-// start, cut at a rune boundary, with line breaks flattened. It is for
-// evidence strings.
+// excerpt returns the start of s, at most max bytes cut at a rune
+// boundary, with runs of white space (line breaks too) made single
+// spaces. It is for evidence strings.
 func excerpt(s string, max int) string {
 	s = strings.TrimSpace(s)
 	if len(s) > max {
