@@ -37,14 +37,14 @@ type AuditEntry struct {
 	Hash   []byte    // SHA-256 of this entry's canonical encoding, Prev included
 }
 
-// AuditFilter selects audit entries.
+// AuditFilter selects audit entries. Every set field must match.
 type AuditFilter struct {
-	AfterSeq int64 // entries with Seq > AfterSeq
-	Since    time.Time
-	Until    time.Time
-	MsgID    string
-	Actor    string
-	Limit    int // 0: no limit
+	AfterSeq int64     // entries with Seq > AfterSeq
+	Since    time.Time // entries with At at or after Since; zero: no bound
+	Until    time.Time // entries with At before Until; zero: no bound
+	MsgID    string    // exact; "" any
+	Actor    string    // exact; "" any
+	Limit    int       // at most this many (the lowest Seqs); 0: no limit
 }
 
 // AllowEntry is one allowlist entry: a recipient address, a domain, or a
@@ -91,20 +91,36 @@ type Token struct {
 // RecordTx is what a transaction can do beyond messages and users: the
 // records of held-mail decisions, the audit chain, the allowlist, console
 // sessions and API tokens. Tx embeds it.
+//
+// Reads inside a transaction see the transaction's own earlier writes.
 type RecordTx interface {
 	// Message reads a message inside the transaction and locks it until
-	// the transaction ends (PostgreSQL: SELECT … FOR UPDATE).
+	// the transaction ends (PostgreSQL: SELECT … FOR UPDATE; SQLite: its
+	// single writer already serialises transactions); ErrNotFound if there
+	// is none.
 	Message(id string) (*Message, error)
-	// Decisions reads a message's decisions inside the transaction.
+	// Decisions reads a message's decisions inside the transaction, in the
+	// order they were added (none: an empty result, not an error).
 	Decisions(msgID string) ([]*Decision, error)
+	// AddDecision records d; ErrNotFound if there is no message d.MsgID.
 	AddDecision(d *Decision) error
 
-	// LastAudit returns the newest audit entry (nil, nil if none) and
+	// LastAudit returns the newest audit entry (nil, nil if none),
+	// including one inserted earlier in the same transaction, and
 	// serialises appenders until the transaction ends (PostgreSQL: an
 	// advisory transaction lock), so that the chain never forks.
 	LastAudit() (*AuditEntry, error)
+	// InsertAudit stores e as given. e.Seq must be one more than the
+	// newest entry's Seq (1 for the very first entry); any other Seq is
+	// ErrConflict, so that two appenders can never write two entries
+	// with the same place in the chain.
 	InsertAudit(e *AuditEntry) error
-	// PurgeAudit deletes audit entries older than before; it returns how many.
+	// PurgeAudit deletes the oldest audit entries, up to the first one
+	// whose At is at or after before, and returns how many. What remains
+	// is therefore one unbroken chain even if clocks made At run
+	// backwards somewhere. The newest entry is never deleted, whatever
+	// its age, so that the chain continues from it instead of starting
+	// again at Seq 1.
 	PurgeAudit(before time.Time) (int, error)
 
 	// InsertUser adds a user; ErrExists if the name is taken.
@@ -112,38 +128,53 @@ type RecordTx interface {
 
 	// PutAllow inserts or replaces an allowlist entry (by ID);
 	// DeleteAllow removes one (ErrNotFound if absent). Both bump the
-	// "allowlist" generation.
+	// "allowlist" generation in the same transaction.
 	PutAllow(e *AllowEntry) error
 	DeleteAllow(id string) error
 
+	// PutSession inserts or replaces a session (by ID); DeleteSession
+	// removes one (ErrNotFound if absent).
 	PutSession(s *Session) error
 	DeleteSession(id string) error
-	// DeleteUserSessions ends every session of a user (password change, disable).
+	// DeleteUserSessions ends every session of a user (password change,
+	// disable); a user without sessions is not an error.
 	DeleteUserSessions(user string) error
 
+	// PutToken inserts or replaces a token (by ID); DeleteToken removes
+	// one (ErrNotFound if absent).
 	PutToken(t *Token) error
 	DeleteToken(id string) error
 }
 
 // RecordStore reads those records. Store embeds it.
 type RecordStore interface {
+	// Decisions returns a message's decisions in the order they were added.
 	Decisions(ctx context.Context, msgID string) ([]*Decision, error)
-	// DecisionsSince returns decisions of one kind at or after since, oldest first.
+	// DecisionsSince returns decisions of one kind at or after since,
+	// oldest first (by At, then in the order they were added).
 	DecisionsSince(ctx context.Context, kind string, since time.Time) ([]*Decision, error)
 
 	// Audit returns entries matching f in Seq order.
 	Audit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 
+	// AllowEntries returns every stored entry, expired ones included,
+	// sorted by Value, then ID.
 	AllowEntries(ctx context.Context) ([]*AllowEntry, error)
 	// Generation is a counter bumped by every change of the named record
-	// set ("allowlist"); instances poll it to refresh their caches.
+	// set ("allowlist"); instances poll it to refresh their caches. It is
+	// 0 for a set never changed.
 	Generation(ctx context.Context, name string) (int64, error)
 
+	// Session and Token return ErrNotFound for an unknown ID.
 	Session(ctx context.Context, id string) (*Session, error)
 	Token(ctx context.Context, id string) (*Token, error)
+	// Tokens returns the tokens of user ("" for every user's), oldest
+	// first (by Created, then ID).
 	Tokens(ctx context.Context, user string) ([]*Token, error)
 
 	// Purgeable returns IDs of messages in one of states, last updated
-	// before before, whose bytes are still stored (for retention).
+	// before before, whose bytes are still stored (for retention), at
+	// most limit of them (none if limit <= 0), least recently updated
+	// first.
 	Purgeable(ctx context.Context, states []State, before time.Time, limit int) ([]string, error)
 }

@@ -158,6 +158,8 @@ type Tx interface {
 
 	// PutUser inserts or replaces a user (by Name).
 	PutUser(u *User) error
+
+	RecordTx
 }
 
 // Store is the persistent state of the guard.
@@ -194,6 +196,8 @@ type Store interface {
 	// Ping checks that the store is reachable and writable enough to accept.
 	Ping(ctx context.Context) error
 	Close() error
+
+	RecordStore
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

@@ -195,3 +195,108 @@ func scanUser(sc scanner) (*store.User, error) {
 	u.Updated = fromMillis(updated)
 	return &u, nil
 }
+
+const decisionColumns = `msg_id, actor, kind, comment, near_miss, at`
+
+func scanDecision(sc scanner) (*store.Decision, error) {
+	var (
+		d  store.Decision
+		at int64
+	)
+	if err := sc.Scan(&d.MsgID, &d.Actor, &d.Kind, &d.Comment, &d.NearMiss, &at); err != nil {
+		return nil, err
+	}
+	d.At = fromMillis(at)
+	return &d, nil
+}
+
+const auditColumns = `seq, at, actor, action, msg_id, data, prev, hash`
+
+// The audit chain's hashes cover At in unix milliseconds, so at is stored
+// as exactly that, without millis' mapping of the zero time to 0: every
+// time reads back with the same UnixMilli, and the hash still matches.
+func auditArgs(e *store.AuditEntry) []any {
+	return []any{e.Seq, e.At.UnixMilli(), e.Actor, e.Action, e.MsgID,
+		nonNil(e.Data), nonNil(e.Prev), nonNil(e.Hash)}
+}
+
+func scanAudit(sc scanner) (*store.AuditEntry, error) {
+	var (
+		e  store.AuditEntry
+		at int64
+	)
+	if err := sc.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.MsgID, &e.Data, &e.Prev, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.At = time.UnixMilli(at).UTC()
+	return &e, nil
+}
+
+// nonNil turns a nil slice into an empty one for NOT NULL columns (the
+// driver binds a nil []byte as NULL).
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+const allowColumns = `id, kind, value, reason, added_by, added, expires, senders, free_mail, source`
+
+func allowArgs(e *store.AllowEntry) ([]any, error) {
+	senders, err := encodeStrings(e.Senders)
+	if err != nil {
+		return nil, err
+	}
+	return []any{e.ID, e.Kind, e.Value, e.Reason, e.AddedBy, millis(e.Added),
+		millis(e.Expires), senders, e.FreeMail, e.Source}, nil
+}
+
+func scanAllow(sc scanner) (*store.AllowEntry, error) {
+	var (
+		e              store.AllowEntry
+		added, expires int64
+		senders        []byte
+	)
+	if err := sc.Scan(&e.ID, &e.Kind, &e.Value, &e.Reason, &e.AddedBy, &added, &expires,
+		&senders, &e.FreeMail, &e.Source); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.Senders, err = decodeStrings(senders); err != nil {
+		return nil, fmt.Errorf("sqlite: allow entry %s: decode senders: %w", e.ID, err)
+	}
+	e.Added = fromMillis(added)
+	e.Expires = fromMillis(expires)
+	return &e, nil
+}
+
+const sessionColumns = `id, user, created, last_seen`
+
+func scanSession(sc scanner) (*store.Session, error) {
+	var (
+		s                 store.Session
+		created, lastSeen int64
+	)
+	if err := sc.Scan(&s.ID, &s.User, &created, &lastSeen); err != nil {
+		return nil, err
+	}
+	s.Created = fromMillis(created)
+	s.LastSeen = fromMillis(lastSeen)
+	return &s, nil
+}
+
+const tokenColumns = `id, user, name, created, expires`
+
+func scanToken(sc scanner) (*store.Token, error) {
+	var (
+		t                store.Token
+		created, expires int64
+	)
+	if err := sc.Scan(&t.ID, &t.User, &t.Name, &created, &expires); err != nil {
+		return nil, err
+	}
+	t.Created = fromMillis(created)
+	t.Expires = fromMillis(expires)
+	return &t, nil
+}

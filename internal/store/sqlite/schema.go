@@ -69,6 +69,82 @@ CREATE TABLE users (
 	updated       INTEGER NOT NULL
 ) STRICT;
 `,
+	// 2: sealed bodies, decisions, audit chain, allowlist, generations,
+	// console sessions, API tokens.
+	`
+-- 1 when data is what store.Sealer.Seal made of the message; bodies
+-- written before sealing was configured keep 0 and still read.
+ALTER TABLE bodies ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+
+-- seq only keeps the order in which decisions were added.
+CREATE TABLE decisions (
+	seq       INTEGER PRIMARY KEY,
+	msg_id    TEXT NOT NULL REFERENCES messages (id),
+	actor     TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	comment   TEXT NOT NULL,
+	near_miss INTEGER NOT NULL,
+	at        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX decisions_msg_id ON decisions (msg_id);
+CREATE INDEX decisions_kind ON decisions (kind, at);
+
+-- seq is the rowid: appends go to the end of the table, and "the newest
+-- entry" and purging the oldest are range operations on it. at is plain
+-- unix milliseconds (no zero-time mapping), because the chain's hashes
+-- cover it.
+CREATE TABLE audit (
+	seq    INTEGER PRIMARY KEY,
+	at     INTEGER NOT NULL,
+	actor  TEXT NOT NULL,
+	action TEXT NOT NULL,
+	msg_id TEXT NOT NULL,
+	data   BLOB NOT NULL,
+	prev   BLOB NOT NULL,
+	hash   BLOB NOT NULL
+) STRICT;
+-- Each index also holds the rowid, so filtered reads come out in seq
+-- order without a sort.
+CREATE INDEX audit_msg_id ON audit (msg_id);
+CREATE INDEX audit_actor ON audit (actor);
+CREATE INDEX audit_at ON audit (at);
+
+CREATE TABLE allow_entries (
+	id        TEXT PRIMARY KEY NOT NULL,
+	kind      TEXT NOT NULL,
+	value     TEXT NOT NULL,
+	reason    TEXT NOT NULL,
+	added_by  TEXT NOT NULL,
+	added     INTEGER NOT NULL,
+	expires   INTEGER NOT NULL,
+	senders   TEXT NOT NULL,  -- JSON array
+	free_mail INTEGER NOT NULL,
+	source    TEXT NOT NULL
+) STRICT;
+
+-- Change counters of record sets that instances cache ("allowlist").
+CREATE TABLE generations (
+	name    TEXT PRIMARY KEY NOT NULL,
+	counter INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE sessions (
+	id        TEXT PRIMARY KEY NOT NULL,  -- SHA-256 of the cookie, hex
+	user      TEXT NOT NULL,
+	created   INTEGER NOT NULL,
+	last_seen INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_user ON sessions (user);
+
+CREATE TABLE tokens (
+	id      TEXT PRIMARY KEY NOT NULL,  -- SHA-256 of the token, hex
+	user    TEXT NOT NULL,
+	name    TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	expires INTEGER NOT NULL
+) STRICT;
+CREATE INDEX tokens_user ON tokens (user, created);
+`,
 }
 
 // migrate brings the schema up to date in one transaction, so a crash or an

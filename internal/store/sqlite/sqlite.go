@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,7 +95,25 @@ var _ store.Store = (*Store)(nil)
 
 type readStmts struct {
 	message, body, nextDue, count, user, users *sql.Stmt
+
+	// records.go
+	decisions, decisionsSince, allow, generation *sql.Stmt
+	session, token, tokens, allTokens            *sql.Stmt
 }
+
+// readSQL is every statement the readers prepare.
+var readSQL = slices.Concat([]struct {
+	dst func(*readStmts) **sql.Stmt
+	sql string
+}{
+	{func(r *readStmts) **sql.Stmt { return &r.message }, `SELECT ` + msgColumns + ` FROM messages WHERE id = ?`},
+	{func(r *readStmts) **sql.Stmt { return &r.body }, `SELECT data FROM bodies WHERE id = ?`},
+	// Same IN list as the partial index messages_due.
+	{func(r *readStmts) **sql.Stmt { return &r.nextDue }, `SELECT min(next_attempt) FROM messages INDEXED BY messages_due WHERE state IN ('queued', 'sending')`},
+	{func(r *readStmts) **sql.Stmt { return &r.count }, `SELECT state, count(*) FROM messages GROUP BY state`},
+	{func(r *readStmts) **sql.Stmt { return &r.user }, `SELECT ` + userColumns + ` FROM users WHERE name = ?`},
+	{func(r *readStmts) **sql.Stmt { return &r.users }, `SELECT ` + userColumns + ` FROM users ORDER BY name`},
+}, recordReadSQL)
 
 // Stats counts the writer's work since Open.
 type Stats struct {
@@ -227,19 +246,8 @@ func (s *Store) open() error {
 	s.rdb.SetMaxIdleConns(s.opts.readers)
 	s.rdb.SetConnMaxIdleTime(0)
 	s.rdb.SetConnMaxLifetime(0)
-	for _, q := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&s.rd.message, `SELECT ` + msgColumns + ` FROM messages WHERE id = ?`},
-		{&s.rd.body, `SELECT data FROM bodies WHERE id = ?`},
-		// Same IN list as the partial index messages_due.
-		{&s.rd.nextDue, `SELECT min(next_attempt) FROM messages INDEXED BY messages_due WHERE state IN ('queued', 'sending')`},
-		{&s.rd.count, `SELECT state, count(*) FROM messages GROUP BY state`},
-		{&s.rd.user, `SELECT ` + userColumns + ` FROM users WHERE name = ?`},
-		{&s.rd.users, `SELECT ` + userColumns + ` FROM users ORDER BY name`},
-	} {
-		if *q.dst, err = s.rdb.PrepareContext(ctx, q.sql); err != nil {
+	for _, q := range readSQL {
+		if *q.dst(&s.rd), err = s.rdb.PrepareContext(ctx, q.sql); err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", q.sql, mapErr(err))
 		}
 	}
@@ -265,8 +273,8 @@ func (s *Store) Close() error {
 // the WAL file as it closes.
 func (s *Store) closeAll() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.rd.message, s.rd.body, s.rd.nextDue, s.rd.count, s.rd.user, s.rd.users} {
-		if st != nil {
+	for _, q := range readSQL {
+		if st := *q.dst(&s.rd); st != nil {
 			errs = append(errs, st.Close())
 		}
 	}

@@ -20,6 +20,13 @@ type stmts struct {
 	updateMessage, messageExists      *sql.Stmt
 	deleteBody, claimDue, releaseOwnr *sql.Stmt
 	putUser                           *sql.Stmt
+
+	// records.go
+	txMessage, txDecisions, addDecision               *sql.Stmt
+	lastAudit, insertAudit, purgeAudit                *sql.Stmt
+	insertUser, putAllow, deleteAllow, bumpGeneration *sql.Stmt
+	putSession, deleteSession, deleteUserSess         *sql.Stmt
+	putToken, deleteToken                             *sql.Stmt
 }
 
 // dueSelect picks the messages ClaimDue takes (?3 = now, ?4 = limit). It
@@ -31,7 +38,10 @@ const dueSelect = `SELECT rowid FROM messages INDEXED BY messages_due
 	WHERE state IN ('queued', 'sending') AND next_attempt <= ?3
 	ORDER BY next_attempt LIMIT ?4`
 
-var writerSQL = []struct {
+// writerSQL is every statement the writer prepares.
+var writerSQL = slices.Concat(messageWriterSQL, recordWriterSQL)
+
+var messageWriterSQL = []struct {
 	dst func(*stmts) **sql.Stmt
 	sql string
 }{
