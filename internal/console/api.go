@@ -55,6 +55,7 @@ type APIRcpt struct {
 type APIReason struct {
 	Rule    string `json:"rule,omitempty"`
 	Detail  string `json:"detail,omitempty"`
+	Matched string `json:"matched,omitempty"` // what made the rule's conditions true
 	Action  string `json:"action,omitempty"`
 	Monitor bool   `json:"monitor,omitempty"`
 }
@@ -119,6 +120,8 @@ type APILink struct {
 	Opaque   bool     `json:"opaque,omitempty"`
 	Flagged  bool     `json:"flagged"` // named by the verdict
 	Provider string   `json:"provider,omitempty"`
+	Kind     string   `json:"kind,omitempty"` // the verdict's kind of share link
+	Why      string   `json:"why,omitempty"`  // why the verdict counts it as a share link
 }
 
 // APIAttachment is an attachment's name and size.

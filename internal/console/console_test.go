@@ -92,9 +92,9 @@ func newFixture(t *testing.T, approvals int, tweak ...func(*Config)) *fixture {
 }
 
 const testVerdict = `{"action":"hold","reasons":[` +
-	`{"rule":"share-link-unknown","detail":"Google Drive share link to an unknown recipient","action":"hold"},` +
+	`{"rule":"share-link-unknown","detail":"Google Drive share link to an unknown recipient","matched":"link to drive.google.com; recipient stranger@elsewhere.example","action":"hold"},` +
 	`{"rule":"watch-attachments","detail":"attachment seen","action":"pass","monitor":true}],` +
-	`"links":[{"url":"https://drive.google.com/drive/folders/1AbCdEf","provider":"google-drive","part":"1"}],` +
+	`"links":[{"url":"https://drive.google.com/drive/folders/1AbCdEf","provider":"google-drive","kind":"folder","why":"shared folder path","part":"1"}],` +
 	`"recipients":[{"addr":"colleague@example.jp","class":"internal"},{"addr":"stranger@elsewhere.example","class":"unknown"}],` +
 	`"unknown":["stranger@elsewhere.example"]}`
 
@@ -833,6 +833,8 @@ func TestMessageView(t *testing.T) {
 		`<mark class="link">https://www.example.jp/about</mark>`,
 		"report.pdf",
 		"Google Drive share link to an unknown recipient",
+		"link to drive.google.com; recipient stranger@elsewhere.example",
+		"shared folder path",
 		`stranger@elsewhere.example <span class="badge warn">unknown</span>`,
 		"Approvals: 0 of 1",
 		"192.0.2.10",

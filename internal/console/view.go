@@ -49,6 +49,7 @@ type verdict struct {
 type verdictCause struct {
 	Rule    string `json:"rule"`
 	Detail  string `json:"detail"`
+	Matched string `json:"matched"`
 	Action  string `json:"action"`
 	Monitor bool   `json:"monitor"`
 }
@@ -66,7 +67,10 @@ func (c *verdictCause) UnmarshalJSON(b []byte) error {
 
 type verdictLink struct {
 	URL      string `json:"url"`
+	Raw      string `json:"raw"`
 	Provider string `json:"provider"`
+	Kind     string `json:"kind"`
+	Why      string `json:"why"`
 	Part     string `json:"part"`
 }
 
@@ -104,7 +108,7 @@ func (v *verdict) unknownRcpt(addr string) (class string, unknown bool) {
 func (v *verdict) causes() []APIReason {
 	out := make([]APIReason, 0, len(v.Reasons))
 	for _, r := range v.Reasons {
-		out = append(out, APIReason{Rule: r.Rule, Detail: r.Detail, Action: r.Action, Monitor: r.Monitor})
+		out = append(out, APIReason{Rule: r.Rule, Detail: r.Detail, Matched: r.Matched, Action: r.Action, Monitor: r.Monitor})
 	}
 	slices.SortStableFunc(out, func(a, b APIReason) int {
 		if a.Monitor != b.Monitor {
@@ -213,24 +217,26 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	d.Headers, d.HeadersTotal = headerFields(raw)
 	f := message.Inspect(raw, c.cfg.Limits)
 	v := parseVerdict(m.Verdict)
-	flagged := map[string]bool{}
-	for _, l := range v.Links {
-		flagged[l.URL] = true
-	}
-	provider := map[string]string{}
-	for _, l := range v.Links {
-		if l.Provider != "" {
-			provider[l.URL] = l.Provider
+	// The verdict names the links that made it (share links); the
+	// inspection finds them all again, with where they are in the text.
+	flagged := map[string]*verdictLink{}
+	for i := range v.Links {
+		l := &v.Links[i]
+		flagged[l.URL] = l
+		if l.Raw != "" {
+			flagged[l.Raw] = l
 		}
 	}
 	for i, l := range f.Links {
 		if i == maxViewLinks {
 			break
 		}
-		off := flagged[l.URL] || flagged[l.Raw]
-		d.Links = append(d.Links, APILink{URL: l.URL, Raw: l.Raw, Host: l.Host, Part: l.Part, Source: l.Source,
-			Wrappers: l.Wrappers, Text: l.Text, Mismatch: l.Mismatch, Opaque: l.Opaque, Flagged: off,
-			Provider: cmp.Or(provider[l.URL], provider[l.Raw])})
+		al := APILink{URL: l.URL, Raw: l.Raw, Host: l.Host, Part: l.Part, Source: l.Source,
+			Wrappers: l.Wrappers, Text: l.Text, Mismatch: l.Mismatch, Opaque: l.Opaque}
+		if vl := cmp.Or(flagged[l.URL], flagged[l.Raw]); vl != nil {
+			al.Flagged, al.Provider, al.Kind, al.Why = true, vl.Provider, vl.Kind, vl.Why
+		}
+		d.Links = append(d.Links, al)
 	}
 	for _, p := range f.Parts {
 		text, cut := p.Text, false
