@@ -21,9 +21,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/allowlist"
 	"github.com/egressguard/egressguard/internal/config"
+	"github.com/egressguard/egressguard/internal/console"
+	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/intake"
+	"github.com/egressguard/egressguard/internal/notify"
 	"github.com/egressguard/egressguard/internal/outbound"
+	"github.com/egressguard/egressguard/internal/retention"
 	"github.com/egressguard/egressguard/internal/smtpfront"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/store/sqlite"
@@ -31,19 +36,27 @@ import (
 
 // App is one running guard.
 type App struct {
-	Cfg      *config.Config
-	Log      *zap.Logger
-	Store    store.Store
-	Accounts *account.Service
-	Judge    *Judge
-	Intake   *intake.Intake
-	Queue    *outbound.Queue
-	SMTP     *smtpfront.Server
-	Registry *prometheus.Registry
+	Cfg       *config.Config
+	Log       *zap.Logger
+	Store     store.Store
+	Accounts  *account.Service
+	Judge     *Judge
+	Allow     *allowlist.Service
+	Intake    *intake.Intake
+	Queue     *outbound.Queue
+	Notify    *notify.Notifier
+	Hold      *hold.Service
+	Retention *retention.Purger
+	Console   *console.Console
+	SMTP      *smtpfront.Server
+	Registry  *prometheus.Registry
 
-	smtpLn net.Listener
-	httpLn net.Listener
-	http   *http.Server
+	now       func() time.Time
+	smtpLn    net.Listener
+	httpLn    net.Listener
+	http      *http.Server
+	consoleLn net.Listener
+	console   *http.Server
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -94,7 +107,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	if o.now == nil {
 		o.now = time.Now
 	}
-	a := &App{Cfg: cfg, Log: log, Registry: prometheus.NewRegistry(), ready: make(chan struct{}), errc: make(chan error, 4)}
+	a := &App{Cfg: cfg, Log: log, Registry: prometheus.NewRegistry(), now: o.now, ready: make(chan struct{}), errc: make(chan error, 8)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	if err := os.MkdirAll(cfg.Path(cfg.DataDir), 0o700); err != nil {
@@ -120,6 +133,12 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 	a.Judge = judge
+	a.Allow, err = allowlist.New(st, cfg.Policy.Allow, log, allowlist.Options{Now: o.now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	judge.SetLists(a.Allow)
 
 	upTLS, err := upstreamTLS(cfg, o.upstreamT)
 	if err != nil {
@@ -151,7 +170,44 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		st.Close()
 		return nil, err
 	}
-	a.Intake = intake.New(intake.Config{Now: o.now}, st, judge, a.Queue, log)
+	a.Notify = notify.New(notify.Config{
+		From:             cfg.Notify.From,
+		Officers:         cfg.Notify.Officers,
+		IncidentContacts: cfg.Notify.IncidentContacts,
+		Language:         cfg.Notify.Language,
+		ConsoleURL:       cfg.Console.BaseURL,
+		WebhookURL:       cfg.Notify.WebhookURL,
+		Hostname:         cfg.Hostname,
+		Now:              o.now,
+	}, log)
+	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now}, st, a.Notify, a.Queue.Kick, log)
+	a.Intake = intake.New(intake.Config{
+		Now:     o.now,
+		HoldFor: cfg.Hold.ExpireAfter.D(),
+		Record:  a.recordAccepted(o.now),
+		Refused: a.recordRefused(o.now),
+	}, st, judge, a.Queue, log)
+	a.Retention = retention.New(retention.Config{
+		DeliveredBody: cfg.Retain.DeliveredBody.D(),
+		DecidedBody:   cfg.Retain.DecidedBody.D(),
+		Audit:         cfg.Retain.Audit.D(),
+		Interval:      cfg.Retain.Interval.D(),
+		Now:           o.now,
+	}, st, log)
+	if cfg.Console.Listen != "" {
+		a.Console, err = console.New(console.Config{
+			Secure:      cfg.Console.TLSConfig != nil,
+			SessionIdle: cfg.Console.SessionIdle.D(),
+			SessionMax:  cfg.Console.SessionMax.D(),
+			BaseURL:     cfg.Console.BaseURL,
+			Now:         o.now,
+			Limits:      judge.limits,
+		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Log: log.Named("console")})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 
 	s := cfg.SMTP
 	a.SMTP, err = smtpfront.New(smtpfront.Config{
@@ -236,7 +292,40 @@ func (a *App) Start(ctx context.Context) error {
 			return nil
 		})
 	}
+	if a.Console != nil {
+		a.consoleLn, err = net.Listen("tcp", a.Cfg.Console.Listen)
+		if err != nil {
+			a.smtpLn.Close()
+			if a.httpLn != nil {
+				a.httpLn.Close()
+			}
+			return fmt.Errorf("console listener: %w", err)
+		}
+		a.console = &http.Server{Handler: a.Console.Handler(), ReadHeaderTimeout: 10 * time.Second,
+			TLSConfig: a.Cfg.Console.TLSConfig, ErrorLog: zap.NewStdLog(a.Log.Named("console.http"))}
+		a.goSafe("console", func() error {
+			var err error
+			if a.Cfg.Console.TLSConfig != nil {
+				err = a.console.ServeTLS(a.consoleLn, "", "")
+			} else {
+				err = a.console.Serve(a.consoleLn)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	a.goSafe("outbound", func() error { return a.Queue.Run(ctx) })
+	a.goSafe("notify", func() error { a.Notify.Run(ctx); return nil })
+	a.goSafe("retention", func() error { return a.Retention.Run(ctx) })
+	a.goSafe("hold-expiry", func() error {
+		return runLoop(ctx, 30*time.Second, func(ctx context.Context) {
+			if _, err := a.Hold.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("expiring held mail failed", zap.Error(err))
+			}
+		})
+	})
 	a.goSafe("smtp", func() error {
 		if err := a.SMTP.Serve(a.smtpLn); err != nil && !errors.Is(err, net.ErrClosed) {
 			return err
@@ -247,6 +336,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.Log.Info("egressguard started",
 		zap.String("smtp", a.smtpLn.Addr().String()),
 		zap.String("http", a.HTTPAddr()),
+		zap.String("console", a.ConsoleAddr()),
 		zap.String("upstream", a.Cfg.Upstream.Address),
 		zap.String("store", a.Cfg.Store.Driver),
 		zap.String("instance", a.Cfg.Instance))
@@ -293,6 +383,14 @@ func (a *App) HTTPAddr() string {
 	return a.httpLn.Addr().String()
 }
 
+// ConsoleAddr is the address of the console listener ("" if none).
+func (a *App) ConsoleAddr() string {
+	if a.consoleLn == nil {
+		return ""
+	}
+	return a.consoleLn.Addr().String()
+}
+
 // Close stops accepting, lets in-flight sessions and deliveries finish
 // within ctx, and closes the store. Nothing accepted is lost: what was not
 // delivered stays queued for the next start.
@@ -303,6 +401,9 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.console != nil {
+		errs = append(errs, a.console.Shutdown(ctx))
 	}
 	if a.cancel != nil {
 		a.cancel()

@@ -77,7 +77,7 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 	if err != nil {
 		panic(err)
 	}
-	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From}
+	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From, MessageID: facts.MessageID}
 	for _, r := range v.Reasons {
 		if !r.Monitor {
 			out.Rules = append(out.Rules, r.Rule)

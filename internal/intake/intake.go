@@ -30,6 +30,7 @@ type Judgement struct {
 	Rules      []string // names of the rules that decided, for logs
 	Subject    string
 	HeaderFrom string
+	MessageID  string // the header Message-ID, for the audit log
 }
 
 // Judge inspects a message and applies the policy. It must be safe for
@@ -51,6 +52,12 @@ type Queue interface {
 type Config struct {
 	HoldFor time.Duration    // how long held mail waits for a decision
 	Now     func() time.Time // injected clock; nil = time.Now
+	// Record is called inside the transaction that stores an accepted
+	// message (audit entry, notices of a hold), so that they commit
+	// together or not at all. Optional.
+	Record func(tx store.Tx, m *store.Message, j Judgement) error
+	// Refused is called for a message refused by policy (not stored).
+	Refused func(env *envelope.Envelope, j Judgement)
 }
 
 // Intake accepts messages.
@@ -90,6 +97,9 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 		j.Action = Hold
 	}
 	if j.Action == Reject {
+		if in.cfg.Refused != nil {
+			in.cfg.Refused(env, j)
+		}
 		return j, nil
 	}
 	now := in.cfg.Now().UTC()
@@ -112,7 +122,15 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 		m.State = store.Queued
 		claimed = in.queue.TryClaim(m)
 	}
-	err := in.st.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, data) })
+	err := in.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.InsertMessage(m, data); err != nil {
+			return err
+		}
+		if in.cfg.Record != nil {
+			return in.cfg.Record(tx, m, j)
+		}
+		return nil
+	})
 	if err != nil {
 		if claimed {
 			in.queue.Release()

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
+
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/app"
+	"github.com/egressguard/egressguard/internal/config"
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// parseInterleaved parses flags that may come before, between or after
+// positional arguments ("user add alice --role officer").
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg config.Log, stderr io.Writer) *zap.Logger {
+	level, _ := zapcore.ParseLevel(cfg.Level)
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.TimeKey = "ts"
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if cfg.Format == "console" {
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	} else {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(stderr), level), zap.AddCaller())
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfgPath := newFlags("serve", stderr)
+	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight sessions and deliveries may take to finish on SIGTERM")
+	if _, err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	defer log.Sync()
+	log.Info("config loaded", zap.String("file", *cfgPath))
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		a.Close(context.Background())
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("signal received, shutting down", zap.Duration("timeout", *shutdown))
+	case runErr = <-a.Err():
+		log.Error("fatal error, shutting down", zap.Error(runErr))
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), *shutdown)
+	defer cancel()
+	if err := a.Close(cctx); err != nil {
+		log.Warn("shutdown incomplete", zap.Error(err))
+	}
+	log.Info("stopped")
+	return runErr
+}
+
+func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, "usage: egressguard config check [--config FILE]")
+		return exitError{2}
+	}
+	fs, cfgPath := newFlags("config check", stderr)
+	if _, err := parseInterleaved(fs, args[1:]); err != nil {
+		return err
+	}
+	if _, err := config.Load(*cfgPath); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError{1}
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", *cfgPath)
+	return nil
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfgPath := newFlags("check", stderr)
+	from := fs.String("from", "", "envelope sender `ADDR`")
+	var to multiFlag
+	fs.Var(&to, "to", "envelope recipient `ADDR` (repeat for several)")
+	user := fs.String("user", "", "authenticated user name, if the rules should see one")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || len(to) == 0 {
+		fmt.Fprintln(stderr, "usage: egressguard check [--config FILE] --from ADDR --to ADDR [--to ADDR ...] FILE.eml")
+		return exitError{2}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	var data []byte
+	if pos[0] == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	judge, err := app.NewJudge(cfg, time.Now)
+	if err != nil {
+		return err
+	}
+	env := &envelope.Envelope{ID: "dry-run", Received: time.Now().UTC(), AuthUser: *user, From: *from}
+	for _, t := range to {
+		env.Rcpts = append(env.Rcpts, envelope.Rcpt{Addr: t})
+	}
+	j := judge.Judge(env, data)
+	var pretty any
+	if err := json.Unmarshal(j.Verdict, &pretty); err != nil {
+		return fmt.Errorf("verdict: %w", err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(pretty)
+}
+
+// withStore opens the configured store for the account and listing commands.
+func withStore(cfgPath string, stderr io.Writer, fn func(st store.Store) error) error {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Path(cfg.DataDir), 0o700); err != nil {
+		return err
+	}
+	log := zap.NewNop()
+	st, err := app.OpenStore(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+func readPassword(stdin bool, prompt string, stderr io.Writer) (string, error) {
+	if !stdin && term.IsTerminal(int(syscall.Stdin)) {
+		fmt.Fprint(stderr, prompt)
+		b, err := term.ReadPassword(int(syscall.Stdin))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(stderr, "again: ")
+		b2, err := term.ReadPassword(int(syscall.Stdin))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(b) != string(b2) {
+			return "", errors.New("the passwords differ")
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", fmt.Errorf("reading password from standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = `usage:
+  egressguard user add NAME [--role sender|officer|admin ...] [--address ADDR ...] [--password-stdin]
+  egressguard user list
+  egressguard user passwd NAME [--password-stdin]
+  egressguard user disable NAME
+  egressguard user enable NAME`
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, use)
+		return exitError{2}
+	}
+	sub := args[0]
+	fs, cfgPath := newFlags("user "+sub, stderr)
+	var roles, addrs multiFlag
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	if sub == "add" {
+		fs.Var(&roles, "role", "role `ROLE` (sender, officer, admin; repeat for several; default sender)")
+		fs.Var(&addrs, "address", "envelope sender `ADDR` the user may use (repeat for aliases)")
+	}
+	pos, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	need := 1
+	if sub == "list" {
+		need = 0
+	}
+	if len(pos) != need {
+		fmt.Fprintln(stderr, use)
+		return exitError{2}
+	}
+	return withStore(*cfgPath, stderr, func(st store.Store) error {
+		acc := account.New(st, 0)
+		switch sub {
+		case "add":
+			pw, err := readPassword(*pwStdin, "password: ", stderr)
+			if err != nil {
+				return err
+			}
+			if _, err := acc.Add(ctx, pos[0], pw, roles, addrs); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "user %s added\n", strings.ToLower(pos[0]))
+		case "passwd":
+			pw, err := readPassword(*pwStdin, "new password: ", stderr)
+			if err != nil {
+				return err
+			}
+			if err := acc.SetPassword(ctx, pos[0], pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "password of %s changed\n", strings.ToLower(pos[0]))
+		case "disable", "enable":
+			if err := acc.SetDisabled(ctx, pos[0], sub == "disable"); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "user %s %sd\n", strings.ToLower(pos[0]), sub)
+		case "list":
+			users, err := acc.List(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tROLES\tADDRESSES\tSTATUS")
+			for _, u := range users {
+				status := "active"
+				if u.Disabled {
+					status = "disabled"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, strings.Join(u.Roles, ","), strings.Join(u.Addresses, ","), status)
+			}
+			return tw.Flush()
+		default:
+			fmt.Fprintln(stderr, use)
+			return exitError{2}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,106 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/intake"
+	"github.com/egressguard/egressguard/internal/policy"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// recordAccepted writes, in the transaction that stores an accepted
+// message, its audit entry and, for a held message, the notices to the
+// sender and the officers.
+func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Message, j intake.Judgement) error {
+	return func(tx store.Tx, m *store.Message, j intake.Judgement) error {
+		var v policy.Verdict
+		json.Unmarshal(j.Verdict, &v)
+		rcpts := make([]map[string]any, 0, len(v.Recipients))
+		for _, r := range v.Recipients {
+			rcpts = append(rcpts, map[string]any{"addr": r.Addr, "class": string(r.Class)})
+		}
+		if len(rcpts) == 0 {
+			for _, r := range m.Rcpts {
+				rcpts = append(rcpts, map[string]any{"addr": r.Addr})
+			}
+		}
+		actor := m.AuthUser
+		if actor == "" {
+			actor = "smtp:" + m.ClientAddr
+		}
+		data := map[string]any{
+			"client_ip": m.ClientAddr, "auth_user": m.AuthUser, "from": m.From, "rcpts": rcpts,
+			"message_id": j.MessageID, "size": m.Size, "action": j.Action, "rules": j.Rules,
+		}
+		if _, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.accepted", MsgID: m.ID, Data: data}); err != nil {
+			return err
+		}
+		if m.State != store.Held {
+			return nil
+		}
+		var reasons []string
+		for _, r := range v.Reasons {
+			if !r.Monitor && r.Action != policy.Pass {
+				reasons = append(reasons, r.Detail)
+			}
+		}
+		for _, n := range a.Notify.Held(m, reasons) {
+			if err := hold.EnqueueNotice(tx, now(), n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// recordRefused audits a message refused by policy. It is not stored; the
+// entry is the record that it was refused.
+func (a *App) recordRefused(now func() time.Time) func(env *envelope.Envelope, j intake.Judgement) {
+	return func(env *envelope.Envelope, j intake.Judgement) {
+		actor := env.AuthUser
+		if actor == "" {
+			actor = "smtp:" + env.ClientAddr
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := a.Store.Update(ctx, func(tx store.Tx) error {
+			_, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.refused", MsgID: env.ID, Data: map[string]any{
+				"client_ip": env.ClientAddr, "auth_user": env.AuthUser, "from": env.From, "rcpts": env.Addrs(),
+				"message_id": j.MessageID, "rules": j.Rules,
+			}})
+			return err
+		})
+		if err != nil {
+			a.Log.Error("audit of a refused message failed", zap.String("msg_id", env.ID), zap.Error(err))
+		}
+	}
+}
+
+// auditSimple commits one audit entry on its own (logins, config loads).
+func (a *App) auditSimple(ctx context.Context, ev audit.Event) error {
+	return a.Store.Update(ctx, func(tx store.Tx) error {
+		_, err := audit.Append(tx, a.now(), ev)
+		return err
+	})
+}
+
+// runLoop calls fn every interval until ctx ends.
+func runLoop(ctx context.Context, interval time.Duration, fn func(context.Context)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		fn(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
