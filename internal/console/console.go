@@ -32,19 +32,6 @@ import (
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-// Store is what the console needs of the store: messages and users, and
-// the records of decisions, sessions and tokens.
-type Store interface {
-	store.Store
-	store.RecordStore
-}
-
-// recordTx is what the console's own writes need of a transaction.
-type recordTx interface {
-	store.Tx
-	store.RecordTx
-}
-
 // Config tunes the console.
 type Config struct {
 	Secure      bool          // served over TLS: cookies get Secure and the __Host- prefix
@@ -65,7 +52,7 @@ type Config struct {
 
 // Deps are the services the console calls.
 type Deps struct {
-	Store    Store
+	Store    store.Store
 	Hold     *hold.Service
 	Accounts *account.Service
 	Log      *zap.Logger
@@ -74,7 +61,7 @@ type Deps struct {
 // Console serves the web console and the API.
 type Console struct {
 	cfg      Config
-	st       Store
+	st       store.Store
 	hold     *hold.Service
 	acc      *account.Service
 	log      *zap.Logger

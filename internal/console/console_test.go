@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlite"
 )
 
 // clock is an injected clock tests move by hand.
@@ -41,9 +43,32 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// failStore is the real store with writes that can be made to fail.
+type failStore struct {
+	store.Store
+	mu  sync.Mutex
+	err error
+}
+
+func (s *failStore) setFail(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+func (s *failStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, fn)
+}
+
 type fixture struct {
 	t     *testing.T
-	st    *memStore
+	st    *failStore
 	clock *clock
 	acc   *account.Service
 	hold  *hold.Service
@@ -67,7 +92,13 @@ var testUsers = []struct {
 
 func newFixture(t *testing.T, approvals int, tweak ...func(*Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, st: newMemStore(), clock: &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}}
+	log := zaptest.NewLogger(t)
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "guard.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{t: t, st: &failStore{Store: db}, clock: &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}}
 	f.acc = account.New(f.st, 4)
 	ctx := context.Background()
 	for _, u := range testUsers {
@@ -75,7 +106,6 @@ func newFixture(t *testing.T, approvals int, tweak ...func(*Config)) *fixture {
 			t.Fatal(err)
 		}
 	}
-	log := zaptest.NewLogger(t)
 	f.hold = hold.New(hold.Config{Approvals: approvals, Now: f.clock.Now}, f.st, nil, nil, log)
 	cfg := Config{Now: f.clock.Now}
 	for _, fn := range tweak {
@@ -445,8 +475,13 @@ func TestDisabledUserLosesSessions(t *testing.T) {
 	if resp, _ := b1.get("/held"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("disabled user's session still works: %d", resp.StatusCode)
 	}
-	if n := len(f.st.state().sessions); n != 0 {
-		t.Errorf("%d sessions left after disabling", n)
+	u, _ := url.Parse(f.srv.URL)
+	for _, b := range []*browser{b1, b2} {
+		for _, c := range b.client.Jar.Cookies(u) {
+			if _, err := f.st.Session(context.Background(), secretID(c.Value)); err == nil {
+				t.Error("session left after disabling")
+			}
+		}
 	}
 	if resp, _ := b2.get("/held"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("second session still works: %d", resp.StatusCode)
@@ -962,9 +997,7 @@ func TestStoreFailureIsInternalError(t *testing.T) {
 	f := newFixture(t, 1)
 	id := f.held("alice", "x", testBody("x"))
 	b := f.loggedIn("olga")
-	f.st.mu.Lock()
-	f.st.failUpdate = fmt.Errorf("disk on fire")
-	f.st.mu.Unlock()
+	f.st.setFail(fmt.Errorf("disk on fire"))
 	resp, body := b.post("/messages/"+id+"/approve", nil)
 	wantStatus(t, resp, body, http.StatusInternalServerError)
 	if strings.Contains(body, "disk on fire") {

@@ -85,7 +85,7 @@ func (c *Console) sessionUser(r *http.Request) (*store.User, *store.Session, err
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		// A disabled account loses every session at its next request,
 		// whichever of them comes first.
-		err := c.st.Update(ctx, func(tx store.Tx) error { return tx.(recordTx).DeleteUserSessions(s.User) })
+		err := c.st.Update(ctx, func(tx store.Tx) error { return tx.DeleteUserSessions(s.User) })
 		return nil, nil, err
 	}
 	if err != nil {
@@ -93,7 +93,7 @@ func (c *Console) sessionUser(r *http.Request) (*store.User, *store.Session, err
 	}
 	if now.Sub(s.LastSeen) >= touchEvery {
 		s.LastSeen = now.UTC()
-		if err := c.st.Update(ctx, func(tx store.Tx) error { return tx.(recordTx).PutSession(s) }); err != nil {
+		if err := c.st.Update(ctx, func(tx store.Tx) error { return tx.PutSession(s) }); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -102,10 +102,10 @@ func (c *Console) sessionUser(r *http.Request) (*store.User, *store.Session, err
 
 func (c *Console) endSession(ctx context.Context, s *store.Session, why string) error {
 	return c.st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.(recordTx).DeleteSession(s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := tx.DeleteSession(s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		_, err := audit.Append(tx.(recordTx), c.cfg.Now(), audit.Event{Actor: s.User, Action: "console.logout",
+		_, err := audit.Append(tx, c.cfg.Now(), audit.Event{Actor: s.User, Action: "console.logout",
 			Data: map[string]any{"reason": why}})
 		return err
 	})
@@ -203,7 +203,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.throttle.fail(name, ip, now)
 		c.log.Info("console login failed", zap.String("user", name), zap.String("ip", ip))
 		if err := c.st.Update(ctx, func(tx store.Tx) error {
-			_, err := audit.Append(tx.(recordTx), now, audit.Event{Actor: name, Action: "console.login_failed",
+			_, err := audit.Append(tx, now, audit.Event{Actor: name, Action: "console.login_failed",
 				Data: map[string]any{"ip": ip}})
 			return err
 		}); err != nil {
@@ -228,14 +228,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		// A session cookie the browser brought along is ended: a fresh
 		// login always gets a fresh session (no fixation).
 		if old, err := r.Cookie(c.cookieName()); err == nil && old.Value != "" {
-			if err := tx.(recordTx).DeleteSession(secretID(old.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := tx.DeleteSession(secretID(old.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
-		if err := tx.(recordTx).PutSession(s); err != nil {
+		if err := tx.PutSession(s); err != nil {
 			return err
 		}
-		_, err := audit.Append(tx.(recordTx), now, audit.Event{Actor: u.Name, Action: "console.login",
+		_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "console.login",
 			Data: map[string]any{"ip": ip}})
 		return err
 	})

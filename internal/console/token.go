@@ -20,7 +20,7 @@ var ErrNoUser = errors.New("console: no such active user")
 // CreateToken creates an API token for user and returns the token (shown
 // once: only its SHA-256 is stored) and its record. expires zero means
 // never. actor is who asked, for the audit log.
-func CreateToken(ctx context.Context, st Store, actor, user, name string, expires, now time.Time) (string, *store.Token, error) {
+func CreateToken(ctx context.Context, st store.Store, actor, user, name string, expires, now time.Time) (string, *store.Token, error) {
 	u, err := st.User(ctx, user)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		return "", nil, fmt.Errorf("%w: %q", ErrNoUser, user)
@@ -34,14 +34,14 @@ func CreateToken(ctx context.Context, st Store, actor, user, name string, expire
 		t.Expires = expires.UTC()
 	}
 	err = st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.(recordTx).PutToken(t); err != nil {
+		if err := tx.PutToken(t); err != nil {
 			return err
 		}
 		data := map[string]any{"token_id": t.ID, "user": t.User, "name": t.Name}
 		if !t.Expires.IsZero() {
 			data["expires"] = t.Expires.Format(time.RFC3339)
 		}
-		_, err := audit.Append(tx.(recordTx), now, audit.Event{Actor: actor, Action: "token.create", Data: data})
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "token.create", Data: data})
 		return err
 	})
 	if err != nil {
@@ -52,16 +52,16 @@ func CreateToken(ctx context.Context, st Store, actor, user, name string, expire
 
 // RevokeToken deletes the token with the given ID (store.ErrNotFound if
 // there is none).
-func RevokeToken(ctx context.Context, st Store, actor, id string, now time.Time) (*store.Token, error) {
+func RevokeToken(ctx context.Context, st store.Store, actor, id string, now time.Time) (*store.Token, error) {
 	t, err := st.Token(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	err = st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.(recordTx).DeleteToken(id); err != nil {
+		if err := tx.DeleteToken(id); err != nil {
 			return err
 		}
-		_, err := audit.Append(tx.(recordTx), now, audit.Event{Actor: actor, Action: "token.revoke",
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "token.revoke",
 			Data: map[string]any{"token_id": t.ID, "user": t.User, "name": t.Name}})
 		return err
 	})
