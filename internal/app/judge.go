@@ -78,10 +78,6 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 		panic(err)
 	}
 	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From, MessageID: facts.MessageID}
-	for _, r := range v.Reasons {
-		if !r.Monitor {
-			out.Rules = append(out.Rules, r.Rule)
-		}
-	}
+	out.Rules = v.Rules()
 	return out
 }

@@ -139,7 +139,8 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 	}
 	if claimed {
 		in.queue.Deliver(m, data)
-	} else if m.State == store.Queued {
+	} else {
+		// Queued mail, or the notices that a hold queued.
 		in.queue.Kick()
 	}
 	return j, nil
