@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"go.uber.org/zap"
 
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -238,14 +239,32 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 		dsn, dsnBody = buildDSN(q.cfg.Hostname, m, body, report, now)
 	}
 
-	err := q.record(&upd, dsn, dsnBody)
+	// The attempt's audit entry commits with its outcome.
+	rcpts := make([]map[string]any, 0, len(upd.Status))
+	for i, st := range upd.Status {
+		r := map[string]any{"addr": m.Rcpts[i].Addr, "done": st.Done, "failed": st.Failed}
+		if st.Code != 0 {
+			r["code"] = st.Code
+		}
+		if st.Detail != "" {
+			r["detail"] = st.Detail
+		}
+		rcpts = append(rcpts, r)
+	}
+	ev := audit.Event{Actor: "system", Action: "delivery." + result, MsgID: m.ID, Data: map[string]any{
+		"attempt": upd.Attempts, "upstream": q.upstreamName(), "instance": q.cfg.Instance, "rcpts": rcpts, "error": out.err}}
+	if dsn != nil {
+		ev.Data["dsn_id"] = dsn.ID
+	}
+	err := q.record(&upd, dsn, dsnBody, ev)
 	if err != nil && dsn != nil && errors.Is(err, errDSN) {
 		// Without its DSN the outcome can still be recorded, and must be:
 		// an unrecorded outcome sends the message again when the claim
 		// expires, to recipients that already have it.
 		q.log.Error("DSN dropped", zap.String("msg_id", m.ID), zap.Error(err))
 		dsn = nil
-		err = q.record(&upd, nil, nil)
+		delete(ev.Data, "dsn_id")
+		err = q.record(&upd, nil, nil, ev)
 	}
 	if err != nil {
 		result = resultError
@@ -284,7 +303,7 @@ var errDSN = errors.New("outbound: insert DSN")
 // record writes the attempt's outcome. It retries a few times on store
 // errors: a lost outcome means the message is sent again once its claim
 // expires.
-func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte) error {
+func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte, ev audit.Event) error {
 	var err error
 	for try := 0; try < 3; try++ {
 		if try > 0 {
@@ -305,7 +324,8 @@ func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte) e
 					return fmt.Errorf("%w: %w", errDSN, err)
 				}
 			}
-			return nil
+			_, err := audit.Append(tx, upd.Updated, ev)
+			return err
 		})
 		cancel()
 		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, errDSN) {
