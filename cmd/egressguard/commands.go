@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -252,7 +253,7 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			if _, err := acc.Add(ctx, pos[0], pw, roles, addrs); err != nil {
+			if _, err := acc.Add(ctx, cliActor(), pos[0], pw, roles, addrs); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "user %s added\n", strings.ToLower(pos[0]))
@@ -261,12 +262,12 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			if err := acc.SetPassword(ctx, pos[0], pw); err != nil {
+			if err := acc.SetPassword(ctx, cliActor(), pos[0], pw); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "password of %s changed\n", strings.ToLower(pos[0]))
 		case "disable", "enable":
-			if err := acc.SetDisabled(ctx, pos[0], sub == "disable"); err != nil {
+			if err := acc.SetDisabled(ctx, cliActor(), pos[0], sub == "disable"); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "user %s %sd\n", strings.ToLower(pos[0]), sub)
@@ -291,4 +292,12 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return nil
 	})
+}
+
+// cliActor names the person at the terminal in the audit log.
+func cliActor() string {
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username
+	}
+	return "cli"
 }

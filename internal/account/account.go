@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -127,7 +128,8 @@ func (s *Service) PasswordMatches(ctx context.Context, name, password string) bo
 }
 
 // Add creates a user. It returns store.ErrExists if the name is taken.
-func (s *Service) Add(ctx context.Context, name, password string, roles, addresses []string) (*store.User, error) {
+// actor is who did it, for the audit log.
+func (s *Service) Add(ctx context.Context, actor, name, password string, roles, addresses []string) (*store.User, error) {
 	name = normName(name)
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -147,10 +149,12 @@ func (s *Service) Add(ctx context.Context, name, password string, roles, address
 	now := s.now().UTC()
 	u := &store.User{Name: name, PasswordHash: hash, Roles: roles, Addresses: addresses, Created: now, Updated: now}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := s.st.User(ctx, name); err == nil {
-			return fmt.Errorf("user %q: %w", name, store.ErrExists)
+		if err := tx.InsertUser(u); err != nil {
+			return fmt.Errorf("user %q: %w", name, err)
 		}
-		return tx.PutUser(u)
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "user.add", Data: map[string]any{
+			"user": name, "roles": roles, "addresses": addresses}})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -158,13 +162,13 @@ func (s *Service) Add(ctx context.Context, name, password string, roles, address
 	return u, nil
 }
 
-// SetPassword replaces a user's password.
-func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+// SetPassword replaces a user's password and ends their console sessions.
+func (s *Service) SetPassword(ctx context.Context, actor, name, password string) error {
 	hash, err := s.hash(password)
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, name, func(u *store.User) error {
+	return s.modify(ctx, actor, "user.passwd", name, nil, func(u *store.User) error {
 		u.PasswordHash = hash
 		return nil
 	})
@@ -172,38 +176,44 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 
 // SetDisabled disables or enables an account. A disabled account can
 // neither authenticate over SMTP nor log in to the console.
-func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) error {
-	return s.modify(ctx, name, func(u *store.User) error {
+func (s *Service) SetDisabled(ctx context.Context, actor, name string, disabled bool) error {
+	action := "user.enable"
+	if disabled {
+		action = "user.disable"
+	}
+	return s.modify(ctx, actor, action, name, nil, func(u *store.User) error {
 		u.Disabled = disabled
 		return nil
 	})
 }
 
 // SetRoles replaces a user's roles.
-func (s *Service) SetRoles(ctx context.Context, name string, roles []string) error {
+func (s *Service) SetRoles(ctx context.Context, actor, name string, roles []string) error {
 	roles, err := checkRoles(roles)
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, name, func(u *store.User) error {
+	return s.modify(ctx, actor, "user.roles", name, map[string]any{"roles": roles}, func(u *store.User) error {
 		u.Roles = roles
 		return nil
 	})
 }
 
 // SetAddresses replaces the envelope senders a user may use.
-func (s *Service) SetAddresses(ctx context.Context, name string, addresses []string) error {
+func (s *Service) SetAddresses(ctx context.Context, actor, name string, addresses []string) error {
 	addresses, err := checkAddresses(addresses)
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, name, func(u *store.User) error {
+	return s.modify(ctx, actor, "user.addresses", name, map[string]any{"addresses": addresses}, func(u *store.User) error {
 		u.Addresses = addresses
 		return nil
 	})
 }
 
-func (s *Service) modify(ctx context.Context, name string, fn func(*store.User) error) error {
+// modify changes one user, ends their sessions and records the change, in
+// one transaction.
+func (s *Service) modify(ctx context.Context, actor, action, name string, data map[string]any, fn func(*store.User) error) error {
 	name = normName(name)
 	u, err := s.st.User(ctx, name)
 	if err != nil {
@@ -212,8 +222,22 @@ func (s *Service) modify(ctx context.Context, name string, fn func(*store.User) 
 	if err := fn(u); err != nil {
 		return err
 	}
-	u.Updated = s.now().UTC()
-	err = s.st.Update(ctx, func(tx store.Tx) error { return tx.PutUser(u) })
+	now := s.now().UTC()
+	u.Updated = now
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["user"] = name
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(name); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: action, Data: data})
+		return err
+	})
 	s.mu.Lock()
 	delete(s.cache, name)
 	s.mu.Unlock()

@@ -257,7 +257,7 @@ func upstreamTLS(cfg *config.Config, override *tls.Config) (*tls.Config, error) 
 // loudly while a seeded (demo) password is still in use.
 func (a *App) seedUsers(ctx context.Context) error {
 	for _, su := range a.Cfg.Seed {
-		_, err := a.Accounts.Add(ctx, su.Name, su.Password, su.Roles, su.Addresses)
+		_, err := a.Accounts.Add(ctx, "config", su.Name, su.Password, su.Roles, su.Addresses)
 		if err != nil && !errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("seed user %q: %w", su.Name, err)
 		}
