@@ -1,0 +1,315 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// millis encodes a time as UTC unix milliseconds, as the SQLite store does;
+// the zero time is 0 so that "no time" sorts first and reads back as the
+// zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis is the inverse of millis. Times come back in UTC.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// The JSON shapes are declared here, with explicit names, so that renaming a
+// Go field elsewhere cannot silently change what is stored. They are the
+// SQLite store's shapes, so that a database can be copied from one backend
+// to the other.
+
+type rcptJSON struct {
+	Addr   string   `json:"addr"`
+	Notify []string `json:"notify,omitempty"`
+	ORcpt  string   `json:"orcpt,omitempty"`
+}
+
+type statusJSON struct {
+	Done   bool   `json:"done,omitempty"`
+	Failed bool   `json:"failed,omitempty"`
+	Code   int    `json:"code,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func encodeRcpts(rs []envelope.Rcpt) (string, error) {
+	if rs == nil {
+		return "null", nil
+	}
+	js := make([]rcptJSON, len(rs))
+	for i, r := range rs {
+		js[i] = rcptJSON(r)
+	}
+	b, err := json.Marshal(js)
+	return string(b), err
+}
+
+func decodeRcpts(s string) ([]envelope.Rcpt, error) {
+	var js []rcptJSON
+	if err := json.Unmarshal([]byte(s), &js); err != nil || js == nil {
+		return nil, err
+	}
+	rs := make([]envelope.Rcpt, len(js))
+	for i, r := range js {
+		rs[i] = envelope.Rcpt(r)
+	}
+	return rs, nil
+}
+
+func encodeStatus(ss []store.RcptStatus) (string, error) {
+	if ss == nil {
+		return "null", nil
+	}
+	js := make([]statusJSON, len(ss))
+	for i, s := range ss {
+		js[i] = statusJSON(s)
+	}
+	b, err := json.Marshal(js)
+	return string(b), err
+}
+
+func decodeStatus(s string) ([]store.RcptStatus, error) {
+	var js []statusJSON
+	if err := json.Unmarshal([]byte(s), &js); err != nil || js == nil {
+		return nil, err
+	}
+	ss := make([]store.RcptStatus, len(js))
+	for i, s := range js {
+		ss[i] = store.RcptStatus(s)
+	}
+	return ss, nil
+}
+
+func encodeStrings(ss []string) (string, error) {
+	b, err := json.Marshal(ss)
+	return string(b), err
+}
+
+func decodeStrings(s string) ([]string, error) {
+	var ss []string
+	err := json.Unmarshal([]byte(s), &ss)
+	return ss, err
+}
+
+// Text that arrives from the network (HELO, envelope sender, ENVID, header
+// fields, upstream replies) is kept in bytea columns: PostgreSQL refuses NUL
+// and invalid UTF-8 in text, and a store that refused a message for its
+// ENVID, or lost an upstream error for one odd byte, would be worse than one
+// that is less pleasant to query by hand. Such arguments are passed as
+// []byte, never as string, which pgx would send in bytea's text format,
+// where a backslash is an escape.
+
+// msgColumns is the column list every message query selects, in the order
+// scanMessage reads.
+const msgColumns = `id, received, client_addr, helo, auth_user, mail_from,
+	smtputf8, body_type, ret, envid, rcpts, state, updated, size, attempts,
+	next_attempt, owner, last_error, status, subject, header_from, verdict,
+	action, hold_expires`
+
+// msgArgs returns the values for an INSERT of msgColumns.
+func msgArgs(m *store.Message) ([]any, error) {
+	rcpts, err := encodeRcpts(m.Rcpts)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: encode recipients: %w", err)
+	}
+	status, err := encodeStatus(m.Status)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: encode status: %w", err)
+	}
+	return []any{
+		m.ID, millis(m.Received), m.ClientAddr, []byte(m.Helo), m.AuthUser, []byte(m.From),
+		m.Params.SMTPUTF8, m.Params.Body, m.Params.Ret, []byte(m.Params.EnvID), rcpts,
+		string(m.State), millis(m.Updated), m.Size, m.Attempts,
+		millis(m.NextAttempt), m.Owner, []byte(m.LastError), status, []byte(m.Subject),
+		[]byte(m.HeaderFrom), m.Verdict, m.Action, millis(m.HoldExpires),
+	}, nil
+}
+
+func scanMessage(row pgx.Row) (*store.Message, error) {
+	var (
+		m                                    store.Message
+		received, updated, next, holdExpires int64
+		state, rcpts, status                 string
+		helo, from, envid, lastErr           []byte
+		subject, headerFrom                  []byte
+	)
+	err := row.Scan(&m.ID, &received, &m.ClientAddr, &helo, &m.AuthUser, &from,
+		&m.Params.SMTPUTF8, &m.Params.Body, &m.Params.Ret, &envid, &rcpts,
+		&state, &updated, &m.Size, &m.Attempts, &next, &m.Owner, &lastErr,
+		&status, &subject, &headerFrom, &m.Verdict, &m.Action, &holdExpires)
+	if err != nil {
+		return nil, err
+	}
+	m.Helo, m.From, m.Params.EnvID, m.LastError = string(helo), string(from), string(envid), string(lastErr)
+	m.Subject, m.HeaderFrom = string(subject), string(headerFrom)
+	m.Received = fromMillis(received)
+	m.State = store.State(state)
+	m.Updated = fromMillis(updated)
+	m.NextAttempt = fromMillis(next)
+	m.HoldExpires = fromMillis(holdExpires)
+	if m.Rcpts, err = decodeRcpts(rcpts); err != nil {
+		return nil, fmt.Errorf("postgres: message %s: decode recipients: %w", m.ID, err)
+	}
+	if m.Status, err = decodeStatus(status); err != nil {
+		return nil, fmt.Errorf("postgres: message %s: decode status: %w", m.ID, err)
+	}
+	return &m, nil
+}
+
+const userColumns = `name, password_hash, roles, addresses, disabled, lang, created, updated`
+
+func userArgs(u *store.User) ([]any, error) {
+	roles, err := encodeStrings(u.Roles)
+	if err != nil {
+		return nil, err
+	}
+	addrs, err := encodeStrings(u.Addresses)
+	if err != nil {
+		return nil, err
+	}
+	return []any{u.Name, u.PasswordHash, roles, addrs, u.Disabled, u.Lang,
+		millis(u.Created), millis(u.Updated)}, nil
+}
+
+func scanUser(row pgx.Row) (*store.User, error) {
+	var (
+		u                store.User
+		roles, addrs     string
+		created, updated int64
+	)
+	if err := row.Scan(&u.Name, &u.PasswordHash, &roles, &addrs, &u.Disabled, &u.Lang, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if u.Roles, err = decodeStrings(roles); err != nil {
+		return nil, fmt.Errorf("postgres: user %s: decode roles: %w", u.Name, err)
+	}
+	if u.Addresses, err = decodeStrings(addrs); err != nil {
+		return nil, fmt.Errorf("postgres: user %s: decode addresses: %w", u.Name, err)
+	}
+	u.Created = fromMillis(created)
+	u.Updated = fromMillis(updated)
+	return &u, nil
+}
+
+const decisionColumns = `msg_id, actor, kind, comment, near_miss, at`
+
+func scanDecision(row pgx.Row) (*store.Decision, error) {
+	var (
+		d  store.Decision
+		at int64
+	)
+	if err := row.Scan(&d.MsgID, &d.Actor, &d.Kind, &d.Comment, &d.NearMiss, &at); err != nil {
+		return nil, err
+	}
+	d.At = fromMillis(at)
+	return &d, nil
+}
+
+const auditColumns = `seq, at, actor, action, msg_id, data, prev, hash`
+
+// The audit chain's hashes cover At in unix milliseconds, so at is stored
+// as exactly that, without millis' mapping of the zero time to 0: every
+// time reads back with the same UnixMilli, and the hash still matches.
+func auditArgs(e *store.AuditEntry) []any {
+	return []any{e.Seq, e.At.UnixMilli(), []byte(e.Actor), []byte(e.Action), []byte(e.MsgID),
+		nonNil(e.Data), nonNil(e.Prev), nonNil(e.Hash)}
+}
+
+func scanAudit(row pgx.Row) (*store.AuditEntry, error) {
+	var (
+		e                    store.AuditEntry
+		at                   int64
+		actor, action, msgID []byte
+	)
+	if err := row.Scan(&e.Seq, &at, &actor, &action, &msgID, &e.Data, &e.Prev, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.At = time.UnixMilli(at).UTC()
+	e.Actor, e.Action, e.MsgID = string(actor), string(action), string(msgID)
+	return &e, nil
+}
+
+// nonNil turns a nil slice into an empty one for NOT NULL columns (pgx
+// sends a nil []byte as NULL).
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+const allowColumns = `id, kind, value, reason, added_by, added, expires, senders, free_mail, source`
+
+func allowArgs(e *store.AllowEntry) ([]any, error) {
+	senders, err := encodeStrings(e.Senders)
+	if err != nil {
+		return nil, err
+	}
+	return []any{e.ID, e.Kind, e.Value, e.Reason, e.AddedBy, millis(e.Added),
+		millis(e.Expires), senders, e.FreeMail, e.Source}, nil
+}
+
+func scanAllow(row pgx.Row) (*store.AllowEntry, error) {
+	var (
+		e              store.AllowEntry
+		added, expires int64
+		senders        string
+	)
+	if err := row.Scan(&e.ID, &e.Kind, &e.Value, &e.Reason, &e.AddedBy, &added, &expires,
+		&senders, &e.FreeMail, &e.Source); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.Senders, err = decodeStrings(senders); err != nil {
+		return nil, fmt.Errorf("postgres: allow entry %s: decode senders: %w", e.ID, err)
+	}
+	e.Added = fromMillis(added)
+	e.Expires = fromMillis(expires)
+	return &e, nil
+}
+
+const sessionColumns = `id, username, created, last_seen`
+
+func scanSession(row pgx.Row) (*store.Session, error) {
+	var (
+		s                 store.Session
+		created, lastSeen int64
+	)
+	if err := row.Scan(&s.ID, &s.User, &created, &lastSeen); err != nil {
+		return nil, err
+	}
+	s.Created = fromMillis(created)
+	s.LastSeen = fromMillis(lastSeen)
+	return &s, nil
+}
+
+const tokenColumns = `id, username, name, created, expires`
+
+func scanToken(row pgx.Row) (*store.Token, error) {
+	var (
+		t                store.Token
+		created, expires int64
+	)
+	if err := row.Scan(&t.ID, &t.User, &t.Name, &created, &expires); err != nil {
+		return nil, err
+	}
+	t.Created = fromMillis(created)
+	t.Expires = fromMillis(expires)
+	return &t, nil
+}

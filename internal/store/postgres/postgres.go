@@ -1,0 +1,559 @@
+// Package postgres is the shared store: a PostgreSQL database (through
+// github.com/jackc/pgx/v5) behind the store.Store interface, so that several
+// guard instances share one queue, one set of held mail and decisions, one
+// allowlist, one user base and one audit chain.
+//
+// Durability: Update returns after PostgreSQL has committed, which with
+// synchronous_commit on (the default; the store does not change it) means
+// the commit record is flushed to disk, and with synchronous replication
+// configured, to the standbys too. Update functions of concurrent callers
+// are committed together (group commit): a few committer goroutines each
+// take what has queued up, run every function in its own savepoint on one
+// connection, and send one COMMIT. A function that fails is rolled back to
+// its savepoint and fails alone.
+//
+// Several instances: ClaimDue locks the rows it picks with FOR UPDATE SKIP
+// LOCKED, so instances never claim the same message; a claim is a lease
+// until NextAttempt, after which any instance may take the message over,
+// so a crashed instance's messages are delivered at least once, never
+// lost. Tx.Message locks its row until the transaction ends, and
+// UpdateMessage's state condition is checked against the committed row,
+// so of two instances deciding on one held message only the first wins.
+// LastAudit takes an advisory transaction lock, so instances append to one
+// unbroken audit chain. Generation reads the database on every call: an
+// allowlist change committed on one instance is seen by the next call on
+// any instance.
+//
+// The database is reached through search_path: every table is named
+// without a schema, so one database can hold several deployments (or test
+// runs) in separate schemas, e.g. postgres://…/mail?search_path=guard_a.
+// Schema migrations run at Open, under an advisory lock, in one
+// transaction.
+//
+// Deletion: PostgreSQL does not overwrite deleted rows. The bytes of a
+// deleted body stay in the table's data files until VACUUM reclaims the
+// space (autovacuum does so shortly on a busy queue; the pages are then
+// reused, not zeroed) and in the write-ahead log, its archive and any base
+// backup until those are recycled. Deployments that must not keep message
+// contents beyond retention should seal bodies and keep the key apart.
+//
+// Errors: a taken key is store.ErrExists, a full disk (SQLSTATE 53100)
+// store.ErrFull, and not reaching the server (refused, lost, timed out,
+// shutting down) ErrUnavailable, all wrapped with the server's message.
+// No operation waits longer than the timeout set by WithTimeout.
+//
+// Times are stored as bigint UTC unix milliseconds, as in the SQLite store.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// Option changes a default of Open.
+type Option func(*options)
+
+type options struct {
+	readers    int
+	committers int
+	maxBatch   int
+	timeout    time.Duration
+}
+
+// WithReaders sets the number of connections for reads outside Update
+// (default max(4, GOMAXPROCS)).
+func WithReaders(n int) Option { return func(o *options) { o.readers = n } }
+
+// WithCommitters sets how many transactions commit side by side, each
+// with its own connection (default 2): while one waits for its commit to
+// reach the disk, the next batch runs its statements.
+func WithCommitters(n int) Option { return func(o *options) { o.committers = n } }
+
+// WithMaxBatch bounds how many update functions share one commit (default
+// 64). PostgreSQL keeps up to 64 subtransaction IDs per session in shared
+// memory; a transaction with more savepoints that write makes every other
+// session's snapshots consult pg_subtrans, which slows the whole server
+// while it is open. Larger values are allowed but rarely worth it.
+func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
+
+// WithTimeout bounds every operation: connecting, each read, and each
+// group commit from BEGIN to COMMIT (default 30s). When the database does
+// not answer in time the operation fails with ErrUnavailable rather than
+// hang, and the SMTP client is told to try again later.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// Store is the PostgreSQL implementation of store.Store. It is safe for
+// concurrent use.
+type Store struct {
+	log    *zap.Logger
+	opts   options
+	wpool  *pgxpool.Pool // the committers' connections
+	rpool  *pgxpool.Pool // reads
+	schema string
+	key    int32 // second advisory lock key, from the schema name
+
+	reqs   chan *request
+	quit   chan struct{}
+	exited chan struct{} // closed once no committer runs and the queue is drained
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	once   sync.Once
+
+	commits, updates, failed atomic.Uint64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Stats counts the committers' work since Open.
+type Stats struct {
+	Commits uint64 // transactions committed
+	Updates uint64 // update functions run
+	Failed  uint64 // update functions that returned an error or panicked
+}
+
+// Open connects to the database named by dsn (a URL or key=value
+// connection string, as libpq takes), brings the schema up to date and
+// starts the committers. The tables live in the first schema of the
+// connection's search_path, which must exist. Unless the connection
+// string says otherwise, connections identify themselves as
+// application_name=egressguard and give up connecting after the timeout
+// of WithTimeout (at most 10s).
+func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*Store, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	o := options{
+		readers:    max(4, runtime.GOMAXPROCS(0)),
+		committers: 2,
+		maxBatch:   64,
+		timeout:    30 * time.Second,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.readers < 1 || o.committers < 1 || o.maxBatch < 1 || o.timeout <= 0 {
+		return nil, errors.New("postgres: invalid option value")
+	}
+	// pgx redacts the password from its parse errors.
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	cc := cfg.ConnConfig
+	if cc.ConnectTimeout == 0 {
+		cc.ConnectTimeout = min(o.timeout, 10*time.Second)
+	}
+	if _, ok := cc.RuntimeParams["application_name"]; !ok {
+		cc.RuntimeParams["application_name"] = "egressguard"
+	}
+	// Connections are not kept forever, so that a failover or a DNS change
+	// is picked up without a restart.
+	cfg.MaxConnLifetime = 30 * time.Minute
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.PingTimeout = min(o.timeout, 5*time.Second)
+
+	s := &Store{
+		log:    log.Named("postgres"),
+		opts:   o,
+		reqs:   make(chan *request, o.maxBatch*o.committers),
+		quit:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	wcfg := cfg.Copy()
+	wcfg.MaxConns = int32(o.committers)
+	rcfg := cfg.Copy()
+	rcfg.MaxConns = int32(o.readers)
+	if s.wpool, err = pgxpool.NewWithConfig(ctx, wcfg); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if s.rpool, err = pgxpool.NewWithConfig(ctx, rcfg); err != nil {
+		s.wpool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.wpool.Close()
+		s.rpool.Close()
+		return nil, err
+	}
+	for range o.committers {
+		s.wg.Add(1)
+		go s.newCommitter().loop()
+	}
+	return s, nil
+}
+
+// prepare checks the server and migrates the schema.
+func (s *Store) prepare(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.timeout)
+	defer cancel()
+	conn, err := s.wpool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: connect: %w", mapErr(err))
+	}
+	defer conn.Release()
+	var (
+		schema     *string
+		recovering bool
+		syncCommit string
+	)
+	if err := conn.QueryRow(ctx, "SELECT current_schema(), pg_is_in_recovery(), current_setting('synchronous_commit')").Scan(&schema, &recovering, &syncCommit); err != nil {
+		return fmt.Errorf("postgres: read server state: %w", mapErr(err))
+	}
+	if schema == nil {
+		return errors.New("postgres: no schema of the search_path exists; create it first")
+	}
+	if recovering {
+		return fmt.Errorf("postgres: server is a read-only standby: %w", ErrUnavailable)
+	}
+	if syncCommit == "off" {
+		// A commit is then acknowledged before it is on disk; a crash of
+		// the server loses mail that was answered 250.
+		s.log.Warn("synchronous_commit is off: accepted mail can be lost in a database crash")
+	}
+	s.schema, s.key = *schema, schemaKey(*schema)
+	from, to, err := migrate(ctx, conn.Conn(), s.key, time.Now())
+	if err != nil {
+		return err
+	}
+	if from != to {
+		s.log.Info("store schema migrated", zap.String("schema", s.schema), zap.Int("from", from), zap.Int("to", to))
+	}
+	s.log.Info("store opened", zap.String("schema", s.schema), zap.Int("version", to),
+		zap.Int("committers", s.opts.committers))
+	return nil
+}
+
+func (s *Store) newCommitter() *committer {
+	return &committer{
+		s:       s,
+		log:     s.log,
+		batch:   make([]*request, 0, s.opts.maxBatch),
+		ok:      make([]*request, 0, s.opts.maxBatch),
+		pending: make([]string, 0, 2),
+	}
+}
+
+// Close stops the committers after their batches in progress, fails
+// updates still waiting with store.ErrClosed, and closes the connections.
+// It may be called more than once.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.quit)
+		s.wg.Wait()
+		for done := false; !done; {
+			select {
+			case r := <-s.reqs:
+				if r.claim() {
+					r.answer(store.ErrClosed)
+				}
+			default:
+				done = true
+			}
+		}
+		close(s.exited)
+		s.wpool.Close()
+		s.rpool.Close()
+	})
+	return nil
+}
+
+// Update implements store.Store. The function runs on a committer
+// goroutine together with other callers' functions and is committed with
+// them. If ctx ends before the function has started, Update returns
+// ctx.Err() and the function never runs; once it has started, Update waits
+// for the commit (at most the WithTimeout bound) so that its answer says
+// whether the writes persisted. If the connection is lost during COMMIT
+// the outcome is unknown to the store as well; Update then fails with
+// ErrUnavailable although the writes may have persisted.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if fn == nil {
+		return errors.New("postgres: nil update function")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.quit:
+		return store.ErrClosed
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqPending, reqCancelled) {
+			return ctx.Err()
+		}
+	case <-s.exited:
+		return s.lastAnswer(r)
+	}
+	// Started: the outcome is the commit's.
+	select {
+	case err := <-r.done:
+		return err
+	case <-s.exited:
+		return s.lastAnswer(r)
+	}
+}
+
+// lastAnswer is the outcome of r once the committers have stopped: its
+// answer if it got one, else store.ErrClosed (it was queued too late and
+// never ran).
+func (s *Store) lastAnswer(r *request) error {
+	select {
+	case err := <-r.done:
+		return err
+	default:
+		return store.ErrClosed
+	}
+}
+
+// Stats returns the committers' counters.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Updates: s.updates.Load(), Failed: s.failed.Load()}
+}
+
+// Schema returns the schema the store's tables live in.
+func (s *Store) Schema() string { return s.schema }
+
+// reading bounds a read by the store's timeout and fails after Close.
+func (s *Store) reading(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if s.closed.Load() {
+		return nil, nil, store.ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.timeout)
+	return ctx, cancel, nil
+}
+
+// Ping checks that the database answers and accepts writes: a standby
+// (after a failover the address may still lead to the old primary, now
+// read-only) would accept mail and then fail every commit.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel, err := s.reading(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	var recovering bool
+	if err := s.rpool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err != nil {
+		return fmt.Errorf("postgres: ping: %w", mapErr(err))
+	}
+	if recovering {
+		return fmt.Errorf("postgres: server is a read-only standby: %w", ErrUnavailable)
+	}
+	return nil
+}
+
+func (s *Store) Message(ctx context.Context, id string) (*store.Message, error) {
+	ctx, cancel, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	m, err := scanMessage(s.rpool.QueryRow(ctx, `SELECT `+msgColumns+` FROM messages WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: message %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read message %s: %w", id, mapErr(err))
+	}
+	return m, nil
+}
+
+func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
+	ctx, cancel, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	var data []byte
+	err = s.rpool.QueryRow(ctx, `SELECT data FROM bodies WHERE id = $1`, id).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: body %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read body %s: %w", id, mapErr(err))
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}
+
+const defaultListLimit = 1000
+
+func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, error) {
+	ctx, cancel, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	var (
+		q    strings.Builder
+		args []any
+		and  = " WHERE "
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	q.WriteString("SELECT " + msgColumns + " FROM messages")
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+		q.WriteString(and + "state = ANY(" + arg(states) + ")")
+		and = " AND "
+	}
+	if f.AuthUser != "" {
+		q.WriteString(and + "auth_user = " + arg(f.AuthUser))
+		and = " AND "
+	}
+	if f.From != "" {
+		q.WriteString(and + "mail_from = " + arg([]byte(f.From)))
+	}
+	// id breaks ties so that the order is the same on every call.
+	if f.Ascending {
+		q.WriteString(" ORDER BY received, id")
+	} else {
+		q.WriteString(" ORDER BY received DESC, id DESC")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	q.WriteString(" LIMIT " + arg(limit))
+
+	rows, err := s.rpool.Query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var ms []*store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
+	}
+	return ms, nil
+}
+
+func (s *Store) Count(ctx context.Context) (map[store.State]int, error) {
+	ctx, cancel, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	rows, err := s.rpool.Query(ctx, `SELECT state, count(*) FROM messages GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
+	}
+	defer rows.Close()
+	counts := make(map[store.State]int)
+	for rows.Next() {
+		var (
+			state string
+			n     int
+		)
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
+		}
+		counts[store.State(state)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
+	}
+	return counts, nil
+}
+
+// NextDue implements store.Store. A due message whose NextAttempt is the
+// zero time yields the unix epoch, not the zero time, which would read as
+// "nothing due".
+func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
+	ctx, cancel, err := s.reading(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer cancel()
+	var next *int64
+	// Same IN list as the partial index messages_due.
+	err = s.rpool.QueryRow(ctx, `SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending')`).Scan(&next)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("postgres: next due: %w", mapErr(err))
+	}
+	switch {
+	case next == nil:
+		return time.Time{}, nil
+	case *next == 0:
+		return time.UnixMilli(0).UTC(), nil
+	}
+	return fromMillis(*next), nil
+}
+
+func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
+	ctx, cancel, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	u, err := scanUser(s.rpool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: user %s: %w", name, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read user %s: %w", name, mapErr(err))
+	}
+	return u, nil
+}
+
+// Users returns every user, sorted by name (byte order: the column's
+// collation is "C").
+func (s *Store) Users(ctx context.Context) ([]*store.User, error) {
+	ctx, cancel, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	rows, err := s.rpool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var us []*store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
+	}
+	return us, nil
+}

@@ -1,0 +1,129 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/storetest"
+)
+
+// defaultDSN is where scripts/test-deps.sh starts the test server.
+const defaultDSN = "postgres://egressguard:egressguard@127.0.0.1:5432/egressguard_test?sslmode=disable"
+
+// testDSN returns the server the tests use. Without one, the tests are
+// skipped, except in CI, where a missing server is a failure.
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("EGRESSGUARD_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = defaultDSN
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL for tests unreachable (set EGRESSGUARD_TEST_POSTGRES): %v", err)
+		}
+		t.Skipf("PostgreSQL for tests unreachable (set EGRESSGUARD_TEST_POSTGRES): %v", err)
+	}
+	conn.Close(ctx)
+	return dsn
+}
+
+// admin runs a statement on its own connection to the test server.
+func admin(t testing.TB, dsn, sql string, args ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// withParams returns dsn with connection parameters added, in whichever
+// of the two forms dsn is written.
+func withParams(t testing.TB, dsn string, params map[string]string) string {
+	t.Helper()
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		for k, v := range params {
+			q.Set(k, v)
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	for k, v := range params {
+		dsn += " " + k + "=" + v
+	}
+	return dsn
+}
+
+// testDB is one test's database: a schema of its own on the test server,
+// dropped when the test ends, so that tests run in parallel and leave
+// nothing behind.
+type testDB struct {
+	base   string // the server's DSN
+	dsn    string // with search_path set to the schema
+	schema string
+	app    string // application_name of the store's connections
+}
+
+func newTestDB(t testing.TB) *testDB {
+	t.Helper()
+	base := testDSN(t)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "egtest_" + hex.EncodeToString(b[:])
+	admin(t, base, "CREATE SCHEMA "+schema)
+	t.Cleanup(func() { admin(t, base, "DROP SCHEMA "+schema+" CASCADE") })
+	app := "egressguard-" + schema
+	return &testDB{
+		base:   base,
+		dsn:    withParams(t, base, map[string]string{"search_path": schema, "application_name": app}),
+		schema: schema,
+		app:    app,
+	}
+}
+
+// open opens a store on the database and closes it when the test ends.
+func (db *testDB) open(t testing.TB, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), db.dsn, zaptest.NewLogger(t), opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	testDSN(t)
+	storetest.Run(t, func(t *testing.T) (store.Store, func(*testing.T) store.Store) {
+		db := newTestDB(t)
+		return db.open(t), func(t *testing.T) store.Store { return db.open(t) }
+	})
+}
