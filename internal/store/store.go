@@ -14,6 +14,12 @@
 //   - A nil and an empty slice are the same: either may come back for the
 //     other (recipients, status, roles, addresses, verdict, data).
 //   - Names and IDs are compared exactly (case-sensitive).
+//   - A Tx method that fails with one of the sentinels ErrNotFound,
+//     ErrExists or ErrConflict has written nothing and leaves the
+//     transaction usable: the function may handle the error and go on,
+//     and its other writes commit. (A PostgreSQL backend must therefore
+//     avoid statements that abort its transaction on these, or wrap them
+//     in savepoints.)
 //   - After Close, every method but Close returns ErrClosed.
 package store
 
