@@ -940,13 +940,17 @@ func testRecordsAfterUpdate(t *testing.T, open Opener) {
 		return nil
 	})
 	for name, call := range map[string]func() error{
-		"Message":     func() error { _, err := kept.Message(m.ID); return err },
-		"AddDecision": func() error { return kept.AddDecision(&store.Decision{MsgID: m.ID, Actor: "x", Kind: "approve", At: base}) },
-		"LastAudit":   func() error { _, err := kept.LastAudit(); return err },
+		"Message": func() error { _, err := kept.Message(m.ID); return err },
+		"AddDecision": func() error {
+			return kept.AddDecision(&store.Decision{MsgID: m.ID, Actor: "x", Kind: "approve", At: base})
+		},
+		"LastAudit": func() error { _, err := kept.LastAudit(); return err },
 		"InsertAudit": func() error {
 			return kept.InsertAudit(&store.AuditEntry{Seq: 1, At: base, Actor: "x", Action: "y", Data: []byte("{}"), Prev: make([]byte, 32), Hash: make([]byte, 32)})
 		},
-		"PutAllow":   func() error { return kept.PutAllow(&store.AllowEntry{ID: "a", Kind: store.AllowDomain, Value: "example.com"}) },
+		"PutAllow": func() error {
+			return kept.PutAllow(&store.AllowEntry{ID: "a", Kind: store.AllowDomain, Value: "example.com"})
+		},
 		"InsertUser": func() error { return kept.InsertUser(&store.User{Name: "mallory"}) },
 		"PutSession": func() error { return kept.PutSession(&store.Session{ID: "s", User: "mallory"}) },
 		"PutToken":   func() error { return kept.PutToken(&store.Token{ID: "t", User: "mallory"}) },
