@@ -48,7 +48,25 @@ var (
 	// ErrClosed is returned by every method of a closed store but Close,
 	// and by Update for functions still waiting when Close was called.
 	ErrClosed = errors.New("store: closed")
+	// ErrSealed: a body was stored sealed, and the store has no Sealer to
+	// open it (encryption at rest was turned off, or the key file is
+	// missing from the configuration).
+	ErrSealed = errors.New("store: body is sealed and no sealer is configured")
 )
+
+// Sealer encrypts message bodies at rest; package seal implements it. A
+// store given a Sealer seals every body it inserts and opens it again in
+// Body, so that a copy of the database alone reveals no message content.
+// Bodies stored before a Sealer was configured stay readable as they are.
+// A Sealer must be safe for concurrent use.
+type Sealer interface {
+	// Seal encrypts body for the message msgID. The ID is authenticated
+	// with it, so sealed bytes moved to another message do not open.
+	Seal(msgID string, body []byte) []byte
+	// Open returns what Seal was given, or an error if the key is not
+	// available or the sealed bytes were altered.
+	Open(msgID string, sealed []byte) ([]byte, error)
+}
 
 // State is where a message is in its life. Every change of state is one
 // atomic write.
@@ -182,8 +200,8 @@ type Store interface {
 	// Body returns the stored bytes of a message exactly as inserted;
 	// ErrNotFound once deleted. An empty message has an empty, non-nil
 	// body. If the bytes were sealed (see Sealer) and cannot be opened,
-	// Body fails with the sealer's error wrapped, never returning
-	// sealed or damaged bytes.
+	// Body fails with the sealer's error wrapped (ErrSealed without a
+	// sealer), never returning sealed or damaged bytes.
 	Body(ctx context.Context, id string) ([]byte, error)
 	List(ctx context.Context, f Filter) ([]*Message, error)
 	// Count returns the number of messages per state (states with none omitted).

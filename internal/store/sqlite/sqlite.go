@@ -15,6 +15,11 @@
 // Checkpoint truncates it. Later features (purging message contents after
 // delivery) rely on both.
 //
+// Encryption at rest: with WithSealer, bodies are sealed before SQLite
+// sees them, so no file SQLite writes (database, WAL, temporary files)
+// ever holds them in clear. The records beside them (envelope, subject,
+// verdict, decisions, audit log) are not sealed.
+//
 // Times are stored as UTC unix milliseconds: what is read back equals what
 // was written truncated to the millisecond, in UTC. The zero time is stored
 // as 0, so the instant of the unix epoch itself reads back as the zero time.
@@ -50,6 +55,7 @@ type options struct {
 	maxBatch    int
 	busyTimeout time.Duration
 	minFree     int64
+	sealer      store.Sealer
 }
 
 // WithMaxPages caps the database at n pages (PRAGMA max_page_count; a page
@@ -75,6 +81,12 @@ func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyT
 // store.ErrFull (default 32 MiB), so that the front end refuses mail with a
 // temporary error before a commit fails half way.
 func WithMinFree(bytes int64) Option { return func(o *options) { o.minFree = bytes } }
+
+// WithSealer seals every body the store inserts with s, and opens sealed
+// bodies with it (encryption at rest). Each body row records whether it
+// is sealed, so a database written before sealing was configured still
+// reads; a sealed body without a sealer fails with store.ErrSealed.
+func WithSealer(s store.Sealer) Option { return func(o *options) { o.sealer = s } }
 
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use.
@@ -107,7 +119,7 @@ var readSQL = slices.Concat([]struct {
 	sql string
 }{
 	{func(r *readStmts) **sql.Stmt { return &r.message }, `SELECT ` + msgColumns + ` FROM messages WHERE id = ?`},
-	{func(r *readStmts) **sql.Stmt { return &r.body }, `SELECT data FROM bodies WHERE id = ?`},
+	{func(r *readStmts) **sql.Stmt { return &r.body }, `SELECT data, sealed FROM bodies WHERE id = ?`},
 	// Same IN list as the partial index messages_due.
 	{func(r *readStmts) **sql.Stmt { return &r.nextDue }, `SELECT min(next_attempt) FROM messages INDEXED BY messages_due WHERE state IN ('queued', 'sending')`},
 	{func(r *readStmts) **sql.Stmt { return &r.count }, `SELECT state, count(*) FROM messages GROUP BY state`},
@@ -194,6 +206,7 @@ func (s *Store) open() error {
 		quit:     make(chan struct{}),
 		exited:   make(chan struct{}),
 		maxBatch: s.opts.maxBatch,
+		sealer:   s.opts.sealer,
 		batch:    make([]*request, 0, s.opts.maxBatch),
 		ok:       make([]*request, 0, s.opts.maxBatch),
 	}
@@ -474,9 +487,22 @@ func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
 	// into RawBytes hands that slice over instead of copying a message
 	// of up to many megabytes a second time. It is never reused by the
 	// driver, so keeping it past rows.Close is safe.
-	var data sql.RawBytes
-	if err := rows.Scan(&data); err != nil {
+	var (
+		data   sql.RawBytes
+		sealed bool
+	)
+	if err := rows.Scan(&data, &sealed); err != nil {
 		return nil, fmt.Errorf("sqlite: read body %s: %w", id, mapErr(err))
+	}
+	if sealed {
+		if s.opts.sealer == nil {
+			return nil, fmt.Errorf("sqlite: body %s: %w", id, store.ErrSealed)
+		}
+		plain, err := s.opts.sealer.Open(id, data)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open sealed body %s: %w", id, err)
+		}
+		data = plain
 	}
 	if data == nil {
 		data = []byte{}

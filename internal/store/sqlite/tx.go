@@ -58,7 +58,7 @@ var messageWriterSQL = []struct {
 	// with it every other update function of the group commit.
 	{func(s *stmts) **sql.Stmt { return &s.insertMessage }, `INSERT INTO messages (` + msgColumns + `)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`},
-	{func(s *stmts) **sql.Stmt { return &s.insertBody }, `INSERT INTO bodies (id, data) SELECT ?, ?`},
+	{func(s *stmts) **sql.Stmt { return &s.insertBody }, `INSERT INTO bodies (id, data, sealed) SELECT ?, ?, ?`},
 	// The IN (subquery) is for the same reason: a single-row UPDATE by
 	// primary key gets no statement journal. NOT INDEXED keeps the
 	// planner on the rowid lookup instead of scanning messages_state for
@@ -93,8 +93,9 @@ var messageWriterSQL = []struct {
 // each function so that a Tx kept past its function fails loudly instead of
 // writing into someone else's transaction.
 type tx struct {
-	st   *stmts
-	done bool
+	st     *stmts
+	sealer store.Sealer // nil: bodies are stored as given
+	done   bool
 	// broken holds the first error after which SQLite may have rolled back
 	// the whole transaction; further calls fail with it, and the function
 	// fails even if it ignores the error, because statements run after
@@ -140,7 +141,11 @@ func (t *tx) InsertMessage(m *store.Message, body []byte) error {
 	if body == nil {
 		body = []byte{} // NOT NULL: an empty message is still a message
 	}
-	if _, err := t.st.insertBody.Exec(m.ID, body); err != nil {
+	sealed := t.sealer != nil
+	if sealed {
+		body = t.sealer.Seal(m.ID, body)
+	}
+	if _, err := t.st.insertBody.Exec(m.ID, body, sealed); err != nil {
 		return t.fail("insert body "+m.ID, err)
 	}
 	return nil

@@ -46,6 +46,7 @@ type writer struct {
 	quit     chan struct{}
 	exited   chan struct{}
 	maxBatch int
+	sealer   store.Sealer
 
 	// Owned by the writer goroutine between batches.
 	batch, ok []*request
@@ -238,7 +239,7 @@ func (w *writer) abort(r *request, err error) {
 // call runs one update function, turning a panic into an error so that one
 // bad function cannot take the store down.
 func (w *writer) call(fn func(store.Tx) error) (err error) {
-	t := &tx{st: &w.st}
+	t := &tx{st: &w.st, sealer: w.sealer}
 	defer func() {
 		t.done = true
 		if p := recover(); p != nil {
