@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"os/user"
 	"strings"
 	"syscall"
@@ -86,12 +87,29 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a.Close(context.Background())
 		return err
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("signal received, shutting down", zap.Duration("timeout", *shutdown))
-	case runErr = <-a.Err():
-		log.Error("fatal error, shutting down", zap.Error(runErr))
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("signal received, shutting down", zap.Duration("timeout", *shutdown))
+			break loop
+		case runErr = <-a.Err():
+			log.Error("fatal error, shutting down", zap.Error(runErr))
+			break loop
+		case <-hup:
+			// A bad file is refused and the running config stays.
+			ncfg, err := config.Load(*cfgPath)
+			if err == nil {
+				err = a.Reload(ctx, ncfg, *cfgPath)
+			}
+			if err != nil {
+				log.Error("config reload refused; the running config stays", zap.Error(err))
+			}
+		}
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), *shutdown)
 	defer cancel()

@@ -90,12 +90,15 @@ func Parse(s string) (kind, value string, err error) {
 		}
 	}
 	a, err := profile.ToASCII(strings.TrimSuffix(domain, "."))
-	if err != nil || a == "" || !strings.Contains(a, ".") || len(a) > 253 {
+	if err != nil || a == "" || len(a) > 253 {
 		return "", "", fmt.Errorf("%w: %q is not a domain name", ErrInvalid, domain)
 	}
 	a = strings.ToLower(a)
-	if ps, _ := publicsuffix.PublicSuffix(a); ps == a {
+	if ps, icann := publicsuffix.PublicSuffix(a); ps == a && (icann || strings.Contains(a, ".")) {
 		return "", "", fmt.Errorf("%w: %q is a public suffix shared by unrelated organisations; name the organisation's own domain", ErrPublicSuffix, a)
+	}
+	if !strings.Contains(a, ".") {
+		return "", "", fmt.Errorf("%w: %q is not a domain name", ErrInvalid, domain)
 	}
 	if kind == store.AllowAddress {
 		return kind, strings.ToLower(local) + "@" + a, nil
@@ -165,18 +168,29 @@ func New(st store.Store, configEntries []string, log *zap.Logger, o Options) (*S
 		o.RefreshEvery = time.Second
 	}
 	s := &Service{st: st, log: log.Named("allowlist"), now: o.Now, refresh: o.RefreshEvery}
-	for _, v := range configEntries {
-		kind, value, err := Parse(v)
-		if err != nil {
-			return nil, fmt.Errorf("policy.allow %q: %w", v, err)
-		}
-		s.config = append(s.config, &store.AllowEntry{ID: "config:" + v, Kind: kind, Value: value,
-			Reason: "config file", AddedBy: "config", Source: "config", FreeMail: freeMail[domainOf(kind, value)]})
-	}
-	if err := s.reload(context.Background()); err != nil {
+	if err := s.SetConfigEntries(configEntries); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// SetConfigEntries replaces the entries that come from the config file
+// (at start and on a config reload). Entries from the config file and
+// from the store both apply; one in both counts as long as either says so.
+func (s *Service) SetConfigEntries(entries []string) error {
+	var cfg []*store.AllowEntry
+	for _, v := range entries {
+		kind, value, err := Parse(v)
+		if err != nil {
+			return fmt.Errorf("policy.allow %q: %w", v, err)
+		}
+		cfg = append(cfg, &store.AllowEntry{ID: "config:" + v, Kind: kind, Value: value,
+			Reason: "config file", AddedBy: "config", Source: "config", FreeMail: freeMail[domainOf(kind, value)]})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.config = cfg
+	return s.reload(context.Background())
 }
 
 func domainOf(kind, value string) string {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/allowlist"
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/console"
 	"github.com/egressguard/egressguard/internal/hold"
@@ -332,6 +333,10 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err := a.auditSimple(ctx, audit.Event{Actor: "system", Action: "config.load", Data: map[string]any{
+		"instance": a.Cfg.Instance, "rules": a.Judge.Engine().RuleNames()}}); err != nil {
+		a.Log.Error("audit of the config load failed", zap.Error(err))
+	}
 	close(a.ready)
 	a.Log.Info("egressguard started",
 		zap.String("smtp", a.smtpLn.Addr().String()),
@@ -381,6 +386,25 @@ func (a *App) HTTPAddr() string {
 		return ""
 	}
 	return a.httpLn.Addr().String()
+}
+
+// Reload applies what can change without a restart: the rules, the
+// share-link catalogue, the internal domains and the config's allowlist
+// entries. Everything else (listeners, store, upstream, limits) needs a
+// restart. An invalid config was already refused by config.Load; if a part
+// still fails here nothing is applied.
+func (a *App) Reload(ctx context.Context, cfg *config.Config, file string) error {
+	engine, err := cfg.PolicyEngine()
+	if err != nil {
+		return err
+	}
+	if err := a.Allow.SetConfigEntries(cfg.Policy.Allow); err != nil {
+		return err
+	}
+	a.Judge.SetEngine(engine)
+	a.Log.Info("config reloaded", zap.String("file", file), zap.Strings("rules", engine.RuleNames()))
+	return a.auditSimple(ctx, audit.Event{Actor: "system", Action: "config.load", Data: map[string]any{
+		"file": file, "rules": engine.RuleNames(), "reload": true}})
 }
 
 // ConsoleAddr is the address of the console listener ("" if none).
