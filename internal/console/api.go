@@ -70,23 +70,26 @@ type APIList struct {
 // APIDetail is the answer to GET /api/messages/{id}.
 type APIDetail struct {
 	APIMessage
-	Size          int64           `json:"size"`
-	ClientAddr    string          `json:"client_addr,omitempty"`
-	Helo          string          `json:"helo,omitempty"`
-	Approvals     int             `json:"approvals"` // distinct officers who approved
-	Needed        int             `json:"needed"`    // distinct approvals needed to release
-	ApprovedByYou bool            `json:"approved_by_you"`
-	CanDecide     bool            `json:"can_decide"`
-	CanWithdraw   bool            `json:"can_withdraw"`
-	BodyDeleted   bool            `json:"body_deleted"` // retention removed the content
-	Headers       []APIHeader     `json:"headers,omitempty"`
-	HeadersTotal  int             `json:"headers_total,omitempty"`
-	Parts         []APIPart       `json:"parts,omitempty"`
-	Links         []APILink       `json:"links,omitempty"`
-	Attachments   []APIAttachment `json:"attachments,omitempty"`
-	Problems      []APIProblem    `json:"problems,omitempty"`
-	Decisions     []APIDecision   `json:"decisions"`
-	Verdict       json.RawMessage `json:"verdict,omitempty"`
+	Size          int64  `json:"size"`
+	ClientAddr    string `json:"client_addr,omitempty"`
+	Helo          string `json:"helo,omitempty"`
+	Approvals     int    `json:"approvals"` // distinct officers who approved
+	Needed        int    `json:"needed"`    // distinct approvals needed to release
+	ApprovedByYou bool   `json:"approved_by_you"`
+	CanDecide     bool   `json:"can_decide"`
+	CanWithdraw   bool   `json:"can_withdraw"`
+	BodyDeleted   bool   `json:"body_deleted"` // retention removed the content
+	// BodyGoneAt is when retention destroys (or destroyed) the content;
+	// absent while the message is held or queued.
+	BodyGoneAt   *time.Time      `json:"body_gone_at,omitempty"`
+	Headers      []APIHeader     `json:"headers,omitempty"`
+	HeadersTotal int             `json:"headers_total,omitempty"`
+	Parts        []APIPart       `json:"parts,omitempty"`
+	Links        []APILink       `json:"links,omitempty"`
+	Attachments  []APIAttachment `json:"attachments,omitempty"`
+	Problems     []APIProblem    `json:"problems,omitempty"`
+	Decisions    []APIDecision   `json:"decisions"`
+	Verdict      json.RawMessage `json:"verdict,omitempty"`
 }
 
 // APIHeader is one header field, decoded.

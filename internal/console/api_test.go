@@ -117,7 +117,7 @@ func TestTokenAuth(t *testing.T) {
 
 	// A disabled user's tokens stop working.
 	tok2 := f.token("oscar")
-	if err := f.acc.SetDisabled(context.Background(), "oscar", true); err != nil {
+	if err := f.acc.SetDisabled(context.Background(), "test", "oscar", true); err != nil {
 		t.Fatal(err)
 	}
 	resp, body = f.api("GET", "/api/held", tok2, "")

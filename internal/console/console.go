@@ -40,6 +40,10 @@ type Config struct {
 	BaseURL     string        // how users reach the console (informational)
 	Now         func() time.Time
 	Limits      message.Limits // for inspecting a message shown in the view
+	// BodyGoneAt says when retention destroys (or destroyed) a message's
+	// content, zero while that is not decided yet; the view shows it.
+	// nil: not shown.
+	BodyGoneAt func(m *store.Message) time.Time
 
 	// Login throttling: at most this many failures per account and per
 	// client IP within ThrottleWindow (defaults 5, 20, 15m).

@@ -163,6 +163,7 @@ type messageData struct {
 	HeadMain []APIHeader // the fields people read first
 	// VerdictJSON is the stored verdict, indented, shown as text.
 	VerdictJSON string
+	Retention   bool // the retention schedule is known
 }
 
 var mainHeaders = []string{"From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-Id"}
@@ -173,7 +174,7 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 		c.holdErrorPage(w, r, u, err)
 		return
 	}
-	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now()}
+	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now(), Retention: c.cfg.BodyGoneAt != nil}
 	d.Title = m.Subject
 	if d.Title == "" {
 		d.Title = d.L.T("no_subject")

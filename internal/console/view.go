@@ -205,6 +205,12 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	d.CanDecide = held && officer && !d.Own && !approvers[u.Name]
 	d.ApprovedByYou = approvers[u.Name]
 	d.CanWithdraw = held && d.Own
+	if c.cfg.BodyGoneAt != nil {
+		if t := c.cfg.BodyGoneAt(m); !t.IsZero() {
+			t = t.UTC()
+			d.BodyGoneAt = &t
+		}
+	}
 
 	raw, err := c.st.Body(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
