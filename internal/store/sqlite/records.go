@@ -165,6 +165,9 @@ func (t *tx) PurgeAudit(before time.Time) (int, error) {
 		return 0, t.fail("purge audit entries", err)
 	}
 	n, err := res.RowsAffected()
+	if n > 0 {
+		*t.deleted = true
+	}
 	return int(n), err
 }
 

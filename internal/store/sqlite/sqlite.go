@@ -9,11 +9,14 @@
 // its own. Reads use a separate pool of connections and never wait for the
 // writer.
 //
-// Deletion: secure_delete is on, so the pages that held a deleted body are
-// overwritten with zeros rather than left in the free list. Until the next
-// checkpoint the write-ahead log may still hold copies of those pages;
-// Checkpoint truncates it. Later features (purging message contents after
-// delivery) rely on both.
+// Deletion: secure_delete is on, so the pages that held a deleted body or
+// audit entry are overwritten with zeros rather than left in the free
+// list. The write-ahead log may still hold copies of those pages from
+// when they were written; a while after each deletion the writer
+// truncates it (see WithWipeInterval, and wipe.go for why a passive
+// checkpoint is not enough), and Checkpoint does the same on demand.
+// Temporary files are kept in memory (temp_store), so that no page image
+// is left behind in a deleted temporary file.
 //
 // Encryption at rest: with WithSealer, bodies are sealed before SQLite
 // sees them, so no file SQLite writes (database, WAL, temporary files)
@@ -56,6 +59,7 @@ type options struct {
 	busyTimeout time.Duration
 	minFree     int64
 	sealer      store.Sealer
+	wipeEvery   time.Duration
 }
 
 // WithMaxPages caps the database at n pages (PRAGMA max_page_count; a page
@@ -132,6 +136,7 @@ type Stats struct {
 	Commits uint64 // transactions committed
 	Updates uint64 // update functions run
 	Failed  uint64 // update functions that returned an error or panicked
+	Wipes   uint64 // automatic WAL wipes after deletions (see WithWipeInterval)
 }
 
 const (
@@ -152,6 +157,7 @@ func Open(path string, log *zap.Logger, opts ...Option) (*Store, error) {
 		maxBatch:    256,
 		busyTimeout: 5 * time.Second,
 		minFree:     32 << 20,
+		wipeEvery:   defaultWipeEvery,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -207,8 +213,11 @@ func (s *Store) open() error {
 		exited:   make(chan struct{}),
 		maxBatch: s.opts.maxBatch,
 		sealer:   s.opts.sealer,
-		batch:    make([]*request, 0, s.opts.maxBatch),
-		ok:       make([]*request, 0, s.opts.maxBatch),
+
+		wipeEvery:   s.opts.wipeEvery,
+		busyTimeout: s.opts.busyTimeout,
+		batch:       make([]*request, 0, s.opts.maxBatch),
+		ok:          make([]*request, 0, s.opts.maxBatch),
 	}
 
 	var mode string
@@ -224,6 +233,10 @@ func (s *Store) open() error {
 		"PRAGMA secure_delete = ON",
 		"PRAGMA journal_size_limit = " + strconv.Itoa(walSizeLimit),
 		"PRAGMA cache_size = -" + strconv.Itoa(writerCache),
+		// Statement journals and sorts stay in memory: a temporary
+		// file would hold page images (mail included) on disk, and
+		// deleting it does not erase them.
+		"PRAGMA temp_store = MEMORY",
 	}
 	if s.opts.maxPages > 0 {
 		pragmas = append(pragmas, "PRAGMA max_page_count = "+strconv.FormatInt(s.opts.maxPages, 10))
@@ -252,7 +265,7 @@ func (s *Store) open() error {
 
 	// Readers cannot write by accident (query_only), and need neither
 	// sync nor secure_delete settings.
-	if s.rdb, err = sql.Open("sqlite", s.path+"?"+busy+"&_pragma=query_only(1)"); err != nil {
+	if s.rdb, err = sql.Open("sqlite", s.path+"?"+busy+"&_pragma=query_only(1)&_pragma=temp_store(2)"); err != nil {
 		return fmt.Errorf("sqlite: open readers: %w", err)
 	}
 	s.rdb.SetMaxOpenConns(s.opts.readers)
@@ -397,22 +410,18 @@ func (s *Store) Stats() Stats {
 		Commits: s.w.commits.Load(),
 		Updates: s.w.updates.Load(),
 		Failed:  s.w.failed.Load(),
+		Wipes:   s.w.wipes.Load(),
 	}
 }
 
 // Checkpoint copies the write-ahead log into the database file and
-// truncates the log, so that no copy of deleted pages remains in it. It
-// fails if readers kept it from completing.
+// truncates the log at once, so that no copy of deleted pages remains in
+// it, without waiting for the automatic wipe (WithWipeInterval). It waits
+// for readers up to the busy timeout, and fails if they kept it from
+// completing.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	return s.do(ctx, func(c *sql.Conn) error {
-		var busy, logPages, done int
-		if err := c.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &done); err != nil {
-			return fmt.Errorf("sqlite: checkpoint: %w", mapErr(err))
-		}
-		if busy != 0 {
-			return errors.New("sqlite: checkpoint blocked by readers")
-		}
-		return nil
+		return checkpointTruncate(c, s.opts.busyTimeout, s.opts.busyTimeout)
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/store/storetest"
@@ -88,6 +89,7 @@ func TestSettings(t *testing.T) {
 		"synchronous":   "2", // FULL
 		"foreign_keys":  "1",
 		"secure_delete": "1",
+		"temp_store":    "2", // MEMORY
 		"user_version":  fmt.Sprint(len(migrations)),
 	} {
 		if got := pragma(t, s, name); got != want {
@@ -106,6 +108,10 @@ func TestSettings(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Dir(path)); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("data directory: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+	var tempStore int
+	if err := s.rdb.QueryRow("PRAGMA temp_store").Scan(&tempStore); err != nil || tempStore != 2 {
+		t.Errorf("readers' temp_store = %d, %v; want 2 (memory)", tempStore, err)
 	}
 	// The readers must not be able to write.
 	if _, err := s.rdb.Exec("DELETE FROM messages"); err == nil {
@@ -542,45 +548,146 @@ func TestCloseWhileQueued(t *testing.T) {
 	}
 }
 
-// TestSecureDelete checks that a deleted body's bytes are gone from every
-// file after a checkpoint.
+// TestSecureDelete checks that deleted content is gone from every file
+// once the WAL has been wiped: bodies (in clear and sealed) and purged
+// audit entries, their index entries included, with an explicit
+// Checkpoint and with the writer's automatic wipe. A store whose wipe is
+// turned off still has the bytes, which shows the test can see them.
 func TestSecureDelete(t *testing.T) {
-	s, path := newStore(t)
-	ctx := context.Background()
+	const (
+		explicit = iota // Checkpoint after the deletion
+		auto            // the writer's wipe, nothing called
+		never           // wipe turned off: the bytes must still be there
+	)
 	marker := []byte("SECRET-MARKER-7f3a9c")
 	content := bytes.Repeat(append(append([]byte{}, marker...), "\r\n"...), 2000) // spans overflow pages
 	small := append([]byte("x"), marker...)                                       // fits in one page
-	now := time.Now()
-	a, b := testMessage(1, now), testMessage(2, now)
-	if err := s.Update(ctx, func(tx store.Tx) error {
-		if err := tx.InsertMessage(a, content); err != nil {
+
+	// bodies stores a large and a small body and returns what to look
+	// for on disk, and the deletion.
+	bodies := func(t *testing.T, s *Store) ([][]byte, func(store.Tx) error) {
+		a, b := testMessage(1, time.Now()), testMessage(2, time.Now())
+		if err := s.Update(context.Background(), func(tx store.Tx) error {
+			if err := tx.InsertMessage(a, content); err != nil {
+				return err
+			}
+			return tx.InsertMessage(b, small)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		look := [][]byte{marker}
+		if s.opts.sealer != nil {
+			// The sealed bytes are what is on disk; they must go too.
+			look = nil
+			for _, id := range []string{a.ID, b.ID} {
+				var data []byte
+				if err := s.rdb.QueryRow("SELECT data FROM bodies WHERE id = ?", id).Scan(&data); err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(data, marker) {
+					t.Fatal("sealed body holds the marker in clear")
+				}
+				look = append(look, data[len(data)-24:])
+			}
+		}
+		return look, func(tx store.Tx) error {
+			if err := tx.DeleteBody(a.ID); err != nil {
+				return err
+			}
+			return tx.DeleteBody(b.ID)
+		}
+	}
+	auditEntries := func(t *testing.T, s *Store) ([][]byte, func(store.Tx) error) {
+		now := time.Now()
+		if err := s.Update(context.Background(), func(tx store.Tx) error {
+			for i := range 3 {
+				if _, err := audit.Append(tx, now.Add(time.Duration(i)*time.Millisecond), audit.Event{
+					Actor: "ACTOR-MARKER-5d1", Action: "message.view", MsgID: "MSGID-MARKER-5d1",
+					Data: map[string]any{"note": "DATA-MARKER-5d1"},
+				}); err != nil {
+					return err
+				}
+			}
+			// The newest entry always stays; it carries no marker.
+			_, err := audit.Append(tx, now.Add(time.Hour), audit.Event{Actor: "system", Action: "later"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		look := [][]byte{[]byte("ACTOR-MARKER-5d1"), []byte("MSGID-MARKER-5d1"), []byte("DATA-MARKER-5d1")}
+		return look, func(tx store.Tx) error {
+			n, err := tx.PurgeAudit(now.Add(time.Minute))
+			if err == nil && n != 3 {
+				err = fmt.Errorf("purged %d entries; want 3", n)
+			}
 			return err
 		}
-		return tx.InsertMessage(b, small)
-	}); err != nil {
-		t.Fatal(err)
 	}
-	if err := s.Checkpoint(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !fileContains(t, path, marker) {
-		t.Fatal("marker not in the database file before deletion: the test proves nothing")
-	}
-	if err := s.Update(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteBody(a.ID); err != nil {
-			return err
-		}
-		return tx.DeleteBody(b.ID)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Checkpoint(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if fileContains(t, path+suffix, marker) {
-			t.Errorf("deleted body still in database file%s", suffix)
-		}
+	keys := newKeyring(t, 1)
+	for _, tc := range []struct {
+		name string
+		put  func(*testing.T, *Store) ([][]byte, func(store.Tx) error)
+		opts []Option
+		wipe int
+	}{
+		{"body", bodies, nil, explicit},
+		{"sealed body", bodies, []Option{WithSealer(keys)}, explicit},
+		{"audit", auditEntries, nil, explicit},
+		{"body, automatic wipe", bodies, []Option{WithWipeInterval(20 * time.Millisecond)}, auto},
+		{"audit, automatic wipe", auditEntries, []Option{WithWipeInterval(20 * time.Millisecond)}, auto},
+		{"body, no wipe", bodies, []Option{WithWipeInterval(0)}, never},
+		{"audit, no wipe", auditEntries, []Option{WithWipeInterval(0)}, never},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, path := newStore(t, tc.opts...)
+			ctx := context.Background()
+			look, del := tc.put(t, s)
+			if err := s.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range look {
+				if !fileContains(t, path, b) {
+					t.Fatalf("%q not in the database file before deletion: the test proves nothing", b)
+				}
+			}
+			if err := s.Update(ctx, del); err != nil {
+				t.Fatal(err)
+			}
+			anywhere := func() bool {
+				for _, suffix := range []string{"", "-wal", "-shm"} {
+					for _, b := range look {
+						if fileContains(t, path+suffix, b) {
+							return true
+						}
+					}
+				}
+				return false
+			}
+			switch tc.wipe {
+			case explicit:
+				if err := s.Checkpoint(ctx); err != nil {
+					t.Fatal(err)
+				}
+			case auto:
+				waitFor(t, func() bool { return s.Stats().Wipes > 0 })
+			case never:
+				time.Sleep(50 * time.Millisecond)
+				if !anywhere() {
+					t.Error("deleted bytes gone without a wipe: the wipe cases prove nothing")
+				}
+				if w := s.Stats().Wipes; w != 0 {
+					t.Errorf("%d wipes with the wipe turned off", w)
+				}
+				return
+			}
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				for _, b := range look {
+					if fileContains(t, path+suffix, b) {
+						t.Errorf("deleted %q still in database file%s", b, suffix)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -618,5 +725,58 @@ func TestGoexit(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping after the writer stopped succeeded")
+	}
+}
+
+// TestWipeWaitsForReaders: a reader holding an old snapshot keeps the
+// automatic wipe from completing; the wipe must then neither stall the
+// writer nor give up, and complete once the reader is done.
+func TestWipeWaitsForReaders(t *testing.T) {
+	s, path := newStore(t, WithWipeInterval(10*time.Millisecond), WithBusyTimeout(3*time.Second))
+	ctx := context.Background()
+	marker := []byte("READER-HELD-MARKER-0b7e")
+	m := testMessage(1, time.Now())
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, marker) }); err != nil {
+		t.Fatal(err)
+	}
+	rtx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtx.Rollback()
+	var n int
+	if err := rtx.QueryRow("SELECT count(*) FROM bodies").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("reader: %d bodies, %v", n, err)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteBody(m.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	// Several wipe attempts fail meanwhile; updates must not wait for
+	// the busy timeout behind them.
+	for i := range 10 {
+		start := time.Now()
+		other := testMessage(2+i, time.Now())
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(other, []byte("x")) }); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("update took %v while a wipe was blocked", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w := s.Stats().Wipes; w != 0 {
+		t.Errorf("%d wipes completed while a reader held an old snapshot", w)
+	}
+	if !onDisk(t, path, marker) {
+		t.Fatal("marker not on disk before the wipe: the test proves nothing")
+	}
+	if err := rtx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return s.Stats().Wipes > 0 })
+	for _, suffix := range []string{"", "-wal"} {
+		if fileContains(t, path+suffix, marker) {
+			t.Errorf("deleted body still in database file%s after the postponed wipe", suffix)
+		}
 	}
 }

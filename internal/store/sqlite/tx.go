@@ -95,7 +95,10 @@ var messageWriterSQL = []struct {
 type tx struct {
 	st     *stmts
 	sealer store.Sealer // nil: bodies are stored as given
-	done   bool
+	// deleted is set when the function deletes content that must not
+	// linger in the files (bodies, audit entries); see wipe.go.
+	deleted *bool
+	done    bool
 	// broken holds the first error after which SQLite may have rolled back
 	// the whole transaction; further calls fail with it, and the function
 	// fails even if it ignores the error, because statements run after
@@ -204,6 +207,9 @@ func (t *tx) DeleteBody(id string) error {
 		return t.fail("delete body "+id, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if n == 1 {
+			*t.deleted = true
+		}
 		return err
 	}
 	ok, err := t.exists(id)

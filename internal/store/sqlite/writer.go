@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -51,7 +52,14 @@ type writer struct {
 	// Owned by the writer goroutine between batches.
 	batch, ok []*request
 
-	commits, updates, failed atomic.Uint64
+	// Wiping (wipe.go), owned by the writer goroutine.
+	wipeEvery   time.Duration // 0: no automatic wipes
+	busyTimeout time.Duration // restored after a wipe
+	wipeTimer   *time.Timer
+	wipeC       <-chan time.Time // nil unless a wipe is due
+	txDeleted   bool             // the open transaction deleted content
+
+	commits, updates, failed, wipes atomic.Uint64
 }
 
 func (w *writer) loop() {
@@ -88,6 +96,9 @@ func (w *writer) loop() {
 			clear(w.batch) // drop references to finished functions
 		case o := <-w.ops:
 			o.done <- w.runOp(o.fn)
+		case <-w.wipeC:
+			w.wipeC = nil
+			w.wipe()
 		case <-w.quit:
 			quitting = true
 			for {
@@ -166,6 +177,7 @@ func (w *writer) runTx(batch []*request) (rest []*request) {
 		return nil
 	}
 	w.ok = w.ok[:0]
+	w.txDeleted = false
 	for i, r := range batch {
 		if !r.state.CompareAndSwap(reqPending, reqStarted) {
 			continue // its caller gave up and has returned already
@@ -212,6 +224,9 @@ func (w *writer) runTx(batch []*request) (rest []*request) {
 		return nil
 	}
 	w.commits.Add(1)
+	if w.txDeleted {
+		w.scheduleWipe()
+	}
 	for _, r := range w.ok {
 		r.answer(nil)
 	}
@@ -239,7 +254,7 @@ func (w *writer) abort(r *request, err error) {
 // call runs one update function, turning a panic into an error so that one
 // bad function cannot take the store down.
 func (w *writer) call(fn func(store.Tx) error) (err error) {
-	t := &tx{st: &w.st, sealer: w.sealer}
+	t := &tx{st: &w.st, sealer: w.sealer, deleted: &w.txDeleted}
 	defer func() {
 		t.done = true
 		if p := recover(); p != nil {
