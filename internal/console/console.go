@@ -22,6 +22,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"time"
 
 	"go.uber.org/zap"
@@ -122,14 +123,16 @@ func New(cfg Config, d Deps) (*Console, error) {
 		pages:    pages,
 		throttle: newThrottle(cfg.MaxFailuresAccount, cfg.MaxFailuresIP, cfg.ThrottleWindow),
 	}
-	c.handler = c.routes()
+	if c.handler, err = c.routes(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
 // Handler returns the console's HTTP handler: pages, /static/ and /api/.
 func (c *Console) Handler() http.Handler { return c.handler }
 
-func (c *Console) routes() http.Handler {
+func (c *Console) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 
 	static, _ := fs.Sub(staticFS, "static")
@@ -172,6 +175,18 @@ func (c *Console) routes() http.Handler {
 	// and pass; the API authenticates them with a bearer token, which a
 	// foreign site cannot make a browser send.
 	cop := http.NewCrossOriginProtection()
+	if c.cfg.BaseURL != "" {
+		// Behind a proxy that rewrites Host, the Origin of the console's
+		// own pages is the public URL; browsers that send no
+		// Sec-Fetch-Site are then judged by it.
+		u, err := url.Parse(c.cfg.BaseURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("console: base URL %q: want scheme://host[:port]", c.cfg.BaseURL)
+		}
+		if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, fmt.Errorf("console: base URL %q: %w", c.cfg.BaseURL, err)
+		}
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.log.Warn("cross-origin request refused", zap.String("path", r.URL.Path),
 			zap.String("origin", r.Header.Get("Origin")), zap.String("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
@@ -181,7 +196,7 @@ func (c *Console) routes() http.Handler {
 		}
 		c.errorPage(w, r, nil, http.StatusForbidden, "err.cross_origin")
 	}))
-	return c.secure(cop.Handler(mux))
+	return c.secure(cop.Handler(mux)), nil
 }
 
 // csp allows nothing but the console's own style sheet and images, and

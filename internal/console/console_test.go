@@ -1055,3 +1055,90 @@ func TestRetentionShown(t *testing.T) {
 		t.Error("retention shown without a schedule")
 	}
 }
+
+// TestEveryActionAuditedOnce: each console and API action writes exactly
+// its audit entry, naming the actor, the message and the interface;
+// listings and refused actions write none.
+func TestEveryActionAuditedOnce(t *testing.T) {
+	f := newFixture(t, 1)
+	idA := f.held("alice", "a", testBody("a"))
+	idB := f.held("alice", "b", testBody("b"))
+	idC := f.held("alice", "c", testBody("c"))
+	alice := f.loggedIn("alice")
+	olga := f.browser()
+	tok := f.token("olga")
+	var tokID string
+	cases := []struct {
+		name               string
+		do                 func()
+		action, actor, msg string // action "" = no entry
+		via                string
+	}{
+		{"failed login", func() { f.browser().post("/login", url.Values{"user": {"olga"}, "password": {"nope"}}) }, "console.login_failed", "olga", "", ""},
+		{"login", func() { olga.login("olga", "olga-password") }, "console.login", "olga", "", ""},
+		{"queue", func() { olga.get("/held") }, "", "", "", ""},
+		{"API list", func() { f.api("GET", "/api/held", tok, "") }, "", "", "", ""},
+		{"console view", func() { olga.get("/messages/" + idA) }, "message.view", "olga", idA, "console"},
+		{"API view", func() { f.api("GET", "/api/messages/"+idA, tok, "") }, "message.view", "olga", idA, "api"},
+		{"CLI view", func() { f.api("GET", "/api/messages/"+idA, tok, "", "User-Agent", CLIUserAgent+"1") }, "message.view", "olga", idA, "cli"},
+		{"refused view", func() { alice.get("/messages/nonexistent") }, "", "", "", ""},
+		{"console approve", func() { olga.post("/messages/"+idA+"/approve", nil) }, "hold.approve", "olga", idA, "console"},
+		{"refused approve", func() { olga.post("/messages/"+idA+"/approve", nil) }, "", "", "", ""},
+		{"refused reject", func() { f.api("POST", "/api/messages/"+idB+"/reject", tok, `{"comment":""}`) }, "", "", "", ""},
+		{"API reject", func() { f.api("POST", "/api/messages/"+idB+"/reject", tok, `{"comment":"no"}`) }, "hold.reject", "olga", idB, "api"},
+		{"console withdraw", func() { alice.post("/messages/"+idC+"/withdraw", nil) }, "hold.withdraw", "alice", idC, "console"},
+		{"language", func() { olga.post("/settings/lang", url.Values{"lang": {"ja"}}) }, "user.lang", "olga", "", ""},
+		{"token create", func() {
+			_, tk, _ := CreateToken(context.Background(), f.st, "admin", "olga", "x", time.Time{}, f.clock.Now())
+			tokID = tk.ID
+		}, "token.create", "admin", "", ""},
+		{"token revoke", func() { RevokeToken(context.Background(), f.st, "admin", tokID, f.clock.Now()) }, "token.revoke", "admin", "", ""},
+		{"logout", func() { olga.post("/logout", nil) }, "console.logout", "olga", "", ""},
+	}
+	all := func() []*store.AuditEntry {
+		es, err := f.st.Audit(context.Background(), store.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	for _, c := range cases {
+		before := len(all())
+		c.do()
+		es := all()[before:]
+		if c.action == "" {
+			if len(es) != 0 {
+				t.Errorf("%s: %d audit entries, want none (first %s)", c.name, len(es), es[0].Action)
+			}
+			continue
+		}
+		if len(es) != 1 {
+			t.Errorf("%s: %d audit entries, want 1", c.name, len(es))
+			continue
+		}
+		e := es[0]
+		if e.Action != c.action || e.Actor != c.actor || e.MsgID != c.msg {
+			t.Errorf("%s: entry %s by %s on %q, want %s by %s on %q", c.name, e.Action, e.Actor, e.MsgID, c.action, c.actor, c.msg)
+		}
+		if c.via != "" && !strings.Contains(string(e.Data), `"via":"`+c.via+`"`) {
+			t.Errorf("%s: data %s lacks via %s", c.name, e.Data, c.via)
+		}
+	}
+	if _, err := audit.Verify(context.Background(), f.st); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestBaseURLIsTrustedOrigin(t *testing.T) {
+	f := newFixture(t, 1, func(c *Config) { c.BaseURL = "https://guard.example.jp/console" })
+	// Behind a proxy the Host differs from the public origin.
+	resp, body := f.browser().post("/login", url.Values{"user": {"olga"}, "password": {"olga-password"}}, "Origin", "https://guard.example.jp")
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = f.browser().post("/login", url.Values{"user": {"olga"}, "password": {"olga-password"}}, "Origin", "https://evil.example")
+	wantStatus(t, resp, body, http.StatusForbidden)
+
+	_, err := New(Config{BaseURL: "guard.example.jp"}, Deps{Store: f.st, Hold: f.hold, Accounts: f.acc})
+	if err == nil {
+		t.Error("base URL without scheme accepted")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -260,9 +261,17 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request, u *store.User)
 	// as possible.
 	cur, err := c.st.User(r.Context(), u.Name)
 	if err == nil && cur.Lang != l {
+		now := c.cfg.Now()
 		cur.Lang = l
-		cur.Updated = c.cfg.Now().UTC()
-		err = c.st.Update(r.Context(), func(tx store.Tx) error { return tx.PutUser(cur) })
+		cur.Updated = now.UTC()
+		err = c.st.Update(r.Context(), func(tx store.Tx) error {
+			if err := tx.PutUser(cur); err != nil {
+				return err
+			}
+			_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "user.lang",
+				Data: map[string]any{"user": u.Name, "lang": l}})
+			return err
+		})
 	}
 	if err != nil {
 		c.log.Error("setting console language", zap.String("user", u.Name), zap.Error(err))
