@@ -130,8 +130,10 @@ func (e *ErrBroken) Error() string {
 // retention); a checkpoint signature, when given, anchors it further.
 func Verify(ctx context.Context, r Reader) (int64, error) {
 	var (
-		n    int64
-		prev *store.AuditEntry
+		n      int64
+		prev   *store.AuditEntry
+		first  int64
+		purged []int64 // through_seq of every recorded purge
 	)
 	const batch = 5000
 	after := int64(0)
@@ -144,15 +146,46 @@ func Verify(ctx context.Context, r Reader) (int64, error) {
 			if err := check(prev, e); err != nil {
 				return n, err
 			}
+			if prev == nil {
+				first = e.Seq
+			}
+			if e.Action == PurgeAction {
+				var d struct {
+					Through int64 `json:"through_seq"`
+				}
+				if json.Unmarshal(e.Data, &d) == nil {
+					purged = append(purged, d.Through)
+				}
+			}
 			prev = e
 			n++
 		}
 		if len(entries) < batch {
-			return n, nil
+			break
 		}
 		after = entries[len(entries)-1].Seq
 	}
+	// The oldest entries may only be missing because a recorded purge
+	// removed them.
+	if first > 1 {
+		var best int64
+		for _, t := range purged {
+			if t == first-1 {
+				return n, nil
+			}
+			if t < first && t > best {
+				best = t
+			}
+		}
+		return n, &ErrBroken{Seq: best + 1, Reason: fmt.Sprintf("entries %d to %d are missing and no purge of them is recorded", best+1, first-1)}
+	}
+	return n, nil
 }
+
+// PurgeAction is the audit action of a retention purge of the audit log.
+// Its data carries through_seq, the last entry removed, which lets Verify
+// tell a purge from a deletion.
+const PurgeAction = "audit.purge"
 
 func check(prev, e *store.AuditEntry) error {
 	if prev != nil {

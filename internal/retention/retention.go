@@ -121,18 +121,7 @@ func (p *Purger) RunOnce(ctx context.Context) (bodies, entries int, err error) {
 		}
 	}
 	if p.cfg.Audit > 0 {
-		cut := now.Add(-p.cfg.Audit)
-		err = p.st.Update(ctx, func(tx store.Tx) error {
-			n, err := tx.PurgeAudit(cut)
-			if err != nil || n == 0 {
-				return err
-			}
-			entries = n
-			_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: "audit.purge",
-				Data: map[string]any{"before": cut.Format(time.RFC3339), "entries": n}})
-			return err
-		})
-		if err != nil {
+		if entries, err = p.purgeAudit(ctx, now); err != nil {
 			return bodies, entries, err
 		}
 	}
@@ -140,4 +129,29 @@ func (p *Purger) RunOnce(ctx context.Context) (bodies, entries int, err error) {
 		p.log.Info("purged", zap.Int("bodies", bodies), zap.Int("audit_entries", entries))
 	}
 	return bodies, entries, nil
+}
+
+// purgeAudit removes audit entries older than the audit retention.
+// Entries go oldest first and without gaps, so the purge removes
+// first..first+n-1; recording that range lets audit.Verify tell this purge
+// from a deletion.
+func (p *Purger) purgeAudit(ctx context.Context, now time.Time) (int, error) {
+	cut := now.Add(-p.cfg.Audit)
+	head, err := p.st.Audit(ctx, store.AuditFilter{Limit: 1})
+	if err != nil || len(head) == 0 || !head[0].At.Before(cut) {
+		return 0, err
+	}
+	first := head[0].Seq
+	entries := 0
+	err = p.st.Update(ctx, func(tx store.Tx) error {
+		n, err := tx.PurgeAudit(cut)
+		if err != nil || n == 0 {
+			return err
+		}
+		entries = n
+		_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: audit.PurgeAction,
+			Data: map[string]any{"before": cut.Format(time.RFC3339), "entries": n, "first_seq": first, "through_seq": first + int64(n) - 1}})
+		return err
+	})
+	return entries, err
 }
