@@ -30,6 +30,7 @@ import (
 	"github.com/egressguard/egressguard/internal/notify"
 	"github.com/egressguard/egressguard/internal/outbound"
 	"github.com/egressguard/egressguard/internal/retention"
+	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/smtpfront"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/store/sqlite"
@@ -68,9 +69,17 @@ type App struct {
 // OpenStore opens the store the config names. Commands that only manage
 // accounts or list mail use it without building the rest.
 func OpenStore(cfg *config.Config, log *zap.Logger) (store.Store, error) {
+	var opts []sqlite.Option
+	if cfg.Store.KeyFile != "" {
+		k, err := seal.Load(cfg.Path(cfg.Store.KeyFile))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sqlite.WithSealer(k))
+	}
 	switch cfg.Store.Driver {
 	case "sqlite":
-		return sqlite.Open(cfg.Path(cfg.Store.Path), log.Named("store"))
+		return sqlite.Open(cfg.Path(cfg.Store.Path), log.Named("store"), opts...)
 	}
 	return nil, fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
 }
