@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,5 +191,43 @@ func TestAPIErrors(t *testing.T) {
 	wantAPIError(t, resp, body, http.StatusForbidden, "cross_origin")
 	if f.state(bobs) != store.Held {
 		t.Error("cross-site API request changed the state")
+	}
+}
+
+// TestConcurrentDecisions: an approval and a rejection of one message at
+// the same moment, through the API: one wins, the other is told the
+// message is not held any more, and the final state is the winner's.
+func TestConcurrentDecisions(t *testing.T) {
+	f := newFixture(t, 1)
+	olga, oscar := f.token("olga"), f.token("oscar")
+	for i := range 10 {
+		id := f.held("alice", fmt.Sprint("race", i), testBody("race"))
+		var wg sync.WaitGroup
+		codes := make([]int, 2)
+		for j, call := range []func() (*http.Response, string){
+			func() (*http.Response, string) { return f.api("POST", "/api/messages/"+id+"/approve", olga, "") },
+			func() (*http.Response, string) {
+				return f.api("POST", "/api/messages/"+id+"/reject", oscar, `{"comment":"no"}`)
+			},
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, _ := call()
+				codes[j] = resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		st := f.state(id)
+		switch {
+		case codes[0] == 200 && codes[1] == 409 && st == store.Queued:
+		case codes[0] == 409 && codes[1] == 200 && st == store.Rejected:
+		default:
+			t.Fatalf("round %d: approve %d, reject %d, state %s", i, codes[0], codes[1], st)
+		}
+		ds, _ := f.st.Decisions(context.Background(), id)
+		if len(ds) != 1 {
+			t.Fatalf("round %d: %d decisions recorded", i, len(ds))
+		}
 	}
 }
