@@ -128,6 +128,8 @@ backoff_max = "1s"
 connect_timeout = "1s"
 [http]
 listen = ""
+[console]
+listen = ""
 [policy]
 internal_domains = ["example.jp"]
 `, listen, upstream)

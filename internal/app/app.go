@@ -197,13 +197,14 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Record:  a.recordAccepted(o.now),
 		Refused: a.recordRefused(o.now),
 	}, st, judge, a.Queue, log)
-	a.Retention = retention.New(retention.Config{
+	retain := retention.Config{
 		DeliveredBody: cfg.Retain.DeliveredBody.D(),
 		DecidedBody:   cfg.Retain.DecidedBody.D(),
 		Audit:         cfg.Retain.Audit.D(),
 		Interval:      cfg.Retain.Interval.D(),
 		Now:           o.now,
-	}, st, log)
+	}
+	a.Retention = retention.New(retain, st, log)
 	if cfg.Console.Listen != "" {
 		a.Console, err = console.New(console.Config{
 			Secure:      cfg.Console.TLSConfig != nil,
@@ -212,6 +213,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 			BaseURL:     cfg.Console.BaseURL,
 			Now:         o.now,
 			Limits:      judge.limits,
+			BodyGoneAt:  retain.BodyGoneAt,
 		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Log: log.Named("console")})
 		if err != nil {
 			st.Close()
@@ -294,7 +296,7 @@ func (a *App) Start(ctx context.Context) error {
 			a.smtpLn.Close()
 			return fmt.Errorf("http listener: %w", err)
 		}
-		a.http = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+		a.http = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 		a.goSafe("http", func() error {
 			if err := a.http.Serve(a.httpLn); !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -311,8 +313,9 @@ func (a *App) Start(ctx context.Context) error {
 			}
 			return fmt.Errorf("console listener: %w", err)
 		}
-		a.console = &http.Server{Handler: a.Console.Handler(), ReadHeaderTimeout: 10 * time.Second,
-			TLSConfig: a.Cfg.Console.TLSConfig, ErrorLog: zap.NewStdLog(a.Log.Named("console.http"))}
+		a.console = &http.Server{Handler: a.Console.Handler(), TLSConfig: a.Cfg.Console.TLSConfig,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: zap.NewStdLog(a.Log.Named("console.http"))}
 		a.goSafe("console", func() error {
 			var err error
 			if a.Cfg.Console.TLSConfig != nil {

@@ -42,6 +42,8 @@ backoff_max = "500ms"
 connect_timeout = "2s"
 [http]
 listen = "127.0.0.1:0"
+[console]
+listen = "127.0.0.1:0"
 [policy]
 internal_domains = ["example.jp"]
 allow = ["partner.example.com", "someone@friend.example.org"]

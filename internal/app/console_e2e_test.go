@@ -147,8 +147,6 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx := chromium(t)
 	up := fakesmtp.Start(t)
 	a := startApp(t, testConfig(t, up.Addr(), `
-[console]
-listen = "127.0.0.1:0"
 [notify]
 from = "guard@example.jp"
 language = "en"
