@@ -187,6 +187,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Language:         cfg.Notify.Language,
 		ConsoleURL:       cfg.Console.BaseURL,
 		WebhookURL:       cfg.Notify.WebhookURL,
+		OfficerDigest:    cfg.Notify.OfficerDigest.D(),
 		Hostname:         cfg.Hostname,
 		Now:              o.now,
 	}, log)
@@ -332,6 +333,11 @@ func (a *App) Start(ctx context.Context) error {
 	a.goSafe("outbound", func() error { return a.Queue.Run(ctx) })
 	a.goSafe("notify", func() error { a.Notify.Run(ctx); return nil })
 	a.goSafe("retention", func() error { return a.Retention.Run(ctx) })
+	if d := a.Cfg.Notify.OfficerDigest.D(); d > 0 {
+		a.goSafe("officer-digest", func() error {
+			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendDigest(ctx, d) })
+		})
+	}
 	a.goSafe("hold-expiry", func() error {
 		return runLoop(ctx, 30*time.Second, func(ctx context.Context) {
 			if _, err := a.Hold.ExpireDue(ctx); err != nil && ctx.Err() == nil {

@@ -283,3 +283,36 @@ func decodeNotice(t *testing.T, data []byte) string {
 	}
 	return string(b)
 }
+
+// TestOfficerDigest: with a digest period, officers get one mail per
+// period listing what was held, sent once even if asked twice (as by two
+// instances).
+func TestOfficerDigest(t *testing.T) {
+	up := fakesmtp.Start(t)
+	var now atomic.Pointer[time.Time]
+	start := time.Now().Truncate(time.Hour).Add(10 * time.Minute)
+	now.Store(&start)
+	a := startApp(t, testConfig(t, up.Addr(), `
+[notify]
+from = "guard@example.jp"
+officers = ["security@example.jp"]
+officer_digest = "1h"
+language = "en"
+`), WithClock(func() time.Time { return *now.Load() }))
+	holdOne(t, a, "digest-one")
+	holdOne(t, a, "digest-two")
+	next := start.Add(time.Hour)
+	now.Store(&next)
+	a.sendDigest(context.Background(), time.Hour)
+	a.sendDigest(context.Background(), time.Hour)
+	waitFor(t, "digest", func() bool { return len(messagesTo(up, "security@example.jp")) >= 1 })
+	time.Sleep(300 * time.Millisecond)
+	ms := messagesTo(up, "security@example.jp")
+	if len(ms) != 1 {
+		t.Fatalf("%d digests, want 1 (and no per-hold notices)", len(ms))
+	}
+	body := decodeNotice(t, ms[0].Data)
+	if !strings.Contains(body, "digest-one") || !strings.Contains(body, "digest-two") || !strings.Contains(string(ms[0].Data), "2 message(s) held") {
+		t.Errorf("digest:\n%s", body)
+	}
+}

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -102,5 +104,45 @@ func runLoop(ctx context.Context, interval time.Duration, fn func(context.Contex
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// sendDigest queues the officers' digest for the last complete period, if
+// not sent yet. The digest's message ID is derived from the period, so
+// that of several instances sharing a store exactly one sends it (the
+// others' inserts fail with store.ErrExists).
+func (a *App) sendDigest(ctx context.Context, period time.Duration) {
+	now := a.now().UTC()
+	until := now.Truncate(period)
+	from := until.Add(-period)
+	held, err := a.Store.List(ctx, store.Filter{States: []store.State{store.Held}, Ascending: true, Limit: 1000})
+	if err != nil {
+		a.Log.Error("officer digest: listing held mail failed", zap.Error(err))
+		return
+	}
+	var in []*store.Message
+	for _, m := range held {
+		if !m.Received.Before(from) && m.Received.Before(until) {
+			in = append(in, m)
+		}
+	}
+	n, ok := a.Notify.Digest(in, from, until)
+	if !ok {
+		return
+	}
+	id := fmt.Sprintf("digest-%d", until.Unix())
+	err = a.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Message(id); err == nil {
+			return store.ErrExists
+		}
+		return hold.EnqueueNoticeID(tx, now, id, n)
+	})
+	switch {
+	case errors.Is(err, store.ErrExists):
+	case err != nil:
+		a.Log.Error("officer digest failed", zap.Error(err))
+	default:
+		a.Log.Info("officer digest queued", zap.Int("held", len(in)), zap.String("msg_id", id))
+		a.Queue.Kick()
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -167,6 +168,7 @@ type Notify struct {
 	IncidentContacts []string `toml:"incident_contacts"` // told at once about near misses
 	Language         string   `toml:"language"`          // ja or en
 	WebhookURL       string   `toml:"webhook_url"`       // optional JSON POST per event
+	OfficerDigest    Duration `toml:"officer_digest"`    // 0: one notice per hold; else one digest per period
 }
 
 // Console configures the web console and API.
@@ -567,6 +569,9 @@ func (cfg *Config) validateHold(c *Checker) {
 				c.Add(key, fmt.Sprintf("%q is not an address", a), "e.g. \"security@example.jp\"")
 			}
 		}
+	}
+	if n.OfficerDigest < 0 || (n.OfficerDigest > 0 && n.OfficerDigest.D() < time.Minute) {
+		c.Add("notify.officer_digest", "must be 0 or at least one minute", "e.g. \"0s\" (each hold) or \"1h\"")
 	}
 	if n.Language != "ja" && n.Language != "en" {
 		c.Add("notify.language", fmt.Sprintf("unsupported language %q", n.Language), "ja or en")

@@ -449,6 +449,11 @@ func (s *Service) event(m *store.Message, d *store.Decision) {
 // EnqueueNotice stores a notice as a queued message. Notices bypass the
 // judge: they are the guard's own mail and are never held.
 func EnqueueNotice(tx store.Tx, now time.Time, n Notice) error {
+	return EnqueueNoticeID(tx, now, store.NewID(now), n)
+}
+
+// EnqueueNoticeID is EnqueueNotice with a given message ID.
+func EnqueueNoticeID(tx store.Tx, now time.Time, id string, n Notice) error {
 	if len(n.To) == 0 {
 		return nil
 	}
@@ -461,7 +466,7 @@ func EnqueueNotice(tx store.Tx, now time.Time, n Notice) error {
 		Action:      "notice",
 		NextAttempt: now,
 	}
-	m.ID = store.NewID(now)
+	m.ID = id
 	m.Received = now
 	m.From = n.From
 	for _, to := range n.To {

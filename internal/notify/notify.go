@@ -32,8 +32,11 @@ type Config struct {
 	Language         string   // "ja" or "en"
 	ConsoleURL       string   // base URL of the console, for links in notices
 	WebhookURL       string   // optional: JSON POST per event
-	Hostname         string   // for Message-IDs
-	Now              func() time.Time
+	// OfficerDigest: 0 sends officers one notice per hold; otherwise one
+	// digest per period listing what was held in it.
+	OfficerDigest time.Duration
+	Hostname      string // for Message-IDs
+	Now           func() time.Time
 }
 
 // Notifier composes notices and posts webhooks.
@@ -70,11 +73,27 @@ func (n *Notifier) Held(m *store.Message, reasons []string) []hold.Notice {
 		body := fmt.Sprintf(t.heldSender, n.subject(m), strings.Join(m.Addrs(), ", "), why, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
 		out = append(out, n.compose([]string{m.From}, fmt.Sprintf(t.heldSenderSubj, n.subject(m)), body))
 	}
-	if len(n.cfg.Officers) > 0 {
+	if len(n.cfg.Officers) > 0 && n.cfg.OfficerDigest == 0 {
 		body := fmt.Sprintf(t.heldOfficer, m.From, strings.Join(m.Addrs(), ", "), n.subject(m), why, n.link(m.ID), m.ID)
 		out = append(out, n.compose(n.cfg.Officers, fmt.Sprintf(t.heldOfficerSubj, m.From), body))
 	}
 	return out
+}
+
+// Digest returns the officers' digest of the messages held in one period,
+// or false if there are no officers or nothing was held.
+func (n *Notifier) Digest(held []*store.Message, from, until time.Time) (hold.Notice, bool) {
+	if len(n.cfg.Officers) == 0 || len(held) == 0 {
+		return hold.Notice{}, false
+	}
+	t := n.text()
+	var b strings.Builder
+	fmt.Fprintf(&b, t.digestIntro, len(held), from.Local().Format(time.DateTime), until.Local().Format(time.DateTime))
+	for _, m := range held {
+		fmt.Fprintf(&b, "\n- %s  %s → %s\n  %s\n  %s\n", m.Received.Local().Format(time.DateTime), m.From,
+			strings.Join(m.Addrs(), ", "), n.subject(m), n.link(m.ID))
+	}
+	return n.compose(n.cfg.Officers, fmt.Sprintf(t.digestSubj, len(held)), b.String()), true
 }
 
 // Decided implements hold.Notifier.

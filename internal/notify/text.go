@@ -15,6 +15,8 @@ type texts struct {
 	expired         string // subject, recipients, id
 	nearMissSubj    string // sender
 	nearMiss        string // sender, recipients, subject, officer, comment, link, id
+	digestSubj      string // count
+	digestIntro     string // count, from, until
 }
 
 func (n *Notifier) text() *texts {
@@ -81,6 +83,8 @@ Recipients: %s
 
 Message ID: %s
 `,
+	digestSubj:   "[egressguard] %d message(s) held for review",
+	digestIntro:  "%d message(s) held between %s and %s are waiting for a decision:\n",
 	nearMissSubj: "[egressguard] NEAR MISS reported: message from %s",
 	nearMiss: `A security officer stopped a message and reported it as a near miss
 (a misdirected or unsafe message caught before it left).
@@ -156,6 +160,8 @@ var textsJA = texts{
 
 メッセージID: %s
 `,
+	digestSubj:   "[egressguard] 確認待ちのメール %d 件",
+	digestIntro:  "%d 件のメール（%s から %s までに保留）が確認を待っています:\n",
 	nearMissSubj: "[egressguard] ヒヤリハット報告: %s からの送信",
 	nearMiss: `セキュリティ担当者が送信を止め、ヒヤリハット（誤送信などを送信前に防いだ事例）として報告しました。
 
