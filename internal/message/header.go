@@ -340,6 +340,13 @@ func decodeHeaderText(s string) string {
 }
 
 func decodeHeaderTextErr(s string) (string, error) {
+	// Raw (undeclared) ISO-2022-JP or 8-bit text is converted before the
+	// encoded words are decoded: encoded words are ASCII and pass through
+	// unchanged, while what they decode to must not be guessed at again
+	// (an ESC inside a UTF-8 encoded word is not ISO-2022-JP).
+	if !utf8.ValidString(s) || strings.Contains(s, "\x1b") {
+		s, _ = toUTF8([]byte(s), "")
+	}
 	var err error
 	if strings.Contains(s, "=?") {
 		var d string
@@ -347,11 +354,7 @@ func decodeHeaderTextErr(s string) (string, error) {
 			s = d
 		}
 	}
-	if utf8.ValidString(s) && !strings.Contains(s, "\x1b") {
-		return s, err
-	}
-	t, _ := toUTF8([]byte(s), "")
-	return t, err
+	return s, err
 }
 
 // addresses returns the lower-cased addresses of address-list header
