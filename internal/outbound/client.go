@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -28,10 +29,17 @@ const (
 	maxConnIdle     = 30 * time.Second
 )
 
+// dataBufSize is the buffer for a connection's message data. Unchanged
+// runs of a message longer than this go to the connection directly; the
+// buffer collects the short pieces around stuffed dots.
+const dataBufSize = 16 << 10
+
 // upConn is one upstream connection.
 type upConn struct {
 	c       *smtp.Client
-	raw     net.Conn // the TCP connection under any TLS
+	raw     net.Conn      // the TCP connection under any TLS
+	conn    net.Conn      // the connection c speaks over (TLS or raw)
+	data    *bufio.Writer // on conn, for message data; see writeData
 	tls     bool
 	dsn     bool // upstream advertised DSN
 	utf8    bool // upstream advertised SMTPUTF8
@@ -216,6 +224,7 @@ func (q *Queue) dial(ctx context.Context, tlsMode string) (*upConn, error) {
 		}
 		_, uc.tls = conn.(*greetedConn).Conn.(*tls.Conn)
 	}
+	uc.conn = conn
 	c := smtp.NewClient(conn)
 	c.CommandTimeout = q.cfg.CommandTimeout
 	c.SubmissionTimeout = q.cfg.DataTimeout
@@ -549,8 +558,12 @@ func (q *Queue) transact(uc *upConn, m *store.Message, body []byte, idx []int, o
 	// final flush in CloseWithResponse (which then sets its own deadline
 	// for the reply and clears it), so this one covers both.
 	uc.raw.SetWriteDeadline(time.Now().Add(q.cfg.DataTimeout))
-	_, werr := w.Write(body)
-	if werr != nil {
+	if uc.data == nil {
+		uc.data = bufio.NewWriterSize(uc.conn, dataBufSize)
+	}
+	// The client has flushed its own buffer with the DATA command, so
+	// writeData may write to the connection beside it.
+	if werr := writeData(uc.data, w, body); werr != nil {
 		out.fail(ok, false, 0, "4.4.2 sending message: "+werr.Error())
 		return connBroken, false
 	}
