@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 
@@ -162,22 +160,41 @@ func (c *committer) runBatch() {
 	}
 }
 
-// begin acquires a connection and opens a transaction on it. BEGIN goes
-// out on its own, before any function runs, so that a connection the
-// server has dropped since its last use (restart, pg_terminate_backend,
-// idle timeout) is found out while the batch can still move to a fresh one.
+// begin acquires a connection, opens a transaction on it and takes the
+// writer lock, which serialises the write transactions of every instance
+// (and of this instance's committers) on the database.
+//
+// Why one lock rather than only the row locks and the audit lock the
+// functions take as they go: a group commit puts unrelated functions into
+// one transaction, so its locks pile up in an order no function chose. Two
+// batches on two instances, one holding message X and waiting for Y, the
+// other holding Y and waiting for X (or for the audit chain), deadlock;
+// PostgreSQL breaks the tie after deadlock_timeout by failing one of them.
+// Taken first, before any function runs, the lock makes that impossible.
+// It costs little: nearly every write (accepting a message, recording a
+// delivery, deciding on a hold) appends to the audit chain, which admits
+// one transaction at a time anyway, and a batch amortises it over up to
+// WithMaxBatch functions.
+//
+// BEGIN goes out before any function runs, so that a connection the server
+// has dropped since its last use (restart, pg_terminate_backend, idle
+// timeout) is found out while the batch can still move to a fresh one.
+// Every pooled connection may be stale after a restart, hence one attempt
+// more than the pool holds.
 func (c *committer) begin() error {
+	// Simple protocol, one round trip; the keys are our own integers.
+	begin := fmt.Sprintf("BEGIN; SELECT pg_advisory_xact_lock(%d, %d)", lockWriter, c.s.key)
 	var err error
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; attempt <= c.s.opts.committers; attempt++ {
 		if c.conn, err = c.s.wpool.Acquire(c.ctx); err != nil {
 			return fmt.Errorf("postgres: connect: %w", mapErr(err))
 		}
-		if _, err = c.conn.Exec(c.ctx, "BEGIN"); err == nil {
+		if _, err = c.conn.Exec(c.ctx, begin); err == nil {
 			c.pending, c.dead, c.ok = c.pending[:0], nil, c.ok[:0]
 			return nil
 		}
-		c.release()
-		if !unreachable(err) && !pgconn.SafeToRetry(err) {
+		c.release() // the pool drops it: closed, or not idle
+		if !stale(err) || c.ctx.Err() != nil {
 			break
 		}
 	}
@@ -225,10 +242,9 @@ func (c *committer) runTx(batch []*request) (rest []*request) {
 		if c.dead == nil && err != nil && t.savepoint {
 			// Undo this function's writes only, and leave no savepoint
 			// for the next function's to nest in.
-			b := &pgx.Batch{}
-			b.Queue(spRollback)
-			b.Queue(spRelease)
-			if berr := c.conn.SendBatch(c.ctx, b).Close(); berr != nil {
+			// One simple-protocol query: the extended protocol would
+			// first prepare RELEASE, which a failed transaction refuses.
+			if _, berr := c.conn.Exec(c.ctx, spRollback+"; "+spRelease); berr != nil {
 				c.dead = fmt.Errorf("postgres: roll back to savepoint: %w", mapErr(berr))
 			}
 		}

@@ -50,12 +50,14 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 
@@ -128,8 +130,9 @@ type Stats struct {
 // starts the committers. The tables live in the first schema of the
 // connection's search_path, which must exist. Unless the connection
 // string says otherwise, connections identify themselves as
-// application_name=egressguard and give up connecting after the timeout
-// of WithTimeout (at most 10s).
+// application_name=egressguard, give up connecting after the timeout of
+// WithTimeout (at most 10s), and ask the server to end a session that
+// stays idle inside a transaction for longer than that timeout.
 func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*Store, error) {
 	if log == nil {
 		log = zap.NewNop()
@@ -157,6 +160,15 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 	}
 	if _, ok := cc.RuntimeParams["application_name"]; !ok {
 		cc.RuntimeParams["application_name"] = "egressguard"
+	}
+	// A committer holds the writer lock for its whole transaction. If the
+	// instance dies or is cut off mid-transaction, the server would keep
+	// the session, and the lock, until TCP gave up on it; this has the
+	// server end the session once it has waited that long for the next
+	// statement. A live committer never pauses between statements for
+	// more than an update function's computation.
+	if _, ok := cc.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		cc.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(o.timeout.Milliseconds(), 10)
 	}
 	// Connections are not kept forever, so that a failover or a DNS change
 	// is picked up without a restart.
@@ -354,7 +366,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	defer cancel()
 	var recovering bool
-	if err := s.rpool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err != nil {
+	if err := s.queryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err != nil {
 		return fmt.Errorf("postgres: ping: %w", mapErr(err))
 	}
 	if recovering {
@@ -369,7 +381,7 @@ func (s *Store) Message(ctx context.Context, id string) (*store.Message, error) 
 		return nil, err
 	}
 	defer cancel()
-	m, err := scanMessage(s.rpool.QueryRow(ctx, `SELECT `+msgColumns+` FROM messages WHERE id = $1`, id))
+	m, err := scanMessage(s.queryRow(ctx, `SELECT `+msgColumns+` FROM messages WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: message %s: %w", id, store.ErrNotFound)
 	}
@@ -386,7 +398,7 @@ func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
 	}
 	defer cancel()
 	var data []byte
-	err = s.rpool.QueryRow(ctx, `SELECT data FROM bodies WHERE id = $1`, id).Scan(&data)
+	err = s.queryRow(ctx, `SELECT data FROM bodies WHERE id = $1`, id).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: body %s: %w", id, store.ErrNotFound)
 	}
@@ -444,7 +456,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, err
 	}
 	q.WriteString(" LIMIT " + arg(limit))
 
-	rows, err := s.rpool.Query(ctx, q.String(), args...)
+	rows, err := s.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
 	}
@@ -469,7 +481,7 @@ func (s *Store) Count(ctx context.Context) (map[store.State]int, error) {
 		return nil, err
 	}
 	defer cancel()
-	rows, err := s.rpool.Query(ctx, `SELECT state, count(*) FROM messages GROUP BY state`)
+	rows, err := s.query(ctx, `SELECT state, count(*) FROM messages GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
 	}
@@ -502,7 +514,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 	defer cancel()
 	var next *int64
 	// Same IN list as the partial index messages_due.
-	err = s.rpool.QueryRow(ctx, `SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending')`).Scan(&next)
+	err = s.queryRow(ctx, `SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending')`).Scan(&next)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("postgres: next due: %w", mapErr(err))
 	}
@@ -521,7 +533,7 @@ func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
 		return nil, err
 	}
 	defer cancel()
-	u, err := scanUser(s.rpool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
+	u, err := scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: user %s: %w", name, store.ErrNotFound)
 	}
@@ -539,7 +551,7 @@ func (s *Store) Users(ctx context.Context) ([]*store.User, error) {
 		return nil, err
 	}
 	defer cancel()
-	rows, err := s.rpool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	rows, err := s.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
 	}
@@ -556,4 +568,48 @@ func (s *Store) Users(ctx context.Context) ([]*store.User, error) {
 		return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
 	}
 	return us, nil
+}
+
+// stale reports whether err is the failure of a pooled connection that
+// the server has closed since it was last used (a restart, a failover,
+// pg_terminate_backend, an idle timeout), as opposed to a server that
+// cannot be reached: the query never ran, and a fresh connection may well
+// work. The pool checks connections that were idle for a second or more
+// before handing them out, so this is the case of a busy pool.
+func stale(err error) bool {
+	var ce *pgconn.ConnectError
+	return err != nil && !errors.As(err, &ce) && errors.Is(mapErr(err), ErrUnavailable)
+}
+
+// query runs a read on the reader pool, again on another connection as
+// long as the one it got was stale (after a restart, every idle one may
+// be). Reads are idempotent.
+func (s *Store) query(ctx context.Context, sql string, args ...any) (rows pgx.Rows, err error) {
+	for range s.opts.readers + 1 {
+		if rows, err = s.rpool.Query(ctx, sql, args...); !stale(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return rows, err
+}
+
+// queryRow is query for one row.
+func (s *Store) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return retryRow{s, ctx, sql, args}
+}
+
+type retryRow struct {
+	s    *Store
+	ctx  context.Context
+	sql  string
+	args []any
+}
+
+func (r retryRow) Scan(dest ...any) (err error) {
+	for range r.s.opts.readers + 1 {
+		if err = r.s.rpool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...); !stale(err) || r.ctx.Err() != nil {
+			break
+		}
+	}
+	return err
 }

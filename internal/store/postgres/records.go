@@ -77,13 +77,15 @@ func (t *tx) AddDecision(d *store.Decision) error {
 // the SELECT after it is a statement of its own, so under READ COMMITTED
 // it reads with a snapshot taken after the lock was granted and sees the
 // entry the previous holder committed. (The two go out in one round trip:
-// the server runs the second only after the first has finished.)
+// the server runs the second only after the first has finished.) The
+// committer already holds the lock from BEGIN on (see committer.begin);
+// taking it again costs nothing and keeps this method right on its own.
 func (t *tx) LastAudit() (*store.AuditEntry, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
 	var e *store.AuditEntry
-	lock := []stmt{{"SELECT pg_advisory_xact_lock($1, $2)", []any{lockAudit, t.s.key}}}
+	lock := []stmt{{"SELECT pg_advisory_xact_lock($1, $2)", []any{lockWriter, t.s.key}}}
 	err := t.query("read last audit entry", lock, `SELECT `+auditColumns+` FROM audit ORDER BY seq DESC LIMIT 1`, nil,
 		func(rows pgx.Rows) (err error) {
 			e, err = scanAudit(rows)
@@ -260,7 +262,7 @@ func (t *tx) DeleteToken(id string) error {
 
 // collectRows reads every row of a query on the reader pool.
 func collectRows[T any](s *Store, ctx context.Context, scan func(pgx.Row) (*T, error), sql string, args ...any) ([]*T, error) {
-	rows, err := s.rpool.Query(ctx, sql, args...)
+	rows, err := s.query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +366,7 @@ func (s *Store) Generation(ctx context.Context, name string) (int64, error) {
 	}
 	defer cancel()
 	var n int64
-	err = s.rpool.QueryRow(ctx, `SELECT counter FROM generations WHERE name = $1`, name).Scan(&n)
+	err = s.queryRow(ctx, `SELECT counter FROM generations WHERE name = $1`, name).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -380,7 +382,7 @@ func (s *Store) Session(ctx context.Context, id string) (*store.Session, error) 
 		return nil, err
 	}
 	defer cancel()
-	v, err := scanSession(s.rpool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+	v, err := scanSession(s.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: session: %w", store.ErrNotFound)
 	}
@@ -396,7 +398,7 @@ func (s *Store) Token(ctx context.Context, id string) (*store.Token, error) {
 		return nil, err
 	}
 	defer cancel()
-	v, err := scanToken(s.rpool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = $1`, id))
+	v, err := scanToken(s.queryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: token: %w", store.ErrNotFound)
 	}
@@ -439,7 +441,7 @@ func (s *Store) Purgeable(ctx context.Context, states []store.State, before time
 	for i, st := range states {
 		names[i] = string(st)
 	}
-	rows, err := s.rpool.Query(ctx, `SELECT m.id FROM bodies b JOIN messages m ON m.id = b.id
+	rows, err := s.query(ctx, `SELECT m.id FROM bodies b JOIN messages m ON m.id = b.id
 		WHERE m.state = ANY($1) AND m.updated < $2
 		ORDER BY m.updated, m.id LIMIT $3`, names, millis(before), limit)
 	if err != nil {

@@ -170,7 +170,7 @@ CREATE INDEX tokens_created ON tokens (created, id);
 // instance of one deployment takes the same lock.
 const (
 	lockMigrate int32 = 0x45470001 // "EG" 1: schema migrations
-	lockAudit   int32 = 0x45470002 // "EG" 2: appending to the audit chain
+	lockWriter  int32 = 0x45470002 // "EG" 2: write transactions, and with them the audit chain
 )
 
 // schemaKey is the second advisory lock key for a schema.
