@@ -42,6 +42,11 @@
 // shutting down) ErrUnavailable, all wrapped with the server's message.
 // No operation waits longer than the timeout set by WithTimeout.
 //
+// Encryption at rest: with WithSealer, bodies are sealed before they are
+// sent to the server, so neither the database files, the write-ahead log,
+// backups, replicas nor the connection see their content. The records
+// (envelope, subject, verdict, decisions, audit log) are not sealed.
+//
 // Times are stored as bigint UTC unix milliseconds, as in the SQLite store.
 package postgres
 
@@ -72,6 +77,7 @@ type options struct {
 	committers int
 	maxBatch   int
 	timeout    time.Duration
+	sealer     store.Sealer
 }
 
 // WithReaders sets the number of connections for reads outside Update
@@ -95,6 +101,13 @@ func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
 // not answer in time the operation fails with ErrUnavailable rather than
 // hang, and the SMTP client is told to try again later.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithSealer seals every body the store inserts with s, and opens sealed
+// bodies in Body. A per-row flag records whether a body is sealed, so a
+// database written before sealing was configured still reads; a sealed
+// body without a sealer fails with store.ErrSealed. Every instance sharing
+// the database needs the keys of every other.
+func WithSealer(s store.Sealer) Option { return func(o *options) { o.sealer = s } }
 
 // Store is the PostgreSQL implementation of store.Store. It is safe for
 // concurrent use.
@@ -397,13 +410,24 @@ func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	defer cancel()
-	var data []byte
-	err = s.queryRow(ctx, `SELECT data FROM bodies WHERE id = $1`, id).Scan(&data)
+	var (
+		data   []byte
+		sealed bool
+	)
+	err = s.queryRow(ctx, `SELECT data, sealed FROM bodies WHERE id = $1`, id).Scan(&data, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: body %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read body %s: %w", id, mapErr(err))
+	}
+	if sealed {
+		if s.opts.sealer == nil {
+			return nil, fmt.Errorf("postgres: body %s: %w", id, store.ErrSealed)
+		}
+		if data, err = s.opts.sealer.Open(id, data); err != nil {
+			return nil, fmt.Errorf("postgres: open sealed body %s: %w", id, err)
+		}
 	}
 	if data == nil {
 		data = []byte{}

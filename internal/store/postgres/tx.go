@@ -169,7 +169,7 @@ const insertMessageSQL = `WITH m AS (
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
 	ON CONFLICT (id) DO NOTHING
 	RETURNING id)
-INSERT INTO bodies (id, data) SELECT id, $25 FROM m`
+INSERT INTO bodies (id, data, sealed) SELECT id, $25, $26 FROM m`
 
 func (t *tx) InsertMessage(m *store.Message, body []byte) error {
 	if err := t.check(); err != nil {
@@ -188,7 +188,11 @@ func (t *tx) InsertMessage(m *store.Message, body []byte) error {
 	if body == nil {
 		body = []byte{} // NOT NULL: an empty message is still a message
 	}
-	tag, err := t.exec("insert message "+m.ID, insertMessageSQL, append(args, body)...)
+	sealed := t.s.opts.sealer != nil
+	if sealed {
+		body = t.s.opts.sealer.Seal(m.ID, body)
+	}
+	tag, err := t.exec("insert message "+m.ID, insertMessageSQL, append(args, body, sealed)...)
 	if err != nil {
 		return err
 	}
