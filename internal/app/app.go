@@ -33,6 +33,7 @@ import (
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/smtpfront"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/postgres"
 	"github.com/egressguard/egressguard/internal/store/sqlite"
 )
 
@@ -69,17 +70,29 @@ type App struct {
 // OpenStore opens the store the config names. Commands that only manage
 // accounts or list mail use it without building the rest.
 func OpenStore(cfg *config.Config, log *zap.Logger) (store.Store, error) {
-	var opts []sqlite.Option
+	var sealer store.Sealer
 	if cfg.Store.KeyFile != "" {
 		k, err := seal.Load(cfg.Path(cfg.Store.KeyFile))
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, sqlite.WithSealer(k))
+		sealer = k
 	}
 	switch cfg.Store.Driver {
 	case "sqlite":
+		var opts []sqlite.Option
+		if sealer != nil {
+			opts = append(opts, sqlite.WithSealer(sealer))
+		}
 		return sqlite.Open(cfg.Path(cfg.Store.Path), log.Named("store"), opts...)
+	case "postgres":
+		var opts []postgres.Option
+		if sealer != nil {
+			opts = append(opts, postgres.WithSealer(sealer))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return postgres.Open(ctx, cfg.Store.DSN, log.Named("store"), opts...)
 	}
 	return nil, fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
 }
