@@ -54,6 +54,16 @@ const (
 	spRollback = "ROLLBACK TO SAVEPOINT fn"
 )
 
+// auditHead caches the newest audit entry for the open transaction. The
+// writer lock, held from BEGIN to COMMIT, keeps every other transaction
+// from appending meanwhile, so once read (or written) here the newest entry
+// changes only by this transaction's own InsertAudit. The cache saves a
+// round trip per append: nearly every update function appends one.
+type auditHead struct {
+	known bool
+	e     *store.AuditEntry // nil: the log is empty
+}
+
 // committer runs batches of update functions, each batch in one
 // transaction on one connection of the writer pool. Several committers run
 // side by side; each owns its state.
@@ -75,6 +85,7 @@ type committer struct {
 	// so far wrote.
 	dead error
 	ok   []*request // functions that succeeded in the open transaction
+	head auditHead  // the chain's newest entry, as far as this transaction knows
 
 	batch []*request
 }
@@ -191,6 +202,7 @@ func (c *committer) begin() error {
 		}
 		if _, err = c.conn.Exec(c.ctx, begin); err == nil {
 			c.pending, c.dead, c.ok = c.pending[:0], nil, c.ok[:0]
+			c.head = auditHead{}
 			return nil
 		}
 		c.release() // the pool drops it: closed, or not idle
@@ -235,9 +247,11 @@ func (c *committer) runTx(batch []*request) (rest []*request) {
 		}
 		c.s.updates.Add(1)
 		t := &tx{c: c, s: c.s}
+		head := c.head
 		err := c.call(t, r.fn)
 		if err != nil {
 			c.s.failed.Add(1)
+			c.head = head // its audit entries are rolled back with it
 		}
 		if c.dead == nil && err != nil && t.savepoint {
 			// Undo this function's writes only, and leave no savepoint

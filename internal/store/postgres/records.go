@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,17 +73,21 @@ func (t *tx) AddDecision(d *store.Decision) error {
 	return nil
 }
 
-// LastAudit implements store.RecordTx. The advisory transaction lock makes
-// appenders on every instance take turns until their transactions end;
-// the SELECT after it is a statement of its own, so under READ COMMITTED
-// it reads with a snapshot taken after the lock was granted and sees the
-// entry the previous holder committed. (The two go out in one round trip:
-// the server runs the second only after the first has finished.) The
-// committer already holds the lock from BEGIN on (see committer.begin);
-// taking it again costs nothing and keeps this method right on its own.
+// LastAudit implements store.RecordTx. The committer holds the writer
+// lock from BEGIN on (see committer.begin), which serialises appenders on
+// every instance until their transactions end; the first LastAudit of a
+// transaction reads the newest entry, later ones (and InsertAudit) keep
+// the committer's copy current. The read takes the advisory lock again
+// first, which costs nothing in the same round trip and keeps this method
+// right even without the committer's lock: the SELECT is then a statement
+// of its own, so under READ COMMITTED it reads with a snapshot taken after
+// the lock was granted and sees the entry the previous holder committed.
 func (t *tx) LastAudit() (*store.AuditEntry, error) {
 	if err := t.check(); err != nil {
 		return nil, err
+	}
+	if h := t.c.head; h.known {
+		return cloneAudit(h.e), nil
 	}
 	var e *store.AuditEntry
 	lock := []stmt{{"SELECT pg_advisory_xact_lock($1, $2)", []any{lockWriter, t.s.key}}}
@@ -94,7 +99,19 @@ func (t *tx) LastAudit() (*store.AuditEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.c.head = auditHead{known: true, e: cloneAudit(e)}
 	return e, nil // nil if there is none
+}
+
+// cloneAudit copies e, so that a caller changing what it got or gave
+// cannot change the committer's copy.
+func cloneAudit(e *store.AuditEntry) *store.AuditEntry {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	c.Data, c.Prev, c.Hash = slices.Clone(e.Data), slices.Clone(e.Prev), slices.Clone(e.Hash)
+	return &c
 }
 
 // InsertAudit implements store.RecordTx. The condition keeps the chain
@@ -116,6 +133,9 @@ func (t *tx) InsertAudit(e *store.AuditEntry) error {
 	if tag.RowsAffected() != 1 {
 		return fmt.Errorf("postgres: insert audit entry %d: not the next in the chain: %w", e.Seq, store.ErrConflict)
 	}
+	stored := cloneAudit(e)
+	stored.At = time.UnixMilli(e.At.UnixMilli()).UTC() // as it reads back
+	t.c.head = auditHead{known: true, e: stored}
 	return nil
 }
 
