@@ -86,6 +86,8 @@ type committer struct {
 	dead error
 	ok   []*request // functions that succeeded in the open transaction
 	head auditHead  // the chain's newest entry, as far as this transaction knows
+	// bytes counts the body bytes sent in the open transaction.
+	bytes int
 
 	batch []*request
 }
@@ -161,15 +163,18 @@ func (c *committer) failAll(err error) {
 
 // runBatch runs every request of the batch and answers each exactly once.
 func (c *committer) runBatch() {
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.timeout)
-	defer cancel()
-	c.ctx = ctx
-	defer func() { c.ctx = nil }()
 	rest := c.batch
 	for len(rest) > 0 {
 		rest = c.runTx(rest)
 	}
 }
+
+// defaultMaxTxBytes ends a transaction early, committing the functions run
+// so far, once the bodies they inserted reach it: a transaction carrying
+// hundreds of megabytes would keep the writer lock, and every other
+// instance, waiting for as long as the transfer takes, and risk the
+// timeout.
+const defaultMaxTxBytes = 32 << 20
 
 // begin acquires a connection, opens a transaction on it and takes the
 // writer lock, which serialises the write transactions of every instance
@@ -201,7 +206,7 @@ func (c *committer) begin() error {
 			return fmt.Errorf("postgres: connect: %w", mapErr(err))
 		}
 		if _, err = c.conn.Exec(c.ctx, begin); err == nil {
-			c.pending, c.dead, c.ok = c.pending[:0], nil, c.ok[:0]
+			c.pending, c.dead, c.ok, c.bytes = c.pending[:0], nil, c.ok[:0], 0
 			c.head = auditHead{}
 			return nil
 		}
@@ -227,6 +232,10 @@ func (c *committer) release() {
 // It returns the requests it did not get to because the transaction could
 // no longer be trusted; those run in a new one.
 func (c *committer) runTx(batch []*request) (rest []*request) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.timeout)
+	defer cancel()
+	c.ctx = ctx
+	defer func() { c.ctx = nil }()
 	if err := c.begin(); err != nil {
 		c.log.Warn("cannot begin transaction", zap.Error(err), zap.Int("updates", len(batch)))
 		for _, r := range batch {
@@ -274,6 +283,10 @@ func (c *committer) runTx(batch []*request) (rest []*request) {
 			c.pending = append(c.pending, spRelease)
 		}
 		c.ok = append(c.ok, r)
+		if c.bytes >= c.s.opts.maxTxBytes {
+			rest = batch[i+1:]
+			break
+		}
 	}
 	// COMMIT releases the last savepoint; PostgreSQL answers a COMMIT of
 	// a transaction in the failed state with ROLLBACK and no error, so
@@ -289,14 +302,14 @@ func (c *committer) runTx(batch []*request) (rest []*request) {
 			r.answer(err)
 		}
 		clear(c.ok)
-		return nil
+		return rest
 	}
 	c.s.commits.Add(1)
 	for _, r := range c.ok {
 		r.answer(nil)
 	}
 	clear(c.ok)
-	return nil
+	return rest
 }
 
 // abort ends a transaction that can no longer be trusted while r ran: r

@@ -524,6 +524,36 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// A transaction ends early once the bodies in it reach the byte bound;
+// the functions after it run in the next one.
+func TestTxBytesBound(t *testing.T) {
+	t.Parallel()
+	db := newTestDB(t)
+	s := db.open(t, WithCommitters(1), func(o *options) { o.maxTxBytes = 1 })
+	const n = 50
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			m := testMessage(i)
+			if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, []byte("x")) }); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if st := s.Stats(); st.Commits != n || st.Updates != n {
+		t.Errorf("stats %+v; want each of %d updates in a commit of its own", st, n)
+	}
+	if got := scalar[int64](t, s, "SELECT count(*) FROM messages"); got != n {
+		t.Errorf("%d messages stored; want %d", got, n)
+	}
+}
+
 // The partial index and the queries that should use it spell the states
 // out; they must be the store's names, and the queries must be able to
 // use the index (its predicate implied by theirs).

@@ -78,6 +78,7 @@ type options struct {
 	maxBatch   int
 	timeout    time.Duration
 	sealer     store.Sealer
+	maxTxBytes int // tests lower it
 }
 
 // WithReaders sets the number of connections for reads outside Update
@@ -155,6 +156,7 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 		committers: 2,
 		maxBatch:   64,
 		timeout:    30 * time.Second,
+		maxTxBytes: defaultMaxTxBytes,
 	}
 	for _, opt := range opts {
 		opt(&o)

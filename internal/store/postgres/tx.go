@@ -192,6 +192,7 @@ func (t *tx) InsertMessage(m *store.Message, body []byte) error {
 	if sealed {
 		body = t.s.opts.sealer.Seal(m.ID, body)
 	}
+	t.c.bytes += len(body)
 	tag, err := t.exec("insert message "+m.ID, insertMessageSQL, append(args, body, sealed)...)
 	if err != nil {
 		return err
