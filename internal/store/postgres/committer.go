@@ -42,8 +42,9 @@ func (r *request) answer(err error) {
 func (r *request) claim() bool { return r.state.CompareAndSwap(reqPending, reqStarted) }
 
 // errCommitterStopped answers the functions of a batch whose committer
-// goroutine was ended by an update function calling runtime.Goexit.
-var errCommitterStopped = errors.New("postgres: update function stopped its committer goroutine; transaction rolled back")
+// goroutine ended: an update function called runtime.Goexit, or this
+// package has a bug. The transaction was rolled back.
+var errCommitterStopped = errors.New("postgres: committer stopped in the middle of a batch; its transaction was rolled back")
 
 // Savepoint statements. One name serves every function of a transaction:
 // each function's savepoint is released (or rolled back to and released)

@@ -4,34 +4,45 @@
 // allowlist, one user base and one audit chain.
 //
 // Durability: Update returns after PostgreSQL has committed, which with
-// synchronous_commit on (the default; the store does not change it) means
-// the commit record is flushed to disk, and with synchronous replication
-// configured, to the standbys too. Update functions of concurrent callers
-// are committed together (group commit): a few committer goroutines each
-// take what has queued up, run every function in its own savepoint on one
-// connection, and send one COMMIT. A function that fails is rolled back to
-// its savepoint and fails alone.
+// synchronous_commit on (the default; the store does not change it, and
+// warns at Open if the server has it off) means the commit record is
+// flushed to disk, and with synchronous replication configured, to the
+// standbys too. Update functions of concurrent callers are committed
+// together (group commit): a committer goroutine takes what has queued up,
+// runs every function in its own savepoint on one connection, and sends
+// one COMMIT. A function that fails is rolled back to its savepoint and
+// fails alone.
 //
-// Several instances: ClaimDue locks the rows it picks with FOR UPDATE SKIP
-// LOCKED, so instances never claim the same message; a claim is a lease
-// until NextAttempt, after which any instance may take the message over,
-// so a crashed instance's messages are delivered at least once, never
-// lost. Tx.Message locks its row until the transaction ends, and
-// UpdateMessage's state condition is checked against the committed row,
-// so of two instances deciding on one held message only the first wins.
-// LastAudit takes an advisory transaction lock, so instances append to one
-// unbroken audit chain. Generation reads the database on every call: an
+// Several instances: every write transaction takes one advisory lock
+// first (see committer.begin), so the write transactions of all instances
+// sharing the database run one at a time, as SQLite's single writer runs
+// them on one host; reads run in parallel and never wait for it. Nearly
+// every write appends to the single audit chain, which would serialise
+// them anyway; the lock makes the order explicit, and makes deadlocks
+// between batches of unrelated functions impossible. On top of it, and
+// so that each holds on its own: ClaimDue locks the rows it picks with
+// FOR UPDATE SKIP LOCKED; a claim is a lease until NextAttempt, after
+// which any instance may take the message over, so a crashed instance's
+// messages are delivered at least once, never lost (and twice only if it
+// crashed between the upstream's acceptance and recording it). Tx.Message
+// locks its row until the transaction ends, and UpdateMessage's state
+// condition is checked against the committed row, so of two instances
+// deciding on one held message only the first wins. LastAudit takes the
+// same advisory lock, and InsertAudit refuses any Seq but the next, so the
+// chain never forks. Generation reads the database on every call: an
 // allowlist change committed on one instance is seen by the next call on
 // any instance.
 //
 // The database is reached through search_path: every table is named
 // without a schema, so one database can hold several deployments (or test
 // runs) in separate schemas, e.g. postgres://…/mail?search_path=guard_a.
-// Schema migrations run at Open, under an advisory lock, in one
-// transaction.
+// The advisory lock keys are derived from the schema name, so deployments
+// in separate schemas never wait for each other. Schema migrations run at
+// Open, under an advisory lock, in one transaction.
 //
 // Deletion: PostgreSQL does not overwrite deleted rows. The bytes of a
-// deleted body stay in the table's data files until VACUUM reclaims the
+// deleted body stay in the data files of bodies (and its TOAST table, where
+// large values live) until VACUUM reclaims the
 // space (autovacuum does so shortly on a busy queue; the pages are then
 // reused, not zeroed) and in the write-ahead log, its archive and any base
 // backup until those are recycled. Deployments that must not keep message
@@ -85,9 +96,11 @@ type options struct {
 // (default max(4, GOMAXPROCS)).
 func WithReaders(n int) Option { return func(o *options) { o.readers = n } }
 
-// WithCommitters sets how many transactions commit side by side, each
-// with its own connection (default 2): while one waits for its commit to
-// reach the disk, the next batch runs its statements.
+// WithCommitters sets how many committer goroutines take batches, each
+// with its own connection (default 2). Their transactions take turns on
+// the writer lock, but a second committer has its connection, BEGIN and
+// lock request ready when the first commits, and the callers that queued
+// up meanwhile in its batch.
 func WithCommitters(n int) Option { return func(o *options) { o.committers = n } }
 
 // WithMaxBatch bounds how many update functions share one commit (default
