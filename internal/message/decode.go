@@ -180,6 +180,11 @@ func toUTF8(b []byte, cs string) (string, string) {
 	var s, problem string
 	switch cs {
 	case "", "us-ascii", "ascii", "utf-8", "utf8", "x-unknown", "unknown-8bit", "default":
+		if bytes.IndexByte(b, 0x1b) < 0 && utf8.Valid(b) {
+			// By far the most common case, guessText's first: the
+			// bytes as they are, CRLFs made LFs in the same copy.
+			return crlfToLF(b), ""
+		}
 		s = guessText(b)
 	default:
 		if cs == "iso-2022-jp" && utf8.Valid(b) && !bytes.Contains(b, []byte{0x1b}) {
@@ -208,6 +213,27 @@ func toUTF8(b []byte, cs string) (string, string) {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 	}
 	return s, problem
+}
+
+// crlfToLF returns b as a string with every CRLF made LF, as
+// strings.ReplaceAll(string(b), "\r\n", "\n") does, in one copy.
+func crlfToLF(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for {
+		i := bytes.IndexByte(b, '\r')
+		if i < 0 || i+1 == len(b) {
+			break
+		}
+		if b[i+1] == '\n' {
+			sb.Write(b[:i]) // the LF starts the rest
+		} else {
+			sb.Write(b[:i+1])
+		}
+		b = b[i+1:]
+	}
+	sb.Write(b)
+	return sb.String()
 }
 
 // charsetAliases are labels Japanese, Korean and Windows mailers use that

@@ -49,7 +49,10 @@ func ExtractLinks(text string) []string {
 		}
 	}
 	last := 0 // end of the last URL found; nothing before it is reconsidered
-	for i := 0; i < len(text); i++ {
+	// Only ':', '/' and 'w' can start a link; the finder skips the text
+	// between them at memchr speed instead of looking at every byte.
+	cand := newByteFinder(text, ':', '/', 'w', 'W')
+	for i := cand.from(0); i < len(text); i = cand.from(i + 1) {
 		switch c := text[i]; {
 		case c == ':':
 			if !strings.HasPrefix(text[i:], "://") {
@@ -116,23 +119,76 @@ func isASCII(s string) bool {
 // one-dot leaders, circled and mathematical alphanumerics. Normalising only
 // then keeps ordinary text, Japanese included, off the slow path.
 func needsNFKC(s string) bool {
-	for i := 0; i+2 < len(s); i++ {
-		switch s[i] {
-		case 0xEF: // U+FE50..FE6F small forms, U+FF00..FF7F full-width
-			if c := s[i+1]; c == 0xB9 || c == 0xBC || c == 0xBD {
-				return true
+	for _, lead := range foldLeads {
+		for i := 0; ; i++ {
+			j := strings.IndexByte(s[i:], lead)
+			if j < 0 {
+				break
 			}
-		case 0xE2: // U+2024..2026 leaders, U+2460..24FF enclosed alphanumerics
-			if c := s[i+1]; c == 0x80 && s[i+2] >= 0xA4 && s[i+2] <= 0xA6 || c >= 0x91 && c <= 0x93 {
-				return true
+			i += j
+			if i+2 >= len(s) {
+				break
 			}
-		case 0xF0: // U+1D400..1D7FF mathematical alphanumerics
-			if s[i+1] == 0x9D {
+			if foldsAt(s, i) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// foldLeads are the lead bytes of the characters needsNFKC looks for.
+var foldLeads = [...]byte{0xEF, 0xE2, 0xF0}
+
+// foldsAt reports whether s[i], one of foldLeads with two more bytes
+// after it, starts a character needsNFKC looks for.
+func foldsAt(s string, i int) bool {
+	switch s[i] {
+	case 0xEF: // U+FE50..FE6F small forms, U+FF00..FF7F full-width
+		c := s[i+1]
+		return c == 0xB9 || c == 0xBC || c == 0xBD
+	case 0xE2: // U+2024..2026 leaders, U+2460..24FF enclosed alphanumerics
+		c := s[i+1]
+		return c == 0x80 && s[i+2] >= 0xA4 && s[i+2] <= 0xA6 || c >= 0x91 && c <= 0x93
+	case 0xF0: // U+1D400..1D7FF mathematical alphanumerics
+		return s[i+1] == 0x9D
+	}
+	return false
+}
+
+// byteFinder finds the next occurrence of any of a few bytes in s with one
+// strings.IndexByte per byte value and occurrence, which is much faster
+// than a loop over every byte when the bytes are rare.
+type byteFinder struct {
+	s    string
+	c    []byte
+	next []int // next[k]: position of c[k] at or after the last query, len(s) if none
+}
+
+func newByteFinder(s string, c ...byte) *byteFinder {
+	next := make([]int, len(c))
+	for k := range next {
+		next[k] = -1
+	}
+	return &byteFinder{s: s, c: c, next: next}
+}
+
+// from returns the position of the first of the bytes at or after i, or
+// len(s). Queries must not go backwards.
+func (f *byteFinder) from(i int) int {
+	m := len(f.s)
+	for k, c := range f.c {
+		if f.next[k] < i {
+			f.next[k] = len(f.s)
+			if i < len(f.s) {
+				if j := strings.IndexByte(f.s[i:], c); j >= 0 {
+					f.next[k] = i + j
+				}
+			}
+		}
+		m = min(m, f.next[k])
+	}
+	return m
 }
 
 // foldCompat applies NFKC to the characters needsNFKC looks for and leaves
@@ -143,6 +199,29 @@ func needsNFKC(s string) bool {
 // is mapped directly.
 func foldCompat(s string) string {
 	b := make([]byte, 0, len(s)+len(s)/4)
+	if !utf8.ValidString(s) {
+		return string(foldRunes(b, s))
+	}
+	// Valid UTF-8 comes out unchanged except for the folded characters,
+	// which all start with one of foldLeads: what lies between those is
+	// copied whole.
+	leads := newByteFinder(s, foldLeads[:]...)
+	for i := 0; i < len(s); {
+		j := leads.from(i)
+		b = append(b, s[i:j]...)
+		if j == len(s) {
+			break
+		}
+		_, size := utf8.DecodeRuneInString(s[j:])
+		b = foldRunes(b, s[j:j+size])
+		i = j + size
+	}
+	return string(b)
+}
+
+// foldRunes appends s to b with the characters needsNFKC looks for
+// folded, and invalid UTF-8 replaced by U+FFFD.
+func foldRunes(b []byte, s string) []byte {
 	for _, r := range s {
 		switch {
 		case r >= 0xFF01 && r <= 0xFF5E:
@@ -154,7 +233,7 @@ func foldCompat(s string) string {
 			b = utf8.AppendRune(b, r)
 		}
 	}
-	return string(b)
+	return b
 }
 
 func hasPrefixFold(s, prefix string) bool {
