@@ -106,12 +106,26 @@ const maxAnchors = 64
 // detectNotice returns the share-invitation phrase found in text (already
 // in normText.lower form), or "".
 func detectNotice(text string) string {
+	// Anchors not in text: a later anchor containing one of them is not
+	// there either, and the text is not searched for it again (several
+	// patterns share an anchor or extend one, e.g. "shared ").
+	var buf [16]string
+	absent := buf[:0]
+patterns:
 	for i := range noticePatterns {
 		p := &noticePatterns[i]
+		for _, a := range absent {
+			if strings.Contains(p.anchor, a) {
+				continue patterns
+			}
+		}
 		from := 0
 		for n := 0; n < maxAnchors; n++ {
 			j := strings.Index(text[from:], p.anchor)
 			if j < 0 {
+				if n == 0 {
+					absent = append(absent, p.anchor)
+				}
 				break
 			}
 			j += from

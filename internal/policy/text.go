@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"encoding/binary"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -47,6 +49,13 @@ func normalize(s string) normText {
 func scanText(s string) (mapped, upper, ok bool) {
 	t := runeTables()
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			if w := load8(s, i); w&hi8 == 0 {
+				upper = upper || upperBits(w) != 0
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if 'A' <= c && c <= 'Z' {
@@ -89,10 +98,23 @@ func scanText(s string) (mapped, upper, ok bool) {
 }
 
 // mapWidth maps full-width ASCII to ASCII and the ideographic space to a
-// space, which is what NFKC does to them.
+// space, which is what NFKC does to them. The text between candidates (a
+// 0xEF lead byte, U+3000) is copied whole.
 func mapWidth(s string) string {
 	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
+	nextFW, nextSP := -1, -1 // next candidates at or after i; len(s) if none
+	for i := 0; i < len(s); {
+		if nextFW < i {
+			nextFW = indexFrom(s, i, "\xef")
+		}
+		if nextSP < i {
+			nextSP = indexFrom(s, i, "\u3000")
+		}
+		j := min(nextFW, nextSP)
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		if i+2 < len(s) {
 			switch {
@@ -101,18 +123,48 @@ func mapWidth(s string) string {
 				r := rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F) + 0xF000
 				if r >= 0xFF01 && r <= 0xFF5E {
 					b = append(b, byte(r-0xFF01+'!'))
-					i += 2
+					i += 3
 					continue
 				}
 			case c == 0xE3 && s[i+1] == 0x80 && s[i+2] == 0x80: // U+3000
 				b = append(b, ' ')
-				i += 2
+				i += 3
 				continue
 			}
 		}
 		b = append(b, c)
+		i++
 	}
 	return string(b)
+}
+
+// indexFrom is the position of sub in s at or after i, or len(s).
+func indexFrom(s string, i int, sub string) int {
+	if j := strings.Index(s[i:], sub); j >= 0 {
+		return i + j
+	}
+	return len(s)
+}
+
+// Word-at-a-time ASCII: eight bytes are ASCII if no high bit is set.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// load8 reads s[i:i+8] as a little-endian word; the compiler makes it a
+// single load.
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// upperBits has the high bit set in each byte of w, eight ASCII bytes,
+// that is 'A'–'Z': adding 0x3F carries a byte into the high bit from 'A'
+// on, adding 0x25 from '['; no byte carries into the next.
+func upperBits(w uint64) uint64 {
+	return (w + 0x3F*lo8) &^ (w + 0x25*lo8) & hi8
 }
 
 // lower is strings.ToLower without its per-rune case lookup for the
@@ -121,6 +173,12 @@ func mapWidth(s string) string {
 func lower(s string) string {
 	i := 0
 	for i < len(s) {
+		if i+8 <= len(s) {
+			if w := load8(s, i); w&hi8 == 0 && upperBits(w) == 0 {
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if 'A' <= c && c <= 'Z' {
@@ -145,6 +203,22 @@ func lower(s string) string {
 	b := make([]byte, i, len(s))
 	copy(b, s[:i])
 	for i < len(s) {
+		if i+8 <= len(s) && load8(s, i)&hi8 == 0 {
+			// A run of ASCII words, lower-cased eight bytes at a time
+			// into room for the rest of s (ASCII keeps its length).
+			b = slices.Grow(b, len(s)-i)
+			k := len(b)
+			b = b[:cap(b)]
+			for ; i+8 <= len(s); i, k = i+8, k+8 {
+				w := load8(s, i)
+				if w&hi8 != 0 {
+					break
+				}
+				binary.LittleEndian.PutUint64(b[k:], w|upperBits(w)>>2)
+			}
+			b = b[:k]
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if 'A' <= c && c <= 'Z' {
@@ -155,8 +229,12 @@ func lower(s string) string {
 			continue
 		}
 		if isCJK3(s, i) {
-			b = append(b, s[i:i+3]...)
-			i += 3
+			j := i + 3
+			for isCJK3(s, j) {
+				j += 3
+			}
+			b = append(b, s[i:j]...)
+			i = j
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
