@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,9 +94,12 @@ type testDB struct {
 func newTestDB(t testing.TB) *testDB {
 	t.Helper()
 	base := testDSN(t)
+	sweepOnce.Do(func() { sweep(t, base) })
 	var b [6]byte
 	rand.Read(b[:])
-	schema := "egtest_" + hex.EncodeToString(b[:])
+	// The creation time in the name lets a later run remove what a
+	// killed one left behind.
+	schema := fmt.Sprintf("%s%d_%s", schemaPrefix, time.Now().Unix(), hex.EncodeToString(b[:]))
 	admin(t, base, "CREATE SCHEMA "+schema)
 	t.Cleanup(func() { admin(t, base, "DROP SCHEMA "+schema+" CASCADE") })
 	app := "egressguard-" + schema
@@ -102,6 +108,41 @@ func newTestDB(t testing.TB) *testDB {
 		dsn:    withParams(t, base, map[string]string{"search_path": schema, "application_name": app}),
 		schema: schema,
 		app:    app,
+	}
+}
+
+const schemaPrefix = "egtest_"
+
+var sweepOnce sync.Once
+
+// sweep drops test schemas older than an hour: those of runs that were
+// killed before their cleanups ran. Younger ones may belong to a run in
+// progress.
+func sweep(t testing.TB, base string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, schemaPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		created, _, ok := strings.Cut(strings.TrimPrefix(name, schemaPrefix), "_")
+		sec, err := strconv.ParseInt(created, 10, 64)
+		if !ok || err != nil || time.Since(time.Unix(sec, 0)) < time.Hour {
+			continue
+		}
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			t.Logf("drop leftover test schema %s: %v", name, err)
+		}
 	}
 }
 
