@@ -666,3 +666,76 @@ func TestOddBytes(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+	}
+}
+
+// Close lets the batch in progress commit and fails what is still queued
+// with store.ErrClosed; every update that reported success persisted, and
+// no other.
+func TestCloseWhileQueued(t *testing.T) {
+	t.Parallel()
+	db := newTestDB(t)
+	s := db.open(t, WithCommitters(1))
+	release := make(chan struct{})
+	blocked := make(chan error, 1)
+	running := testMessage(1000)
+	go func() {
+		blocked <- s.Update(context.Background(), func(tx store.Tx) error {
+			if err := tx.InsertMessage(running, nil); err != nil {
+				return err
+			}
+			<-release
+			return nil
+		})
+	}()
+	waitFor(t, func() bool { return s.updates.Load() == 1 })
+	const n = 10
+	errs := make(chan error, n)
+	msgs := make([]*store.Message, n)
+	for i := range n {
+		msgs[i] = testMessage(i)
+		go func() {
+			errs <- s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(msgs[i], nil) })
+		}()
+	}
+	waitFor(t, func() bool { return len(s.reqs) == n })
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	waitFor(t, func() bool { return s.closed.Load() })
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-blocked; err != nil {
+		t.Errorf("update running at Close: %v", err)
+	}
+	ok := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, store.ErrClosed):
+			t.Errorf("queued update at Close: %v; want nil or store.ErrClosed", err)
+		}
+	}
+	s2 := db.open(t)
+	if _, err := s2.Message(context.Background(), running.ID); err != nil {
+		t.Errorf("update running at Close did not persist: %v", err)
+	}
+	found := 0
+	for _, m := range msgs {
+		if _, err := s2.Message(context.Background(), m.ID); err == nil {
+			found++
+		}
+	}
+	if found != ok {
+		t.Errorf("%d updates reported success, %d records found", ok, found)
+	}
+}
