@@ -144,6 +144,9 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		}
 	}
 	a.Store = st
+	if cfg.Store.Driver == "postgres" && cfg.Store.KeyFile == "" {
+		log.Warn("message bodies are stored in PostgreSQL unencrypted; PostgreSQL does not overwrite deleted rows, so purged content may remain in data files and WAL archives: set store.key_file")
+	}
 	a.Accounts = account.New(st, o.bcrypt)
 	if err := a.seedUsers(ctx); err != nil {
 		st.Close()
