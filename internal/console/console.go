@@ -2,7 +2,13 @@
 // the held-mail queue, the message view with the evidence of the verdict,
 // and the approve, reject and withdraw actions. Every decision goes through
 // hold.Service, which applies the four-eyes rules; the console only shows
-// and asks.
+// and asks. Admins also edit the allowlist here (through allowlist.Service,
+// which commits every change with its audit entry), and officers and
+// admins search the audit log.
+//
+// Who sees what: senders see their own held mail; officers see all held
+// mail, the allowlist (read only) and the audit log; admins change the
+// allowlist and see the audit log. Refusals are 403.
 //
 // The pages are server-rendered with html/template and need no script:
 // the Content-Security-Policy forbids all scripts and remote loads, mail
@@ -28,6 +34,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/allowlist"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/store"
@@ -60,7 +67,9 @@ type Deps struct {
 	Store    store.Store
 	Hold     *hold.Service
 	Accounts *account.Service
-	Log      *zap.Logger
+	// Allow is the allowlist; nil leaves its pages and API out.
+	Allow *allowlist.Service
+	Log   *zap.Logger
 }
 
 // Console serves the web console and the API.
@@ -69,6 +78,7 @@ type Console struct {
 	st       store.Store
 	hold     *hold.Service
 	acc      *account.Service
+	allow    *allowlist.Service // nil: no allowlist pages
 	log      *zap.Logger
 	pages    map[string]*template.Template
 	throttle *throttle
@@ -119,6 +129,7 @@ func New(cfg Config, d Deps) (*Console, error) {
 		st:       d.Store,
 		hold:     d.Hold,
 		acc:      d.Accounts,
+		allow:    d.Allow,
 		log:      d.Log.Named("console"),
 		pages:    pages,
 		throttle: newThrottle(cfg.MaxFailuresAccount, cfg.MaxFailuresIP, cfg.ThrottleWindow),
@@ -156,12 +167,26 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /messages/{id}/reject", c.withUser(c.reject))
 	mux.HandleFunc("POST /messages/{id}/withdraw", c.withUser(c.withdraw))
 	mux.HandleFunc("POST /settings/lang", c.withUser(c.setLang))
+	mux.HandleFunc("GET /audit", c.withUser(c.auditPage))
+	if c.allow != nil {
+		mux.HandleFunc("GET /allow", c.withUser(c.allowPage))
+		mux.HandleFunc("POST /allow", c.withUser(c.allowAdd))
+		mux.HandleFunc("GET /allow/{id}", c.withUser(c.allowEntryPage))
+		mux.HandleFunc("POST /allow/{id}/remove", c.withUser(c.allowRemove))
+	}
 
 	mux.HandleFunc("GET /api/held", c.withToken(c.apiHeld))
 	mux.HandleFunc("GET /api/messages/{id}", c.withToken(c.apiMessage))
 	mux.HandleFunc("POST /api/messages/{id}/approve", c.withToken(c.apiApprove))
 	mux.HandleFunc("POST /api/messages/{id}/reject", c.withToken(c.apiReject))
 	mux.HandleFunc("POST /api/messages/{id}/withdraw", c.withToken(c.apiWithdraw))
+	mux.HandleFunc("GET /api/audit", c.withToken(c.apiAudit))
+	if c.allow != nil {
+		mux.HandleFunc("GET /api/allow", c.withToken(c.apiAllowList))
+		mux.HandleFunc("POST /api/allow", c.withToken(c.apiAllowAdd))
+		mux.HandleFunc("DELETE /api/allow/{id}", c.withToken(c.apiAllowRemove))
+		mux.HandleFunc("GET /api/allow/{id}/history", c.withToken(c.apiAllowHistory))
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/allowlist"
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/hold"
@@ -72,6 +73,7 @@ type fixture struct {
 	clock *clock
 	acc   *account.Service
 	hold  *hold.Service
+	allow *allowlist.Service
 	c     *Console
 	srv   *httptest.Server
 }
@@ -88,6 +90,7 @@ var testUsers = []struct {
 	{"olga", []string{"officer"}, []string{"olga@example.jp"}},
 	{"oscar", []string{"officer"}, nil},
 	{"sam", []string{"sender", "officer"}, []string{"sam@example.jp"}},
+	{"ada", []string{"admin"}, []string{"ada@example.jp"}},
 }
 
 func newFixture(t *testing.T, approvals int, tweak ...func(*Config)) *fixture {
@@ -107,11 +110,15 @@ func newFixture(t *testing.T, approvals int, tweak ...func(*Config)) *fixture {
 		}
 	}
 	f.hold = hold.New(hold.Config{Approvals: approvals, Now: f.clock.Now}, f.st, nil, nil, log)
+	f.allow, err = allowlist.New(f.st, []string{"partner.example.com"}, log, allowlist.Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := Config{Now: f.clock.Now}
 	for _, fn := range tweak {
 		fn(&cfg)
 	}
-	c, err := New(cfg, Deps{Store: f.st, Hold: f.hold, Accounts: f.acc, Log: log})
+	c, err := New(cfg, Deps{Store: f.st, Hold: f.hold, Accounts: f.acc, Allow: f.allow, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-var pageNames = []string{"login", "queue", "message", "error"}
+var pageNames = []string{"login", "queue", "message", "error", "allow", "allow_entry", "audit"}
 
 var funcs = template.FuncMap{
 	// line and text make mail content safe to show, beyond HTML escaping:
@@ -26,6 +26,9 @@ var funcs = template.FuncMap{
 	"line":  func(s string) string { return Printable(s, false) },
 	"text":  func(s string) string { return Printable(s, true) },
 	"lower": strings.ToLower,
+	// path escapes one path segment (allowlist IDs of config entries
+	// carry the entry as written).
+	"path": url.PathEscape,
 }
 
 func parsePages() (map[string]*template.Template, error) {
@@ -45,16 +48,24 @@ type pageData struct {
 	L       lang
 	User    *store.User
 	Officer bool
+	Admin   bool
 	Title   string
 	Path    string // this page, for the language switch to come back to
 	Flash   string
+	// The navigation: which sections u may open, and which one this is.
+	ShowAllow bool
+	ShowAudit bool
+	Section   string // "held", "allow", "audit"
 }
 
 func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData {
-	p := pageData{User: u, Path: r.URL.RequestURI()}
+	p := pageData{User: u, Path: r.URL.RequestURI(), Section: section(r.URL.Path)}
 	if u != nil {
 		p.L = pickLang(r, u.Lang)
 		p.Officer = account.HasRole(u, account.RoleOfficer)
+		p.Admin = account.HasRole(u, account.RoleAdmin)
+		p.ShowAudit = mayAudit(u)
+		p.ShowAllow = c.allow != nil && mayViewAllow(u)
 	} else {
 		p.L = pickLang(r, "")
 	}
@@ -82,11 +93,30 @@ type errorData struct {
 	Back    string
 }
 
-func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, u *store.User, status int, key string) {
+// section names the part of the console a path belongs to.
+func section(path string) string {
+	for _, s := range []string{"allow", "audit"} {
+		if path == "/"+s || strings.HasPrefix(path, "/"+s+"/") {
+			return s
+		}
+	}
+	return "held"
+}
+
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, u *store.User, status int, key string, args ...any) {
 	d := &errorData{pageData: c.page(r, u, "err.title"), Back: "/held"}
-	d.Message = d.L.T(key)
-	if id := r.PathValue("id"); id != "" && status != http.StatusNotFound {
+	d.Message = d.L.T(key, args...)
+	id := r.PathValue("id")
+	switch {
+	case d.Section == "held" && id != "" && status != http.StatusNotFound:
 		d.Back = "/messages/" + url.PathEscape(id)
+	case d.Section == "allow" && d.ShowAllow:
+		d.Back = "/allow"
+		if id != "" && status != http.StatusNotFound {
+			d.Back = "/allow/" + url.PathEscape(id)
+		}
+	case d.Section == "audit" && d.ShowAudit:
+		d.Back = "/audit"
 	}
 	c.render(w, r, status, "error", d)
 }
