@@ -219,6 +219,7 @@ type Store interface {
 
 	// Ping checks that the store is reachable and writable enough to accept.
 	Ping(ctx context.Context) error
+	// Close releases the store; it may be called more than once.
 	Close() error
 
 	RecordStore
