@@ -231,7 +231,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 			Now:         o.now,
 			Limits:      judge.limits,
 			BodyGoneAt:  retain.BodyGoneAt,
-		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Log: log.Named("console")})
+		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Log: log.Named("console")})
 		if err != nil {
 			st.Close()
 			return nil, err
