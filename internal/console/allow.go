@@ -85,8 +85,9 @@ type APIAllowRemoved struct {
 	Removed bool   `json:"removed"`
 }
 
-// APIAllowHistory is the answer to GET /api/allow/{id}/history. Entry is
-// null once the entry was removed; its history stays.
+// APIAllowHistory is the answer to GET /api/allow/{id}/history: the
+// entry's audit entries, newest first. Entry is null once the entry was
+// removed; its history stays.
 type APIAllowHistory struct {
 	ID      string          `json:"id"`
 	Entry   *APIAllowEntry  `json:"entry"`

@@ -24,9 +24,24 @@ import (
 //	already_approved  409  this officer's approval already counts
 //	not_held          409  decided, withdrawn or expired meanwhile
 //	comment_required  422  a rejection without a comment
-//	bad_request       400  unreadable request body
+//	bad_request       400  unreadable request body or query
 //	cross_origin      403  a browser request from another site
 //	internal          500
+//
+// The allowlist (GET and POST /api/allow, DELETE /api/allow/{id},
+// GET /api/allow/{id}/history: officers read, admins change) adds:
+//
+//	forbidden         403  a sender, or an officer changing the list
+//	not_found         404  no such entry
+//	exists            409  the same entry (value and senders) is listed already
+//	config_entry      409  the entry comes from the config file
+//	invalid           422  malformed value, sender or expiry; no reason
+//	public_suffix     422  com, co.jp, lg.jp … would allow unrelated organisations
+//	free_mail         422  a free-mail domain without "confirm_free_mail": true
+//
+// GET /api/audit?msg=&user=&rcpt=&since=&until=&before=&limit= searches
+// the audit log (officers and admins), newest first; "older" in the
+// answer is the "before" of the next page.
 
 // APIMessage is a message in the held list.
 type APIMessage struct {
