@@ -18,7 +18,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	const use = `usage:
   egressguard audit verify [--config FILE]
   egressguard audit export [--config FILE] [--since T] [--until T] [--msg ID] [--user U]
-T is RFC 3339 ("2026-11-01T00:00:00+09:00") or a date ("2026-11-01", UTC).`
+T is RFC 3339 ("2026-11-01T00:00:00+09:00") or a date ("2026-11-01", local time, as the console shows it).`
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, use)
 		return exitError{2}
@@ -71,7 +71,7 @@ func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.Parse(time.DateOnly, s)
+	return time.ParseInLocation(time.DateOnly, s, time.Local)
 }
 
 // auditLine is one exported entry, JSON Lines.
