@@ -142,6 +142,17 @@ type Stats struct {
 const (
 	walSizeLimit = 64 << 20 // WAL is truncated to this after a checkpoint
 	writerCache  = 16 << 10 // KiB of page cache for the writer
+	// walCheckpointPages is the WAL size (in 4 KiB pages, 16 MiB) at
+	// which a commit checkpoints it into the database file; SQLite's
+	// default is 1000. Delivering a large message frees its body's
+	// pages (zeroed by secure_delete) and the next message reuses them:
+	// between two checkpoints a page is written to the WAL several
+	// times, and the checkpoint copies only its last version. Four
+	// times fewer checkpoints take about a tenth off the writer's CPU
+	// per 100 KB message (BenchmarkLifeLarge). Deleted content stays
+	// no longer in either file: the wipe (wipe.go) truncates the WAL a
+	// while after a deletion whatever its size.
+	walCheckpointPages = 4000
 )
 
 // Open opens or creates the database file at path and brings its schema up
@@ -232,6 +243,7 @@ func (s *Store) open() error {
 		"PRAGMA foreign_keys = ON",
 		"PRAGMA secure_delete = ON",
 		"PRAGMA journal_size_limit = " + strconv.Itoa(walSizeLimit),
+		"PRAGMA wal_autocheckpoint = " + strconv.Itoa(walCheckpointPages),
 		"PRAGMA cache_size = -" + strconv.Itoa(writerCache),
 		// Statement journals and sorts stay in memory: a temporary
 		// file would hold page images (mail included) on disk, and
