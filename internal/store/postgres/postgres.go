@@ -24,7 +24,10 @@
 // FOR UPDATE SKIP LOCKED; a claim is a lease until NextAttempt, after
 // which any instance may take the message over, so a crashed instance's
 // messages are delivered at least once, never lost (and twice only if it
-// crashed between the upstream's acceptance and recording it). Tx.Message
+// crashed between the upstream's acceptance and recording it). Leases
+// compare the claiming instance's clock with the lease end another
+// instance wrote, so the instances' clocks must agree (NTP) to well within
+// a lease. Tx.Message
 // locks its row until the transaction ends, and UpdateMessage's state
 // condition is checked against the committed row, so of two instances
 // deciding on one held message only the first wins. LastAudit takes the
