@@ -74,11 +74,9 @@ func (d *dataScan) feed(p []byte) int {
 		i++
 		switch d.state {
 		case scanText:
-			// Fast path: plain text up to the next CR or LF.
-			j := i - 1
-			for j < len(p) && p[j] != '\r' && p[j] != '\n' {
-				j++
-			}
+			// Fast path: plain text up to the next CR or LF, found with
+			// IndexByte (the LF searched for only before the CR).
+			j := i - 1 + lineBreak(p[i-1:])
 			d.out += int64(j - (i - 1))
 			i = j
 			if j == len(p) {
@@ -131,6 +129,18 @@ func (d *dataScan) feed(p []byte) int {
 		}
 	}
 	return i
+}
+
+// lineBreak returns the position of the first CR or LF in p, or len(p).
+func lineBreak(p []byte) int {
+	k := bytes.IndexByte(p, '\r')
+	if k < 0 {
+		k = len(p)
+	}
+	if l := bytes.IndexByte(p[:k], '\n'); l >= 0 {
+		return l
+	}
+	return k
 }
 
 // rawTap is the go-smtp Debug writer of one connection. Write is only ever

@@ -135,3 +135,22 @@ func TestCheckLines(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDataScan scans 100 KB of DATA as the relay benchmark sends it
+// (80-octet lines), in the 4 KB pieces go-smtp's reader pulls.
+func BenchmarkDataScan(b *testing.B) {
+	line := []byte("1" + string(bytes.Repeat([]byte("X"), 77)) + "\r\n")
+	raw := append(bytes.Repeat(line, 100000/len(line)), ".\r\n"...)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		var d dataScan
+		for p := raw; len(p) > 0 && !d.done(); {
+			k := min(4096, len(p))
+			d.feed(p[:k])
+			p = p[k:]
+		}
+		if !d.ended {
+			b.Fatal("end of data not found")
+		}
+	}
+}
