@@ -78,13 +78,17 @@ func OpenStore(cfg *config.Config, log *zap.Logger) (store.Store, error) {
 		}
 		sealer = k
 	}
+	var (
+		st  store.Store
+		err error
+	)
 	switch cfg.Store.Driver {
 	case "sqlite":
 		var opts []sqlite.Option
 		if sealer != nil {
 			opts = append(opts, sqlite.WithSealer(sealer))
 		}
-		return sqlite.Open(cfg.Path(cfg.Store.Path), log.Named("store"), opts...)
+		st, err = sqlite.Open(cfg.Path(cfg.Store.Path), log.Named("store"), opts...)
 	case "postgres":
 		var opts []postgres.Option
 		if sealer != nil {
@@ -92,9 +96,16 @@ func OpenStore(cfg *config.Config, log *zap.Logger) (store.Store, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		return postgres.Open(ctx, cfg.Store.DSN, log.Named("store"), opts...)
+		st, err = postgres.Open(ctx, cfg.Store.DSN, log.Named("store"), opts...)
+	default:
+		return nil, fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
 	}
-	return nil, fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
+	if err != nil || sealer == nil {
+		return st, err
+	}
+	// Bodies are sealed by the backend; the record's content fields
+	// (subject, header From, verdict with its links) by this wrapper.
+	return store.SealRecords(st, sealer), nil
 }
 
 // Option changes how Open builds the app (used by tests).

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SealRecords wraps a store so that the parts of a message record that
+// come from the message's content — its subject, its header From, and the
+// verdict (which lists the links found) — are sealed like the body before
+// they reach the backend, and opened when read. With it, a copy of the
+// database alone reveals no message content: what stays in the clear is
+// the envelope (needed to route and to search), the states and the audit
+// log.
+//
+// Records written before sealing was enabled still read: only values in
+// the sealed form are opened.
+func SealRecords(s Store, sl Sealer) Store { return &sealedStore{Store: s, sl: sl} }
+
+const sealedPrefix = "sealed1:"
+
+type sealedStore struct {
+	Store
+	sl Sealer
+}
+
+type sealedTx struct {
+	Tx
+	sl Sealer
+}
+
+func (s *sealedStore) Update(ctx context.Context, fn func(Tx) error) error {
+	return s.Store.Update(ctx, func(tx Tx) error { return fn(&sealedTx{Tx: tx, sl: s.sl}) })
+}
+
+func (s *sealedStore) Message(ctx context.Context, id string) (*Message, error) {
+	m, err := s.Store.Message(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return m, openRecord(s.sl, m)
+}
+
+func (s *sealedStore) List(ctx context.Context, f Filter) ([]*Message, error) {
+	ms, err := s.Store.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if err := openRecord(s.sl, m); err != nil {
+			return nil, err
+		}
+	}
+	return ms, nil
+}
+
+func (t *sealedTx) InsertMessage(m *Message, body []byte) error {
+	c := sealRecord(t.sl, m)
+	return t.Tx.InsertMessage(c, body)
+}
+
+func (t *sealedTx) UpdateMessage(m *Message, from State) error {
+	return t.Tx.UpdateMessage(sealRecord(t.sl, m), from)
+}
+
+func (t *sealedTx) Message(id string) (*Message, error) {
+	m, err := t.Tx.Message(id)
+	if err != nil {
+		return nil, err
+	}
+	return m, openRecord(t.sl, m)
+}
+
+func (t *sealedTx) ClaimDue(now time.Time, owner string, until time.Time, limit int) ([]*Message, error) {
+	ms, err := t.Tx.ClaimDue(now, owner, until, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if err := openRecord(t.sl, m); err != nil {
+			return nil, err
+		}
+	}
+	return ms, nil
+}
+
+// sealRecord returns a copy of m with its content fields sealed; m itself
+// is left as the caller knows it.
+func sealRecord(sl Sealer, m *Message) *Message {
+	c := *m
+	c.Subject = sealString(sl, m.ID, "subject", m.Subject)
+	c.HeaderFrom = sealString(sl, m.ID, "header_from", m.HeaderFrom)
+	if len(m.Verdict) > 0 && !bytes.HasPrefix(m.Verdict, []byte(sealedPrefix)) {
+		c.Verdict = []byte(sealString(sl, m.ID, "verdict", string(m.Verdict)))
+	}
+	return &c
+}
+
+func openRecord(sl Sealer, m *Message) error {
+	var err error
+	if m.Subject, err = openString(sl, m.ID, "subject", m.Subject); err != nil {
+		return err
+	}
+	if m.HeaderFrom, err = openString(sl, m.ID, "header_from", m.HeaderFrom); err != nil {
+		return err
+	}
+	if bytes.HasPrefix(m.Verdict, []byte(sealedPrefix)) {
+		v, err := openString(sl, m.ID, "verdict", string(m.Verdict))
+		if err != nil {
+			return err
+		}
+		m.Verdict = []byte(v)
+	}
+	return nil
+}
+
+func sealString(sl Sealer, id, field, v string) string {
+	if v == "" || strings.HasPrefix(v, sealedPrefix) {
+		return v
+	}
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(sl.Seal(id+"\x00"+field, []byte(v)))
+}
+
+func openString(sl Sealer, id, field, v string) (string, error) {
+	if !strings.HasPrefix(v, sealedPrefix) {
+		return v, nil
+	}
+	b, err := base64.RawStdEncoding.DecodeString(v[len(sealedPrefix):])
+	if err != nil {
+		return "", fmt.Errorf("%w: %s of %s: %v", ErrSealed, field, id, err)
+	}
+	p, err := sl.Open(id+"\x00"+field, b)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s of %s: %v", ErrSealed, field, id, err)
+	}
+	return string(p), nil
+}
