@@ -538,6 +538,25 @@ func Builtin() []ProviderSpec {
 			NoHint: true,
 		},
 		{
+			// Self-hosted sharing servers that the organisation has not
+			// named in [[sharelink.self_hosted]]: only URL shapes specific
+			// enough to hold on any host. Nextcloud and ownCloud share
+			// tokens are 15 characters behind /index.php/s/ (the bare /s/
+			// form is too common elsewhere to match without a host);
+			// Seafile's are 10 or 20 hex digits with a trailing slash.
+			Name: "self-hosted-generic", Provider: "Self-hosted file sharing", Kind: KindNextcloud,
+			Hosts: []string{"*"},
+			Path: []string{
+				`^(?:/[\w.-]+)*/index\.php/s/[A-Za-z0-9]{15}(?:/(?:download|preview)\b.*)?/?$`,
+				`^(?:/[\w.-]+)*/(?:index\.php/)?apps/files_sharing/publicpreview/[A-Za-z0-9]{15}`,
+				`^(?:/[\w.-]+)*/public\.php/(?:webdav|dav/files)/`,
+				`^(?:/[\w.-]+)*/remote\.php/dav/public-files/[A-Za-z0-9]{15}`,
+				`^(?:/[\w.-]+)*/(?:f|d)/(?:[0-9a-f]{10}|[0-9a-f]{20})/$`,
+				`^(?:/[\w.-]+)*/seafhttp/(?:files|zip)/[0-9a-f-]{36}/`,
+			},
+			NoHint: true,
+		},
+		{
 			// A SigV4 or GCS V4 signature with its credential scope is
 			// unmistakable on any host (MinIO, Ceph, custom CDN names).
 			Name: "presigned-generic", Provider: "Presigned URL", Kind: KindSignedURL,

@@ -17,6 +17,11 @@ var catalogueCases = []struct {
 	url  string
 	want string
 }{
+	// Self-hosted servers not named in the config: only unmistakable shapes.
+	{"https://share.partner-lab.example/index.php/s/Zx9Yw8Vu7Ts6Rq5", "Self-hosted file sharing"},
+	{"https://seafile.uni.example/d/a1b2c3d4e5/", "Self-hosted file sharing"},
+	{"https://www.example.org/s/Zx9Yw8Vu7Ts6Rq5", ""},
+	{"https://www.example.org/d/a1b2c3d4e5", ""},
 	// Google Drive / Docs / Sheets / Slides.
 	{"https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUvWxYz012345/view?usp=sharing", "Google Drive"},
 	{"https://drive.google.com/file/u/1/d/1AbCdEfGhIjKlMnOpQrStUvWxYz/view", "Google Drive"},
@@ -412,9 +417,19 @@ func TestSelfHosted(t *testing.T) {
 		{"https://nas.example.co.jp/sharing/AbCdEfGh", "Synology"},
 		{"https://nas.example.co.jp/d/s/AbCdEfGh/xyz", "Synology"},
 		{"https://xn--bckg9lpd.example.jp/s/AbCdEfGh", "Nextcloud"},
-		// Not configured: the same paths elsewhere are not shares.
+		// Not configured: the generic shapes only. A bare /s/ token, a
+		// Seafile path without its trailing slash or with a non-hex token,
+		// and Proself's or Synology's paths are not shares elsewhere.
 		{"https://other.example.com/s/AbCdEfGhIjKlMnO", ""},
-		{"https://other.example.com/f/0123abcdef/", ""},
+		{"https://other.example.com/f/0123abcdef/", "Self-hosted file sharing"},
+		{"https://other.example.com/f/0123abcdef", ""},
+		{"https://other.example.com/f/0123abcdeg/", ""},
+		{"https://other.example.com/d/0123abcdef0123abcdef/", "Self-hosted file sharing"},
+		{"https://other.example.com/index.php/s/AbCdEfGhIjKlMnO", "Self-hosted file sharing"},
+		{"https://other.example.com/cloud/index.php/s/AbCdEfGhIjKlMnO/download", "Self-hosted file sharing"},
+		{"https://other.example.com/index.php/s/short", ""},
+		{"https://other.example.com/publink/AbCdEfGh", ""},
+		{"https://other.example.com/sharing/AbCdEfGh", ""},
 	}
 	for _, tc := range tests {
 		m, ok := c.Match(message.Link{URL: tc.url})
