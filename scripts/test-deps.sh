@@ -26,8 +26,14 @@ if ! "$pgbin/pg_isready" -q -h 127.0.0.1 -p 5432; then
   install -d -o postgres -g postgres /var/run/postgresql
   su postgres -c "$pgbin/pg_ctl -D '$pgdata' -l '$pgdata/server.log' -w -o '-c listen_addresses=127.0.0.1 -p 5432 -c fsync=on' start >/dev/null"
 fi
-psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='egressguard'" | grep -q 1 ||
-  psql -h 127.0.0.1 -U postgres -qc "CREATE ROLE egressguard LOGIN PASSWORD 'egressguard' CREATEDB"
-psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='egressguard_test'" | grep -q 1 ||
-  psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE egressguard_test OWNER egressguard"
+# As the superuser: over TCP where trust applies (our own cluster), else
+# through the local socket as the postgres user (a packaged cluster).
+admin() {
+  psql -h 127.0.0.1 -U postgres -w "$@" 2>/dev/null || su postgres -c "psql -p 5432 $(printf '%q ' "$@")"
+}
+admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='egressguard'" | grep -q 1 ||
+  admin -qc "CREATE ROLE egressguard LOGIN PASSWORD 'egressguard' CREATEDB"
+admin -tAc "SELECT 1 FROM pg_database WHERE datname='egressguard_test'" | grep -q 1 ||
+  admin -qc "CREATE DATABASE egressguard_test OWNER egressguard"
+psql "postgres://egressguard:egressguard@127.0.0.1:5432/egressguard_test?sslmode=disable" -tAc "SELECT 1" >/dev/null
 echo "test dependencies ready: swaks, chromium, PostgreSQL on 127.0.0.1:5432"
