@@ -13,16 +13,23 @@ import (
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-// BenchmarkLifeLarge is BenchmarkInsertUpdateDelete with 100 KB bodies and
-// the relay's 20 sessions, under the settings that decide what storing and
+// BenchmarkLife is BenchmarkInsertUpdateDelete with 2 KB and 100 KB bodies
+// and the relay's 20 sessions, under the settings that decide what storing and
 // deleting a large body costs: secure_delete (which writes a zeroed copy
 // of every freed page into the WAL), the automatic checkpoint interval
 // (how often the WAL is copied into the database file; walCheckpointPages
-// by default) and the page size. The variants that weaken secure deletion
+// by default) and the page size (of a new file, checkpointed after as many
+// pages, so four times the bytes at 16 KiB). The variants that weaken secure deletion
 // exist only to show its price. Compare CPU time per message as well as
 // msgs/s: on a busy machine the CPU is what the relay runs out of.
-func BenchmarkLifeLarge(b *testing.B) {
-	body := make([]byte, 100<<10)
+func BenchmarkLife(b *testing.B) {
+	for _, size := range []int{2 << 10, 100 << 10} {
+		b.Run(fmt.Sprintf("size=%dKB", size>>10), func(b *testing.B) { benchLife(b, size) })
+	}
+}
+
+func benchLife(b *testing.B, size int) {
+	body := make([]byte, size)
 	for i := range body {
 		body[i] = byte(i)
 	}
@@ -36,6 +43,7 @@ func BenchmarkLifeLarge(b *testing.B) {
 		{"secure_delete=fast", []string{"PRAGMA secure_delete = FAST"}, 0},
 		{"autocheckpoint=1000", []string{"PRAGMA wal_autocheckpoint = 1000"}, 0}, // SQLite's default
 		{"autocheckpoint=16000", []string{"PRAGMA wal_autocheckpoint = 16000"}, 0},
+		{"page_size=8192", nil, 8192},
 		{"page_size=16384", nil, 16384},
 	} {
 		b.Run(v.name, func(b *testing.B) {

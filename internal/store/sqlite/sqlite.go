@@ -149,7 +149,7 @@ const (
 	// between two checkpoints a page is written to the WAL several
 	// times, and the checkpoint copies only its last version. Four
 	// times fewer checkpoints take about a tenth off the writer's CPU
-	// per 100 KB message (BenchmarkLifeLarge). Deleted content stays
+	// per 100 KB message (BenchmarkLife). Deleted content stays
 	// no longer in either file: the wipe (wipe.go) truncates the WAL a
 	// while after a deletion whatever its size.
 	walCheckpointPages = 4000
