@@ -434,19 +434,35 @@ func (s *Service) Remove(ctx context.Context, actor, id, why string) error {
 }
 
 // History returns the audit entries about one allowlist entry.
+//
+// The log is read in pages; for an entry that still exists the scan
+// starts at the time it was added, since nothing about it precedes that.
 func (s *Service) History(ctx context.Context, id string) ([]*store.AuditEntry, error) {
-	all, err := s.st.Audit(ctx, store.AuditFilter{})
-	if err != nil {
-		return nil, err
-	}
-	var out []*store.AuditEntry
-	needle := []byte(`"id":"` + id + `"`)
-	for _, e := range all {
-		if strings.HasPrefix(e.Action, "allow.") && strings.Contains(string(e.Data), string(needle)) {
-			out = append(out, e)
+	f := store.AuditFilter{Limit: 5000}
+	if es, err := s.st.AllowEntries(ctx); err == nil {
+		for _, e := range es {
+			if e.ID == id && !e.Added.IsZero() {
+				f.Since = e.Added.Add(-time.Second)
+			}
 		}
 	}
-	return out, nil
+	var out []*store.AuditEntry
+	needle := `"id":"` + id + `"`
+	for {
+		page, err := s.st.Audit(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page {
+			if strings.HasPrefix(e.Action, "allow.") && strings.Contains(string(e.Data), needle) {
+				out = append(out, e)
+			}
+		}
+		if len(page) < f.Limit {
+			return out, nil
+		}
+		f.AfterSeq = page[len(page)-1].Seq
+	}
 }
 
 func entryData(e *store.AllowEntry) map[string]any {
