@@ -361,6 +361,16 @@ func TestSwaks(t *testing.T) {
 	if err == nil || !bytes.Contains(out, []byte("535")) {
 		t.Errorf("wrong password: %v\n%s", err, out)
 	}
+	es, _ := a.Store.Audit(context.Background(), store.AuditFilter{Actor: "smtp:127.0.0.1"})
+	failed := 0
+	for _, e := range es {
+		if e.Action == "smtp.login_failed" && bytes.Contains(e.Data, []byte(`"user":"alice"`)) {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d smtp.login_failed audit entries, want 1", failed)
+	}
 	out, err = exec.Command(swaks, "--server", a.SMTPAddr(), "--auth", "PLAIN", "--auth-user", "alice",
 		"--auth-password", "alice-password", "--from", "ceo@example.jp", "--to", "bob@example.jp").CombinedOutput()
 	if err == nil || !bytes.Contains(out, []byte("553")) {

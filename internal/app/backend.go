@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/smtpfront"
 )
@@ -21,6 +22,13 @@ type backend struct{ a *App }
 func (b *backend) Authenticate(ctx context.Context, user, pass string) (*smtpfront.Identity, error) {
 	u, err := b.a.Accounts.Authenticate(ctx, user, pass)
 	if errors.Is(err, account.ErrBadCredentials) {
+		// Failed logins are audited; successful ones are recorded with
+		// each accepted message (auth_user and client_ip).
+		ip := smtpfront.ClientIP(ctx)
+		if aerr := b.a.auditSimple(ctx, audit.Event{Actor: "smtp:" + ip, Action: "smtp.login_failed",
+			Data: map[string]any{"user": user, "client_ip": ip}}); aerr != nil {
+			b.a.Log.Warn("audit of a failed SMTP login failed", zap.Error(aerr))
+		}
 		return nil, smtpfront.ErrBadCredentials
 	}
 	if err != nil {

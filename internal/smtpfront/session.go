@@ -103,7 +103,7 @@ func (s *session) login(mech, user, pass string) error {
 		return replyShuttingDown
 	}
 	defer c.leave()
-	ctx, cancel := context.WithTimeout(srv.ctx, srv.cfg.CommandTimeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(srv.ctx, clientIPKey{}, ipString(c.ip)), srv.cfg.CommandTimeout)
 	defer cancel()
 	id, err := srv.b.Authenticate(ctx, user, pass)
 	switch {
@@ -121,6 +121,15 @@ func (s *session) login(mech, user, pass string) error {
 	srv.log.Info("authenticated", zap.String("user", id.User), zap.String("client_ip", ipString(c.ip)),
 		zap.String("mechanism", mech), zap.Bool("tls", s.tls))
 	return nil
+}
+
+type clientIPKey struct{}
+
+// ClientIP returns the client's IP address from the context given to
+// Backend.Authenticate ("" if unknown), for the backend's own records.
+func ClientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	return ip
 }
 
 // authFailed records a failure for the client, and answers after a delay
