@@ -2,7 +2,6 @@ package policy
 
 import (
 	"encoding/binary"
-	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -200,23 +199,23 @@ func lower(s string) string {
 	if i == len(s) {
 		return s
 	}
-	b := make([]byte, i, len(s))
-	copy(b, s[:i])
+	// A Builder grows without zeroing and hands over its bytes without a
+	// copy; ASCII is lower-cased a block at a time on the stack.
+	var sb strings.Builder
+	sb.Grow(len(s))
+	sb.WriteString(s[:i])
+	var blk [512]byte
 	for i < len(s) {
 		if i+8 <= len(s) && load8(s, i)&hi8 == 0 {
-			// A run of ASCII words, lower-cased eight bytes at a time
-			// into room for the rest of s (ASCII keeps its length).
-			b = slices.Grow(b, len(s)-i)
-			k := len(b)
-			b = b[:cap(b)]
-			for ; i+8 <= len(s); i, k = i+8, k+8 {
+			n := 0
+			for ; i+8 <= len(s) && n+8 <= len(blk); i, n = i+8, n+8 {
 				w := load8(s, i)
 				if w&hi8 != 0 {
 					break
 				}
-				binary.LittleEndian.PutUint64(b[k:], w|upperBits(w)>>2)
+				binary.LittleEndian.PutUint64(blk[n:], w|upperBits(w)>>2)
 			}
-			b = b[:k]
+			sb.Write(blk[:n])
 			continue
 		}
 		c := s[i]
@@ -224,7 +223,7 @@ func lower(s string) string {
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			}
-			b = append(b, c)
+			sb.WriteByte(c)
 			i++
 			continue
 		}
@@ -233,22 +232,22 @@ func lower(s string) string {
 			for isCJK3(s, j) {
 				j += 3
 			}
-			b = append(b, s[i:j]...)
+			sb.WriteString(s[i:j])
 			i = j
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			b = utf8.AppendRune(b, utf8.RuneError) // as strings.ToLower does
+			sb.WriteRune(utf8.RuneError) // as strings.ToLower does
 		case caseless(r):
-			b = append(b, s[i:i+size]...)
+			sb.WriteString(s[i : i+size])
 		default:
-			b = utf8.AppendRune(b, unicode.ToLower(r))
+			sb.WriteRune(unicode.ToLower(r))
 		}
 		i += size
 	}
-	return string(b)
+	return sb.String()
 }
 
 // isCJK3 reports a well-formed three-byte sequence at s[i] for a rune in
