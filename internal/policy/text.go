@@ -100,7 +100,8 @@ func scanText(s string) (mapped, upper, ok bool) {
 // space, which is what NFKC does to them. The text between candidates (a
 // 0xEF lead byte, U+3000) is copied whole.
 func mapWidth(s string) string {
-	b := make([]byte, 0, len(s))
+	var b strings.Builder
+	b.Grow(len(s))
 	nextFW, nextSP := -1, -1 // next candidates at or after i; len(s) if none
 	for i := 0; i < len(s); {
 		if nextFW < i {
@@ -110,7 +111,7 @@ func mapWidth(s string) string {
 			nextSP = indexFrom(s, i, "\u3000")
 		}
 		j := min(nextFW, nextSP)
-		b = append(b, s[i:j]...)
+		b.WriteString(s[i:j])
 		if i = j; i == len(s) {
 			break
 		}
@@ -121,20 +122,20 @@ func mapWidth(s string) string {
 				// U+FF00–U+FF7F: EF BC 80–BF, EF BD 80–BF.
 				r := rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F) + 0xF000
 				if r >= 0xFF01 && r <= 0xFF5E {
-					b = append(b, byte(r-0xFF01+'!'))
+					b.WriteByte(byte(r - 0xFF01 + '!'))
 					i += 3
 					continue
 				}
 			case c == 0xE3 && s[i+1] == 0x80 && s[i+2] == 0x80: // U+3000
-				b = append(b, ' ')
+				b.WriteByte(' ')
 				i += 3
 				continue
 			}
 		}
-		b = append(b, c)
+		b.WriteByte(c)
 		i++
 	}
-	return string(b)
+	return b.String()
 }
 
 // indexFrom is the position of sub in s at or after i, or len(s).
