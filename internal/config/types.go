@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/egressguard/egressguard/internal/policy"
 )
 
 // Duration is a time.Duration written as a Go duration string ("90s",
@@ -37,49 +39,6 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // Size is a byte count written as a number or with a unit ("25MB",
-// "512KiB"; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024).
-type Size int64
-
-var sizeUnits = []struct {
-	suffix string
-	mult   int64
-}{
-	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
-	{"kb", 1000}, {"mb", 1000 * 1000}, {"gb", 1000 * 1000 * 1000},
-	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30},
-	{"b", 1},
-}
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (s *Size) UnmarshalText(b []byte) error {
-	str := strings.ToLower(strings.TrimSpace(string(b)))
-	mult := int64(1)
-	for _, u := range sizeUnits {
-		if strings.HasSuffix(str, u.suffix) {
-			str = strings.TrimSpace(strings.TrimSuffix(str, u.suffix))
-			mult = u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(str, 64)
-	if err != nil || n < 0 {
-		return fmt.Errorf("invalid size %q (use e.g. 26214400, \"25MiB\", \"512KB\")", string(b))
-	}
-	*s = Size(n * float64(mult))
-	return nil
-}
-
-// UnmarshalTOML accepts plain integers as well as strings.
-func (s *Size) UnmarshalTOML(v any) error {
-	switch x := v.(type) {
-	case int64:
-		if x < 0 {
-			return fmt.Errorf("invalid size %d: must not be negative", x)
-		}
-		*s = Size(x)
-		return nil
-	case string:
-		return s.UnmarshalText([]byte(x))
-	}
-	return fmt.Errorf("invalid size %v: use a number of bytes or a string such as \"25MiB\"", v)
-}
+// "512KiB"; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). It is the
+// policy rules' size type, so that one parser reads every size in the file.
+type Size = policy.ByteSize
