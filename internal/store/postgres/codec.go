@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -9,102 +8,22 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/codec"
 )
 
-// millis encodes a time as UTC unix milliseconds, as the SQLite store does;
-// the zero time is 0 so that "no time" sorts first and reads back as the
-// zero time.
-func millis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
+// The shared encodings, under the names this package uses; the database
+// hands JSON columns back as text.
+var (
+	millis        = codec.Millis
+	fromMillis    = codec.FromMillis
+	encodeRcpts   = codec.EncodeRcpts
+	encodeStatus  = codec.EncodeStatus
+	encodeStrings = codec.EncodeStrings
+)
 
-// fromMillis is the inverse of millis. Times come back in UTC.
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-// The JSON shapes are declared here, with explicit names, so that renaming a
-// Go field elsewhere cannot silently change what is stored. They are the
-// SQLite store's shapes, so that a database can be copied from one backend
-// to the other.
-
-type rcptJSON struct {
-	Addr   string   `json:"addr"`
-	Notify []string `json:"notify,omitempty"`
-	ORcpt  string   `json:"orcpt,omitempty"`
-}
-
-type statusJSON struct {
-	Done   bool   `json:"done,omitempty"`
-	Failed bool   `json:"failed,omitempty"`
-	Code   int    `json:"code,omitempty"`
-	Detail string `json:"detail,omitempty"`
-}
-
-func encodeRcpts(rs []envelope.Rcpt) (string, error) {
-	if rs == nil {
-		return "null", nil
-	}
-	js := make([]rcptJSON, len(rs))
-	for i, r := range rs {
-		js[i] = rcptJSON(r)
-	}
-	b, err := json.Marshal(js)
-	return string(b), err
-}
-
-func decodeRcpts(s string) ([]envelope.Rcpt, error) {
-	var js []rcptJSON
-	if err := json.Unmarshal([]byte(s), &js); err != nil || js == nil {
-		return nil, err
-	}
-	rs := make([]envelope.Rcpt, len(js))
-	for i, r := range js {
-		rs[i] = envelope.Rcpt(r)
-	}
-	return rs, nil
-}
-
-func encodeStatus(ss []store.RcptStatus) (string, error) {
-	if ss == nil {
-		return "null", nil
-	}
-	js := make([]statusJSON, len(ss))
-	for i, s := range ss {
-		js[i] = statusJSON(s)
-	}
-	b, err := json.Marshal(js)
-	return string(b), err
-}
-
-func decodeStatus(s string) ([]store.RcptStatus, error) {
-	var js []statusJSON
-	if err := json.Unmarshal([]byte(s), &js); err != nil || js == nil {
-		return nil, err
-	}
-	ss := make([]store.RcptStatus, len(js))
-	for i, s := range js {
-		ss[i] = store.RcptStatus(s)
-	}
-	return ss, nil
-}
-
-func encodeStrings(ss []string) (string, error) {
-	b, err := json.Marshal(ss)
-	return string(b), err
-}
-
-func decodeStrings(s string) ([]string, error) {
-	var ss []string
-	err := json.Unmarshal([]byte(s), &ss)
-	return ss, err
-}
+func decodeRcpts(s string) ([]envelope.Rcpt, error)     { return codec.DecodeRcpts([]byte(s)) }
+func decodeStatus(s string) ([]store.RcptStatus, error) { return codec.DecodeStatus([]byte(s)) }
+func decodeStrings(s string) ([]string, error)          { return codec.DecodeStrings([]byte(s)) }
 
 // Text that arrives from the network (HELO, envelope sender, ENVID, header
 // fields, upstream replies) is kept in bytea columns: PostgreSQL refuses NUL

@@ -1,105 +1,24 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/codec"
 )
 
-// millis encodes a time as UTC unix milliseconds; the zero time is 0 so that
-// "no time" sorts first and reads back as the zero time.
-func millis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// fromMillis is the inverse of millis. Times come back in UTC.
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-// The JSON shapes are declared here, with explicit names, so that renaming a
-// Go field elsewhere cannot silently change what is on disk.
-
-type rcptJSON struct {
-	Addr   string   `json:"addr"`
-	Notify []string `json:"notify,omitempty"`
-	ORcpt  string   `json:"orcpt,omitempty"`
-}
-
-type statusJSON struct {
-	Done   bool   `json:"done,omitempty"`
-	Failed bool   `json:"failed,omitempty"`
-	Code   int    `json:"code,omitempty"`
-	Detail string `json:"detail,omitempty"`
-}
-
-func encodeRcpts(rs []envelope.Rcpt) (string, error) {
-	if rs == nil {
-		return "null", nil
-	}
-	js := make([]rcptJSON, len(rs))
-	for i, r := range rs {
-		js[i] = rcptJSON(r)
-	}
-	b, err := json.Marshal(js)
-	return string(b), err
-}
-
-func decodeRcpts(b []byte) ([]envelope.Rcpt, error) {
-	var js []rcptJSON
-	if err := json.Unmarshal(b, &js); err != nil || js == nil {
-		return nil, err
-	}
-	rs := make([]envelope.Rcpt, len(js))
-	for i, r := range js {
-		rs[i] = envelope.Rcpt(r)
-	}
-	return rs, nil
-}
-
-func encodeStatus(ss []store.RcptStatus) (string, error) {
-	if ss == nil {
-		return "null", nil
-	}
-	js := make([]statusJSON, len(ss))
-	for i, s := range ss {
-		js[i] = statusJSON(s)
-	}
-	b, err := json.Marshal(js)
-	return string(b), err
-}
-
-func decodeStatus(b []byte) ([]store.RcptStatus, error) {
-	var js []statusJSON
-	if err := json.Unmarshal(b, &js); err != nil || js == nil {
-		return nil, err
-	}
-	ss := make([]store.RcptStatus, len(js))
-	for i, s := range js {
-		ss[i] = store.RcptStatus(s)
-	}
-	return ss, nil
-}
-
-func encodeStrings(ss []string) (string, error) {
-	b, err := json.Marshal(ss)
-	return string(b), err
-}
-
-func decodeStrings(b []byte) ([]string, error) {
-	var ss []string
-	err := json.Unmarshal(b, &ss)
-	return ss, err
-}
+// The shared encodings, under the names this package uses.
+var (
+	millis        = codec.Millis
+	fromMillis    = codec.FromMillis
+	encodeRcpts   = codec.EncodeRcpts
+	decodeRcpts   = codec.DecodeRcpts
+	encodeStatus  = codec.EncodeStatus
+	decodeStatus  = codec.DecodeStatus
+	encodeStrings = codec.EncodeStrings
+	decodeStrings = codec.DecodeStrings
+)
 
 // msgColumns is the column list every message query selects, in the order
 // scanMessage reads.

@@ -1,0 +1,111 @@
+// Package codec holds the encodings of record fields that both store
+// backends share (times as UTC milliseconds, recipients, delivery status
+// and string lists as JSON), so that a database can be copied from SQLite
+// to PostgreSQL and back.
+package codec
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/store"
+)
+
+// Millis encodes a time as UTC unix milliseconds; the zero time is 0 so that
+// "no time" sorts first and reads back as the zero time.
+func Millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMillis is the inverse of Millis. Times come back in UTC.
+func FromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// The JSON shapes are declared here, with explicit names, so that renaming a
+// Go field elsewhere cannot silently change what is stored.
+
+type rcptJSON struct {
+	Addr   string   `json:"addr"`
+	Notify []string `json:"notify,omitempty"`
+	ORcpt  string   `json:"orcpt,omitempty"`
+}
+
+type statusJSON struct {
+	Done   bool   `json:"done,omitempty"`
+	Failed bool   `json:"failed,omitempty"`
+	Code   int    `json:"code,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// EncodeRcpts returns the JSON stored for the value.
+func EncodeRcpts(rs []envelope.Rcpt) (string, error) {
+	if rs == nil {
+		return "null", nil
+	}
+	js := make([]rcptJSON, len(rs))
+	for i, r := range rs {
+		js[i] = rcptJSON(r)
+	}
+	b, err := json.Marshal(js)
+	return string(b), err
+}
+
+// DecodeRcpts is the inverse of EncodeRcpts.
+func DecodeRcpts(b []byte) ([]envelope.Rcpt, error) {
+	var js []rcptJSON
+	if err := json.Unmarshal(b, &js); err != nil || js == nil {
+		return nil, err
+	}
+	rs := make([]envelope.Rcpt, len(js))
+	for i, r := range js {
+		rs[i] = envelope.Rcpt(r)
+	}
+	return rs, nil
+}
+
+// EncodeStatus returns the JSON stored for the value.
+func EncodeStatus(ss []store.RcptStatus) (string, error) {
+	if ss == nil {
+		return "null", nil
+	}
+	js := make([]statusJSON, len(ss))
+	for i, s := range ss {
+		js[i] = statusJSON(s)
+	}
+	b, err := json.Marshal(js)
+	return string(b), err
+}
+
+// DecodeStatus is the inverse of EncodeStatus.
+func DecodeStatus(b []byte) ([]store.RcptStatus, error) {
+	var js []statusJSON
+	if err := json.Unmarshal(b, &js); err != nil || js == nil {
+		return nil, err
+	}
+	ss := make([]store.RcptStatus, len(js))
+	for i, s := range js {
+		ss[i] = store.RcptStatus(s)
+	}
+	return ss, nil
+}
+
+// EncodeStrings returns the JSON stored for the value.
+func EncodeStrings(ss []string) (string, error) {
+	b, err := json.Marshal(ss)
+	return string(b), err
+}
+
+// DecodeStrings is the inverse of EncodeStrings.
+func DecodeStrings(b []byte) ([]string, error) {
+	var ss []string
+	err := json.Unmarshal(b, &ss)
+	return ss, err
+}
