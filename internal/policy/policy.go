@@ -20,7 +20,11 @@
 // lists all the rules that matched, not just the first. Then:
 //
 //  1. The most severe action of the matching enforced rules wins:
-//     reject > hold > pass. With no match the action is pass.
+//     reject > hold > confirm > delay > bcc > pass. With no match the
+//     action is pass. Each recipient also gets its own action: that of
+//     the rules that apply to it (see Verdict.Recipients), so that
+//     recipients no rule waits for can be sent the message at once
+//     (split delivery).
 //  2. A pass rule is not an exception: it never lowers the action another
 //     rule chose. It only records that the message was looked at and
 //     found acceptable. Exceptions belong in the allowlist and in the
@@ -34,7 +38,9 @@
 //     an unparseable part, or no facts at all) is never passed: if no
 //     enforced rule holds or rejects it, the engine holds it with the
 //     reason "builtin:inspection-problem". This holds whatever the rules
-//     say, including a monitor-mode inspection rule.
+//     say, including a monitor-mode inspection rule, and also when the
+//     rules only delay or ask the sender to confirm (both end with the
+//     message sent without an officer's review).
 //
 // Rules are compiled once by New; an invalid rule set is reported with
 // every problem at once.
@@ -54,22 +60,61 @@ import (
 // Action is what happens to a message.
 type Action string
 
-// Actions, from least to most severe.
+// Actions, from least to most severe:
+//
+//   - pass: deliver as submitted;
+//   - bcc: move the external addresses visible in To/Cc out of the header
+//     (they stay envelope recipients, so they still get the message, now
+//     as Bcc) and deliver; the one action that changes the bytes;
+//   - delay: wait for the rule's delay (RuleSpec.Delay), then deliver by
+//     itself unless the sender cancels it or sends it at once;
+//   - confirm: wait for the sender to confirm; unconfirmed mail expires
+//     unsent;
+//   - hold: wait for an officer's decision;
+//   - reject: refuse it at once (550).
 const (
-	Pass   Action = "pass"
-	Hold   Action = "hold"
-	Reject Action = "reject"
+	Pass    Action = "pass"
+	Bcc     Action = "bcc"
+	Delay   Action = "delay"
+	Confirm Action = "confirm"
+	Hold    Action = "hold"
+	Reject  Action = "reject"
 )
+
+// Actions lists every action from least to most severe.
+func Actions() []Action { return []Action{Pass, Bcc, Delay, Confirm, Hold, Reject} }
 
 func (a Action) severity() int {
 	switch a {
-	case Hold:
+	case Bcc:
 		return 1
-	case Reject:
+	case Delay:
 		return 2
+	case Confirm:
+		return 3
+	case Hold:
+		return 4
+	case Reject:
+		return 5
 	}
 	return 0
 }
+
+// Waits reports whether a message with this action waits before it is
+// delivered (delay, confirm, hold).
+func (a Action) Waits() bool { return a == Delay || a == Confirm || a == Hold }
+
+// Max returns the more severe of a and b.
+func (a Action) Max(b Action) Action {
+	if b.severity() > a.severity() {
+		return b
+	}
+	return a
+}
+
+// BuiltinDelayExternalRule names the reason the engine adds when
+// Config.DelayExternal delays a message with external recipients.
+const BuiltinDelayExternalRule = "builtin:delay-external"
 
 // BuiltinInspectionRule names the reason the engine adds when it holds a
 // message that could not be inspected completely and no rule held it.
@@ -92,6 +137,51 @@ type Verdict struct {
 	// allowlisted, as written in the envelope.
 	Unknown  []string            `json:"unknown"`
 	Problems []InspectionProblem `json:"problems,omitempty"`
+	// DelaySeconds is how long delayed mail waits: the longest delay of
+	// the enforced delay rules that matched (0 unless Action is delay or
+	// more severe with a delay rule among the matches).
+	DelaySeconds int64 `json:"delay_seconds,omitempty"`
+	// Bcc is set when an enforced bcc rule matched. The engine sees no
+	// bytes: whoever applies the rewrite records in it what was moved.
+	Bcc *BccChange `json:"bcc,omitempty"`
+}
+
+// BccChange records the bcc action: which visible external addresses were
+// taken out of To and Cc (they remain envelope recipients).
+type BccChange struct {
+	Applied bool     `json:"applied"`
+	Moved   []string `json:"moved,omitempty"`
+	// Undisclosed: To had no address left and became
+	// "undisclosed-recipients:;".
+	Undisclosed bool `json:"undisclosed,omitempty"`
+	// Problem says why the rewrite could not be made (the message is then
+	// held instead: fail closed).
+	Problem string `json:"problem,omitempty"`
+}
+
+// Delay returns how long delayed mail waits.
+func (v *Verdict) Delay() time.Duration { return time.Duration(v.DelaySeconds) * time.Second }
+
+// Immediate reports whether recipient i may get the message at once when
+// the message is split: its own action does not make it wait.
+func (v *Verdict) Immediate(i int) bool {
+	return i < len(v.Recipients) && !v.Recipients[i].Action.Waits() && v.Recipients[i].Action != Reject
+}
+
+// Splittable reports whether some but not all recipients wait: the
+// message waits (delay, confirm, hold) and at least one recipient's own
+// action does not make it wait.
+func (v *Verdict) Splittable() bool {
+	if !v.Action.Waits() {
+		return false
+	}
+	n := 0
+	for i := range v.Recipients {
+		if v.Immediate(i) {
+			n++
+		}
+	}
+	return n > 0 && n < len(v.Recipients)
 }
 
 // Reason is one matched rule.
@@ -123,6 +213,11 @@ type RcptClass struct {
 	Class Class  `json:"class"`
 	Entry string `json:"allow_entry,omitempty"` // allowlist entry that matched
 	Note  string `json:"note,omitempty"`        // e.g. "unparseable address"
+	// Action is the most severe action of the enforced rules that matched
+	// for this recipient: a rule whose recipient condition picks some
+	// recipients ("any_unknown" picks the unknown ones) applies to those;
+	// any other rule applies to every recipient.
+	Action Action `json:"action,omitempty"`
 }
 
 // InspectionProblem is a message.Problem in the verdict.
@@ -153,13 +248,18 @@ type Config struct {
 	Rules []RuleSpec
 	// Catalog recognises share links; nil means the built-in catalogue.
 	Catalog *sharelink.Catalog
+	// DelayExternal, when positive, delays every message with an external
+	// recipient (one not internal) by this long, as if a rule with action
+	// delay matched for its external recipients.
+	DelayExternal time.Duration
 }
 
 // Engine evaluates messages. It is immutable and safe for concurrent use.
 type Engine struct {
-	internal domainSet
-	rules    []*rule
-	catalog  *sharelink.Catalog
+	internal      domainSet
+	rules         []*rule
+	catalog       *sharelink.Catalog
+	delayExternal time.Duration
 }
 
 // ErrInvalid is wrapped by the *Error that New and NewStaticList return.
@@ -204,7 +304,7 @@ func (p *problems) add(key, what, hint string) { *p = append(*p, Problem{key, wh
 
 // New compiles cfg. It returns an *Error listing every problem.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{internal: domainSet{}, catalog: cfg.Catalog}
+	e := &Engine{internal: domainSet{}, catalog: cfg.Catalog, delayExternal: cfg.DelayExternal}
 	if e.catalog == nil {
 		c, err := sharelink.New(nil, nil)
 		if err != nil {
@@ -213,6 +313,9 @@ func New(cfg Config) (*Engine, error) {
 		e.catalog = c
 	}
 	var probs problems
+	if cfg.DelayExternal < 0 {
+		probs.add("delay.all_external", "negative", "a duration such as \"2m\", or 0 for off")
+	}
 	for i, d := range cfg.InternalDomains {
 		t := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(d), "*"), ".")
 		n, ok := normalizeDomain(t)
@@ -383,6 +486,20 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		v.Problems = append(v.Problems, InspectionProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
 	}
 
+	for i := range ev.rcpts {
+		ev.rcpts[i].Action = Pass
+	}
+	// apply raises the action of the message and of the recipients the
+	// rule applies to.
+	apply := func(a Action, who []bool) {
+		v.Action = v.Action.Max(a)
+		for i := range ev.rcpts {
+			if who == nil || who[i] {
+				ev.rcpts[i].Action = ev.rcpts[i].Action.Max(a)
+			}
+		}
+	}
+	var delay time.Duration
 	for _, r := range e.rules {
 		if !ev.matches(r) {
 			continue
@@ -392,12 +509,38 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 			detail = "matched rule " + r.name
 		}
 		v.Reasons = append(v.Reasons, Reason{Rule: r.name, Action: r.action, Detail: detail, Matched: ev.evidence(r), Monitor: r.monitor})
-		if !r.monitor && r.action.severity() > v.Action.severity() {
-			v.Action = r.action
+		if r.monitor {
+			continue
+		}
+		apply(r.action, ev.targets(r))
+		if r.action == Delay {
+			delay = max(delay, r.delay)
+		}
+		if r.action == Bcc {
+			v.Bcc = &BccChange{}
 		}
 	}
+	if e.delayExternal > 0 && ev.count[Unknown]+ev.count[Allowlisted] > 0 {
+		who := make([]bool, len(ev.rcpts))
+		for i, r := range ev.rcpts {
+			who[i] = r.Class != Internal
+		}
+		v.Reasons = append(v.Reasons, Reason{
+			Rule: BuiltinDelayExternalRule, Action: Delay,
+			Detail:  fmt.Sprintf("All mail to external recipients waits %s before it is sent, so that a mistake can still be cancelled.", e.delayExternal),
+			Matched: "external recipients: " + ev.addrs(Unknown, Allowlisted),
+		})
+		apply(Delay, who)
+		delay = max(delay, e.delayExternal)
+	}
+	if delay > 0 {
+		v.DelaySeconds = int64((delay + time.Second - 1) / time.Second)
+	}
 
-	if len(f.Problems) > 0 && v.Action == Pass {
+	if len(f.Problems) > 0 && v.Action.severity() < Hold.severity() {
+		// Not delay or confirm either: both end with the message sent
+		// without an officer having seen what inspection missed.
+		apply(Hold, nil)
 		v.Action = Hold
 		v.Reasons = append(v.Reasons, Reason{
 			Rule:    BuiltinInspectionRule,
@@ -416,6 +559,43 @@ func (ev *eval) matches(r *rule) bool {
 		}
 	}
 	return true
+}
+
+// targets returns which recipients a matched rule applies to, or nil for
+// all of them. A rule applies to the recipients its per-recipient
+// conditions pick (all of them together); if they pick none in common
+// (each condition was met by a different recipient), to every recipient
+// any of them picked.
+func (ev *eval) targets(r *rule) []bool {
+	var all, anyOf []bool
+	for _, who := range r.who {
+		if all == nil {
+			all = make([]bool, len(ev.rcpts))
+			anyOf = make([]bool, len(ev.rcpts))
+			for j := range all {
+				all[j] = true
+			}
+		}
+		for j := range ev.rcpts {
+			p := who(ev, j)
+			all[j] = all[j] && p
+			anyOf[j] = anyOf[j] || p
+		}
+	}
+	if all == nil {
+		return nil
+	}
+	for _, p := range all {
+		if p {
+			return all
+		}
+	}
+	for _, p := range anyOf {
+		if p {
+			return anyOf
+		}
+	}
+	return nil
 }
 
 func (ev *eval) evidence(r *rule) string {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/egressguard/egressguard/internal/sharelink"
 )
@@ -18,8 +19,11 @@ type RuleSpec struct {
 	// Name identifies the rule in verdicts, logs and the audit log; unique.
 	// Letters, digits, '.', '_' and '-'.
 	Name string `toml:"name" json:"name"`
-	// Action: "pass", "hold" or "reject".
+	// Action: "pass", "bcc", "delay", "confirm", "hold" or "reject".
 	Action string `toml:"action" json:"action"`
+	// Delay is how long a message waits with action "delay" ("5m",
+	// "1h30m"); required for it, not allowed with other actions.
+	Delay string `toml:"delay" json:"delay,omitempty"`
 	// Reason is shown to officers and to the sender; required for hold
 	// and reject.
 	Reason string `toml:"reason" json:"reason,omitempty"`
@@ -232,7 +236,11 @@ type rule struct {
 	action  Action
 	reason  string
 	monitor bool
+	delay   time.Duration
 	conds   []cond
+	// who holds one test per condition about recipients; the rule
+	// applies to the recipients they pick (see eval.targets).
+	who []recipientTest
 }
 
 // cond is one compiled condition. cost orders evaluation: cheap facts
@@ -242,6 +250,10 @@ type cond struct {
 	test     func(*eval) bool
 	evidence func(*eval) string
 }
+
+// recipientTest tells, for a condition about recipients, whether recipient
+// i (an index into the envelope recipients) is one that makes it true.
+type recipientTest func(ev *eval, i int) bool
 
 const (
 	costFact = iota
@@ -260,13 +272,27 @@ func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *probl
 		probs.add(key+".name", fmt.Sprintf("%q is not a valid rule name", spec.Name), "letters, digits, '.', '_' and '-', at most 64, e.g. \"share-link-unknown-recipient\"")
 	}
 	switch a := Action(strings.ToLower(strings.TrimSpace(spec.Action))); a {
-	case Pass, Hold, Reject:
+	case Pass, Bcc, Delay, Confirm, Hold, Reject:
 		r.action = a
 	default:
-		probs.add(key+".action", fmt.Sprintf("unknown action %q", spec.Action), "pass, hold or reject")
+		probs.add(key+".action", fmt.Sprintf("unknown action %q", spec.Action), "pass, bcc, delay, confirm, hold or reject")
 	}
-	if r.reason == "" && (r.action == Hold || r.action == Reject) {
-		probs.add(key+".reason", "missing", "a sentence for officers and senders saying why such mail is "+map[Action]string{Hold: "held", Reject: "rejected"}[r.action])
+	if r.reason == "" && r.action != Pass && r.action != "" {
+		probs.add(key+".reason", "missing", "a sentence for officers and senders saying why such mail is "+map[Action]string{
+			Bcc: "sent with its external To/Cc addresses moved to Bcc", Delay: "delayed", Confirm: "sent only after the sender confirms",
+			Hold: "held", Reject: "rejected"}[r.action])
+	}
+	switch d := strings.TrimSpace(spec.Delay); {
+	case r.action == Delay && d == "":
+		probs.add(key+".delay", "missing", "how long delayed mail waits, e.g. delay = \"5m\"")
+	case r.action == Delay:
+		v, err := time.ParseDuration(d)
+		if err != nil || v <= 0 {
+			probs.add(key+".delay", fmt.Sprintf("%q is not a positive duration", spec.Delay), "e.g. \"5m\", \"90s\", \"1h\"")
+		}
+		r.delay = v
+	case d != "":
+		probs.add(key+".delay", "set for action "+string(r.action), "delay belongs to action = \"delay\"; remove it")
 	}
 	switch strings.ToLower(strings.TrimSpace(spec.Mode)) {
 	case "", ModeEnforce:
@@ -377,14 +403,17 @@ func compileRecipientCond(spec RuleSpec, key string, probs *problems, r *rule) {
 		r.conds = append(r.conds, cond{costFact,
 			func(ev *eval) bool { return ev.count[Unknown] > 0 },
 			func(ev *eval) string { return "unknown recipients: " + ev.addrs(Unknown) }})
+		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class == Unknown })
 	case RcptAnyExternal:
 		r.conds = append(r.conds, cond{costFact,
 			func(ev *eval) bool { return ev.count[Unknown]+ev.count[Allowlisted] > 0 },
 			func(ev *eval) string { return "external recipients: " + ev.addrs(Unknown, Allowlisted) }})
+		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class != Internal })
 	case RcptAnyAllowlisted:
 		r.conds = append(r.conds, cond{costFact,
 			func(ev *eval) bool { return ev.count[Allowlisted] > 0 },
 			func(ev *eval) string { return "allowlisted recipients: " + ev.addrs(Allowlisted) }})
+		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class == Allowlisted })
 	case RcptAllInternal:
 		r.conds = append(r.conds, cond{costFact,
 			func(ev *eval) bool { return len(ev.rcpts) > 0 && ev.count[Internal] == len(ev.rcpts) },

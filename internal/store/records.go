@@ -144,6 +144,11 @@ type RecordTx interface {
 	// one (ErrNotFound if absent).
 	PutToken(t *Token) error
 	DeleteToken(id string) error
+
+	// InitSecret stores value under name unless a secret of that name
+	// exists, and returns the stored one: the first instance to ask
+	// creates it, every other gets the same.
+	InitSecret(name string, value []byte) ([]byte, error)
 }
 
 // RecordStore reads those records. Store embeds it.

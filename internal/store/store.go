@@ -74,6 +74,10 @@ type Sealer interface {
 //	received → held → queued → sending → delivered | bounced
 //	                ↘ rejected | expired | withdrawn
 //	received → queued (pass verdict)
+//	received → delayed → (its NextAttempt passes, or "send now") → sending …
+//	                   ↘ withdrawn (cancelled by the sender)
+//	received → unconfirmed → (sender confirms) queued …
+//	                       ↘ expired | withdrawn
 type State string
 
 const (
@@ -85,7 +89,19 @@ const (
 	Rejected  State = "rejected"  // an officer rejected it
 	Expired   State = "expired"   // a hold timed out (never sent)
 	Withdrawn State = "withdrawn" // its sender withdrew it
+	// Delayed mail waits until NextAttempt, then is claimed for delivery
+	// like queued mail (ClaimDue takes it): it is never sent earlier and
+	// needs nobody to wake it.
+	Delayed State = "delayed"
+	// Unconfirmed mail waits for its sender's confirmation until
+	// HoldExpires, then expires unsent.
+	Unconfirmed State = "unconfirmed"
 )
+
+// Waiting reports whether s is one of the states in which a message waits
+// for someone (an officer, its sender) or for its time: held, delayed,
+// unconfirmed.
+func (s State) Waiting() bool { return s == Held || s == Delayed || s == Unconfirmed }
 
 // Final reports whether no further transition leaves s.
 func (s State) Final() bool {
@@ -102,6 +118,11 @@ type RcptStatus struct {
 	Failed bool   // permanently refused (with Done), or last temporary failure (without Done)
 	Code   int    // last SMTP code from upstream, 0 if none
 	Detail string // last enhanced code and text from upstream, or local error
+	// Part is set when the message was split (split delivery): this
+	// recipient did not have to wait and was sent the message at once as
+	// the separate message Part; with Done set, it is no longer this
+	// message's to deliver.
+	Part string
 }
 
 // Message is the one record kept per message.
@@ -171,8 +192,8 @@ type Tx interface {
 	// message is ErrNotFound. The bytes must not stay readable in the
 	// database's files longer than the implementation documents.
 	DeleteBody(id string) error
-	// ClaimDue claims up to limit messages that are Queued, or Sending with
-	// an expired claim, whose NextAttempt is at or before now: each becomes
+	// ClaimDue claims up to limit messages that are Queued or Delayed, or
+	// Sending with an expired claim, whose NextAttempt is at or before now: each becomes
 	// Sending, Owner=owner, Attempts+1, NextAttempt=until. Oldest first.
 	// Instances sharing a database never claim the same message twice.
 	ClaimDue(now time.Time, owner string, until time.Time, limit int) ([]*Message, error)
@@ -206,8 +227,8 @@ type Store interface {
 	List(ctx context.Context, f Filter) ([]*Message, error)
 	// Count returns the number of messages per state (states with none omitted).
 	Count(ctx context.Context) (map[State]int, error)
-	// NextDue returns the earliest NextAttempt among Queued and Sending
-	// messages, or the zero time if there are none. A due message whose
+	// NextDue returns the earliest NextAttempt among Queued, Delayed and
+	// Sending messages, or the zero time if there are none. A due message whose
 	// NextAttempt is the zero time yields the unix epoch, so that "due at
 	// once" is never mistaken for "nothing due".
 	NextDue(ctx context.Context) (time.Time, error)

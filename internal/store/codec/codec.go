@@ -43,6 +43,7 @@ type statusJSON struct {
 	Failed bool   `json:"failed,omitempty"`
 	Code   int    `json:"code,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	Part   string `json:"part,omitempty"`
 }
 
 // EncodeRcpts returns the JSON stored for the value.

@@ -559,9 +559,9 @@ func TestTxBytesBound(t *testing.T) {
 // use the index (its predicate implied by theirs).
 func TestDueIndex(t *testing.T) {
 	t.Parallel()
-	if store.Queued != "queued" || store.Sending != "sending" {
-		t.Fatalf("store states renamed (%q, %q): update the SQL in schema.go, tx.go and postgres.go with a migration",
-			store.Queued, store.Sending)
+	if store.Queued != "queued" || store.Sending != "sending" || store.Delayed != "delayed" {
+		t.Fatalf("store states renamed (%q, %q, %q): update the SQL in schema.go, tx.go and postgres.go with a migration",
+			store.Queued, store.Sending, store.Delayed)
 	}
 	db := newTestDB(t)
 	s := db.open(t)
@@ -571,7 +571,7 @@ func TestDueIndex(t *testing.T) {
 		args []any
 	}{
 		"claim":    {claimDueSQL, []any{"me", int64(2), int64(1), 10}},
-		"next due": {`SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending')`, nil},
+		"next due": {`SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending', 'delayed')`, nil},
 	} {
 		err := pgx.BeginFunc(ctx, s.rpool, func(tx pgx.Tx) error {
 			// Tiny tables make a sequential scan cheapest; forbid it to

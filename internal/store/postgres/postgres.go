@@ -556,7 +556,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 	defer cancel()
 	var next *int64
 	// Same IN list as the partial index messages_due.
-	err = s.queryRow(ctx, `SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending')`).Scan(&next)
+	err = s.queryRow(ctx, `SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending', 'delayed')`).Scan(&next)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("postgres: next due: %w", mapErr(err))
 	}

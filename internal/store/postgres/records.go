@@ -280,6 +280,25 @@ func (t *tx) DeleteToken(id string) error {
 	return t.deleteOne("tokens", id, "token")
 }
 
+func (t *tx) InitSecret(name string, value []byte) ([]byte, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if name == "" || len(value) == 0 {
+		return nil, errors.New("postgres: init secret: empty name or value")
+	}
+	// ON CONFLICT DO NOTHING never aborts the transaction; the SELECT
+	// then sees either this insert or the row that was there.
+	if _, err := t.exec("init secret", `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
+		return nil, err
+	}
+	var out []byte
+	if err := t.queryRow("read secret", nil, `SELECT value FROM secrets WHERE name = $1`, []any{name}, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // collectRows reads every row of a query on the reader pool.
 func collectRows[T any](s *Store, ctx context.Context, scan func(pgx.Row) (*T, error), sql string, args ...any) ([]*T, error) {
 	rows, err := s.query(ctx, sql, args...)

@@ -23,8 +23,8 @@ import (
 // SQLite, whatever the database's default collation: "Alice" is not
 // "alice", and listings come out in the same order on both backends.
 //
-// The state literals in the partial index must match store.Queued and
-// store.Sending (a test checks this), and the queries that should use the
+// The state literals in the partial index must match store.Queued,
+// store.Sending and store.Delayed (a test checks this), and the queries that should use the
 // index repeat the same IN list.
 var migrations = []string{
 	// 1: messages, their bytes, users.
@@ -161,6 +161,18 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_username ON tokens (username, created, id);
 CREATE INDEX tokens_created ON tokens (created, id);
+`,
+	// 3: delayed mail is due at its release time like queued mail is at
+	// its next attempt, so the due index takes it in; secrets the
+	// instances share (the key that signs confirmation links).
+	`
+DROP INDEX messages_due;
+CREATE INDEX messages_due ON messages (next_attempt) WHERE state IN ('queued', 'sending', 'delayed');
+
+CREATE TABLE secrets (
+	name  text COLLATE "C" PRIMARY KEY,
+	value bytea NOT NULL
+);
 `,
 }
 

@@ -278,7 +278,7 @@ func (t *tx) DeleteBody(id string) error {
 // choice once, whatever the planner would like to do with the subquery.
 const claimDueSQL = `WITH due AS MATERIALIZED (
 	SELECT id FROM messages
-	WHERE state IN ('queued', 'sending') AND next_attempt <= $3
+	WHERE state IN ('queued', 'sending', 'delayed') AND next_attempt <= $3
 	ORDER BY next_attempt
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED)

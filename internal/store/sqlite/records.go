@@ -62,6 +62,10 @@ var recordWriterSQL = []struct {
 		ON CONFLICT (id) DO UPDATE SET
 			user = excluded.user, name = excluded.name, created = excluded.created, expires = excluded.expires`},
 	{func(s *stmts) **sql.Stmt { return &s.deleteToken }, `DELETE FROM tokens WHERE id = ?`},
+	{func(s *stmts) **sql.Stmt { return &s.initSecret }, `INSERT INTO secrets (name, value)
+		SELECT ?, ? WHERE true
+		ON CONFLICT (name) DO NOTHING`},
+	{func(s *stmts) **sql.Stmt { return &s.getSecret }, `SELECT value FROM secrets WHERE name = ?`},
 }
 
 // recordReadSQL are the readers' statements for the records.
@@ -284,6 +288,23 @@ func (t *tx) PutToken(tk *store.Token) error {
 
 func (t *tx) DeleteToken(id string) error {
 	return t.deleteOne(t.st.deleteToken, id, "token")
+}
+
+func (t *tx) InitSecret(name string, value []byte) ([]byte, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if name == "" || len(value) == 0 {
+		return nil, errors.New("sqlite: init secret: empty name or value")
+	}
+	if _, err := t.st.initSecret.Exec(name, value); err != nil {
+		return nil, t.fail("init secret", err)
+	}
+	var out []byte
+	if err := t.st.getSecret.QueryRow(name).Scan(&out); err != nil {
+		return nil, t.fail("read secret", err)
+	}
+	return out, nil
 }
 
 // collect scans every row of a query; rows and qerr are what Query

@@ -11,8 +11,8 @@ import (
 // change of schema is a new entry at the end.
 //
 // Times are INTEGER unix milliseconds (UTC); 0 stands for the zero time.
-// The state literals in the partial index must match store.Queued and
-// store.Sending (a test checks this), and the queries that use the index
+// The state literals in the partial index must match store.Queued,
+// store.Sending and store.Delayed (a test checks this), and the queries that use the index
 // must repeat the same IN list word for word, or SQLite cannot use it.
 var migrations = []string{
 	// 1: messages, their bytes, users.
@@ -144,6 +144,18 @@ CREATE TABLE tokens (
 	expires INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX tokens_user ON tokens (user, created);
+`,
+	// 3: delayed mail is due at its release time like queued mail is at
+	// its next attempt, so the due index takes it in; secrets the
+	// instances share (the key that signs confirmation links).
+	`
+DROP INDEX messages_due;
+CREATE INDEX messages_due ON messages (next_attempt) WHERE state IN ('queued', 'sending', 'delayed');
+
+CREATE TABLE secrets (
+	name  TEXT PRIMARY KEY NOT NULL,
+	value BLOB NOT NULL
+) STRICT;
 `,
 }
 

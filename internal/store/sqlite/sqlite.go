@@ -125,7 +125,7 @@ var readSQL = slices.Concat([]struct {
 	{func(r *readStmts) **sql.Stmt { return &r.message }, `SELECT ` + msgColumns + ` FROM messages WHERE id = ?`},
 	{func(r *readStmts) **sql.Stmt { return &r.body }, `SELECT data, sealed FROM bodies WHERE id = ?`},
 	// Same IN list as the partial index messages_due.
-	{func(r *readStmts) **sql.Stmt { return &r.nextDue }, `SELECT min(next_attempt) FROM messages INDEXED BY messages_due WHERE state IN ('queued', 'sending')`},
+	{func(r *readStmts) **sql.Stmt { return &r.nextDue }, `SELECT min(next_attempt) FROM messages INDEXED BY messages_due WHERE state IN ('queued', 'sending', 'delayed')`},
 	{func(r *readStmts) **sql.Stmt { return &r.count }, `SELECT state, count(*) FROM messages GROUP BY state`},
 	{func(r *readStmts) **sql.Stmt { return &r.user }, `SELECT ` + userColumns + ` FROM users WHERE name = ?`},
 	{func(r *readStmts) **sql.Stmt { return &r.users }, `SELECT ` + userColumns + ` FROM users ORDER BY name`},

@@ -122,9 +122,9 @@ func TestSettings(t *testing.T) {
 // The partial index and the claim query spell the states out; they must
 // be the store's names.
 func TestStateLiterals(t *testing.T) {
-	if store.Queued != "queued" || store.Sending != "sending" {
-		t.Fatalf("store states renamed (%q, %q): update the SQL in schema.go and tx.go with a migration",
-			store.Queued, store.Sending)
+	if store.Queued != "queued" || store.Sending != "sending" || store.Delayed != "delayed" {
+		t.Fatalf("store states renamed (%q, %q, %q): update the SQL in schema.go and tx.go with a migration",
+			store.Queued, store.Sending, store.Delayed)
 	}
 }
 

@@ -27,6 +27,7 @@ type stmts struct {
 	insertUser, putAllow, deleteAllow, bumpGeneration *sql.Stmt
 	putSession, deleteSession, deleteUserSess         *sql.Stmt
 	putToken, deleteToken                             *sql.Stmt
+	initSecret, getSecret                             *sql.Stmt
 }
 
 // dueSelect picks the messages ClaimDue takes (?3 = now, ?4 = limit). It
@@ -35,7 +36,7 @@ type stmts struct {
 // the limit instead of sorting every due message; INDEXED BY makes a
 // mismatch an error at prepare time rather than a silent slow plan.
 const dueSelect = `SELECT rowid FROM messages INDEXED BY messages_due
-	WHERE state IN ('queued', 'sending') AND next_attempt <= ?3
+	WHERE state IN ('queued', 'sending', 'delayed') AND next_attempt <= ?3
 	ORDER BY next_attempt LIMIT ?4`
 
 // writerSQL is every statement the writer prepares.

@@ -63,7 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"Users", testUsers},
 		{"PingAndClose", testPingAndClose},
 	}
-	for _, tc := range slices.Concat(tests, recordTests) {
+	for _, tc := range slices.Concat(tests, recordTests, waitingTests) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, open)
