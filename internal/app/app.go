@@ -5,7 +5,9 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -55,6 +57,7 @@ type App struct {
 	Registry  *prometheus.Registry
 
 	now       func() time.Time
+	links     *hold.Links
 	smtpLn    net.Listener
 	httpLn    net.Listener
 	http      *http.Server
@@ -218,12 +221,20 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Hostname:         cfg.Hostname,
 		Now:              o.now,
 	}, log)
-	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now}, st, a.Notify, a.Queue.Kick, log)
+	links, err := confirmLinks(ctx, cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.links = links
+	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now, Links: links}, st, a.Notify, a.Queue.Kick, log)
 	a.Intake = intake.New(intake.Config{
-		Now:     o.now,
-		HoldFor: cfg.Hold.ExpireAfter.D(),
-		Record:  a.recordAccepted(o.now),
-		Refused: a.recordRefused(o.now),
+		Now:        o.now,
+		HoldFor:    cfg.Hold.ExpireAfter.D(),
+		ConfirmFor: cfg.Confirm.ExpireAfter.D(),
+		Split:      cfg.Hold.Split(),
+		Record:     a.recordAccepted(o.now),
+		Refused:    a.recordRefused(o.now),
 	}, st, judge, a.Queue, log)
 	retain := retention.Config{
 		DeliveredBody: cfg.Retain.DeliveredBody.D(),
@@ -488,4 +499,35 @@ func (a *App) Close(ctx context.Context) error {
 		errs = append(errs, a.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// confirmLinks returns the signer of confirmation links: its key comes
+// from confirm.key_file, or is a random secret kept in the store, made by
+// the first instance that needs it and shared by every other.
+func confirmLinks(ctx context.Context, cfg *config.Config, st store.Store) (*hold.Links, error) {
+	if cfg.Confirm.KeyFile != "" {
+		b, err := os.ReadFile(cfg.Path(cfg.Confirm.KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("confirm.key_file: %w", err)
+		}
+		l, err := hold.NewLinks(bytes.TrimSpace(b))
+		if err != nil {
+			return nil, fmt.Errorf("confirm.key_file: %w", err)
+		}
+		return l, nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	var key []byte
+	err := st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		key, err = tx.InitSecret("confirm-link", fresh)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("confirmation link key: %w", err)
+	}
+	return hold.NewLinks(key)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/smtpfront"
 )
@@ -44,7 +45,11 @@ func (b *backend) Authenticate(ctx context.Context, user, pass string) (*smtpfro
 
 func (b *backend) Submit(ctx context.Context, env *envelope.Envelope, data []byte) (smtpfront.Result, error) {
 	j, err := b.a.Intake.Accept(ctx, env, data)
-	return smtpfront.Result{Action: j.Action}, err
+	action := j.Action
+	if action == intake.Bcc {
+		action = smtpfront.ActionPass // queued, with the header rewritten
+	}
+	return smtpfront.Result{Action: action}, err
 }
 
 // httpHandler serves metrics and the health endpoints.

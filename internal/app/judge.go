@@ -72,12 +72,79 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 		}
 	}()
 	facts := message.Inspect(data, j.limits)
-	v := j.engine.Load().Evaluate(env, facts, j.lists.Load().Lists, j.now())
+	engine := j.engine.Load()
+	v := engine.Evaluate(env, facts, j.lists.Load().Lists, j.now())
+	rewritten := applyBcc(engine, v, data)
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
 	}
-	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From, MessageID: facts.MessageID}
+	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From, MessageID: facts.MessageID,
+		Delay: v.Delay(), Data: rewritten}
 	out.Rules = v.Rules()
+	if v.Splittable() {
+		out.Immediate = make([]bool, len(v.Recipients))
+		for i := range v.Recipients {
+			out.Immediate[i] = v.Immediate(i)
+		}
+	}
+	for _, a := range facts.Attachments {
+		if len(out.Attachments) == maxFound {
+			break
+		}
+		if a.Filename != "" {
+			out.Attachments = append(out.Attachments, a.Filename)
+		}
+	}
+	seen := map[string]bool{}
+	for _, l := range facts.Links {
+		if len(out.Links) == maxFound {
+			break
+		}
+		if !seen[l.URL] {
+			seen[l.URL] = true
+			out.Links = append(out.Links, l.URL)
+		}
+	}
 	return out
+}
+
+// maxFound bounds the attachments and links listed in a judgement.
+const maxFound = 30
+
+// BuiltinBccProblemRule names the reason the judge adds when the bcc
+// action cannot rewrite the header.
+const BuiltinBccProblemRule = "builtin:bcc-not-applied"
+
+// applyBcc carries out the bcc action of a verdict: the external
+// addresses visible in To and Cc are taken out of the header (they remain
+// envelope recipients). It records the change in the verdict and returns
+// the new bytes, or nil when nothing changed. A header it cannot rewrite
+// holds the message: the exposure the rule is about would otherwise go
+// out as it is.
+func applyBcc(engine *policy.Engine, v *policy.Verdict, data []byte) []byte {
+	if v.Bcc == nil || v.Action == policy.Reject {
+		return nil
+	}
+	rw, err := message.MoveToBcc(data, engine.IsInternal)
+	if err != nil {
+		v.Bcc.Problem = "To or Cc could not be parsed; nothing was moved"
+		if v.Action.Max(policy.Hold) == policy.Hold {
+			v.Action = policy.Hold
+			for i := range v.Recipients {
+				v.Recipients[i].Action = v.Recipients[i].Action.Max(policy.Hold)
+			}
+		}
+		v.Reasons = append(v.Reasons, policy.Reason{Rule: BuiltinBccProblemRule, Action: policy.Hold,
+			Detail:  "External addresses should have been moved to Bcc, but the To/Cc header could not be read; an officer must review the message.",
+			Matched: err.Error()})
+		return nil
+	}
+	v.Bcc.Applied = true
+	v.Bcc.Moved = rw.Moved
+	v.Bcc.Undisclosed = rw.Undisclosed
+	if len(rw.Moved) == 0 {
+		return nil
+	}
+	return rw.Data
 }

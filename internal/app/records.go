@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -13,6 +14,7 @@ import (
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/intake"
+	"github.com/egressguard/egressguard/internal/notify"
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -24,14 +26,28 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 	return func(tx store.Tx, m *store.Message, j intake.Judgement) error {
 		var v policy.Verdict
 		json.Unmarshal(j.Verdict, &v)
-		rcpts := make([]map[string]any, 0, len(v.Recipients))
+		// One entry per recipient of this record, with its class, the
+		// action the rules chose for it, and whether it was sent at once
+		// in a split part.
+		byAddr := make(map[string]policy.RcptClass, len(v.Recipients))
 		for _, r := range v.Recipients {
-			rcpts = append(rcpts, map[string]any{"addr": r.Addr, "class": string(r.Class)})
+			byAddr[r.Addr] = r
 		}
-		if len(rcpts) == 0 {
-			for _, r := range m.Rcpts {
-				rcpts = append(rcpts, map[string]any{"addr": r.Addr})
+		rcpts := make([]map[string]any, 0, len(m.Rcpts))
+		for i, r := range m.Rcpts {
+			e := map[string]any{"addr": r.Addr}
+			if c, ok := byAddr[r.Addr]; ok {
+				e["class"] = string(c.Class)
+				if c.Action != "" {
+					e["action"] = string(c.Action)
+				}
 			}
+			if i < len(m.Status) && m.Status[i].Part != "" {
+				e["sent_as"] = m.Status[i].Part
+			} else if m.State.Waiting() {
+				e["waiting"] = true
+			}
+			rcpts = append(rcpts, e)
 		}
 		actor := m.AuthUser
 		if actor == "" {
@@ -40,11 +56,26 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 		data := map[string]any{
 			"client_ip": m.ClientAddr, "auth_user": m.AuthUser, "from": m.From, "rcpts": rcpts,
 			"message_id": j.MessageID, "size": m.Size, "action": j.Action, "rules": j.Rules,
+			"state": string(m.State),
+		}
+		if m.Action != j.Action {
+			// The part of a split message sent at once.
+			data["action"] = m.Action
+			data["split_of"] = strings.TrimSuffix(m.ID, intake.SplitSuffix)
+		}
+		switch m.State {
+		case store.Delayed:
+			data["release_at"] = m.NextAttempt.UTC().Format(time.RFC3339)
+		case store.Unconfirmed:
+			data["confirm_until"] = m.HoldExpires.UTC().Format(time.RFC3339)
+		}
+		if v.Bcc != nil {
+			data["bcc"] = map[string]any{"applied": v.Bcc.Applied, "moved": v.Bcc.Moved, "undisclosed": v.Bcc.Undisclosed, "problem": v.Bcc.Problem}
 		}
 		if _, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.accepted", MsgID: m.ID, Data: data}); err != nil {
 			return err
 		}
-		if m.State != store.Held {
+		if !m.State.Waiting() {
 			return nil
 		}
 		var reasons []string
@@ -53,7 +84,23 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 				reasons = append(reasons, r.Detail)
 			}
 		}
-		for _, n := range a.Notify.Held(m, reasons) {
+		var notices []hold.Notice
+		if m.State == store.Held {
+			notices = a.Notify.Held(m, reasons)
+		} else {
+			f := notify.Found{Attachments: j.Attachments, Links: j.Links}
+			for i, r := range v.Recipients {
+				if r.Class != policy.Internal && (i >= len(m.Status) || m.Status[i].Part == "") {
+					f.External = append(f.External, r.Addr)
+				}
+			}
+			confirmURL := ""
+			if m.State == store.Unconfirmed && a.links != nil {
+				confirmURL = a.Notify.ConfirmURL(a.links.Sign(m.ID, m.HoldExpires))
+			}
+			notices = a.Notify.Waiting(m, reasons, f, confirmURL)
+		}
+		for _, n := range notices {
 			if err := hold.EnqueueNotice(tx, now(), n); err != nil {
 				return err
 			}

@@ -45,6 +45,8 @@ type Config struct {
 	Policy   Policy     `toml:"policy"`
 	Share    ShareLinks `toml:"sharelink"`
 	Hold     Hold       `toml:"hold"`
+	Delay    Delay      `toml:"delay"`
+	Confirm  Confirm    `toml:"confirm"`
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
 	Seed     []SeedUser `toml:"seed_user"`
@@ -159,7 +161,29 @@ type ShareLinks struct {
 type Hold struct {
 	Approvals   int      `toml:"approvals"`    // distinct officers needed to release a message
 	ExpireAfter Duration `toml:"expire_after"` // undecided held mail expires (is not sent) after this
+	// SplitDelivery: when only some recipients make a message wait (hold,
+	// delay, confirm), the others are sent it at once. Default true.
+	SplitDelivery *bool `toml:"split_delivery"`
 }
+
+// Delay configures delayed sending (action "delay").
+type Delay struct {
+	// AllExternal, when set, delays every message with an external
+	// recipient by this long ("2m"); 0 (default) is off.
+	AllExternal Duration `toml:"all_external"`
+}
+
+// Confirm configures sender confirmation (action "confirm").
+type Confirm struct {
+	// ExpireAfter: unconfirmed mail expires (is not sent) after this.
+	ExpireAfter Duration `toml:"expire_after"`
+	// KeyFile holds the secret (at least 16 bytes) that signs confirmation
+	// links; "" uses a random secret the guard keeps in the store.
+	KeyFile string `toml:"key_file"`
+}
+
+// Split reports whether split delivery is on.
+func (h Hold) Split() bool { return h.SplitDelivery == nil || *h.SplitDelivery }
 
 // Notify configures the guard's own notices.
 type Notify struct {
@@ -226,8 +250,9 @@ func Defaults() *Config {
 			BackoffMax:     Duration(3600e9),
 			Lease:          Duration(30 * 60e9),
 		},
-		Store: Store{Driver: "sqlite"},
-		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
+		Store:   Store{Driver: "sqlite"},
+		Hold:    Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
+		Confirm: Confirm{ExpireAfter: Duration(3600e9)},
 		Retain: Retention{
 			DecidedBody: Duration(30 * 24 * 3600e9),
 			Audit:       Duration(5 * 365 * 24 * 3600e9),
@@ -556,6 +581,10 @@ func (cfg *Config) validateUpstream(c *Checker) {
 func (cfg *Config) validateHold(c *Checker) {
 	positive(c, "hold.approvals", cfg.Hold.Approvals)
 	positive(c, "hold.expire_after", int(min(cfg.Hold.ExpireAfter, 1<<40)))
+	positive(c, "confirm.expire_after", int(min(cfg.Confirm.ExpireAfter, 1<<40)))
+	if cfg.Delay.AllExternal < 0 {
+		c.Add("delay.all_external", "negative", "a duration such as \"2m\", or \"0s\" for off")
+	}
 	n := &cfg.Notify
 	if n.From == "" {
 		// Derived, not checked: a single-label host name is fine here.
@@ -631,7 +660,7 @@ func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), Catalog: cat})
+	return policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), Catalog: cat, DelayExternal: cfg.Delay.AllExternal.D()})
 }
 
 func positive(c *Checker, key string, v int) {

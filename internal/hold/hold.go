@@ -87,6 +87,8 @@ type Tx interface {
 type Config struct {
 	Approvals int              // distinct officers needed to release (default 1)
 	Now       func() time.Time // injected clock; nil = time.Now
+	// Links signs and checks confirmation links; nil: links are refused.
+	Links *Links
 }
 
 // Service applies decisions.
@@ -330,10 +332,11 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 	return nil
 }
 
-// ExpireDue expires held messages whose hold time has passed. Expired
-// mail is not sent (fail closed); the sender is told.
+// ExpireDue expires held messages whose hold time has passed, and mail
+// its sender did not confirm in time. Expired mail is not sent (fail
+// closed); the sender is told.
 func (s *Service) ExpireDue(ctx context.Context) (int, error) {
-	ms, err := s.st.List(ctx, store.Filter{States: []store.State{store.Held}, Ascending: true, Limit: 1000})
+	ms, err := s.st.List(ctx, store.Filter{States: []store.State{store.Held, store.Unconfirmed}, Ascending: true, Limit: 1000})
 	if err != nil {
 		return 0, err
 	}
@@ -344,18 +347,23 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			continue
 		}
 		d := &store.Decision{MsgID: m.ID, Actor: "system", Kind: store.DecisionExpire, At: now}
+		was := m.State
+		action := "hold.expire"
+		if was == store.Unconfirmed {
+			action = "sender.expire"
+		}
 		err := s.st.Update(ctx, func(txx store.Tx) error {
 			tx := txx.(Tx)
 			m.State = store.Expired
 			m.Updated = now
-			if err := tx.UpdateMessage(m, store.Held); err != nil {
+			if err := tx.UpdateMessage(m, was); err != nil {
 				return mapConflict(err)
 			}
 			if err := tx.AddDecision(d); err != nil {
 				return err
 			}
-			if _, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: "hold.expire", MsgID: m.ID,
-				Data: map[string]any{"held_until": m.HoldExpires.UTC().Format(time.RFC3339)}}); err != nil {
+			if _, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: action, MsgID: m.ID,
+				Data: map[string]any{"held_until": m.HoldExpires.UTC().Format(time.RFC3339), "from_state": string(was), "waiting": waitingRcpts(m)}}); err != nil {
 				return err
 			}
 			return s.enqueueNotices(tx, now, m, d)

@@ -18,19 +18,35 @@ import (
 
 // Actions a judgement can have.
 const (
-	Pass   = "pass"
-	Hold   = "hold"
-	Reject = "reject"
+	Pass    = "pass"
+	Bcc     = "bcc"     // delivered at once, with bytes the judge rewrote (Data)
+	Delay   = "delay"   // waits Delay, then leaves unless its sender cancels it
+	Confirm = "confirm" // waits for its sender's confirmation, expires after ConfirmFor
+	Hold    = "hold"
+	Reject  = "reject"
 )
 
 // Judgement is the outcome of inspecting one message.
 type Judgement struct {
-	Action     string   // Pass, Hold or Reject
+	Action     string   // Pass, Bcc, Delay, Confirm, Hold or Reject
 	Verdict    []byte   // the full verdict as JSON, stored with the message
 	Rules      []string // names of the rules that decided, for logs
 	Subject    string
 	HeaderFrom string
 	MessageID  string // the header Message-ID, for the audit log
+	// Delay is how long delayed mail waits (Action Delay).
+	Delay time.Duration
+	// Immediate, if not nil, has one entry per envelope recipient: true
+	// for those that need not wait for a delay, confirmation or hold of
+	// the message (split delivery sends them the message at once).
+	Immediate []bool
+	// Data, if not nil, replaces the submitted bytes (the bcc action's
+	// rewrite); it is what is stored and delivered.
+	Data []byte
+	// Attachments (file names) and Links (URLs) found, at most a few
+	// dozen each, for the notices of mail that waits for its sender.
+	Attachments []string
+	Links       []string
 }
 
 // Judge inspects a message and applies the policy. It must be safe for
@@ -50,8 +66,15 @@ type Queue interface {
 
 // Config tunes intake.
 type Config struct {
-	HoldFor time.Duration    // how long held mail waits for a decision
-	Now     func() time.Time // injected clock; nil = time.Now
+	HoldFor time.Duration // how long held mail waits for a decision
+	// ConfirmFor is how long mail waits for its sender's confirmation
+	// (default 1h).
+	ConfirmFor time.Duration
+	// Split enables split delivery: when only some recipients make a
+	// message wait, the others are sent it at once, as a separate
+	// message whose ID is the message's with SplitSuffix appended.
+	Split bool
+	Now   func() time.Time // injected clock; nil = time.Now
 	// Record is called inside the transaction that stores an accepted
 	// message (audit entry, notices of a hold), so that they commit
 	// together or not at all. Optional.
@@ -77,6 +100,9 @@ func New(cfg Config, st store.Store, judge Judge, queue Queue, log *zap.Logger) 
 	if cfg.HoldFor == 0 {
 		cfg.HoldFor = 72 * time.Hour
 	}
+	if cfg.ConfirmFor == 0 {
+		cfg.ConfirmFor = time.Hour
+	}
 	return &Intake{cfg: cfg, st: st, judge: judge, queue: queue, log: log.Named("intake")}
 }
 
@@ -91,10 +117,17 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 	}
 	j := in.judge.Judge(env, data)
 	switch j.Action {
-	case Pass, Hold, Reject:
+	case Pass, Bcc, Confirm, Hold, Reject:
+	case Delay:
+		if j.Delay <= 0 {
+			j.Action = Hold // a delay of nothing is a mistake: fail closed
+		}
 	default:
 		// Fail closed on anything unexpected from the judge.
 		j.Action = Hold
+	}
+	if j.Data != nil {
+		data = j.Data
 	}
 	if j.Action == Reject {
 		if in.cfg.Refused != nil {
@@ -114,20 +147,50 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 		Action:      j.Action,
 		NextAttempt: now,
 	}
-	claimed := false
-	if j.Action == Hold {
+	// part is the message sent at once to the recipients that need not
+	// wait (split delivery); m keeps the others waiting.
+	var part *store.Message
+	switch j.Action {
+	case Hold:
 		m.State = store.Held
 		m.HoldExpires = now.Add(in.cfg.HoldFor)
-	} else {
+	case Delay:
+		// Due at its release time: the outbound scheduler claims it then.
+		m.State = store.Delayed
+		m.NextAttempt = now.Add(j.Delay)
+	case Confirm:
+		m.State = store.Unconfirmed
+		m.HoldExpires = now.Add(in.cfg.ConfirmFor)
+	default:
 		m.State = store.Queued
-		claimed = in.queue.TryClaim(m)
+	}
+	if m.State.Waiting() && in.cfg.Split {
+		part = in.split(m, j.Immediate, now)
+	}
+	deliver := m
+	if part != nil {
+		deliver = part
+	}
+	claimed := false
+	if deliver.State == store.Queued {
+		claimed = in.queue.TryClaim(deliver)
 	}
 	err := in.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertMessage(m, data); err != nil {
 			return err
 		}
+		if part != nil {
+			if err := tx.InsertMessage(part, data); err != nil {
+				return err
+			}
+		}
 		if in.cfg.Record != nil {
-			return in.cfg.Record(tx, m, j)
+			if err := in.cfg.Record(tx, m, j); err != nil {
+				return err
+			}
+			if part != nil {
+				return in.cfg.Record(tx, part, j)
+			}
 		}
 		return nil
 	})
@@ -138,10 +201,57 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 		return j, err
 	}
 	if claimed {
-		in.queue.Deliver(m, data)
+		in.queue.Deliver(deliver, data)
+		in.queue.Kick() // a delay's release time, or the notices
 	} else {
 		// Queued mail, or the notices that a hold queued.
 		in.queue.Kick()
 	}
 	return j, nil
+}
+
+// SplitSuffix is appended to a message's ID to name the part that split
+// delivery sent at once.
+const SplitSuffix = "-1"
+
+// split takes the recipients that need not wait out of m into a queued
+// message of their own, with the same bytes, and marks them in m as done
+// by that part. It returns nil when there is nothing to split: every
+// recipient waits, or none does.
+func (in *Intake) split(m *store.Message, immediate []bool, now time.Time) *store.Message {
+	if len(immediate) != len(m.Rcpts) {
+		return nil
+	}
+	n := 0
+	for _, ok := range immediate {
+		if ok {
+			n++
+		}
+	}
+	if n == 0 || n == len(m.Rcpts) {
+		return nil
+	}
+	part := &store.Message{
+		Envelope:    m.Envelope,
+		State:       store.Queued,
+		Updated:     now,
+		Size:        m.Size,
+		Status:      make([]store.RcptStatus, 0, n),
+		Subject:     m.Subject,
+		HeaderFrom:  m.HeaderFrom,
+		Verdict:     m.Verdict,
+		Action:      Pass,
+		NextAttempt: now,
+	}
+	part.ID = m.ID + SplitSuffix
+	part.Rcpts = nil
+	for i, r := range m.Rcpts {
+		if !immediate[i] {
+			continue
+		}
+		part.Rcpts = append(part.Rcpts, r)
+		part.Status = append(part.Status, store.RcptStatus{})
+		m.Status[i] = store.RcptStatus{Done: true, Part: part.ID, Detail: "sent at once as " + part.ID + " (split delivery)"}
+	}
+	return part
 }

@@ -109,6 +109,10 @@ func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 			subj, body = t.rejectedSubj, fmt.Sprintf(t.rejected, n.subject(m), strings.Join(m.Addrs(), ", "), d.Comment, m.ID)
 		case store.DecisionExpire:
 			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), strings.Join(m.Addrs(), ", "), m.ID)
+			if m.Action == "confirm" {
+				w := n.waitText()
+				subj, body = w.expiredSubj, fmt.Sprintf(w.expired, n.subject(m), waiting(m), m.ID)
+			}
 		}
 		if subj != "" {
 			out = append(out, n.compose([]string{m.From}, fmt.Sprintf(subj, n.subject(m)), body))

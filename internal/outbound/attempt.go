@@ -212,9 +212,11 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 	upd.LastError = out.err
 	result := resultDeferred
 	if remaining == 0 {
+		// Recipients a split part took care of (Part) are that part's
+		// outcome, not this message's.
 		anyOK := false
 		for _, s := range upd.Status {
-			if s.Done && !s.Failed {
+			if s.Done && !s.Failed && s.Part == "" {
 				anyOK = true
 			}
 		}

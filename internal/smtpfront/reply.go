@@ -92,6 +92,10 @@ func submitReply(id string, res Result, err error) (*smtp.SMTPError, string) {
 		return reply(250, 2, 0, 0, "Ok: queued as "+id), resultQueued
 	case ActionHold:
 		return reply(250, 2, 0, 0, "Ok: held for review as "+id), resultHeld
+	case ActionDelay:
+		return reply(250, 2, 0, 0, "Ok: delayed, cancel or send now in the console; queued as "+id), resultHeld
+	case ActionConfirm:
+		return reply(250, 2, 0, 0, "Ok: waiting for your confirmation (see the notice) as "+id), resultHeld
 	case ActionReject:
 		return withID(replyPolicy, id), resultRejected
 	default:

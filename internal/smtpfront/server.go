@@ -81,9 +81,13 @@ type Backend interface {
 
 // Actions a backend may return in Result.
 const (
-	ActionPass   = "pass"   // queued for delivery
-	ActionHold   = "hold"   // held for review
-	ActionReject = "reject" // refused by policy
+	ActionPass = "pass" // queued for delivery
+	ActionHold = "hold" // held for review
+	// Delayed and waiting for the sender's confirmation: both count as
+	// held in the metrics.
+	ActionDelay   = "delay"
+	ActionConfirm = "confirm"
+	ActionReject  = "reject" // refused by policy
 )
 
 // Result is the backend's decision about a message.
