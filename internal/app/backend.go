@@ -12,8 +12,8 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/audit"
-	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/smtpfront"
 )
 

@@ -56,7 +56,9 @@ type APIMessage struct {
 	Rcpts       []APIRcpt   `json:"rcpts"`
 	Reasons     []APIReason `json:"reasons"`
 	HoldExpires *time.Time  `json:"hold_expires,omitempty"`
-	Own         bool        `json:"own"` // the caller sent it
+	// ReleaseAt is when delayed mail leaves by itself.
+	ReleaseAt *time.Time `json:"release_at,omitempty"`
+	Own       bool       `json:"own"` // the caller sent it
 }
 
 // APIRcpt is an envelope recipient with the verdict's class.
@@ -64,6 +66,12 @@ type APIRcpt struct {
 	Addr    string `json:"addr"`
 	Class   string `json:"class,omitempty"`
 	Unknown bool   `json:"unknown"`
+	// Action is what the rules chose for this recipient.
+	Action string `json:"action,omitempty"`
+	// SentAs names the part that split delivery sent this recipient at
+	// once; Waiting is set for a recipient the message still holds back.
+	SentAs  string `json:"sent_as,omitempty"`
+	Waiting bool   `json:"waiting,omitempty"`
 }
 
 // APIReason is one reason of the verdict.
@@ -93,6 +101,10 @@ type APIDetail struct {
 	ApprovedByYou bool   `json:"approved_by_you"`
 	CanDecide     bool   `json:"can_decide"`
 	CanWithdraw   bool   `json:"can_withdraw"`
+	// The sender's actions on mail that waits for them.
+	CanSendNow bool `json:"can_send_now"`
+	CanCancel  bool `json:"can_cancel"`
+	CanConfirm bool `json:"can_confirm"`
 	BodyDeleted   bool   `json:"body_deleted"` // retention removed the content
 	// BodyGoneAt is when retention destroys (or destroyed) the content;
 	// absent while the message is held or queued.
@@ -278,6 +290,10 @@ func holdError(err error) (status int, code, key string) {
 		return http.StatusConflict, "not_held", "err.not_held"
 	case errors.Is(err, hold.ErrCommentRequired):
 		return http.StatusUnprocessableEntity, "comment_required", "err.comment_required"
+	case errors.Is(err, hold.ErrNotWaiting):
+		return http.StatusConflict, "not_waiting", "err.not_waiting"
+	case errors.Is(err, hold.ErrBadLink):
+		return http.StatusForbidden, "bad_link", "err.bad_link"
 	}
 	return http.StatusInternalServerError, "internal", "err.internal"
 }

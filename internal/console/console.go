@@ -166,6 +166,12 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /messages/{id}/approve", c.withUser(c.approve))
 	mux.HandleFunc("POST /messages/{id}/reject", c.withUser(c.reject))
 	mux.HandleFunc("POST /messages/{id}/withdraw", c.withUser(c.withdraw))
+	mux.HandleFunc("POST /messages/{id}/send-now", c.withUser(c.sendNow))
+	mux.HandleFunc("POST /messages/{id}/cancel", c.withUser(c.cancel))
+	mux.HandleFunc("POST /messages/{id}/confirm", c.withUser(c.confirm))
+	mux.HandleFunc("GET /confirm", c.confirmLinkPage)
+	mux.HandleFunc("POST /confirm", c.confirmLink)
+	mux.HandleFunc("GET /confirm/done", c.confirmLinkDone)
 	mux.HandleFunc("POST /settings/lang", c.withUser(c.setLang))
 	mux.HandleFunc("GET /audit", c.withUser(c.auditPage))
 	if c.allow != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-var pageNames = []string{"login", "queue", "message", "error", "allow", "allow_entry", "audit"}
+var pageNames = []string{"login", "queue", "message", "error", "allow", "allow_entry", "audit", "confirm"}
 
 var funcs = template.FuncMap{
 	// line and text make mail content safe to show, beyond HTML escaping:
@@ -172,7 +172,7 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.Use
 	}
 	if done, id := q.Get("done"), q.Get("id"); done != "" {
 		switch done {
-		case "approved", "released", "rejected", "withdrawn":
+		case "approved", "released", "rejected", "withdrawn", "sent_now", "cancelled", "confirmed":
 			d.Flash = d.L.T("done."+done, id)
 		case "lang":
 			d.Flash = d.L.T("done.lang")

@@ -75,8 +75,9 @@ type verdictLink struct {
 }
 
 type verdictRcpt struct {
-	Addr  string `json:"addr"`
-	Class string `json:"class"`
+	Addr   string `json:"addr"`
+	Class  string `json:"class"`
+	Action string `json:"action"`
 }
 
 func parseVerdict(b []byte) verdict {
@@ -101,6 +102,16 @@ func (v *verdict) unknownRcpt(addr string) (class string, unknown bool) {
 		return class, true
 	}
 	return class, class == "unknown"
+}
+
+// rcptAction is the action the verdict chose for addr, "" if none.
+func (v *verdict) rcptAction(addr string) string {
+	for _, r := range v.Recipients {
+		if strings.EqualFold(r.Addr, addr) {
+			return r.Action
+		}
+	}
+	return ""
 }
 
 // causes are the reasons that decided (monitor-only rules are evidence
@@ -140,9 +151,19 @@ func summary(m *store.Message) APIMessage {
 		t := m.HoldExpires.UTC()
 		out.HoldExpires = &t
 	}
-	for _, a := range m.Addrs() {
+	if m.State == store.Delayed {
+		t := m.NextAttempt.UTC()
+		out.ReleaseAt = &t
+	}
+	for i, a := range m.Addrs() {
 		class, unknown := v.unknownRcpt(a)
-		out.Rcpts = append(out.Rcpts, APIRcpt{Addr: a, Class: class, Unknown: unknown})
+		r := APIRcpt{Addr: a, Class: class, Unknown: unknown, Action: v.rcptAction(a)}
+		if i < len(m.Status) && m.Status[i].Part != "" {
+			r.SentAs = m.Status[i].Part
+		} else if m.State.Waiting() {
+			r.Waiting = true
+		}
+		out.Rcpts = append(out.Rcpts, r)
 	}
 	return out
 }
@@ -164,7 +185,12 @@ func (m *APIMessage) matches(rule, sender string) bool {
 
 // listHeld returns the held mail u may see, oldest first, filtered.
 func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender string) (all []APIMessage, shown []APIMessage, err error) {
-	ms, err := c.hold.List(ctx, u, nil)
+	var states []store.State // officers: held mail
+	if !account.HasRole(u, account.RoleOfficer) {
+		// Senders also see their mail that waits for them.
+		states = []store.State{store.Held, store.Delayed, store.Unconfirmed}
+	}
+	ms, err := c.hold.List(ctx, u, states)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,6 +231,10 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	d.CanDecide = held && officer && !d.Own && !approvers[u.Name]
 	d.ApprovedByYou = approvers[u.Name]
 	d.CanWithdraw = held && d.Own
+	sender := d.Own && !u.Disabled
+	d.CanSendNow = sender && m.State == store.Delayed
+	d.CanConfirm = sender && m.State == store.Unconfirmed
+	d.CanCancel = sender && (m.State == store.Delayed || m.State == store.Unconfirmed)
 	if c.cfg.BodyGoneAt != nil {
 		if t := c.cfg.BodyGoneAt(m); !t.IsZero() {
 			t = t.UTC()
