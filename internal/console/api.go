@@ -102,10 +102,10 @@ type APIDetail struct {
 	CanDecide     bool   `json:"can_decide"`
 	CanWithdraw   bool   `json:"can_withdraw"`
 	// The sender's actions on mail that waits for them.
-	CanSendNow bool `json:"can_send_now"`
-	CanCancel  bool `json:"can_cancel"`
-	CanConfirm bool `json:"can_confirm"`
-	BodyDeleted   bool   `json:"body_deleted"` // retention removed the content
+	CanSendNow  bool `json:"can_send_now"`
+	CanCancel   bool `json:"can_cancel"`
+	CanConfirm  bool `json:"can_confirm"`
+	BodyDeleted bool `json:"body_deleted"` // retention removed the content
 	// BodyGoneAt is when retention destroys (or destroyed) the content;
 	// absent while the message is held or queued.
 	BodyGoneAt   *time.Time      `json:"body_gone_at,omitempty"`

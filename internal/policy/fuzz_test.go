@@ -34,7 +34,7 @@ func FuzzEvaluate(f *testing.F) {
 		facts := message.Inspect(raw, message.Limits{MaxTime: 2e9})
 		v := e.Evaluate(env, facts, lists, now)
 		switch v.Action {
-		case Pass, Hold, Reject:
+		case Pass, Bcc, Delay, Confirm, Hold, Reject:
 		default:
 			t.Fatalf("action %q", v.Action)
 		}
