@@ -23,8 +23,8 @@ func TestLinks(t *testing.T) {
 		"",
 		tok + "A",
 		strings.Replace(tok, "06eavrgnn0tbt15h2kgg", "06eavrgnn0tbt15h2kgh", 1), // another message
-		strings.Replace(tok, ".", ".1", 1),                                     // later expiry
-		other.Sign("06eavrgnn0tbt15h2kgg", now.Add(time.Hour)),                 // another key
+		strings.Replace(tok, ".", ".1", 1),                                      // later expiry
+		other.Sign("06eavrgnn0tbt15h2kgg", now.Add(time.Hour)),                  // another key
 		"06eavrgnn0tbt15h2kgg..",
 		strings.Repeat("a", 300),
 	}
