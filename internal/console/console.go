@@ -186,6 +186,9 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /api/messages/{id}/approve", c.withToken(c.apiApprove))
 	mux.HandleFunc("POST /api/messages/{id}/reject", c.withToken(c.apiReject))
 	mux.HandleFunc("POST /api/messages/{id}/withdraw", c.withToken(c.apiWithdraw))
+	mux.HandleFunc("POST /api/messages/{id}/send-now", c.withToken(c.apiSender(c.hold.SendNow, store.Queued)))
+	mux.HandleFunc("POST /api/messages/{id}/cancel", c.withToken(c.apiSender(c.hold.Cancel, store.Withdrawn)))
+	mux.HandleFunc("POST /api/messages/{id}/confirm", c.withToken(c.apiSender(c.hold.Confirm, store.Queued)))
 	mux.HandleFunc("GET /api/audit", c.withToken(c.apiAudit))
 	if c.allow != nil {
 		mux.HandleFunc("GET /api/allow", c.withToken(c.apiAllowList))

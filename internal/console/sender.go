@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"time"
@@ -102,4 +103,17 @@ func (c *Console) confirmLink(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) confirmLinkDone(w http.ResponseWriter, r *http.Request) {
 	c.confirmLinkShow(w, r, r.URL.Query().Get("t"), true)
+}
+
+// apiSender serves the sender's actions in the API: POST
+// /api/messages/{id}/send-now, /cancel and /confirm.
+func (c *Console) apiSender(act func(ctx context.Context, u *store.User, id, via string) error, to store.State) func(http.ResponseWriter, *http.Request, *store.User) {
+	return func(w http.ResponseWriter, r *http.Request, u *store.User) {
+		id := r.PathValue("id")
+		if err := act(r.Context(), u, id, via(r)); err != nil {
+			c.apiHoldError(w, r, u, err)
+			return
+		}
+		apiJSON(w, http.StatusOK, APIOutcome{ID: id, State: string(to), Released: to == store.Queued})
+	}
 }
