@@ -70,11 +70,11 @@ func (n *Notifier) Held(m *store.Message, reasons []string) []hold.Notice {
 		why = "  - " + why
 	}
 	if m.From != "" {
-		body := fmt.Sprintf(t.heldSender, n.subject(m), strings.Join(m.Addrs(), ", "), why, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
+		body := fmt.Sprintf(t.heldSender, n.subject(m), waiting(m), why, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
 		out = append(out, n.compose([]string{m.From}, fmt.Sprintf(t.heldSenderSubj, n.subject(m)), body))
 	}
 	if len(n.cfg.Officers) > 0 && n.cfg.OfficerDigest == 0 {
-		body := fmt.Sprintf(t.heldOfficer, m.From, strings.Join(m.Addrs(), ", "), n.subject(m), why, n.link(m.ID), m.ID)
+		body := fmt.Sprintf(t.heldOfficer, m.From, waiting(m), n.subject(m), why, n.link(m.ID), m.ID)
 		out = append(out, n.compose(n.cfg.Officers, fmt.Sprintf(t.heldOfficerSubj, m.From), body))
 	}
 	return out
@@ -91,7 +91,7 @@ func (n *Notifier) Digest(held []*store.Message, from, until time.Time) (hold.No
 	fmt.Fprintf(&b, t.digestIntro, len(held), from.Local().Format(time.DateTime), until.Local().Format(time.DateTime))
 	for _, m := range held {
 		fmt.Fprintf(&b, "\n- %s  %s → %s\n  %s\n  %s\n", m.Received.Local().Format(time.DateTime), m.From,
-			strings.Join(m.Addrs(), ", "), n.subject(m), n.link(m.ID))
+			waiting(m), n.subject(m), n.link(m.ID))
 	}
 	return n.compose(n.cfg.Officers, fmt.Sprintf(t.digestSubj, len(held)), b.String()), true
 }
@@ -104,11 +104,11 @@ func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 		var subj, body string
 		switch d.Kind {
 		case store.DecisionApprove:
-			subj, body = t.approvedSubj, fmt.Sprintf(t.approved, n.subject(m), strings.Join(m.Addrs(), ", "), m.ID)
+			subj, body = t.approvedSubj, fmt.Sprintf(t.approved, n.subject(m), waiting(m), m.ID)
 		case store.DecisionReject:
-			subj, body = t.rejectedSubj, fmt.Sprintf(t.rejected, n.subject(m), strings.Join(m.Addrs(), ", "), d.Comment, m.ID)
+			subj, body = t.rejectedSubj, fmt.Sprintf(t.rejected, n.subject(m), waiting(m), d.Comment, m.ID)
 		case store.DecisionExpire:
-			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), strings.Join(m.Addrs(), ", "), m.ID)
+			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), waiting(m), m.ID)
 			if m.Action == "confirm" {
 				w := n.waitText()
 				subj, body = w.expiredSubj, fmt.Sprintf(w.expired, n.subject(m), waiting(m), m.ID)
@@ -119,7 +119,7 @@ func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 		}
 	}
 	if d.Kind == store.DecisionReject && d.NearMiss && len(n.cfg.IncidentContacts) > 0 {
-		body := fmt.Sprintf(t.nearMiss, m.From, strings.Join(m.Addrs(), ", "), n.subject(m), d.Actor, d.Comment, n.link(m.ID), m.ID)
+		body := fmt.Sprintf(t.nearMiss, m.From, waiting(m), n.subject(m), d.Actor, d.Comment, n.link(m.ID), m.ID)
 		out = append(out, n.compose(n.cfg.IncidentContacts, fmt.Sprintf(t.nearMissSubj, m.From), body))
 	}
 	return out

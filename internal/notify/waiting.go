@@ -161,7 +161,9 @@ func (n *Notifier) found(t *waitTexts, m *store.Message, f Found) string {
 	return b.String()
 }
 
-// waiting lists the recipients m still holds back.
+// waiting lists the recipients m holds back (all of them unless split
+// delivery sent some the message at once): the ones a notice about its
+// hold, delay or confirmation, and about the decision, is about.
 func waiting(m *store.Message) string {
 	var out []string
 	for i, r := range m.Rcpts {
