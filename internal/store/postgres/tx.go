@@ -332,6 +332,30 @@ func (t *tx) ReleaseOwner(owner string, now time.Time) (int, error) {
 	return int(tag.RowsAffected()), nil
 }
 
+func (t *tx) RenewClaims(owner string, ids []string, until time.Time) ([]string, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var renewed []string
+	err := t.query("renew claims of "+owner, nil, `UPDATE messages SET next_attempt = $3
+		WHERE id = ANY($2) AND state = 'sending' AND owner = $1 RETURNING id`,
+		[]any{owner, ids, millis(until)}, func(rows pgx.Rows) error {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			renewed = append(renewed, id)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return renewed, nil
+}
+
 func (t *tx) PutUser(u *store.User) error {
 	if err := t.check(); err != nil {
 		return err
