@@ -30,6 +30,8 @@ type tx struct {
 	// broken holds the first error from the server; further calls fail
 	// with it, and the function fails even if it ignores the error.
 	broken error
+	// wake: the function made mail due (stored or put back Queued).
+	wake bool
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -200,6 +202,7 @@ func (t *tx) InsertMessage(m *store.Message, body []byte) error {
 	if tag.RowsAffected() != 1 {
 		return fmt.Errorf("postgres: insert message %s: %w", m.ID, store.ErrExists)
 	}
+	t.wake = t.wake || m.State == store.Queued
 	return nil
 }
 
@@ -237,6 +240,7 @@ func (t *tx) UpdateMessage(m *store.Message, from store.State) error {
 	case err != nil:
 		return err
 	case n == 1:
+		t.wake = t.wake || m.State == store.Queued
 		return nil
 	case !exists:
 		return fmt.Errorf("postgres: update message %s: %w", m.ID, store.ErrNotFound)
@@ -329,6 +333,7 @@ func (t *tx) ReleaseOwner(owner string, now time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	t.wake = t.wake || tag.RowsAffected() > 0
 	return int(tag.RowsAffected()), nil
 }
 
