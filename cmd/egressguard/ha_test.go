@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +22,12 @@ import (
 // writeHAConfig is a PostgreSQL config with the default upstream timeouts
 // and lease: what the high-availability tests measure is what an operator
 // gets without tuning.
-func writeHAConfig(t *testing.T, dir, file, instance, listen, upstream, dsn, extra string) string {
+func writeHAConfig(t *testing.T, dir, file, instance, listen, upstream, dsn, extra string, httpListen ...string) string {
 	t.Helper()
+	hl := ""
+	if len(httpListen) > 0 {
+		hl = httpListen[0]
+	}
 	cfg := fmt.Sprintf(`
 hostname = "guard.test"
 instance = %q
@@ -36,7 +42,7 @@ address = %q
 tls = "none"
 %s
 [http]
-listen = ""
+listen = %q
 [console]
 listen = ""
 [store]
@@ -44,7 +50,7 @@ driver = "postgres"
 dsn = %q
 [policy]
 internal_domains = ["example.jp"]
-`, instance, file, listen, upstream, extra, dsn)
+`, instance, file, listen, upstream, extra, hl, dsn)
 	p := filepath.Join(dir, file+".toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -97,9 +103,26 @@ func TestKilledInstanceTakenOver(t *testing.T) {
 	g := newGate(up, func(string) bool { return true })
 	t.Cleanup(g.release)
 	dir := t.TempDir()
-	la, lb := freePort(t), freePort(t)
+	la, lb, hb := freePort(t), freePort(t), freePort(t)
 	ga := startGuard(t, writeHAConfig(t, dir, "a", "a", la, up.Addr(), dsn, ""), la)
-	startGuard(t, writeHAConfig(t, dir, "b", "b", lb, up.Addr(), dsn, ""), lb)
+	startGuard(t, writeHAConfig(t, dir, "b", "b", lb, up.Addr(), dsn, "", hb), lb)
+	metric := func(name string) string {
+		resp, err := http.Get("http://" + hb + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, name+" ") {
+				return strings.TrimPrefix(line, name+" ")
+			}
+		}
+		return ""
+	}
+	if v := metric("egressguard_instances_live"); v != "2" {
+		t.Errorf("egressguard_instances_live = %q with both running; want 2", v)
+	}
 
 	const n = 30
 	for i := range n {
@@ -148,6 +171,12 @@ func TestKilledInstanceTakenOver(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	if v := metric("egressguard_instances_live"); v != "1" {
+		t.Errorf("egressguard_instances_live = %q after A died; want 1", v)
+	}
+	if v := metric(`egressguard_instance_up{instance="a"}`); v != "0" {
+		t.Errorf(`egressguard_instance_up{instance="a"} = %q; want 0`, v)
+	}
 	// The takeover is in the audit log, and queue shows A dead, without
 	// claims.
 	cfgB := filepath.Join(dir, "b.toml")
