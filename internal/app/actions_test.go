@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/egressguard/egressguard/internal/audit"
@@ -419,5 +420,42 @@ external_header_rcpts_over = 1
 	es, _ := a.Store.Audit(context.Background(), store.AuditFilter{MsgID: id})
 	if len(es) == 0 || !bytes.Contains(es[0].Data, []byte(`"moved":["yamada@one.example"`)) {
 		t.Errorf("audit entry %s", es[0].Data)
+	}
+}
+
+// DSNs follow the split: a recipient of the part sent at once that the
+// smarthost refuses is reported in a DSN of its own, naming only it; the
+// recipient still waiting is neither reported nor delivered.
+func TestSplitDeliveryDSNPerRecipient(t *testing.T) {
+	up := fakesmtp.Start(t)
+	up.SetRcptHandler(func(rcpt string) *smtp.SMTPError {
+		if rcpt == "gone@example.jp" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	})
+	a := startApp(t, testConfig(t, up.Addr(), ""))
+	id, _ := sendAs(t, a, "split-dsn", shareBody, "colleague@example.jp", "gone@example.jp", "stranger@elsewhere.example")
+	waitState(t, a.Store, id, store.Held)
+	p := waitState(t, a.Store, id+"-1", store.Delivered)
+	if !p.Status[1].Failed || p.Status[0].Failed {
+		t.Errorf("part status %+v", p.Status)
+	}
+	var dsn []byte
+	waitFor(t, "DSN", func() bool {
+		for _, m := range messagesTo(up, "alice@example.jp") {
+			if m.From == "" {
+				dsn = m.Data
+				return true
+			}
+		}
+		return false
+	})
+	if !bytes.Contains(dsn, []byte("Final-Recipient: rfc822; gone@example.jp")) || bytes.Contains(dsn, []byte("stranger@elsewhere.example")) ||
+		bytes.Contains(dsn, []byte("Final-Recipient: rfc822; colleague@example.jp")) {
+		t.Errorf("DSN:\n%s", dsn)
+	}
+	if n := len(messagesTo(up, "stranger@elsewhere.example")); n != 0 {
+		t.Errorf("waiting recipient got %d copies", n)
 	}
 }
