@@ -76,8 +76,8 @@ func TestDelayRestartReleasesOnTime(t *testing.T) {
 	sent := time.Now()
 	id, data := sendAs(t, a, "delay-restart", "plain text", "bob@partner.example.com")
 	m := waitState(t, a.Store, id, store.Delayed)
-	if d := m.NextAttempt.Sub(m.Received); d != 3*time.Second {
-		t.Errorf("release %v after receipt; want 3s", d)
+	if d := m.NextAttempt.Sub(m.Received); d < 3*time.Second || d > 4*time.Second {
+		t.Errorf("release %v after receipt; want 3s (and never less)", d)
 	}
 	// The sender's notice names the release time and the console page.
 	waitFor(t, "delay notice", func() bool { return len(messagesTo(up, "alice@example.jp")) == 1 })
