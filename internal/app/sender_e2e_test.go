@@ -70,7 +70,7 @@ language = "en"
 		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.ID("row-"+id)),
 	)
-	if row := text(t, ctx, chromedp.CSS("#row-"+id)); !strings.Contains(row, "delayed") || !strings.Contains(row, "Send now") {
+	if row := text(t, ctx, chromedp.CSS("#row-"+id)); !strings.Contains(row, "delayed") || !strings.Contains(row, "Send now") || !strings.Contains(row, "sent at once") {
 		t.Errorf("queue row: %q", row)
 	}
 	step(t, ctx, "open delayed message",
