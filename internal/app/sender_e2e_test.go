@@ -165,6 +165,18 @@ language = "en"
 	)
 
 	// Audit: who did what, from where.
+	// Each opening of the link page is a view; the first came before the
+	// confirmation.
+	acts := auditActions(t, a, k)
+	views := 0
+	for _, x := range acts {
+		if x == "message.view" {
+			views++
+		}
+	}
+	if views != 3 || len(acts) < 3 || acts[1] != "message.view" || acts[2] != "sender.confirm" {
+		t.Errorf("confirmed message's audit: %v", acts)
+	}
 	for msgID, want := range map[string]string{id: "sender.send_now", c: "sender.cancel", k: "sender.confirm"} {
 		es, _ := a.Store.Audit(context.Background(), store.AuditFilter{MsgID: msgID})
 		found := false

@@ -69,7 +69,8 @@ func (s *Service) ConfirmLink(ctx context.Context, token, via string) (string, e
 }
 
 // CheckLink verifies a confirmation link and returns the message it is
-// for, without using it (the page that asks "send it?").
+// for, without using it (the page that asks "send it?"). The view is
+// audited like any other: link scanners that open it leave a trace too.
 func (s *Service) CheckLink(ctx context.Context, token string) (*store.Message, error) {
 	id, err := s.cfg.Links.Verify(token, s.cfg.Now())
 	if err != nil {
@@ -79,7 +80,18 @@ func (s *Service) CheckLink(ctx context.Context, token string) (*store.Message, 
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrBadLink
 	}
-	return m, err
+	if err != nil {
+		return nil, err
+	}
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		_, err := audit.Append(tx.(Tx), s.cfg.Now(), audit.Event{Actor: "link:" + m.From, Action: "message.view", MsgID: id,
+			Data: map[string]any{"via": "link", "state": string(m.State)}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // senderDecide applies one of the sender's decisions. u is the console
