@@ -459,3 +459,44 @@ func TestSplitDeliveryDSNPerRecipient(t *testing.T) {
 		t.Errorf("waiting recipient got %d copies", n)
 	}
 }
+
+// Send now and cancel at the same moment: exactly one wins, and the
+// outcome is consistent (cancelled mail never leaves; sent mail leaves
+// once).
+func TestSendNowCancelRace(t *testing.T) {
+	up := fakesmtp.Start(t)
+	a := startApp(t, testConfig(t, up.Addr(), delayRule("1h")))
+	ctx := context.Background()
+	alice := user(t, a, "alice")
+	for i := 0; i < 5; i++ {
+		id, _ := sendAs(t, a, "race"+string(rune('a'+i)), "text", "bob@partner.example.com")
+		waitState(t, a.Store, id, store.Delayed)
+		errs := make(chan error, 2)
+		go func() { errs <- a.Hold.SendNow(ctx, alice, id, "test") }()
+		go func() { errs <- a.Hold.Cancel(ctx, alice, id, "test") }()
+		e1, e2 := <-errs, <-errs
+		ok := 0
+		for _, err := range []error{e1, e2} {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, hold.ErrNotWaiting):
+				t.Fatalf("unexpected error %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d of send-now and cancel succeeded", ok)
+		}
+		m, _ := a.Store.Message(ctx, id)
+		if m.State == store.Withdrawn {
+			continue
+		}
+		waitState(t, a.Store, id, store.Delivered)
+	}
+	time.Sleep(200 * time.Millisecond)
+	ms, _ := a.Store.List(ctx, store.Filter{States: []store.State{store.Withdrawn}})
+	withdrawn := len(ms)
+	if got := len(messagesTo(up, "bob@partner.example.com")); got != 5-withdrawn {
+		t.Errorf("partner got %d messages; %d of 5 were cancelled", got, withdrawn)
+	}
+}
