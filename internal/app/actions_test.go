@@ -264,6 +264,13 @@ func TestSplitDeliveryHoldThenApprove(t *testing.T) {
 	if acts := auditActions(t, a, part); !slicesContain(acts, "message.accepted") || !slicesContain(acts, "delivery.delivered") {
 		t.Errorf("part audit: %v", acts)
 	}
+	// The approval names the recipients it released.
+	es, _ = a.Store.Audit(ctx, store.AuditFilter{MsgID: id})
+	for _, e := range es {
+		if e.Action == "hold.approve" && !bytes.Contains(e.Data, []byte(`"waiting":["stranger@elsewhere.example"]`)) {
+			t.Errorf("approval entry: %s", e.Data)
+		}
+	}
 }
 
 // With split_delivery = false the whole message waits.

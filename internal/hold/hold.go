@@ -254,7 +254,7 @@ func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (O
 			}
 		}
 		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.approve", MsgID: id, Data: map[string]any{
-			"via": via, "approvals": out.Approvals, "needed": out.Needed, "released": out.Released}}); err != nil {
+			"via": via, "approvals": out.Approvals, "needed": out.Needed, "released": out.Released, "waiting": waitingRcpts(m)}}); err != nil {
 			return err
 		}
 		if out.Released {
@@ -311,7 +311,7 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 		if err := tx.AddDecision(d); err != nil {
 			return err
 		}
-		data := map[string]any{"via": via}
+		data := map[string]any{"via": via, "waiting": waitingRcpts(m)}
 		if d.Comment != "" {
 			data["comment"] = d.Comment
 		}
