@@ -265,6 +265,8 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		AuthFailDelay:     s.AuthFailDelay.D(),
 		MaxAuthFailures:   s.MaxAuthFailures,
 		AuthFailWindow:    s.AuthFailWindow.D(),
+		EnforceHeaderFrom: *s.EnforceHeaderFrom,
+		MaxHops:           s.MaxHops,
 	}, &backend{a: a}, log.Named("smtp"), a.Registry)
 	if err != nil {
 		st.Close()

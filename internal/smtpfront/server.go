@@ -52,6 +52,15 @@ type Config struct {
 	AuthFailDelay   time.Duration // before answering a failed AUTH; default 2s
 	MaxAuthFailures int           // per client in AuthFailWindow before AUTH is refused; default 5
 	AuthFailWindow  time.Duration // default 15m
+
+	// EnforceHeaderFrom refuses a message from an authenticated user
+	// whose header From names an address that is not one of theirs.
+	// Trusted-network relays are not checked.
+	EnforceHeaderFrom bool
+	// MaxHops refuses a message that arrives with this many Received:
+	// fields or more (a mail loop); default 50, as Postfix's
+	// hopcount_limit.
+	MaxHops int
 }
 
 // Identity is an authenticated user.
@@ -75,8 +84,14 @@ type Backend interface {
 	Authenticate(ctx context.Context, user, pass string) (*Identity, error)
 	// Submit decides and durably stores the message, or returns an error.
 	// It is called once DATA is complete and valid. data is the message as
-	// received (dot-unstuffed, CRLF line endings); the backend may keep it.
+	// received (dot-unstuffed, CRLF line endings) with the guard's
+	// Received: field in front; the backend may keep it.
 	Submit(ctx context.Context, env *envelope.Envelope, data []byte) (Result, error)
+	// Refused records a complete message that the front end refused
+	// itself (reason: a refusal reason such as "header_from" or
+	// "too_many_hops"). The message is not stored; the client has its
+	// 5xx reply whatever the backend does.
+	Refused(ctx context.Context, env *envelope.Envelope, reason string)
 }
 
 // Actions a backend may return in Result.
@@ -159,6 +174,7 @@ func (c *Config) setDefaults() error {
 	neg("AuthFailDelay", int64(c.AuthFailDelay))
 	neg("MaxAuthFailures", int64(c.MaxAuthFailures))
 	neg("AuthFailWindow", int64(c.AuthFailWindow))
+	neg("MaxHops", int64(c.MaxHops))
 	if c.RequireTLSForAuth && c.TLS == nil {
 		problems = append(problems, "RequireTLSForAuth needs a TLS configuration")
 	}
@@ -196,6 +212,7 @@ func (c *Config) setDefaults() error {
 	defDur(&c.AuthFailDelay, 2*time.Second)
 	def(&c.MaxAuthFailures, 5)
 	defDur(&c.AuthFailWindow, 15*time.Minute)
+	def(&c.MaxHops, 50)
 	nets := make([]netip.Prefix, len(c.TrustedNets))
 	for i, p := range c.TrustedNets {
 		nets[i] = p.Masked()

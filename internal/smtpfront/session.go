@@ -36,6 +36,8 @@ type txn struct {
 	start     time.Time
 	helo      string
 	authUser  string
+	addrs     []string // the authenticated user's addresses
+	ehlo      bool     // the client said EHLO, not HELO
 	from      string
 	params    envelope.MailParams
 	sizeHint  int64
@@ -177,7 +179,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 				zap.String("client_ip", ipString(c.ip)))
 			return replyNullSender
 		}
-		if !slices.ContainsFunc(s.id.Addresses, func(a string) bool { return strings.EqualFold(a, from) }) {
+		if !ownsAddr(s.id.Addresses, from) {
 			srv.m.refuse(reasonSenderSpoof)
 			srv.log.Warn("sender refused", zap.String("auth_user", s.id.User), zap.String("from", from),
 				zap.String("client_ip", ipString(c.ip)))
@@ -198,6 +200,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		id:    store.NewID(now),
 		start: now,
 		helo:  s.sc.Hostname(),
+		ehlo:  s.sc.Extended(),
 		from:  from,
 		params: envelope.MailParams{
 			SMTPUTF8: opts.UTF8,
@@ -209,6 +212,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	if s.id != nil {
 		tx.authUser = s.id.User
+		tx.addrs = s.id.Addresses
 	}
 	s.mu.Lock()
 	s.tx = tx
