@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/envelope"
 )
 
@@ -52,6 +53,11 @@ type Config struct {
 	AuthFailDelay   time.Duration // before answering a failed AUTH; default 2s
 	MaxAuthFailures int           // per client in AuthFailWindow before AUTH is refused; default 5
 	AuthFailWindow  time.Duration // default 15m
+	// MaxAuthFailuresUser is the limit per user name, from any client,
+	// in AuthFailWindow; default 30. Clients the user logged in from
+	// successfully in the last KnownSourceTTL are exempt from it.
+	MaxAuthFailuresUser int
+	KnownSourceTTL      time.Duration // default 30 days (kept in memory only)
 
 	// EnforceHeaderFrom refuses a message from an authenticated user
 	// whose header From names an address that is not one of theirs.
@@ -107,17 +113,19 @@ type Result struct{ Action string }
 // Server is the SMTP listener. Each connection is served by its own small
 // go-smtp server (see tap.go for why).
 type Server struct {
-	cfg     Config
-	b       Backend
-	log     *zap.Logger
-	m       *metrics
-	errLog  smtp.Logger
-	auth    *failLimiter
-	now     func() time.Time
-	ctx     context.Context // canceled when Shutdown gives up waiting
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup // connection goroutines
-	closing atomic.Bool    // Shutdown has begun
+	cfg      Config
+	b        Backend
+	log      *zap.Logger
+	m        *metrics
+	errLog   smtp.Logger
+	authIP   *account.Limiter // password checks per client
+	authUser *account.Limiter // password checks per user name
+	known    *knownSources
+	now      func() time.Time
+	ctx      context.Context // canceled when Shutdown gives up waiting
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // connection goroutines
+	closing  atomic.Bool    // Shutdown has begun
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -147,7 +155,9 @@ func New(cfg Config, b Backend, log *zap.Logger, reg prometheus.Registerer) (*Se
 		log:       log,
 		m:         m,
 		errLog:    errorLog{log},
-		auth:      newFailLimiter(cfg.MaxAuthFailures, cfg.AuthFailWindow),
+		authIP:    account.NewLimiter(cfg.MaxAuthFailures, cfg.AuthFailWindow),
+		authUser:  account.NewLimiter(cfg.MaxAuthFailuresUser, cfg.AuthFailWindow),
+		known:     &knownSources{ttl: cfg.KnownSourceTTL, m: make(map[string]time.Time)},
 		now:       time.Now,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
@@ -174,6 +184,8 @@ func (c *Config) setDefaults() error {
 	neg("AuthFailDelay", int64(c.AuthFailDelay))
 	neg("MaxAuthFailures", int64(c.MaxAuthFailures))
 	neg("AuthFailWindow", int64(c.AuthFailWindow))
+	neg("MaxAuthFailuresUser", int64(c.MaxAuthFailuresUser))
+	neg("KnownSourceTTL", int64(c.KnownSourceTTL))
 	neg("MaxHops", int64(c.MaxHops))
 	if c.RequireTLSForAuth && c.TLS == nil {
 		problems = append(problems, "RequireTLSForAuth needs a TLS configuration")
@@ -212,6 +224,8 @@ func (c *Config) setDefaults() error {
 	defDur(&c.AuthFailDelay, 2*time.Second)
 	def(&c.MaxAuthFailures, 5)
 	defDur(&c.AuthFailWindow, 15*time.Minute)
+	def(&c.MaxAuthFailuresUser, 30)
+	defDur(&c.KnownSourceTTL, 30*24*time.Hour)
 	def(&c.MaxHops, 50)
 	nets := make([]netip.Prefix, len(c.TrustedNets))
 	for i, p := range c.TrustedNets {
