@@ -11,7 +11,7 @@
 //	egressguard held list|show|approve|reject|withdraw ...
 //	egressguard token create|list|revoke ...
 //	egressguard allow list|add|remove|import|export ...
-//	egressguard audit verify|export ...
+//	egressguard audit verify|export|keygen ...
 //	egressguard keygen [--id N]
 //	egressguard version
 package main
@@ -50,7 +50,7 @@ func commands() []command {
 		{"held", "held mail: list, show, approve, reject, withdraw (through the API)", cmdHeld},
 		{"token", "API tokens: create, list, revoke", cmdToken},
 		{"allow", "allowlist: list, add, remove, import, export", cmdAllow},
-		{"audit", "audit verify | export: check or export the audit chain", cmdAudit},
+		{"audit", "audit verify | export | keygen: check or export the audit chain", cmdAudit},
 		{"keygen", "print a new key line for the body key file", cmdKeygen},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "egressguard", version)

@@ -61,6 +61,8 @@ type App struct {
 	consoleLn net.Listener
 	console   *http.Server
 
+	checkpoints *checkpointer // nil: no audit checkpoints
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	ready  chan struct{}
@@ -176,6 +178,18 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 	judge.SetLists(a.Allow)
+
+	if f := cfg.Audit.CheckpointKeyFile; f != "" {
+		key, err := audit.LoadSigningKey(cfg.Path(f))
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.checkpoints = &checkpointer{a: a, key: key}
+		if cfg.Audit.CheckpointFile != "" {
+			a.checkpoints.file = cfg.Path(cfg.Audit.CheckpointFile)
+		}
+	}
 
 	upTLS, err := upstreamTLS(cfg, o.upstreamT)
 	if err != nil {
@@ -385,6 +399,11 @@ func (a *App) Start(ctx context.Context) error {
 		"instance": a.Cfg.Instance, "rules": a.Judge.Engine().RuleNames()}}); err != nil {
 		a.Log.Error("audit of the config load failed", zap.Error(err))
 	}
+	if cp := a.checkpoints; cp != nil {
+		a.goSafe("audit-checkpoint", func() error {
+			return runLoop(ctx, a.Cfg.Audit.CheckpointInterval.D(), cp.checkpoint)
+		})
+	}
 	close(a.ready)
 	a.Log.Info("egressguard started",
 		zap.String("smtp", a.smtpLn.Addr().String()),
@@ -486,6 +505,12 @@ func (a *App) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("shutdown: %w", ctx.Err()))
+	}
+	if a.checkpoints != nil && a.cancel != nil {
+		// The last word: what happened since the last checkpoint.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		a.checkpoints.checkpoint(cctx)
+		cancel()
 	}
 	if a.Store != nil {
 		errs = append(errs, a.Store.Close())

@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/sharelink"
@@ -416,6 +417,14 @@ func (cfg *Config) validate(c *Checker) {
 			c.Add("store.key_file", err.Error(), "create it with `egressguard keygen > FILE && chmod 600 FILE`")
 		}
 	}
+	if cfg.Audit.CheckpointKeyFile != "" {
+		if _, err := audit.LoadSigningKey(cfg.Path(cfg.Audit.CheckpointKeyFile)); err != nil {
+			c.Add("audit.checkpoint_key_file", err.Error(), "create it with `egressguard audit keygen > FILE && chmod 600 FILE`")
+		}
+	} else if cfg.Audit.CheckpointFile != "" {
+		c.Add("audit.checkpoint_file", "set but no checkpoint_key_file", "set audit.checkpoint_key_file to sign checkpoints")
+	}
+	positive(c, "audit.checkpoint_interval", int(min(cfg.Audit.CheckpointInterval, 1<<40)))
 	if cfg.Retain.DeliveredBody < 0 || cfg.Retain.DecidedBody < 0 {
 		c.Add("retention", "negative retention", "0 deletes at once")
 	}
