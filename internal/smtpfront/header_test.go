@@ -1,12 +1,17 @@
 package smtpfront
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 )
 
 // sendMessage runs one transaction on an authenticated or trusted raw
@@ -266,4 +271,74 @@ func TestHeaderFrom(t *testing.T) {
 	if n := ts.refused(reasonHeaderFrom); n != float64(len(cases)-okCount+1) {
 		t.Errorf("header_from metric %v", n)
 	}
+}
+
+// TestWithHeaderNoCopy: the Received: field goes into the room in front of
+// the message; the message itself is not copied.
+func TestWithHeaderNoCopy(t *testing.T) {
+	d := newDataBuf(1<<20, 25<<20)
+	d.b = append(d.b, strings.Repeat("x", 1<<20)...)
+	h := traceHeader(traceInfo{helo: strings.Repeat("h", 300), host: strings.Repeat("g", 300), id: "0123456789abcdefghij",
+		rcpts: []string{strings.Repeat("r", 60) + "@" + strings.Repeat("d", 190) + ".example"}, at: time.Now()})
+	if len(h) > traceRoom {
+		t.Fatalf("the longest trace field (%d bytes) does not fit the room (%d)", len(h), traceRoom)
+	}
+	var out []byte
+	allocs := testing.AllocsPerRun(10, func() { out = d.withHeader(h) })
+	if allocs != 0 {
+		t.Errorf("%v allocations prepending the field", allocs)
+	}
+	if &out[len(h)] != &d.b[0] || string(out[:len(h)]) != string(h) {
+		t.Error("message copied or field not in front")
+	}
+	for line := range strings.SplitSeq(string(h), "\r\n") {
+		if len(line) > 998 {
+			t.Errorf("trace line of %d octets", len(line))
+		}
+	}
+}
+
+// FuzzHeaderFrom compares the front end's own header scan with go-message's
+// header parser (which inspection uses): whenever the check lets a message
+// through, every From: address go-message finds is the sender's, and a
+// Received: field added on top counts once more.
+func FuzzHeaderFrom(f *testing.F) {
+	for _, s := range []string{
+		"From: alice@example.com\r\n\r\nbody\r\n",
+		"From: a <alice@example.com>,\r\n ceo@example.com\r\nSubject: x\r\n\r\n",
+		"from : ceo@example.com\r\n\r\n",
+		"X: y\r\nFrom: \"ceo@example.com\" <alice@example.com>\r\n\r\n",
+		"Received: from a\r\n\tby b\r\nFrom: alice@example.com\r\n\r\n",
+		"bad line\r\nFrom: ceo@example.com\r\n\r\n",
+		"From: =?UTF-8?B?Y2Vv?= <alice@example.com>\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	own := []string{"alice@example.com"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		hf := scanHeader(data)
+		again := scanHeader(append([]byte("Received: from x\r\n\tby y\r\n"), data...))
+		if again.received != hf.received+1 {
+			t.Fatalf("received %d, with one more %d", hf.received, again.received)
+		}
+		problem, _ := headerFromProblem(hf, own)
+		if problem != "" {
+			return
+		}
+		h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil {
+			return
+		}
+		for _, v := range h.Values("From") {
+			list, err := mail.ParseAddressList(v)
+			if err != nil {
+				t.Fatalf("check passed, but go-message cannot parse From %q", v)
+			}
+			for _, a := range list {
+				if !ownsAddr(own, a.Address) {
+					t.Fatalf("check passed a From of %q (%q)", a.Address, data)
+				}
+			}
+		}
+	})
 }
