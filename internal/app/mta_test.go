@@ -1,7 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-smtp"
 
 	"github.com/egressguard/egressguard/internal/fakesmtp"
@@ -108,5 +112,55 @@ func TestMailLoopRefused(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n := len(up.Messages()); n != 1 {
 		t.Errorf("upstream got %d messages, want 1", n)
+	}
+}
+
+// TestDKIMSurvivesRelay: a message DKIM-signed by the sender (all header
+// fields signed, a Received: field among them, simple and relaxed
+// canonicalization) still verifies as the smarthost receives it, with the
+// guard's Received: field in front.
+func TestDKIMSurvivesRelay(t *testing.T) {
+	up := fakesmtp.Start(t)
+	a := startApp(t, testConfig(t, up.Addr(), ""))
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(domain string) ([]string, error) {
+		if domain != "s1._domainkey.example.jp" {
+			return nil, fmt.Errorf("no key for %s", domain)
+		}
+		return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+	}
+	orig := "Received: from pc1.example.jp by mx.example.jp; Wed, 02 Dec 2026 09:00:00 +0900\r\n" +
+		"From: Alice <alice@example.jp>\r\nTo: bob@example.jp\r\nSubject: =?UTF-8?B?5pel5pys6Kqe?=\r\n" +
+		"Message-ID: <dkim@example.jp>\r\n\r\nline with trailing spaces   \r\n.\r\n..leading dots\r\n\xe6\x97\xa5\xe6\x9c\xac\r\n"
+	for i, canon := range []dkim.Canonicalization{dkim.CanonicalizationSimple, dkim.CanonicalizationRelaxed} {
+		var signed bytes.Buffer
+		err := dkim.Sign(&signed, strings.NewReader(orig), &dkim.SignOptions{
+			Domain: "example.jp", Selector: "s1", Signer: priv,
+			HeaderCanonicalization: canon, BodyCanonicalization: canon,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply, err := send(t, a.SMTPAddr(), "alice", "alice-password", "alice@example.jp", []string{"bob@example.jp"}, signed.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, a.Store, idFrom(t, reply), store.Delivered)
+		got := up.WaitFor(i+1, 10*time.Second)[i].Data
+		if !bytes.HasPrefix(got, []byte("Received: from client.test")) {
+			t.Fatalf("%s: no trace field in front: %.100q", canon, got)
+		}
+		vs, err := dkim.VerifyWithOptions(bytes.NewReader(got), &dkim.VerifyOptions{LookupTXT: lookup})
+		if err != nil || len(vs) != 1 || vs[0].Err != nil {
+			t.Errorf("%s: DKIM does not verify after the relay: %v %+v", canon, err, vs)
+		}
+		// The check can fail: one changed body byte breaks it.
+		bad := bytes.Replace(got, []byte("leading dots"), []byte("leading dotz"), 1)
+		if vs, _ := dkim.VerifyWithOptions(bytes.NewReader(bad), &dkim.VerifyOptions{LookupTXT: lookup}); len(vs) != 1 || vs[0].Err == nil {
+			t.Errorf("%s: a changed body still verifies", canon)
+		}
 	}
 }
