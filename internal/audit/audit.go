@@ -193,6 +193,10 @@ func walk(ctx context.Context, r Reader) (n int64, first, last *store.AuditEntry
 // tell a purge from a deletion.
 const PurgeAction = "audit.purge"
 
+// ActionClaimsReleased: an instance's delivery claims were returned to
+// the queue (the instance was found dead, or an operator released them).
+const ActionClaimsReleased = "queue.release"
+
 func check(prev, e *store.AuditEntry) error {
 	if prev != nil {
 		if e.Seq != prev.Seq+1 {
