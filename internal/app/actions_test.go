@@ -104,8 +104,8 @@ func TestDelayRestartReleasesOnTime(t *testing.T) {
 	got := waitState(t, b.Store, id, store.Delivered)
 	elapsed := time.Since(sent)
 	ms := messagesTo(up, "bob@partner.example.com")
-	if len(ms) != 1 || !bytes.Equal(ms[0].Data, data) {
-		t.Fatalf("delivered %d copies; bytes identical: %v", len(ms), len(ms) == 1 && bytes.Equal(ms[0].Data, data))
+	if len(ms) != 1 || !bytes.Equal(untraced(t, ms[0].Data), data) {
+		t.Fatalf("delivered %d copies; bytes identical: %v", len(ms), len(ms) == 1 && bytes.Equal(untraced(t, ms[0].Data), data))
 	}
 	if elapsed < 3*time.Second {
 		t.Errorf("delivered %v after sending; never earlier than 3s", elapsed)
@@ -169,7 +169,7 @@ func TestDelayCancelAndSendNow(t *testing.T) {
 		t.Errorf("send now took %v", d)
 	}
 	ms := messagesTo(up, "bob@partner.example.com")
-	if len(ms) != 1 || !bytes.Equal(ms[0].Data, data) || !strings.Contains(string(ms[0].Data), "send-me-now") {
+	if len(ms) != 1 || !bytes.Equal(untraced(t, ms[0].Data), data) || !strings.Contains(string(ms[0].Data), "send-me-now") {
 		t.Fatalf("%d messages reached the recipient; want only the one sent now, unchanged", len(ms))
 	}
 	if err := a.Hold.Cancel(ctx, alice, s, "test"); !errors.Is(err, hold.ErrNotWaiting) {
@@ -202,7 +202,7 @@ all_external = "1h"
 		t.Errorf("per-recipient state %+v", m.Status)
 	}
 	waitState(t, a.Store, id+"-1", store.Delivered)
-	if ms := messagesTo(up, "carol@example.jp"); len(ms) != 1 || !bytes.Equal(ms[0].Data, data) || len(ms[0].Addrs()) != 1 {
+	if ms := messagesTo(up, "carol@example.jp"); len(ms) != 1 || !bytes.Equal(untraced(t, ms[0].Data), data) || len(ms[0].Addrs()) != 1 {
 		t.Fatalf("internal recipient: %d copies", len(ms))
 	}
 	if n := len(messagesTo(up, "dave@elsewhere.example")); n != 0 {
@@ -228,7 +228,7 @@ func TestSplitDeliveryHoldThenApprove(t *testing.T) {
 		t.Errorf("part recipients %v", got)
 	}
 	for _, r := range []string{"colleague@example.jp", "bob@partner.example.com"} {
-		if ms := messagesTo(up, r); len(ms) != 1 || !bytes.Equal(ms[0].Data, data) {
+		if ms := messagesTo(up, r); len(ms) != 1 || !bytes.Equal(untraced(t, ms[0].Data), data) {
 			t.Fatalf("%s: %d copies before the decision", r, len(ms))
 		}
 	}
@@ -243,7 +243,7 @@ func TestSplitDeliveryHoldThenApprove(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := waitState(t, a.Store, id, store.Delivered)
-	if ms := messagesTo(up, "stranger@elsewhere.example"); len(ms) != 1 || !bytes.Equal(ms[0].Data, data) || len(ms[0].Addrs()) != 1 {
+	if ms := messagesTo(up, "stranger@elsewhere.example"); len(ms) != 1 || !bytes.Equal(untraced(t, ms[0].Data), data) || len(ms[0].Addrs()) != 1 {
 		t.Fatalf("released: %d copies", len(ms))
 	}
 	// Nobody got it twice.
@@ -343,7 +343,7 @@ func TestConfirmLinkAndExpiry(t *testing.T) {
 		t.Errorf("second use of the link: %v", err)
 	}
 	waitState(t, a.Store, id, store.Delivered)
-	if ms := messagesTo(up, "stranger@elsewhere.example"); len(ms) != 1 || !bytes.Equal(ms[0].Data, data) {
+	if ms := messagesTo(up, "stranger@elsewhere.example"); len(ms) != 1 || !bytes.Equal(untraced(t, ms[0].Data), data) {
 		t.Fatalf("confirmed: %d copies", len(ms))
 	}
 	if acts := auditActions(t, a, id); !slicesContain(acts, "sender.confirm") {
@@ -416,7 +416,7 @@ external_header_rcpts_over = 1
 	want := "From: Alice <alice@example.jp>\r\n" +
 		"To: \"Carol\" <carol@example.jp>\r\n" +
 		"Subject: bcc-me\r\nMessage-ID: <bcc-me@example.jp>\r\nDKIM-Signature: v=1; a=rsa-sha256; h=from:to:cc:subject; b=abc\r\n" + rest
-	if string(ms[0].Data) != want {
+	if string(untraced(t, ms[0].Data)) != want {
 		t.Errorf("delivered:\n%q\nwant:\n%q", ms[0].Data, want)
 	}
 	var v policy.Verdict

@@ -104,7 +104,7 @@ language = "en"
 		t.Errorf("flash: %q", f)
 	}
 	waitState(t, a.Store, id, store.Delivered)
-	if ms := messagesTo(up, "bob@partner.example.com"); len(ms) != 1 || !bytes.Equal(ms[0].Data, data) {
+	if ms := messagesTo(up, "bob@partner.example.com"); len(ms) != 1 || !bytes.Equal(untraced(t, ms[0].Data), data) {
 		t.Fatalf("partner got %d copies", len(ms))
 	}
 
@@ -148,7 +148,7 @@ language = "en"
 		chromedp.WaitVisible(chromedp.ID("confirm-done")),
 	)
 	waitState(t, a.Store, k, store.Delivered)
-	if ms := messagesTo(up, "stranger@elsewhere.example"); len(ms) != 1 || !bytes.Equal(ms[0].Data, kdata) {
+	if ms := messagesTo(up, "stranger@elsewhere.example"); len(ms) != 1 || !bytes.Equal(untraced(t, ms[0].Data), kdata) {
 		t.Fatalf("confirmed message: %d copies", len(ms))
 	}
 	// The link works once.
