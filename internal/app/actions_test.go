@@ -264,6 +264,12 @@ func TestSplitDeliveryHoldThenApprove(t *testing.T) {
 	if acts := auditActions(t, a, part); !slicesContain(acts, "message.accepted") || !slicesContain(acts, "delivery.delivered") {
 		t.Errorf("part audit: %v", acts)
 	}
+	// The sender's notice says who waits and who has the message already.
+	waitFor(t, "hold notice", func() bool { return len(messagesTo(up, "alice@example.jp")) >= 1 })
+	if n := decodeNotice(t, messagesTo(up, "alice@example.jp")[0].Data); !strings.Contains(n, "stranger@elsewhere.example") ||
+		!strings.Contains(n, "colleague@example.jp, bob@partner.example.com") {
+		t.Errorf("hold notice:\n%s", n)
+	}
 	// The approval names the recipients it released.
 	es, _ = a.Store.Audit(ctx, store.AuditFilter{MsgID: id})
 	for _, e := range es {

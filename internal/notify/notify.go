@@ -70,7 +70,7 @@ func (n *Notifier) Held(m *store.Message, reasons []string) []hold.Notice {
 		why = "  - " + why
 	}
 	if m.From != "" {
-		body := fmt.Sprintf(t.heldSender, n.subject(m), waiting(m), why, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
+		body := fmt.Sprintf(t.heldSender, n.subject(m), n.waitingAndSent(m), why, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
 		out = append(out, n.compose([]string{m.From}, fmt.Sprintf(t.heldSenderSubj, n.subject(m)), body))
 	}
 	if len(n.cfg.Officers) > 0 && n.cfg.OfficerDigest == 0 {
