@@ -26,6 +26,7 @@ import (
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/console"
 	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/incident"
 	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/notify"
 	"github.com/egressguard/egressguard/internal/outbound"
@@ -50,6 +51,7 @@ type App struct {
 	Notify    *notify.Notifier
 	Hold      *hold.Service
 	Retention *retention.Purger
+	Incidents *incident.Service
 	Console   *console.Console
 	SMTP      *smtpfront.Server
 	Registry  *prometheus.Registry
@@ -241,6 +243,15 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Now:           o.now,
 	}
 	a.Retention = retention.New(retain, st, log)
+	inc := cfg.Incident
+	a.Incidents = incident.New(incident.Config{
+		Rules:        incident.Rules{PreliminaryDays: inc.PreliminaryDays, FinalDays: inc.FinalDays, FinalDaysWrongful: inc.FinalDaysWrongful},
+		RemindBefore: inc.RemindBefore.D(),
+		Reminder:     a.Notify.IncidentReminder,
+		Opened:       a.Notify.IncidentOpened,
+		Limits:       judge.limits,
+		Now:          o.now,
+	}, st, log)
 	if cfg.Console.Listen != "" {
 		a.Console, err = console.New(console.Config{
 			Secure:      cfg.Console.TLSConfig != nil,
@@ -250,7 +261,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 			Now:         o.now,
 			Limits:      judge.limits,
 			BodyGoneAt:  retain.BodyGoneAt,
-		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Log: log.Named("console")})
+		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Incidents: a.Incidents, Log: log.Named("console")})
 		if err != nil {
 			st.Close()
 			return nil, err
@@ -368,6 +379,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.goSafe("outbound", func() error { return a.Queue.Run(ctx) })
 	a.goSafe("notify", func() error { a.Notify.Run(ctx); return nil })
 	a.goSafe("retention", func() error { return a.Retention.Run(ctx) })
+	a.goSafe("incidents", func() error { a.Incidents.Run(ctx, a.Cfg.Incident.RemindInterval.D()); return nil })
 	if d := a.Cfg.Notify.OfficerDigest.D(); d > 0 {
 		a.goSafe("officer-digest", func() error {
 			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendDigest(ctx, d) })

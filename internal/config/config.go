@@ -47,11 +47,22 @@ type Config struct {
 	Hold     Hold       `toml:"hold"`
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
+	Incident Incident   `toml:"incident"`
 	Seed     []SeedUser `toml:"seed_user"`
 
 	// Dir is the directory of the config file (not a TOML key); relative
 	// paths in the file are resolved against it.
 	Dir string `toml:"-"`
+}
+
+// Incident configures incident records: the reporting deadlines to the
+// Personal Information Protection Commission and the reminders of them.
+type Incident struct {
+	PreliminaryDays   int      `toml:"preliminary_days"`    // 速報: days after awareness (default 5)
+	FinalDays         int      `toml:"final_days"`          // 確報: days after awareness (default 30)
+	FinalDaysWrongful int      `toml:"final_days_wrongful"` // 確報 when a wrongful act caused it (default 60)
+	RemindBefore      Duration `toml:"remind_before"`       // first reminder this long before a deadline (default 48h)
+	RemindInterval    Duration `toml:"remind_interval"`     // how often deadlines are checked (default 10m)
 }
 
 // Log configures the structured log.
@@ -234,6 +245,8 @@ func Defaults() *Config {
 			Interval:    Duration(10 * 60e9),
 		},
 		Notify: Notify{Language: "ja"},
+		Incident: Incident{PreliminaryDays: 5, FinalDays: 30, FinalDaysWrongful: 60,
+			RemindBefore: Duration(48 * 3600e9), RemindInterval: Duration(10 * 60e9)},
 		Console: Console{
 			Listen:      "127.0.0.1:8025",
 			SessionIdle: Duration(30 * 60e9),
@@ -404,6 +417,11 @@ func (cfg *Config) validate(c *Checker) {
 	positive(c, "inspect.max_decoded_size", int(min(cfg.Inspect.MaxDecodedSize, 1<<40)))
 	positive(c, "inspect.max_time", int(min(cfg.Inspect.MaxTime, 1<<40)))
 	cfg.validateHold(c)
+	positive(c, "incident.preliminary_days", cfg.Incident.PreliminaryDays)
+	positive(c, "incident.final_days", cfg.Incident.FinalDays)
+	positive(c, "incident.final_days_wrongful", cfg.Incident.FinalDaysWrongful)
+	positive(c, "incident.remind_before", int(min(cfg.Incident.RemindBefore, 1<<40)))
+	positive(c, "incident.remind_interval", int(min(cfg.Incident.RemindInterval, 1<<40)))
 	// The catalogue and the rules are checked separately so that problems
 	// in both are reported together.
 	if _, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted); err != nil {

@@ -49,6 +49,8 @@ type Config struct {
 	// Reminder composes the notices of a reminder (nil: none are sent,
 	// the reminder is only audited).
 	Reminder func(in *Incident, d Deadline, overdue bool) []hold.Notice
+	// Opened composes the notices that an incident was opened (nil: none).
+	Opened func(in *Incident, r Rules) []hold.Notice
 	// Limits bound the inspection of a message whose bytes are still
 	// stored, for its attachments.
 	Limits message.Limits
@@ -140,9 +142,18 @@ func (s *Service) Open(ctx context.Context, u *store.User, msgID, note string) (
 	}
 	rec := &store.Incident{ID: in.ID, MsgID: in.MsgID, Reporter: in.Reporter, Status: string(in.Status),
 		Created: now, Updated: now, Data: data}
+	var notices []hold.Notice
+	if s.cfg.Opened != nil {
+		notices = s.cfg.Opened(in, s.cfg.Rules)
+	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertIncident(rec); err != nil {
 			return err
+		}
+		for _, n := range notices {
+			if err := hold.EnqueueNotice(tx, now, n); err != nil {
+				return err
+			}
 		}
 		_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: ActionOpen, MsgID: m.ID, Data: map[string]any{
 			"incident": in.ID, "kind": kind, "recipients": len(in.Facts.Recipients), "links": len(in.Facts.Links),
