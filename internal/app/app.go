@@ -249,6 +249,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		RemindBefore: inc.RemindBefore.D(),
 		Reminder:     a.Notify.IncidentReminder,
 		Opened:       a.Notify.IncidentOpened,
+		Kick:         a.Queue.Kick,
 		Limits:       judge.limits,
 		Now:          o.now,
 	}, st, log)

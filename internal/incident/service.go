@@ -51,6 +51,8 @@ type Config struct {
 	Reminder func(in *Incident, d Deadline, overdue bool) []hold.Notice
 	// Opened composes the notices that an incident was opened (nil: none).
 	Opened func(in *Incident, r Rules) []hold.Notice
+	// Kick tells the delivery queue that notices were queued.
+	Kick func()
 	// Limits bound the inspection of a message whose bytes are still
 	// stored, for its attachments.
 	Limits message.Limits
@@ -72,6 +74,9 @@ func New(cfg Config, st store.Store, log *zap.Logger) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Kick == nil {
+		cfg.Kick = func() {}
 	}
 	return &Service{cfg: cfg, st: st, log: log.Named("incident")}
 }
@@ -164,6 +169,9 @@ func (s *Service) Open(ctx context.Context, u *store.User, msgID, note string) (
 		return nil, err
 	}
 	in.Version = rec.Version
+	if len(notices) > 0 {
+		s.cfg.Kick()
+	}
 	s.log.Info("incident opened", zap.String("incident", in.ID), zap.String("msg_id", m.ID), zap.String("by", u.Name))
 	return in, nil
 }
@@ -439,6 +447,9 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 			}
 			in.Version = rec.Version
 			sent++
+			if len(notices) > 0 {
+				s.cfg.Kick()
+			}
 			s.log.Info("incident reminder", zap.String("incident", in.ID), zap.String("deadline", d.Key), zap.Bool("overdue", overdue))
 		}
 	}
