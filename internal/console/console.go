@@ -73,7 +73,7 @@ type Deps struct {
 	// Incidents manages incident records; nil leaves the sent-mail and
 	// incident pages out.
 	Incidents *incident.Service
-	Log   *zap.Logger
+	Log       *zap.Logger
 }
 
 // Console serves the web console and the API.
