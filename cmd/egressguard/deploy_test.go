@@ -476,3 +476,26 @@ func TestSystemdUnit(t *testing.T) {
 		t.Logf("systemd-analyze security: exposure %s", m[1])
 	}
 }
+
+// CI runs README's test command verbatim, with CI set so that nothing is
+// skipped for a missing tool.
+func TestCIRunsREADMECommand(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?m)^(\\./scripts/test-deps\\.sh && go test .*)$").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no test command")
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(string(m[1])) + `$`).Match(ci) {
+		t.Errorf(".ci/run does not run README's command %q", m[1])
+	}
+	if !regexp.MustCompile(`(?m)^export CI=true$`).Match(ci) {
+		t.Error(".ci/run does not export CI=true")
+	}
+}
