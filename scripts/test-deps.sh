@@ -12,7 +12,18 @@
 # what does not. Run it as root; running it again changes nothing.
 # Afterwards `go test -race ./...` finds PostgreSQL at
 # $EGRESSGUARD_TEST_POSTGRES or at the default below.
+#
+# --install-only installs the packages and stops: no PostgreSQL is started
+# and nothing is checked (scripts/fresh-machine-check.sh installs with the
+# network, then runs the tests without it).
 set -euo pipefail
+
+install_only=
+case "${1:-}" in
+  --install-only) install_only=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--install-only]" >&2; exit 2 ;;
+esac
 
 dsn_default="postgres://egressguard:egressguard@127.0.0.1:5432/egressguard_test?sslmode=disable"
 pgdata=${EGRESSGUARD_PGDATA:-/var/lib/egressguard-test-pg}
@@ -115,6 +126,11 @@ LD_LIBRARY_PATH=$tools/postfix/usr/lib/postfix exec $tools/postfix/usr/sbin/smtp
 EOF
     chmod 0755 /usr/local/bin/smtp-source
   fi
+fi
+
+if [ -n "$install_only" ]; then
+  say "packages installed (--install-only: PostgreSQL not started, nothing checked)"
+  exit 0
 fi
 
 # --- PostgreSQL on 127.0.0.1:5432 -----------------------------------------
