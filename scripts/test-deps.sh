@@ -178,9 +178,11 @@ admin() {
     as_postgres "$pgbin/psql" -X -p 5432 -h /var/run/postgresql "$@"
 }
 admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='egressguard'" | grep -q 1 ||
-  admin -qc "CREATE ROLE egressguard LOGIN PASSWORD 'egressguard' CREATEDB"
+  admin -qc "CREATE ROLE egressguard LOGIN PASSWORD 'egressguard' CREATEDB" ||
+  die "cannot create the role egressguard as the PostgreSQL superuser (neither over 127.0.0.1 nor as the postgres user through /var/run/postgresql)"
 admin -tAc "SELECT 1 FROM pg_database WHERE datname='egressguard_test'" | grep -q 1 ||
-  admin -qc "CREATE DATABASE egressguard_test OWNER egressguard"
+  admin -qc "CREATE DATABASE egressguard_test OWNER egressguard" ||
+  die "cannot create the database egressguard_test"
 
 # --- Checks: each tool really works --------------------------------------
 dsn=${EGRESSGUARD_TEST_POSTGRES:-$dsn_default}
