@@ -1,12 +1,16 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
+
+	"github.com/egressguard/egressguard/internal/account"
 )
 
 // Banner is the block `serve` prints once the guard listens: where passed
@@ -70,6 +74,10 @@ func (a *App) Banner(version string) string {
 	default:
 		line("store", "%s %s (%s)", cfg.Store.Driver, absPath(cfg.Path(cfg.Store.Path)), enc)
 	}
+	if !a.hasAdmin() {
+		b.WriteString("  NO ADMIN ACCOUNT yet; create the first one with\n" +
+			"    egressguard user add admin --role admin --role officer --address admin@YOUR-DOMAIN\n")
+	}
 	if demo := a.DemoSettings(); len(demo) > 0 {
 		b.WriteString("  DEMO SETTINGS still in use; change them before production:\n")
 		for _, d := range demo {
@@ -79,6 +87,23 @@ func (a *App) Banner(version string) string {
 		b.WriteString("  no demo settings in use\n")
 	}
 	return b.String()
+}
+
+// hasAdmin reports whether an enabled admin account exists (true if the
+// store cannot say: the banner must not send anyone to create a second).
+func (a *App) hasAdmin() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	users, err := a.Accounts.List(ctx)
+	if err != nil {
+		return true
+	}
+	for _, u := range users {
+		if !u.Disabled && account.HasRole(u, account.RoleAdmin) {
+			return true
+		}
+	}
+	return false
 }
 
 // ConsoleURL is how users reach the console: console.base_url, or, when

@@ -128,14 +128,18 @@ func TestBanner(t *testing.T) {
 		"console.base_url is not set",
 		"upstream without verified TLS",
 		`policy.internal_domains still names the example domain "example.jp"`,
+		"NO ADMIN ACCOUNT yet", // alice is a sender, olga an officer
 	} {
 		if !strings.Contains(b, want) {
 			t.Errorf("banner lacks %q:\n%s", want, b)
 		}
 	}
-	// A changed password is no longer a demo setting.
-	if err := a.Accounts.SetPassword(t.Context(), "test", "alice", "a-new-long-password"); err != nil {
+	// An admin account ends the reminder.
+	if _, err := a.Accounts.Add(t.Context(), "test", "root", "a-long-admin-password", []string{"admin"}, nil); err != nil {
 		t.Fatal(err)
+	}
+	if b := a.Banner("v1.2.3"); strings.Contains(b, "NO ADMIN ACCOUNT") {
+		t.Errorf("banner with an admin:\n%s", b)
 	}
 
 	// Outbox, TLS everywhere, real names, no seed users: nothing to warn of

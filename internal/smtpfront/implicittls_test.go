@@ -179,3 +179,30 @@ func TestSwaksImplicitTLS(t *testing.T) {
 		t.Fatalf("submissions %+v", subs)
 	}
 }
+
+// Over the connection limit the implicit-TLS listener closes the
+// connection before any handshake (a plaintext 421 would only confuse a
+// TLS client) and counts the refusal.
+func TestImplicitTLSConnectionLimit(t *testing.T) {
+	t.Parallel()
+	cfg, client := tlsConfig(t)
+	cfg.MaxConnsPerIP = 1
+	b, _ := newRecorder()
+	ts, tlsAddr := startImplicitTLS(t, cfg, b)
+	first, err := smtp.DialTLS(tlsAddr, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if err := first.Hello("client.test"); err != nil { // the slot is taken
+		t.Fatal(err)
+	}
+	second, err := smtp.DialTLS(tlsAddr, client)
+	if err == nil {
+		second.Close()
+		t.Fatal("second connection over the per-IP limit was served")
+	}
+	if n := ts.refused(reasonConnLimit); n != 1 {
+		t.Errorf("conn_limit refusals %v", n)
+	}
+}
