@@ -152,6 +152,9 @@ func (a *App) DemoSettings() []string {
 			out = append(out, fmt.Sprintf("policy.internal_domains still names the example domain %q", d))
 		}
 	}
+	if len(cfg.Notify.Officers) == 0 && cfg.Notify.WebhookURL == "" {
+		out = append(out, "notify.officers is empty (and no webhook_url): nobody is told when mail is held")
+	}
 	if exampleDomain(cfg.Hostname) {
 		out = append(out, fmt.Sprintf("hostname is still the example %q", cfg.Hostname))
 	}

@@ -127,6 +127,7 @@ func TestBanner(t *testing.T) {
 		"console without TLS",
 		"console.base_url is not set",
 		"upstream without verified TLS",
+		"notify.officers is empty",
 		`policy.internal_domains still names the example domain "example.jp"`,
 		"NO ADMIN ACCOUNT yet", // alice is a sender, olga an officer
 	} {
@@ -184,6 +185,8 @@ tls_key = "privkey.pem"
 base_url = "https://guard.corp.test:8443"
 [policy]
 internal_domains = ["corp.test"]
+[notify]
+officers = ["security@corp.test"]
 `, dir)), "prod.toml", dir)
 	if err != nil {
 		t.Fatal(err)
