@@ -37,7 +37,7 @@ RUN install -d -m 0700 /out/var/lib/egressguard
 FROM gcr.io/distroless/static-debian12:nonroot
 LABEL org.opencontainers.image.title="egressguard" \
       org.opencontainers.image.description="Outbound mail guard: holds risky outgoing mail (share links to unknown recipients) until a second person approves it" \
-      org.opencontainers.image.documentation="docs/deployment.md" \
+      org.opencontainers.image.documentation="https://github.com/egressguard/egressguard/blob/main/docs/deployment.md" \
       io.egressguard.first-admin="docker exec -it CONTAINER egressguard user add admin --role admin --role officer --address admin@YOUR-DOMAIN" \
       io.egressguard.tls="mount fullchain.pem and privkey.pem at /etc/egressguard/tls (read-only)" \
       io.egressguard.config="/etc/egressguard/egressguard.toml (config/container.toml); mount your own copy over it"
