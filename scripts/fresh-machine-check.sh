@@ -31,9 +31,9 @@ die() { echo "fresh-machine-check: FAILED: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run me as root (debootstrap, mounts, chroot)"
 [ -x /usr/local/go/bin/go ] || die "/usr/local/go/bin/go not found: the check copies the host's Go from there"
 for t in unshare ip git; do command -v "$t" >/dev/null || die "$t not found on the host"; done
-if ! command -v debootstrap >/dev/null; then
-  say "installing debootstrap on the host"
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+if ! command -v debootstrap >/dev/null || [ ! -s /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+  say "installing debootstrap and Debian's archive keyring on the host"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends debootstrap debian-archive-keyring >/dev/null
 fi
 
 cleanup() {
@@ -55,7 +55,7 @@ trap cleanup EXIT
 
 if [ -e "$root" ]; then die "$root exists; remove it or name another directory"; fi
 say "debootstrap --variant=minbase bookworm $root"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null ||
+debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg bookworm "$root" "$mirror" >/dev/null ||
   die "debootstrap failed (see $root/debootstrap/debootstrap.log)"
 # The point releases' fixes, as on an installed machine.
 cat >"$root/etc/apt/sources.list" <<EOF
@@ -75,6 +75,8 @@ cp -a /usr/local/go "$root/usr/local/go"
 install -d "$root/etc/ssl/certs"
 cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+grep -qs localhost "$root/etc/hosts" ||
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >>"$root/etc/hosts"
 git clone -q --no-hardlinks "$repo" "$root/src"
 git -C "$root/src" checkout -q "$(git -C "$repo" rev-parse HEAD)"
 say "testing commit $(git -C "$root/src" rev-parse --short HEAD)"
