@@ -8,6 +8,7 @@
 #   smtp-source (from Postfix)      a pipelining load client
 #   systemd-analyze                 checks deploy/egressguard.service
 #   git, ca-certificates, procps    go build and module downloads
+#   tzdata                          named time zones (Asia/Tokyo)
 # Then it checks that each of them works and stops with a message naming
 # what does not. Run it as root; running it again changes nothing.
 # Afterwards `go test -race ./...` finds PostgreSQL at
@@ -65,7 +66,7 @@ apt_install() {
 }
 
 # --- Packages -------------------------------------------------------------
-apt_install ca-certificates git procps gcc libc6-dev \
+apt_install ca-certificates git procps tzdata gcc libc6-dev \
   swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl \
   postgresql postgresql-client util-linux systemd fonts-dejavu-core
 
