@@ -94,6 +94,10 @@ func TestImplicitTLS(t *testing.T) {
 	if len(subs) != 1 || subs[0].env.AuthUser != "alice" || string(subs[0].data) != "Subject: 465\r\n\r\nimplicit TLS\r\n" {
 		t.Fatalf("submissions %+v", subs)
 	}
+	// The trace field says TLS and AUTH (RFC 3848), as after STARTTLS.
+	if !strings.Contains(subs[0].trace, " with ESMTPSA ") {
+		t.Errorf("trace field %q", subs[0].trace)
+	}
 	if n := ts.refused(reasonTLSRequired); n != 0 {
 		t.Errorf("tls_required refusals on implicit TLS: %v", n)
 	}
