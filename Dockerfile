@@ -1,7 +1,7 @@
 # egressguard container image.
 #
 #   docker build -t egressguard .
-#   docker run -d --name egressguard \
+#   docker run -d --name egressguard --stop-timeout 40 \
 #       -v egressguard-data:/var/lib/egressguard \
 #       -v /etc/egressguard-tls:/etc/egressguard/tls:ro \
 #       -v "$PWD/egressguard.toml:/etc/egressguard/egressguard.toml:ro" \

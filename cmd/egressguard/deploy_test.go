@@ -261,6 +261,7 @@ func TestContainerConfigServe(t *testing.T) {
 	}
 	banner := stdout.String()
 	for _, want := range []string{
+		"egressguard test is running as egressguard.example.jp", // -X main.version, as the image is built
 		addrs["587"] + " (STARTTLS)", addrs["465"] + " (implicit TLS)",
 		"console       https://egressguard.example.jp:8025 (listening on " + addrs["8025"] + ")",
 		"store         sqlite " + filepath.Join(dir, "volume", "egressguard.db"),
