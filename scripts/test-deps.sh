@@ -10,7 +10,9 @@
 #   git, ca-certificates, procps    go build and module downloads
 #   tzdata                          named time zones (Asia/Tokyo)
 # Then it checks that each of them works and stops with a message naming
-# what does not. Run it as root; running it again changes nothing.
+# what does not. Run it as root (without root it only checks, and stops
+# if something must be installed or started); running it again changes
+# nothing.
 # Afterwards `go test -race ./...` finds PostgreSQL at
 # $EGRESSGUARD_TEST_POSTGRES or at the default below.
 #
@@ -36,7 +38,10 @@ die() {
   exit 1
 }
 
-[ "$(id -u)" = 0 ] || die "run me as root (I install packages and start PostgreSQL): sudo $0"
+# Root is needed only to change the machine.
+need_root() {
+  [ "$(id -u)" = 0 ] || die "$1 needs root: sudo $0"
+}
 command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian 12 and Ubuntu LTS"
 command -v go >/dev/null || die "go not found on PATH (install Go from https://go.dev/dl/ and add /usr/local/go/bin to PATH)"
 . /etc/os-release
@@ -57,6 +62,7 @@ apt_install() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  need_root "installing ${missing[*]}"
   apt_update
   say "installing ${missing[*]}"
   # Without recommends, so everything the tests need is named here
@@ -87,6 +93,7 @@ if [ -z "$chrome" ]; then
   if apt-cache policy chromium 2>/dev/null | grep -q 'Candidate:.*snap' || ! apt-cache show chromium >/dev/null 2>&1; then
     [ "$(dpkg --print-architecture)" = amd64 ] ||
       die "no Chromium package without snap for $(dpkg --print-architecture); install Chromium or Chrome by hand"
+    need_root "installing Chrome"
     say "chromium is a snap here; installing google-chrome-stable from Google's apt repository"
     apt_install curl gnupg
     install -d -m 0755 /etc/apt/keyrings
@@ -106,6 +113,7 @@ fi
 # machine's mail server (and start one). Its binary is taken out of the
 # package instead, with the libraries it needs, into $tools.
 if ! command -v smtp-source >/dev/null; then
+  need_root "installing smtp-source"
   if [ -x /usr/sbin/smtp-source ]; then
     ln -sf /usr/sbin/smtp-source /usr/local/bin/smtp-source
   else
@@ -150,8 +158,15 @@ as_postgres() {
     su -s /bin/sh postgres -c "$(printf '%q ' "$@")"
   fi
 }
-install -d -o postgres -g postgres -m 2775 /var/run/postgresql
-if ! "$pgbin/pg_isready" -q -h 127.0.0.1 -p 5432; then
+dsn=${EGRESSGUARD_TEST_POSTGRES:-$dsn_default}
+if "$pgbin/psql" -X "$dsn" -tAc "SELECT 1" 2>/dev/null | grep -q 1; then
+  ready=1 # the test database answers: nothing to start or create
+else
+  ready=
+  need_root "starting PostgreSQL and creating the test database"
+  install -d -o postgres -g postgres -m 2775 /var/run/postgresql
+fi
+if [ -z "$ready" ] && ! "$pgbin/pg_isready" -q -h 127.0.0.1 -p 5432; then
   # Nothing answers: run a cluster of our own (a packaged cluster that is
   # merely stopped stays untouched).
   if [ ! -s "$pgdata/PG_VERSION" ]; then
@@ -178,15 +193,16 @@ admin() {
   "$pgbin/psql" -X -h 127.0.0.1 -p 5432 -U postgres -w "$@" 2>/dev/null ||
     as_postgres "$pgbin/psql" -X -p 5432 -h /var/run/postgresql "$@"
 }
-admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='egressguard'" | grep -q 1 ||
-  admin -qc "CREATE ROLE egressguard LOGIN PASSWORD 'egressguard' CREATEDB" ||
-  die "cannot create the role egressguard as the PostgreSQL superuser (neither over 127.0.0.1 nor as the postgres user through /var/run/postgresql)"
-admin -tAc "SELECT 1 FROM pg_database WHERE datname='egressguard_test'" | grep -q 1 ||
-  admin -qc "CREATE DATABASE egressguard_test OWNER egressguard" ||
-  die "cannot create the database egressguard_test"
+if [ -z "$ready" ]; then
+  admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='egressguard'" | grep -q 1 ||
+    admin -qc "CREATE ROLE egressguard LOGIN PASSWORD 'egressguard' CREATEDB" ||
+    die "cannot create the role egressguard as the PostgreSQL superuser (neither over 127.0.0.1 nor as the postgres user through /var/run/postgresql)"
+  admin -tAc "SELECT 1 FROM pg_database WHERE datname='egressguard_test'" | grep -q 1 ||
+    admin -qc "CREATE DATABASE egressguard_test OWNER egressguard" ||
+    die "cannot create the database egressguard_test"
+fi
 
 # --- Checks: each tool really works --------------------------------------
-dsn=${EGRESSGUARD_TEST_POSTGRES:-$dsn_default}
 "$pgbin/psql" -X "$dsn" -tAc "SELECT 1" 2>/dev/null | grep -q 1 ||
   die "PostgreSQL does not answer at $dsn"
 say "ok: PostgreSQL answers at $dsn"
