@@ -32,7 +32,7 @@ RUN mkdir -p /tmp/check/tls \
  && /out/egressguard config check --config /tmp/check/egressguard.toml \
  && rm -rf /tmp/check
 # The data volume belongs to the image's user (distroless nonroot, 65532).
-RUN install -d -m 0700 /out/var/lib/egressguard
+RUN install -d -o 65532 -g 65532 -m 0700 /out/var/lib/egressguard
 
 FROM gcr.io/distroless/static-debian12:nonroot
 LABEL org.opencontainers.image.title="egressguard" \
