@@ -87,6 +87,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a.Close(context.Background())
 		return err
 	}
+	// For the person at the terminal; logs stay JSON on standard error.
+	fmt.Fprint(stdout, a.Banner(version))
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -27,6 +27,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/egressguard/egressguard/internal/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -114,6 +116,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("egressguard "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := fs.String("config", "config/egressguard.toml", "config `FILE`")
+	cfg := fs.String("config", defaultConfig(), "config `FILE` (default from $EGRESSGUARD_CONFIG if set)")
 	return fs, cfg
+}
+
+// defaultConfig is the config file used without --config: the one
+// EGRESSGUARD_CONFIG names (the container image and the systemd unit set
+// it, so that every command finds the service's config), else the example.
+func defaultConfig() string {
+	if p := os.Getenv("EGRESSGUARD_CONFIG"); p != "" {
+		return p
+	}
+	return config.DefaultPath
 }

@@ -58,6 +58,8 @@ type App struct {
 
 	now       func() time.Time
 	smtpLn    net.Listener
+	smtpsLn   net.Listener // implicit TLS (465), if configured
+	demo      []string     // seed users whose config password still works
 	httpLn    net.Listener
 	http      *http.Server
 	consoleLn net.Listener
@@ -339,6 +341,7 @@ func (a *App) seedUsers(ctx context.Context) error {
 			return fmt.Errorf("seed user %q: %w", su.Name, err)
 		}
 		if a.Accounts.PasswordMatches(ctx, su.Name, su.Password) {
+			a.demo = append(a.demo, su.Name)
 			a.Log.Warn("DEMO PASSWORD IN USE: this account still has the password from the config file; change it with 'egressguard user passwd' or remove the seed_user entry before production",
 				zap.String("user", su.Name))
 		}
@@ -355,10 +358,23 @@ func (a *App) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("smtp listener: %w", err)
 	}
+	if a.Cfg.SMTP.ImplicitTLSListen != "" {
+		a.smtpsLn, err = net.Listen("tcp", a.Cfg.SMTP.ImplicitTLSListen)
+		if err != nil {
+			a.smtpLn.Close()
+			return fmt.Errorf("implicit-TLS smtp listener: %w", err)
+		}
+	}
+	closeSMTP := func() {
+		a.smtpLn.Close()
+		if a.smtpsLn != nil {
+			a.smtpsLn.Close()
+		}
+	}
 	if a.Cfg.HTTP.Listen != "" {
 		a.httpLn, err = net.Listen("tcp", a.Cfg.HTTP.Listen)
 		if err != nil {
-			a.smtpLn.Close()
+			closeSMTP()
 			return fmt.Errorf("http listener: %w", err)
 		}
 		a.http = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
@@ -372,7 +388,7 @@ func (a *App) Start(ctx context.Context) error {
 	if a.Console != nil {
 		a.consoleLn, err = net.Listen("tcp", a.Cfg.Console.Listen)
 		if err != nil {
-			a.smtpLn.Close()
+			closeSMTP()
 			if a.httpLn != nil {
 				a.httpLn.Close()
 			}
@@ -416,6 +432,14 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		return nil
 	})
+	if a.smtpsLn != nil {
+		a.goSafe("smtp-implicit-tls", func() error {
+			if err := a.SMTP.ServeTLS(a.smtpsLn); err != nil && !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	if err := a.auditSimple(ctx, audit.Event{Actor: "system", Action: "config.load", Data: map[string]any{
 		"instance": a.Cfg.Instance, "rules": a.Judge.Engine().RuleNames()}}); err != nil {
 		a.Log.Error("audit of the config load failed", zap.Error(err))
@@ -428,6 +452,7 @@ func (a *App) Start(ctx context.Context) error {
 	close(a.ready)
 	a.Log.Info("egressguard started",
 		zap.String("smtp", a.smtpLn.Addr().String()),
+		zap.String("smtp_implicit_tls", a.SMTPTLSAddr()),
 		zap.String("http", a.HTTPAddr()),
 		zap.String("console", a.ConsoleAddr()),
 		zap.String("upstream", a.Cfg.Upstream.Address),
@@ -466,6 +491,14 @@ func (a *App) SMTPAddr() string {
 		return ""
 	}
 	return a.smtpLn.Addr().String()
+}
+
+// SMTPTLSAddr is the address of the implicit-TLS listener ("" if none).
+func (a *App) SMTPTLSAddr() string {
+	if a.smtpsLn == nil {
+		return ""
+	}
+	return a.smtpsLn.Addr().String()
 }
 
 // HTTPAddr is the address of the metrics and health listener ("" if none).
@@ -508,7 +541,7 @@ func (a *App) ConsoleAddr() string {
 // delivered stays queued for the next start.
 func (a *App) Close(ctx context.Context) error {
 	var errs []error
-	if a.SMTP != nil && a.smtpLn != nil {
+	if a.SMTP != nil && (a.smtpLn != nil || a.smtpsLn != nil) {
 		errs = append(errs, a.SMTP.Shutdown(ctx))
 	}
 	if a.http != nil {

@@ -76,6 +76,7 @@ type Log struct {
 // SMTP configures the submission listener.
 type SMTP struct {
 	Listen            string   `toml:"listen"`
+	ImplicitTLSListen string   `toml:"implicit_tls_listen"` // "" disables; needs tls_cert
 	TLSCert           string   `toml:"tls_cert"`
 	TLSKey            string   `toml:"tls_key"`
 	RequireTLSForAuth *bool    `toml:"require_tls_for_auth"` // default: true when TLS is configured
@@ -147,6 +148,7 @@ type Retention struct {
 // HTTP configures the metrics and health listener.
 type HTTP struct {
 	Listen string `toml:"listen"` // "" disables it
+	Pprof  bool   `toml:"pprof"`  // also serve /debug/pprof/ (profiles) there
 }
 
 // Inspect bounds the work spent on one message.
@@ -519,6 +521,14 @@ func (cfg *Config) validate(c *Checker) {
 func (cfg *Config) validateSMTP(c *Checker) {
 	s := &cfg.SMTP
 	checkHostPort(c, "smtp.listen", s.Listen)
+	if s.ImplicitTLSListen != "" {
+		checkHostPort(c, "smtp.implicit_tls_listen", s.ImplicitTLSListen)
+		if s.TLSCert == "" {
+			c.Add("smtp.implicit_tls_listen", "needs a TLS certificate", "set smtp.tls_cert and smtp.tls_key, or remove this key")
+		} else if s.ImplicitTLSListen == s.Listen && !strings.HasSuffix(s.Listen, ":0") {
+			c.Add("smtp.implicit_tls_listen", "the same address as smtp.listen", "implicit TLS needs a port of its own, usually 465")
+		}
+	}
 	for i, n := range s.TrustedNetworks {
 		p, err := netip.ParsePrefix(n)
 		if err != nil {
