@@ -115,12 +115,29 @@ type entityHeader struct {
 	filename    string            // decoded
 	encrypted   bool              // set by the binary inspection
 	inEncrypted bool              // a part of a multipart/encrypted (PGP/MIME)
+	issues      []issue           // what makes the header ambiguous or partly read
 }
+
+// issue is a problem found in one entity's header, reported by the walk
+// with the entity's path.
+type issue struct{ kind, detail string }
 
 func parseEntityHeader(h header) *entityHeader {
 	eh := &entityHeader{h: h}
+	// Readers differ in which of several such fields they obey (the first,
+	// the last, or none), so a repeated one makes the structure ambiguous.
+	for _, k := range [...]string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"} {
+		if vals := h.Values(k); len(vals) > 1 {
+			eh.issues = append(eh.issues, issue{KindAmbiguous, "repeated " + k + " field"})
+		}
+	}
 	if v := h.Get("Content-Type"); v != "" {
-		eh.mediaType, eh.params = parseParams(v)
+		var pi issue
+		eh.mediaType, eh.params, pi = parseParams(v)
+		if pi.kind != "" {
+			pi.detail = "Content-Type: " + pi.detail
+			eh.issues = append(eh.issues, pi)
+		}
 		if !strings.Contains(eh.mediaType, "/") {
 			// RFC 2045 5.2: an unusable Content-Type means text/plain.
 			eh.mediaType = "text/plain"
@@ -131,7 +148,11 @@ func parseEntityHeader(h header) *entityHeader {
 	}
 	eh.charset = strings.ToLower(strings.Trim(eh.params["charset"], " \t\"'"))
 	eh.cte = strings.ToLower(strings.Trim(h.Get("Content-Transfer-Encoding"), " \t\"'"))
-	disp, dparams := parseParams(h.Get("Content-Disposition"))
+	disp, dparams, pi := parseParams(h.Get("Content-Disposition"))
+	if pi.kind != "" {
+		pi.detail = "Content-Disposition: " + pi.detail
+		eh.issues = append(eh.issues, pi)
+	}
 	switch disp {
 	case "inline", "attachment":
 		eh.disposition = disp
@@ -148,10 +169,15 @@ func parseEntityHeader(h header) *entityHeader {
 // .eml files sent as application/octet-stream.
 func (eh *entityHeader) isMessage() bool {
 	switch eh.mediaType {
-	case "message/rfc822", "message/global":
+	case "message/rfc822", "message/global", "message/news":
 		return true
 	}
-	return strings.EqualFold(path.Ext(eh.filename), ".eml")
+	// A saved web page (MHTML) is a MIME message too.
+	switch strings.ToLower(path.Ext(eh.filename)) {
+	case ".eml", ".mht", ".mhtml":
+		return true
+	}
+	return false
 }
 
 func (eh *entityHeader) isAttachment() bool {
@@ -177,11 +203,22 @@ func (eh *entityHeader) encryptedContent() bool {
 // RFC 2231 extended values in any charset and continuations. The standard
 // library accepts RFC 2231 only in US-ASCII and UTF-8, which loses the
 // ISO-2022-JP and Shift_JIS file names Japanese mailers write.
-func parseParams(v string) (string, map[string]string) {
+//
+// A parameter given twice (also as two RFC 2231 sections with one number,
+// or plain and extended with different values) is reported as an
+// ambiguous issue: readers differ in which one they take. Parameters past
+// maxParams are not read, which is reported as a limit issue.
+func parseParams(v string) (string, map[string]string, issue) {
 	value, rest, _ := strings.Cut(v, ";")
 	value = strings.ToLower(strings.TrimSpace(value))
 	if rest == "" {
-		return value, nil
+		return value, nil, issue{}
+	}
+	var is issue
+	dup := func(name string) {
+		if is.kind == "" {
+			is = issue{KindAmbiguous, "parameter " + strconv.Quote(name) + " given more than once"}
+		}
 	}
 	params := make(map[string]string)
 	type segment struct {
@@ -190,7 +227,8 @@ func parseParams(v string) (string, map[string]string) {
 		val string
 	}
 	var ext map[string][]segment
-	for n := 0; rest != "" && n < 64; n++ {
+	n := 0
+	for ; rest != "" && n < maxParams; n++ {
 		rest = strings.TrimLeft(rest, " \t\r\n;")
 		i := strings.IndexAny(rest, "=;")
 		if i < 0 {
@@ -225,12 +263,22 @@ func parseParams(v string) (string, map[string]string) {
 			if ext == nil {
 				ext = make(map[string][]segment)
 			}
+			for _, o := range ext[name] {
+				if o.idx == s.idx {
+					dup(name)
+				}
+			}
 			ext[name] = append(ext[name], s)
 			continue
 		}
-		if _, dup := params[key]; !dup {
+		if _, seen := params[key]; !seen {
 			params[key] = val
+		} else {
+			dup(key)
 		}
+	}
+	if strings.TrimLeft(rest, " \t\r\n;") != "" && n == maxParams && is.kind == "" {
+		is = issue{KindLimitSize, "more than " + strconv.Itoa(maxParams) + " parameters"}
 	}
 	for name, segs := range ext {
 		slices.SortStableFunc(segs, func(a, b segment) int { return a.idx - b.idx })
@@ -252,10 +300,19 @@ func parseParams(v string) (string, map[string]string) {
 				buf = append(buf, val...)
 			}
 		}
-		params[name] = charsetString(buf, cs)
+		ev := charsetString(buf, cs)
+		if old, ok := params[name]; ok && old != ev && decodeParamText(old) != ev {
+			// name="a.txt" with name*=…a.html: which one a reader uses
+			// decides how it opens the part.
+			dup(name)
+		}
+		params[name] = ev
 	}
-	return value, params
+	return value, params, is
 }
+
+// maxParams bounds the parameters read from one field.
+const maxParams = 64
 
 // unquote reads a quoted-string at the start of s and returns its content
 // and the rest. An unterminated string runs to the next ";" or the end.
@@ -350,11 +407,47 @@ func decodeHeaderTextErr(s string) (string, error) {
 	var err error
 	if strings.Contains(s, "=?") {
 		var d string
-		if d, err = wordDecoder.DecodeHeader(s); err == nil {
+		if d, err = wordDecoder.DecodeHeader(padEncodedWords(s)); err == nil {
 			s = d
 		}
 	}
 	return s, err
+}
+
+// padEncodedWords adds the padding that B-encoded words in s lack. Mail
+// readers decode "=?utf-8?b?aHR0cHM6Ly9h?=" style words without it; the
+// standard library leaves them undecoded, which would hide their text.
+func padEncodedWords(s string) string {
+	var b strings.Builder
+	rest := s
+	for {
+		i := strings.Index(rest, "=?")
+		if i < 0 {
+			break
+		}
+		// =?charset?B?payload?=
+		w := rest[i+2:]
+		q1 := strings.IndexByte(w, '?')
+		if q1 < 0 || q1+2 >= len(w) || w[q1+2] != '?' || (w[q1+1] != 'b' && w[q1+1] != 'B') {
+			b.WriteString(rest[:i+2])
+			rest = w
+			continue
+		}
+		payload := w[q1+3:]
+		end := strings.Index(payload, "?=")
+		if end < 0 {
+			break
+		}
+		b.WriteString(rest[:i+2+q1+3])
+		b.WriteString(payload[:end])
+		n := len(strings.TrimRight(payload[:end], "="))
+		if add := (4-n%4)%4 - (end - n); n%4 > 1 && add > 0 {
+			b.WriteString(strings.Repeat("=", add))
+		}
+		rest = payload[end:]
+	}
+	b.WriteString(rest)
+	return b.String()
 }
 
 // addresses returns the lower-cased addresses of address-list header

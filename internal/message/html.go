@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -16,8 +17,10 @@ const maxAnchorText = 200
 //
 // Reported as "href": a[href], area[href], form[action], iframe[src],
 // frame[src], meta refresh targets, and href of VML shapes in Outlook's
-// conditional comments (its "bulletproof buttons"); relative targets are
-// resolved against <base href>. Not reported: img[src] and other embedded
+// conditional comments (its "bulletproof buttons"); in SVG (inline, or an
+// SVG part, which is read as HTML) a[xlink:href] under any prefix, and
+// the href an animation (set, animate) gives its link; relative targets
+// are resolved against <base href>. Not reported: img[src] and other embedded
 // resources. They are not links the recipient is asked to follow, and
 // signature images hosted on a file-sharing service would otherwise look
 // like shared files in every message. Visible text is scanned like plain
@@ -28,7 +31,7 @@ func (in *inspector) html(src, part string) string {
 	w.tokens(src, false)
 	w.closeAnchor()
 	text := tidyText(w.vis.String())
-	in.links(ExtractLinks(text), part, SourceHTMLText)
+	in.textLinks(text, part, SourceHTMLText)
 	return text
 }
 
@@ -108,6 +111,10 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 			}
 		}
 	}
+	if i := strings.LastIndexByte(name, ':'); i >= 0 && !strings.HasPrefix(name, "v:") {
+		// A prefixed element of a standalone SVG document: "svg:a".
+		name = name[i+1:]
+	}
 	switch name {
 	case "script", "style", "title", "template":
 		if !selfClosing {
@@ -117,7 +124,17 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 		if name == "a" {
 			w.closeAnchor()
 		}
-		if href, ok := attrs["href"]; ok {
+		// SVG 2 prefers href to xlink:href, older readers the other
+		// way round: both count.
+		extra := prefixedHrefs(attrs)
+		href, ok := attrs["href"]
+		if !ok && len(extra) > 0 {
+			href, ok, extra = extra[0], true, extra[1:]
+		}
+		for _, x := range extra {
+			w.target(x, "", false)
+		}
+		if ok {
 			if name == "a" && !selfClosing {
 				w.anchor = &anchor{href: href}
 			} else {
@@ -141,11 +158,40 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 		}
 	case "v:roundrect", "v:rect", "v:shape", "v:oval":
 		w.target(attrs["href"], "", false)
+	case "set", "animate":
+		// <a><set attributeName="href" to="…"/></a> makes the SVG link
+		// lead where "to" (or one of "values") says.
+		if an := strings.ToLower(attrs["attributename"]); an == "href" || strings.HasSuffix(an, ":href") {
+			w.target(attrs["to"], "", false)
+			for v := range strings.SplitSeq(attrs["values"], ";") {
+				w.target(v, "", false)
+			}
+		}
 	default:
 		if blockTag(name) {
 			w.vis.WriteByte('\n')
 		}
 	}
+}
+
+// prefixedHrefs returns the values of "xlink:href" attributes under any
+// namespace prefix, in the order of their names.
+func prefixedHrefs(attrs map[string]string) []string {
+	var keys []string
+	for k := range attrs {
+		if strings.HasSuffix(k, ":href") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = attrs[k]
+	}
+	return out
 }
 
 // closeAnchor records the open anchor with its visible text.

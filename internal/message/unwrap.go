@@ -269,6 +269,11 @@ func unwrapURL(u parsedURL) (parsedURL, []string, bool, []string) {
 		}
 		iu, ok := parseURL(inner)
 		if !ok {
+			if strings.Contains(inner, "%") {
+				// Still encoded after deepUnescape's rounds: where it
+				// leads is not known.
+				return u, wrappers, true, urlHints(u)
+			}
 			// The wrapper points at something that is not a web URL
 			// (mailto:, garbage): what the recipient reaches is the wrapper.
 			return u, wrappers, false, nil
@@ -582,11 +587,12 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// embeddedURLs returns absolute URLs carried in the values of a raw
-// query, at most a few.
+// embeddedURLs returns the absolute URLs carried in the values of a raw
+// query. There is no bound of its own: the caller's bound on the links of
+// a message applies, and reports when it is reached.
 func embeddedURLs(q string) []string {
 	var out []string
-	for q != "" && len(out) < 4 {
+	for q != "" {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
 		_, v, _ := strings.Cut(kv, "=")
