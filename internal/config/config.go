@@ -153,6 +153,14 @@ type Policy struct {
 type ShareLinks struct {
 	Providers  []sharelink.ProviderSpec   `toml:"provider"`
 	SelfHosted []sharelink.SelfHostedSpec `toml:"self_hosted"`
+	// Shorteners extend the built-in list of URL shorteners, whose links
+	// are unknown destinations.
+	Shorteners []sharelink.ShortenerSpec `toml:"shortener"`
+}
+
+// catalog is the share-link catalogue's configuration.
+func (s ShareLinks) catalog() sharelink.Config {
+	return sharelink.Config{Providers: s.Providers, SelfHosted: s.SelfHosted, Shorteners: s.Shorteners}
 }
 
 // Hold configures the four-eyes review of held mail.
@@ -406,7 +414,7 @@ func (cfg *Config) validate(c *Checker) {
 	cfg.validateHold(c)
 	// The catalogue and the rules are checked separately so that problems
 	// in both are reported together.
-	if _, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted); err != nil {
+	if _, err := sharelink.NewConfig(cfg.Share.catalog()); err != nil {
 		var se *sharelink.Error
 		if errors.As(err, &se) {
 			for _, p := range se.Problems {
@@ -627,7 +635,7 @@ func (cfg *Config) Rules() []policy.RuleSpec {
 
 // PolicyEngine compiles the catalogue and the rules.
 func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
-	cat, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted)
+	cat, err := sharelink.NewConfig(cfg.Share.catalog())
 	if err != nil {
 		return nil, err
 	}
