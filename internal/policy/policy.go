@@ -92,7 +92,7 @@ type Verdict struct {
 	// target), at most maxLinkEvidence.
 	UnknownDestinations []DestinationEvidence `json:"unknown_destinations,omitempty"`
 	DestinationsOmitted int                   `json:"unknown_destinations_omitted,omitempty"`
-	Recipients   []RcptClass    `json:"recipients"`
+	Recipients          []RcptClass           `json:"recipients"`
 	// Unknown lists the envelope recipients that are neither internal nor
 	// allowlisted, as written in the envelope.
 	Unknown  []string            `json:"unknown"`
