@@ -164,18 +164,12 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 
-	judge, err := NewJudge(cfg, o.now)
+	judge, allow, err := liveJudge(cfg, st, log, o.now)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	a.Judge = judge
-	a.Allow, err = allowlist.New(st, cfg.Policy.Allow, log, allowlist.Options{Now: o.now})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	judge.SetLists(a.Allow)
+	a.Judge, a.Allow = judge, allow
 
 	upTLS, err := upstreamTLS(cfg, o.upstreamT)
 	if err != nil {

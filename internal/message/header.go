@@ -255,6 +255,9 @@ func parseParams(v string) (string, map[string]string, issue) {
 			if num := strings.TrimSuffix(sect, "*"); num != "" {
 				idx, err := strconv.Atoi(num)
 				if err != nil || idx < 0 || idx > 999 {
+					if is.kind == "" {
+						is = issue{KindLimitSize, "parameter section " + strconv.Quote(key) + " not read"}
+					}
 					continue
 				}
 				s.idx = idx

@@ -258,7 +258,11 @@ func (in *inspector) topHeader(h header) {
 func (in *inspector) subjectLinks(h header, path string, skip int) {
 	vals := h.Values("Subject")
 	for i := skip; i < len(vals); i++ {
-		if s := decodeHeaderText(vals[i]); s != "" {
+		s, err := decodeHeaderTextErr(vals[i])
+		if err != nil {
+			in.problem(path, KindCharset, "Subject: "+err.Error())
+		}
+		if s != "" {
 			in.textLinks(s, path, SourceHeader)
 		}
 	}

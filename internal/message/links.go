@@ -87,12 +87,14 @@ func extractLinks(text string) (out []string, complete bool) {
 			if !ok {
 				continue
 			}
-			if j, joined := foldedAngleURL(text, start, end); joined != "" {
+			j, joined, capped := foldedAngleURL(text, start, end)
+			if joined != "" {
 				emit(joined)
 				last = j
 				i = last - 1
 				continue
 			}
+			complete = complete && !capped
 			if u := trimURL(text[start:end]); len(u) > hostStart-start {
 				emit(u)
 				last = start + len(u)
@@ -142,13 +144,14 @@ const maxFoldedURL = 4096
 // 3986 appendix C says a reader should. It returns the position after
 // the ">" and the joined URL, or "" when there is no such fold: no
 // bracket before, no line break at end, anything but URL characters and
-// blanks before the ">".
-func foldedAngleURL(text string, start, end int) (int, string) {
+// blanks before the ">". capped is true when the fold ran past
+// maxFoldedURL and was not followed to its end.
+func foldedAngleURL(text string, start, end int) (next int, joined string, capped bool) {
 	if end >= len(text) || (text[end] != '\n' && text[end] != '\r' && text[end] != ' ' && text[end] != '\t') {
-		return 0, ""
+		return 0, "", false
 	}
 	if !(start > 0 && text[start-1] == '<') && !(start >= 5 && strings.EqualFold(text[start-5:start], "<URL:")) {
-		return 0, ""
+		return 0, "", false
 	}
 	limit := min(len(text), start+maxFoldedURL)
 	var b strings.Builder
@@ -157,20 +160,20 @@ func foldedAngleURL(text string, start, end int) (int, string) {
 		switch c := text[j]; {
 		case c == '>':
 			if !newline || b.Len() == 0 {
-				return 0, ""
+				return 0, "", false
 			}
 			u := trimURL(text[start:end] + b.String())
-			return j + 1, u
+			return j + 1, u, false
 		case c == '\n' || c == '\r':
 			newline = true
 		case c == ' ' || c == '\t':
 		case c < utf8.RuneSelf && (isURLByte(c) || c == '\\'):
 			b.WriteByte(c)
 		default:
-			return 0, ""
+			return 0, "", false
 		}
 	}
-	return 0, ""
+	return 0, "", newline && limit < len(text)
 }
 
 func isASCII(s string) bool {
