@@ -411,7 +411,8 @@ func decodeHeaderTextErr(s string) (string, error) {
 	if strings.Contains(s, "=?") {
 		var d string
 		if d, err = wordDecoder.DecodeHeader(padEncodedWords(s)); err == nil {
-			s = d
+			// A UTF-8 word may decode to bytes that are not UTF-8.
+			s = strings.ToValidUTF8(d, "\uFFFD")
 		}
 	}
 	return s, err
