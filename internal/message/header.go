@@ -422,35 +422,38 @@ func decodeHeaderTextErr(s string) (string, error) {
 // readers decode "=?utf-8?b?aHR0cHM6Ly9h?=" style words without it; the
 // standard library leaves them undecoded, which would hide their text.
 func padEncodedWords(s string) string {
-	var b strings.Builder
-	rest := s
-	for {
-		i := strings.Index(rest, "=?")
+	var b strings.Builder // written only once a word needs padding
+	done := 0             // s[:done] is in b
+	for pos := 0; ; {
+		i := strings.Index(s[pos:], "=?")
 		if i < 0 {
 			break
 		}
 		// =?charset?B?payload?=
-		w := rest[i+2:]
-		q1 := strings.IndexByte(w, '?')
-		if q1 < 0 || q1+2 >= len(w) || w[q1+2] != '?' || (w[q1+1] != 'b' && w[q1+1] != 'B') {
-			b.WriteString(rest[:i+2])
-			rest = w
+		w := pos + i + 2
+		q1 := strings.IndexByte(s[w:], '?')
+		if q1 < 0 || w+q1+2 >= len(s) || s[w+q1+2] != '?' || (s[w+q1+1] != 'b' && s[w+q1+1] != 'B') {
+			pos = w
 			continue
 		}
-		payload := w[q1+3:]
-		end := strings.Index(payload, "?=")
+		p := w + q1 + 3
+		end := strings.Index(s[p:], "?=")
 		if end < 0 {
 			break
 		}
-		b.WriteString(rest[:i+2+q1+3])
-		b.WriteString(payload[:end])
-		n := len(strings.TrimRight(payload[:end], "="))
-		if add := (4-n%4)%4 - (end - n); n%4 > 1 && add > 0 {
-			b.WriteString(strings.Repeat("=", add))
+		payload := s[p : p+end]
+		n := len(strings.TrimRight(payload, "="))
+		if add := (4-n%4)%4 - (len(payload) - n); n%4 > 1 && add > 0 {
+			b.WriteString(s[done : p+end])
+			b.WriteString("=="[:add])
+			done = p + end
 		}
-		rest = payload[end:]
+		pos = p + end
 	}
-	b.WriteString(rest)
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
 	return b.String()
 }
 
