@@ -125,10 +125,15 @@ type issue struct{ kind, detail string }
 func parseEntityHeader(h header) *entityHeader {
 	eh := &entityHeader{h: h}
 	// Readers differ in which of several such fields they obey (the first,
-	// the last, or none), so a repeated one makes the structure ambiguous.
+	// the last, or none), so a field repeated with another value makes the
+	// structure ambiguous.
 	for _, k := range [...]string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"} {
-		if vals := h.Values(k); len(vals) > 1 {
-			eh.issues = append(eh.issues, issue{KindAmbiguous, "repeated " + k + " field"})
+		vals := h.Values(k)
+		for _, v := range vals[min(1, len(vals)):] {
+			if strings.TrimSpace(v) != strings.TrimSpace(vals[0]) {
+				eh.issues = append(eh.issues, issue{KindAmbiguous, k + " field repeated with another value"})
+				break
+			}
 		}
 	}
 	if v := h.Get("Content-Type"); v != "" {
@@ -204,9 +209,10 @@ func (eh *entityHeader) encryptedContent() bool {
 // library accepts RFC 2231 only in US-ASCII and UTF-8, which loses the
 // ISO-2022-JP and Shift_JIS file names Japanese mailers write.
 //
-// A parameter given twice (also as two RFC 2231 sections with one number,
-// or plain and extended with different values) is reported as an
-// ambiguous issue: readers differ in which one they take. Parameters past
+// A parameter given twice with different values (also as two RFC 2231
+// sections with one number, or plain and extended), and a boundary given
+// twice at all, is reported as an ambiguous issue: readers differ in which
+// one they take, and strict ones refuse the field. Parameters past
 // maxParams are not read, which is reported as a limit issue.
 func parseParams(v string) (string, map[string]string, issue) {
 	value, rest, _ := strings.Cut(v, ";")
@@ -267,16 +273,16 @@ func parseParams(v string) (string, map[string]string, issue) {
 				ext = make(map[string][]segment)
 			}
 			for _, o := range ext[name] {
-				if o.idx == s.idx {
+				if o.idx == s.idx && (o.val != s.val || name == "boundary") {
 					dup(name)
 				}
 			}
 			ext[name] = append(ext[name], s)
 			continue
 		}
-		if _, seen := params[key]; !seen {
+		if old, seen := params[key]; !seen {
 			params[key] = val
-		} else {
+		} else if old != val || key == "boundary" {
 			dup(key)
 		}
 	}

@@ -292,7 +292,7 @@ func (in *inspector) textLinks(text, part, source string) {
 func (in *inspector) multipart(eh *entityHeader, body []byte, path string, depth int) {
 	boundary := eh.params["boundary"]
 	switch eh.cte {
-	case "", "7bit", "8bit", "binary":
+	case "", "7bit", "8bit", "binary", "7-bit", "8-bit", "none":
 	default:
 		// RFC 2045 6.4: a multipart is never encoded. Some readers decode
 		// it anyway and others split the encoded text.

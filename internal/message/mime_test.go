@@ -331,6 +331,8 @@ func TestParamIssues(t *testing.T) {
 		{`multipart/mixed; boundary="a"`, ""},
 		{`multipart/mixed; boundary="a"; boundary="b"`, KindAmbiguous},
 		{`multipart/mixed; BOUNDARY=a; boundary=a`, KindAmbiguous},
+		{`text/plain; charset=utf-8; charset="utf-8"`, ""},
+		{`text/plain; charset=utf-8; charset=iso-2022-jp`, KindAmbiguous},
 		{`text/plain; name*0="a"; name*0="b"`, KindAmbiguous},
 		{`text/plain; name="a.txt"; name*=utf-8''a.html`, KindAmbiguous},
 		{`text/plain; name="a.txt"; name*=utf-8''a.txt`, ""},

@@ -139,6 +139,7 @@ func TestFailClosedNoFalseAlarm(t *testing.T) {
 		{"standard preamble", hdr + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\nThis is a multi-part message in MIME format.\r\n--b\r\nContent-Type: text/plain\r\n\r\nHello https://www.example.com/\r\n--b--\r\n"},
 		{"nested distinct boundaries", hdr + "Content-Type: multipart/mixed; boundary=\"----=_Part_0_1\"\r\n\r\n------=_Part_0_1\r\nContent-Type: multipart/alternative; boundary=\"----=_Part_1_2\"\r\n\r\n------=_Part_1_2\r\nContent-Type: text/plain\r\n\r\nHello.\r\n------=_Part_1_2--\r\n------=_Part_0_1--\r\n"},
 		{"filename and filename* agree", hdr + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHi\r\n--b\r\nContent-Type: application/octet-stream; name=\"a.bin\"\r\nContent-Disposition: attachment; filename=\"a.bin\"; filename*=utf-8''a.bin\r\n\r\nxx\r\n--b--\r\n"},
+		{"identical repeats", hdr + "Content-Type: text/plain; charset=utf-8; charset=\"utf-8\"\r\nContent-Type: text/plain;  charset=utf-8\r\n\r\nHello.\r\n"},
 		{"single-site shortener", hdr + "Content-Type: text/plain\r\n\r\nThe video: https://youtu.be/dQw4w9WgXcQ\r\n"},
 		{"windows path", hdr + "Content-Type: text/plain\r\n\r\nThe file is on \\\\server\\share\\docs and C:\\Users\\taro.\r\n"},
 		{"angle URL on one line", hdr + "Content-Type: text/plain\r\n\r\nSee <https://www.example.com/a/b> and\r\n <https://www.example.org/>.\r\n"},
