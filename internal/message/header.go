@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"maps"
 	"mime"
 	"path"
 	"slices"
@@ -122,6 +123,17 @@ type entityHeader struct {
 // with the entity's path.
 type issue struct{ kind, detail string }
 
+// sameField reports whether two values of a MIME field say the same:
+// the same value and parameters, however quoted or spaced.
+func sameField(a, b string) bool {
+	if strings.TrimSpace(a) == strings.TrimSpace(b) {
+		return true
+	}
+	va, pa, _ := parseParams(a)
+	vb, pb, _ := parseParams(b)
+	return strings.Trim(va, "\"'") == strings.Trim(vb, "\"'") && maps.Equal(pa, pb)
+}
+
 func parseEntityHeader(h header) *entityHeader {
 	eh := &entityHeader{h: h}
 	// Readers differ in which of several such fields they obey (the first,
@@ -130,7 +142,7 @@ func parseEntityHeader(h header) *entityHeader {
 	for _, k := range [...]string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"} {
 		vals := h.Values(k)
 		for _, v := range vals[min(1, len(vals)):] {
-			if strings.TrimSpace(v) != strings.TrimSpace(vals[0]) {
+			if !sameField(v, vals[0]) {
 				eh.issues = append(eh.issues, issue{KindAmbiguous, k + " field repeated with another value"})
 				break
 			}
