@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -19,8 +20,11 @@ const maxAnchorText = 200
 // frame[src], meta refresh targets, and href of VML shapes in Outlook's
 // conditional comments (its "bulletproof buttons"); in SVG (inline, or an
 // SVG part, which is read as HTML) a[xlink:href] under any prefix, and
-// the href an animation (set, animate) gives its link; relative targets
-// are resolved against <base href>. Not reported: img[src] and other embedded
+// the href an animation (set, animate) gives its link; href on any other
+// element that does not load a resource (MathML links), formaction of
+// buttons, the HTML of iframe[srcdoc] and of noscript (which a reader
+// without scripts shows); relative targets are resolved against
+// <base href>. Not reported: img[src] and other embedded
 // resources. They are not links the recipient is asked to follow, and
 // signature images hosted on a file-sharing service would otherwise look
 // like shared files in every message. Visible text is scanned like plain
@@ -43,7 +47,14 @@ type htmlWalk struct {
 	anchor *anchor
 	skip   int
 	n      int
+	// noscript: the next text token is the raw content of a noscript
+	// element, which is read as HTML.
+	noscript bool
+	depth    int // nesting of srcdoc and noscript content
 }
+
+// maxHTMLNesting bounds how deep srcdoc and noscript content is opened.
+const maxHTMLNesting = 8
 
 type anchor struct {
 	href string
@@ -63,6 +74,11 @@ func (w *htmlWalk) tokens(src string, comment bool) {
 		}
 		switch tt {
 		case html.TextToken:
+			if w.noscript {
+				w.noscript = false
+				w.nested(string(z.Text()), comment)
+				continue
+			}
 			if w.skip > 0 || comment {
 				continue
 			}
@@ -75,6 +91,7 @@ func (w *htmlWalk) tokens(src string, comment bool) {
 			name, hasAttr := z.TagName()
 			w.startTag(z, string(name), hasAttr, tt == html.SelfClosingTagToken)
 		case html.EndTagToken:
+			w.noscript = false
 			name, _ := z.TagName()
 			switch string(name) {
 			case "script", "style", "title", "template":
@@ -158,6 +175,11 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 		}
 	case "v:roundrect", "v:rect", "v:shape", "v:oval":
 		w.target(attrs["href"], "", false)
+	case "noscript":
+		w.noscript = !selfClosing
+	case "link", "img", "image", "use", "feimage", "textpath", "tref", "mpath", "pattern", "filter", "lineargradient", "radialgradient", "cursor", "font-face-uri", "color-profile", "altglyph":
+		// Resources, references within the document and, for link,
+		// style sheets: nothing to click.
 	case "set", "animate":
 		// <a><set attributeName="href" to="…"/></a> makes the SVG link
 		// lead where "to" (or one of "values") says.
@@ -171,7 +193,27 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 		if blockTag(name) {
 			w.vis.WriteByte('\n')
 		}
+		if h, ok := attrs["href"]; ok {
+			w.target(h, "", false)
+		}
 	}
+	if fa, ok := attrs["formaction"]; ok {
+		w.target(fa, "", false)
+	}
+	if doc, ok := attrs["srcdoc"]; ok {
+		w.nested(doc, false)
+	}
+}
+
+// nested reads HTML held in an attribute or a raw-text element.
+func (w *htmlWalk) nested(src string, comment bool) {
+	if w.depth >= maxHTMLNesting {
+		w.in.limit(w.part, KindLimitDepth, "HTML nested in srcdoc or noscript deeper than "+strconv.Itoa(maxHTMLNesting))
+		return
+	}
+	w.depth++
+	w.tokens(src, comment)
+	w.depth--
 }
 
 // prefixedHrefs returns the values of "xlink:href" attributes under any
