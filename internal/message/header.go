@@ -324,8 +324,13 @@ func parseParams(v string) (string, map[string]string, issue) {
 		ev := charsetString(buf, cs)
 		if old, ok := params[name]; ok && old != ev && decodeParamText(old) != ev {
 			// name="a.txt" with name*=…a.html: which one a reader uses
-			// decides how it opens the part.
-			dup(name)
+			// decides how it opens the part. An ASCII stand-in for a
+			// file name (filename="report.pdf", filename*=…報告.pdf), as
+			// HTTP does it, opens the same way.
+			if (name != "name" && name != "filename") ||
+				!strings.EqualFold(path.Ext(decodeParamText(old)), path.Ext(ev)) {
+				dup(name)
+			}
 		}
 		params[name] = ev
 	}

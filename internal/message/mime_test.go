@@ -336,6 +336,8 @@ func TestParamIssues(t *testing.T) {
 		{`text/plain; name*0="a"; name*0="b"`, KindAmbiguous},
 		{`text/plain; name="a.txt"; name*=utf-8''a.html`, KindAmbiguous},
 		{`text/plain; name="a.txt"; name*=utf-8''a.txt`, ""},
+		{`text/plain; name="report.pdf"; name*=utf-8''%E5%A0%B1%E5%91%8A.pdf`, ""},
+		{`text/plain; boundary="a"; boundary*=utf-8''b`, KindAmbiguous},
 		{`text/plain; name="=?utf-8?B?44GC?="; name*=utf-8''%E3%81%82`, ""},
 		{`text/plain; name*0=a; name*1000=b`, KindLimitSize},
 		{many, ""},
