@@ -13,6 +13,11 @@
 //   - a config entry with the name of a built-in entry replaces it;
 //   - a config entry with disable = true removes the entry of that name.
 //
+// The catalogue also keeps the list of URL shorteners (BuiltinShorteners,
+// extended by [[sharelink.shortener]]): a link through one of them, or
+// through a redirector the inspector could not unwrap, is an unknown
+// destination (UnknownDestination), since the guard never follows links.
+//
 // Matching is a map lookup on the exact host and then on each parent
 // domain (for "*.suffix" patterns), so its cost does not grow with the
 // catalogue; only the few entries registered for a host run their
