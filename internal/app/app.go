@@ -61,6 +61,8 @@ type App struct {
 	consoleLn net.Listener
 	console   *http.Server
 
+	checkpoints *checkpointer // nil: no audit checkpoints
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	ready  chan struct{}
@@ -179,6 +181,18 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	}
 	a.Judge, a.Allow = judge, allow
 
+	if f := cfg.Audit.CheckpointKeyFile; f != "" {
+		key, err := audit.LoadSigningKey(cfg.Path(f))
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.checkpoints = &checkpointer{a: a, key: key}
+		if cfg.Audit.CheckpointFile != "" {
+			a.checkpoints.file = cfg.Path(cfg.Audit.CheckpointFile)
+		}
+	}
+
 	upTLS, err := upstreamTLS(cfg, o.upstreamT)
 	if err != nil {
 		st.Close()
@@ -253,20 +267,23 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 
 	s := cfg.SMTP
 	a.SMTP, err = smtpfront.New(smtpfront.Config{
-		Hostname:          cfg.Hostname,
-		TLS:               s.TLSConfig,
-		RequireTLSForAuth: *s.RequireTLSForAuth,
-		TrustedNets:       s.Trusted,
-		MaxMessageBytes:   int64(s.MaxMessageSize),
-		MaxRecipients:     s.MaxRecipients,
-		MaxLineLength:     s.MaxLineLength,
-		CommandTimeout:    s.CommandTimeout.D(),
-		DataTimeout:       s.DataTimeout.D(),
-		MaxConns:          s.MaxConnections,
-		MaxConnsPerIP:     s.MaxConnectionsIP,
-		AuthFailDelay:     s.AuthFailDelay.D(),
-		MaxAuthFailures:   s.MaxAuthFailures,
-		AuthFailWindow:    s.AuthFailWindow.D(),
+		Hostname:            cfg.Hostname,
+		TLS:                 s.TLSConfig,
+		RequireTLSForAuth:   *s.RequireTLSForAuth,
+		TrustedNets:         s.Trusted,
+		MaxMessageBytes:     int64(s.MaxMessageSize),
+		MaxRecipients:       s.MaxRecipients,
+		MaxLineLength:       s.MaxLineLength,
+		CommandTimeout:      s.CommandTimeout.D(),
+		DataTimeout:         s.DataTimeout.D(),
+		MaxConns:            s.MaxConnections,
+		MaxConnsPerIP:       s.MaxConnectionsIP,
+		AuthFailDelay:       s.AuthFailDelay.D(),
+		MaxAuthFailures:     s.MaxAuthFailures,
+		AuthFailWindow:      s.AuthFailWindow.D(),
+		MaxAuthFailuresUser: s.MaxAuthFailuresUser,
+		EnforceHeaderFrom:   *s.EnforceHeaderFrom,
+		MaxHops:             s.MaxHops,
 	}, &backend{a: a}, log.Named("smtp"), a.Registry)
 	if err != nil {
 		st.Close()
@@ -384,6 +401,11 @@ func (a *App) Start(ctx context.Context) error {
 		"instance": a.Cfg.Instance, "rules": a.Judge.Engine().RuleNames()}}); err != nil {
 		a.Log.Error("audit of the config load failed", zap.Error(err))
 	}
+	if cp := a.checkpoints; cp != nil {
+		a.goSafe("audit-checkpoint", func() error {
+			return runLoop(ctx, a.Cfg.Audit.CheckpointInterval.D(), cp.checkpoint)
+		})
+	}
 	close(a.ready)
 	a.Log.Info("egressguard started",
 		zap.String("smtp", a.smtpLn.Addr().String()),
@@ -485,6 +507,12 @@ func (a *App) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("shutdown: %w", ctx.Err()))
+	}
+	if a.checkpoints != nil && a.cancel != nil {
+		// The last word: what happened since the last checkpoint.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		a.checkpoints.checkpoint(cctx)
+		cancel()
 	}
 	if a.Store != nil {
 		errs = append(errs, a.Store.Close())

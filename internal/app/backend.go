@@ -47,6 +47,13 @@ func (b *backend) Submit(ctx context.Context, env *envelope.Envelope, data []byt
 	return smtpfront.Result{Action: j.Action}, err
 }
 
+// Refused audits a message the SMTP front end refused itself (a header
+// From that is not the sender's, a mail loop). It is not stored; the entry
+// is the record that it was refused.
+func (b *backend) Refused(ctx context.Context, env *envelope.Envelope, reason string) {
+	b.a.auditRefusal(ctx, env, map[string]any{"reason": reason})
+}
+
 // httpHandler serves metrics and the health endpoints.
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()

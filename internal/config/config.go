@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/sharelink"
@@ -47,6 +48,7 @@ type Config struct {
 	Hold     Hold       `toml:"hold"`
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
+	Audit    Audit      `toml:"audit"`
 	Seed     []SeedUser `toml:"seed_user"`
 
 	// Dir is the directory of the config file (not a TOML key); relative
@@ -77,6 +79,14 @@ type SMTP struct {
 	AuthFailDelay     Duration `toml:"auth_fail_delay"`
 	MaxAuthFailures   int      `toml:"max_auth_failures"`
 	AuthFailWindow    Duration `toml:"auth_fail_window"`
+	// MaxAuthFailuresUser limits failed AUTH per user name (from any
+	// address) within auth_fail_window; addresses the user logged in
+	// from successfully are exempt.
+	MaxAuthFailuresUser int `toml:"max_auth_failures_per_user"`
+	// EnforceHeaderFrom: an authenticated sender's header From must be
+	// one of the account's addresses. Default true.
+	EnforceHeaderFrom *bool `toml:"enforce_header_from"`
+	MaxHops           int   `toml:"max_hops"` // refuse mail with this many Received: fields (a loop)
 
 	// Parsed forms, filled by Load.
 	Trusted   []netip.Prefix `toml:"-"`
@@ -191,6 +201,17 @@ type Console struct {
 	TLSConfig *tls.Config `toml:"-"`
 }
 
+// Audit configures the published chain head: signed checkpoints of the
+// audit chain, written to the log, appended to a file on other storage and
+// sent to the webhook, so that truncating the log is detected.
+type Audit struct {
+	// CheckpointKeyFile is the Ed25519 signing key (from `egressguard
+	// audit keygen`). Empty: no checkpoints.
+	CheckpointKeyFile  string   `toml:"checkpoint_key_file"`
+	CheckpointFile     string   `toml:"checkpoint_file"`     // JSON Lines, appended; on other storage
+	CheckpointInterval Duration `toml:"checkpoint_interval"` // default 1h
+}
+
 // SeedUser is an account created at start if it does not exist yet. It is
 // meant for the quickstart; serve warns while a seeded password is in use.
 type SeedUser struct {
@@ -222,6 +243,10 @@ func Defaults() *Config {
 			AuthFailDelay:    Duration(1e9),
 			MaxAuthFailures:  10,
 			AuthFailWindow:   Duration(10 * 60e9),
+			MaxHops:          50,
+			// Higher than per address: one user's failures come
+			// from all the addresses an attacker has.
+			MaxAuthFailuresUser: 30,
 		},
 		Upstream: Upstream{
 			TLS:            "opportunistic",
@@ -247,7 +272,8 @@ func Defaults() *Config {
 			SessionIdle: Duration(30 * 60e9),
 			SessionMax:  Duration(12 * 3600e9),
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:9025"},
+		HTTP:  HTTP{Listen: "127.0.0.1:9025"},
+		Audit: Audit{CheckpointInterval: Duration(3600e9)},
 		Inspect: Inspect{
 			MaxDepth:       20,
 			MaxParts:       500,
@@ -399,6 +425,14 @@ func (cfg *Config) validate(c *Checker) {
 			c.Add("store.key_file", err.Error(), "create it with `egressguard keygen > FILE && chmod 600 FILE`")
 		}
 	}
+	if cfg.Audit.CheckpointKeyFile != "" {
+		if _, err := audit.LoadSigningKey(cfg.Path(cfg.Audit.CheckpointKeyFile)); err != nil {
+			c.Add("audit.checkpoint_key_file", err.Error(), "create it with `egressguard audit keygen > FILE && chmod 600 FILE`")
+		}
+	} else if cfg.Audit.CheckpointFile != "" {
+		c.Add("audit.checkpoint_file", "set but no checkpoint_key_file", "set audit.checkpoint_key_file to sign checkpoints")
+	}
+	positive(c, "audit.checkpoint_interval", int(min(cfg.Audit.CheckpointInterval, 1<<40)))
 	if cfg.Retain.DeliveredBody < 0 || cfg.Retain.DecidedBody < 0 {
 		c.Add("retention", "negative retention", "0 deletes at once")
 	}
@@ -513,6 +547,12 @@ func (cfg *Config) validateSMTP(c *Checker) {
 	positive(c, "smtp.max_connections", s.MaxConnections)
 	positive(c, "smtp.max_connections_per_ip", s.MaxConnectionsIP)
 	positive(c, "smtp.max_auth_failures", s.MaxAuthFailures)
+	positive(c, "smtp.max_auth_failures_per_user", s.MaxAuthFailuresUser)
+	positive(c, "smtp.max_hops", s.MaxHops)
+	if s.EnforceHeaderFrom == nil {
+		v := true
+		s.EnforceHeaderFrom = &v
+	}
 }
 
 func (cfg *Config) validateUpstream(c *Checker) {
