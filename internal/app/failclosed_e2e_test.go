@@ -33,7 +33,8 @@ func TestFailClosedOverSMTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
+		// Sent by alice, whose header From must be hers.
+		return []byte(strings.Replace(string(b), "From: Taro <taro@example.co.jp>", "From: Alice <alice@example.jp>", 1))
 	}
 	cases := []struct {
 		name string
