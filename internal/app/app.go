@@ -178,18 +178,12 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 
-	judge, err := NewJudge(cfg, o.now)
+	judge, allow, err := liveJudge(cfg, st, log, o.now)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	a.Judge = judge
-	a.Allow, err = allowlist.New(st, cfg.Policy.Allow, log, allowlist.Options{Now: o.now})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	judge.SetLists(a.Allow)
+	a.Judge, a.Allow = judge, allow
 
 	if f := cfg.Audit.CheckpointKeyFile; f != "" {
 		key, err := audit.LoadSigningKey(cfg.Path(f))
