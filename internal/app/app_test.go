@@ -21,6 +21,7 @@ import (
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/fakesmtp"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/testenv"
 )
 
 // testConfig returns a config for a guard on loopback with a temporary data
@@ -359,13 +360,7 @@ func TestOutboxQuickstart(t *testing.T) {
 }
 
 func TestSwaks(t *testing.T) {
-	swaks, err := exec.LookPath("swaks")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("swaks is not installed; CI must install it")
-		}
-		t.Skip("swaks not installed")
-	}
+	swaks := testenv.Program(t, "swaks", "swaks")
 	up := fakesmtp.Start(t)
 	a := startApp(t, testConfig(t, up.Addr(), ""))
 	out, err := exec.Command(swaks, "--server", a.SMTPAddr(), "--auth", "LOGIN", "--auth-user", "alice",

@@ -59,14 +59,20 @@ func (b *backend) Refused(ctx context.Context, env *envelope.Envelope, reason st
 	b.a.auditRefusal(ctx, env, map[string]any{"reason": reason})
 }
 
-// httpHandler serves metrics and the health endpoints.
+// httpHandler serves the metrics and health endpoints and nothing else:
+// every other path is 404. Profiles (/debug/pprof/) expose memory contents
+// such as message bytes and are served only when http.pprof is set.
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/", http.NotFound)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
-	// Profiles for operators; the listener is meant to stay internal.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if a.Cfg.HTTP.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

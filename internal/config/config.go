@@ -50,12 +50,23 @@ type Config struct {
 	Confirm  Confirm    `toml:"confirm"`
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
+	Incident Incident   `toml:"incident"`
 	Audit    Audit      `toml:"audit"`
 	Seed     []SeedUser `toml:"seed_user"`
 
 	// Dir is the directory of the config file (not a TOML key); relative
 	// paths in the file are resolved against it.
 	Dir string `toml:"-"`
+}
+
+// Incident configures incident records: the reporting deadlines to the
+// Personal Information Protection Commission and the reminders of them.
+type Incident struct {
+	PreliminaryDays   int      `toml:"preliminary_days"`    // 速報: days after awareness (default 5)
+	FinalDays         int      `toml:"final_days"`          // 確報: days after awareness (default 30)
+	FinalDaysWrongful int      `toml:"final_days_wrongful"` // 確報 when a wrongful act caused it (default 60)
+	RemindBefore      Duration `toml:"remind_before"`       // first reminder this long before a deadline (default 48h)
+	RemindInterval    Duration `toml:"remind_interval"`     // how often deadlines are checked (default 10m)
 }
 
 // Log configures the structured log.
@@ -67,6 +78,7 @@ type Log struct {
 // SMTP configures the submission listener.
 type SMTP struct {
 	Listen            string   `toml:"listen"`
+	ImplicitTLSListen string   `toml:"implicit_tls_listen"` // "" disables; needs tls_cert
 	TLSCert           string   `toml:"tls_cert"`
 	TLSKey            string   `toml:"tls_key"`
 	RequireTLSForAuth *bool    `toml:"require_tls_for_auth"` // default: true when TLS is configured
@@ -138,6 +150,7 @@ type Retention struct {
 // HTTP configures the metrics and health listener.
 type HTTP struct {
 	Listen string `toml:"listen"` // "" disables it
+	Pprof  bool   `toml:"pprof"`  // also serve /debug/pprof/ (profiles) there
 }
 
 // Inspect bounds the work spent on one message.
@@ -165,6 +178,14 @@ type Policy struct {
 type ShareLinks struct {
 	Providers  []sharelink.ProviderSpec   `toml:"provider"`
 	SelfHosted []sharelink.SelfHostedSpec `toml:"self_hosted"`
+	// Shorteners extend the built-in list of URL shorteners, whose links
+	// are unknown destinations.
+	Shorteners []sharelink.ShortenerSpec `toml:"shortener"`
+}
+
+// catalog is the share-link catalogue's configuration.
+func (s ShareLinks) catalog() sharelink.Config {
+	return sharelink.Config{Providers: s.Providers, SelfHosted: s.SelfHosted, Shorteners: s.Shorteners}
 }
 
 // Hold configures the four-eyes review of held mail.
@@ -284,6 +305,8 @@ func Defaults() *Config {
 			Interval:    Duration(10 * 60e9),
 		},
 		Notify: Notify{Language: "ja"},
+		Incident: Incident{PreliminaryDays: 5, FinalDays: 30, FinalDaysWrongful: 60,
+			RemindBefore: Duration(48 * 3600e9), RemindInterval: Duration(10 * 60e9)},
 		Console: Console{
 			Listen:      "127.0.0.1:8025",
 			SessionIdle: Duration(30 * 60e9),
@@ -463,9 +486,14 @@ func (cfg *Config) validate(c *Checker) {
 	positive(c, "inspect.max_decoded_size", int(min(cfg.Inspect.MaxDecodedSize, 1<<40)))
 	positive(c, "inspect.max_time", int(min(cfg.Inspect.MaxTime, 1<<40)))
 	cfg.validateHold(c)
+	positive(c, "incident.preliminary_days", cfg.Incident.PreliminaryDays)
+	positive(c, "incident.final_days", cfg.Incident.FinalDays)
+	positive(c, "incident.final_days_wrongful", cfg.Incident.FinalDaysWrongful)
+	positive(c, "incident.remind_before", int(min(cfg.Incident.RemindBefore, 1<<40)))
+	positive(c, "incident.remind_interval", int(min(cfg.Incident.RemindInterval, 1<<40)))
 	// The catalogue and the rules are checked separately so that problems
 	// in both are reported together.
-	if _, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted); err != nil {
+	if _, err := sharelink.NewConfig(cfg.Share.catalog()); err != nil {
 		var se *sharelink.Error
 		if errors.As(err, &se) {
 			for _, p := range se.Problems {
@@ -526,6 +554,14 @@ func (cfg *Config) validate(c *Checker) {
 func (cfg *Config) validateSMTP(c *Checker) {
 	s := &cfg.SMTP
 	checkHostPort(c, "smtp.listen", s.Listen)
+	if s.ImplicitTLSListen != "" {
+		checkHostPort(c, "smtp.implicit_tls_listen", s.ImplicitTLSListen)
+		if s.TLSCert == "" {
+			c.Add("smtp.implicit_tls_listen", "needs a TLS certificate", "set smtp.tls_cert and smtp.tls_key, or remove this key")
+		} else if s.ImplicitTLSListen == s.Listen && !strings.HasSuffix(s.Listen, ":0") {
+			c.Add("smtp.implicit_tls_listen", "the same address as smtp.listen", "implicit TLS needs a port of its own, usually 465")
+		}
+	}
 	for i, n := range s.TrustedNetworks {
 		p, err := netip.ParsePrefix(n)
 		if err != nil {
@@ -699,7 +735,7 @@ func (cfg *Config) Rules() []policy.RuleSpec {
 
 // PolicyEngine compiles the catalogue and the rules.
 func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
-	cat, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted)
+	cat, err := sharelink.NewConfig(cfg.Share.catalog())
 	if err != nil {
 		return nil, err
 	}

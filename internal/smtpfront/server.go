@@ -253,7 +253,21 @@ func (s *Server) isTrusted(ip netip.Addr) bool {
 
 // Serve accepts connections on l until Shutdown, then returns
 // ErrServerClosed. It may be called for several listeners.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.serve(l, false) }
+
+// ServeTLS is Serve for implicit TLS (RFC 8314 submissions, port 465):
+// every connection begins with a TLS handshake, before the greeting. The
+// session is then what it is after STARTTLS on the plain listener: the same
+// limits and sender rules, AUTH offered at once, STARTTLS not offered.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.cfg.TLS == nil {
+		l.Close()
+		return errors.New("smtpfront: implicit TLS needs a TLS configuration")
+	}
+	return s.serve(l, true)
+}
+
+func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -286,14 +300,15 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		delay = 0
-		s.accept(nc, remoteIP(nc))
+		s.accept(nc, remoteIP(nc), implicitTLS)
 	}
 }
 
 // accept applies the connection limits and starts serving nc.
-func (s *Server) accept(nc net.Conn, ip netip.Addr) {
+func (s *Server) accept(nc net.Conn, ip netip.Addr, implicitTLS bool) {
 	s.m.connections.Inc()
 	c := newConn(s, nc, ip)
+	c.implicitTLS = implicitTLS
 	var refusal string
 	s.mu.Lock()
 	switch {
@@ -315,6 +330,12 @@ func (s *Server) accept(nc net.Conn, ip netip.Addr) {
 		} else {
 			s.m.refuse(reasonConnLimit)
 			s.log.Warn("connection refused", zap.String("client_ip", ipString(ip)), zap.String("reason", reasonConnLimit))
+		}
+		if implicitTLS {
+			// The client expects a TLS handshake, not a reply; a
+			// handshake per refused connection is what a flood wants.
+			nc.Close()
+			return
 		}
 		// Written here, not by a goroutine: a new socket's send buffer
 		// takes a greeting without blocking, and the deadline bounds it

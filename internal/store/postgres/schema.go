@@ -173,7 +173,23 @@ CREATE TABLE instances (
 	seen     bigint NOT NULL    -- last heartbeat, by the server's clock
 );
 `,
-	// 4: delayed mail is due at its release time like queued mail is at
+	// 4: incident records (data is JSON, sealed when a key file is set).
+	`
+CREATE TABLE incidents (
+	id       text COLLATE "C" PRIMARY KEY,
+	msg_id   text COLLATE "C" NOT NULL,
+	reporter text COLLATE "C" NOT NULL,
+	status   text NOT NULL,
+	created  bigint NOT NULL,
+	updated  bigint NOT NULL,
+	version  bigint NOT NULL,
+	data     bytea NOT NULL
+);
+CREATE INDEX incidents_created ON incidents (created);
+CREATE INDEX incidents_reporter ON incidents (reporter, created);
+CREATE INDEX incidents_msg ON incidents (msg_id);
+`,
+	// 5: delayed mail is due at its release time like queued mail is at
 	// its next attempt, so the due index takes it in; secrets the
 	// instances share (the key that signs confirmation links).
 	`
