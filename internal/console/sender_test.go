@@ -78,3 +78,23 @@ func TestConfirmLinkRefused(t *testing.T) {
 		}
 	}
 }
+
+// An officer who also sends sees their own delayed mail in the queue, and
+// nobody else's.
+func TestOfficerSeesOwnDelayed(t *testing.T) {
+	f := newFixture(t, 1)
+	own := f.waiting("sam", store.Delayed)
+	other := f.waiting("alice", store.Delayed)
+	held := f.held("bob", "h", testBody("h"))
+	resp, body := f.api("GET", "/api/held", f.token("sam"), "")
+	wantStatus(t, resp, body, http.StatusOK)
+	var l APIList
+	json.Unmarshal([]byte(body), &l)
+	ids := map[string]bool{}
+	for _, m := range l.Messages {
+		ids[m.ID] = true
+	}
+	if !ids[own] || ids[other] || !ids[held] || len(l.Messages) != 2 {
+		t.Errorf("sam's list: %s", body)
+	}
+}

@@ -186,15 +186,18 @@ func (m *APIMessage) matches(rule, sender string) bool {
 
 // listHeld returns the held mail u may see, oldest first, filtered.
 func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender string) (all []APIMessage, shown []APIMessage, err error) {
-	var states []store.State // officers: held mail
-	if !account.HasRole(u, account.RoleOfficer) {
-		// Senders also see their mail that waits for them.
-		states = []store.State{store.Held, store.Delayed, store.Unconfirmed}
-	}
-	ms, err := c.hold.List(ctx, u, states)
+	// Held mail (officers: everyone's, senders: their own), and the
+	// caller's own mail that waits for them (delayed, unconfirmed).
+	ms, err := c.hold.List(ctx, u, nil)
 	if err != nil {
 		return nil, nil, err
 	}
+	own, err := c.hold.ListOwn(ctx, u, []store.State{store.Delayed, store.Unconfirmed})
+	if err != nil {
+		return nil, nil, err
+	}
+	ms = append(ms, own...)
+	slices.SortStableFunc(ms, func(a, b *store.Message) int { return a.Received.Compare(b.Received) })
 	for _, m := range ms {
 		s := summary(m)
 		s.Own = hold.IsSender(u, m)

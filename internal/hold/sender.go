@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,34 @@ func (s *Service) senderDecide(ctx context.Context, u *store.User, linkActor fun
 	s.kick()
 	s.event(m, d)
 	return nil
+}
+
+// ListOwn returns u's own messages in states, oldest first, whatever u's
+// roles: an officer's delayed mail is theirs to send or cancel.
+func (s *Service) ListOwn(ctx context.Context, u *store.User, states []store.State) ([]*store.Message, error) {
+	var out []*store.Message
+	seen := map[string]bool{}
+	add := func(f store.Filter) error {
+		f.States, f.Ascending = states, true
+		ms, err := s.st.List(ctx, f)
+		for _, m := range ms {
+			if !seen[m.ID] && IsSender(u, m) {
+				seen[m.ID] = true
+				out = append(out, m)
+			}
+		}
+		return err
+	}
+	if err := add(store.Filter{AuthUser: u.Name}); err != nil {
+		return nil, err
+	}
+	for _, a := range u.Addresses {
+		if err := add(store.Filter{From: a}); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b *store.Message) int { return a.Received.Compare(b.Received) })
+	return out, nil
 }
 
 // waitingRcpts lists the recipients a waiting message holds back (those
