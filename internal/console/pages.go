@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
-	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -286,23 +285,7 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request, u *store.User)
 	if _, ok := catalogue[l]; !ok {
 		l = ""
 	}
-	// u was read for this request; the write replaces the record, so a
-	// password change in between would be undone. Read it again, as late
-	// as possible.
-	cur, err := c.st.User(r.Context(), u.Name)
-	if err == nil && cur.Lang != l {
-		now := c.cfg.Now()
-		cur.Lang = l
-		cur.Updated = now.UTC()
-		err = c.st.Update(r.Context(), func(tx store.Tx) error {
-			if err := tx.PutUser(cur); err != nil {
-				return err
-			}
-			_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "user.lang",
-				Data: map[string]any{"user": u.Name, "lang": l}})
-			return err
-		})
-	}
+	err := c.acc.SetLang(r.Context(), u.Name, u.Name, l)
 	if err != nil {
 		c.log.Error("setting console language", zap.String("user", u.Name), zap.Error(err))
 		c.errorPage(w, r, u, http.StatusInternalServerError, "err.internal")
