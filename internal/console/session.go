@@ -265,18 +265,3 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	c.clearCookie(w)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
-
-// safeNext keeps a post-login redirect on this site: a local absolute
-// path, not "//host" or "/\host" (which browsers treat as another host).
-func safeNext(next string) string {
-	if next == "" || next[0] != '/' || len(next) > 2000 {
-		return "/held"
-	}
-	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
-		return "/held"
-	}
-	if strings.ContainsAny(next, "\r\n\t\x00") || strings.HasPrefix(next, "/login") {
-		return "/held"
-	}
-	return next
-}
