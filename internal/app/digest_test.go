@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
@@ -87,5 +89,28 @@ language = "en"
 	}
 	if !bytes.Contains(body, []byte("3 message(s) held")) {
 		t.Errorf("digest count:\n%s", body)
+	}
+}
+
+// TestWarnsWithoutIncidentContacts: serve warns at start-up when a near
+// miss would tell nobody, and not when someone is configured.
+func TestWarnsWithoutIncidentContacts(t *testing.T) {
+	for _, tc := range []struct {
+		extra string
+		warn  bool
+	}{
+		{"", true},
+		{"[notify]\nfrom = \"guard@example.jp\"\nincident_contacts = [\"head@example.jp\"]\n", false},
+	} {
+		core, logs := observer.New(zap.WarnLevel)
+		a, err := Open(context.Background(), testConfig(t, "", tc.extra), zap.New(core), WithBcryptCost(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Close(context.Background())
+		got := logs.FilterMessageSnippet("incident_contacts").Len() > 0
+		if got != tc.warn {
+			t.Errorf("incident contacts configured: %v; warned: %v", !tc.warn, got)
+		}
 	}
 }

@@ -183,6 +183,9 @@ type APIOutcome struct {
 	Released  bool   `json:"released,omitempty"`
 	Approvals int    `json:"approvals,omitempty"`
 	Needed    int    `json:"needed,omitempty"`
+	// Warning says what the action did not do that the caller may
+	// expect (a near miss with no incident contacts to tell).
+	Warning string `json:"warning,omitempty"`
 }
 
 // APIError is the body of every error answer.
@@ -354,7 +357,11 @@ func (c *Console) apiReject(w http.ResponseWriter, r *http.Request, u *store.Use
 		c.apiHoldError(w, r, u, err)
 		return
 	}
-	apiJSON(w, http.StatusOK, APIOutcome{ID: id, State: string(store.Rejected)})
+	out := APIOutcome{ID: id, State: string(store.Rejected)}
+	if req.NearMiss && c.cfg.IncidentContacts == 0 {
+		out.Warning = langOf("en").T("act.near_miss_nobody")
+	}
+	apiJSON(w, http.StatusOK, out)
 }
 
 func (c *Console) apiWithdraw(w http.ResponseWriter, r *http.Request, u *store.User) {

@@ -60,6 +60,10 @@ type Config struct {
 	ThrottleWindow     time.Duration
 	// NearMissWindow is how far back the near-miss counter looks (default 30 days).
 	NearMissWindow time.Duration
+	// IncidentContacts is how many addresses a near miss is reported to.
+	// With none, the reject form and its confirmation say that nobody
+	// will be told.
+	IncidentContacts int
 }
 
 // Deps are the services the console calls.

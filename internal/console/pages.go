@@ -171,7 +171,7 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.Use
 	}
 	if done, id := q.Get("done"), q.Get("id"); done != "" {
 		switch done {
-		case "approved", "released", "rejected", "withdrawn":
+		case "approved", "released", "rejected", "rejected_nobody", "withdrawn":
 			d.Flash = d.L.T("done."+done, id)
 		case "lang":
 			d.Flash = d.L.T("done.lang")
@@ -194,6 +194,8 @@ type messageData struct {
 	// VerdictJSON is the stored verdict, indented, shown as text.
 	VerdictJSON string
 	Retention   bool // the retention schedule is known
+	// NearMissNotifies: incident contacts are configured.
+	NearMissNotifies bool
 }
 
 var mainHeaders = []string{"From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-Id"}
@@ -204,7 +206,8 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 		c.holdErrorPage(w, r, u, err)
 		return
 	}
-	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now(), Retention: c.cfg.BodyGoneAt != nil}
+	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now(), Retention: c.cfg.BodyGoneAt != nil,
+		NearMissNotifies: c.cfg.IncidentContacts > 0}
 	d.Title = m.Subject
 	if d.Title == "" {
 		d.Title = d.L.T("no_subject")
@@ -254,6 +257,10 @@ func (c *Console) reject(w http.ResponseWriter, r *http.Request, u *store.User) 
 	nearMiss := r.PostForm.Get("near_miss") != ""
 	if err := c.hold.Reject(r.Context(), u, id, r.PostForm.Get("comment"), nearMiss, "console"); err != nil {
 		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	if nearMiss && c.cfg.IncidentContacts == 0 {
+		c.done(w, r, "rejected_nobody", id)
 		return
 	}
 	c.done(w, r, "rejected", id)

@@ -127,7 +127,7 @@ func TestCatalogue(t *testing.T) {
 		"allow.kind.address", "allow.kind.domain", "allow.kind.subdomains", "allow.change.add", "allow.change.remove",
 		"done.allow_added", "done.allow_removed", "err.allow_invalid", "err.allow_public_suffix", "err.allow_free_mail",
 		"err.allow_exists", "err.allow_config", "err.allow_not_found", "err.allow_reason", "err.allow_expires",
-		"err.allow_expires_past", "err.allow_sender", "err.allow_refused", "err.allow_why", "err.audit_time", "err.audit_range", "err.expired"} {
+		"err.allow_expires_past", "err.allow_sender", "err.allow_refused", "err.allow_why", "err.audit_time", "err.audit_range", "err.expired", "done.rejected_nobody"} {
 		if _, ok := catalogue["en"][k]; !ok {
 			t.Errorf("missing %q", k)
 		}
