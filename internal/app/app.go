@@ -247,7 +247,8 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 			BodyGoneAt:  retain.BodyGoneAt,
 			// With none, the reject form says that a near miss tells nobody.
 			IncidentContacts: len(cfg.Notify.IncidentContacts),
-		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Log: log.Named("console")})
+		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Log: log.Named("console"),
+			Registry: a.Registry})
 		if err != nil {
 			st.Close()
 			return nil, err

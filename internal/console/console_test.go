@@ -507,50 +507,6 @@ func TestDisabledUserLosesSessions(t *testing.T) {
 	wantStatus(t, resp, body, http.StatusUnauthorized)
 }
 
-func TestLoginThrottle(t *testing.T) {
-	f := newFixture(t, 1)
-	b := f.browser()
-	try := func(user, pass string) int {
-		resp, _ := b.post("/login", url.Values{"user": {user}, "password": {pass}})
-		return resp.StatusCode
-	}
-	for i := range 5 {
-		if got := try("alice", "guess"); got != http.StatusUnauthorized {
-			t.Fatalf("attempt %d: %d", i, got)
-		}
-	}
-	// The account is locked for a while, even with the right password.
-	if got := try("alice", "alice-password"); got != http.StatusTooManyRequests {
-		t.Fatalf("6th attempt: %d, want 429", got)
-	}
-	// Other accounts from the same address are not (yet).
-	if got := try("bob", "bob-password"); got != http.StatusSeeOther {
-		t.Fatalf("other account: %d", got)
-	}
-	// 20 failures from one address lock the address for every account.
-	for i := range 15 {
-		try(fmt.Sprintf("nobody%d", i), "guess")
-	}
-	if got := try("olga", "olga-password"); got != http.StatusTooManyRequests {
-		t.Fatalf("after 20 failures from one IP: %d, want 429", got)
-	}
-	f.clock.Add(15 * time.Minute)
-	if got := try("alice", "alice-password"); got != http.StatusSeeOther {
-		t.Fatalf("after the window: %d", got)
-	}
-	// Throttled attempts were not audited; failures were.
-	es, _ := f.st.Audit(context.Background(), store.AuditFilter{})
-	failed := 0
-	for _, e := range es {
-		if e.Action == "console.login_failed" {
-			failed++
-		}
-	}
-	if failed != 20 {
-		t.Errorf("%d failed logins audited, want 20", failed)
-	}
-}
-
 func TestCrossSitePostRefused(t *testing.T) {
 	f := newFixture(t, 1)
 	id := f.held("alice", "x", testBody("x"))

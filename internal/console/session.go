@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,23 +190,38 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "login", data)
 		return
 	}
-	if !c.throttle.allow(name, ip, now) {
-		// Not audited: the throttle exists because someone is guessing,
-		// and each refused guess would otherwise be a write. It is logged.
-		c.log.Warn("console login throttled", zap.String("user", name), zap.String("ip", ip))
-		data.Error = data.L.T("login.throttled")
-		w.Header().Set("Retry-After", "900")
+	try, refused := c.throttle.begin(name, ip, now)
+	if refused != nil {
+		// Not audited one by one: the throttle exists because someone is
+		// guessing, and each refused guess would otherwise be a write. The
+		// moment an account becomes slowed is (see lockoutAlert).
+		c.log.Info("console login throttled", zap.String("user", name), zap.String("ip", ip), zap.String("scope", refused.scope))
+		if refused.alert {
+			c.lockoutAlert(ctx, name, ip, scopeAccount, now, nil)
+		}
+		key, secs := "login.throttled", int(refused.retryAfter.Round(time.Second)/time.Second)
+		if refused.scope == scopeAccount {
+			key = "login.slowed"
+		}
+		data.Error = data.L.T(key, max(secs, 1))
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		c.render(w, r, http.StatusTooManyRequests, "login", data)
 		return
 	}
+	if try.slowedNow {
+		c.lockoutAlert(ctx, name, ip, scopeAccount, now, nil)
+	}
 	u, err := c.acc.Authenticate(ctx, name, pass)
 	if errors.Is(err, account.ErrBadCredentials) {
-		c.throttle.fail(name, ip, now)
+		locked := try.failed(now)
 		c.log.Info("console login failed", zap.String("user", name), zap.String("ip", ip))
 		if err := c.st.Update(ctx, func(tx store.Tx) error {
 			_, err := audit.Append(tx, now, audit.Event{Actor: name, Action: "console.login_failed",
 				Data: map[string]any{"ip": ip}})
-			return err
+			if err != nil || !locked {
+				return err
+			}
+			return c.lockoutAlert(ctx, name, ip, scopeSource, now, tx)
 		}); err != nil {
 			c.log.Error("audit of failed login", zap.Error(err))
 			c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
@@ -216,11 +232,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		try.forget() // no password was judged
 		c.log.Error("console login", zap.String("user", name), zap.Error(err))
 		c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
 		return
 	}
-	c.throttle.success(name)
+	try.succeeded(now)
 
 	secret := newSecret()
 	s := &store.Session{ID: secretID(secret), User: u.Name, Created: now.UTC(), LastSeen: now.UTC()}
@@ -264,4 +281,33 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	c.clearCookie(w)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// lockoutAlert raises the alert for a login throttle that has just
+// closed: a warning in the log, the metric and an audit entry (written in
+// tx if given, else on its own). scope is scopeSource (name is refused from
+// ip for the rest of the window) or scopeAccount (name is slowed for
+// addresses outside its usual networks).
+func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now time.Time, tx store.Tx) error {
+	c.lockouts.WithLabelValues(scope).Inc()
+	msg := "console login locked for this account from one address: too many failed passwords"
+	if scope == scopeAccount {
+		msg = "console login slowed for this account from unusual addresses: too many failed passwords"
+	}
+	c.log.Warn(msg, zap.String("user", name), zap.String("ip", ip), zap.String("scope", scope),
+		zap.Duration("window", c.cfg.ThrottleWindow))
+	ev := audit.Event{Actor: "system", Action: "console.login_lockout",
+		Data: map[string]any{"user": name, "ip": ip, "scope": scope}}
+	if tx != nil {
+		_, err := audit.Append(tx, now, ev)
+		return err
+	}
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		_, err := audit.Append(tx, now, ev)
+		return err
+	})
+	if err != nil {
+		c.log.Error("audit of a login lockout", zap.Error(err))
+	}
+	return nil
 }
