@@ -199,12 +199,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		if refused.alert {
 			c.lockoutAlert(ctx, name, ip, scopeAccount, now, nil)
 		}
-		key, secs := "login.throttled", int(refused.retryAfter.Round(time.Second)/time.Second)
+		secs := max(int((refused.retryAfter+time.Second-1)/time.Second), 1)
 		if refused.scope == scopeAccount {
-			key = "login.slowed"
+			data.Error = data.L.T("login.slowed", secs)
+		} else {
+			data.Error = data.L.T("login.throttled", (secs+59)/60)
 		}
-		data.Error = data.L.T(key, max(secs, 1))
-		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		c.render(w, r, http.StatusTooManyRequests, "login", data)
 		return
 	}
