@@ -406,9 +406,17 @@ func TestSecureCookie(t *testing.T) {
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("login: %d", rec.Code)
 	}
+	// The session cookie and the device cookie of login throttling.
 	cs := rec.Result().Cookies()
-	if len(cs) != 1 || cs[0].Name != "__Host-egressguard" || !cs[0].Secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].Domain != "" {
-		t.Errorf("cookie over TLS: %+v", cs)
+	names := map[string]bool{}
+	for _, c := range cs {
+		names[c.Name] = true
+		if !strings.HasPrefix(c.Name, "__Host-") || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Domain != "" {
+			t.Errorf("cookie over TLS: %+v", c)
+		}
+	}
+	if len(cs) != 2 || !names["__Host-egressguard"] || !names["__Host-egressguard-device"] {
+		t.Errorf("cookies over TLS: %+v", cs)
 	}
 	if rec.Header().Get("Strict-Transport-Security") == "" {
 		t.Error("no HSTS over TLS")

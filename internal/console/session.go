@@ -190,7 +190,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "login", data)
 		return
 	}
-	try, refused := c.throttle.begin(name, ip, now)
+	device := ""
+	if ck, err := r.Cookie(c.deviceCookieName()); err == nil && ck.Value != "" && len(ck.Value) <= 100 {
+		device = secretID(ck.Value)
+	}
+	try, refused := c.throttle.begin(name, ip, device, now)
 	if refused != nil {
 		// Not audited one by one: the throttle exists because someone is
 		// guessing, and each refused guess would otherwise be a write. The
@@ -238,7 +242,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
 		return
 	}
-	try.succeeded(now)
+	if device == "" {
+		secret := newSecret()
+		device = secretID(secret)
+		c.setDeviceCookie(w, secret)
+	}
+	try.succeeded(now, device)
 
 	secret := newSecret()
 	s := &store.Session{ID: secretID(secret), User: u.Name, Created: now.UTC(), LastSeen: now.UTC()}
@@ -311,4 +320,18 @@ func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now 
 		c.log.Error("audit of a login lockout", zap.Error(err))
 	}
 	return nil
+}
+
+// deviceCookieName is the cookie that marks a browser that logged in
+// before, for login throttling (see throttle.go). It is not a credential.
+func (c *Console) deviceCookieName() string {
+	if c.cfg.Secure {
+		return "__Host-egressguard-device"
+	}
+	return "egressguard-device"
+}
+
+func (c *Console) setDeviceCookie(w http.ResponseWriter, value string) {
+	http.SetCookie(w, &http.Cookie{Name: c.deviceCookieName(), Value: value, Path: "/", MaxAge: int(knownFor / time.Second),
+		HttpOnly: true, Secure: c.cfg.Secure, SameSite: http.SameSiteStrictMode})
 }

@@ -22,6 +22,12 @@ import (
 //     addresses. Beyond it the account is slowed, not locked: one attempt
 //     from such an address per SlowInterval.
 //
+// A browser that logged in to the account before carries a device cookie
+// (random, only its hash kept, in memory); its attempts are counted as a
+// source of their own instead of its address, so that someone guessing
+// behind the same address (an office's NAT) cannot lock the owner out
+// either.
+//
 // An address in a network (IPv4 /24, IPv6 /64) the account logged in from
 // successfully is the account's usual network: the ip and account limits
 // do not apply to it, only the source limit. Each time a source limit is
@@ -39,6 +45,7 @@ type throttle struct {
 
 	mu       sync.Mutex
 	known    map[string]time.Time // name + "\x00" + network: last successful login
+	devices  map[string]time.Time // name + "\x00" + device cookie hash: last successful login
 	slowNext map[string]time.Time // name: earliest next attempt from an unknown network while slowed
 	alerted  map[string]time.Time // alert key: when it was last raised
 }
@@ -58,7 +65,8 @@ func newThrottle(perSource, perIP, perAccount int, window, slow time.Duration) *
 		source: account.NewLimiter(perSource, window),
 		ip:     account.NewLimiter(perIP, window),
 		acct:   account.NewLimiter(perAccount, window),
-		known:  map[string]time.Time{}, slowNext: map[string]time.Time{}, alerted: map[string]time.Time{},
+		known:  map[string]time.Time{}, devices: map[string]time.Time{}, slowNext: map[string]time.Time{},
+		alerted: map[string]time.Time{},
 	}
 }
 
@@ -73,6 +81,7 @@ const (
 type loginTry struct {
 	t         *throttle
 	name, ip  string
+	source    string // the source key: ip, or the known device
 	attempts  []*account.Attempt
 	slowedNow bool // this attempt found the account newly slowed: alert
 }
@@ -84,14 +93,20 @@ type refusal struct {
 	alert      bool // the account became slowed with this attempt
 }
 
-// begin counts a login attempt for name from ip as it starts, or refuses it.
-func (t *throttle) begin(name, ip string, now time.Time) (*loginTry, *refusal) {
-	src, ok := t.source.Begin(name+"\x00"+ip, now)
+// begin counts a login attempt for name from ip as it starts, or refuses
+// it. device is the hash of the browser's device cookie ("" if none).
+func (t *throttle) begin(name, ip, device string, now time.Time) (*loginTry, *refusal) {
+	source := ip
+	knownDevice := device != "" && t.knownDevice(name, device, now)
+	if knownDevice {
+		source = "device:" + device
+	}
+	src, ok := t.source.Begin(name+"\x00"+source, now)
 	if !ok {
 		return nil, &refusal{scope: scopeSource, retryAfter: t.window}
 	}
-	try := &loginTry{t: t, name: name, ip: ip, attempts: []*account.Attempt{src}}
-	if t.isKnown(name, ip, now) {
+	try := &loginTry{t: t, name: name, ip: ip, source: source, attempts: []*account.Attempt{src}}
+	if knownDevice || t.isKnown(name, ip, now) {
 		return try, nil
 	}
 	ipA, ok := t.ip.Begin(ip, now)
@@ -126,23 +141,35 @@ func (t *throttle) begin(name, ip string, now time.Time) (*loginTry, *refusal) {
 // failure reached the source limit (an alert, raised once per window).
 func (l *loginTry) failed(now time.Time) bool {
 	t := l.t
-	if !t.source.Blocked(l.name+"\x00"+l.ip, now) {
+	if !t.source.Blocked(l.name+"\x00"+l.source, now) {
 		return false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.firstAlert("source\x00"+l.name+"\x00"+l.ip, now)
+	return t.firstAlert("source\x00"+l.name+"\x00"+l.source, now)
 }
 
 // succeeded takes the attempt back and makes the address's network one
-// the account usually uses.
-func (l *loginTry) succeeded(now time.Time) {
+// the account usually uses, and the device (the hash of the cookie the
+// browser has or is given now) one of its devices.
+func (l *loginTry) succeeded(now time.Time, device string) {
 	l.forget()
 	t := l.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.bound(t.known, now, knownFor)
 	t.known[l.name+"\x00"+network(l.ip)] = now
+	if device != "" {
+		t.bound(t.devices, now, knownFor)
+		t.devices[l.name+"\x00"+device] = now
+	}
+}
+
+func (t *throttle) knownDevice(name, device string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at, ok := t.devices[name+"\x00"+device]
+	return ok && now.Sub(at) < knownFor
 }
 
 // forget takes back every counted attempt (no password was checked, or

@@ -183,3 +183,32 @@ func TestLoginLimitPerAddress(t *testing.T) {
 		t.Errorf("%d parallel guesses were checked, want at most 5", checked)
 	}
 }
+
+// TestLoginLockoutBehindOneAddress: an insider guessing from the same
+// address as the owner (an office behind one NAT address) locks that
+// address for the account, but not the owner's browser, which logged in
+// before and carries the device cookie.
+func TestLoginLockoutBehindOneAddress(t *testing.T) {
+	f := newFixture(t, 1)
+	owner, insider := f.browserFrom("127.0.0.1"), f.browserFrom("127.0.0.1")
+	if got := owner.try("olga", "olga-password"); got != http.StatusSeeOther {
+		t.Fatal(got)
+	}
+	for range 5 {
+		insider.try("olga", "guess")
+	}
+	if got := insider.try("olga", "olga-password"); got != http.StatusTooManyRequests {
+		t.Errorf("insider after 5 failures: %d, want 429", got)
+	}
+	if got := owner.try("olga", "olga-password"); got != http.StatusSeeOther {
+		t.Errorf("owner's browser behind the same address: %d, want 303", got)
+	}
+	// A stolen or invented device cookie that was never issued to olga's
+	// login counts as the address.
+	forged := f.browserFrom("127.0.0.1")
+	su, _ := url.Parse(f.srv.URL)
+	forged.client.Jar.SetCookies(su, []*http.Cookie{{Name: "egressguard-device", Value: "made-up"}})
+	if got := forged.try("olga", "olga-password"); got != http.StatusTooManyRequests {
+		t.Errorf("unknown device cookie: %d, want 429", got)
+	}
+}
