@@ -35,10 +35,12 @@ func NormalizeAddress(addr string) string {
 	}
 	d := message.NormalizeHost(domain)
 	if d == "" {
-		d = strings.ToLower(strings.TrimRight(domain, "."))
-	}
-	if d == "" {
-		return ""
+		// Address literals are kept as written; anything else that is
+		// not a host name is not an address.
+		if len(domain) < 3 || domain[0] != '[' || domain[len(domain)-1] != ']' || strings.ContainsAny(domain, " \t\r\n") {
+			return ""
+		}
+		d = strings.ToLower(domain)
 	}
 	return local + "@" + d
 }
