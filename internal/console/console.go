@@ -161,10 +161,10 @@ func New(cfg Config, d Deps) (*Console, error) {
 		throttle: newThrottle(cfg.MaxFailuresSource, cfg.MaxFailuresIP, cfg.AccountCeiling, cfg.ThrottleWindow, cfg.SlowInterval),
 		lockouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egressguard_console_login_lockouts_total",
-			Help: "Console login throttling alerts: scope source (an account locked for one client address), account (an account slowed for unusual addresses).",
+			Help: "Console login throttling alerts: scope source (an account locked for one client address), ip (an address locked for accounts not usually used from it), account (an account slowed for unusual addresses).",
 		}, []string{"scope"}),
 	}
-	for _, s := range []string{scopeSource, scopeAccount} {
+	for _, s := range []string{scopeSource, scopeIP, scopeAccount} {
 		c.lockouts.WithLabelValues(s)
 	}
 	if d.Registry != nil {

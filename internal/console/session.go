@@ -201,7 +201,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		// moment an account becomes slowed is (see lockoutAlert).
 		c.log.Info("console login throttled", zap.String("user", name), zap.String("ip", ip), zap.String("scope", refused.scope))
 		if refused.alert {
-			c.lockoutAlert(ctx, name, ip, scopeAccount, now, nil)
+			c.lockoutAlert(ctx, name, ip, refused.scope, now, nil)
 		}
 		secs := max(int((refused.retryAfter+time.Second-1)/time.Second), 1)
 		if refused.scope == scopeAccount {
@@ -296,13 +296,17 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 // lockoutAlert raises the alert for a login throttle that has just
 // closed: a warning in the log, the metric and an audit entry (written in
 // tx if given, else on its own). scope is scopeSource (name is refused from
-// ip for the rest of the window) or scopeAccount (name is slowed for
-// addresses outside its usual networks).
+// ip for the rest of the window), scopeIP (ip is refused for accounts that
+// do not usually log in from its network) or scopeAccount (name is slowed
+// for addresses outside its usual networks).
 func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now time.Time, tx store.Tx) error {
 	c.lockouts.WithLabelValues(scope).Inc()
 	msg := "console login locked for this account from one address: too many failed passwords"
-	if scope == scopeAccount {
+	switch scope {
+	case scopeAccount:
 		msg = "console login slowed for this account from unusual addresses: too many failed passwords"
+	case scopeIP:
+		msg = "console login locked for one address: too many failed passwords for several accounts"
 	}
 	c.log.Warn(msg, zap.String("user", name), zap.String("ip", ip), zap.String("scope", scope),
 		zap.Duration("window", c.cfg.ThrottleWindow))

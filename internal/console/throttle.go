@@ -90,7 +90,7 @@ type loginTry struct {
 type refusal struct {
 	scope      string
 	retryAfter time.Duration
-	alert      bool // the account became slowed with this attempt
+	alert      bool // first refusal of this scope and key in the window: alert
 }
 
 // begin counts a login attempt for name from ip as it starts, or refuses
@@ -112,7 +112,10 @@ func (t *throttle) begin(name, ip, device string, now time.Time) (*loginTry, *re
 	ipA, ok := t.ip.Begin(ip, now)
 	if !ok {
 		try.forget()
-		return nil, &refusal{scope: scopeIP, retryAfter: t.window}
+		t.mu.Lock()
+		alert := t.firstAlert("ip\x00"+ip, now)
+		t.mu.Unlock()
+		return nil, &refusal{scope: scopeIP, retryAfter: t.window, alert: alert}
 	}
 	try.attempts = append(try.attempts, ipA)
 	acA, ok := t.acct.Begin(name, now)

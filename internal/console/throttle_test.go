@@ -167,6 +167,13 @@ func TestLoginLimitPerAddress(t *testing.T) {
 	if got := spray.try("sam", "sam-password"); got != http.StatusSeeOther {
 		t.Errorf("account whose usual network it is: %d, want 303", got)
 	}
+	spray.try("bob", "bob-password")
+	if a := f.lockoutAudits(scopeIP); len(a) != 1 || !strings.Contains(a[0]["data"], `"ip":"127.0.4.1"`) {
+		t.Errorf("address lockout audit entries: %v", a)
+	}
+	if n := f.lockoutMetric(scopeIP); n != 1 {
+		t.Errorf("address lockout metric %v, want 1", n)
+	}
 	// Parallel guesses from a fresh address: no more than 5 password checks.
 	par := f.browserFrom("127.0.5.1")
 	codes := make(chan int, 12)
