@@ -232,7 +232,8 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	d.Approvals = len(approvers)
 	held := m.State == store.Held
 	officer := account.HasRole(u, account.RoleOfficer) && !u.Disabled
-	d.CanDecide = held && officer && !d.Own && !approvers[u.Name]
+	d.Self = hold.IsOwnMessage(u, m)
+	d.CanDecide = held && officer && !d.Self && !approvers[u.Name]
 	d.ApprovedByYou = approvers[u.Name]
 	d.CanWithdraw = held && d.Own
 	sender := d.Own && !u.Disabled

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +40,9 @@ var (
 	// ErrBadLink: a confirmation link that is malformed, forged or
 	// expired.
 	ErrBadLink = errors.New("hold: invalid or expired confirmation link")
+	// ErrTooLate: the time to confirm had ended when the sender acted; the
+	// message has expired (unsent) instead.
+	ErrTooLate = fmt.Errorf("%w: the time to confirm has ended", ErrNotWaiting)
 )
 
 // SendNow releases a delayed message at once.
@@ -101,6 +105,7 @@ func (s *Service) CheckLink(ctx context.Context, token string) (*store.Message, 
 func (s *Service) senderDecide(ctx context.Context, u *store.User, linkActor func(*store.Message) string, id, via, kind string, from []store.State) error {
 	var m *store.Message
 	var d *store.Decision
+	late := false
 	err := s.st.Update(ctx, func(txx store.Tx) error {
 		tx := txx.(Tx)
 		var err error
@@ -135,6 +140,13 @@ func (s *Service) senderDecide(ctx context.Context, u *store.User, linkActor fun
 			return ErrNotWaiting
 		}
 		now := s.cfg.Now().UTC()
+		if was == store.Unconfirmed && due(m, now) {
+			// Its time ended before the expiry loop came by: it expires
+			// now, whatever the sender asked (never sent late).
+			late = true
+			d, err = s.expireTx(tx, now, m)
+			return err
+		}
 		switch kind {
 		case DecisionSendNow, DecisionConfirm:
 			m.State = store.Queued
@@ -160,6 +172,12 @@ func (s *Service) senderDecide(ctx context.Context, u *store.User, linkActor fun
 	})
 	if err != nil {
 		return err
+	}
+	if late {
+		s.log.Info("confirmation time ended; expired", zap.String("msg_id", id))
+		s.kick() // the notice to the sender is queued
+		s.event(m, d)
+		return ErrTooLate
 	}
 	s.log.Info("sender decision", zap.String("msg_id", id), zap.String("actor", d.Actor), zap.String("decision", kind))
 	s.kick()
