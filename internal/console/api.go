@@ -105,9 +105,9 @@ type APIDetail struct {
 	Self        bool `json:"self"`
 	CanWithdraw bool `json:"can_withdraw"`
 	// The sender's actions on mail that waits for them.
-	CanSendNow bool `json:"can_send_now"`
-	CanCancel  bool `json:"can_cancel"`
-	CanConfirm bool `json:"can_confirm"`
+	CanSendNow  bool `json:"can_send_now"`
+	CanCancel   bool `json:"can_cancel"`
+	CanConfirm  bool `json:"can_confirm"`
 	BodyDeleted bool `json:"body_deleted"` // retention removed the content
 	// BodyGoneAt is when retention destroys (or destroyed) the content;
 	// absent while the message is held or queued.
