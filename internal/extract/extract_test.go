@@ -1,0 +1,133 @@
+package extract_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/egressguard/egressguard/internal/extract"
+	"github.com/egressguard/egressguard/internal/extract/fixture"
+)
+
+var people = [][]string{
+	{"氏名", "電話番号", "生年月日"},
+	{"山田 太郎", "090-1234-5678", "1980/01/02"},
+	{"佐藤 花子", "03-1234-5678", "昭和55年3月4日"},
+}
+
+func text(res *extract.Result) string {
+	var sb strings.Builder
+	for _, d := range res.Docs {
+		sb.WriteString(d.Name + "\n")
+		sb.WriteString(extract.RowsText(d.Rows))
+		for _, l := range d.Links {
+			sb.WriteString("link " + l + "\n")
+		}
+	}
+	return sb.String()
+}
+
+
+
+func TestFormats(t *testing.T) {
+	sjis, _ := japanese.ShiftJIS.NewEncoder().Bytes([]byte("氏名,電話番号\n山田 太郎,090-1234-5678\n"))
+	euc, _ := japanese.EUCJP.NewEncoder().Bytes([]byte("氏名,電話番号\n山田 太郎,090-1234-5678\n"))
+	u16le, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte("氏名\t電話番号\n山田 太郎\t090-1234-5678\n"))
+	u16be, _ := unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewEncoder().Bytes([]byte("氏名,電話番号\n山田 太郎,090-1234-5678\n"))
+	tests := []struct {
+		name string
+		data []byte
+		want []string // substrings of the text
+		enc  bool
+	}{
+		{"list.csv", sjis, []string{"山田 太郎\t090-1234-5678"}, false},
+		{"list.csv", euc, []string{"山田 太郎\t090-1234-5678"}, false},
+		{"list.tsv", u16le, []string{"山田 太郎\t090-1234-5678"}, false},
+		{"list.csv", u16be, []string{"山田 太郎\t090-1234-5678"}, false},
+		{"list.csv", append([]byte("\xEF\xBB\xBF"), "氏名,電話\n\"山田, 太郎\",090\n"...), []string{"氏名\t電話", "山田, 太郎\t090"}, false},
+		{"患者一覧.xlsx", fixture.XLSX(fixture.Sheet{Name: "Sheet1", Rows: people}, fixture.Sheet{Name: "別紙", Rows: [][]string{{"", "x", "", "https://drive.google.com/drive/folders/abc"}}, Inline: true}),
+			[]string{"患者一覧.xlsx (Sheet1)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02", "患者一覧.xlsx (別紙)\n\tx\t\thttps://drive.google.com/drive/folders/abc"}, false},
+		{"a.docx", fixture.DOCX([]string{"本文の段落です", "リンク|https://www.dropbox.com/s/abc/x.pdf"}, people),
+			[]string{"本文の段落です", "link https://www.dropbox.com/s/abc/x.pdf", "a.docx (table 1)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678"}, false},
+		{"a.pptx", fixture.PPTX([]string{"一枚目"}, []string{"二枚目", "山田 太郎"}), []string{"a.pptx (slide1)\n一枚目", "a.pptx (slide2)\n二枚目\n山田 太郎"}, false},
+		{"a.ods", fixture.ODF(true, nil, fixture.Sheet{Name: "名簿", Rows: people}), []string{"a.ods (名簿)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02\n佐藤"}, false},
+		{"a.odt", fixture.ODF(false, []string{"社外秘の文書", "https://example.com/x"}), []string{"社外秘の文書\nhttps://example.com/x"}, false},
+		{"a.pdf", fixture.PDF(people, fixture.PDFOptions{}), []string{"氏名" /* Latin-1 only: see below */}, false},
+		{"b.pdf", fixture.PDF(people, fixture.PDFOptions{Compress: true, ToUnicode: true}), []string{"氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02"}, false},
+		{"c.pdf", fixture.PDF(people, fixture.PDFOptions{Compress: true, ToUnicode: true, ObjStm: true, URI: "https://wetransfer.com/downloads/abc"}), []string{"山田 太郎\t090-1234-5678", "link https://wetransfer.com/downloads/abc"}, false},
+		{"d.pdf", fixture.PDF([][]string{{"https://drive.google.com/file/d/abc/view"}}, fixture.PDFOptions{Compress: true}), []string{"https://drive.google.com/file/d/abc/view"}, false},
+		{"e.pdf", fixture.PDF(people, fixture.PDFOptions{Encrypt: true}), nil, true},
+		{"a.zip", fixture.ZIP(fixture.Entry{Name: "dir/", Data: nil}, fixture.Entry{Name: "dir/list.csv", Data: sjis},
+			fixture.Entry{Name: "in.zip", Data: fixture.ZIP(fixture.Entry{Name: "note.txt", Data: []byte("https://drive.google.com/drive/folders/xyz\n")})}),
+			[]string{"a.zip/dir/list.csv\n氏名\t電話番号\n山田 太郎", "a.zip/in.zip/note.txt\nhttps://drive.google.com/drive/folders/xyz"}, false},
+		{"enc.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), Encrypted: true}), nil, true},
+		{"aes.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), AES: true}), nil, true},
+		{"enc.xlsx", fixture.EncryptedOffice(), nil, true},
+	}
+	for _, tt := range tests {
+		res := extract.File(tt.name, tt.data, extract.Limits{})
+		got := text(res)
+		if tt.name == "a.pdf" {
+			// Base-14 fonts cannot show Japanese: only structure is
+			// checked for the plain PDF.
+			if !strings.Contains(got, "090-1234-5678\t1980/01/02") {
+				t.Errorf("%s: text %q", tt.name, got)
+			}
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: missing %q in\n%s", tt.name, w, got)
+			}
+		}
+		if res.Encrypted != tt.enc {
+			t.Errorf("%s: encrypted %v", tt.name, res.Encrypted)
+		}
+		if len(res.Problems) > 0 {
+			t.Errorf("%s: problems %+v", tt.name, res.Problems)
+		}
+	}
+}
+
+func TestBounds(t *testing.T) {
+	bomb := fixture.ZIP(fixture.Entry{Name: "zeros.txt", Data: bytes.Repeat([]byte{'0'}, 50<<20)})
+	nested := fixture.ZIP(fixture.Entry{Name: "x.txt", Data: []byte("x")})
+	for range 6 {
+		nested = fixture.ZIP(fixture.Entry{Name: "n.zip", Data: nested})
+	}
+	var many []fixture.Entry
+	for i := range 200 {
+		many = append(many, fixture.Entry{Name: strings.Repeat("d", i%7) + string(rune('a'+i%26)) + ".txt", Data: []byte("x")})
+	}
+	tests := []struct {
+		name string
+		data []byte
+		lim  extract.Limits
+		kind string
+	}{
+		{"bomb.zip", bomb, extract.Limits{MaxBytes: 100 << 20}, extract.KindLimitSize},
+		{"bomb.zip", bomb, extract.Limits{MaxBytes: 1 << 20, MaxRatio: 1 << 30}, extract.KindLimitSize},
+		{"nested.zip", nested, extract.Limits{}, extract.KindLimitDepth},
+		{"many.zip", fixture.ZIP(many...), extract.Limits{MaxEntries: 100}, extract.KindLimitEntries},
+		{"slow.zip", nested, extract.Limits{Deadline: time.Now().Add(-time.Second)}, extract.KindLimitTime},
+		{"broken.zip", []byte("PK\x03\x04garbage"), extract.Limits{}, extract.KindParse},
+		{"bomb.pdf", fixture.PDF([][]string{{strings.Repeat("0", 30<<20)}}, fixture.PDFOptions{Compress: true}), extract.Limits{}, extract.KindLimitSize},
+	}
+	for _, tt := range tests {
+		res := extract.File(tt.name, tt.data, tt.lim)
+		found := false
+		for _, p := range res.Problems {
+			found = found || p.Kind == tt.kind
+		}
+		if !found {
+			t.Errorf("%s: want a %s problem, got %+v", tt.name, tt.kind, res.Problems)
+		}
+		if res.Used > max(tt.lim.MaxBytes, extract.DefaultLimits.MaxBytes) {
+			t.Errorf("%s: used %d", tt.name, res.Used)
+		}
+	}
+}
