@@ -31,8 +31,6 @@ func text(res *extract.Result) string {
 	return sb.String()
 }
 
-
-
 func TestFormats(t *testing.T) {
 	sjis, _ := japanese.ShiftJIS.NewEncoder().Bytes([]byte("氏名,電話番号\n山田 太郎,090-1234-5678\n"))
 	euc, _ := japanese.EUCJP.NewEncoder().Bytes([]byte("氏名,電話番号\n山田 太郎,090-1234-5678\n"))

@@ -51,14 +51,25 @@ func (s *state) ooxml(name string, zr *zip.Reader, files map[string]*zip.File) {
 			}
 		}
 	}
+	if len(other) > 0 || len(links) > 0 {
+		s.add(Doc{Name: name, Kind: Text, Source: "ooxml", Rows: other, Links: links})
+	}
+	has := func(prefix string) bool {
+		for n := range files {
+			if strings.HasPrefix(n, prefix) {
+				return true
+			}
+		}
+		return false
+	}
 	switch {
-	case files["xl/workbook.xml"] != nil:
+	case files["xl/workbook.xml"] != nil || has("xl/worksheets/"):
 		s.xlsx(name, files)
 	case files["word/document.xml"] != nil:
 		if b, ok := s.read(name, files["word/document.xml"]); ok {
 			s.blocks(name, "ooxml", s.walk(name, b, &docxSpec))
 		}
-	case files["ppt/presentation.xml"] != nil:
+	case has("ppt/slides/"):
 		var slides []string
 		for n := range files {
 			if (strings.HasPrefix(n, "ppt/slides/slide") || strings.HasPrefix(n, "ppt/notesSlides/")) && strings.HasSuffix(n, ".xml") {
@@ -75,9 +86,6 @@ func (s *state) ooxml(name string, zr *zip.Reader, files map[string]*zip.File) {
 				s.blocks(label, "ooxml", s.walk(name, b, &pptxSpec))
 			}
 		}
-	}
-	if len(other) > 0 || len(links) > 0 {
-		s.add(Doc{Name: name, Kind: Text, Source: "ooxml", Rows: other, Links: links})
 	}
 }
 
@@ -191,7 +199,8 @@ func (s *state) xlsx(name string, files map[string]*zip.File) {
 		}
 	}
 	seen := map[string]bool{}
-	if b, ok := s.read(name, files["xl/workbook.xml"]); ok {
+	if f := files["xl/workbook.xml"]; f == nil {
+	} else if b, ok := s.read(name, f); ok {
 		d := xml.NewDecoder(bytes.NewReader(b))
 		d.Strict = false
 		for {
@@ -219,6 +228,7 @@ func (s *state) xlsx(name string, files map[string]*zip.File) {
 	for _, n := range rest {
 		sheets = append(sheets, sheet{strings.TrimSuffix(path.Base(n), ".xml"), n})
 	}
+	used := make([]bool, len(sst))
 	for _, sh := range sheets {
 		if s.expired(name) {
 			return
@@ -227,8 +237,18 @@ func (s *state) xlsx(name string, files map[string]*zip.File) {
 		if !ok {
 			continue
 		}
-		rows := s.sheet(name, b, sst)
+		rows := s.sheet(name, b, sst, used)
 		s.add(Doc{Name: name + " (" + sh.name + ")", Kind: Table, Source: "ooxml", Rows: rows})
+	}
+	// Shared strings no cell refers to are still in the file.
+	var rest2 [][]string
+	for i, u := range used {
+		if !u && strings.TrimSpace(sst[i]) != "" {
+			rest2 = append(rest2, []string{sst[i]})
+		}
+	}
+	if len(rest2) > 0 {
+		s.add(Doc{Name: name, Kind: Text, Source: "ooxml", Rows: rest2})
 	}
 }
 
@@ -280,13 +300,15 @@ func (s *state) sharedStrings(name string, b []byte) []string {
 const maxColumn = 512
 
 // sheet reads one worksheet into rows of cells.
-func (s *state) sheet(name string, b []byte, sst []string) [][]string {
+func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]string {
 	var rows [][]string
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = false
 	var (
 		row   []string
 		val   strings.Builder
+		fml   strings.Builder
+		inF   int
 		typ   string
 		ref   string
 		inV   int
@@ -308,9 +330,12 @@ func (s *state) sheet(name string, b []byte, sst []string) [][]string {
 				row, inRow = nil, true
 			case "c":
 				val.Reset()
+				fml.Reset()
 				typ, ref = attr(t, "t"), attr(t, "r")
 			case "v", "t":
 				inV++
+			case "f":
+				inF++
 			case "rPh":
 				inPh++
 			}
@@ -330,11 +355,17 @@ func (s *state) sheet(name string, b []byte, sst []string) [][]string {
 				case "s":
 					if i, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && i >= 0 && i < len(sst) {
 						v = sst[i]
+						used[i] = true
 					} else {
 						v = ""
 					}
 				case "", "n":
 					v = plainNumber(v)
+				}
+				if f := fml.String(); strings.Contains(f, "://") {
+					// HYPERLINK("https://…") formulas carry their
+					// target only in the formula.
+					v = strings.TrimSpace(v + " " + f)
 				}
 				col := column(ref)
 				if col < 0 || col >= maxColumn || col < len(row) {
@@ -348,12 +379,17 @@ func (s *state) sheet(name string, b []byte, sst []string) [][]string {
 				}
 			case "v", "t":
 				inV = max(inV-1, 0)
+			case "f":
+				inF = max(inF-1, 0)
 			case "rPh":
 				inPh = max(inPh-1, 0)
 			}
 		case xml.CharData:
 			if inV > 0 && inPh == 0 {
 				val.Write(t)
+			}
+			if inF > 0 && fml.Len() < 8192 {
+				fml.Write(t)
 			}
 		}
 	}

@@ -34,7 +34,7 @@ var (
 		text: set("t"), space: set("br", "tab")}
 	odfSpec = walkSpec{table: set("table"), row: set("table-row"), cell: set("table-cell", "covered-table-cell"),
 		para: set("p", "h"), space: set("s", "tab", "line-break"), allText: true,
-		skip: set("annotation-end", "forms"),
+		skip:      set("annotation-end", "forms"),
 		rowRepeat: "number-rows-repeated", cellRepeat: "number-columns-repeated", tableName: "name"}
 )
 

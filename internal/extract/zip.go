@@ -41,8 +41,15 @@ func (s *state) zip(name string, data []byte, depth int) {
 			files[f.Name] = f
 		}
 	}
+	ooxml := files["[Content_Types].xml"] != nil
+	for n := range files {
+		if strings.HasPrefix(n, "word/") || strings.HasPrefix(n, "xl/") || strings.HasPrefix(n, "ppt/") {
+			ooxml = true
+			break
+		}
+	}
 	switch {
-	case files["[Content_Types].xml"] != nil:
+	case ooxml:
 		s.ooxml(name, zr, files)
 		return
 	case files["mimetype"] != nil || files["content.xml"] != nil:

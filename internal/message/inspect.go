@@ -3,9 +3,12 @@ package message
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/egressguard/egressguard/internal/extract"
 )
 
 // Problem kinds. They are part of the contract with the policy engine,
@@ -67,6 +70,9 @@ type inspector struct {
 
 	limitHit map[string]bool // limit kinds already reported
 	seen     map[linkKey]int // index into f.Links, for de-duplication
+
+	records   map[uint64]bool // person records counted, across files
+	myNumbers map[string]bool
 }
 
 type linkKey struct{ part, url string }
@@ -247,7 +253,7 @@ func (in *inspector) multipart(eh *entityHeader, body []byte, path string, depth
 		// nothing in it goes unseen; the problem holds the message.
 		in.problem(path, KindParse, perr.Error())
 		if parts == nil {
-			in.leaf(&entityHeader{mediaType: "text/plain", h: eh.h}, body, childPath(path, 1))
+			in.leaf(&entityHeader{mediaType: "text/plain", h: eh.h}, body, childPath(path, 1), depth)
 			return
 		}
 	}
@@ -293,7 +299,7 @@ func (in *inspector) entity(eh *entityHeader, body []byte, path string, depth in
 		in.attachedMessage(eh, body, path, depth)
 		return
 	}
-	in.leaf(eh, body, path)
+	in.leaf(eh, body, path, depth)
 }
 
 // attachedMessage records an attached message and walks into it.
@@ -342,7 +348,7 @@ func (in *inspector) transferDecode(eh *entityHeader, body []byte, path string, 
 }
 
 // leaf inspects one leaf part at path.
-func (in *inspector) leaf(eh *entityHeader, body []byte, path string) {
+func (in *inspector) leaf(eh *entityHeader, body []byte, path string, depth int) {
 	if eh.mediaType == "" {
 		eh.mediaType = "text/plain" // RFC 2045 5.2 default
 	}
@@ -356,7 +362,7 @@ func (in *inspector) leaf(eh *entityHeader, body []byte, path string) {
 	kind := classify(eh)
 	switch kind {
 	case kindBinary, kindOOXML:
-		in.binaryLeaf(eh, body, &p, kind)
+		in.binaryLeaf(eh, body, &p, depth)
 	default:
 		in.textLeaf(eh, body, &p, kind)
 	}
@@ -391,38 +397,67 @@ func (in *inspector) textLeaf(eh *entityHeader, body []byte, p *Part, kind partK
 	if cerr != "" {
 		in.problem(p.Path, KindCharset, cerr)
 	}
+	file := ""
+	if eh.isAttachment() {
+		file = eh.filename
+		if file == "" {
+			file = "part " + p.Path
+		}
+	}
 	switch kind {
 	case kindHTML:
 		p.Text = in.html(text, p.Path)
+		in.personal(p.Path, file, extract.Lines(p.Text), false)
 	case kindCalendar:
 		p.Text = unfoldCalendar(text)
 		in.links(ExtractLinks(p.Text), p.Path, SourceCalendar)
+		in.personal(p.Path, file, extract.Lines(p.Text), false)
 	default:
 		if strings.EqualFold(eh.params["format"], "flowed") {
 			text = unflow(text, strings.EqualFold(eh.params["delsp"], "yes"))
 		}
+		text = strings.TrimPrefix(text, "\uFEFF")
 		p.Text = text
 		in.links(ExtractLinks(text), p.Path, SourceText)
+		if isTable(eh) {
+			in.personal(p.Path, file, extract.CSV(text, eh.filename), true)
+		} else {
+			in.personal(p.Path, file, extract.Lines(text), false)
+		}
 	}
 }
 
-// binaryLeaf measures a binary part and looks at as little of it as
-// detecting an encrypted archive needs; OOXML documents are opened for
-// their hyperlinks.
-func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, kind partKind) {
-	if kind == kindOOXML {
-		if in.ooxml(eh, body, p) {
-			return
-		}
+// isTable: CSV and TSV, by name or media type.
+func isTable(eh *entityHeader) bool {
+	switch strings.ToLower(path.Ext(eh.filename)) {
+	case ".csv", ".tsv", ".tab":
+		return true
 	}
+	switch eh.mediaType {
+	case "text/csv", "text/tab-separated-values", "application/csv", "text/comma-separated-values":
+		return true
+	}
+	return false
+}
+
+// binaryLeaf measures a binary part and checks its ends for encryption
+// markers. Archives, Office and OpenDocument files and PDFs (recognised by
+// their first bytes, whatever their name or type says) are opened and
+// their content inspected; other binary parts are never decoded as a
+// whole.
+func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, depth int) {
 	s := sampleBinary(eh.cte, body)
 	if s.bad {
 		in.problem(p.Path, KindParse, "malformed "+eh.cte+" content")
 	}
 	p.Size = s.size
 	eh.encrypted = eh.encryptedContent() || detectEncrypted(s, eh.filename, eh.mediaType)
-	if bytes.HasPrefix(s.head, magicPDF) && !eh.encrypted && s.size <= maxPDFScan {
-		in.pdfLinks(eh, body, p)
+	if eh.encryptedContent() {
+		return
+	}
+	switch extract.Format(eh.filename, s.head) {
+	case "zip", "pdf", "cfb":
+		in.document(eh, body, p, depth)
 	}
 }
 

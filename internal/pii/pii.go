@@ -157,6 +157,10 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		for _, s := range sc.sum.Samples {
 			if s.Kind == k {
 				n++
+				if s.Masked == masked {
+					n = maxSamples
+					break
+				}
 			}
 		}
 		if n < maxSamples && masked != "" {
@@ -493,7 +497,10 @@ func isPhone(d string) bool {
 }
 
 func maskPhone(d string) string {
-	return d[:3] + "-****-" + d[len(d)-4:]
+	if d[2] == '0' {
+		return d[:3] + "-****-" + d[len(d)-4:]
+	}
+	return d[:2] + "-****-" + d[len(d)-4:]
 }
 
 var (
