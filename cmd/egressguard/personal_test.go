@@ -96,7 +96,7 @@ type checkVerdict struct {
 	Action  string
 	Reasons []struct {
 		Rule, Detail, Matched string
-		Monitor                bool
+		Monitor               bool
 	}
 	Links []struct{ URL, Provider, Part string }
 }
@@ -120,7 +120,7 @@ func runCheck(t *testing.T, raw []byte, to string) checkVerdict {
 
 func hasRule(v checkVerdict, rule string) *struct {
 	Rule, Detail, Matched string
-	Monitor                bool
+	Monitor               bool
 } {
 	for i := range v.Reasons {
 		if v.Reasons[i].Rule == rule {

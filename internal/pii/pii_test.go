@@ -1,0 +1,123 @@
+package pii
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMyNumberCheckDigit(t *testing.T) {
+	t.Parallel()
+	// 12345678901 → check digit 8 by the official formula:
+	// Σ P(n)Q(n) = 1·2+0·3+9·4+8·5+7·6+6·7+5·2+4·3+3·4+2·5+1·6 = 212,
+	// 212 mod 11 = 3, 11−3 = 8.
+	if !ValidMyNumber("123456789018") {
+		t.Error("123456789018 should be valid")
+	}
+	for _, bad := range []string{"123456789017", "123456789019", "000000000000", "12345678901", "12345678901a"} {
+		if ValidMyNumber(bad) {
+			t.Errorf("%s should be invalid", bad)
+		}
+	}
+	// Remainder 0 or 1 gives check digit 0.
+	if !ValidMyNumber("100000000000") && !ValidMyNumber("100000000010") {
+		t.Log("no zero-check example in range")
+	}
+}
+
+func TestDetectors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		line  string
+		kinds []Kind
+		mask  string
+	}{
+		{"個人番号 1234-5678-9018", []Kind{MyNumber}, "****-****-**18"},
+		{"マイナンバー：１２３４ ５６７８ ９０１８", []Kind{MyNumber}, "****-****-**18"},
+		{"注文番号 123456789017", nil, ""},
+		{"order 9123456789018 x", nil, ""}, // 13 digits: not a My Number
+		{"カード 4111 1111 1111 1111", []Kind{Card}, "****-****-****-1111"},
+		{"カード 4111 1111 1111 1112", nil, ""},
+		{"TEL 090-1234-5678", []Kind{Phone}, "090-****-5678"},
+		{"電話 03(1234)5678", []Kind{Phone}, "03-****-5678"},
+		{"tel +81 90 1234 5678", []Kind{Phone}, "090-****-5678"},
+		{"0120-123-456", []Kind{Phone}, "01-****-3456"},
+		{"請求額 1234567890円", nil, ""},
+		{"〒100-0001", []Kind{Postal}, "〒100-****"},
+		{"100-0001 東京都千代田区千代田1-1", []Kind{Postal, Address}, "〒100-****"},
+		{"部品 100-0001", nil, ""},
+		{"大阪府大阪市北区梅田1-1", []Kind{Address}, "大阪府***"},
+		{"生年月日 昭和55年3月4日", []Kind{Birth}, "昭和**年**月**日"},
+		{"DOB: 1980/03/04", []Kind{Birth}, "19**年**月**日"},
+		{"納期 2024/03/04", nil, ""},
+		{"yamada@example.jp", []Kind{Email}, "y***@example.jp"},
+		{"被保険者番号：12345678", []Kind{ID}, "12******"},
+		{"患者ID A-12345", []Kind{ID}, "A-*****"},
+		{"山田 太郎", []Kind{Name}, "山田 **"},
+		{"佐藤様", []Kind{Name}, "佐藤 **"},
+		{"ヤマダ タロウ", []Kind{Name}, "ヤマダ **"},
+		{"Taro Yamada", []Kind{Name}, "Yamada **"},
+		{"The meeting is at noon", nil, ""},
+	}
+	for _, tt := range tests {
+		s := Scan([][]string{{tt.line}}, false)
+		var got []Kind
+		for _, k := range Kinds {
+			if s.Found[k] > 0 {
+				got = append(got, k)
+			}
+		}
+		if !sameKinds(got, tt.kinds) {
+			t.Errorf("%q: kinds %v, want %v", tt.line, got, tt.kinds)
+			continue
+		}
+		if tt.mask != "" && (len(s.Samples) == 0 || s.Samples[0].Masked != tt.mask) {
+			t.Errorf("%q: samples %+v, want %q", tt.line, s.Samples, tt.mask)
+		}
+		for _, smp := range s.Samples {
+			if strings.Contains(tt.line, smp.Masked) && !strings.Contains(smp.Masked, "*") {
+				t.Errorf("%q: sample %q is not masked", tt.line, smp.Masked)
+			}
+		}
+	}
+}
+
+func sameKinds(a, b []Kind) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[Kind]bool{}
+	for _, k := range a {
+		m[k] = true
+	}
+	for _, k := range b {
+		if !m[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRecordsWithHeader: a header row makes plain cells count as their
+// column's kind; duplicates are one record; one identifier is no record.
+func TestRecordsWithHeader(t *testing.T) {
+	t.Parallel()
+	rows := [][]string{
+		{"No", "氏名", "電話番号", "生年月日", "症状"},
+		{"1", "東 一", "9012345678", "29221", "頭痛"}, // phone without 0 and a date serial, as Excel stores them
+		{"2", "西 二", "08011112222", "1990-02-03", "発熱"},
+		{"2", "西 二", "08011112222", "1990-02-03", "発熱"},
+		{"3", "南 三", "", "", "咳"},
+	}
+	s := Scan(rows, true)
+	if s.Records != 2 {
+		t.Errorf("records %d, want 2: %+v", s.Records, s)
+	}
+	if got := s.KindsInRecords(); !sameKinds(got, []Kind{Name, Phone, Birth}) {
+		t.Errorf("kinds %v", got)
+	}
+	// Without the header the cells are only a phone number each: no
+	// names (not in the list), no dates of birth (no context).
+	if s := Scan(rows[1:], false); s.Records != 0 {
+		t.Errorf("without header: records %d", s.Records)
+	}
+}
