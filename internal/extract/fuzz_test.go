@@ -40,7 +40,9 @@ func FuzzXLSX(f *testing.F) {
 	fuzzFile(f, "a.xlsx", fixture.XLSX(fixture.Sheet{Name: "S", Rows: rows}))
 }
 
-func FuzzDOCX(f *testing.F) { fuzzFile(f, "a.docx", fixture.DOCX([]string{"p", "l|https://x.example/"}, rows)) }
+func FuzzDOCX(f *testing.F) {
+	fuzzFile(f, "a.docx", fixture.DOCX([]string{"p", "l|https://x.example/"}, rows))
+}
 
 func FuzzPPTX(f *testing.F) { fuzzFile(f, "a.pptx", fixture.PPTX([]string{"a", "b"})) }
 

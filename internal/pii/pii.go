@@ -168,6 +168,7 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		}
 	}
 	line := strings.Join(norm, " ")
+	lower := strings.ToLower(line)
 	for i, c := range norm {
 		if c == "" {
 			continue
@@ -178,7 +179,7 @@ func (sc *Scanner) Row(cells []string, table bool) {
 				continue
 			}
 		}
-		sc.cell(c, line, note)
+		sc.cell(c, lower, note)
 	}
 	if nk >= 2 {
 		h := fnv.New64a()
@@ -225,8 +226,8 @@ func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 var urlRe = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+`)
 
-// cell runs every detector on one normalised cell; line is the whole row
-// for context words.
+// cell runs every detector on one normalised cell; line is the whole row,
+// lower-cased, for context words.
 func (sc *Scanner) cell(c, line string, note func(Kind, string)) {
 	if strings.Contains(c, "://") || strings.Contains(c, "www.") {
 		c = urlRe.ReplaceAllString(c, " ")
@@ -285,10 +286,10 @@ func (sc *Scanner) cell(c, line string, note func(Kind, string)) {
 	}
 }
 
-func hasAny(s string, words []string) bool {
-	ls := strings.ToLower(s)
+// hasAny reports whether lower (lower-cased) contains one of words.
+func hasAny(lower string, words []string) bool {
 	for _, w := range words {
-		if strings.Contains(ls, w) {
+		if strings.Contains(lower, w) {
 			return true
 		}
 	}
