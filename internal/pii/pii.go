@@ -129,7 +129,19 @@ func (sc *Scanner) Summary() Summary {
 // Row scans one row. In a table, a row of column names (氏名, 電話番号,
 // 生年月日, …) among the first five makes the cells below count as that
 // kind when they look like one.
+//
+// Cells longer than maxCell are scanned in pieces of that size (cut at a
+// space where there is one): a person record is never that long, and the
+// detectors then stay linear in small steps.
 func (sc *Scanner) Row(cells []string, table bool) {
+	for i, c := range cells {
+		if len(c) > maxCell {
+			rest := append([]string(nil), cells[i+1:]...)
+			sc.Row(append(append([]string(nil), cells[:i]...), c[:cut(c)]), table)
+			sc.Row(append([]string{c[cut(c):]}, rest...), table)
+			return
+		}
+	}
 	sc.rows++
 	norm := make([]string, len(cells))
 	for i, c := range cells {
@@ -199,6 +211,26 @@ func (sc *Scanner) Row(cells []string, table bool) {
 			}
 		}
 	}
+}
+
+// maxCell bounds the text scanned as one cell.
+const maxCell = 2048
+
+// cut finds where to split a long cell: the last space or line break
+// before maxCell, else the last rune boundary.
+func cut(c string) int {
+	i := strings.LastIndexAny(c[:maxCell], " \t\n　")
+	if i > maxCell/2 {
+		return i + 1
+	}
+	i = maxCell
+	for i > 0 && !utf8.RuneStart(c[i]) {
+		i--
+	}
+	if i == 0 {
+		return maxCell
+	}
+	return i
 }
 
 // dashes folds the hyphen look-alikes Japanese text uses into '-'.
@@ -276,8 +308,10 @@ func (sc *Scanner) cell(c, line string, note func(Kind, string)) {
 			note(Email, maskEmail(m))
 		}
 	}
-	if m := address(c); m != "" {
-		note(Address, m)
+	if strings.ContainsAny(c, "市区町村郡") {
+		if m := address(c); m != "" {
+			note(Address, m)
+		}
 	}
 	if digits < len(c) {
 		if m := findName(c, hasAny(line, nameContext)); m != "" {
