@@ -12,6 +12,7 @@
 //	egressguard token create|list|revoke ...
 //	egressguard allow list|add|remove|import|export ...
 //	egressguard audit verify|export ...
+//	egressguard queue [release --instance NAME] ...
 //	egressguard keygen [--id N]
 //	egressguard version
 package main
@@ -51,6 +52,7 @@ func commands() []command {
 		{"token", "API tokens: create, list, revoke", cmdToken},
 		{"allow", "allowlist: list, add, remove, import, export", cmdAllow},
 		{"audit", "audit verify | export: check or export the audit chain", cmdAudit},
+		{"queue", "delivery queue: claims and their owners; release a dead instance's claims", cmdQueue},
 		{"keygen", "print a new key line for the body key file", cmdKeygen},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "egressguard", version)
