@@ -202,6 +202,11 @@ func kanaName(rs []rune, i int) string {
 }
 
 func romajiName(rs []rune, i int) string {
+	// Names are written capitalised (Taro Yamada, YAMADA Taro); checking
+	// that first keeps ordinary words out of the lookup.
+	if rs[i] < 'A' || rs[i] > 'Z' {
+		return ""
+	}
 	j := i
 	for j < len(rs) && isLatin(rs[j]) {
 		j++
@@ -214,7 +219,7 @@ func romajiName(rs []rune, i int) string {
 	for k < len(rs) && rs[k] == ' ' {
 		k++
 	}
-	if k == j || k >= len(rs) || !isLatin(rs[k]) {
+	if k == j || k >= len(rs) || rs[k] < 'A' || rs[k] > 'Z' {
 		return ""
 	}
 	e := k

@@ -143,15 +143,19 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		}
 	}
 	sc.rows++
-	norm := make([]string, len(cells))
-	for i, c := range cells {
-		norm[i] = normalize(c)
-	}
+	var norm []string
 	if table && !sc.headerOK && sc.rows <= 5 {
+		norm = normalizeAll(cells)
 		if h := headerKinds(norm); len(h) > 0 {
 			sc.header, sc.headerOK = h, true
 			return
 		}
+	}
+	if sc.header == nil && !mayBeRecord(cells) {
+		return
+	}
+	if norm == nil {
+		norm = normalizeAll(cells)
 	}
 	var kinds [numKinds]bool
 	nk := 0
@@ -213,6 +217,34 @@ func (sc *Scanner) Row(cells []string, table bool) {
 	}
 }
 
+func normalizeAll(cells []string) []string {
+	norm := make([]string, len(cells))
+	for i, c := range cells {
+		norm[i] = normalize(c)
+	}
+	return norm
+}
+
+// mayBeRecord is a cheap look at a row without column names: every
+// identifier but names and addresses needs a digit (or an '@'), and a
+// record needs two kinds, so a row without digits, '@' or a city, ward,
+// town or village cannot be one and is not scanned. (Names alone are then
+// not counted in Found: they decide nothing.) Full-width digits and '＠'
+// count.
+func mayBeRecord(cells []string) bool {
+	for _, c := range cells {
+		for i := 0; i < len(c); i++ {
+			if b := c[i]; b >= '0' && b <= '9' || b == '@' {
+				return true
+			}
+		}
+		if strings.ContainsAny(c, "０１２３４５６７８９＠市区町村郡") {
+			return true
+		}
+	}
+	return false
+}
+
 // maxCell bounds the text scanned as one cell.
 const maxCell = 2048
 
@@ -239,6 +271,16 @@ var dashes = strings.NewReplacer("‐", "-", "‑", "-", "‒", "-", "–", "-",
 // normalize applies NFKC (full-width digits and letters become ASCII) and
 // folds dashes; the long vowel mark ー is kept inside kana words.
 func normalize(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.TrimSpace(s)
+	}
 	s = strings.TrimSpace(norm.NFKC.String(s))
 	s = dashes.Replace(s)
 	if strings.Contains(s, "ー") {
