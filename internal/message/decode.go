@@ -181,7 +181,7 @@ func toUTF8(b []byte, cs string) (string, string) {
 	var s, problem string
 	switch cs {
 	case "", "us-ascii", "ascii", "utf-8", "utf8", "x-unknown", "unknown-8bit", "default":
-		if bytes.IndexByte(b, 0x1b) < 0 && utf8.Valid(b) {
+		if bytes.IndexByte(b, 0x1b) < 0 && bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) {
 			// By far the most common case, guessText's first: the
 			// bytes as they are, CRLFs made LFs in the same copy.
 			return crlfToLF(b), ""

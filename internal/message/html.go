@@ -81,9 +81,7 @@ func (w *htmlWalk) tokens(src string, comment bool) {
 			case "a":
 				w.closeAnchor()
 			default:
-				if blockTag(string(name)) {
-					w.vis.WriteByte('\n')
-				}
+				w.block(string(name))
 			}
 		case html.CommentToken:
 			// Outlook hides VML buttons (with the real link) inside
@@ -142,9 +140,19 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 	case "v:roundrect", "v:rect", "v:shape", "v:oval":
 		w.target(attrs["href"], "", false)
 	default:
-		if blockTag(name) {
-			w.vis.WriteByte('\n')
-		}
+		w.block(name)
+	}
+}
+
+// block separates the visible text at a block element: table cells by a
+// space, so that a table row stays one line (one person record), other
+// blocks by a line break.
+func (w *htmlWalk) block(name string) {
+	switch {
+	case name == "td" || name == "th":
+		w.vis.WriteByte('\t')
+	case blockTag(name):
+		w.vis.WriteByte('\n')
 	}
 }
 

@@ -468,10 +468,24 @@ func ValidMyNumber(d string) bool {
 // myNumbers finds valid My Numbers: twelve digits, contiguous or in
 // groups of four separated by a hyphen or a space.
 func myNumbers(c string) []string {
+	return numbers(c, "-", " ", func(d string) bool { return len(d) == 12 && ValidMyNumber(d) })
+}
+
+// numbers finds the numbers in c that ok accepts, written with the
+// separators seps; only if there are none, spaces are taken as separators
+// too (spaced groups are common, but a space also separates two numbers).
+func numbers(c, seps, more string, ok func(string) bool) []string {
 	var out []string
-	for _, d := range digitRuns(c, "- ") {
-		if len(d) == 12 && ValidMyNumber(d) {
+	for _, d := range digitRuns(c, seps) {
+		if ok(d) {
 			out = append(out, d)
+		}
+	}
+	if len(out) == 0 && strings.Contains(c, more) {
+		for _, d := range digitRuns(c, seps+more) {
+			if ok(d) {
+				out = append(out, d)
+			}
 		}
 	}
 	return out
@@ -529,13 +543,9 @@ func atoi(s string) int {
 }
 
 func cards(c string) []string {
-	var out []string
-	for _, d := range digitRuns(c, "- ") {
-		if len(d) >= 13 && len(d) <= 19 && plausibleCard(d) && Luhn(d) && strings.Count(d, d[:1]) != len(d) {
-			out = append(out, d)
-		}
-	}
-	return out
+	return numbers(c, "-", " ", func(d string) bool {
+		return len(d) >= 13 && len(d) <= 19 && plausibleCard(d) && Luhn(d) && strings.Count(d, d[:1]) != len(d)
+	})
 }
 
 // phones finds Japanese phone numbers: mobile and IP (070/080/090/050/
@@ -547,10 +557,8 @@ func phones(c string) []string {
 	if strings.Contains(s, "+81") {
 		s = strings.NewReplacer("+81 (0)", "0", "+81(0)", "0", "+81-", "0", "+81 ", "0", "+81", "0").Replace(s)
 	}
-	for _, d := range digitRuns(s, "-() .") {
-		if isPhone(d) {
-			out = append(out, maskPhone(d))
-		}
+	for _, d := range numbers(s, "-().", " ", isPhone) {
+		out = append(out, maskPhone(d))
 	}
 	return out
 }
