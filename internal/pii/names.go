@@ -3,6 +3,7 @@ package pii
 import (
 	_ "embed"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -21,7 +22,15 @@ type nameSet struct {
 	maxLen int             // longest kanji form, in runes
 }
 
-var surnames, givenNames = loadNames(surnamesTSV), loadNames(givenTSV)
+// The lists are parsed on first use, not when a program starts.
+var (
+	namesOnce            sync.Once
+	surnames, givenNames *nameSet
+)
+
+func loadLists() {
+	namesOnce.Do(func() { surnames, givenNames = loadNames(surnamesTSV), loadNames(givenTSV) })
+}
 
 func loadNames(tsv string) *nameSet {
 	s := &nameSet{han: map[string]bool{}, kana: map[string]bool{}, romaji: map[string]bool{}}
@@ -29,14 +38,19 @@ func loadNames(tsv string) *nameSet {
 		if line == "" || line[0] == '#' {
 			continue
 		}
+		// kanji[,kanji…] TAB hiragana TAB romaji
 		f := strings.Split(line, "\t")
-		if len(f) < 4 {
+		if len(f) < 3 {
 			continue
 		}
-		s.han[f[0]] = true
-		s.maxLen = max(s.maxLen, utf8.RuneCountInString(f[0]))
-		s.kana[toKatakana(f[2])] = true
-		for _, r := range romajiVariants(strings.ToLower(f[3])) {
+		for k := range strings.SplitSeq(f[0], ",") {
+			if k != "" {
+				s.han[k] = true
+				s.maxLen = max(s.maxLen, utf8.RuneCountInString(k))
+			}
+		}
+		s.kana[toKatakana(f[1])] = true
+		for _, r := range romajiVariants(strings.ToLower(f[2])) {
 			s.romaji[r] = true
 		}
 	}
@@ -93,6 +107,7 @@ var honorifics = []string{"様", "さん", "殿", "氏", "先生", "くん", "�
 // With ctx (the row says 氏名, 名前, 患者, …) a listed surname followed by
 // one or two kanji and nothing else (佐藤花子) counts too.
 func findName(s string, ctx bool) string {
+	loadLists()
 	rs := []rune(s)
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
