@@ -256,30 +256,31 @@ func (s *state) xlsx(name string, files map[string]*zip.File) {
 // furigana of Japanese names) are left out: they repeat the cell.
 func (s *state) sharedStrings(name string, b []byte) []string {
 	var out []string
-	d := xml.NewDecoder(bytes.NewReader(b))
-	d.Strict = false
-	var sb strings.Builder
+	var sb bytes.Buffer
 	inT, inPh := 0, 0
-	for {
+	scanXML(b, func(t *xtok) bool {
 		if s.tick(name) {
-			return out
+			return false
 		}
-		tok, err := d.RawToken()
-		if err != nil {
-			return out
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
+		switch t.kind {
+		case tokStart:
+			switch string(t.name) {
 			case "si":
 				sb.Reset()
+				if t.self {
+					out = append(out, "")
+				}
 			case "t":
-				inT++
+				if !t.self {
+					inT++
+				}
 			case "rPh":
-				inPh++
+				if !t.self {
+					inPh++
+				}
 			}
-		case xml.EndElement:
-			switch t.Name.Local {
+		case tokEnd:
+			switch string(t.name) {
 			case "si":
 				out = append(out, sb.String())
 			case "t":
@@ -287,12 +288,14 @@ func (s *state) sharedStrings(name string, b []byte) []string {
 			case "rPh":
 				inPh = max(inPh-1, 0)
 			}
-		case xml.CharData:
+		case tokText:
 			if inT > 0 && inPh == 0 {
-				sb.Write(t)
+				appendText(&sb, t)
 			}
 		}
-	}
+		return true
+	})
+	return out
 }
 
 // maxColumn bounds the column a cell is placed in by its reference; cells
@@ -301,82 +304,94 @@ const maxColumn = 512
 
 // sheet reads one worksheet into rows of cells.
 func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]string {
-	var rows [][]string
-	d := xml.NewDecoder(bytes.NewReader(b))
-	d.Strict = false
 	var (
+		rows  [][]string
 		row   []string
-		val   strings.Builder
-		fml   strings.Builder
-		inF   int
+		val   bytes.Buffer
+		fml   bytes.Buffer
 		typ   string
 		ref   string
 		inV   int
+		inF   int
 		inPh  int
 		inRow bool
+		inC   bool
 	)
-	for {
+	endCell := func() {
+		inC = false
+		if !inRow {
+			return
+		}
+		v := val.String()
+		switch typ {
+		case "s":
+			if i, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && i >= 0 && i < len(sst) {
+				v = sst[i]
+				used[i] = true
+			} else {
+				v = ""
+			}
+		case "", "n":
+			v = plainNumber(v)
+		}
+		if fml.Len() > 0 && bytes.Contains(fml.Bytes(), []byte("://")) {
+			// HYPERLINK("https://…") formulas carry their target only in
+			// the formula.
+			v = strings.TrimSpace(v + " " + fml.String())
+		}
+		col := column(ref)
+		if col < 0 || col >= maxColumn || col < len(row) {
+			col = len(row)
+		}
+		if v == "" {
+			return
+		}
+		for len(row) < col {
+			row = append(row, "")
+		}
+		if len(row) < maxColumn {
+			row = append(row, strings.TrimSpace(v))
+		}
+	}
+	scanXML(b, func(t *xtok) bool {
 		if s.tick(name) {
-			break
+			return false
 		}
-		tok, err := d.RawToken()
-		if err != nil {
-			break
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
+		switch t.kind {
+		case tokStart:
+			switch string(t.name) {
 			case "row":
-				row, inRow = nil, true
+				row, inRow = nil, !t.self
 			case "c":
 				val.Reset()
 				fml.Reset()
-				typ, ref = attr(t, "t"), attr(t, "r")
+				typ, ref = xattr(t.attrs, "t"), xattr(t.attrs, "r")
+				inC = !t.self
 			case "v", "t":
-				inV++
+				if !t.self {
+					inV++
+				}
 			case "f":
-				inF++
+				if !t.self {
+					inF++
+				}
 			case "rPh":
-				inPh++
+				if !t.self {
+					inPh++
+				}
 			}
-		case xml.EndElement:
-			switch t.Name.Local {
+		case tokEnd:
+			switch string(t.name) {
 			case "row":
+				if inC {
+					endCell()
+				}
 				if !emptyRow(row) {
 					rows = append(rows, row)
 				}
 				row, inRow = nil, false
 			case "c":
-				if !inRow {
-					continue
-				}
-				v := val.String()
-				switch typ {
-				case "s":
-					if i, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && i >= 0 && i < len(sst) {
-						v = sst[i]
-						used[i] = true
-					} else {
-						v = ""
-					}
-				case "", "n":
-					v = plainNumber(v)
-				}
-				if f := fml.String(); strings.Contains(f, "://") {
-					// HYPERLINK("https://…") formulas carry their
-					// target only in the formula.
-					v = strings.TrimSpace(v + " " + f)
-				}
-				col := column(ref)
-				if col < 0 || col >= maxColumn || col < len(row) {
-					col = len(row)
-				}
-				for len(row) < col {
-					row = append(row, "")
-				}
-				if len(row) < maxColumn {
-					row = append(row, strings.TrimSpace(v))
-				}
+				endCell()
 			case "v", "t":
 				inV = max(inV-1, 0)
 			case "f":
@@ -384,15 +399,16 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 			case "rPh":
 				inPh = max(inPh-1, 0)
 			}
-		case xml.CharData:
+		case tokText:
 			if inV > 0 && inPh == 0 {
-				val.Write(t)
+				appendText(&val, t)
 			}
 			if inF > 0 && fml.Len() < 8192 {
-				fml.Write(t)
+				appendText(&fml, t)
 			}
 		}
-	}
+		return true
+	})
 	return rows
 }
 

@@ -52,10 +52,6 @@ const maxRepeat = 64
 // walk reads an XML document into blocks. Nested tables are read as the
 // text of the outer cell.
 func (s *state) walk(name string, b []byte, spec *walkSpec) []block {
-	d := xml.NewDecoder(bytes.NewReader(b))
-	d.Strict = false
-	d.AutoClose = xml.HTMLAutoClose
-	d.Entity = xml.HTMLEntity
 	var (
 		blocks   []block
 		text     = &block{}
@@ -63,10 +59,9 @@ func (s *state) walk(name string, b []byte, spec *walkSpec) []block {
 		tdepth   int
 		inText   int
 		skip     int
-		line     strings.Builder
-		cell     strings.Builder
+		line     bytes.Buffer
+		cell     bytes.Buffer
 		row      []string
-		rowRep   int
 		cellRep  int
 		tables   int
 		cellOpen bool
@@ -77,101 +72,113 @@ func (s *state) walk(name string, b []byte, spec *walkSpec) []block {
 		}
 		line.Reset()
 	}
-	target := func() *strings.Builder {
+	target := func() *bytes.Buffer {
 		if tdepth > 0 && cellOpen {
 			return &cell
 		}
 		return &line
 	}
-	for {
-		if s.tick(name) {
-			break
-		}
-		tok, err := d.RawToken()
-		if err != nil {
-			break
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			n := t.Name.Local
-			if skip > 0 || spec.skip[n] {
-				skip++
-				continue
-			}
-			switch {
-			case spec.table[n]:
-				tdepth++
-				if tdepth == 1 {
-					flushLine()
-					tables++
-					cur = &block{table: true, name: "table " + strconv.Itoa(tables)}
-					if v := attr(t, spec.tableName); v != "" && spec.tableName != "" {
+	start := func(n string, t *xtok) {
+		switch {
+		case spec.table[n]:
+			tdepth++
+			if tdepth == 1 {
+				flushLine()
+				tables++
+				cur = &block{table: true, name: "table " + strconv.Itoa(tables)}
+				if spec.tableName != "" {
+					if v := xattr(t.attrs, spec.tableName); v != "" {
 						cur.name = v
 					}
 				}
-			case spec.row[n] && tdepth == 1:
-				row = row[:0:0]
-				rowRep = repeat(t, spec.rowRepeat)
-			case spec.cell[n] && tdepth == 1:
-				cell.Reset()
-				cellOpen = true
-				cellRep = repeat(t, spec.cellRepeat)
-			case spec.text[n]:
-				inText++
-			case spec.space[n]:
-				w := target()
-				w.WriteByte(' ')
 			}
-		case xml.EndElement:
-			n := t.Name.Local
-			if skip > 0 {
-				skip--
-				continue
+		case spec.row[n] && tdepth == 1:
+			row = row[:0:0]
+		case spec.cell[n] && tdepth == 1:
+			cell.Reset()
+			cellOpen = true
+			cellRep = 1
+			if spec.cellRepeat != "" {
+				if v, err := strconv.Atoi(xattr(t.attrs, spec.cellRepeat)); err == nil && v > 0 {
+					cellRep = v
+				}
 			}
-			switch {
-			case spec.table[n]:
-				if tdepth == 1 && cur != nil {
-					blocks = append(blocks, *cur)
-					cur = nil
-				}
-				tdepth = max(tdepth-1, 0)
-			case spec.row[n] && tdepth == 1:
-				for len(row) > 0 && row[len(row)-1] == "" {
-					row = row[:len(row)-1]
-				}
-				if cur != nil && !emptyRow(row) {
-					_ = rowRep // identical repeated rows are one record
-					cur.rows = append(cur.rows, row)
-				}
-				row = nil
-			case spec.cell[n] && tdepth == 1:
-				v := strings.TrimSpace(cell.String())
-				n := 1
-				if v != "" {
-					n = min(cellRep, maxRepeat)
-				}
-				for range n {
-					if len(row) < maxCSVCells {
-						row = append(row, v)
-					}
-				}
-				cell.Reset()
-				cellOpen = false
-			case spec.para[n]:
-				if tdepth > 0 {
-					target().WriteByte(' ')
-				} else {
-					flushLine()
-				}
-			case spec.text[n]:
-				inText = max(inText-1, 0)
-			}
-		case xml.CharData:
-			if skip == 0 && (spec.allText || inText > 0) {
-				target().Write(t)
-			}
+		case spec.text[n]:
+			inText++
+		case spec.space[n]:
+			target().WriteByte(' ')
 		}
 	}
+	end := func(n string) {
+		switch {
+		case spec.table[n]:
+			if tdepth == 1 && cur != nil {
+				blocks = append(blocks, *cur)
+				cur = nil
+			}
+			tdepth = max(tdepth-1, 0)
+		case spec.row[n] && tdepth == 1:
+			for len(row) > 0 && row[len(row)-1] == "" {
+				row = row[:len(row)-1]
+			}
+			// Identical repeated rows are one record: kept once.
+			if cur != nil && !emptyRow(row) {
+				cur.rows = append(cur.rows, row)
+			}
+			row = nil
+		case spec.cell[n] && tdepth == 1:
+			v := strings.TrimSpace(cell.String())
+			k := 1
+			if v != "" {
+				k = min(cellRep, maxRepeat)
+			}
+			for range k {
+				if len(row) < maxCSVCells {
+					row = append(row, v)
+				}
+			}
+			cell.Reset()
+			cellOpen = false
+		case spec.para[n]:
+			if tdepth > 0 {
+				target().WriteByte(' ')
+			} else {
+				flushLine()
+			}
+		case spec.text[n]:
+			inText = max(inText-1, 0)
+		}
+	}
+	scanXML(b, func(t *xtok) bool {
+		if s.tick(name) {
+			return false
+		}
+		switch t.kind {
+		case tokStart:
+			n := string(t.name)
+			if skip > 0 || spec.skip[n] {
+				if !t.self {
+					skip++
+				}
+				return true
+			}
+			start(n, t)
+			if t.self {
+				end(n)
+			}
+		case tokEnd:
+			if skip > 0 {
+				skip--
+				return true
+			}
+			end(string(t.name))
+		case tokText:
+			if skip == 0 && (spec.allText || inText > 0) {
+				appendText(target(), t)
+			}
+		}
+		return true
+	})
 	flushLine()
 	if cur != nil {
 		blocks = append(blocks, *cur)
@@ -191,14 +198,3 @@ func attr(t xml.StartElement, local string) string {
 	return ""
 }
 
-func repeat(t xml.StartElement, local string) int {
-	if local == "" {
-		return 1
-	}
-	if v := attr(t, local); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			return n
-		}
-	}
-	return 1
-}

@@ -51,3 +51,28 @@ func BenchmarkAttachment(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInspect100KXLSX is the relay benchmark's message: a short
+// mail with a 100 KB spreadsheet of person records.
+func BenchmarkInspect100KXLSX(b *testing.B) {
+	n := 500
+	var x []byte
+	for {
+		x = fixture.XLSX(fixture.Sheet{Name: "Sheet1", Rows: benchRows(n)})
+		if len(x) >= 100<<10 {
+			break
+		}
+		n += 250
+	}
+	benchInspectRaw(b, mailWith("list.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", x))
+}
+
+func benchInspectRaw(b *testing.B, raw []byte) {
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if f := Inspect(raw, Limits{}); len(f.Problems) > 0 {
+			b.Fatal(f.Problems)
+		}
+	}
+}
