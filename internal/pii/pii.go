@@ -185,6 +185,13 @@ func (sc *Scanner) Row(cells []string, table bool) {
 	}
 	line := strings.Join(norm, " ")
 	lower := strings.ToLower(line)
+	ctx := rowContext{
+		myNumber: hasAny(lower, myNumberContext),
+		birth:    hasAny(lower, birthCtx),
+		postal:   hasAny(lower, postalCtx),
+		name:     hasAny(lower, nameContext),
+		id:       hasAny(lower, idWords),
+	}
 	for i, c := range norm {
 		if c == "" {
 			continue
@@ -195,7 +202,7 @@ func (sc *Scanner) Row(cells []string, table bool) {
 				continue
 			}
 		}
-		sc.cell(c, lower, note)
+		sc.cell(c, &ctx, note)
 	}
 	if nk >= 2 {
 		h := fnv.New64a()
@@ -282,7 +289,9 @@ func normalize(s string) string {
 		return strings.TrimSpace(s)
 	}
 	s = strings.TrimSpace(norm.NFKC.String(s))
-	s = dashes.Replace(s)
+	if strings.ContainsAny(s, "‐‑‒–—―−ｰ－") {
+		s = dashes.Replace(s)
+	}
 	if strings.Contains(s, "ー") {
 		// ー between digits is a dash (090ー1234ー5678).
 		rs := []rune(s)
@@ -300,9 +309,11 @@ func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 var urlRe = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+`)
 
-// cell runs every detector on one normalised cell; line is the whole row,
-// lower-cased, for context words.
-func (sc *Scanner) cell(c, line string, note func(Kind, string)) {
+// rowContext says which context words the row holds.
+type rowContext struct{ myNumber, birth, postal, name, id bool }
+
+// cell runs every detector on one normalised cell.
+func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 	if strings.Contains(c, "://") || strings.Contains(c, "www.") {
 		c = urlRe.ReplaceAllString(c, " ")
 	}
@@ -317,7 +328,7 @@ func (sc *Scanner) cell(c, line string, note func(Kind, string)) {
 			if !sc.myNums[m] {
 				sc.myNums[m] = true
 			}
-			if hasAny(line, myNumberContext) {
+			if ctx.myNumber {
 				sc.sum.MyNumberContext = true
 			}
 			note(MyNumber, "****-****-**"+m[10:])
@@ -333,16 +344,18 @@ func (sc *Scanner) cell(c, line string, note func(Kind, string)) {
 		}
 	}
 	if digits >= 7 {
-		if m := postal(c, line); m != "" {
+		if m := postal(c, ctx.postal); m != "" {
 			note(Postal, m)
 		}
 	}
 	if digits >= 4 {
-		if m := birthDate(c, line); m != "" {
+		if m := birthDate(c, ctx.birth); m != "" {
 			note(Birth, m)
 		}
-		if m := contextID(c); m != "" {
-			note(ID, m)
+		if ctx.id {
+			if m := contextID(c); m != "" {
+				note(ID, m)
+			}
 		}
 	}
 	if strings.IndexByte(c, '@') > 0 {
@@ -356,7 +369,7 @@ func (sc *Scanner) cell(c, line string, note func(Kind, string)) {
 		}
 	}
 	if digits < len(c) {
-		if m := findName(c, hasAny(line, nameContext)); m != "" {
+		if m := findName(c, ctx.name); m != "" {
 			note(Name, m)
 		}
 	}
@@ -595,7 +608,9 @@ var (
 
 // postal finds 〒123-4567, or 123-4567 with context (郵便, zip, postal, or
 // a prefecture right after it).
-func postal(c, line string) string {
+var postalCtx = []string{"郵便", "〒", "zip", "postal", "post code", "postcode"}
+
+func postal(c string, ctx bool) string {
 	if m := postalMarkRe.FindStringSubmatch(c); m != nil {
 		return "〒" + m[1] + "-****"
 	}
@@ -604,7 +619,7 @@ func postal(c, line string) string {
 		return ""
 	}
 	after := c[m[5]:]
-	if hasAny(line, []string{"郵便", "〒", "zip", "postal", "post code", "postcode"}) || prefectureAt(strings.TrimLeft(after, " ")) != "" {
+	if ctx || prefectureAt(strings.TrimLeft(after, " ")) != "" {
 		return "〒" + c[m[2]:m[3]] + "-****"
 	}
 	return ""
@@ -656,12 +671,15 @@ var (
 
 // birthDate finds a date of birth: a date (西暦 or 和暦) with context
 // (生年月日, DOB, …) in the row, or followed by 生 (昭和55年3月4日生).
-func birthDate(c, line string) string {
+func birthDate(c string, ctx bool) string {
+	if !ctx && !strings.Contains(c, "生") {
+		return ""
+	}
 	m, ok := parseDate(c)
 	if !ok {
 		return ""
 	}
-	if hasAny(line, birthCtx) || strings.Contains(c, "日生") || strings.HasSuffix(c, "生") {
+	if ctx || strings.Contains(c, "日生") || strings.HasSuffix(c, "生") {
 		return m
 	}
 	return ""
