@@ -296,7 +296,7 @@ func (s *state) file(name string, data []byte, depth int) {
 
 // cfb handles a Compound File: an encrypted Office Open XML document
 // (EncryptionInfo and EncryptedPackage streams, MS-OFFCRYPTO) is reported
-// as encrypted; legacy binary Office files are not read.
+// as encrypted; legacy Office files are read (see cfb.go).
 func (s *state) cfb(name string, data []byte) {
 	for _, n := range [][]byte{utf16le("EncryptionInfo"), utf16le("EncryptedPackage")} {
 		if bytes.Contains(data, n) {
@@ -308,7 +308,9 @@ func (s *state) cfb(name string, data []byte) {
 	case ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".pptm":
 		// An OOXML name on a CFB container: encrypted (or mislabelled).
 		s.res.Encrypted = true
+		return
 	}
+	s.legacyOffice(name, data)
 }
 
 func utf16le(s string) []byte {

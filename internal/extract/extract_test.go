@@ -2,6 +2,7 @@ package extract_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,8 @@ func TestFormats(t *testing.T) {
 		{"enc.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), Encrypted: true}), nil, true},
 		{"aes.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), AES: true}), nil, true},
 		{"enc.xlsx", fixture.EncryptedOffice(), nil, true},
+		{"old.xls", fixture.XLS("名簿", people), []string{"old.xls (名簿)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02\n佐藤 花子"}, false},
+		{"big.xls", fixture.XLS("S", bigRows()), []string{"big.xls (S)\n", "山田 太郎299\t9012345299", "山田 太郎899\t9012345899"}, false},
 	}
 	for _, tt := range tests {
 		res := extract.File(tt.name, tt.data, extract.Limits{})
@@ -89,6 +92,15 @@ func TestFormats(t *testing.T) {
 			t.Errorf("%s: problems %+v", tt.name, res.Problems)
 		}
 	}
+}
+
+// bigRows makes a shared string table larger than one record (CONTINUE).
+func bigRows() [][]string {
+	var rows [][]string
+	for i := range 900 {
+		rows = append(rows, []string{fmt.Sprintf("山田 太郎%d", i), fmt.Sprint(9012345000 + i)})
+	}
+	return rows
 }
 
 func TestBounds(t *testing.T) {

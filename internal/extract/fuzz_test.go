@@ -57,3 +57,7 @@ func FuzzPDF(f *testing.F) {
 func FuzzCSV(f *testing.F) {
 	fuzzFile(f, "a.csv", []byte("a,\"b\nc\",d\n"), []byte("\xff\xfea\x00,\x00b\x00"), []byte("\x82\xa0,\x82\xa2\n"))
 }
+
+func FuzzXLS(f *testing.F) {
+	fuzzFile(f, "a.xls", fixture.XLS("S", rows), fixture.EncryptedOffice())
+}

@@ -62,6 +62,7 @@ func TestDocumentRecords(t *testing.T) {
 			}
 			return s
 		}()), "deck.pptx (slide1)"},
+		{"old.xls", "application/vnd.ms-excel", fixture.XLS("名簿", rows), "old.xls (名簿)"},
 		{"book.ods", "application/vnd.oasis.opendocument.spreadsheet", fixture.ODF(true, nil, fixture.Sheet{Name: "名簿", Rows: rows}), "book.ods (名簿)"},
 		{"text.odt", "application/vnd.oasis.opendocument.text", fixture.ODF(false, []string{"一覧"}, fixture.Sheet{Name: "表1", Rows: rows}), "text.odt (表1)"},
 		{"list.pdf", "application/pdf", fixture.PDF(rows, fixture.PDFOptions{Compress: true, ToUnicode: true, ObjStm: true}), "list.pdf"},
