@@ -197,4 +197,3 @@ func attr(t xml.StartElement, local string) string {
 	}
 	return ""
 }
-

@@ -12,14 +12,6 @@ import (
 // are neither Office Open XML nor PDF (OpenDocument, files in archives).
 const SourceFile = "file"
 
-// Archive bounds within one attachment (see package extract); the bytes
-// decompressed count against MaxDecodedSize and the time against MaxTime.
-const (
-	maxArchiveDepth   = 4
-	maxArchiveEntries = 10000
-	maxRatio          = 200
-)
-
 // document opens a ZIP archive, Office or OpenDocument file, or PDF
 // attachment and inspects what is inside: text and tables for links and
 // personal data, HTML through the HTML walker, mail messages recursively.
@@ -32,9 +24,9 @@ func (in *inspector) document(eh *entityHeader, body []byte, p *Part, depth int)
 	}
 	res := extract.File(name, data, extract.Limits{
 		MaxBytes:   max(in.budget, 1),
-		MaxDepth:   maxArchiveDepth,
-		MaxEntries: maxArchiveEntries,
-		MaxRatio:   maxRatio,
+		MaxDepth:   in.lim.MaxArchiveDepth,
+		MaxEntries: in.lim.MaxArchiveEntries,
+		MaxRatio:   int64(in.lim.MaxCompressionRatio),
 		Deadline:   in.deadline,
 	})
 	in.budget -= res.Used

@@ -17,10 +17,19 @@ type Limits struct {
 	MaxParts       int           // MIME parts in total
 	MaxDecodedSize int64         // decoded bytes inspected as text, in total
 	MaxTime        time.Duration // wall time for one Inspect call
+
+	// Attachments (see package extract): archives within archives, entries
+	// of archives and documents in total, and the decompressed/compressed
+	// size of one entry or stream. Decompressed bytes count against
+	// MaxDecodedSize.
+	MaxArchiveDepth     int
+	MaxArchiveEntries   int
+	MaxCompressionRatio int
 }
 
 // DefaultLimits are used when a Limits field is zero.
-var DefaultLimits = Limits{MaxDepth: 20, MaxParts: 500, MaxDecodedSize: 32 << 20, MaxTime: 5 * time.Second}
+var DefaultLimits = Limits{MaxDepth: 20, MaxParts: 500, MaxDecodedSize: 32 << 20, MaxTime: 5 * time.Second,
+	MaxArchiveDepth: 4, MaxArchiveEntries: 10000, MaxCompressionRatio: 200}
 
 // Facts is what inspection found in one message.
 type Facts struct {

@@ -55,6 +55,15 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxTime <= 0 {
 		l.MaxTime = DefaultLimits.MaxTime
 	}
+	if l.MaxArchiveDepth <= 0 {
+		l.MaxArchiveDepth = DefaultLimits.MaxArchiveDepth
+	}
+	if l.MaxArchiveEntries <= 0 {
+		l.MaxArchiveEntries = DefaultLimits.MaxArchiveEntries
+	}
+	if l.MaxCompressionRatio <= 0 {
+		l.MaxCompressionRatio = DefaultLimits.MaxCompressionRatio
+	}
 	return l
 }
 
