@@ -280,7 +280,7 @@ func (s *state) file(name string, data []byte, depth int) {
 	case "zip":
 		s.zip(name, data, depth)
 	case "pdf":
-		s.pdf(name, data)
+		s.pdf(name, data, depth)
 	case "cfb":
 		s.cfb(name, data)
 	case "csv":

@@ -60,6 +60,8 @@ func TestFormats(t *testing.T) {
 		{"c.pdf", fixture.PDF(people, fixture.PDFOptions{Compress: true, ToUnicode: true, ObjStm: true, URI: "https://wetransfer.com/downloads/abc"}), []string{"山田 太郎\t090-1234-5678", "link https://wetransfer.com/downloads/abc"}, false},
 		{"d.pdf", fixture.PDF([][]string{{"https://drive.google.com/file/d/abc/view"}}, fixture.PDFOptions{Compress: true}), []string{"https://drive.google.com/file/d/abc/view"}, false},
 		{"e.pdf", fixture.PDF(people, fixture.PDFOptions{Encrypt: true}), nil, true},
+		{"f.pdf", fixture.PDF(people, fixture.PDFOptions{ASCII85: true, ToUnicode: true}), []string{"山田 太郎\t090-1234-5678"}, false},
+		{"g.pdf", fixture.PDF([][]string{{"x"}}, fixture.PDFOptions{Compress: true, Embed: fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("氏名,電話\n山田 太郎,090-1234-5678\n")})}), []string{"g.pdf/embedded file 1/list.csv\n氏名\t電話\n山田 太郎\t090-1234-5678"}, false},
 		{"a.zip", fixture.ZIP(fixture.Entry{Name: "dir/", Data: nil}, fixture.Entry{Name: "dir/list.csv", Data: sjis},
 			fixture.Entry{Name: "in.zip", Data: fixture.ZIP(fixture.Entry{Name: "note.txt", Data: []byte("https://drive.google.com/drive/folders/xyz\n")})}),
 			[]string{"a.zip/dir/list.csv\n氏名\t電話番号\n山田 太郎", "a.zip/in.zip/note.txt\nhttps://drive.google.com/drive/folders/xyz"}, false},
@@ -125,6 +127,8 @@ func TestBounds(t *testing.T) {
 		{"many.zip", fixture.ZIP(many...), extract.Limits{MaxEntries: 100}, extract.KindLimitEntries},
 		{"slow.zip", nested, extract.Limits{Deadline: time.Now().Add(-time.Second)}, extract.KindLimitTime},
 		{"broken.zip", []byte("PK\x03\x04garbage"), extract.Limits{}, extract.KindParse},
+		{"lzw.pdf", fixture.PDF(people, fixture.PDFOptions{LZW: true}), extract.Limits{}, extract.KindParse},
+		{"broken.xls", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 600)...), extract.Limits{}, extract.KindParse},
 		{"bomb.pdf", fixture.PDF([][]string{{strings.Repeat("0", 30<<20)}}, fixture.PDFOptions{Compress: true}), extract.Limits{}, extract.KindLimitSize},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package extract
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/ascii85"
 	"io"
 	"regexp"
 	"strconv"
@@ -39,7 +40,7 @@ type pdfStreamInfo struct {
 }
 
 // pdf reads one PDF file.
-func (s *state) pdf(name string, data []byte) {
+func (s *state) pdf(name string, data []byte, depth int) {
 	if i := pdfStart(data); i > 0 {
 		data = data[i:]
 	}
@@ -83,6 +84,19 @@ func (s *state) pdf(name string, data []byte) {
 			continue
 		}
 		streams = append(streams, pdfStreamInfo{obj: num, dict: dict, data: dec})
+	}
+	// Files embedded in the PDF (attachments, portfolios) are read as
+	// files of their own.
+	embedded := 0
+	for _, st := range streams {
+		if bytes.Contains(st.dict, []byte("/EmbeddedFile")) {
+			embedded++
+			if depth+1 > s.lim.MaxDepth {
+				s.limit(KindLimitDepth, name, "files nested deeper than "+strconv.Itoa(s.lim.MaxDepth))
+				continue
+			}
+			s.file(name+"/embedded file "+strconv.Itoa(embedded), st.data, depth+1)
+		}
 	}
 	// Objects inside object streams.
 	for _, st := range streams {
@@ -137,7 +151,7 @@ func (s *state) pdf(name string, data []byte) {
 		if s.expired(name) {
 			return
 		}
-		if bytes.Contains(st.dict, []byte("/ObjStm")) || cmaps[st.obj] != nil || !bytes.Contains(st.data, []byte("BT")) {
+		if bytes.Contains(st.dict, []byte("/ObjStm")) || bytes.Contains(st.dict, []byte("/EmbeddedFile")) || cmaps[st.obj] != nil || !bytes.Contains(st.data, []byte("BT")) {
 			continue
 		}
 		rows = append(rows, s.pdfContent(name, st.data, fonts)...)
@@ -193,26 +207,54 @@ func streamData(b, dict []byte) []byte {
 	return b
 }
 
-// pdfDecode undoes a stream's filters when they are FlateDecode or none;
-// streams that carry no text (images, fonts, colour profiles, XRef) are
-// skipped.
+// pdfDecode undoes a stream's filters (FlateDecode, ASCII85Decode,
+// ASCIIHexDecode, RunLengthDecode, in any chain). Streams that carry no
+// text (images, fonts, colour profiles, cross-reference streams) are
+// skipped; a text-bearing stream with a filter that is not implemented
+// (LZWDecode, Crypt) is a problem: its text would go unseen.
 func (s *state) pdfDecode(name string, dict, raw []byte) ([]byte, bool) {
-	for _, skip := range []string{"/Image", "/FontFile", "/Length1", "/Length2", "/Type1C", "/CIDFontType0C", "/OpenType", "/XRef", "/Alternate", "/Metadata", "/EmbeddedFile"} {
+	for _, skip := range []string{"/Image", "/FontFile", "/Length1", "/Length2", "/Type1C", "/CIDFontType0C", "/OpenType", "/XRef", "/Alternate", "/Metadata"} {
 		if bytes.Contains(dict, []byte(skip)) {
 			return nil, false
 		}
 	}
-	filter := pdfFilter(dict)
-	switch filter {
-	case "":
-		if !s.take(name, int64(len(raw))) {
+	b := raw
+	for _, f := range pdfFilters(dict) {
+		var err error
+		switch f {
+		case "FlateDecode", "Fl":
+			var ok bool
+			if b, ok = s.inflate(name, b); !ok {
+				return nil, false
+			}
+			continue
+		case "ASCII85Decode", "A85":
+			b, err = decodeASCII85(b)
+		case "ASCIIHexDecode", "AHx":
+			b, _ = hexString(b)
+		case "RunLengthDecode", "RL":
+			b, err = runLength(b, s.remaining())
+		case "DCTDecode", "DCT", "JPXDecode", "CCITTFaxDecode", "CCF", "JBIG2Decode":
+			return nil, false // image data
+		default:
+			s.problem(KindParse, name, "PDF stream compressed with "+f+" is not read")
 			return nil, false
 		}
-		return raw, true
-	case "FlateDecode", "Fl":
-	default:
+		if err != nil {
+			s.problem(KindParse, name, "unreadable PDF stream ("+f+")")
+			return nil, false
+		}
+	}
+	if !s.take(name, int64(len(b))) {
 		return nil, false
 	}
+	return b, true
+}
+
+// inflate decompresses zlib data within the budget and the ratio bound.
+// The bytes are taken from the budget by pdfDecode; only the check is
+// made here.
+func (s *state) inflate(name string, raw []byte) ([]byte, bool) {
 	zr, err := zlib.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		s.problem(KindParse, name, "unreadable compressed PDF stream")
@@ -220,7 +262,8 @@ func (s *state) pdfDecode(name string, dict, raw []byte) ([]byte, bool) {
 	}
 	limit := s.remaining()
 	b, err := io.ReadAll(io.LimitReader(zr, limit+1))
-	if !s.take(name, int64(len(b))) {
+	if int64(len(b)) > limit {
+		s.take(name, int64(len(b)))
 		return nil, false
 	}
 	if int64(len(b)) > ratioFloor && int64(len(b))/int64(max(len(raw), 1)) > s.lim.MaxRatio {
@@ -237,17 +280,59 @@ func (s *state) pdfDecode(name string, dict, raw []byte) ([]byte, bool) {
 	return b, true
 }
 
-var filterRe = regexp.MustCompile(`/Filter\s*(\[\s*)?/([A-Za-z0-9]+)(\s*/([A-Za-z0-9]+))?\s*(\])?`)
+var (
+	filterRe   = regexp.MustCompile(`/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)`)
+	filterName = regexp.MustCompile(`/([A-Za-z0-9]+)`)
+)
 
-func pdfFilter(dict []byte) string {
+// pdfFilters lists a stream's filters in the order they are applied.
+func pdfFilters(dict []byte) []string {
 	m := filterRe.FindSubmatch(dict)
 	if m == nil {
-		return ""
+		return nil
 	}
-	if len(m[1]) > 0 && len(m[4]) > 0 {
-		return "chain" // filter chains are not decoded
+	var out []string
+	for _, n := range filterName.FindAllSubmatch(m[1], 8) {
+		out = append(out, string(n[1]))
 	}
-	return string(m[2])
+	return out
+}
+
+// decodeASCII85 decodes ASCII base-85 data up to "~>".
+func decodeASCII85(b []byte) ([]byte, error) {
+	if i := bytes.Index(b, []byte("~>")); i >= 0 {
+		b = b[:i]
+	}
+	b = bytes.TrimPrefix(bytes.TrimSpace(b), []byte("<~"))
+	dst := make([]byte, 4*len(b)/5+8+4*bytes.Count(b, []byte("z")))
+	n, _, err := ascii85.Decode(dst, b, true)
+	return dst[:n], err
+}
+
+// runLength decodes RunLengthDecode data, at most limit bytes.
+func runLength(b []byte, limit int64) ([]byte, error) {
+	var out []byte
+	for i := 0; i < len(b) && int64(len(out)) <= limit; {
+		n := int(b[i])
+		i++
+		switch {
+		case n == 128:
+			return out, nil
+		case n < 128:
+			end := min(i+n+1, len(b))
+			out = append(out, b[i:end]...)
+			i = end
+		default:
+			if i >= len(b) {
+				return out, nil
+			}
+			for range 257 - n {
+				out = append(out, b[i])
+			}
+			i++
+		}
+	}
+	return out, nil
 }
 
 // objectStream splits an object stream into its objects.
