@@ -1,6 +1,7 @@
 package message
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -139,5 +140,21 @@ func TestDocumentBounds(t *testing.T) {
 		if problemKinds(f) != tt.kind {
 			t.Errorf("%s: problems %+v, want %s", tt.name, f.Problems, tt.kind)
 		}
+	}
+}
+
+// TestRecordsDistinctPerMessage: the same list attached twice (once as
+// CSV, once inside a zip) is five records per file and five per message.
+func TestRecordsDistinctPerMessage(t *testing.T) {
+	t.Parallel()
+	csv := []byte(csvText(people(5)))
+	raw := []byte("From: a@example.jp\r\nTo: b@example.org\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=a.csv\r\n\r\n" + string(csv) +
+		"\r\n--b\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=b.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(fixture.ZIP(fixture.Entry{Name: "a.csv", Data: csv})) + "\r\n--b--\r\n")
+	f := Inspect(raw, Limits{})
+	noProblems(t, f)
+	if f.PersonalRecords != 5 || len(f.Personal) != 2 || f.Personal[0].Records != 5 || f.Personal[1].Records != 5 {
+		t.Errorf("records %d, per file %+v", f.PersonalRecords, f.Personal)
 	}
 }
