@@ -184,14 +184,7 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		}
 	}
 	line := strings.Join(norm, " ")
-	lower := strings.ToLower(line)
-	ctx := rowContext{
-		myNumber: hasAny(lower, myNumberContext),
-		birth:    hasAny(lower, birthCtx),
-		postal:   hasAny(lower, postalCtx),
-		name:     hasAny(lower, nameContext),
-		id:       hasAny(lower, idWords),
-	}
+	ctx := rowContext{line: line}
 	for i, c := range norm {
 		if c == "" {
 			continue
@@ -288,7 +281,10 @@ func normalize(s string) string {
 	if ascii {
 		return strings.TrimSpace(s)
 	}
-	s = strings.TrimSpace(norm.NFKC.String(s))
+	if needsNFKC(s) {
+		s = norm.NFKC.String(s)
+	}
+	s = strings.TrimSpace(s)
 	if strings.ContainsAny(s, "‐‑‒–—―−ｰ－") {
 		s = dashes.Replace(s)
 	}
@@ -307,10 +303,58 @@ func normalize(s string) string {
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
+// needsNFKC reports whether s has characters NFKC changes in the text
+// this package reads: full- and half-width forms, the ideographic space,
+// compatibility ideographs, enclosed and squared characters (①, ㈱, ㍻),
+// and spaces and punctuation of the General Punctuation block. Hiragana,
+// katakana and kanji are left as they are, so most Japanese text needs no
+// normalisation.
+func needsNFKC(s string) bool {
+	for _, r := range s {
+		switch {
+		case r < 0x2000:
+			if r == 0xA0 || r >= 0x300 && r < 0x370 {
+				return true
+			}
+		case r < 0x2070, r >= 0x2100 && r < 0x2200, r >= 0x2460 && r < 0x2500,
+			r == 0x3000, r >= 0x3099 && r <= 0x309C, r >= 0x3200 && r < 0x3400,
+			r >= 0xF900 && r < 0xFB00, r >= 0xFE30 && r < 0xFFF0:
+			return true
+		}
+	}
+	return false
+}
+
 var urlRe = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+`)
 
-// rowContext says which context words the row holds.
-type rowContext struct{ myNumber, birth, postal, name, id bool }
+// rowContext says which context words the row holds, each looked up the
+// first time a detector asks.
+type rowContext struct {
+	line  string
+	lower string
+	done  [5]bool
+	has   [5]bool
+}
+
+const (
+	ctxMyNumber = iota
+	ctxBirth
+	ctxPostal
+	ctxName
+	ctxID
+)
+
+var contextWords = [5][]string{myNumberContext, birthCtx, postalCtx, nameContext, idWords}
+
+func (c *rowContext) is(k int) bool {
+	if !c.done[k] {
+		if c.lower == "" {
+			c.lower = strings.ToLower(c.line)
+		}
+		c.done[k], c.has[k] = true, hasAny(c.lower, contextWords[k])
+	}
+	return c.has[k]
+}
 
 // cell runs every detector on one normalised cell.
 func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
@@ -328,7 +372,7 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 			if !sc.myNums[m] {
 				sc.myNums[m] = true
 			}
-			if ctx.myNumber {
+			if ctx.is(ctxMyNumber) {
 				sc.sum.MyNumberContext = true
 			}
 			note(MyNumber, "****-****-**"+m[10:])
@@ -344,15 +388,15 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 		}
 	}
 	if digits >= 7 {
-		if m := postal(c, ctx.postal); m != "" {
+		if m := postal(c, ctx); m != "" {
 			note(Postal, m)
 		}
 	}
 	if digits >= 4 {
-		if m := birthDate(c, ctx.birth); m != "" {
+		if m := birthDate(c, ctx); m != "" {
 			note(Birth, m)
 		}
-		if ctx.id {
+		if ctx.is(ctxID) {
 			if m := contextID(c); m != "" {
 				note(ID, m)
 			}
@@ -369,7 +413,7 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 		}
 	}
 	if digits < len(c) {
-		if m := findName(c, ctx.name); m != "" {
+		if m := findName(c, ctx.is(ctxName)); m != "" {
 			note(Name, m)
 		}
 	}
@@ -603,26 +647,40 @@ func maskPhone(d string) string {
 
 var (
 	postalMarkRe = regexp.MustCompile(`〒\s?(\d{3})-?(\d{4})\b`)
-	postalRe     = regexp.MustCompile(`(?:^|[^\d\-])(\d{3})-(\d{4})(?:$|[^\d\-])`)
 )
 
 // postal finds 〒123-4567, or 123-4567 with context (郵便, zip, postal, or
 // a prefecture right after it).
 var postalCtx = []string{"郵便", "〒", "zip", "postal", "post code", "postcode"}
 
-func postal(c string, ctx bool) string {
-	if m := postalMarkRe.FindStringSubmatch(c); m != nil {
-		return "〒" + m[1] + "-****"
+func postal(c string, ctx *rowContext) string {
+	if strings.Contains(c, "〒") {
+		if m := postalMarkRe.FindStringSubmatch(c); m != nil {
+			return "〒" + m[1] + "-****"
+		}
 	}
-	m := postalRe.FindStringSubmatchIndex(c)
-	if m == nil {
-		return ""
-	}
-	after := c[m[5]:]
-	if ctx || prefectureAt(strings.TrimLeft(after, " ")) != "" {
-		return "〒" + c[m[2]:m[3]] + "-****"
+	// ddd-dddd standing alone (no digit or hyphen on either side).
+	for i := 0; i+8 <= len(c); i++ {
+		if c[i+3] != '-' || !allDigits(c[i:i+3]) || !allDigits(c[i+4:i+8]) {
+			continue
+		}
+		if i > 0 && (isDigitB(c[i-1]) || c[i-1] == '-') || i+8 < len(c) && (isDigitB(c[i+8]) || c[i+8] == '-') {
+			continue
+		}
+		if ctx.is(ctxPostal) || prefectureAt(strings.TrimLeft(c[i+8:], " ")) != "" {
+			return "〒" + c[i:i+3] + "-****"
+		}
 	}
 	return ""
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigitB(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 var prefectures = []string{"北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
@@ -671,15 +729,15 @@ var (
 
 // birthDate finds a date of birth: a date (西暦 or 和暦) with context
 // (生年月日, DOB, …) in the row, or followed by 生 (昭和55年3月4日生).
-func birthDate(c string, ctx bool) string {
-	if !ctx && !strings.Contains(c, "生") {
+func birthDate(c string, ctx *rowContext) string {
+	if !strings.Contains(c, "生") && !ctx.is(ctxBirth) {
 		return ""
 	}
 	m, ok := parseDate(c)
 	if !ok {
 		return ""
 	}
-	if ctx || strings.Contains(c, "日生") || strings.HasSuffix(c, "生") {
+	if strings.Contains(c, "日生") || strings.HasSuffix(c, "生") || ctx.is(ctxBirth) {
 		return m
 	}
 	return ""

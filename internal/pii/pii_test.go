@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -128,5 +129,29 @@ func TestRecordsWithHeader(t *testing.T) {
 	// names (not in the list), no dates of birth (no context).
 	if s := Scan(rows[1:], false); s.Records != 0 {
 		t.Errorf("without header: records %d", s.Records)
+	}
+}
+
+func BenchmarkScanTable(b *testing.B) {
+	rows := [][]string{{"No", "氏名", "フリガナ", "電話番号", "生年月日", "住所", "症状"}}
+	for i := range 1000 {
+		rows = append(rows, []string{strconv.Itoa(i), "山田 太郎", "ヤマダ タロウ", "090-1234-" + strconv.Itoa(1000+i), "昭和55年3月4日", "東京都千代田区千代田1-" + strconv.Itoa(i), "頭痛と発熱、咳が続く"})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s := Scan(rows, true); s.Records != 1000 {
+			b.Fatal(s.Records)
+		}
+	}
+}
+
+func BenchmarkScanText(b *testing.B) {
+	var rows [][]string
+	for i := range 1000 {
+		rows = append(rows, []string{"お世話になっております。山田様、先日の件で 03-1234-" + strconv.Itoa(1000+i) + " までご連絡ください。 Please call Taro Yamada."})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Scan(rows, false)
 	}
 }
