@@ -192,6 +192,23 @@ func (s *state) legacyOffice(name string, data []byte) {
 			return
 		}
 	}
+	// Anything else in a Compound File (Outlook .msg items, Visio,
+	// embedded objects): the UTF-16 text of every stream.
+	var rows [][]string
+	for _, e := range f.entries {
+		if e.typ != 2 || s.expired(name) {
+			continue
+		}
+		if b, ok := f.stream(e.name); ok {
+			// Streams may share sectors in a hostile file: each read
+			// counts against the budget.
+			if !s.take(name, int64(len(b))) {
+				return
+			}
+			rows = append(rows, utf16Runs(b)...)
+		}
+	}
+	s.add(Doc{Name: name, Kind: Text, Source: "office", Rows: rows})
 }
 
 // utf16Runs extracts runs of readable UTF-16LE text (ASCII or Japanese)
