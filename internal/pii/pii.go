@@ -189,6 +189,10 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		if c == "" {
 			continue
 		}
+		if k, ok := sc.header[i]; ok && k == MyNumber {
+			// The column says so: context for the number below.
+			ctx.done[ctxMyNumber], ctx.has[ctxMyNumber] = true, true
+		}
 		if k, ok := sc.header[i]; ok && k != MyNumber && k != Card {
 			if m := columnValue(k, c); m != "" {
 				note(k, m)
@@ -332,8 +336,8 @@ var urlRe = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+`)
 type rowContext struct {
 	line  string
 	lower string
-	done  [5]bool
-	has   [5]bool
+	done  [6]bool
+	has   [6]bool
 }
 
 const (
@@ -342,9 +346,15 @@ const (
 	ctxPostal
 	ctxName
 	ctxID
+	ctxOtherNumber
 )
 
-var contextWords = [5][]string{myNumberContext, birthCtx, postalCtx, nameContext, idWords}
+var contextWords = [6][]string{myNumberContext, birthCtx, postalCtx, nameContext, idWords, otherNumberContext}
+
+// otherNumberContext labels numbers that are not My Numbers.
+var otherNumberContext = []string{"伝票", "追跡", "問い合わせ番号", "問合せ番号", "お問合せ", "注文", "受注", "発注", "請求", "口座",
+	"振込", "取引", "契約番号", "会員番号", "顧客番号", "管理番号", "製造番号", "シリアル", "品番", "型番", "jan", "tracking", "order",
+	"invoice", "account", "serial", "ref", "tel", "fax", "電話"}
 
 func (c *rowContext) is(k int) bool {
 	if !c.done[k] {
@@ -369,6 +379,12 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 	}
 	if digits >= 12 {
 		for _, m := range myNumbers(c) {
+			if !ctx.is(ctxMyNumber) && ctx.is(ctxOtherNumber) {
+				// A 12-digit number labelled as something else (a
+				// tracking, order or account number) passes the check
+				// digit by chance one time in eleven.
+				continue
+			}
 			if !sc.myNums[m] {
 				sc.myNums[m] = true
 			}

@@ -35,7 +35,9 @@ func TestDetectors(t *testing.T) {
 		{"個人番号 1234-5678-9018", []Kind{MyNumber}, "****-****-**18"},
 		{"マイナンバー：１２３４ ５６７８ ９０１８", []Kind{MyNumber}, "****-****-**18"},
 		{"注文番号 123456789017", nil, ""},
-		{"order 9123456789018 x", nil, ""}, // 13 digits: not a My Number
+		{"お問い合わせ伝票番号 123456789018", nil, ""},                             // valid check digit, but a tracking number
+		{"個人番号（注文書に記載）123456789018", []Kind{MyNumber}, "****-****-**18"}, // labelled as My Number after all
+		{"order 9123456789018 x", nil, ""},                               // 13 digits: not a My Number
 		{"カード 4111 1111 1111 1111", []Kind{Card}, "****-****-****-1111"},
 		{"カード 4111 1111 1111 1112", nil, ""},
 		{"TEL 090-1234-5678", []Kind{Phone}, "090-****-5678"},
@@ -153,5 +155,15 @@ func BenchmarkScanText(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Scan(rows, false)
+	}
+}
+
+// TestMyNumberColumn: under a 個人番号 column a valid number counts, with
+// context, even next to a TEL column; an invalid one does not.
+func TestMyNumberColumn(t *testing.T) {
+	t.Parallel()
+	s := Scan([][]string{{"氏名", "TEL", "個人番号"}, {"山田 太郎", "090-1234-5678", "123456789018"}, {"佐藤 花子", "090-1234-5679", "123456789017"}}, true)
+	if s.MyNumbers != 1 || !s.MyNumberContext || s.Records != 2 {
+		t.Errorf("%+v", s)
 	}
 }
