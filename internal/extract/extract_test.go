@@ -145,3 +145,36 @@ func TestBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestPDFFontsPerPage: the same font name on two pages with different
+// ToUnicode maps is decoded with each page's own map.
+func TestPDFFontsPerPage(t *testing.T) {
+	cmap := func(to string) string {
+		s := "/CIDInit /ProcSet findresource begin 12 dict begin begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange 1 beginbfchar <0001> <" + to + "> endbfchar endcmap end end"
+		return fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(s), s)
+	}
+	content := "BT /F1 12 Tf 1 0 0 1 10 10 Tm <00010001> Tj ET"
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+		"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 7 0 R >> >> /Contents 5 0 R >>",
+		"<< /Type /Page /Parent 2 0 R /Resources 11 0 R /Contents [6 0 R] >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Type /Font /Subtype /Type0 /ToUnicode 9 0 R >>",
+		"<< /Type /Font /Subtype /Type0 /ToUnicode 10 0 R >>",
+		cmap("5C71"), // 山
+		cmap("7530"), // 田
+		"<< /Font << /F1 8 0 R >> >>",
+	}
+	var b strings.Builder
+	b.WriteString("%PDF-1.7\n")
+	for i, o := range objs {
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	b.WriteString("trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+	res := extract.File("p.pdf", []byte(b.String()), extract.Limits{})
+	if got := text(res); !strings.Contains(got, "山山\n田田") {
+		t.Errorf("text %q", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/ascii85"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -30,6 +31,11 @@ var (
 	toUnicodeRe = regexp.MustCompile(`/ToUnicode\s+(\d+)\s+\d+\s+R`)
 	hexItemRe   = regexp.MustCompile(`<([0-9A-Fa-f]*)>`)
 	nRe         = regexp.MustCompile(`/N\s+(\d+)`)
+	pageRe      = regexp.MustCompile(`/Type\s*/Page[^s\w]`)
+	resourcesRe = regexp.MustCompile(`/Resources\s+(\d+)\s+\d+\s+R`)
+	parentRe    = regexp.MustCompile(`/Parent\s+(\d+)\s+\d+\s+R`)
+	contentsRe  = regexp.MustCompile(`/Contents\s*(\[[^\]]*\]|\d+\s+\d+\s+R)`)
+	refsRe      = regexp.MustCompile(`(\d+)\s+\d+\s+R`)
 	firstRe     = regexp.MustCompile(`/First\s+(\d+)`)
 )
 
@@ -117,33 +123,70 @@ func (s *state) pdf(name string, data []byte, depth int) {
 			cmaps[st.obj] = parseCMap(st.data)
 		}
 	}
+	// Fonts: resource name → ToUnicode map, per page (and form XObject)
+	// where the page says, else from any resource dictionary.
+	nums := make([]int, 0, len(objs))
+	for n := range objs {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	fontsOf := func(body []byte) map[string]*cmap {
+		out := map[string]*cmap{}
+		for range 8 {
+			if i := bytes.Index(body, []byte("/Font")); i >= 0 && (i+5 >= len(body) || !isRegular(body[i+5])) {
+				rest := bytes.TrimLeft(body[i+5:], " \r\n\t")
+				var dict []byte
+				if bytes.HasPrefix(rest, []byte("<<")) {
+					dict = rest[:dictEnd(rest)]
+				} else if m := refRe.FindSubmatch(rest); m != nil {
+					n, _ := strconv.Atoi(string(m[1]))
+					dict = objs[n]
+				}
+				for _, m := range fontRef.FindAllSubmatch(dict, -1) {
+					n, _ := strconv.Atoi(string(m[2]))
+					if _, ok := out[string(m[1])]; !ok {
+						if cm := fontCMap(objs, cmaps, n); cm != nil {
+							out[string(m[1])] = cm
+						}
+					}
+				}
+				return out
+			}
+			// Resources by reference, or inherited from the page tree.
+			m := resourcesRe.FindSubmatch(body)
+			if m == nil {
+				m = parentRe.FindSubmatch(body)
+			}
+			if m == nil {
+				return out
+			}
+			n, _ := strconv.Atoi(string(m[1]))
+			body = objs[n]
+		}
+		return out
+	}
 	fonts := map[string]*cmap{}
-	for _, body := range objs {
-		i := bytes.Index(body, []byte("/Font"))
-		if i < 0 {
+	for _, n := range nums {
+		for k, v := range fontsOf(objs[n]) {
+			if _, ok := fonts[k]; !ok {
+				fonts[k] = v
+			}
+		}
+	}
+	pageFonts := map[int]map[string]*cmap{}
+	for _, n := range nums {
+		body := objs[n]
+		if !pageRe.Match(body) {
 			continue
 		}
-		rest := body[i+5:]
-		rest = bytes.TrimLeft(rest, " \r\n\t")
-		var dict []byte
-		switch {
-		case bytes.HasPrefix(rest, []byte("<<")):
-			dict = rest[:dictEnd(rest)]
-		default:
-			if m := refRe.FindSubmatch(rest); m != nil {
-				n, _ := strconv.Atoi(string(m[1]))
-				dict = objs[n]
-			}
+		pf := fontsOf(body)
+		for _, ref := range contentsRefs(body) {
+			pageFonts[ref] = pf
 		}
-		for _, m := range fontRef.FindAllSubmatch(dict, -1) {
-			fname := string(m[1])
-			n, _ := strconv.Atoi(string(m[2]))
-			if _, ok := fonts[fname]; ok {
-				continue
-			}
-			if cm := fontCMap(objs, cmaps, n); cm != nil {
-				fonts[fname] = cm
-			}
+	}
+	for _, st := range streams {
+		if bytes.Contains(st.dict, []byte("/Form")) {
+			pageFonts[st.obj] = fontsOf(st.dict)
 		}
 	}
 	var rows [][]string
@@ -154,12 +197,30 @@ func (s *state) pdf(name string, data []byte, depth int) {
 		if bytes.Contains(st.dict, []byte("/ObjStm")) || bytes.Contains(st.dict, []byte("/EmbeddedFile")) || cmaps[st.obj] != nil || !bytes.Contains(st.data, []byte("BT")) {
 			continue
 		}
-		rows = append(rows, s.pdfContent(name, st.data, fonts)...)
+		fm := fonts
+		if pf := pageFonts[st.obj]; len(pf) > 0 {
+			fm = pf
+		}
+		rows = append(rows, s.pdfContent(name, st.data, fm)...)
 	}
 	if len(uris) >= maxURIs {
 		s.limit(KindLimitSize, name, "more than "+strconv.Itoa(maxURIs)+" link annotations")
 	}
 	s.add(Doc{Name: name, Kind: Text, Source: "pdf", Rows: rows, Links: uris})
+}
+
+// contentsRefs lists the content stream objects of a page.
+func contentsRefs(page []byte) []int {
+	m := contentsRe.FindSubmatch(page)
+	if m == nil {
+		return nil
+	}
+	var out []int
+	for _, r := range refsRe.FindAllSubmatch(m[1], 1000) {
+		n, _ := strconv.Atoi(string(r[1]))
+		out = append(out, n)
+	}
+	return out
 }
 
 // pdfEncrypted: the trailer (or cross-reference stream) names an /Encrypt
