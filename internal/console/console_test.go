@@ -1172,4 +1172,11 @@ func TestPersonalDataShownMasked(t *testing.T) {
 			t.Errorf("page shows %q", leak)
 		}
 	}
+	b.header.Set("Accept-Language", "ja")
+	_, page = b.get("/messages/" + id)
+	for _, want := range []string{"個人情報（マスク済み）", "氏名・電話番号・生年月日", "個人情報を含むため本文は表示しません"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("Japanese page lacks %q", want)
+		}
+	}
 }

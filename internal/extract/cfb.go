@@ -307,9 +307,7 @@ func (s *state) xls(name string, wb []byte) {
 			for len(row) < col {
 				row = append(row, "")
 			}
-			if len(row) < maxColumn {
-				row = append(row, c.v)
-			}
+			row = append(row, c.v)
 		}
 		if !emptyRow(row) {
 			rows = append(rows, row)

@@ -298,8 +298,9 @@ func (s *state) sharedStrings(name string, b []byte) []string {
 	return out
 }
 
-// maxColumn bounds the column a cell is placed in by its reference; cells
-// further right are appended, so that a hostile "XFD1" costs nothing.
+// maxColumn bounds the column a cell is placed in by its reference (empty
+// cells are added up to it); cells further right are appended next to the
+// last one, so that a hostile "XFD1" costs nothing and no cell is lost.
 const maxColumn = 512
 
 // sheet reads one worksheet into rows of cells.
@@ -349,9 +350,7 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 		for len(row) < col {
 			row = append(row, "")
 		}
-		if len(row) < maxColumn {
-			row = append(row, strings.TrimSpace(v))
-		}
+		row = append(row, strings.TrimSpace(v))
 	}
 	scanXML(b, func(t *xtok) bool {
 		if s.tick(name) {

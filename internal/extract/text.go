@@ -145,9 +145,6 @@ func japaneseScore(s string) int {
 	return score
 }
 
-// maxCSVCells bounds the cells of one CSV row kept.
-const maxCSVCells = 512
-
 // CSV parses delimited text into rows. The delimiter is guessed from the
 // first lines (tab, comma, semicolon or '|'; a .tsv name means tab);
 // quoting follows RFC 4180 leniently. Text that is not valid CSV is split
@@ -169,9 +166,6 @@ func CSV(text, name string) [][]string {
 			// Fall back to plain splitting of the whole text.
 			return splitRows(text, delim)
 		}
-		if len(rec) > maxCSVCells {
-			rec = rec[:maxCSVCells]
-		}
 		if !emptyRow(rec) {
 			rows = append(rows, rec)
 		}
@@ -182,9 +176,6 @@ func splitRows(text string, delim rune) [][]string {
 	var rows [][]string
 	for line := range strings.SplitSeq(text, "\n") {
 		cells := strings.Split(line, string(delim))
-		if len(cells) > maxCSVCells {
-			cells = cells[:maxCSVCells]
-		}
 		if !emptyRow(cells) {
 			rows = append(rows, cells)
 		}

@@ -128,14 +128,14 @@ func (s *state) walk(name string, b []byte, spec *walkSpec) []block {
 			row = nil
 		case spec.cell[n] && tdepth == 1:
 			v := strings.TrimSpace(cell.String())
+			// Repeated cells are the same value: a few copies keep the
+			// columns of short repeats, the rest add nothing.
 			k := 1
 			if v != "" {
 				k = min(cellRep, maxRepeat)
 			}
 			for range k {
-				if len(row) < maxCSVCells {
-					row = append(row, v)
-				}
+				row = append(row, v)
 			}
 			cell.Reset()
 			cellOpen = false
