@@ -65,6 +65,10 @@ func TestFormats(t *testing.T) {
 		{"a.zip", fixture.ZIP(fixture.Entry{Name: "dir/", Data: nil}, fixture.Entry{Name: "dir/list.csv", Data: sjis},
 			fixture.Entry{Name: "in.zip", Data: fixture.ZIP(fixture.Entry{Name: "note.txt", Data: []byte("https://drive.google.com/drive/folders/xyz\n")})}),
 			[]string{"a.zip/dir/list.csv\n氏名\t電話番号\n山田 太郎", "a.zip/in.zip/note.txt\nhttps://drive.google.com/drive/folders/xyz"}, false},
+		{"emb.docx", fixture.ZIP(fixture.Entry{Name: "[Content_Types].xml", Data: []byte("<Types/>")}, fixture.Entry{Name: "word/document.xml", Data: []byte("<w:document><w:body><w:p><w:r><w:t>本文</w:t></w:r></w:p></w:body></w:document>")},
+			fixture.Entry{Name: "word/embeddings/Microsoft_Excel_Worksheet.xlsx", Data: fixture.XLSX(fixture.Sheet{Name: "S", Rows: people})}),
+			[]string{"emb.docx/Microsoft_Excel_Worksheet.xlsx (S)\n氏名\t電話番号"}, false},
+		{"big.zip", fixture.ZIP(fixture.Entry{Name: "export.dat", Data: bigText()}), []string{"big.zip/export.dat\n山田 太郎0,090-0000-0000"}, false},
 		{"enc.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), Encrypted: true}), nil, true},
 		{"aes.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), AES: true}), nil, true},
 		{"enc.xlsx", fixture.EncryptedOffice(), nil, true},
@@ -94,6 +98,16 @@ func TestFormats(t *testing.T) {
 			t.Errorf("%s: problems %+v", tt.name, res.Problems)
 		}
 	}
+}
+
+// bigText is over 1 MiB of varied lines, in a file whose name says
+// nothing of its type.
+func bigText() []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < 1<<21; i++ {
+		fmt.Fprintf(&b, "山田 太郎%d,090-%04d-%04d,%x\n", i, i%10000, (i*7919)%10000, i*2654435761)
+	}
+	return b.Bytes()
 }
 
 // bigRows makes a shared string table larger than one record (CONTINUE).

@@ -2,12 +2,13 @@ package extract
 
 import (
 	"archive/zip"
+	"strconv"
 	"strings"
 )
 
 // odf reads an OpenDocument package (ODS, ODT, ODP): content.xml holds
 // the text, tables (every sheet of a spreadsheet is one) and slides.
-func (s *state) odf(name string, zr *zip.Reader, files map[string]*zip.File) {
+func (s *state) odf(name string, zr *zip.Reader, files map[string]*zip.File, depth int) {
 	for _, f := range zr.File {
 		if isEncrypted(f) {
 			s.res.Encrypted = true
@@ -19,6 +20,21 @@ func (s *state) odf(name string, zr *zip.Reader, files map[string]*zip.File) {
 		if b, ok := s.read(name, f); ok && strings.Contains(string(b), "encryption-data") {
 			s.res.Encrypted = true
 			return
+		}
+	}
+	// Embedded objects (a spreadsheet in a text, images aside) are files
+	// of their own.
+	for _, f := range zr.File {
+		n := f.Name
+		if !strings.HasPrefix(n, "Object ") || !strings.HasSuffix(n, "/content.xml") || !s.entry(name) {
+			continue
+		}
+		if depth+1 > s.lim.MaxDepth {
+			s.limit(KindLimitDepth, name, "files nested deeper than "+strconv.Itoa(s.lim.MaxDepth))
+			break
+		}
+		if b, ok := s.read(name, f); ok {
+			s.blocks(name+" ("+strings.TrimSuffix(n, "/content.xml")+")", "odf", s.walk(name, b, &odfSpec))
 		}
 	}
 	for _, part := range []string{"content.xml", "styles.xml"} {

@@ -17,7 +17,7 @@ const maxRelsSize = 4 << 20
 // paragraphs and tables of a document, the slides of a presentation, and
 // the external relationship targets (hyperlinks, remote templates, linked
 // objects) of all of them.
-func (s *state) ooxml(name string, zr *zip.Reader, files map[string]*zip.File) {
+func (s *state) ooxml(name string, zr *zip.Reader, files map[string]*zip.File, depth int) {
 	var links []string
 	var other [][]string
 	for _, f := range zr.File {
@@ -42,6 +42,16 @@ func (s *state) ooxml(name string, zr *zip.Reader, files map[string]*zip.File) {
 						links = append(links, r.target)
 					}
 				}
+			}
+		case strings.Contains(n, "/embeddings/"):
+			// Files embedded in the document (an .xlsx in a .docx, an
+			// OLE object): read as files of their own.
+			if depth+1 > s.lim.MaxDepth {
+				s.limit(KindLimitDepth, name, "files nested deeper than "+strconv.Itoa(s.lim.MaxDepth))
+				continue
+			}
+			if b, ok := s.read(name, f); ok {
+				s.file(name+"/"+path.Base(n), b, depth+1)
 			}
 		case ooxmlOtherText(n):
 			if b, ok := s.read(name, f); ok {

@@ -50,10 +50,10 @@ func (s *state) zip(name string, data []byte, depth int) {
 	}
 	switch {
 	case ooxml:
-		s.ooxml(name, zr, files)
+		s.ooxml(name, zr, files, depth)
 		return
 	case files["mimetype"] != nil || files["content.xml"] != nil:
-		s.odf(name, zr, files)
+		s.odf(name, zr, files, depth)
 		return
 	}
 	for _, f := range zr.File {
@@ -69,7 +69,7 @@ func (s *state) zip(name string, data []byte, depth int) {
 			s.res.Encrypted = true
 			continue
 		}
-		if !wanted(ename) && f.UncompressedSize64 > maxSniffed {
+		if !wanted(ename) && f.UncompressedSize64 > maxSniffed && !s.sniff(full, f) {
 			continue
 		}
 		b, ok := s.read(full, f)
@@ -100,13 +100,30 @@ func entryName(f *zip.File) string {
 func wanted(name string) bool {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".webp", ".mp3", ".mp4", ".mov",
-		".wav", ".avi", ".exe", ".dll", ".so", ".class", ".jar", ".ttf", ".otf", ".woff", ".woff2", ".ico":
+		".wav", ".avi", ".exe", ".dll", ".so", ".class", ".ttf", ".otf", ".woff", ".woff2", ".ico":
 		return false
 	case ".zip", ".pdf", ".xlsx", ".xlsm", ".docx", ".docm", ".pptx", ".pptm", ".ods", ".odt", ".odp",
-		".csv", ".tsv", ".txt", ".html", ".htm", ".eml", ".xml", ".json", ".md", ".log", ".rtf":
+		".csv", ".tsv", ".txt", ".html", ".htm", ".eml", ".xml", ".json", ".md", ".log", ".rtf",
+		".xls", ".doc", ".ppt", ".msg", ".jar":
 		return true
 	}
 	return false
+}
+
+// sniff reads the first bytes of a large entry of unknown type: is it
+// something File reads (text, an archive, a PDF, an Office file)?
+func (s *state) sniff(name string, f *zip.File) bool {
+	rc, err := f.Open()
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	head := make([]byte, 8192)
+	n, _ := io.ReadFull(rc, head)
+	if !s.take(name, int64(n)) {
+		return false
+	}
+	return Format(path.Base(f.Name), head[:n]) != ""
 }
 
 func isEncrypted(f *zip.File) bool {
