@@ -197,3 +197,32 @@ func toFullWidth(s string) string {
 		return r
 	}, s)
 }
+
+// TestCheckEncryptedMonitor: an admin switches the PPAP rule to monitor
+// with a rule of the same name; the encrypted zip then passes, recorded.
+func TestCheckEncryptedMonitor(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile("../../config/egressguard.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "egressguard.toml")
+	extra := "\n[[policy.rule]]\nname = \"encrypted-attachment-unknown-recipient\"\nencrypted_attachment = true\nrecipients = \"any_unknown\"\naction = \"hold\"\nmode = \"monitor\"\nreason = \"PPAP, recorded only.\"\n"
+	if err := os.WriteFile(cfg, append(example, extra...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eml := filepath.Join(dir, "m.eml")
+	os.WriteFile(eml, mailWithFile("パスワードは別送します", "見積.zip", "application/zip", fixture.ZIP(fixture.Entry{Name: "見積.xlsx", Data: []byte("x"), Encrypted: true})), 0o600)
+	code, out, errOut := runMain(t, "check", "--config", cfg, "--from", "demo@example.jp", "--to", "x@elsewhere.example", eml)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var v checkVerdict
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	if r := hasRule(v, "encrypted-attachment-unknown-recipient"); v.Action != "pass" || r == nil || !r.Monitor {
+		t.Errorf("verdict %+v", v)
+	}
+}
