@@ -72,6 +72,9 @@ func TestFormats(t *testing.T) {
 		{"enc.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), Encrypted: true}), nil, true},
 		{"aes.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), AES: true}), nil, true},
 		{"enc.xlsx", fixture.EncryptedOffice(), nil, true},
+		{"enc.ods", fixture.ZIP(fixture.Entry{Name: "mimetype", Data: []byte("application/vnd.oasis.opendocument.spreadsheet"), Store: true},
+			fixture.Entry{Name: "content.xml", Data: []byte("\x8f\x01ciphertext")},
+			fixture.Entry{Name: "META-INF/manifest.xml", Data: []byte(`<manifest:manifest><manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data manifest:checksum-type="SHA1/1K"/></manifest:file-entry></manifest:manifest>`)}), nil, true},
 		{"old.xls", fixture.XLS("名簿", people), []string{"old.xls (名簿)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02\n佐藤 花子"}, false},
 		{"big.xls", fixture.XLS("S", bigRows()), []string{"big.xls (S)\n", "山田 太郎299\t9012345299", "山田 太郎899\t9012345899"}, false},
 	}
