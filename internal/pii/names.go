@@ -106,7 +106,7 @@ var honorifics = []string{"様", "さん", "殿", "氏", "先生", "くん", "�
 //
 // With ctx (the row says 氏名, 名前, 患者, …) a listed surname followed by
 // one or two kanji and nothing else (佐藤花子) counts too.
-func findName(s string, ctx bool) string {
+func findName(s string, ctx func() bool) string {
 	loadLists()
 	rs := []rune(s)
 	for i := 0; i < len(rs); i++ {
@@ -138,7 +138,7 @@ func findName(s string, ctx bool) string {
 	return ""
 }
 
-func hanName(rs []rune, i int, ctx bool) string {
+func hanName(rs []rune, i int, ctx func() bool) string {
 	for n := min(surnames.maxLen, len(rs)-i); n >= 1; n-- {
 		sur := string(rs[i : i+n])
 		if !surnames.han[sur] {
@@ -166,7 +166,7 @@ func hanName(rs []rune, i int, ctx bool) string {
 				return sur + " **"
 			}
 		}
-		if ctx && !spaced && n >= 2 {
+		if !spaced && n >= 2 && ctx() {
 			k := j
 			for k < len(rs) && isHan(rs[k]) {
 				k++

@@ -429,7 +429,7 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 		}
 	}
 	if digits < len(c) {
-		if m := findName(c, ctx.is(ctxName)); m != "" {
+		if m := findName(c, func() bool { return ctx.is(ctxName) }); m != "" {
 			note(Name, m)
 		}
 	}
@@ -869,11 +869,13 @@ func columnValue(k Kind, c string) string {
 		if n < 2 || n > 30 || strings.ContainsAny(c, "0123456789@") {
 			return ""
 		}
-		if m := findName(c, true); m != "" {
-			return m
+		// The column says it is a name: the mask keeps the family name
+		// when a space marks it, else the first character.
+		if i := strings.IndexAny(c, " \u3000"); i > 0 {
+			return c[:i] + " **"
 		}
-		r := []rune(c)
-		return string(r[:1]) + " **"
+		r, _ := utf8.DecodeRuneInString(c)
+		return string(r) + " **"
 	case Phone:
 		d := onlyDigits(c)
 		if len(d) >= 9 && len(d) <= 13 {
@@ -893,8 +895,8 @@ func columnValue(k Kind, c string) string {
 		}
 	case Address:
 		if utf8.RuneCountInString(c) >= 4 && !strings.ContainsAny(c, "@") {
-			if m := address(c); m != "" {
-				return m
+			if p := prefectureAt(c); p != "" {
+				return p + "***"
 			}
 			r := []rune(c)
 			return string(r[:2]) + "***"

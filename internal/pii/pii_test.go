@@ -66,7 +66,7 @@ func TestDetectors(t *testing.T) {
 		if len(tt.kinds) == 1 && tt.kinds[0] == Name {
 			// A name alone cannot make a record and rows without digits
 			// are not scanned (mayBeRecord): the name finder is asked.
-			if got := findName(normalize(tt.line), false); got != tt.mask {
+			if got := findName(normalize(tt.line), func() bool { return false }); got != tt.mask {
 				t.Errorf("%q: name %q, want %q", tt.line, got, tt.mask)
 			}
 			continue
