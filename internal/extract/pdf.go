@@ -24,7 +24,6 @@ import (
 const maxPDFString = 64 << 10
 
 var (
-	objHeader   = regexp.MustCompile(`(\d+)\s+\d+\s+obj\b`)
 	fontRef     = regexp.MustCompile(`/([^\s/<>\[\]()]+)\s+(\d+)\s+\d+\s+R`)
 	refRe       = regexp.MustCompile(`^(\d+)\s+\d+\s+R`)
 	lengthRe    = regexp.MustCompile(`/Length\s+(\d+)(\s+\d+\s+R)?`)
@@ -59,7 +58,7 @@ func (s *state) pdf(name string, data []byte, depth int) {
 	uris := appendURIs(nil, data)
 
 	// Walk "N G obj" headers in file order.
-	locs := objHeader.FindAllSubmatchIndex(data, -1)
+	locs := objHeaders(data)
 	for k, loc := range locs {
 		if s.tick(name) {
 			return
@@ -206,7 +205,58 @@ func (s *state) pdf(name string, data []byte, depth int) {
 	if len(uris) >= maxURIs {
 		s.limit(KindLimitSize, name, "more than "+strconv.Itoa(maxURIs)+" link annotations")
 	}
-	s.add(Doc{Name: name, Kind: Text, Source: "pdf", Rows: rows, Links: uris})
+	kind := Text
+	if multiCell(rows) {
+		// A table printed to PDF: its first rows may name the columns.
+		kind = Table
+	}
+	s.add(Doc{Name: name, Kind: kind, Source: "pdf", Rows: rows, Links: uris})
+}
+
+// objHeaders finds "N G obj" headers as [start, end, numStart, numEnd]
+// (the shape of a regexp submatch index): a hand scan for "obj" and the
+// two numbers before it, much faster than a regular expression over
+// megabytes of binary stream data.
+func objHeaders(b []byte) [][]int {
+	var out [][]int
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte("obj"))
+		if j < 0 {
+			return out
+		}
+		at := i + j
+		i = at + 3
+		if at+3 < len(b) && isRegular(b[at+3]) && !(b[at+3] >= '0' && b[at+3] <= '9') {
+			continue // "objstm", "object"
+		}
+		k := at
+		ws := func() bool {
+			n := 0
+			for k > 0 && isSpace(b[k-1]) {
+				k--
+				n++
+			}
+			return n > 0
+		}
+		num := func() (int, int) {
+			e := k
+			for k > 0 && b[k-1] >= '0' && b[k-1] <= '9' {
+				k--
+			}
+			return k, e
+		}
+		if !ws() {
+			continue
+		}
+		if gs, ge := num(); gs == ge || !ws() {
+			continue
+		}
+		ns, ne := num()
+		if ns == ne || ne-ns > 10 {
+			continue
+		}
+		out = append(out, []int{ns, at + 3, ns, ne})
+	}
 }
 
 // contentsRefs lists the content stream objects of a page.
@@ -906,4 +956,15 @@ func appendURIs(out []string, b []byte) []string {
 			out = append(out, plainPDFString(v))
 		}
 	}
+}
+
+// multiCell: most rows have two or more cells.
+func multiCell(rows [][]string) bool {
+	n := 0
+	for _, r := range rows {
+		if len(r) >= 2 {
+			n++
+		}
+	}
+	return n > 0 && n*2 >= len(rows)
 }
