@@ -158,3 +158,12 @@ func TestRecordsDistinctPerMessage(t *testing.T) {
 		t.Errorf("records %d, per file %+v", f.PersonalRecords, f.Personal)
 	}
 }
+
+// TestMyNumberInSubject: the subject is scanned like a line of the body.
+func TestMyNumberInSubject(t *testing.T) {
+	t.Parallel()
+	f := Inspect([]byte("From: a@example.jp\r\nSubject: 個人番号 1234 5678 9018 の件\r\n\r\nhi\r\n"), Limits{})
+	if f.MyNumbers != 1 || len(f.Personal) != 1 || f.Personal[0].File != "件名/Subject" {
+		t.Errorf("%d %+v", f.MyNumbers, f.Personal)
+	}
+}

@@ -250,6 +250,7 @@ func (in *inspector) topHeader(h header) {
 	in.f.Cc = addresses(h.Values("Cc"))
 	if in.f.Subject != "" {
 		in.links(ExtractLinks(in.f.Subject), "", SourceHeader)
+		in.personal("", "件名/Subject", [][]string{{in.f.Subject}}, false)
 	}
 }
 
