@@ -167,3 +167,20 @@ func TestMyNumberInSubject(t *testing.T) {
 		t.Errorf("%d %+v", f.MyNumbers, f.Personal)
 	}
 }
+
+// TestRecordsAlternativeBodies: a list in both the plain and the HTML
+// version of a body is counted once.
+func TestRecordsAlternativeBodies(t *testing.T) {
+	t.Parallel()
+	var plain, html strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&plain, "山田 太郎%c  090-1234-%04d\r\n", 'ア'+rune(i), i)
+		fmt.Fprintf(&html, "<tr><td>山田 太郎%c</td><td>090-1234-%04d</td></tr>\r\n", 'ア'+rune(i), i)
+	}
+	raw := "From: a@example.jp\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+		plain.String() + "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<table>" + html.String() + "</table>\r\n--b--\r\n"
+	f := Inspect([]byte(raw), Limits{})
+	if f.PersonalRecords != 3 || len(f.Personal) != 2 {
+		t.Errorf("records %d: %+v", f.PersonalRecords, f.Personal)
+	}
+}

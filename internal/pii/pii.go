@@ -202,8 +202,17 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		sc.cell(c, &ctx, note)
 	}
 	if nk >= 2 {
+		// The key ignores spacing and separators, so that the same
+		// person in a CSV row, a table cell row, the plain text and the
+		// HTML of one message is one record.
 		h := fnv.New64a()
-		h.Write([]byte(line))
+		h.Write([]byte(strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', ',', ';', '|', '"', '\'':
+				return -1
+			}
+			return r
+		}, line)))
 		key := h.Sum64()
 		if !sc.records[key] {
 			sc.records[key] = true
