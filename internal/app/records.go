@@ -70,22 +70,33 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 // entry is the record that it was refused.
 func (a *App) recordRefused(now func() time.Time) func(env *envelope.Envelope, j intake.Judgement) {
 	return func(env *envelope.Envelope, j intake.Judgement) {
-		actor := env.AuthUser
-		if actor == "" {
-			actor = "smtp:" + env.ClientAddr
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err := a.Store.Update(ctx, func(tx store.Tx) error {
-			_, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.refused", MsgID: env.ID, Data: map[string]any{
-				"client_ip": env.ClientAddr, "auth_user": env.AuthUser, "from": env.From, "rcpts": env.Addrs(),
-				"message_id": j.MessageID, "rules": j.Rules,
-			}})
-			return err
-		})
-		if err != nil {
-			a.Log.Error("audit of a refused message failed", zap.String("msg_id", env.ID), zap.Error(err))
-		}
+		a.auditRefusal(context.Background(), env, map[string]any{"message_id": j.MessageID, "rules": j.Rules})
+	}
+}
+
+// auditRefusal writes the message.refused entry of a message that was not
+// stored, with the envelope and details.
+func (a *App) auditRefusal(ctx context.Context, env *envelope.Envelope, details map[string]any) {
+	actor := env.AuthUser
+	if actor == "" {
+		actor = "smtp:" + env.ClientAddr
+	}
+	data := map[string]any{
+		"client_ip": env.ClientAddr, "auth_user": env.AuthUser, "from": env.From, "rcpts": env.Addrs(),
+	}
+	for k, v := range details {
+		data[k] = v
+	}
+	// The client has its reply already decided; the entry is written
+	// even if the session's context ends meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := a.Store.Update(ctx, func(tx store.Tx) error {
+		_, err := audit.Append(tx, a.now(), audit.Event{Actor: actor, Action: "message.refused", MsgID: env.ID, Data: data})
+		return err
+	})
+	if err != nil {
+		a.Log.Error("audit of a refused message failed", zap.String("msg_id", env.ID), zap.Error(err))
 	}
 }
 
@@ -111,6 +122,9 @@ func runLoop(ctx context.Context, interval time.Duration, fn func(context.Contex
 	}
 }
 
+// digestMax bounds the holds one digest lists (a mail, not a report).
+const digestMax = 1000
+
 // sendDigest queues the officers' digest for the last complete period, if
 // not sent yet. The digest's message ID is derived from the period, so
 // that of several instances sharing a store exactly one sends it (the
@@ -119,16 +133,18 @@ func (a *App) sendDigest(ctx context.Context, period time.Duration) {
 	now := a.now().UTC()
 	until := now.Truncate(period)
 	from := until.Add(-period)
-	held, err := a.Store.List(ctx, store.Filter{States: []store.State{store.Held}, Ascending: true, Limit: 1000})
+	// The period is asked for directly: filtering a listing of all held
+	// mail (capped) would miss new holds once the queue is long.
+	in, err := a.Store.List(ctx, store.Filter{States: []store.State{store.Held}, Since: from, Before: until,
+		Ascending: true, Limit: digestMax + 1})
 	if err != nil {
 		a.Log.Error("officer digest: listing held mail failed", zap.Error(err))
 		return
 	}
-	var in []*store.Message
-	for _, m := range held {
-		if !m.Received.Before(from) && m.Received.Before(until) {
-			in = append(in, m)
-		}
+	if len(in) > digestMax {
+		a.Log.Warn("officer digest lists only the oldest holds of its period; see the console for the rest",
+			zap.Int("listed", digestMax), zap.Time("from", from), zap.Time("until", until))
+		in = in[:digestMax]
 	}
 	n, ok := a.Notify.Digest(in, from, until)
 	if !ok {

@@ -31,11 +31,13 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/allowlist"
 	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/incident"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -53,13 +55,23 @@ type Config struct {
 	// nil: not shown.
 	BodyGoneAt func(m *store.Message) time.Time
 
-	// Login throttling: at most this many failures per account and per
-	// client IP within ThrottleWindow (defaults 5, 20, 15m).
-	MaxFailuresAccount int
-	MaxFailuresIP      int
-	ThrottleWindow     time.Duration
+	// Login throttling (see throttle.go), within ThrottleWindow (default
+	// 15m): at most MaxFailuresSource failures for one account from one
+	// client address (default 5), MaxFailuresIP from one address over all
+	// accounts (default 20), and AccountCeiling for one account from
+	// addresses outside its usual networks (default 20), beyond which such
+	// attempts are slowed to one per SlowInterval (default 10s).
+	MaxFailuresSource int
+	MaxFailuresIP     int
+	AccountCeiling    int
+	SlowInterval      time.Duration
+	ThrottleWindow    time.Duration
 	// NearMissWindow is how far back the near-miss counter looks (default 30 days).
 	NearMissWindow time.Duration
+	// IncidentContacts is how many addresses a near miss is reported to.
+	// With none, the reject form and its confirmation say that nobody
+	// will be told.
+	IncidentContacts int
 }
 
 // Deps are the services the console calls.
@@ -69,7 +81,12 @@ type Deps struct {
 	Accounts *account.Service
 	// Allow is the allowlist; nil leaves its pages and API out.
 	Allow *allowlist.Service
-	Log   *zap.Logger
+	// Incidents manages incident records; nil leaves the sent-mail and
+	// incident pages out.
+	Incidents *incident.Service
+	Log       *zap.Logger
+	// Registry takes the console's metrics; nil: not exported.
+	Registry prometheus.Registerer
 }
 
 // Console serves the web console and the API.
@@ -79,9 +96,11 @@ type Console struct {
 	hold     *hold.Service
 	acc      *account.Service
 	allow    *allowlist.Service // nil: no allowlist pages
+	inc      *incident.Service  // nil: no sent-mail and incident pages
 	log      *zap.Logger
 	pages    map[string]*template.Template
 	throttle *throttle
+	lockouts *prometheus.CounterVec
 	handler  http.Handler
 }
 
@@ -108,8 +127,14 @@ func New(cfg Config, d Deps) (*Console, error) {
 	if cfg.SessionMax <= 0 {
 		cfg.SessionMax = 12 * time.Hour
 	}
-	if cfg.MaxFailuresAccount <= 0 {
-		cfg.MaxFailuresAccount = 5
+	if cfg.MaxFailuresSource <= 0 {
+		cfg.MaxFailuresSource = 5
+	}
+	if cfg.AccountCeiling <= 0 {
+		cfg.AccountCeiling = 20
+	}
+	if cfg.SlowInterval <= 0 {
+		cfg.SlowInterval = 10 * time.Second
 	}
 	if cfg.MaxFailuresIP <= 0 {
 		cfg.MaxFailuresIP = 20
@@ -130,9 +155,22 @@ func New(cfg Config, d Deps) (*Console, error) {
 		hold:     d.Hold,
 		acc:      d.Accounts,
 		allow:    d.Allow,
+		inc:      d.Incidents,
 		log:      d.Log.Named("console"),
 		pages:    pages,
-		throttle: newThrottle(cfg.MaxFailuresAccount, cfg.MaxFailuresIP, cfg.ThrottleWindow),
+		throttle: newThrottle(cfg.MaxFailuresSource, cfg.MaxFailuresIP, cfg.AccountCeiling, cfg.ThrottleWindow, cfg.SlowInterval),
+		lockouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egressguard_console_login_lockouts_total",
+			Help: "Console login throttling alerts: scope source (an account locked for one client address), ip (an address locked for accounts not usually used from it), account (an account slowed for unusual addresses).",
+		}, []string{"scope"}),
+	}
+	for _, s := range []string{scopeSource, scopeIP, scopeAccount} {
+		c.lockouts.WithLabelValues(s)
+	}
+	if d.Registry != nil {
+		if err := d.Registry.Register(c.lockouts); err != nil {
+			return nil, fmt.Errorf("console: metrics: %w", err)
+		}
 	}
 	if c.handler, err = c.routes(); err != nil {
 		return nil, err
@@ -175,6 +213,15 @@ func (c *Console) routes() (http.Handler, error) {
 		mux.HandleFunc("POST /allow/{id}/remove", c.withUser(c.allowRemove))
 	}
 
+	if c.inc != nil {
+		mux.HandleFunc("GET /sent", c.withUser(c.sentPage))
+		mux.HandleFunc("GET /incidents", c.withUser(c.incidentsPage))
+		mux.HandleFunc("GET /incidents/new", c.withUser(c.incidentNewPage))
+		mux.HandleFunc("POST /incidents", c.withUser(c.incidentCreate))
+		mux.HandleFunc("GET /incidents/{id}", c.withUser(c.incidentPage))
+		mux.HandleFunc("GET /incidents/{id}/export", c.withUser(c.incidentExport))
+		mux.HandleFunc("POST /incidents/{id}/{what}", c.withUser(c.incidentChange))
+	}
 	mux.HandleFunc("GET /api/held", c.withToken(c.apiHeld))
 	mux.HandleFunc("GET /api/messages/{id}", c.withToken(c.apiMessage))
 	mux.HandleFunc("POST /api/messages/{id}/approve", c.withToken(c.apiApprove))

@@ -55,7 +55,7 @@ func (s *state) pdf(name string, data []byte, depth int) {
 	}
 	objs := map[int][]byte{} // object number → dictionary text (before any stream)
 	var streams []pdfStreamInfo
-	uris := appendURIs(nil, data)
+	uris, complete := appendURIs(nil, data)
 
 	// Walk "N G obj" headers in file order.
 	locs := objHeaders(data)
@@ -113,7 +113,9 @@ func (s *state) pdf(name string, data []byte, depth int) {
 				objs[num] = body
 			}
 		}
-		uris = appendURIs(uris, st.data)
+		var ok bool
+		uris, ok = appendURIs(uris, st.data)
+		complete = complete && ok
 	}
 	// Fonts: resource name → ToUnicode map.
 	cmaps := map[int]*cmap{}
@@ -202,8 +204,8 @@ func (s *state) pdf(name string, data []byte, depth int) {
 		}
 		rows = append(rows, s.pdfContent(name, st.data, fm)...)
 	}
-	if len(uris) >= maxURIs {
-		s.limit(KindLimitSize, name, "more than "+strconv.Itoa(maxURIs)+" link annotations")
+	if !complete {
+		s.limit(KindLimitSize, name, "more than "+strconv.Itoa(maxURIs)+" link annotations, or one too long to read")
 	}
 	kind := Text
 	if multiCell(rows) {
@@ -924,16 +926,18 @@ func hexString(b []byte) ([]byte, int) {
 	return out, len(b)
 }
 
-// maxURIs bounds the link annotations read from one PDF; reaching it is
-// reported.
-const maxURIs = 20000
+// maxURIs bounds the link annotations read from one PDF, as the links of
+// one text are bounded; more, or a URI of maxPDFString bytes or more, make
+// the reading incomplete.
+const maxURIs = 10000
 
-// appendURIs appends the values of /URI entries in b.
-func appendURIs(out []string, b []byte) []string {
+// appendURIs appends the values of /URI entries in b; complete is false
+// when a bound stopped it.
+func appendURIs(out []string, b []byte) (_ []string, complete bool) {
 	for {
 		i := bytes.Index(b, []byte("/URI"))
-		if i < 0 || len(out) >= maxURIs {
-			return out
+		if i < 0 {
+			return out, true
 		}
 		b = b[i+4:]
 		j := 0
@@ -941,7 +945,7 @@ func appendURIs(out []string, b []byte) []string {
 			j++
 		}
 		if j >= len(b) {
-			return out
+			return out, true
 		}
 		var v []byte
 		switch b[j] {
@@ -952,9 +956,13 @@ func appendURIs(out []string, b []byte) []string {
 				v, _ = hexString(b[j+1:])
 			}
 		}
-		if len(v) > 0 {
-			out = append(out, plainPDFString(v))
+		if len(v) == 0 {
+			continue
 		}
+		if len(out) >= maxURIs || len(v) >= maxPDFString {
+			return out, false
+		}
+		out = append(out, plainPDFString(v))
 	}
 }
 

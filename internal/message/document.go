@@ -61,7 +61,7 @@ func (in *inspector) document(eh *entityHeader, body []byte, p *Part, depth int)
 		case extract.Text, extract.Table:
 			t := extract.RowsText(d.Rows)
 			texts = append(texts, t)
-			in.links(ExtractLinks(t), p.Path, src)
+			in.textLinks(t, p.Path, src)
 			for _, l := range d.Links {
 				in.link(l, p.Path, src, "", false)
 			}

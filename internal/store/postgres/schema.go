@@ -173,6 +173,22 @@ CREATE TABLE instances (
 	seen     bigint NOT NULL    -- last heartbeat, by the server's clock
 );
 `,
+	// 4: incident records (data is JSON, sealed when a key file is set).
+	`
+CREATE TABLE incidents (
+	id       text COLLATE "C" PRIMARY KEY,
+	msg_id   text COLLATE "C" NOT NULL,
+	reporter text COLLATE "C" NOT NULL,
+	status   text NOT NULL,
+	created  bigint NOT NULL,
+	updated  bigint NOT NULL,
+	version  bigint NOT NULL,
+	data     bytea NOT NULL
+);
+CREATE INDEX incidents_created ON incidents (created);
+CREATE INDEX incidents_reporter ON incidents (reporter, created);
+CREATE INDEX incidents_msg ON incidents (msg_id);
+`,
 }
 
 // Advisory lock classes (the first key of the two-key form). The second key
