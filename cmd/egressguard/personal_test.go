@@ -226,3 +226,25 @@ func TestCheckEncryptedMonitor(t *testing.T) {
 		t.Errorf("verdict %+v", v)
 	}
 }
+
+// TestCheckPatientList: the list of the incident behind this project, as
+// a spreadsheet: the reason names the file and sheet, the count and the
+// kinds of identifier, in Japanese and English.
+func TestCheckPatientList(t *testing.T) {
+	t.Parallel()
+	rows := [][]string{{"氏名", "電話番号", "生年月日", "症状"}}
+	sur := []string{"山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤"}
+	giv := []string{"太郎", "花子", "一郎", "陽子", "健", "美咲", "翔太", "由美", "大輔", "直子"}
+	for i := range 9683 {
+		rows = append(rows, []string{
+			sur[i%10] + " " + giv[(i/10)%10], fmt.Sprintf("090-%04d-%04d", i/10000, i%10000),
+			fmt.Sprintf("平成%d年%d月%d日", 1+i%30, 1+i%12, 1+i%28), "発熱",
+		})
+	}
+	x := fixture.XLSX(fixture.Sheet{Name: "Sheet1", Rows: rows})
+	v := runCheck(t, mailWithFile("患者一覧です", "患者一覧.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", x), "x@elsewhere.example")
+	want := "患者一覧.xlsx (Sheet1): 9,683 件の個人レコード（氏名・電話番号・生年月日） / 9,683 person records (name, phone number, date of birth)"
+	if r := hasRule(v, "personal-records-unknown-recipient"); v.Action != "hold" || r == nil || !strings.Contains(r.Matched, want) {
+		t.Errorf("verdict %+v, want %q", v.Reasons, want)
+	}
+}
