@@ -751,7 +751,7 @@ func (s *state) pdfContent(name string, b []byte, fonts map[string]*cmap) [][]st
 					for k < len(b) && (b[k] == '-' || b[k] == '.' || b[k] >= '0' && b[k] <= '9') {
 						k++
 					}
-					if v, err := strconv.ParseFloat(string(b[j:k]), 64); err == nil && v < -250 {
+					if v, err := strconv.ParseFloat(string(b[j:k]), 64); err == nil && v < -150 {
 						parts = append(parts, nil) // a word gap
 					}
 					j = k
