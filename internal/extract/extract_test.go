@@ -195,3 +195,31 @@ func TestPDFFontsPerPage(t *testing.T) {
 		t.Errorf("text %q", got)
 	}
 }
+
+// TestSJISOrEUC: bytes that decode both as Shift_JIS and as EUC-JP.
+func TestSJISOrEUC(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		enc  string
+	}{
+		{"ﾔﾏﾀﾞ ﾀﾛｳ,0312345678\nｻﾄｳ ﾊﾅｺ,0311112222\n", "shift_jis"}, // bank transfer data: half-width kana only
+		{"ｶﾌﾞｼｷｶﾞｲｼｬ ﾔﾏﾀﾞ\n", "shift_jis"},
+		{"山田太郎,佐藤花子\n", "euc-jp"}, // names only, no kana
+		{"氏名,住所\n高橋一郎,東京都\n", "euc-jp"},
+		{"山田です\n", "euc-jp"},
+	} {
+		var b []byte
+		var err error
+		if tt.enc == "shift_jis" {
+			b, err = japanese.ShiftJIS.NewEncoder().Bytes([]byte(tt.text))
+		} else {
+			b, err = japanese.EUCJP.NewEncoder().Bytes([]byte(tt.text))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, cs := extract.DecodeCharset(b); got != tt.text || cs != tt.enc {
+			t.Errorf("%q: got %q as %s", tt.text, got, cs)
+		}
+	}
+}

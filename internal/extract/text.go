@@ -65,10 +65,21 @@ func decode(b []byte) (string, string) {
 	eu, euOK := decodeWith(japanese.EUCJP, b)
 	switch {
 	case sjOK && euOK:
-		// Both decode: EUC-JP bytes read as Shift_JIS turn into
-		// half-width katakana and rare kanji; the other way round into
-		// odd symbols. Pick the one that reads more like Japanese.
-		if japaneseScore(eu) > japaneseScore(sj) {
+		// Both decode: then every byte above 0x7F is in A1–FE (or a
+		// Shift_JIS lead byte E0–FC), which is either EUC-JP kanji or
+		// Shift_JIS half-width katakana. Kana first: EUC-JP text almost
+		// always has hiragana or katakana. Else the implausible readings
+		// decide: half-width voicing marks after a kana that takes none
+		// (Shift_JIS read of EUC-JP bytes), or JIS level-2 kanji, rare in
+		// names and addresses (EUC-JP read of Shift_JIS kana).
+		sk, ek := kanaCount(sj), kanaCount(eu)
+		switch {
+		case ek > 0 && sk == 0:
+			return eu, "euc-jp"
+		case sk > 0 && ek == 0:
+			return sj, "shift_jis"
+		}
+		if sjisOdd(b) > eucOdd(b) {
 			return eu, "euc-jp"
 		}
 		return sj, "shift_jis"
@@ -123,26 +134,61 @@ func decodeWith(enc encoding.Encoding, b []byte) (string, bool) {
 	return s, !strings.ContainsRune(s, utf8.RuneError) && utf8.ValidString(s)
 }
 
-// japaneseScore counts hiragana, common kanji and full-width forms, minus
-// half-width katakana and private-use characters, which is what the wrong
-// one of Shift_JIS and EUC-JP produces.
-func japaneseScore(s string) int {
-	score := 0
+// kanaCount counts full-width hiragana and katakana.
+func kanaCount(s string) int {
+	n := 0
 	for _, r := range s {
-		switch {
-		case r >= 0x3041 && r <= 0x309F: // hiragana
-			score += 2
-		case r >= 0x30A0 && r <= 0x30FF: // katakana
-			score++
-		case r >= 0x4E00 && r <= 0x9FFF:
-			score++
-		case r >= 0xFF61 && r <= 0xFF9F: // half-width katakana
-			score -= 2
-		case r >= 0xE000 && r <= 0xF8FF, r >= 0x2500 && r <= 0x25FF:
-			score -= 2
+		if r >= 0x3041 && r <= 0x30FA {
+			n++
 		}
 	}
-	return score
+	return n
+}
+
+// sjisOdd counts, in bytes read as Shift_JIS, half-width voicing marks
+// (ﾞ ﾟ) after a kana that takes none, and half-width punctuation (｡｢｣､･).
+func sjisOdd(b []byte) int {
+	n := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= 0x81 && c <= 0x9F, c >= 0xE0 && c <= 0xFC:
+			i++ // a double-byte character
+		case c == 0xDE || c == 0xDF:
+			p := byte(0)
+			if i > 0 {
+				p = b[i-1]
+			}
+			voiceable := p == 0xB3 || p >= 0xB6 && p <= 0xC4 || p >= 0xCA && p <= 0xCE
+			if !voiceable || c == 0xDF && !(p >= 0xCA && p <= 0xCE) {
+				n++
+			}
+		case c >= 0xA1 && c <= 0xA5:
+			n++
+		}
+	}
+	return n
+}
+
+// eucOdd counts, in bytes read as EUC-JP, JIS level-2 kanji (lead byte
+// D0 or above).
+func eucOdd(b []byte) int {
+	n := 0
+	for i := 0; i+1 < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == 0x8E:
+			i++
+		case c == 0x8F:
+			i += 2
+		case c >= 0xA1 && c <= 0xFE:
+			if c >= 0xD0 {
+				n++
+			}
+			i++
+		}
+	}
+	return n
 }
 
 // CSV parses delimited text into rows. The delimiter is guessed from the
