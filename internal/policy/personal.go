@@ -26,6 +26,14 @@ func compilePersonalConds(spec RuleSpec, key string, probs *problems, r *rule) {
 			func(ev *eval) bool { return get(ev.f) >= n },
 			say})
 	}
+	switch {
+	case spec.PersonalRecords != nil:
+		r.personal = func(ev *eval) string { return personalEvidence(ev.f) }
+	case spec.MyNumber != nil:
+		r.personal = func(ev *eval) string { return numberEvidence(ev.f, pii.MyNumber, ev.f.MyNumbers) }
+	case spec.CardNumbers != nil:
+		r.personal = func(ev *eval) string { return numberEvidence(ev.f, pii.Card, ev.f.CardNumbers) }
+	}
 	count(spec.PersonalRecords, "personal_records", "e.g. 100: the rule matches at 100 or more person records",
 		func(f *message.Facts) int { return f.PersonalRecords },
 		func(ev *eval) string { return personalEvidence(ev.f) })

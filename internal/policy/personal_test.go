@@ -72,7 +72,7 @@ func TestPersonalDefaultRules(t *testing.T) {
 	}
 	v := e.Evaluate(env("a@example.co.jp", "x@unknown.example"), personalFacts(9683, 0, 0), lists, now)
 	want := "患者一覧.xlsx (Sheet1): 9,683 件の個人レコード（氏名・電話番号・生年月日） / 9,683 person records (name, phone number, date of birth)"
-	if len(v.Reasons) == 0 || !strings.Contains(v.Reasons[0].Matched, want) {
+	if len(v.Reasons) == 0 || !strings.Contains(v.Reasons[0].Matched, want) || !strings.HasPrefix(v.Reasons[0].Detail, want) {
 		t.Errorf("reason %+v, want %q", v.Reasons, want)
 	}
 	v = e.Evaluate(env("a@example.co.jp", "x@unknown.example"), personalFacts(0, 1, 0), lists, now)

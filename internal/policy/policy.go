@@ -456,6 +456,9 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		if detail == "" {
 			detail = "matched rule " + r.name
 		}
+		if r.personal != nil {
+			detail = r.personal(ev) + " — " + detail
+		}
 		v.Reasons = append(v.Reasons, Reason{Rule: r.name, Action: r.action, Detail: detail, Matched: ev.evidence(r), Monitor: r.monitor})
 		if !r.monitor && r.action.severity() > v.Action.severity() {
 			v.Action = r.action

@@ -286,6 +286,10 @@ type rule struct {
 	reason  string
 	monitor bool
 	conds   []cond
+	// personal: the rule has a personal-data condition; its reason then
+	// starts with what was found (file, count, kinds), which officers and
+	// the sender need to see.
+	personal func(*eval) string
 }
 
 // cond is one compiled condition. cost orders evaluation: cheap facts
