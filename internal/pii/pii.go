@@ -819,6 +819,13 @@ func maskID(v string) string {
 // headerKinds recognises a header row: cells that name a kind.
 func headerKinds(cells []string) map[int]Kind {
 	var h map[int]Kind
+	for _, c := range cells {
+		// Column names carry no numbers: a row with a phone number or
+		// a date in it is data, whatever words it has.
+		if len(onlyDigits(c)) >= 4 {
+			return nil
+		}
+	}
 	for i, c := range cells {
 		if c == "" || utf8.RuneCountInString(c) > 24 {
 			continue

@@ -167,3 +167,13 @@ func TestMyNumberColumn(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 }
+
+// TestDataRowIsNoHeader: a first row that names its fields and carries the
+// values ("氏名：山田 太郎", a phone number) is a record, not a header.
+func TestDataRowIsNoHeader(t *testing.T) {
+	t.Parallel()
+	s := Scan([][]string{{"氏名：山田 太郎", "電話：090-1234-5678"}, {"佐藤 花子", "090-1234-5679"}}, true)
+	if s.Records != 2 {
+		t.Errorf("records %d: %+v", s.Records, s)
+	}
+}
