@@ -109,10 +109,17 @@ type linkKey struct{ part, url string }
 //   - HTML: link targets and visible text (see the html method for which
 //     elements; img src is deliberately not a link);
 //   - calendars (text/calendar, .ics), unfolded;
-//   - Office Open XML attachments: external relationships and text;
-//   - PDF attachments: /URI link annotations;
+//   - archives, Office, OpenDocument and PDF attachments, recognised by
+//     their first bytes, through package extract: ZIP (nested), XLSX, DOCX,
+//     PPTX, XLS and the text of DOC/PPT, ODS/ODT/ODP, PDF content streams
+//     and /URI annotations, and the text, HTML and mail files inside them;
+//     every byte decompressed counts against MaxDecodedSize;
 //   - attached messages (message/rfc822, .eml), recursively, their Subject
 //     included; the top-level Subject too.
+//
+// Every text read this way is also scanned for personal data (package
+// pii): rows of tables and CSV files, lines of everything else, with the
+// counts and masked samples in Facts.Personal.
 //
 // Other binary parts are measured and their ends checked for encryption
 // markers, never decoded as a whole.
