@@ -251,8 +251,11 @@ func mayBeRecord(cells []string) bool {
 				return true
 			}
 		}
-		if strings.ContainsAny(c, "０１２３４５６７８９＠市区町村郡") {
-			return true
+		for _, r := range c {
+			switch {
+			case r >= '０' && r <= '９', r == '＠', r == '市', r == '区', r == '町', r == '村', r == '郡':
+				return true
+			}
 		}
 	}
 	return false
@@ -298,7 +301,7 @@ func normalize(s string) string {
 		s = norm.NFKC.String(s)
 	}
 	s = strings.TrimSpace(s)
-	if strings.ContainsAny(s, "‐‑‒–—―−ｰ－") {
+	if hasDash(s) {
 		s = dashes.Replace(s)
 	}
 	if strings.Contains(s, "ー") {
@@ -315,6 +318,26 @@ func normalize(s string) string {
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+// hasPlace: s names a city, ward, town, village or district.
+func hasPlace(s string) bool {
+	for _, r := range s {
+		if r == '市' || r == '区' || r == '町' || r == '村' || r == '郡' {
+			return true
+		}
+	}
+	return false
+}
+
+// hasDash reports whether s has one of the dashes folded into '-'.
+func hasDash(s string) bool {
+	for _, r := range s {
+		if r >= 0x2010 && r <= 0x2015 || r == 0x2212 || r == 0xFF70 || r == 0xFF0D {
+			return true
+		}
+	}
+	return false
+}
 
 // needsNFKC reports whether s has characters NFKC changes in the text
 // this package reads: full- and half-width forms, the ideographic space,
@@ -432,7 +455,7 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 			note(Email, maskEmail(m))
 		}
 	}
-	if strings.ContainsAny(c, "市区町村郡") {
+	if hasPlace(c) {
 		if m := address(c); m != "" {
 			note(Address, m)
 		}
