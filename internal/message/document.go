@@ -101,7 +101,6 @@ func (in *inspector) personal(part, file string, rows [][]string, table bool) {
 	}
 	if in.records == nil {
 		in.records = map[uint64]bool{}
-		in.myNumbers = map[string]bool{}
 	}
 	for _, k := range s.RecordKeys {
 		if !in.records[k] {

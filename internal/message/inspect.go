@@ -89,8 +89,7 @@ type inspector struct {
 	limitHit map[string]bool // limit kinds already reported
 	seen     map[linkKey]int // index into f.Links, for de-duplication
 
-	records   map[uint64]bool // person records counted, across files
-	myNumbers map[string]bool
+	records map[uint64]bool // person records counted, across files
 	// boundaries are those of the multiparts being walked, outermost
 	// first: a nested multipart reusing one is ambiguous.
 	boundaries []string
