@@ -232,8 +232,14 @@ func Format(name string, head []byte) string {
 		return "html"
 	case ".eml", ".msg822":
 		return "eml"
-	case ".zip", ".pdf", ".xlsx", ".docx", ".pptx", ".ods", ".odt", ".odp":
-		return "" // named so, but not one: nothing to read
+	case ".zip", ".pdf", ".xlsx", ".xlsm", ".docx", ".docm", ".pptx", ".pptm", ".ods", ".odt", ".odp":
+		// Named so, but not one: text (an HTML or CSV file renamed, as
+		// spreadsheet programs accept) is read as text; anything else
+		// cannot be read, which is a problem.
+		if looksText(head) {
+			return "text"
+		}
+		return "unreadable"
 	}
 	if bytes.HasPrefix(head, magic7z) || bytes.HasPrefix(head, magicRAR) {
 		return ""
@@ -291,6 +297,8 @@ func (s *state) file(name string, data []byte, depth int) {
 		s.add(Doc{Name: name, Kind: HTML, Source: "html", Raw: data})
 	case "eml":
 		s.add(Doc{Name: name, Kind: Message, Source: "eml", Raw: data})
+	case "unreadable":
+		s.problem(KindParse, name, "not a file of the type its name says; it cannot be read")
 	}
 }
 

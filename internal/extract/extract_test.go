@@ -69,6 +69,7 @@ func TestFormats(t *testing.T) {
 			fixture.Entry{Name: "word/embeddings/Microsoft_Excel_Worksheet.xlsx", Data: fixture.XLSX(fixture.Sheet{Name: "S", Rows: people})}),
 			[]string{"emb.docx/Microsoft_Excel_Worksheet.xlsx (S)\n氏名\t電話番号"}, false},
 		{"big.zip", fixture.ZIP(fixture.Entry{Name: "export.dat", Data: bigText()}), []string{"big.zip/export.dat\n山田 太郎0,090-0000-0000"}, false},
+		{"renamed.xlsx", []byte("氏名,電話\n山田 太郎,090-1234-5678\n"), []string{"renamed.xlsx\n氏名,電話\n山田 太郎,090-1234-5678"}, false},
 		{"enc.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), Encrypted: true}), nil, true},
 		{"aes.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), AES: true}), nil, true},
 		{"enc.xlsx", fixture.EncryptedOffice(), nil, true},
@@ -145,6 +146,8 @@ func TestBounds(t *testing.T) {
 		{"slow.zip", nested, extract.Limits{Deadline: time.Now().Add(-time.Second)}, extract.KindLimitTime},
 		{"broken.zip", []byte("PK\x03\x04garbage"), extract.Limits{}, extract.KindParse},
 		{"lzw.pdf", fixture.PDF(people, fixture.PDFOptions{LZW: true}), extract.Limits{}, extract.KindParse},
+		{"fake.xlsx", []byte{0x00, 0x01, 0x02, 0xFF, 0xFE, 0x00, 0x10}, extract.Limits{}, extract.KindParse},
+		{"fake.pdf", []byte("\x00\x00garbage\x00"), extract.Limits{}, extract.KindParse},
 		{"broken.xls", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 600)...), extract.Limits{}, extract.KindParse},
 		{"bomb.pdf", fixture.PDF([][]string{{strings.Repeat("0", 30<<20)}}, fixture.PDFOptions{Compress: true}), extract.Limits{}, extract.KindLimitSize},
 	}

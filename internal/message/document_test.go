@@ -134,6 +134,7 @@ func TestDocumentBounds(t *testing.T) {
 		{"bomb2.zip", bomb, Limits{MaxDecodedSize: 1 << 20}, KindLimitSize},
 		{"nested.zip", nested, Limits{}, KindLimitDepth},
 		{"broken.zip", []byte("PK\x03\x04 not really"), Limits{}, KindParse},
+		{"disguised.pdf", []byte{0x7F, 'E', 'L', 'F', 0, 0, 1, 2}, Limits{}, KindParse},
 	}
 	for _, tt := range tests {
 		f := Inspect(mailWith(tt.name, "application/zip", tt.data), tt.lim)
