@@ -232,7 +232,7 @@ func Format(name string, head []byte) string {
 		return "html"
 	case ".eml", ".msg822":
 		return "eml"
-	case ".zip", ".pdf", ".xlsx", ".xlsm", ".docx", ".docm", ".pptx", ".pptm", ".ods", ".odt", ".odp":
+	case ".zip", ".pdf", ".xlsx", ".xlsm", ".docx", ".docm", ".pptx", ".pptm", ".ods", ".odt", ".odp", ".xls", ".doc", ".ppt":
 		// Named so, but not one: text (an HTML or CSV file renamed, as
 		// spreadsheet programs accept) is read as text; anything else
 		// cannot be read, which is a problem.
