@@ -72,6 +72,10 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 		if v.Bcc != nil {
 			data["bcc"] = map[string]any{"applied": v.Bcc.Applied, "moved": v.Bcc.Moved, "undisclosed": v.Bcc.Undisclosed, "problem": v.Bcc.Problem}
 		}
+		if p := v.Personal; p != nil {
+			// Counts only: the audit log never holds the data itself.
+			data["personal"] = map[string]any{"records": p.Records, "my_numbers": p.MyNumbers, "card_numbers": p.CardNumbers}
+		}
 		if _, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.accepted", MsgID: m.ID, Data: data}); err != nil {
 			return err
 		}

@@ -93,6 +93,16 @@ type RuleSpec struct {
 	// "example.com", ".example.com" with subdomains).
 	Senders []string `toml:"senders" json:"senders,omitempty"`
 
+	// Personal data, counted over the body and every attachment (archives
+	// included); each condition is met at the given count or more.
+	// PersonalRecords: distinct person records (a row or line with two or
+	// more kinds of identifier: name, phone, date of birth, address, …).
+	PersonalRecords *int `toml:"personal_records" json:"personal_records,omitempty"`
+	// MyNumber: valid My Numbers (個人番号, check digit verified).
+	MyNumber *int `toml:"my_number" json:"my_number,omitempty"`
+	// CardNumbers: valid credit card numbers (Luhn and issuer checked).
+	CardNumbers *int `toml:"card_numbers" json:"card_numbers,omitempty"`
+
 	// InspectionProblem: true — inspection hit a limit or could not parse
 	// a part; false — it did not.
 	InspectionProblem *bool `toml:"inspection_problem" json:"inspection_problem,omitempty"`
@@ -179,6 +189,12 @@ const (
 //     URL shortener, a redirector hiding its target) to such a recipient.
 //     The guard never follows links, so it cannot tell a shortened share
 //     link from any other; an officer can.
+//   - personal-records-unknown-recipient (hold): 100 or more person
+//     records (the patient list of the incident behind this project);
+//   - my-number-unknown-recipient (hold): any valid My Number;
+//   - encrypted-attachment-unknown-recipient (hold): an encrypted archive,
+//     Office file or PDF, whose content cannot be inspected (the PPAP
+//     case); set mode = "monitor" on a rule of that name to only record it;
 //   - share-notice-unknown-recipient (hold): share-invitation wording to
 //     such a recipient, for notices whose link is not recognisable. Its
 //     phrases are notice templates in the third person (see notice.go);
@@ -189,8 +205,7 @@ const (
 // and, in monitor mode (recorded, never acted on), examples to enforce
 // once their hit rate is known:
 //
-//   - encrypted-attachment-unknown-recipient: password-protected archives
-//     (PPAP) to unknown recipients;
+//   - personal-records-10-unknown-recipient: 10 or more person records;
 //   - many-external-header-recipients: more than 10 external addresses in
 //     To/Cc, the classic Bcc mistake;
 //   - confidential-subject-unknown-recipient: 社外秘/極秘/confidential in
@@ -198,7 +213,7 @@ const (
 //   - large-attachment-unknown-recipient: an attachment over 10 MB.
 func DefaultRules() []RuleSpec {
 	yes := func() *bool { b := true; return &b }
-	ten := 10
+	ten, hundred, one := 10, 100, 1
 	size := ByteSize(10 << 20)
 	return []RuleSpec{
 		{
@@ -225,10 +240,28 @@ func DefaultRules() []RuleSpec {
 			Recipients:  RcptAnyUnknown,
 		},
 		{
-			Name: "encrypted-attachment-unknown-recipient", Action: "hold", Mode: ModeMonitor,
-			Reason:              "An encrypted attachment goes to a recipient who is neither internal nor on the allowlist.",
+			Name: "personal-records-unknown-recipient", Action: "hold",
+			Reason:          "個人情報（100 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (100 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			PersonalRecords: &hundred,
+			Recipients:      RcptAnyUnknown,
+		},
+		{
+			Name: "my-number-unknown-recipient", Action: "hold",
+			Reason:     "個人番号（マイナンバー）を社外の未登録の宛先へ送ろうとしています。 / The message carries a My Number to a recipient who is neither internal nor on the allowlist.",
+			MyNumber:   &one,
+			Recipients: RcptAnyUnknown,
+		},
+		{
+			Name: "encrypted-attachment-unknown-recipient", Action: "hold",
+			Reason:              "暗号化された添付ファイルは中身を検査できません（PPAP）。社外の未登録の宛先へ送る前に確認が必要です。 / An encrypted attachment cannot be inspected (PPAP) and goes to a recipient who is neither internal nor on the allowlist.",
 			EncryptedAttachment: yes(),
 			Recipients:          RcptAnyUnknown,
+		},
+		{
+			Name: "personal-records-10-unknown-recipient", Action: "hold", Mode: ModeMonitor,
+			Reason:          "個人情報（10 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (10 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			PersonalRecords: &ten,
+			Recipients:      RcptAnyUnknown,
 		},
 		{
 			Name: "many-external-header-recipients", Action: "hold", Mode: ModeMonitor,
@@ -261,6 +294,10 @@ type rule struct {
 	// who holds one test per condition about recipients; the rule
 	// applies to the recipients they pick (see eval.targets).
 	who []recipientTest
+	// personal: the rule has a personal-data condition; its reason then
+	// starts with what was found (file, count, kinds), which officers and
+	// the sender need to see.
+	personal func(*eval) string
 }
 
 // cond is one compiled condition. cost orders evaluation: cheap facts
@@ -364,6 +401,7 @@ func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *probl
 			func(ev *eval) string { return "sender " + ev.sender }})
 	}
 	compileAttachmentCond(spec, key, probs, r)
+	compilePersonalConds(spec, key, probs, r)
 	compileTextConds(spec, key, probs, r)
 	if spec.ShareNotice != nil {
 		want := *spec.ShareNotice
