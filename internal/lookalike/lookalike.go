@@ -157,6 +157,7 @@ type entry struct {
 	psKey  string // folded suffix
 	base   string // name without ".ps"
 	bkey   string // folded base, separators removed
+	tkey   string // base in lower-case Unicode, separators removed, for typos
 	blen   int    // characters in the base before folding, separators removed
 	full   string // folded name
 	sepKey string // folded name, separators removed
@@ -214,7 +215,7 @@ func New(domains []Domain) *Index {
 		}
 		if depth := maxEdits(e.blen); depth > 0 {
 			psh := maphash.String(ix.seed, e.psKey)
-			deletions(e.bkey, func(k []byte) {
+			deletions(e.tkey, func(k []byte) {
 				h := maphash.Bytes(ix.seed, k) ^ psh*0x9e3779b97f4a7c15
 				if l := ix.dels[h]; len(l) == 0 || l[len(l)-1] != id {
 					ix.dels[h] = append(l, id)
@@ -224,7 +225,7 @@ func New(domains []Domain) *Index {
 				// Two edits leave at least one of three thirds intact,
 				// shifted by at most two characters.
 				ix.deep = true
-				rs := []rune(e.bkey)
+				rs := []rune(e.tkey)
 				for part := range 3 {
 					lo, hi := third(len(rs), part)
 					h := ix.segHash(len(rs), part, string(rs[lo:hi]), psh)
@@ -390,7 +391,7 @@ func (ix *Index) lookup(orig string, variants []entry) (Match, bool) {
 // typos finds trusted bases under the same suffix within the edits their
 // length allows.
 func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
-	qr := []rune(q.bkey)
+	qr := []rune(q.tkey)
 	n := len(qr)
 	if n < 3 {
 		return
@@ -404,21 +405,21 @@ func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 			}
 			seen = append(seen, id)
 			e := &ix.entries[id]
-			if e.psKey != q.psKey || e.bkey == q.bkey {
+			if e.psKey != q.psKey || e.tkey == q.tkey {
 				continue
 			}
 			max := maxEdits(e.blen)
-			d := osa(qr, []rune(e.bkey), max)
+			d := osa(qr, []rune(e.tkey), max)
 			if d == 0 || d > max {
 				continue
 			}
-			if e.blen == 4 && !transposed(qr, []rune(e.bkey)) {
+			if e.blen == 4 && !transposed(qr, []rune(e.tkey)) {
 				continue
 			}
 			consider(id, Typo, d)
 		}
 	}
-	deletions(q.bkey, func(k []byte) {
+	deletions(q.tkey, func(k []byte) {
 		check(ix.dels[maphash.Bytes(ix.seed, k)^psh*0x9e3779b97f4a7c15])
 	})
 	if !ix.deep || n < 10 {
@@ -455,7 +456,7 @@ func (ix *Index) embedded(d string) (int32, bool) {
 				continue
 			}
 			e := &ix.entries[id]
-			if utf8.RuneCountInString(e.bkey) < 4 && i+k == len(labels) {
+			if e.blen < 4 && i+k == len(labels) {
 				continue
 			}
 			return id, true
@@ -529,6 +530,9 @@ func prepare(name string, kind Kind) entry {
 		embed: strings.NewReplacer("-", ".", "_", ".").Replace(name),
 	}
 	e.bkey = stripSeparators(fold(ubase))
+	// Typos are counted on the letters as typed: the skeleton would turn
+	// the slip "exmaple" (m and a swapped) into two edits of "exrnaple".
+	e.tkey = stripSeparators(strings.ToLower(ubase))
 	e.sepKey = stripSeparators(e.full)
 	return e
 }

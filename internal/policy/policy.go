@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/sharelink"
 )
@@ -92,6 +93,14 @@ type Verdict struct {
 	// allowlisted, as written in the envelope.
 	Unknown  []string            `json:"unknown"`
 	Problems []InspectionProblem `json:"problems,omitempty"`
+
+	// Recipient-side signals (see signals.go). Lookalikes is always
+	// filled; FirstContact only when a rule asked for it.
+	Lookalikes   []LookalikeEvidence    `json:"lookalikes,omitempty"`
+	FirstContact []FirstContactEvidence `json:"first_contact,omitempty"`
+	// VisibleExternal counts the distinct non-internal addresses in To
+	// and Cc.
+	VisibleExternal int `json:"visible_external_recipients"`
 }
 
 // Reason is one matched rule.
@@ -153,13 +162,19 @@ type Config struct {
 	Rules []RuleSpec
 	// Catalog recognises share links; nil means the built-in catalogue.
 	Catalog *sharelink.Catalog
+	// LookalikeDomains are trusted for the look-alike check in addition
+	// to the internal domains and the built-in free-mail, ISP and carrier
+	// list (lookalike.Providers): policy.lookalike.extra_domains.
+	LookalikeDomains []string
 }
 
 // Engine evaluates messages. It is immutable and safe for concurrent use.
 type Engine struct {
-	internal domainSet
-	rules    []*rule
-	catalog  *sharelink.Catalog
+	internal  domainSet
+	rules     []*rule
+	catalog   *sharelink.Catalog
+	lookalike *lookalike.Index // internal domains and providers
+	firstUsed bool             // some rule has a first_contact condition
 }
 
 // ErrInvalid is wrapped by the *Error that New and NewStaticList return.
@@ -222,6 +237,19 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.internal[n] = true
 	}
+	trusted := lookalike.ProviderDomains(nil)
+	for i, d := range cfg.LookalikeDomains {
+		n, ok := normalizeDomain(strings.TrimPrefix(strings.TrimSpace(d), "."))
+		if !ok || strings.HasPrefix(n, "[") {
+			probs.add(fmt.Sprintf("lookalike.extra_domains[%d]", i), fmt.Sprintf("%q is not a domain name", d), "e.g. \"example-isp.ne.jp\"")
+			continue
+		}
+		trusted = append(trusted, lookalike.Domain{Name: n, Kind: lookalike.Provider})
+	}
+	for d := range e.internal {
+		trusted = append(trusted, lookalike.Domain{Name: d, Kind: lookalike.Internal})
+	}
+	e.lookalike = lookalike.New(trusted)
 	names := map[string]int{}
 	for i, spec := range cfg.Rules {
 		key := fmt.Sprintf("rule[%d]", i)
@@ -232,6 +260,9 @@ func New(cfg Config) (*Engine, error) {
 		}
 		if r := compileRule(spec, key, e.catalog, &probs); r != nil {
 			e.rules = append(e.rules, r)
+		}
+		if spec.FirstContact != "" {
+			e.firstUsed = true
 		}
 	}
 	if len(probs) > 0 {
@@ -301,12 +332,18 @@ type eval struct {
 	e      *Engine
 	env    *envelope.Envelope
 	f      *message.Facts
+	lists  Lists
+	now    time.Time
 	sender string
 	rcpts  []RcptClass
 	count  map[Class]int
 	shares []share
 
+	lookalikes            []LookalikeEvidence
+	firstContact          []FirstContactEvidence
+	firstDone             bool
 	hdrExternal           int
+	hdrAddrs              []string // the first external To/Cc addresses, for evidence
 	hdrDone               bool
 	subj                  normText
 	subjDone              bool
@@ -330,7 +367,7 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 	if env == nil {
 		env = &envelope.Envelope{}
 	}
-	ev := &eval{e: e, env: env, f: f, count: make(map[Class]int, 3)}
+	ev := &eval{e: e, env: env, f: f, lists: lists, now: now, count: make(map[Class]int, 3)}
 	ev.sender, _, _ = normalizeAddr(env.From)
 	v := &Verdict{Action: Pass, Reasons: []Reason{}, Links: []LinkEvidence{}, Unknown: []string{}}
 
@@ -344,6 +381,12 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		}
 	}
 	v.Recipients = ev.rcpts
+	ev.findLookalikes()
+	v.Lookalikes = ev.lookalikes
+	v.VisibleExternal = ev.headerExternal()
+	if e.firstUsed {
+		v.FirstContact = ev.contacts()
+	}
 
 	type seenKey struct{ url, part string }
 	var seen map[seenKey]bool
@@ -475,6 +518,9 @@ func (ev *eval) headerExternal() int {
 			seen[norm] = true
 			if !ok || !ev.e.internal.contains(d) {
 				ev.hdrExternal++
+				if len(ev.hdrAddrs) < 10 {
+					ev.hdrAddrs = append(ev.hdrAddrs, strings.TrimSpace(a))
+				}
 			}
 		}
 	}
