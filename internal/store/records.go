@@ -144,6 +144,8 @@ type RecordTx interface {
 	// one (ErrNotFound if absent).
 	PutToken(t *Token) error
 	DeleteToken(id string) error
+
+	CorrespondentTx
 }
 
 // RecordStore reads those records. Store embeds it.
@@ -177,4 +179,6 @@ type RecordStore interface {
 	// most limit of them (none if limit <= 0), least recently updated
 	// first.
 	Purgeable(ctx context.Context, states []State, before time.Time, limit int) ([]string, error)
+
+	CorrespondentStore
 }

@@ -162,6 +162,29 @@ CREATE TABLE tokens (
 CREATE INDEX tokens_username ON tokens (username, created, id);
 CREATE INDEX tokens_created ON tokens (created, id);
 `,
+	// 3: the correspondents record (who received delivered mail from
+	// whom), per pair and per domain.
+	`
+CREATE TABLE correspondents (
+	sender     text COLLATE "C" NOT NULL,
+	rcpt       text COLLATE "C" NOT NULL,
+	domain     text COLLATE "C" NOT NULL,
+	first_at   bigint NOT NULL,
+	last_at    bigint NOT NULL,
+	deliveries bigint NOT NULL,
+	PRIMARY KEY (sender, rcpt)
+);
+CREATE INDEX correspondents_domain ON correspondents (domain, rcpt, sender);
+CREATE INDEX correspondents_last ON correspondents (last_at);
+
+CREATE TABLE correspondent_domains (
+	domain     text COLLATE "C" PRIMARY KEY,
+	first_at   bigint NOT NULL,
+	last_at    bigint NOT NULL,
+	deliveries bigint NOT NULL
+);
+CREATE INDEX correspondent_domains_last ON correspondent_domains (last_at);
+`,
 }
 
 // Advisory lock classes (the first key of the two-key form). The second key

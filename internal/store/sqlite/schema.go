@@ -145,6 +145,29 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE INDEX tokens_user ON tokens (user, created);
 `,
+	// 3: the correspondents record (who received delivered mail from
+	// whom), per pair and per domain.
+	`
+CREATE TABLE correspondents (
+	sender     TEXT NOT NULL,
+	rcpt       TEXT NOT NULL,
+	domain     TEXT NOT NULL,
+	first_at   INTEGER NOT NULL,
+	last_at    INTEGER NOT NULL,
+	deliveries INTEGER NOT NULL,
+	PRIMARY KEY (sender, rcpt)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX correspondents_domain ON correspondents (domain, rcpt, sender);
+CREATE INDEX correspondents_last ON correspondents (last_at);
+
+CREATE TABLE correspondent_domains (
+	domain     TEXT PRIMARY KEY NOT NULL,
+	first_at   INTEGER NOT NULL,
+	last_at    INTEGER NOT NULL,
+	deliveries INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX correspondent_domains_last ON correspondent_domains (last_at);
+`,
 }
 
 // migrate brings the schema up to date in one transaction, so a crash or an
