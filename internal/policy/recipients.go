@@ -251,3 +251,10 @@ func (l *StaticList) LookalikeIndexes() []*lookalike.Index {
 	})
 	return []*lookalike.Index{l.lk}
 }
+
+// NormalizeAddr is the engine's address normaliser for the packages that
+// keep records the engine reads (the correspondents record): addr
+// lower-cased with its domain in A-label form, angle brackets and
+// surrounding space removed, and the domain. ok is false when addr has no
+// local part or no valid domain.
+func NormalizeAddr(addr string) (norm, domain string, ok bool) { return normalizeAddr(addr) }
