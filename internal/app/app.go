@@ -25,6 +25,7 @@ import (
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/console"
+	"github.com/egressguard/egressguard/internal/correspondents"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/notify"
@@ -45,6 +46,7 @@ type App struct {
 	Accounts  *account.Service
 	Judge     *Judge
 	Allow     *allowlist.Service
+	Corr      *correspondents.Service
 	Intake    *intake.Intake
 	Queue     *outbound.Queue
 	Notify    *notify.Notifier
@@ -176,6 +178,16 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 	judge.SetLists(a.Allow)
+	a.Corr = correspondents.New(st, log, correspondents.Options{
+		MinMessages: cfg.Policy.Lookalike.CorrespondentMinMessages,
+		Internal:    func(addr string) bool { return judge.Engine().IsInternal(addr) },
+		Now:         o.now,
+	})
+	if err := a.Corr.Load(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("correspondents: %w", err)
+	}
+	judge.SetCorrespondents(a.Corr)
 
 	upTLS, err := upstreamTLS(cfg, o.upstreamT)
 	if err != nil {
@@ -199,6 +211,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		BackoffMax:     u.BackoffMax.D(),
 		Lease:          u.Lease.D(),
 		KeepBodies:     cfg.Retain.DeliveredBody > 0,
+		Delivered:      a.Corr.Delivered,
 		Hostname:       cfg.Hostname,
 		Instance:       cfg.Instance,
 		Now:            o.now,
@@ -226,11 +239,12 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Refused: a.recordRefused(o.now),
 	}, st, judge, a.Queue, log)
 	retain := retention.Config{
-		DeliveredBody: cfg.Retain.DeliveredBody.D(),
-		DecidedBody:   cfg.Retain.DecidedBody.D(),
-		Audit:         cfg.Retain.Audit.D(),
-		Interval:      cfg.Retain.Interval.D(),
-		Now:           o.now,
+		DeliveredBody:  cfg.Retain.DeliveredBody.D(),
+		DecidedBody:    cfg.Retain.DecidedBody.D(),
+		Audit:          cfg.Retain.Audit.D(),
+		Correspondents: cfg.Retain.Correspondents.D(),
+		Interval:       cfg.Retain.Interval.D(),
+		Now:            o.now,
 	}
 	a.Retention = retention.New(retain, st, log)
 	if cfg.Console.Listen != "" {

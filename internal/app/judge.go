@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/config"
+	"github.com/egressguard/egressguard/internal/correspondents"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/intake"
+	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/policy"
 )
@@ -22,8 +24,35 @@ type Judge struct {
 	now    func() time.Time
 }
 
-// listsBox lets an interface value live in an atomic.Pointer.
-type listsBox struct{ policy.Lists }
+// listsBox lets an interface value live in an atomic.Pointer. It is what
+// the engine gets as its Lists: the allowlist, and the correspondents
+// record when there is one (first contact, and more trusted domains for
+// the look-alike check).
+type listsBox struct {
+	policy.Lists
+	corr *correspondents.Service
+}
+
+// LookalikeIndexes implements policy.LookalikeSource.
+func (b *listsBox) LookalikeIndexes() []*lookalike.Index {
+	var out []*lookalike.Index
+	if src, ok := b.Lists.(policy.LookalikeSource); ok {
+		out = src.LookalikeIndexes()
+	}
+	if b.corr != nil {
+		out = append(out, b.corr.LookalikeIndex())
+	}
+	return out
+}
+
+// Contacted implements policy.Correspondents; without a record nobody is
+// known.
+func (b *listsBox) Contacted(sender, rcpt string, now time.Time) (bool, bool) {
+	if b.corr == nil {
+		return false, false
+	}
+	return b.corr.Contacted(sender, rcpt, now)
+}
 
 // NewJudge builds the judge from cfg.
 func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
@@ -45,12 +74,19 @@ func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
 		now: now,
 	}
 	j.engine.Store(engine)
-	j.lists.Store(&listsBox{lists})
+	j.lists.Store(&listsBox{Lists: lists})
 	return j, nil
 }
 
 // SetLists replaces the allowlist used for the next message.
-func (j *Judge) SetLists(l policy.Lists) { j.lists.Store(&listsBox{l}) }
+func (j *Judge) SetLists(l policy.Lists) {
+	j.lists.Store(&listsBox{Lists: l, corr: j.lists.Load().corr})
+}
+
+// SetCorrespondents gives the engine the correspondents record.
+func (j *Judge) SetCorrespondents(c *correspondents.Service) {
+	j.lists.Store(&listsBox{Lists: j.lists.Load().Lists, corr: c})
+}
 
 // SetEngine replaces the rules used for the next message (config reload).
 func (j *Judge) SetEngine(e *policy.Engine) { j.engine.Store(e) }
@@ -72,7 +108,7 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 		}
 	}()
 	facts := message.Inspect(data, j.limits)
-	v := j.engine.Load().Evaluate(env, facts, j.lists.Load().Lists, j.now())
+	v := j.engine.Load().Evaluate(env, facts, j.lists.Load(), j.now())
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)

@@ -134,10 +134,11 @@ func ParseCSV(r io.Reader, now time.Time, fn func(Delivery) error) (records int,
 		if err == io.EOF {
 			return records, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return records, fmt.Errorf("line %d: %w", line, err)
+			// A *csv.ParseError names its line itself.
+			return records, err
 		}
+		line, _ := cr.FieldPos(0)
 		if n == 0 && len(rec) > 0 && !strings.Contains(rec[0], "@") {
 			continue
 		}

@@ -300,14 +300,22 @@ func Lookup(domain string, indexes ...*Index) (Match, bool) {
 	if reg, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil && reg != d {
 		variants = append(variants, prepare(reg, ""))
 	}
+	// What the whole domain resembles is more telling than what its
+	// registrable part does: the latter is tried only when the former
+	// resembles nothing.
 	var best Match
 	found := false
-	for _, ix := range indexes {
-		if ix == nil || len(ix.entries) == 0 {
-			continue
+	for i := range variants {
+		for _, ix := range indexes {
+			if ix == nil || len(ix.entries) == 0 {
+				continue
+			}
+			if m, ok := ix.lookup(domain, &variants[i], i == 0); ok && (!found || better(m, best)) {
+				best, found = m, true
+			}
 		}
-		if m, ok := ix.lookup(domain, variants); ok && (!found || better(m, best)) {
-			best, found = m, true
+		if found {
+			break
 		}
 	}
 	return best, found
@@ -353,9 +361,9 @@ func reasonRank(r Reason) int {
 	return 4
 }
 
-// lookup runs the checks against this index; variants are the recipient
-// domain and its registrable domain, prepared.
-func (ix *Index) lookup(orig string, variants []entry) (Match, bool) {
+// lookup runs the checks of one prepared form of the recipient domain
+// against this index; embedded only for the whole domain.
+func (ix *Index) lookup(orig string, q *entry, embedded bool) (Match, bool) {
 	var best Match
 	found := false
 	consider := func(id int32, r Reason, dist int) {
@@ -365,25 +373,24 @@ func (ix *Index) lookup(orig string, variants []entry) (Match, bool) {
 			best, found = m, true
 		}
 	}
-	for i := range variants {
-		q := &variants[i]
-		for _, id := range ix.full[q.full] {
-			consider(id, Confusable, 0)
-		}
-		for _, id := range ix.sep[q.sepKey] {
-			consider(id, Separator, 0)
-		}
-		if swapSuffixes[q.ps] {
-			for _, id := range ix.base[q.bkey] {
-				if ix.entries[id].ps != q.ps {
-					consider(id, Suffix, 0)
-				}
+	for _, id := range ix.full[q.full] {
+		consider(id, Confusable, 0)
+	}
+	for _, id := range ix.sep[q.sepKey] {
+		consider(id, Separator, 0)
+	}
+	if swapSuffixes[q.ps] {
+		for _, id := range ix.base[q.bkey] {
+			if ix.entries[id].ps != q.ps {
+				consider(id, Suffix, 0)
 			}
 		}
-		ix.typos(q, consider)
 	}
-	if id, ok := ix.embedded(variants[0].embed); ok {
-		consider(id, Embedded, 0)
+	ix.typos(q, consider)
+	if embedded {
+		if id, ok := ix.embedded(q.embed); ok {
+			consider(id, Embedded, 0)
+		}
 	}
 	return best, found
 }

@@ -82,9 +82,10 @@ func TestLookalikes(t *testing.T) {
 		{"ezwed.ne.jp", "ezweb.ne.jp", Typo},
 		{"i.sofbank.jp", "i.softbank.jp", Typo},
 		{"softbamk.ne.jp", "softbank.ne.jp", Typo},
-		{"nifty.co.jp", "nifty.com", Suffix},
+		{"nifty.ne.jp", "nifty.co.jp", Suffix}, // the nearest of nifty.com and nifty.co.jp
 		{"nitfy.com", "nifty.com", Typo},
-		{"biglobe.co.jp", "biglobe.ne.jp", Suffix},
+		{"biglobe.or.jp", "biglobe.co.jp", Suffix},
+		{"biglobe.co.jp", "", ""}, // the provider's corporate domain
 		{"bigrobe.ne.jp", "biglobe.ne.jp", Typo},
 		{"ocn.co.jp", "", ""}, // a provider's base under 4 characters: no swaps
 		{"ocn-ne.jp", "ocn.ne.jp", Separator},

@@ -26,6 +26,10 @@ var providers = []string{
 	"nifty.com", "biglobe.ne.jp", "ocn.ne.jp", "so-net.ne.jp", "plala.or.jp", "dion.ne.jp", "ybb.ne.jp",
 	"jcom.home.ne.jp", "jcom.zaq.ne.jp", "zaq.ne.jp", "eonet.ne.jp", "odn.ne.jp", "infoseek.jp", "excite.co.jp",
 	"goo.jp", "livedoor.com", "mopera.net", "kcn.ne.jp", "commufa.jp", "tnc.ne.jp", "bbexcite.jp",
+	// The providers' own corporate domains: real, and a suffix swap away
+	// from their mail domains, so trusted rather than reported.
+	"rakuten.co.jp", "rakuten.com", "softbank.jp", "softbank.co.jp", "nttdocomo.co.jp", "kddi.com",
+	"biglobe.co.jp", "nifty.co.jp", "google.com", "google.co.jp", "microsoft.com", "apple.com", "lycorp.co.jp",
 }
 
 // Providers returns the built-in free-mail, ISP and carrier domains.
