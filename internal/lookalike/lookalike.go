@@ -178,6 +178,8 @@ type Index struct {
 	embed   map[string]int32   // embed form → entry
 	parents map[string]bool    // parent domains of trusted subdomains (softbank.jp for i.softbank.jp)
 	deep    bool               // some base takes two edits
+	lens    map[int]bool       // lengths of the bases that take two edits
+	typoPS  map[string]bool    // folded suffixes of the bases that take edits
 }
 
 // New builds an index over domains. Names that are not domain names are
@@ -191,6 +193,8 @@ func New(domains []Domain) *Index {
 		base:    make(map[string][]int32, len(domains)),
 		dels:    make(map[uint64][]int32, len(domains)*8),
 		segs:    map[uint64][]int32{},
+		lens:    map[int]bool{},
+		typoPS:  map[string]bool{},
 		embed:   make(map[string]int32, len(domains)),
 		parents: map[string]bool{},
 	}
@@ -214,6 +218,7 @@ func New(domains []Domain) *Index {
 			ix.base[e.bkey] = append(ix.base[e.bkey], id)
 		}
 		if depth := maxEdits(e.blen); depth > 0 {
+			ix.typoPS[e.psKey] = true
 			psh := maphash.String(ix.seed, e.psKey)
 			deletions(e.tkey, func(k []byte) {
 				h := maphash.Bytes(ix.seed, k) ^ psh*0x9e3779b97f4a7c15
@@ -226,6 +231,7 @@ func New(domains []Domain) *Index {
 				// shifted by at most two characters.
 				ix.deep = true
 				rs := []rune(e.tkey)
+				ix.lens[len(rs)] = true
 				for part := range 3 {
 					lo, hi := third(len(rs), part)
 					h := ix.segHash(len(rs), part, string(rs[lo:hi]), psh)
@@ -400,7 +406,7 @@ func (ix *Index) lookup(orig string, q *entry, embedded bool) (Match, bool) {
 func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 	qr := []rune(q.tkey)
 	n := len(qr)
-	if n < 3 {
+	if n < 3 || !ix.typoPS[q.psKey] {
 		return
 	}
 	psh := maphash.String(ix.seed, q.psKey)
@@ -433,6 +439,9 @@ func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 		return
 	}
 	for l := max(12, n-2); l <= n+2; l++ {
+		if !ix.lens[l] {
+			continue
+		}
 		for part := range 3 {
 			lo, hi := third(l, part)
 			for shift := -2; shift <= 2; shift++ {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -162,3 +163,31 @@ func TestVisibleExternalRecipients(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// BenchmarkRecipientSignals is the cost the recipient-side signals add
+// per recipient: Evaluate with the default rules on a plain message to 1
+// and to 10 unknown recipients, with a live index of 10,000 correspondent
+// domains and a correspondents record answering from memory.
+func BenchmarkRecipientSignals(b *testing.B) {
+	e := mustEngine(b, Config{InternalDomains: []string{"example.co.jp"}, Rules: DefaultRules()})
+	var ds []lookalike.Domain
+	for i := range 10000 {
+		ds = append(ds, lookalike.Domain{Name: fmt.Sprintf("customer%05d-corp.co.jp", i), Kind: lookalike.Correspondent})
+	}
+	rec := record{StaticList: mustList(b, "partner.example.com"), domains: map[string]bool{"customer00001-corp.co.jp": true},
+		pairs: map[string]bool{}, extra: lookalike.New(ds)}
+	facts := &message.Facts{Subject: "お見積り", To: []string{"client@customer.example"}}
+	for _, n := range []int{1, 10} {
+		var rcpts []string
+		for i := range n {
+			rcpts = append(rcpts, fmt.Sprintf("person%d@company%d-example.co.jp", i, i))
+		}
+		en := env("taro@example.co.jp", rcpts...)
+		b.Run(fmt.Sprintf("rcpts=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Evaluate(en, facts, rec, now)
+			}
+		})
+	}
+}
