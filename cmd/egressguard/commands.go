@@ -87,6 +87,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a.Close(context.Background())
 		return err
 	}
+	// For the person at the terminal; logs stay JSON on standard error.
+	fmt.Fprint(stdout, a.Banner(version))
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -190,6 +192,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // withStore opens the configured store for the account and listing commands.
 func withStore(cfgPath string, stderr io.Writer, fn func(st store.Store) error) error {
+	return withConfigStore(cfgPath, stderr, func(_ *config.Config, st store.Store) error { return fn(st) })
+}
+
+// withConfigStore is withStore for commands that need the config too.
+func withConfigStore(cfgPath string, stderr io.Writer, fn func(cfg *config.Config, st store.Store) error) error {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return err
@@ -203,7 +210,7 @@ func withStore(cfgPath string, stderr io.Writer, fn func(st store.Store) error) 
 		return err
 	}
 	defer st.Close()
-	return fn(st)
+	return fn(cfg, st)
 }
 
 func readPassword(stdin bool, prompt string, stderr io.Writer) (string, error) {

@@ -12,7 +12,9 @@
 //	egressguard token create|list|revoke ...
 //	egressguard allow list|add|remove|import|export ...
 //	egressguard correspondents import|show ...
-//	egressguard audit verify|export ...
+//	egressguard audit verify|export|keygen ...
+//	egressguard queue [release --instance NAME] ...
+//	egressguard incident list|show|export ...
 //	egressguard keygen [--id N]
 //	egressguard version
 package main
@@ -26,6 +28,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/egressguard/egressguard/internal/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -52,7 +56,9 @@ func commands() []command {
 		{"token", "API tokens: create, list, revoke", cmdToken},
 		{"allow", "allowlist: list, add, remove, import, export", cmdAllow},
 		{"correspondents", "who received delivered mail: import (Postfix log, CSV), show DOMAIN", cmdCorrespondents},
-		{"audit", "audit verify | export: check or export the audit chain", cmdAudit},
+		{"audit", "audit verify | export | keygen: check or export the audit chain", cmdAudit},
+		{"queue", "delivery queue: claims and their owners; release a dead instance's claims", cmdQueue},
+		{"incident", "incident records: list, show, export", cmdIncident},
 		{"keygen", "print a new key line for the body key file", cmdKeygen},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "egressguard", version)
@@ -112,6 +118,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("egressguard "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := fs.String("config", "config/egressguard.toml", "config `FILE`")
+	cfg := fs.String("config", defaultConfig(), "config `FILE` (default from $EGRESSGUARD_CONFIG if set)")
 	return fs, cfg
+}
+
+// defaultConfig is the config file used without --config: the one
+// EGRESSGUARD_CONFIG names (the container image and the systemd unit set
+// it, so that every command finds the service's config), else the example.
+func defaultConfig() string {
+	if p := os.Getenv("EGRESSGUARD_CONFIG"); p != "" {
+		return p
+	}
+	return config.DefaultPath
 }

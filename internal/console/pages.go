@@ -53,9 +53,10 @@ type pageData struct {
 	Path    string // this page, for the language switch to come back to
 	Flash   string
 	// The navigation: which sections u may open, and which one this is.
-	ShowAllow bool
-	ShowAudit bool
-	Section   string // "held", "allow", "audit"
+	ShowAllow     bool
+	ShowAudit     bool
+	ShowIncidents bool
+	Section       string // "held", "allow", "audit", "sent", "incidents"
 }
 
 func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData {
@@ -66,6 +67,7 @@ func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData
 		p.Admin = account.HasRole(u, account.RoleAdmin)
 		p.ShowAudit = mayAudit(u)
 		p.ShowAllow = c.allow != nil && mayViewAllow(u)
+		p.ShowIncidents = c.inc != nil
 	} else {
 		p.L = pickLang(r, "")
 	}
@@ -95,7 +97,7 @@ type errorData struct {
 
 // section names the part of the console a path belongs to.
 func section(path string) string {
-	for _, s := range []string{"allow", "audit"} {
+	for _, s := range []string{"allow", "audit", "sent", "incidents"} {
 		if path == "/"+s || strings.HasPrefix(path, "/"+s+"/") {
 			return s
 		}

@@ -145,7 +145,23 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE INDEX tokens_user ON tokens (user, created);
 `,
-	// 3: the correspondents record (who received delivered mail from
+	// 3: incident records (Data is JSON, sealed when a key file is set).
+	`
+CREATE TABLE incidents (
+	id       TEXT PRIMARY KEY NOT NULL,
+	msg_id   TEXT NOT NULL,
+	reporter TEXT NOT NULL,
+	status   TEXT NOT NULL,
+	created  INTEGER NOT NULL,
+	updated  INTEGER NOT NULL,
+	version  INTEGER NOT NULL,
+	data     BLOB NOT NULL
+) STRICT;
+CREATE INDEX incidents_created ON incidents (created);
+CREATE INDEX incidents_reporter ON incidents (reporter, created);
+CREATE INDEX incidents_msg ON incidents (msg_id);
+`,
+	// 4: the correspondents record (who received delivered mail from
 	// whom), per pair and per domain.
 	`
 CREATE TABLE correspondents (
