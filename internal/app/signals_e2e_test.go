@@ -1,10 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/egressguard/egressguard/internal/fakesmtp"
 	"github.com/egressguard/egressguard/internal/policy"
@@ -102,4 +105,36 @@ reason = "First mail from this sender to this address."
 			t.Errorf("%s: %+v %v", tc.rcpt, v.Lookalikes, v.Rules())
 		}
 	}
+	// The sender's notice (Japanese by default) names the pair.
+	want := "yamada@gmial.com: gmial.com は gmail.com に似ています"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		found := false
+		for _, m := range up.Messages() {
+			if len(m.Addrs()) == 1 && m.Addrs()[0] == "alice@example.jp" && strings.Contains(noticeText(t, m.Data), want) {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no notice to the sender names %q", want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// noticeText decodes the base64 body of one of the guard's notices.
+func noticeText(t *testing.T, data []byte) string {
+	t.Helper()
+	_, body, ok := bytes.Cut(data, []byte("\r\n\r\n"))
+	if !ok {
+		return ""
+	}
+	dec, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(body)), ""))
+	if err != nil {
+		return ""
+	}
+	return string(dec)
 }
