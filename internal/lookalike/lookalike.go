@@ -304,6 +304,13 @@ func Lookup(domain string, indexes ...*Index) (Match, bool) {
 	var variants []entry
 	variants = append(variants, q)
 	if reg, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil && reg != d {
+		for _, ix := range indexes {
+			if ix != nil && ix.parents[reg] {
+				// A sibling of a trusted subdomain (sales.partner.co.jp
+				// beside mail.partner.co.jp): the same owner.
+				return Match{}, false
+			}
+		}
 		variants = append(variants, prepare(reg, ""))
 	}
 	// What the whole domain resembles is more telling than what its

@@ -143,7 +143,7 @@ func TestNotLookalikes(t *testing.T) {
 		// Real domains near short provider names.
 		"gmx.com", "gmc.com", "aon.com", "mi.com", "me.jp", "163.net", "live.net.au",
 		"mail.ru", "email.com", "zoom.us", "line.me", "qq.com",
-		"shop-au.com", "ocnk.net", "softbank.jp", "home.ne.jp",
+		"shop-au.com", "ocnk.net", "softbank.jp", "home.ne.jp", "x.softbank.jp", "mail.zaq.ne.jp",
 	} {
 		if m, ok := ix.Lookup(d); ok {
 			t.Errorf("%q reported: %s (%s, %s)", d, m, m.Kind, m.Reason)
@@ -225,6 +225,15 @@ func TestLookupAcrossIndexes(t *testing.T) {
 	}
 	if m, ok := Lookup("partner.jp", static, nil, live); !ok || m.Trusted != "partner.co.jp" || m.Kind != Allowlisted {
 		t.Errorf("partner.jp: %v %v", m, ok)
+	}
+	sub := New([]Domain{{"mail.partner-corp.co.jp", Correspondent}})
+	for _, d := range []string{"partner-corp.co.jp", "sales.partner-corp.co.jp"} {
+		if m, ok := sub.Lookup(d); ok {
+			t.Errorf("%s (same owner as mail.partner-corp.co.jp) reported: %s", d, m)
+		}
+	}
+	if m, ok := sub.Lookup("mail.partner-corp.jp"); !ok || m.Trusted != "mail.partner-corp.co.jp" {
+		t.Errorf("mail.partner-corp.jp: %v %v", m, ok)
 	}
 	if _, ok := Lookup("gnail.com", nil, nil); ok {
 		t.Error("reported with no index")

@@ -86,7 +86,7 @@ var reasonText = map[lookalike.Reason][2]string{
 func (ev *eval) findLookalikes() {
 	var indexes []*lookalike.Index
 	var extra bool
-	seen := map[string]*lookalike.Match{}
+	var seen map[string]*lookalike.Match
 	for _, r := range ev.rcpts {
 		if r.Class != Unknown {
 			continue
@@ -106,6 +106,9 @@ func (ev *eval) findLookalikes() {
 			}
 			if found, ok := lookalike.Lookup(d, indexes...); ok {
 				m = &found
+			}
+			if seen == nil {
+				seen = map[string]*lookalike.Match{}
 			}
 			seen[d] = m
 		}
