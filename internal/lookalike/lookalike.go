@@ -392,9 +392,10 @@ func (ix *Index) lookup(orig string, q *entry, embedded bool) (Match, bool) {
 	for _, id := range ix.sep[q.sepKey] {
 		consider(id, Separator, 0)
 	}
-	if swapSuffixes[q.ps] {
+	if q.ps != "" {
 		for _, id := range ix.base[q.bkey] {
-			if ix.entries[id].ps != q.ps {
+			e := &ix.entries[id]
+			if e.ps != q.ps && (swapSuffixes[q.ps] || suffixTypo(q.ps, e.ps)) {
 				consider(id, Suffix, 0)
 			}
 		}
@@ -486,6 +487,12 @@ func (ix *Index) embedded(d string) (int32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// suffixTypo reports a mistyped ending: one edit away from a trusted
+// one, not a swap of two real endings ("con", "cmo", "vom" for com).
+func suffixTypo(typed, trusted string) bool {
+	return len(typed) >= 2 && osa([]rune(typed), []rune(trusted), 1) == 1
 }
 
 // minSwapBase is the shortest base whose suffix swaps count. The

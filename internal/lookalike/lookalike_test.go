@@ -61,6 +61,8 @@ func TestLookalikes(t *testing.T) {
 		{"gmail.cm", "gmail.com", Suffix},
 		{"gmail.co", "gmail.com", Suffix},
 		{"gmail.net", "gmail.com", Suffix},
+		{"gmail.con", "gmail.com", Suffix},
+		{"gmail.cmo", "gmail.com", Suffix},
 		{"mail.gmial.com", "gmail.com", Typo},
 		{"gmail.com.example.net", "gmail.com", Embedded},
 		{"gmail-com.info", "gmail.com", Embedded},
