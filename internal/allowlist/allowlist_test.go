@@ -164,7 +164,7 @@ func TestLookalikeIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for d, want := range map[string]string{"partnercorp.co.jp": "partner-corp.co.jp", "cliemt.example": "client.example", "torihikisak.com": ""} {
+	for d, want := range map[string]string{"partnercorp.co.jp": "partner-corp.co.jp", "clinet.example": "client.example", "torihikisak.com": ""} {
 		m, ok := lookalike.Lookup(d, s.LookalikeIndexes()...)
 		if ok != (want != "") || ok && (m.Trusted != want || m.Kind != lookalike.Allowlisted) {
 			t.Errorf("%s: %+v %v, want %q", d, m, ok, want)

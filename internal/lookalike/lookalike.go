@@ -25,8 +25,9 @@
 //     providers;
 //   - typo: the same suffix and a base within the Damerau edit distance
 //     (adjacent transpositions count as one edit) allowed for the length
-//     L of the trusted base: none for L ≤ 3, a transposition only for
-//     L = 4, one edit for 5 ≤ L ≤ 11, two for L ≥ 12;
+//     L of the trusted base: none for L ≤ 3, a transposition only below
+//     5 characters for providers and below 7 for the organisation's own
+//     kinds, then one edit up to L = 11, two from L = 12;
 //   - embedded: the trusted domain appears whole, label-aligned, inside d
 //     ("example.jp.mail-example.test", "example-jp.com"); for bases under
 //     4 characters only when more labels follow it ("me.com.example.net",
@@ -44,11 +45,12 @@
 // Short names are dense: at one edit from "gmx" lie gmc, gm, gmx's
 // neighbours are all real; "aol" is one from "aon", "me" from "mi". So
 // bases of three characters or fewer match only through confusables,
-// separators, suffixes and embedding, and four-character bases (live,
-// zoho, dion) only through a transposition, the commonest typing slip.
-// From five characters a single edit is rarely another real name in the
-// same suffix (tests measure this against popular domains); from twelve
-// two edits are still a slip, not another organisation.
+// separators, suffixes and embedding, and short bases (live, zoho, and
+// company names up to six letters such as nissan, one letter from nissay)
+// only through a transposition, the commonest typing slip. Beyond that a
+// single edit is rarely another real name in the same suffix (tests
+// measure this against 300 popular domains); from twelve characters two
+// edits are still a slip, not another organisation.
 //
 // Lookups across several indexes (the engine's static one and a live one
 // of allowlist and correspondents) go through the function Lookup, so that
@@ -434,7 +436,7 @@ func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 			if d == 0 || d > max {
 				continue
 			}
-			if e.blen == 4 && !transposed(qr, []rune(e.tkey)) {
+			if e.blen < minFreeEdit(e.kind) && !transposed(qr, []rune(e.tkey)) {
 				continue
 			}
 			consider(id, Typo, d)
@@ -504,6 +506,20 @@ func minSwapBase(k Kind) int {
 		return 4
 	}
 	return 3
+}
+
+// minFreeEdit is the shortest trusted base for which any single edit
+// counts; shorter ones (from 4 characters) match only a transposition.
+// Providers are a curated list whose real neighbours are on it too
+// (gmail, ymail; mail, email), so their typos count from 5 characters
+// (gmai.com, gnail.com). The organisation's own kinds of domain are
+// anybody's names, where one letter often makes another real company
+// (nissan.co.jp, nissay.co.jp): any edit counts from 7.
+func minFreeEdit(k Kind) int {
+	if k == Provider {
+		return 5
+	}
+	return 7
 }
 
 // maxEdits is the edit distance allowed for a trusted base of n

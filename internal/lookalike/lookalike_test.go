@@ -228,6 +228,14 @@ func TestLookupAcrossIndexes(t *testing.T) {
 	if m, ok := Lookup("partner.jp", static, nil, live); !ok || m.Trusted != "partner.co.jp" || m.Kind != Allowlisted {
 		t.Errorf("partner.jp: %v %v", m, ok)
 	}
+	// Short names of organisations: only a transposition counts.
+	org := New([]Domain{{"nissan.co.jp", Correspondent}})
+	if m, ok := org.Lookup("nissay.co.jp"); ok {
+		t.Errorf("nissay.co.jp, a real company, reported: %s", m)
+	}
+	if m, ok := org.Lookup("nisasn.co.jp"); !ok || m.Reason != Typo {
+		t.Errorf("nisasn.co.jp: %v %v", m, ok)
+	}
 	sub := New([]Domain{{"mail.partner-corp.co.jp", Correspondent}})
 	for _, d := range []string{"partner-corp.co.jp", "sales.partner-corp.co.jp"} {
 		if m, ok := sub.Lookup(d); ok {

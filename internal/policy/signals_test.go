@@ -87,7 +87,7 @@ func TestRecipientLookalike(t *testing.T) {
 		{"yamada@gnail.com", "gmail.com", lookalike.Provider},
 		{"x@exampel.co.jp", "example.co.jp", lookalike.Internal},
 		{"x@partnercorp.co.jp", "partner-corp.co.jp", lookalike.Allowlisted},
-		{"x@cliemt.example", "client.example", lookalike.Allowlisted},
+		{"x@clinet.example", "client.example", lookalike.Allowlisted},
 		{"x@torihikisak.com", "torihikisaki.com", lookalike.Correspondent},
 		{"x@my-isp.co.jp", "my-isp.ne.jp", lookalike.Provider},
 		{"yamada@gmail.com", "", ""},
