@@ -151,6 +151,10 @@ var swapSuffixes = map[string]bool{
 	"co": true, "cm": true, "om": true, "biz": true, "info": true,
 }
 
+// seed hashes the keys of every index, so that the hashes of a
+// recipient's keys are computed once for all of them.
+var seed = maphash.MakeSeed()
+
 // entry is one trusted domain, prepared.
 type entry struct {
 	name   string // A-label
@@ -164,12 +168,13 @@ type entry struct {
 	full   string // folded name
 	sepKey string // folded name, separators removed
 	embed  string // name with '-' and '_' as '.'
+
+	dels []uint64 // for a recipient: hashes of tkey and its one-deletion neighbours
 }
 
 // Index answers whether a domain resembles a trusted one. It is immutable
 // and safe for concurrent use.
 type Index struct {
-	seed    maphash.Seed
 	entries []entry
 	exact   map[string]int32   // name → entry
 	full    map[string][]int32 // folded name
@@ -188,7 +193,6 @@ type Index struct {
 // skipped; duplicates keep the most trusted kind.
 func New(domains []Domain) *Index {
 	ix := &Index{
-		seed:    maphash.MakeSeed(),
 		exact:   make(map[string]int32, len(domains)),
 		full:    make(map[string][]int32, len(domains)),
 		sep:     make(map[string][]int32, len(domains)),
@@ -221,9 +225,9 @@ func New(domains []Domain) *Index {
 		}
 		if depth := maxEdits(e.blen); depth > 0 {
 			ix.typoPS[e.psKey] = true
-			psh := maphash.String(ix.seed, e.psKey)
+			psh := maphash.String(seed, e.psKey)
 			deletions(e.tkey, func(k []byte) {
-				h := maphash.Bytes(ix.seed, k) ^ psh*0x9e3779b97f4a7c15
+				h := maphash.Bytes(seed, k) ^ psh*0x9e3779b97f4a7c15
 				if l := ix.dels[h]; len(l) == 0 || l[len(l)-1] != id {
 					ix.dels[h] = append(l, id)
 				}
@@ -325,6 +329,11 @@ func Lookup(domain string, indexes ...*Index) (Match, bool) {
 			if ix == nil || len(ix.entries) == 0 {
 				continue
 			}
+			if variants[i].dels == nil && utf8.RuneCountInString(variants[i].tkey) >= 3 {
+				deletions(variants[i].tkey, func(k []byte) {
+					variants[i].dels = append(variants[i].dels, maphash.Bytes(seed, k))
+				})
+			}
 			if m, ok := ix.lookup(domain, &variants[i], i == 0); ok && (!found || better(m, best)) {
 				best, found = m, true
 			}
@@ -419,7 +428,7 @@ func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 	if n < 3 || !ix.typoPS[q.psKey] {
 		return
 	}
-	psh := maphash.String(ix.seed, q.psKey)
+	psh := maphash.String(seed, q.psKey)
 	var seen []int32
 	check := func(ids []int32) {
 		for _, id := range ids {
@@ -442,9 +451,9 @@ func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 			consider(id, Typo, d)
 		}
 	}
-	deletions(q.tkey, func(k []byte) {
-		check(ix.dels[maphash.Bytes(ix.seed, k)^psh*0x9e3779b97f4a7c15])
-	})
+	for _, h := range q.dels {
+		check(ix.dels[h^psh*0x9e3779b97f4a7c15])
+	}
 	if !ix.deep || n < 10 {
 		return
 	}
@@ -468,21 +477,31 @@ func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 func third(n, part int) (lo, hi int) { return part * n / 3, (part + 1) * n / 3 }
 
 func (ix *Index) segHash(n, part int, seg string, psh uint64) uint64 {
-	return maphash.String(ix.seed, seg) ^ psh*0x9e3779b97f4a7c15 ^ uint64(n<<2|part)*0xbf58476d1ce4e5b9
+	return maphash.String(seed, seg) ^ psh*0x9e3779b97f4a7c15 ^ uint64(n<<2|part)*0xbf58476d1ce4e5b9
 }
 
-// embedded looks for a trusted domain inside d, label-aligned.
+// embedded looks for a trusted domain inside d, label-aligned: windows
+// of 2 to 4 labels, as substrings of d.
 func (ix *Index) embedded(d string) (int32, bool) {
-	labels := strings.Split(d, ".")
-	for i := range labels {
-		for k := 2; k <= 4 && i+k <= len(labels); k++ {
-			w := strings.Join(labels[i:i+k], ".")
-			id, ok := ix.embed[w]
+	var buf [128]int
+	starts := append(buf[:0], 0)
+	for i := 0; i < len(d); i++ {
+		if d[i] == '.' {
+			starts = append(starts, i+1)
+		}
+	}
+	n := len(starts)
+	for i := range n {
+		for k := 2; k <= 4 && i+k <= n; k++ {
+			end := len(d)
+			if i+k < n {
+				end = starts[i+k] - 1
+			}
+			id, ok := ix.embed[d[starts[i]:end]]
 			if !ok {
 				continue
 			}
-			e := &ix.entries[id]
-			if e.blen < 4 && i+k == len(labels) {
+			if e := &ix.entries[id]; e.blen < 4 && i+k == n {
 				continue
 			}
 			return id, true
