@@ -54,6 +54,11 @@ func (b *listsBox) Contacted(sender, rcpt string, now time.Time) (bool, bool) {
 	return b.corr.Contacted(sender, rcpt, now)
 }
 
+// ContactedDomain implements policy.Correspondents.
+func (b *listsBox) ContactedDomain(rcpt string, now time.Time) bool {
+	return b.corr != nil && b.corr.ContactedDomain(rcpt, now)
+}
+
 // NewJudge builds the judge from cfg.
 func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
 	engine, err := cfg.PolicyEngine()

@@ -126,32 +126,39 @@ func (s *Service) current() *snapshot {
 func (s *Service) LookalikeIndex() *lookalike.Index { return s.current().index }
 
 // Contacted implements policy.Correspondents.
-func (s *Service) Contacted(sender, rcpt string, _ time.Time) (domain, address bool) {
-	_, d, ok := policy.NormalizeAddr(rcpt)
-	if !ok {
+func (s *Service) Contacted(sender, rcpt string, now time.Time) (domain, address bool) {
+	if !s.ContactedDomain(rcpt, now) {
 		return false, false
+	}
+	if sender == "" {
+		return true, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	domain = s.current().domains[d]
-	if !domain {
-		_, err := s.st.CorrespondentDomain(ctx, d)
-		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
-				s.log.Warn("correspondents lookup failed; treating the recipient as new", zap.Error(err))
-			}
-			return false, false
-		}
-		domain = true
-	}
-	if sender == "" {
-		return domain, false
-	}
 	_, err := s.st.Correspondent(ctx, sender, rcpt)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("correspondents lookup failed; treating the recipient as new", zap.Error(err))
 	}
-	return domain, err == nil
+	return true, err == nil
+}
+
+// ContactedDomain implements policy.Correspondents: from memory, or for a
+// domain not known there, one read.
+func (s *Service) ContactedDomain(rcpt string, _ time.Time) bool {
+	_, d, ok := policy.NormalizeAddr(rcpt)
+	if !ok {
+		return false
+	}
+	if s.current().domains[d] {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := s.st.CorrespondentDomain(ctx, d)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("correspondents lookup failed; treating the recipient as new", zap.Error(err))
+	}
+	return err == nil
 }
 
 // Record adds a delivery from sender to rcpts at at, in tx. Internal and

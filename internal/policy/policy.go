@@ -175,6 +175,7 @@ type Engine struct {
 	catalog   *sharelink.Catalog
 	lookalike *lookalike.Index // internal domains and providers
 	firstUsed bool             // some rule has a first_contact condition
+	firstAddr bool             // some rule has first_contact = "address"
 }
 
 // ErrInvalid is wrapped by the *Error that New and NewStaticList return.
@@ -263,6 +264,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 		if spec.FirstContact != "" {
 			e.firstUsed = true
+			e.firstAddr = e.firstAddr || strings.EqualFold(strings.TrimSpace(spec.FirstContact), FirstContactAddress)
 		}
 	}
 	if len(probs) > 0 {

@@ -37,6 +37,9 @@ type Correspondents interface {
 	// Contacted reports whether mail from anyone was delivered to rcpt's
 	// domain, and whether mail from sender was delivered to rcpt.
 	Contacted(sender, rcpt string, now time.Time) (domain, address bool)
+	// ContactedDomain is the first half of Contacted, for when no rule
+	// asks about addresses (it may save a read).
+	ContactedDomain(rcpt string, now time.Time) bool
 }
 
 // LookalikeEvidence is one recipient whose domain resembles a trusted one.
@@ -137,8 +140,15 @@ func (ev *eval) contacts() []FirstContactEvidence {
 		}
 		norm, _, ok := normalizeAddr(r.Addr)
 		var dom, addr bool
-		if ok && corr != nil {
+		switch {
+		case !ok || corr == nil:
+		case ev.e.firstAddr:
 			dom, addr = corr.Contacted(ev.sender, norm, ev.now)
+		default:
+			// Only domains asked about: a new domain is a new address,
+			// a known one is not reported.
+			dom = corr.ContactedDomain(norm, ev.now)
+			addr = dom
 		}
 		if dom && addr {
 			continue

@@ -16,6 +16,7 @@ import (
 type knownAll struct{ *StaticList }
 
 func (knownAll) Contacted(string, string, time.Time) (bool, bool) { return true, true }
+func (knownAll) ContactedDomain(string, time.Time) bool           { return true }
 
 // record is a correspondents record: domains anyone mailed, and
 // sender→recipient pairs.
@@ -28,6 +29,11 @@ type record struct {
 
 func (r record) Contacted(sender, rcpt string, _ time.Time) (bool, bool) {
 	return r.domains[rcpt[strings.LastIndexByte(rcpt, '@')+1:]], r.pairs[sender+">"+rcpt]
+}
+
+func (r record) ContactedDomain(rcpt string, now time.Time) bool {
+	d, _ := r.Contacted("", rcpt, now)
+	return d
 }
 
 func (r record) LookalikeIndexes() []*lookalike.Index {
@@ -66,8 +72,14 @@ func TestFirstContact(t *testing.T) {
 			t.Errorf("%s: evidence (-want +got):\n%s", tc.name, diff)
 		}
 	}
+	// With rules on domains only, addresses are not looked up.
+	dom := mustEngine(t, Config{Rules: []RuleSpec{{Name: "d", Action: "hold", Reason: "r", FirstContact: "domain", Mode: "monitor"}}})
+	v := dom.Evaluate(env("a@example.co.jp", "y@customer.example", "z@new.example"), &message.Facts{}, rec, now)
+	if diff := cmp.Diff([]FirstContactEvidence{{Rcpt: "z@new.example", NewDomain: true, NewAddress: true}}, v.FirstContact); diff != "" {
+		t.Errorf("domains only (-want +got):\n%s", diff)
+	}
 	// Without a record nobody is known.
-	v := e.Evaluate(env("a@example.co.jp", "x@customer.example"), &message.Facts{}, mustList(t), now)
+	v = e.Evaluate(env("a@example.co.jp", "x@customer.example"), &message.Facts{}, mustList(t), now)
 	if v.Action != Hold || len(v.FirstContact) != 1 {
 		t.Errorf("no record: %s %+v", v.Action, v.FirstContact)
 	}
