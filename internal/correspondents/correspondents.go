@@ -30,6 +30,10 @@ import (
 	"github.com/egressguard/egressguard/internal/store"
 )
 
+// lookupTimeout bounds one read made while a message is judged; a store
+// slower than that makes the recipient a first contact.
+const lookupTimeout = 500 * time.Millisecond
+
 // Options tune a Service.
 type Options struct {
 	// RefreshEvery bounds how stale the in-memory domains may be; default
@@ -133,7 +137,7 @@ func (s *Service) Contacted(sender, rcpt string, now time.Time) (domain, address
 	if sender == "" {
 		return true, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
 	_, err := s.st.Correspondent(ctx, sender, rcpt)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -152,7 +156,7 @@ func (s *Service) ContactedDomain(rcpt string, _ time.Time) bool {
 	if s.current().domains[d] {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
 	_, err := s.st.CorrespondentDomain(ctx, d)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
