@@ -18,6 +18,7 @@ package correspondents
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,7 @@ type Service struct {
 
 type snapshot struct {
 	domains map[string]bool
+	regular []string // domains with MinMessages deliveries or more, sorted
 	index   *lookalike.Index
 }
 
@@ -90,14 +92,23 @@ func (s *Service) Load(ctx context.Context) error {
 		return err
 	}
 	sn := &snapshot{domains: make(map[string]bool, len(ds))}
-	var trusted []lookalike.Domain
 	for _, d := range ds {
 		sn.domains[d.Domain] = true
 		if d.Count >= s.opts.MinMessages {
-			trusted = append(trusted, lookalike.Domain{Name: d.Domain, Kind: lookalike.Correspondent})
+			sn.regular = append(sn.regular, d.Domain) // sorted by the store
 		}
 	}
-	sn.index = lookalike.New(trusted)
+	if old := s.snap.Load(); old != nil && slices.Equal(old.regular, sn.regular) {
+		// Building the index is the costly part; most refreshes find
+		// the same regular correspondents.
+		sn.index = old.index
+	} else {
+		trusted := make([]lookalike.Domain, 0, len(sn.regular))
+		for _, d := range sn.regular {
+			trusted = append(trusted, lookalike.Domain{Name: d, Kind: lookalike.Correspondent})
+		}
+		sn.index = lookalike.New(trusted)
+	}
 	s.snap.Store(sn)
 	return nil
 }
