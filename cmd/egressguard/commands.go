@@ -171,9 +171,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	judge, err := app.NewJudge(cfg, time.Now)
+	// The same judge as serve's, with the live allowlist of the store.
+	judge, note, done, err := app.CheckJudge(cfg, zap.NewNop(), time.Now)
 	if err != nil {
 		return err
+	}
+	defer done()
+	if note != "" {
+		fmt.Fprintln(stderr, "egressguard check: warning: "+note)
 	}
 	env := &envelope.Envelope{ID: "dry-run", Received: time.Now().UTC(), AuthUser: *user, From: *from}
 	for _, t := range to {

@@ -174,34 +174,22 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	if cfg.Store.Driver == "postgres" && cfg.Store.KeyFile == "" {
 		log.Warn("message bodies are stored in PostgreSQL unencrypted; PostgreSQL does not overwrite deleted rows, so purged content may remain in data files and WAL archives: set store.key_file")
 	}
+	if len(cfg.Notify.IncidentContacts) == 0 {
+		log.Warn("notify.incident_contacts is empty: a rejection marked as a near miss in the console is recorded and counted, but nobody is notified")
+	}
 	a.Accounts = account.New(st, o.bcrypt)
 	if err := a.seedUsers(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
 
-	judge, err := NewJudge(cfg, o.now)
+	judge, allow, err := liveJudge(cfg, st, log, o.now)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	a.Judge = judge
-	a.Allow, err = allowlist.New(st, cfg.Policy.Allow, log, allowlist.Options{Now: o.now})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	judge.SetLists(a.Allow)
-	a.Corr = correspondents.New(st, log, correspondents.Options{
-		MinMessages: cfg.Policy.Lookalike.CorrespondentMinMessages,
-		Internal:    func(addr string) bool { return judge.Engine().IsInternal(addr) },
-		Now:         o.now,
-	})
-	if err := a.Corr.Load(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("correspondents: %w", err)
-	}
-	judge.SetCorrespondents(a.Corr)
+	a.Judge, a.Allow = judge, allow
+	a.Corr = judge.Correspondents()
 
 	if f := cfg.Audit.CheckpointKeyFile; f != "" {
 		key, err := audit.LoadSigningKey(cfg.Path(f))
@@ -292,7 +280,10 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 			Now:         o.now,
 			Limits:      judge.limits,
 			BodyGoneAt:  retain.BodyGoneAt,
-		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Incidents: a.Incidents, Log: log.Named("console")})
+			// With none, the reject form says that a near miss tells nobody.
+			IncidentContacts: len(cfg.Notify.IncidentContacts),
+		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Incidents: a.Incidents,
+			Log: log.Named("console"), Registry: a.Registry})
 		if err != nil {
 			st.Close()
 			return nil, err

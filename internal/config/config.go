@@ -193,6 +193,14 @@ type Lookalike struct {
 type ShareLinks struct {
 	Providers  []sharelink.ProviderSpec   `toml:"provider"`
 	SelfHosted []sharelink.SelfHostedSpec `toml:"self_hosted"`
+	// Shorteners extend the built-in list of URL shorteners, whose links
+	// are unknown destinations.
+	Shorteners []sharelink.ShortenerSpec `toml:"shortener"`
+}
+
+// catalog is the share-link catalogue's configuration.
+func (s ShareLinks) catalog() sharelink.Config {
+	return sharelink.Config{Providers: s.Providers, SelfHosted: s.SelfHosted, Shorteners: s.Shorteners}
 }
 
 // Hold configures the four-eyes review of held mail.
@@ -479,7 +487,7 @@ func (cfg *Config) validate(c *Checker) {
 	positive(c, "incident.remind_interval", int(min(cfg.Incident.RemindInterval, 1<<40)))
 	// The catalogue and the rules are checked separately so that problems
 	// in both are reported together.
-	if _, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted); err != nil {
+	if _, err := sharelink.NewConfig(cfg.Share.catalog()); err != nil {
 		var se *sharelink.Error
 		if errors.As(err, &se) {
 			for _, p := range se.Problems {
@@ -723,7 +731,7 @@ func (cfg *Config) Rules() []policy.RuleSpec {
 
 // PolicyEngine compiles the catalogue and the rules.
 func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
-	cat, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted)
+	cat, err := sharelink.NewConfig(cfg.Share.catalog())
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
-	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -174,7 +173,7 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.Use
 	}
 	if done, id := q.Get("done"), q.Get("id"); done != "" {
 		switch done {
-		case "approved", "released", "rejected", "withdrawn":
+		case "approved", "released", "rejected", "rejected_nobody", "withdrawn":
 			d.Flash = d.L.T("done."+done, id)
 		case "lang":
 			d.Flash = d.L.T("done.lang")
@@ -197,6 +196,8 @@ type messageData struct {
 	// VerdictJSON is the stored verdict, indented, shown as text.
 	VerdictJSON string
 	Retention   bool // the retention schedule is known
+	// NearMissNotifies: incident contacts are configured.
+	NearMissNotifies bool
 }
 
 var mainHeaders = []string{"From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-Id"}
@@ -207,7 +208,8 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 		c.holdErrorPage(w, r, u, err)
 		return
 	}
-	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now(), Retention: c.cfg.BodyGoneAt != nil}
+	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now(), Retention: c.cfg.BodyGoneAt != nil,
+		NearMissNotifies: c.cfg.IncidentContacts > 0}
 	d.Title = m.Subject
 	if d.Title == "" {
 		d.Title = d.L.T("no_subject")
@@ -259,6 +261,10 @@ func (c *Console) reject(w http.ResponseWriter, r *http.Request, u *store.User) 
 		c.holdErrorPage(w, r, u, err)
 		return
 	}
+	if nearMiss && c.cfg.IncidentContacts == 0 {
+		c.done(w, r, "rejected_nobody", id)
+		return
+	}
 	c.done(w, r, "rejected", id)
 }
 
@@ -288,23 +294,7 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request, u *store.User)
 	if _, ok := catalogue[l]; !ok {
 		l = ""
 	}
-	// u was read for this request; the write replaces the record, so a
-	// password change in between would be undone. Read it again, as late
-	// as possible.
-	cur, err := c.st.User(r.Context(), u.Name)
-	if err == nil && cur.Lang != l {
-		now := c.cfg.Now()
-		cur.Lang = l
-		cur.Updated = now.UTC()
-		err = c.st.Update(r.Context(), func(tx store.Tx) error {
-			if err := tx.PutUser(cur); err != nil {
-				return err
-			}
-			_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "user.lang",
-				Data: map[string]any{"user": u.Name, "lang": l}})
-			return err
-		})
-	}
+	err := c.acc.SetLang(r.Context(), u.Name, u.Name, l)
 	if err != nil {
 		c.log.Error("setting console language", zap.String("user", u.Name), zap.Error(err))
 		c.errorPage(w, r, u, http.StatusInternalServerError, "err.internal")

@@ -42,6 +42,7 @@ type verdict struct {
 	Action     string         `json:"action"`
 	Reasons    []verdictCause `json:"reasons"`
 	Links      []verdictLink  `json:"links"`
+	Dests      []verdictLink  `json:"unknown_destinations"` // links whose destination is not known
 	Recipients []verdictRcpt  `json:"recipients"`
 	Unknown    []string       `json:"unknown"`
 }
@@ -202,7 +203,8 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	d.Approvals = len(approvers)
 	held := m.State == store.Held
 	officer := account.HasRole(u, account.RoleOfficer) && !u.Disabled
-	d.CanDecide = held && officer && !d.Own && !approvers[u.Name]
+	d.Self = hold.IsOwnMessage(u, m)
+	d.CanDecide = held && officer && !d.Self && !approvers[u.Name]
 	d.ApprovedByYou = approvers[u.Name]
 	d.CanWithdraw = held && d.Own
 	if c.cfg.BodyGoneAt != nil {
@@ -223,11 +225,13 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	d.Headers, d.HeadersTotal = headerFields(raw)
 	f := message.Inspect(raw, c.cfg.Limits)
 	v := parseVerdict(m.Verdict)
-	// The verdict names the links that made it (share links); the
-	// inspection finds them all again, with where they are in the text.
+	// The verdict names the links that made it (share links and links to
+	// unknown destinations); the inspection finds them all again, with
+	// where they are in the text.
 	flagged := map[string]*verdictLink{}
-	for i := range v.Links {
-		l := &v.Links[i]
+	evidence := slices.Concat(v.Links, v.Dests)
+	for i := range evidence {
+		l := &evidence[i]
 		flagged[l.URL] = l
 		if l.Raw != "" {
 			flagged[l.Raw] = l

@@ -36,6 +36,10 @@ var recordTests = []struct {
 	{"Correspondents", testCorrespondents},
 	{"RecordsAfterUpdate", testRecordsAfterUpdate},
 	{"RecordsReopen", testRecordsReopen},
+	{"TxUser", testTxUser},
+	{"TxUserConcurrent", testTxUserConcurrent},
+	{"DeleteUserTokens", testDeleteUserTokens},
+	{"ListPeriod", testListPeriod},
 }
 
 // appendAudit appends one entry per event, all in one Update, at now.
