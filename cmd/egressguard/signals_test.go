@@ -148,6 +148,30 @@ func TestCorrespondentsCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "first contact") {
 		t.Errorf("show unknown: exit %d\n%s", code, out)
 	}
+	// check reads the same record: partner.co.jp is known (no first
+	// contact) and, mailed three times, trusted: partner.jp is held as a
+	// look-alike of it.
+	eml := filepath.Join(dir, "m.eml")
+	os.WriteFile(eml, []byte("From: demo@example.jp\r\nTo: yamada@partner.co.jp\r\nSubject: hello\r\n\r\nhello\r\n"), 0o600)
+	for _, tc := range []struct {
+		rcpt, action string
+		first        int
+	}{
+		{"yamada@partner.co.jp", "pass", 0},
+		{"yamada@partner.jp", "hold", 1},
+	} {
+		code, out, errOut = runMain(t, "check", "--config", conf, "--from", "demo@example.jp", "--to", tc.rcpt, eml)
+		var v checkVerdict
+		if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil {
+			t.Fatalf("check: exit %d %v %s", code, err, errOut)
+		}
+		if v.Action != tc.action || len(v.FirstContact) != tc.first {
+			t.Errorf("check %s: %s %v first contact %+v", tc.rcpt, v.Action, enforced(v), v.FirstContact)
+		}
+		if tc.action == "hold" && (len(v.Lookalikes) != 1 || v.Lookalikes[0].Trusted != "partner.co.jp" || v.Lookalikes[0].Kind != "correspondent") {
+			t.Errorf("check %s: %+v", tc.rcpt, v.Lookalikes)
+		}
+	}
 	if code, _, _ := runMain(t, "correspondents", "import", "--config", conf, "--format", "mbox", csv); code == 0 {
 		t.Error("unknown format accepted")
 	}
