@@ -170,6 +170,12 @@ type entry struct {
 	embed  string // name with '-' and '_' as '.'
 
 	dels []uint64 // for a recipient: hashes of tkey and its one-deletion neighbours
+	// For a recipient whose letters include confusables of single
+	// letters (0 for o, 1 for l, Cyrillic а for a): tkey with those
+	// replaced, so that a slip plus a confusable ("gmia1") is still
+	// found; "" when no letter changes.
+	tkey2 string
+	dels2 []uint64
 }
 
 // Index answers whether a domain resembles a trusted one. It is immutable
@@ -329,10 +335,12 @@ func Lookup(domain string, indexes ...*Index) (Match, bool) {
 			if ix == nil || len(ix.entries) == 0 {
 				continue
 			}
-			if variants[i].dels == nil && utf8.RuneCountInString(variants[i].tkey) >= 3 {
-				deletions(variants[i].tkey, func(k []byte) {
-					variants[i].dels = append(variants[i].dels, maphash.Bytes(seed, k))
-				})
+			if v := &variants[i]; v.dels == nil && utf8.RuneCountInString(v.tkey) >= 3 {
+				deletions(v.tkey, func(k []byte) { v.dels = append(v.dels, maphash.Bytes(seed, k)) })
+				if f := letterFold(v.tkey); f != v.tkey {
+					v.tkey2 = f
+					deletions(f, func(k []byte) { v.dels2 = append(v.dels2, maphash.Bytes(seed, k)) })
+				}
 			}
 			if m, ok := ix.lookup(domain, &variants[i], i == 0); ok && (!found || better(m, best)) {
 				best, found = m, true
@@ -411,7 +419,10 @@ func (ix *Index) lookup(orig string, q *entry, embedded bool) (Match, bool) {
 			}
 		}
 	}
-	ix.typos(q, consider)
+	ix.typos(q, q.tkey, q.dels, consider)
+	if q.tkey2 != "" {
+		ix.typos(q, q.tkey2, q.dels2, consider)
+	}
 	if embedded {
 		if id, ok := ix.embedded(q.embed); ok {
 			consider(id, Embedded, 0)
@@ -422,8 +433,8 @@ func (ix *Index) lookup(orig string, q *entry, embedded bool) (Match, bool) {
 
 // typos finds trusted bases under the same suffix within the edits their
 // length allows.
-func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
-	qr := []rune(q.tkey)
+func (ix *Index) typos(q *entry, tkey string, dels []uint64, consider func(int32, Reason, int)) {
+	qr := []rune(tkey)
 	n := len(qr)
 	if n < 3 || !ix.typoPS[q.psKey] {
 		return
@@ -437,7 +448,7 @@ func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 			}
 			seen = append(seen, id)
 			e := &ix.entries[id]
-			if e.psKey != q.psKey || e.tkey == q.tkey {
+			if e.psKey != q.psKey || e.tkey == tkey {
 				continue
 			}
 			max := maxEdits(e.blen)
@@ -451,7 +462,7 @@ func (ix *Index) typos(q *entry, consider func(int32, Reason, int)) {
 			consider(id, Typo, d)
 		}
 	}
-	for _, h := range q.dels {
+	for _, h := range dels {
 		check(ix.dels[h^psh*0x9e3779b97f4a7c15])
 	}
 	if !ix.deep || n < 10 {
@@ -612,6 +623,36 @@ func unicodeOf(d string) string {
 		return u
 	}
 	return d
+}
+
+// letterFold replaces every character whose confusables.txt prototype is
+// one ASCII letter or digit by that prototype, lower-cased: 0 → o, 1 → l,
+// Cyrillic а → a. Prototypes of several letters (m → rn) are left out, so
+// that the result still counts edits as typed.
+func letterFold(s string) string {
+	t := loadTable()
+	var b []byte
+	for i, r := range s {
+		p, ok := t.proto[r]
+		if !ok || len(p) != 1 || !(p[0] >= 'a' && p[0] <= 'z' || p[0] >= 'A' && p[0] <= 'Z' || p[0] >= '0' && p[0] <= '9') {
+			if b != nil {
+				b = utf8.AppendRune(b, r)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(s)), s[:i]...)
+		}
+		c := p[0]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
 
 // fold is the comparison form: the skeleton, lower-cased, with "vv" as w.

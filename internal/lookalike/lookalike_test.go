@@ -55,6 +55,8 @@ func TestLookalikes(t *testing.T) {
 		{"grnail.com", "gmail.com", Confusable},
 		{"xn--gmil-63d.com", "gmail.com", Confusable}, // Cyrillic а
 		{"gmaıl.com", "gmail.com", Confusable},        // dotless ı, as typed
+		{"gmia1.com", "gmail.com", Typo},              // a slip and a confusable
+		{"xn--gml-7cd3q.com", "gmail.com", Typo},      // gmіаl: Cyrillic і and а, swapped
 		{"g-mail.com", "gmail.com", Separator},
 		{"gmail.co.jp", "gmail.com", Suffix},
 		{"gmail.jp", "gmail.com", Suffix},
