@@ -27,7 +27,9 @@
 //     (adjacent transpositions count as one edit) allowed for the length
 //     L of the trusted base: none for L ≤ 3, a transposition only below
 //     5 characters for providers and below 7 for the organisation's own
-//     kinds, then one edit up to L = 11, two from L = 12;
+//     kinds, then one edit up to L = 11, two from L = 12; edits are
+//     counted on the letters as typed, and again with single-letter
+//     confusables replaced (gmia1.com: a slip and a 1 for l);
 //   - embedded: the trusted domain appears whole, label-aligned, inside d
 //     ("example.jp.mail-example.test", "example-jp.com"); for bases under
 //     4 characters only when more labels follow it ("me.com.example.net",
