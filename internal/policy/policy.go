@@ -36,6 +36,16 @@
 //     reason "builtin:inspection-problem". This holds whatever the rules
 //     say, including a monitor-mode inspection rule.
 //
+// # Recipient-side signals
+//
+// Beside the content, three facts about the recipients are conditions
+// (signals.go): a recipient domain that looks like, but is not, a trusted
+// one (recipient_lookalike; package lookalike), a first contact with a
+// domain or address (first_contact; the correspondents record, read
+// through the Lists value when it implements Correspondents), and the
+// number of external addresses visible in To/Cc
+// (visible_external_recipients).
+//
 // Rules are compiled once by New; an invalid rule set is reported with
 // every problem at once.
 package policy
