@@ -30,6 +30,8 @@ var providers = []string{
 	// from their mail domains, so trusted rather than reported.
 	"rakuten.co.jp", "rakuten.com", "softbank.jp", "softbank.co.jp", "nttdocomo.co.jp", "kddi.com",
 	"biglobe.co.jp", "nifty.co.jp", "google.com", "google.co.jp", "microsoft.com", "apple.com", "lycorp.co.jp",
+	// Real domains one edit from a provider.
+	"cloud.com",
 }
 
 // Providers returns the built-in free-mail, ISP and carrier domains.
