@@ -24,7 +24,9 @@ The import seeds the record of who received delivered mail from whom, so
 that on the first day not every recipient is a first contact:
   postfix  a Postfix mail log: status=sent deliveries, joined by queue ID
            with their from= line (the default)
-  csv      sender,recipient[,time] lines; time RFC 3339 or "2006-01-02 15:04:05"`
+  csv      sender,recipient[,time] lines; time RFC 3339 or "2006-01-02 15:04:05";
+           or a header naming the columns (SenderAddress, RecipientAddress,
+           Received …), as message-trace exports have`
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, use)
 		return exitError{2}

@@ -73,6 +73,16 @@ func TestParseCSV(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	// A message-trace export: columns by name, others ignored.
+	trace := "\ufeff\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\"\n" +
+		"\"11/30/2026 9:15:02 AM\",\"taro@example.jp\",\"yamada@partner.co.jp\",\"見積\",\"Delivered\"\n"
+	got = nil
+	if _, err := ParseCSV(strings.NewReader(trace), now, func(d Delivery) error { got = append(got, d); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Delivery{{"taro@example.jp", "yamada@partner.co.jp", time.Date(2026, 11, 30, 9, 15, 2, 0, time.UTC)}}, got); diff != "" {
+		t.Errorf("message trace (-want +got):\n%s", diff)
+	}
 	for _, bad := range []string{"a@x.example\n", "a@x.example,b@y.example,yesterday\n", "a@x.example,b@y.example,1,2\n", "a@x.example,\"b\n"} {
 		if _, err := ParseCSV(strings.NewReader(bad), now, func(Delivery) error { return nil }); err == nil || !strings.Contains(err.Error(), "line 1") {
 			t.Errorf("ParseCSV(%q) = %v, want an error naming line 1", bad, err)

@@ -121,14 +121,25 @@ func logTime(line string, now time.Time) (time.Time, bool) {
 }
 
 // ParseCSV reads "sender,recipient[,time]" records. A first record whose
-// sender has no '@' is a header and skipped. Times are RFC 3339,
-// "2006-01-02 15:04:05" or "2006-01-02" (in now's location); a missing
+// first field has no '@' is a header: when it names the columns (sender,
+// from, senderaddress, mail_from; recipient, to, recipientaddress, rcpt;
+// time, date, received, timestamp — in any case, spaces and underscores
+// ignored), they are taken by name and other columns are ignored, so that
+// a message-trace export (Microsoft 365's SenderAddress,
+// RecipientAddress, Received) reads as it is. Times are RFC 3339,
+// "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006/01/02 15:04:05",
+// "1/2/2006 3:04:05 PM" or "2006-01-02" (in now's location); a missing
 // time is now. A record that cannot be read is an error naming its line.
 func ParseCSV(r io.Reader, now time.Time, fn func(Delivery) error) (records int, err error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3) // a byte-order mark, as spreadsheet exports write
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
+	sender, rcpt, when, named := 0, 1, 2, false
 	for n := 0; ; n++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -140,16 +151,20 @@ func ParseCSV(r io.Reader, now time.Time, fn func(Delivery) error) (records int,
 		}
 		line, _ := cr.FieldPos(0)
 		if n == 0 && len(rec) > 0 && !strings.Contains(rec[0], "@") {
+			sender, rcpt, when, named = csvColumns(rec)
 			continue
 		}
-		if len(rec) < 2 || len(rec) > 3 {
+		if !named && (len(rec) < 2 || len(rec) > 3) {
 			return records, fmt.Errorf("line %d: want sender,recipient[,time], got %d fields", line, len(rec))
 		}
-		d := Delivery{Sender: strings.TrimSpace(rec[0]), Rcpt: strings.TrimSpace(rec[1]), At: now.UTC()}
-		if len(rec) == 3 && strings.TrimSpace(rec[2]) != "" {
-			t, ok := csvTime(strings.TrimSpace(rec[2]), now.Location())
+		if sender >= len(rec) || rcpt >= len(rec) {
+			return records, fmt.Errorf("line %d: %d fields, too few for the header's columns", line, len(rec))
+		}
+		d := Delivery{Sender: strings.TrimSpace(rec[sender]), Rcpt: strings.TrimSpace(rec[rcpt]), At: now.UTC()}
+		if when >= 0 && when < len(rec) && strings.TrimSpace(rec[when]) != "" {
+			t, ok := csvTime(strings.TrimSpace(rec[when]), now.Location())
 			if !ok {
-				return records, fmt.Errorf("line %d: time %q: use RFC 3339, \"2006-01-02 15:04:05\" or \"2006-01-02\"", line, rec[2])
+				return records, fmt.Errorf("line %d: time %q: use RFC 3339, \"2006-01-02 15:04:05\" or \"2006-01-02\"", line, rec[when])
 			}
 			d.At = t
 		}
@@ -160,11 +175,38 @@ func ParseCSV(r io.Reader, now time.Time, fn func(Delivery) error) (records int,
 	}
 }
 
+// csvColumns finds the columns a header names; without both a sender and
+// a recipient column the positions stay 0, 1, 2.
+func csvColumns(header []string) (sender, rcpt, when int, named bool) {
+	sender, rcpt, when = -1, -1, -1
+	for i, h := range header {
+		h = strings.ToLower(strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.TrimSpace(h)))
+		switch h {
+		case "sender", "from", "senderaddress", "mailfrom", "envelopefrom":
+			if sender < 0 {
+				sender = i
+			}
+		case "recipient", "to", "recipientaddress", "rcpt", "rcptto", "envelopeto":
+			if rcpt < 0 {
+				rcpt = i
+			}
+		case "time", "date", "received", "timestamp", "datetime", "sent":
+			if when < 0 {
+				when = i
+			}
+		}
+	}
+	if sender < 0 || rcpt < 0 {
+		return 0, 1, 2, false
+	}
+	return sender, rcpt, when, true
+}
+
 func csvTime(s string, loc *time.Location) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), true
 	}
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006/01/02 15:04:05", "1/2/2006 3:04:05 PM", "1/2/2006 15:04:05", "2006-01-02", "2006/01/02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t.UTC(), true
 		}
