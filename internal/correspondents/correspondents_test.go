@@ -75,7 +75,8 @@ func TestParseCSV(t *testing.T) {
 	}
 	// A message-trace export: columns by name, others ignored.
 	trace := "\ufeff\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\"\n" +
-		"\"11/30/2026 9:15:02 AM\",\"taro@example.jp\",\"yamada@partner.co.jp\",\"見積\",\"Delivered\"\n"
+		"\"11/30/2026 9:15:02 AM\",\"taro@example.jp\",\"yamada@partner.co.jp\",\"見積\",\"Delivered\"\n" +
+		"\"11/30/2026 9:16:00 AM\",\"taro@example.jp\",\"nobody@gone.example\",\"見積\",\"Failed\"\n"
 	got = nil
 	if _, err := ParseCSV(strings.NewReader(trace), now, func(d Delivery) error { got = append(got, d); return nil }); err != nil {
 		t.Fatal(err)

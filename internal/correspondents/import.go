@@ -126,7 +126,8 @@ func logTime(line string, now time.Time) (time.Time, bool) {
 // time, date, received, timestamp — in any case, spaces and underscores
 // ignored), they are taken by name and other columns are ignored, so that
 // a message-trace export (Microsoft 365's SenderAddress,
-// RecipientAddress, Received) reads as it is. Times are RFC 3339,
+// RecipientAddress, Received, Status) reads as it is; with a status
+// column only delivered rows count. Times are RFC 3339,
 // "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006/01/02 15:04:05",
 // "1/2/2006 3:04:05 PM" or "2006-01-02" (in now's location); a missing
 // time is now. A record that cannot be read is an error naming its line.
@@ -139,7 +140,7 @@ func ParseCSV(r io.Reader, now time.Time, fn func(Delivery) error) (records int,
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
-	sender, rcpt, when, named := 0, 1, 2, false
+	sender, rcpt, when, status, named := 0, 1, 2, -1, false
 	for n := 0; ; n++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -151,7 +152,7 @@ func ParseCSV(r io.Reader, now time.Time, fn func(Delivery) error) (records int,
 		}
 		line, _ := cr.FieldPos(0)
 		if n == 0 && len(rec) > 0 && !strings.Contains(rec[0], "@") {
-			sender, rcpt, when, named = csvColumns(rec)
+			sender, rcpt, when, status, named = csvColumns(rec)
 			continue
 		}
 		if !named && (len(rec) < 2 || len(rec) > 3) {
@@ -159,6 +160,9 @@ func ParseCSV(r io.Reader, now time.Time, fn func(Delivery) error) (records int,
 		}
 		if sender >= len(rec) || rcpt >= len(rec) {
 			return records, fmt.Errorf("line %d: %d fields, too few for the header's columns", line, len(rec))
+		}
+		if status >= 0 && status < len(rec) && !delivered(rec[status]) {
+			continue // a trace's failed, pending or filtered message
 		}
 		d := Delivery{Sender: strings.TrimSpace(rec[sender]), Rcpt: strings.TrimSpace(rec[rcpt]), At: now.UTC()}
 		if when >= 0 && when < len(rec) && strings.TrimSpace(rec[when]) != "" {
@@ -176,9 +180,9 @@ func ParseCSV(r io.Reader, now time.Time, fn func(Delivery) error) (records int,
 }
 
 // csvColumns finds the columns a header names; without both a sender and
-// a recipient column the positions stay 0, 1, 2.
-func csvColumns(header []string) (sender, rcpt, when int, named bool) {
-	sender, rcpt, when = -1, -1, -1
+// a recipient column the positions stay 0, 1, 2 and there is no status.
+func csvColumns(header []string) (sender, rcpt, when, status int, named bool) {
+	sender, rcpt, when, status = -1, -1, -1, -1
 	for i, h := range header {
 		h = strings.ToLower(strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.TrimSpace(h)))
 		switch h {
@@ -194,12 +198,26 @@ func csvColumns(header []string) (sender, rcpt, when int, named bool) {
 			if when < 0 {
 				when = i
 			}
+		case "status", "deliverystatus", "event", "result":
+			if status < 0 {
+				status = i
+			}
 		}
 	}
 	if sender < 0 || rcpt < 0 {
-		return 0, 1, 2, false
+		return 0, 1, 2, -1, false
 	}
-	return sender, rcpt, when, true
+	return sender, rcpt, when, status, true
+}
+
+// delivered reads a trace's status column: empty, or a word for a
+// delivery.
+func delivered(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "delivered", "sent", "relayed", "delivery", "success", "succeeded", "ok":
+		return true
+	}
+	return false
 }
 
 func csvTime(s string, loc *time.Location) (time.Time, bool) {
