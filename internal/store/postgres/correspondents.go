@@ -24,21 +24,20 @@ func (t *tx) AddCorrespondent(c *store.Correspondent) error {
 	if err := codec.CheckCorrespondent(c); err != nil {
 		return fmt.Errorf("postgres: add correspondent: %w", err)
 	}
-	first, last := codec.Millis(c.First), codec.Millis(c.Last)
-	if _, err := t.exec("add correspondent", `INSERT INTO correspondents (`+corrColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (sender, rcpt) DO UPDATE SET
-			first_at = LEAST(correspondents.first_at, excluded.first_at),
-			last_at = GREATEST(correspondents.last_at, excluded.last_at),
-			deliveries = correspondents.deliveries + excluded.deliveries`,
-		c.Sender, c.Rcpt, c.Domain, first, last, c.Count); err != nil {
-		return err
-	}
-	_, err := t.exec("add correspondent domain", `INSERT INTO correspondent_domains (`+corrDomainColumns+`) VALUES ($1, $2, $3, $4)
+	// One statement, one round trip on the writer connection: the pair
+	// and its domain.
+	_, err := t.exec("add correspondent", `WITH pair AS (
+			INSERT INTO correspondents (`+corrColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (sender, rcpt) DO UPDATE SET
+				first_at = LEAST(correspondents.first_at, excluded.first_at),
+				last_at = GREATEST(correspondents.last_at, excluded.last_at),
+				deliveries = correspondents.deliveries + excluded.deliveries)
+		INSERT INTO correspondent_domains (`+corrDomainColumns+`) VALUES ($3, $4, $5, $6)
 		ON CONFLICT (domain) DO UPDATE SET
 			first_at = LEAST(correspondent_domains.first_at, excluded.first_at),
 			last_at = GREATEST(correspondent_domains.last_at, excluded.last_at),
 			deliveries = correspondent_domains.deliveries + excluded.deliveries`,
-		c.Domain, first, last, c.Count)
+		c.Sender, c.Rcpt, c.Domain, codec.Millis(c.First), codec.Millis(c.Last), c.Count)
 	return err
 }
 
