@@ -10,7 +10,8 @@
 // suffix (com, co.jp, ne.jp …) is split off; the rest is the base
 // ("gmail", "example", "i.softbank"). A recipient domain d resembles a
 // trusted domain t when d is neither t nor a subdomain of any trusted
-// domain, and one of these holds, tried in this order:
+// domain, and one of these holds (listed from the most specific reason to
+// the least, the order in which a match is preferred):
 //
 //   - confusable: d and t have the same UTS #39 skeleton (Unicode's
 //     confusables.txt: Cyrillic а for a, "rn" for m, "1" for l, "0" for
@@ -18,29 +19,32 @@
 //   - separator: they are equal once hyphens, dots and underscores are
 //     removed ("example-corp.co.jp" for "examplecorp.co.jp",
 //     "exampleco.jp" for "example.co.jp");
+//   - embedded: the trusted domain appears whole, label-aligned, inside d
+//     ("example.jp.mail-example.test", "example-jp.com"); for bases under
+//     4 characters only when more labels follow it ("me.com.example.net",
+//     not "shop-au.com");
 //   - suffix: the same base under another of the suffixes people swap:
 //     .com .net .org .jp .co.jp .ne.jp .or.jp .ac.jp .ad.jp .gr.jp .ed.jp
 //     .go.jp .co .cm .om .biz .info (example.jp for example.co.jp,
-//     gmail.co.jp for gmail.com); bases of 3 characters or more, of 4 for
-//     providers;
+//     gmail.co.jp for gmail.com), or under a mistyped ending one edit from
+//     the trusted one (gmail.con, gmail.cmo); bases of 3 characters or
+//     more, of 4 for providers;
 //   - typo: the same suffix and a base within the Damerau edit distance
 //     (adjacent transpositions count as one edit) allowed for the length
 //     L of the trusted base: none for L ≤ 3, a transposition only below
 //     5 characters for providers and below 7 for the organisation's own
 //     kinds, then one edit up to L = 11, two from L = 12; edits are
 //     counted on the letters as typed, and again with single-letter
-//     confusables replaced (gmia1.com: a slip and a 1 for l);
-//   - embedded: the trusted domain appears whole, label-aligned, inside d
-//     ("example.jp.mail-example.test", "example-jp.com"); for bases under
-//     4 characters only when more labels follow it ("me.com.example.net",
-//     not "shop-au.com").
+//     confusables replaced (gmia1.com: a slip and a 1 for l).
 //
 // A recipient with subdomains is also compared by its registrable domain
-// (mail.gmial.com resembles gmail.com). The parent of a trusted subdomain
-// (softbank.jp for i.softbank.jp) is not a look-alike: it has the same
-// owner. When a domain resembles several trusted ones, the match named is
-// the one with the most specific reason (in the order above), then the
-// most trusted kind (internal, allowlisted, correspondent, provider).
+// (mail.gmial.com resembles gmail.com), when the whole domain resembles
+// nothing. The parent of a trusted subdomain (softbank.jp for
+// i.softbank.jp) and the parent's other subdomains are not look-alikes:
+// they have the same owner. When a domain resembles several trusted ones,
+// the match named is the one with the most specific reason (in the order
+// above), then the most trusted kind (internal, allowlisted,
+// correspondent, provider).
 //
 // # Why these thresholds
 //
