@@ -83,6 +83,10 @@ func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
 			MaxParts:       cfg.Inspect.MaxParts,
 			MaxDecodedSize: int64(cfg.Inspect.MaxDecodedSize),
 			MaxTime:        cfg.Inspect.MaxTime.D(),
+
+			MaxArchiveDepth:     cfg.Inspect.MaxArchiveDepth,
+			MaxArchiveEntries:   cfg.Inspect.MaxArchiveEntries,
+			MaxCompressionRatio: cfg.Inspect.MaxCompressionRatio,
 		},
 		now: now,
 	}

@@ -41,6 +41,10 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 			"client_ip": m.ClientAddr, "auth_user": m.AuthUser, "from": m.From, "rcpts": rcpts,
 			"message_id": j.MessageID, "size": m.Size, "action": j.Action, "rules": j.Rules,
 		}
+		if p := v.Personal; p != nil {
+			// Counts only: the audit log never holds the data itself.
+			data["personal"] = map[string]any{"records": p.Records, "my_numbers": p.MyNumbers, "card_numbers": p.CardNumbers}
+		}
 		if _, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.accepted", MsgID: m.ID, Data: data}); err != nil {
 			return err
 		}

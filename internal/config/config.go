@@ -161,6 +161,12 @@ type Inspect struct {
 	MaxParts       int      `toml:"max_parts"`
 	MaxDecodedSize Size     `toml:"max_decoded_size"`
 	MaxTime        Duration `toml:"max_time"`
+	// Attachments: archives within archives, entries of archives and
+	// documents, and the decompressed/compressed size of one entry or
+	// stream (zip bombs).
+	MaxArchiveDepth     int `toml:"max_archive_depth"`
+	MaxArchiveEntries   int `toml:"max_archive_entries"`
+	MaxCompressionRatio int `toml:"max_compression_ratio"`
 }
 
 // Policy holds the organisation's domains, the allowlist seeded from the
@@ -313,6 +319,10 @@ func Defaults() *Config {
 			MaxParts:       500,
 			MaxDecodedSize: Size(32 << 20),
 			MaxTime:        Duration(5e9),
+
+			MaxArchiveDepth:     4,
+			MaxArchiveEntries:   10000,
+			MaxCompressionRatio: 200,
 		},
 	}
 }
@@ -479,6 +489,9 @@ func (cfg *Config) validate(c *Checker) {
 	positive(c, "inspect.max_parts", cfg.Inspect.MaxParts)
 	positive(c, "inspect.max_decoded_size", int(min(cfg.Inspect.MaxDecodedSize, 1<<40)))
 	positive(c, "inspect.max_time", int(min(cfg.Inspect.MaxTime, 1<<40)))
+	positive(c, "inspect.max_archive_depth", cfg.Inspect.MaxArchiveDepth)
+	positive(c, "inspect.max_archive_entries", cfg.Inspect.MaxArchiveEntries)
+	positive(c, "inspect.max_compression_ratio", cfg.Inspect.MaxCompressionRatio)
 	cfg.validateHold(c)
 	positive(c, "incident.preliminary_days", cfg.Incident.PreliminaryDays)
 	positive(c, "incident.final_days", cfg.Incident.FinalDays)

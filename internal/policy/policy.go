@@ -108,6 +108,8 @@ type Verdict struct {
 	// allowlisted, as written in the envelope.
 	Unknown  []string            `json:"unknown"`
 	Problems []InspectionProblem `json:"problems,omitempty"`
+	// Personal counts the personal data found (never the data itself).
+	Personal *PersonalEvidence `json:"personal,omitempty"`
 
 	// Recipient-side signals (see signals.go). Lookalikes is always
 	// filled; FirstContact only when a rule asked for it.
@@ -117,6 +119,29 @@ type Verdict struct {
 	// and Cc.
 	VisibleExternal int `json:"visible_external_recipients"`
 }
+
+// PersonalEvidence is what the verdict keeps of personal data: counts per
+// message and per file, and the kinds of identifier. Masked samples stay
+// in the inspection facts; the audit log takes the counts.
+type PersonalEvidence struct {
+	Records     int            `json:"records"`
+	MyNumbers   int            `json:"my_numbers,omitempty"`
+	CardNumbers int            `json:"card_numbers,omitempty"`
+	Files       []PersonalFile `json:"files,omitempty"`
+}
+
+// PersonalFile is one file (sheet, table, body part) with personal data.
+type PersonalFile struct {
+	Part      string   `json:"part"`
+	File      string   `json:"file,omitempty"`
+	Records   int      `json:"records"`
+	Kinds     []string `json:"kinds,omitempty"`
+	MyNumbers int      `json:"my_numbers,omitempty"`
+	Cards     int      `json:"cards,omitempty"`
+}
+
+// maxPersonalFiles bounds PersonalEvidence.Files.
+const maxPersonalFiles = 20
 
 // Reason is one matched rule.
 type Reason struct {
@@ -476,6 +501,7 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 	for _, p := range f.Problems {
 		v.Problems = append(v.Problems, InspectionProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
 	}
+	v.Personal = personalSummary(f)
 
 	for _, r := range e.rules {
 		if !ev.matches(r) {
@@ -484,6 +510,9 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		detail := r.reason
 		if detail == "" {
 			detail = "matched rule " + r.name
+		}
+		if r.personal != nil {
+			detail = r.personal(ev) + " — " + detail
 		}
 		v.Reasons = append(v.Reasons, Reason{Rule: r.name, Action: r.action, Detail: detail, Matched: ev.evidence(r), Monitor: r.monitor})
 		if !r.monitor && r.action.severity() > v.Action.severity() {

@@ -437,7 +437,8 @@ func TestDefaultRulesBehaviour(t *testing.T) {
 		{"share to internal", env("a@example.co.jp", "x@sub.example.co.jp"), dropboxFacts(), Pass, nil},
 		{"share to internal and unknown (Bcc)", env("a@example.co.jp", "x@example.co.jp", "spy@unknown.example"), dropboxFacts(), Hold, []string{"share-link-unknown-recipient"}},
 		{"unparseable recipient", env("a@example.co.jp", "x@example.co.jp", "garbage"), dropboxFacts(), Hold, []string{"share-link-unknown-recipient"}},
-		{"encrypted zip monitored", env("a@example.co.jp", "x@unknown.example"), zip, Pass, nil},
+		{"encrypted zip held", env("a@example.co.jp", "x@unknown.example"), zip, Hold, []string{"encrypted-attachment-unknown-recipient"}},
+		{"encrypted zip to allowlisted", env("a@example.co.jp", "x@partner.example"), zip, Pass, nil},
 		{"many To", env("a@example.co.jp", "x@unknown.example"), many, Hold, []string{"many-visible-external-recipients"}},
 		{"look-alike without a link", env("a@example.co.jp", "yamada@gmial.com"), &message.Facts{}, Hold, []string{"lookalike-recipient-domain"}},
 		{"look-alike of an internal domain", env("a@example.co.jp", "x@exmaple.co.jp"), &message.Facts{}, Hold, []string{"lookalike-recipient-domain"}},
@@ -454,7 +455,7 @@ func TestDefaultRulesBehaviour(t *testing.T) {
 		}
 	}
 	v := e.Evaluate(env("a@example.co.jp", "x@unknown.example"), zip, lists, now)
-	if len(v.Reasons) != 1 || !v.Reasons[0].Monitor || v.Reasons[0].Rule != "encrypted-attachment-unknown-recipient" ||
+	if len(v.Reasons) != 1 || v.Reasons[0].Monitor || v.Reasons[0].Rule != "encrypted-attachment-unknown-recipient" ||
 		!strings.Contains(v.Reasons[0].Matched, `"見積.zip"`) {
 		t.Errorf("monitor reason = %+v", v.Reasons)
 	}

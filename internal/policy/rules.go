@@ -106,6 +106,16 @@ type RuleSpec struct {
 	// "example.com", ".example.com" with subdomains).
 	Senders []string `toml:"senders" json:"senders,omitempty"`
 
+	// Personal data, counted over the body and every attachment (archives
+	// included); each condition is met at the given count or more.
+	// PersonalRecords: distinct person records (a row or line with two or
+	// more kinds of identifier: name, phone, date of birth, address, …).
+	PersonalRecords *int `toml:"personal_records" json:"personal_records,omitempty"`
+	// MyNumber: valid My Numbers (個人番号, check digit verified).
+	MyNumber *int `toml:"my_number" json:"my_number,omitempty"`
+	// CardNumbers: valid credit card numbers (Luhn and issuer checked).
+	CardNumbers *int `toml:"card_numbers" json:"card_numbers,omitempty"`
+
 	// InspectionProblem: true — inspection hit a limit or could not parse
 	// a part; false — it did not.
 	InspectionProblem *bool `toml:"inspection_problem" json:"inspection_problem,omitempty"`
@@ -192,6 +202,12 @@ const (
 //     URL shortener, a redirector hiding its target) to such a recipient.
 //     The guard never follows links, so it cannot tell a shortened share
 //     link from any other; an officer can.
+//   - personal-records-unknown-recipient (hold): 100 or more person
+//     records (the patient list of the incident behind this project);
+//   - my-number-unknown-recipient (hold): any valid My Number;
+//   - encrypted-attachment-unknown-recipient (hold): an encrypted archive,
+//     Office file or PDF, whose content cannot be inspected (the PPAP
+//     case); set mode = "monitor" on a rule of that name to only record it;
 //   - share-notice-unknown-recipient (hold): share-invitation wording to
 //     such a recipient, for notices whose link is not recognisable. Its
 //     phrases are notice templates in the third person (see notice.go);
@@ -208,8 +224,7 @@ const (
 // and, in monitor mode (recorded, never acted on), examples to enforce
 // once their hit rate is known:
 //
-//   - encrypted-attachment-unknown-recipient: password-protected archives
-//     (PPAP) to unknown recipients;
+//   - personal-records-10-unknown-recipient: 10 or more person records;
 //   - first-contact-domain: a recipient domain nobody in the organisation
 //     has mailed before (noisy on its own; combine it with other
 //     conditions, see config/egressguard.toml);
@@ -218,7 +233,7 @@ const (
 //   - large-attachment-unknown-recipient: an attachment over 10 MB.
 func DefaultRules() []RuleSpec {
 	yes := func() *bool { b := true; return &b }
-	ten := 10
+	ten, hundred, one := 10, 100, 1
 	size := ByteSize(10 << 20)
 	return []RuleSpec{
 		{
@@ -245,25 +260,43 @@ func DefaultRules() []RuleSpec {
 			Recipients:  RcptAnyUnknown,
 		},
 		{
-			Name: "encrypted-attachment-unknown-recipient", Action: "hold", Mode: ModeMonitor,
-			Reason:              "An encrypted attachment goes to a recipient who is neither internal nor on the allowlist.",
+			Name: "personal-records-unknown-recipient", Action: "hold",
+			Reason:          "個人情報（100 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (100 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			PersonalRecords: &hundred,
+			Recipients:      RcptAnyUnknown,
+		},
+		{
+			Name: "my-number-unknown-recipient", Action: "hold",
+			Reason:     "個人番号（マイナンバー）を社外の未登録の宛先へ送ろうとしています。 / The message carries a My Number to a recipient who is neither internal nor on the allowlist.",
+			MyNumber:   &one,
+			Recipients: RcptAnyUnknown,
+		},
+		{
+			Name: "encrypted-attachment-unknown-recipient", Action: "hold",
+			Reason:              "暗号化された添付ファイルは中身を検査できません（PPAP）。社外の未登録の宛先へ送る前に確認が必要です。 / An encrypted attachment cannot be inspected (PPAP) and goes to a recipient who is neither internal nor on the allowlist.",
 			EncryptedAttachment: yes(),
 			Recipients:          RcptAnyUnknown,
 		},
 		{
 			Name: "lookalike-recipient-domain", Action: "hold",
-			Reason:             "A recipient's domain looks like, but is not, a domain the organisation knows (its own, an allowlisted one, a regular correspondent, or a major free-mail, ISP or carrier domain); the address may be mistyped.",
+			Reason:             "宛先のドメインが、社内・許可リスト・よく送信する相手先・主要なフリーメール／プロバイダ／携帯キャリアのドメインに似ていますが、同じではありません。宛先の入力ミスの可能性があります。 / A recipient's domain looks like, but is not, a domain the organisation knows (its own, an allowlisted one, a regular correspondent, or a major free-mail, ISP or carrier domain); the address may be mistyped.",
 			RecipientLookalike: yes(),
 		},
 		{
 			Name: "many-visible-external-recipients", Action: "hold",
-			Reason:                    "10 or more external addresses are visible in To/Cc, so every recipient sees the others' addresses; Bcc may have been intended.",
+			Reason:                    "社外のアドレス 10 件以上が To/Cc に表示され、受信者全員が互いのアドレスを見られます。Bcc のつもりではありませんか。 / 10 or more external addresses are visible in To/Cc, so every recipient sees the others' addresses; Bcc may have been intended.",
 			VisibleExternalRecipients: &ten,
 		},
 		{
 			Name: "first-contact-domain", Action: "hold", Mode: ModeMonitor,
-			Reason:       "A recipient's domain has never received mail from the organisation before.",
+			Reason:       "組織からこれまでメールを送ったことのないドメインが宛先にあります。 / A recipient's domain has never received mail from the organisation before.",
 			FirstContact: FirstContactDomain,
+		},
+		{
+			Name: "personal-records-10-unknown-recipient", Action: "hold", Mode: ModeMonitor,
+			Reason:          "個人情報（10 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (10 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			PersonalRecords: &ten,
+			Recipients:      RcptAnyUnknown,
 		},
 		{
 			Name: "confidential-subject-unknown-recipient", Action: "hold", Mode: ModeMonitor,
@@ -287,6 +320,10 @@ type rule struct {
 	reason  string
 	monitor bool
 	conds   []cond
+	// personal: the rule has a personal-data condition; its reason then
+	// starts with what was found (file, count, kinds), which officers and
+	// the sender need to see.
+	personal func(*eval) string
 }
 
 // cond is one compiled condition. cost orders evaluation: cheap facts
@@ -372,6 +409,7 @@ func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *probl
 			func(ev *eval) string { return "sender " + ev.sender }})
 	}
 	compileAttachmentCond(spec, key, probs, r)
+	compilePersonalConds(spec, key, probs, r)
 	compileTextConds(spec, key, probs, r)
 	if spec.ShareNotice != nil {
 		want := *spec.ShareNotice
