@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// checkVerdict runs `egressguard check` with the example config on a
+// checkSignals runs `egressguard check` with the example config on a
 // message without links and returns the verdict.
-type checkVerdict struct {
+type signalVerdict struct {
 	Action     string
 	Reasons    []struct{ Rule, Matched string }
 	Lookalikes []struct {
@@ -21,7 +21,7 @@ type checkVerdict struct {
 	VisibleExternal int                     `json:"visible_external_recipients"`
 }
 
-func check(t *testing.T, headers string, to ...string) checkVerdict {
+func checkSignals(t *testing.T, headers string, to ...string) signalVerdict {
 	t.Helper()
 	eml := filepath.Join(t.TempDir(), "m.eml")
 	body := "From: demo@example.jp\r\n" + headers + "Subject: 見積書の件\r\n\r\nいつもお世話になっております。ご確認ください。\r\n"
@@ -36,14 +36,14 @@ func check(t *testing.T, headers string, to ...string) checkVerdict {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var v checkVerdict
+	var v signalVerdict
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	return v
 }
 
-func enforced(v checkVerdict) []string {
+func enforced(v signalVerdict) []string {
 	var out []string
 	for _, r := range v.Reasons {
 		out = append(out, r.Rule)
@@ -67,7 +67,7 @@ func TestCheckLookalikes(t *testing.T) {
 		{"suzuki@partner-example.com", "partner.example.com", "allowlisted"},
 		{"suzuki@partner.example.co.jp", "partner.example.com", "allowlisted"},
 	} {
-		v := check(t, "To: "+tc.rcpt+"\r\n", tc.rcpt)
+		v := checkSignals(t, "To: "+tc.rcpt+"\r\n", tc.rcpt)
 		if v.Action != "hold" || !strings.Contains(strings.Join(enforced(v), " "), "lookalike-recipient-domain") {
 			t.Errorf("%s: %s %v, want held as a look-alike", tc.rcpt, v.Action, enforced(v))
 			continue
@@ -88,7 +88,7 @@ func TestCheckLookalikes(t *testing.T) {
 		"a@google.co.jp", "a@rakuten.co.jp", "a@toyota.co.jp", "a@u-tokyo.ac.jp", "a@city.yokohama.lg.jp",
 		"suzuki@partner.example.com", "colleague@sub.example.jp",
 	} {
-		v := check(t, "To: "+rcpt+"\r\n", rcpt)
+		v := checkSignals(t, "To: "+rcpt+"\r\n", rcpt)
 		if v.Action != "pass" || len(v.Lookalikes) != 0 {
 			t.Errorf("%s: %s %v %+v, want pass", rcpt, v.Action, enforced(v), v.Lookalikes)
 		}
@@ -102,15 +102,15 @@ func TestCheckVisibleRecipients(t *testing.T) {
 	for i := range 10 {
 		addrs = append(addrs, fmt.Sprintf("customer%d@client%d.example", i, i))
 	}
-	v := check(t, "To: "+strings.Join(addrs[:6], ", ")+"\r\nCc: "+strings.Join(addrs[6:], ",\r\n ")+", boss@example.jp\r\n", addrs...)
+	v := checkSignals(t, "To: "+strings.Join(addrs[:6], ", ")+"\r\nCc: "+strings.Join(addrs[6:], ",\r\n ")+", boss@example.jp\r\n", addrs...)
 	if v.Action != "hold" || v.VisibleExternal != 10 || !strings.Contains(strings.Join(enforced(v), " "), "many-visible-external-recipients") {
 		t.Errorf("10 visible: %s %d %v", v.Action, v.VisibleExternal, enforced(v))
 	}
-	v = check(t, "To: "+strings.Join(addrs[:9], ", ")+"\r\n", addrs...)
+	v = checkSignals(t, "To: "+strings.Join(addrs[:9], ", ")+"\r\n", addrs...)
 	if v.Action != "pass" || v.VisibleExternal != 9 {
 		t.Errorf("9 visible: %s %d %v", v.Action, v.VisibleExternal, enforced(v))
 	}
-	v = check(t, "To: undisclosed-recipients:;\r\n", addrs...)
+	v = checkSignals(t, "To: undisclosed-recipients:;\r\n", addrs...)
 	if v.Action != "pass" || v.VisibleExternal != 0 {
 		t.Errorf("Bcc: %s %d %v", v.Action, v.VisibleExternal, enforced(v))
 	}
@@ -161,7 +161,7 @@ func TestCorrespondentsCommand(t *testing.T) {
 		{"yamada@partner.jp", "hold", 1},
 	} {
 		code, out, errOut = runMain(t, "check", "--config", conf, "--from", "demo@example.jp", "--to", tc.rcpt, eml)
-		var v checkVerdict
+		var v signalVerdict
 		if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil {
 			t.Fatalf("check: exit %d %v %s", code, err, errOut)
 		}
