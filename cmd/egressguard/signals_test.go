@@ -9,8 +9,7 @@ import (
 	"testing"
 )
 
-// checkSignals runs `egressguard check` with the example config on a
-// message without links and returns the verdict.
+// signalVerdict is the part of check's verdict the signal tests read.
 type signalVerdict struct {
 	Action     string
 	Reasons    []struct{ Rule, Matched string }
@@ -21,6 +20,8 @@ type signalVerdict struct {
 	VisibleExternal int                     `json:"visible_external_recipients"`
 }
 
+// checkSignals runs `egressguard check` with the example config on a
+// message without links and returns the verdict.
 func checkSignals(t *testing.T, headers string, to ...string) signalVerdict {
 	t.Helper()
 	eml := filepath.Join(t.TempDir(), "m.eml")
