@@ -88,6 +88,18 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 				reasons = append(reasons, r.Detail)
 			}
 		}
+		// A look-alike recipient is named, so that the sender sees the
+		// typo at once.
+		for i, l := range v.Lookalikes {
+			if i == 5 {
+				break
+			}
+			text := l.Ja
+			if a.Cfg.Notify.Language == "en" {
+				text = l.En
+			}
+			reasons = append(reasons, l.Rcpt+": "+text)
+		}
 		var notices []hold.Notice
 		if m.State == store.Held {
 			notices = a.Notify.Held(m, reasons)

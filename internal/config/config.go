@@ -144,7 +144,11 @@ type Retention struct {
 	DeliveredBody Duration `toml:"delivered_body"` // bytes of delivered and bounced mail
 	DecidedBody   Duration `toml:"decided_body"`   // bytes of rejected, expired, withdrawn mail
 	Audit         Duration `toml:"audit"`          // audit entries
-	Interval      Duration `toml:"interval"`       // how often the purge runs
+	// Correspondents: how long the record of who received delivered mail
+	// keeps a sender→recipient pair after its last delivery; 0 keeps it
+	// for ever.
+	Correspondents Duration `toml:"correspondents"`
+	Interval       Duration `toml:"interval"` // how often the purge runs
 }
 
 // HTTP configures the metrics and health listener.
@@ -177,6 +181,19 @@ type Policy struct {
 	// built-in one. false: only the rules below apply.
 	DefaultRules *bool             `toml:"default_rules"`
 	Rules        []policy.RuleSpec `toml:"rule"`
+	Lookalike    Lookalike         `toml:"lookalike"`
+}
+
+// Lookalike tunes the look-alike recipient check (rule condition
+// recipient_lookalike).
+type Lookalike struct {
+	// ExtraDomains are trusted like the built-in free-mail, ISP and
+	// carrier domains: a domain that resembles one is a look-alike.
+	ExtraDomains []string `toml:"extra_domains"`
+	// CorrespondentMinMessages: a recipient domain counts as a regular
+	// correspondent, trusted for the check, once this many deliveries to
+	// it are recorded.
+	CorrespondentMinMessages int64 `toml:"correspondent_min_messages"`
 }
 
 // ShareLinks extends or overrides the built-in share-link catalogue and
@@ -303,12 +320,14 @@ func Defaults() *Config {
 			Lease:          Duration(60e9),
 		},
 		Store:   Store{Driver: "sqlite"},
+		Policy:  Policy{Lookalike: Lookalike{CorrespondentMinMessages: 2}},
 		Hold:    Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
 		Confirm: Confirm{ExpireAfter: Duration(3600e9)},
 		Retain: Retention{
-			DecidedBody: Duration(30 * 24 * 3600e9),
-			Audit:       Duration(5 * 365 * 24 * 3600e9),
-			Interval:    Duration(10 * 60e9),
+			DecidedBody:    Duration(30 * 24 * 3600e9),
+			Audit:          Duration(5 * 365 * 24 * 3600e9),
+			Correspondents: Duration(2 * 365 * 24 * 3600e9),
+			Interval:       Duration(10 * 60e9),
 		},
 		Notify: Notify{Language: "ja"},
 		Incident: Incident{PreliminaryDays: 5, FinalDays: 30, FinalDaysWrongful: 60,
@@ -516,7 +535,13 @@ func (cfg *Config) validate(c *Checker) {
 			c.Add("sharelink", err.Error(), "")
 		}
 	}
-	if _, err := policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules()}); err != nil {
+	if cfg.Retain.Correspondents < 0 {
+		c.Add("retention.correspondents", "negative", "a duration such as \"730d\"; 0 keeps the record for ever")
+	}
+	if cfg.Policy.Lookalike.CorrespondentMinMessages < 1 {
+		c.Add("policy.lookalike.correspondent_min_messages", "must be 1 or more", "e.g. 2: a domain mailed twice is a regular correspondent")
+	}
+	if _, err := policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), LookalikeDomains: cfg.Policy.Lookalike.ExtraDomains}); err != nil {
 		var pe *policy.Error
 		if errors.As(err, &pe) {
 			builtin := len(cfg.Rules()) - len(cfg.Policy.Rules)
@@ -752,7 +777,8 @@ func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), Catalog: cat, DelayExternal: cfg.Delay.AllExternal.D()})
+	return policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), Catalog: cat,
+		LookalikeDomains: cfg.Policy.Lookalike.ExtraDomains, DelayExternal: cfg.Delay.AllExternal.D()})
 }
 
 func positive(c *Checker, key string, v int) {

@@ -143,3 +143,14 @@ func TestActionConfigProblems(t *testing.T) {
 		t.Error("negative delay.all_external accepted")
 	}
 }
+
+// The recipient-side signals pick their recipients too: a look-alike
+// recipient waits, a colleague on the same message does not.
+func TestLookalikeTargetsItsRecipient(t *testing.T) {
+	t.Parallel()
+	e := mustEngine(t, Config{InternalDomains: []string{"example.jp"}, Rules: DefaultRules()})
+	v := e.Evaluate(env("a@example.jp", "b@example.jp", "yamada@gmial.com"), &message.Facts{Subject: "hello"}, nil, now)
+	if v.Action != Hold || v.Recipients[0].Action != Pass || v.Recipients[1].Action != Hold || !v.Splittable() {
+		t.Errorf("verdict %s %+v split %v\n%+v", v.Action, v.Recipients, v.Splittable(), v.Reasons)
+	}
+}

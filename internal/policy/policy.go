@@ -42,6 +42,16 @@
 //     rules only delay or ask the sender to confirm (both end with the
 //     message sent without an officer's review).
 //
+// # Recipient-side signals
+//
+// Beside the content, three facts about the recipients are conditions
+// (signals.go): a recipient domain that looks like, but is not, a trusted
+// one (recipient_lookalike; package lookalike), a first contact with a
+// domain or address (first_contact; the correspondents record, read
+// through the Lists value when it implements Correspondents), and the
+// number of external addresses visible in To/Cc
+// (visible_external_recipients).
+//
 // Rules are compiled once by New; an invalid rule set is reported with
 // every problem at once.
 package policy
@@ -53,6 +63,7 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/sharelink"
 )
@@ -151,6 +162,14 @@ type Verdict struct {
 	Bcc *BccChange `json:"bcc,omitempty"`
 	// Personal counts the personal data found (never the data itself).
 	Personal *PersonalEvidence `json:"personal,omitempty"`
+
+	// Recipient-side signals (see signals.go). Lookalikes is always
+	// filled; FirstContact only when a rule asked for it.
+	Lookalikes   []LookalikeEvidence    `json:"lookalikes,omitempty"`
+	FirstContact []FirstContactEvidence `json:"first_contact,omitempty"`
+	// VisibleExternal counts the distinct non-internal addresses in To
+	// and Cc.
+	VisibleExternal int `json:"visible_external_recipients"`
 }
 
 // BccChange records the bcc action: which visible external addresses were
@@ -292,6 +311,10 @@ type Config struct {
 	Rules []RuleSpec
 	// Catalog recognises share links; nil means the built-in catalogue.
 	Catalog *sharelink.Catalog
+	// LookalikeDomains are trusted for the look-alike check in addition
+	// to the internal domains and the built-in free-mail, ISP and carrier
+	// list (lookalike.Providers): policy.lookalike.extra_domains.
+	LookalikeDomains []string
 	// DelayExternal, when positive, delays every message with an external
 	// recipient (one not internal) by this long, as if a rule with action
 	// delay matched for its external recipients.
@@ -303,6 +326,9 @@ type Engine struct {
 	internal      domainSet
 	rules         []*rule
 	catalog       *sharelink.Catalog
+	lookalike     *lookalike.Index // internal domains and providers
+	firstUsed     bool             // some rule has a first_contact condition
+	firstAddr     bool             // some rule has first_contact = "address"
 	delayExternal time.Duration
 }
 
@@ -369,6 +395,19 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.internal[n] = true
 	}
+	trusted := lookalike.ProviderDomains(nil)
+	for i, d := range cfg.LookalikeDomains {
+		n, ok := normalizeDomain(strings.TrimPrefix(strings.TrimSpace(d), "."))
+		if !ok || strings.HasPrefix(n, "[") {
+			probs.add(fmt.Sprintf("lookalike.extra_domains[%d]", i), fmt.Sprintf("%q is not a domain name", d), "e.g. \"example-isp.ne.jp\"")
+			continue
+		}
+		trusted = append(trusted, lookalike.Domain{Name: n, Kind: lookalike.Provider})
+	}
+	for d := range e.internal {
+		trusted = append(trusted, lookalike.Domain{Name: d, Kind: lookalike.Internal})
+	}
+	e.lookalike = lookalike.New(trusted)
 	names := map[string]int{}
 	for i, spec := range cfg.Rules {
 		key := fmt.Sprintf("rule[%d]", i)
@@ -379,6 +418,10 @@ func New(cfg Config) (*Engine, error) {
 		}
 		if r := compileRule(spec, key, e.catalog, &probs); r != nil {
 			e.rules = append(e.rules, r)
+		}
+		if spec.FirstContact != "" {
+			e.firstUsed = true
+			e.firstAddr = e.firstAddr || strings.EqualFold(strings.TrimSpace(spec.FirstContact), FirstContactAddress)
 		}
 	}
 	if len(probs) > 0 {
@@ -454,6 +497,8 @@ type eval struct {
 	e      *Engine
 	env    *envelope.Envelope
 	f      *message.Facts
+	lists  Lists
+	now    time.Time
 	sender string
 	rcpts  []RcptClass
 	count  map[Class]int
@@ -461,7 +506,11 @@ type eval struct {
 	// unknownDest are the links to unknown destinations.
 	unknownDest []destination
 
+	lookalikes            []LookalikeEvidence
+	firstContact          []FirstContactEvidence
+	firstDone             bool
 	hdrExternal           int
+	hdrAddrs              []string // the first external To/Cc addresses, for evidence
 	hdrDone               bool
 	subj                  normText
 	subjDone              bool
@@ -485,7 +534,7 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 	if env == nil {
 		env = &envelope.Envelope{}
 	}
-	ev := &eval{e: e, env: env, f: f, count: make(map[Class]int, 3)}
+	ev := &eval{e: e, env: env, f: f, lists: lists, now: now, count: make(map[Class]int, 3)}
 	ev.sender, _, _ = normalizeAddr(env.From)
 	v := &Verdict{Action: Pass, Reasons: []Reason{}, Links: []LinkEvidence{}, Unknown: []string{}}
 
@@ -499,6 +548,12 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		}
 	}
 	v.Recipients = ev.rcpts
+	ev.findLookalikes()
+	v.Lookalikes = ev.lookalikes
+	v.VisibleExternal = ev.headerExternal()
+	if e.firstUsed {
+		v.FirstContact = ev.contacts()
+	}
 
 	type seenKey struct{ url, part string }
 	var seen map[seenKey]bool
@@ -723,6 +778,9 @@ func (ev *eval) headerExternal() int {
 			seen[norm] = true
 			if !ok || !ev.e.internal.contains(d) {
 				ev.hdrExternal++
+				if len(ev.hdrAddrs) < 10 {
+					ev.hdrAddrs = append(ev.hdrAddrs, strings.TrimSpace(a))
+				}
 			}
 		}
 	}

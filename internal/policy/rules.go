@@ -68,6 +68,23 @@ type RuleSpec struct {
 	// ExternalHeaderRcptsOver: more than this many distinct non-internal
 	// addresses are visible in the To and Cc headers.
 	ExternalHeaderRcptsOver *int `toml:"external_header_rcpts_over" json:"external_header_rcpts_over,omitempty"`
+	// VisibleExternalRecipients: this many or more distinct non-internal
+	// addresses (allowlisted ones included) are visible in To and Cc, so
+	// that every recipient learns the others' addresses. An address that
+	// cannot be parsed counts as external.
+	VisibleExternalRecipients *int `toml:"visible_external_recipients" json:"visible_external_recipients,omitempty"`
+	// RecipientLookalike: true — an envelope recipient that is neither
+	// internal nor allowlisted has a domain that resembles, without being,
+	// an internal, allowlisted, correspondent or free-mail/ISP/carrier
+	// domain (gmial.com for gmail.com; see package lookalike); false —
+	// none does.
+	RecipientLookalike *bool `toml:"recipient_lookalike" json:"recipient_lookalike,omitempty"`
+	// FirstContact: "domain" — an external envelope recipient's domain
+	// never received delivered mail from anyone in the organisation;
+	// "address" — an external recipient never received delivered mail from
+	// this sender (a new domain is a new address too). Judged on the
+	// correspondents record (what was delivered, within its retention).
+	FirstContact string `toml:"first_contact" json:"first_contact,omitempty"`
 
 	// Attachment conditions hold when one attachment satisfies all of the
 	// ones that are set.
@@ -201,13 +218,20 @@ const (
 //     ordinary mail about sharing ("I've shared the folder with you",
 //     「共有フォルダに保存しました」) does not match, so its false-positive
 //     risk is low enough to enforce.
+//   - lookalike-recipient-domain (hold): a recipient domain that resembles
+//     an internal, allowlisted, correspondent or free-mail/ISP/carrier
+//     domain (gmial.com), whatever the message contains: misdirected mail
+//     leaks without any link.
+//   - many-visible-external-recipients (hold): 10 or more external
+//     addresses visible in To/Cc, the classic Bcc mistake.
 //
 // and, in monitor mode (recorded, never acted on), examples to enforce
 // once their hit rate is known:
 //
 //   - personal-records-10-unknown-recipient: 10 or more person records;
-//   - many-external-header-recipients: more than 10 external addresses in
-//     To/Cc, the classic Bcc mistake;
+//   - first-contact-domain: a recipient domain nobody in the organisation
+//     has mailed before (noisy on its own; combine it with other
+//     conditions, see config/egressguard.toml);
 //   - confidential-subject-unknown-recipient: 社外秘/極秘/confidential in
 //     the subject;
 //   - large-attachment-unknown-recipient: an attachment over 10 MB.
@@ -258,15 +282,25 @@ func DefaultRules() []RuleSpec {
 			Recipients:          RcptAnyUnknown,
 		},
 		{
+			Name: "lookalike-recipient-domain", Action: "hold",
+			Reason:             "宛先のドメインが、社内・許可リスト・よく送信する相手先・主要なフリーメール／プロバイダ／携帯キャリアのドメインに似ていますが、同じではありません。宛先の入力ミスの可能性があります。 / A recipient's domain looks like, but is not, a domain the organisation knows (its own, an allowlisted one, a regular correspondent, or a major free-mail, ISP or carrier domain); the address may be mistyped.",
+			RecipientLookalike: yes(),
+		},
+		{
+			Name: "many-visible-external-recipients", Action: "hold",
+			Reason:                    "社外のアドレス 10 件以上が To/Cc に表示され、受信者全員が互いのアドレスを見られます。Bcc のつもりではありませんか。 / 10 or more external addresses are visible in To/Cc, so every recipient sees the others' addresses; Bcc may have been intended.",
+			VisibleExternalRecipients: &ten,
+		},
+		{
+			Name: "first-contact-domain", Action: "hold", Mode: ModeMonitor,
+			Reason:       "組織からこれまでメールを送ったことのないドメインが宛先にあります。 / A recipient's domain has never received mail from the organisation before.",
+			FirstContact: FirstContactDomain,
+		},
+		{
 			Name: "personal-records-10-unknown-recipient", Action: "hold", Mode: ModeMonitor,
 			Reason:          "個人情報（10 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (10 or more person records) to a recipient who is neither internal nor on the allowlist.",
 			PersonalRecords: &ten,
 			Recipients:      RcptAnyUnknown,
-		},
-		{
-			Name: "many-external-header-recipients", Action: "hold", Mode: ModeMonitor,
-			Reason:                  "More than 10 external addresses are visible in To/Cc; Bcc may have been intended.",
-			ExternalHeaderRcptsOver: &ten,
 		},
 		{
 			Name: "confidential-subject-unknown-recipient", Action: "hold", Mode: ModeMonitor,
@@ -504,6 +538,7 @@ func compileRecipientCond(spec RuleSpec, key string, probs *problems, r *rule) {
 	default:
 		probs.add(key+".recipients", fmt.Sprintf("unknown value %q", spec.Recipients), "one of "+strings.Join(recipientConds, ", "))
 	}
+	compileSignalConds(spec, key, probs, r)
 	if spec.ExternalHeaderRcptsOver != nil {
 		limit := *spec.ExternalHeaderRcptsOver
 		if limit < 0 {

@@ -194,6 +194,8 @@ type RecordTx interface {
 	// exists, and returns the stored one: the first instance to ask
 	// creates it, every other gets the same.
 	InitSecret(name string, value []byte) ([]byte, error)
+
+	CorrespondentTx
 }
 
 // RecordStore reads those records. Store embeds it.
@@ -232,4 +234,6 @@ type RecordStore interface {
 	// most limit of them (none if limit <= 0), least recently updated
 	// first.
 	Purgeable(ctx context.Context, states []State, before time.Time, limit int) ([]string, error)
+
+	CorrespondentStore
 }

@@ -161,7 +161,30 @@ CREATE INDEX incidents_created ON incidents (created);
 CREATE INDEX incidents_reporter ON incidents (reporter, created);
 CREATE INDEX incidents_msg ON incidents (msg_id);
 `,
-	// 4: delayed mail is due at its release time like queued mail is at
+	// 4: the correspondents record (who received delivered mail from
+	// whom), per pair and per domain.
+	`
+CREATE TABLE correspondents (
+	sender     TEXT NOT NULL,
+	rcpt       TEXT NOT NULL,
+	domain     TEXT NOT NULL,
+	first_at   INTEGER NOT NULL,
+	last_at    INTEGER NOT NULL,
+	deliveries INTEGER NOT NULL,
+	PRIMARY KEY (sender, rcpt)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX correspondents_domain ON correspondents (domain, rcpt, sender);
+CREATE INDEX correspondents_last ON correspondents (last_at);
+
+CREATE TABLE correspondent_domains (
+	domain     TEXT PRIMARY KEY NOT NULL,
+	first_at   INTEGER NOT NULL,
+	last_at    INTEGER NOT NULL,
+	deliveries INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX correspondent_domains_last ON correspondent_domains (last_at);
+`,
+	// 5: delayed mail is due at its release time like queued mail is at
 	// its next attempt, so the due index takes it in; secrets the
 	// instances share (the key that signs confirmation links).
 	`
