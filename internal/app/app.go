@@ -209,6 +209,10 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	}
 	a.Notify = notify.New(notify.Config{
 		From:             cfg.Notify.From,
+		DisplayName:      cfg.Notify.DisplayName,
+		SubjectTag:       cfg.Notify.SubjectTag,
+		Contact:          cfg.Notify.Contact,
+		Zone:             cfg.Zone,
 		Officers:         cfg.Notify.Officers,
 		IncidentContacts: cfg.Notify.IncidentContacts,
 		Language:         cfg.Notify.Language,
@@ -218,7 +222,11 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Hostname:         cfg.Hostname,
 		Now:              o.now,
 	}, log)
-	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now}, st, a.Notify, a.Queue.Kick, log)
+	risk := hold.Risk{Rules: cfg.Hold.HighRiskRules, Recipients: cfg.Hold.HighRiskRecipients, Signals: hold.DefaultSignals}
+	if cfg.Hold.HighRiskSignals != nil {
+		risk.Signals = *cfg.Hold.HighRiskSignals
+	}
+	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now, Risk: risk}, st, a.Notify, a.Queue.Kick, log)
 	a.Intake = intake.New(intake.Config{
 		Now:     o.now,
 		HoldFor: cfg.Hold.ExpireAfter.D(),
@@ -240,6 +248,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 			SessionMax:  cfg.Console.SessionMax.D(),
 			BaseURL:     cfg.Console.BaseURL,
 			Now:         o.now,
+			Zone:        cfg.Zone,
 			Limits:      judge.limits,
 			BodyGoneAt:  retain.BodyGoneAt,
 		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Log: log.Named("console")})

@@ -65,7 +65,9 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 		if r := recover(); r != nil {
 			v := &policy.Verdict{Action: policy.Hold, Reasons: []policy.Reason{{
 				Rule: "builtin:internal-error", Action: policy.Hold,
-				Detail: "The guard could not inspect this message; an officer must review it.",
+				Detail:   "The guard could not inspect this message; an officer must review it.",
+				DetailEN: "The guard could not inspect this message; an officer must review it.",
+				DetailJA: "このメールを検査できませんでした。担当者の確認が必要です。",
 			}}}
 			b, _ := json.Marshal(v)
 			out = intake.Judgement{Action: intake.Hold, Verdict: b, Rules: []string{"builtin:internal-error"}}

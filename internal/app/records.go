@@ -47,13 +47,7 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 		if m.State != store.Held {
 			return nil
 		}
-		var reasons []string
-		for _, r := range v.Reasons {
-			if !r.Monitor && r.Action != policy.Pass {
-				reasons = append(reasons, r.Detail)
-			}
-		}
-		for _, n := range a.Notify.Held(m, reasons) {
+		for _, n := range a.Notify.Held(m) {
 			if err := hold.EnqueueNotice(tx, now(), n); err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/sharelink"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // DefaultPath is the config file used when none is named.
@@ -34,6 +35,9 @@ type Config struct {
 	Hostname string `toml:"hostname"` // SMTP greeting and EHLO name; default: the machine's host name
 	DataDir  string `toml:"data_dir"` // store, outbox; relative paths are relative to the config file
 	Instance string `toml:"instance"` // stable name of this instance in a shared store; default: hostname
+	// TimeZone is the IANA zone in which people read times (console,
+	// notices, CLI); default: the server's zone.
+	TimeZone string `toml:"time_zone"`
 
 	Log      Log        `toml:"log"`
 	SMTP     SMTP       `toml:"smtp"`
@@ -48,6 +52,9 @@ type Config struct {
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
 	Seed     []SeedUser `toml:"seed_user"`
+
+	// Zone is TimeZone, loaded.
+	Zone tz.Zone `toml:"-"`
 
 	// Dir is the directory of the config file (not a TOML key); relative
 	// paths in the file are resolved against it.
@@ -159,6 +166,13 @@ type ShareLinks struct {
 type Hold struct {
 	Approvals   int      `toml:"approvals"`    // distinct officers needed to release a message
 	ExpireAfter Duration `toml:"expire_after"` // undecided held mail expires (is not sent) after this
+	// High-risk holds: the approver types the recipient's domain. A hold
+	// is high-risk when a rule named here held it, when it goes to at
+	// least HighRiskRecipients recipients that are not internal, or when
+	// its verdict carries one of HighRiskSignals (field names).
+	HighRiskRules      []string  `toml:"high_risk_rules"`
+	HighRiskRecipients int       `toml:"high_risk_recipients"`
+	HighRiskSignals    *[]string `toml:"high_risk_signals"`
 }
 
 // Notify configures the guard's own notices.
@@ -169,6 +183,9 @@ type Notify struct {
 	Language         string   `toml:"language"`          // ja or en
 	WebhookURL       string   `toml:"webhook_url"`       // optional JSON POST per event
 	OfficerDigest    Duration `toml:"officer_digest"`    // 0: one notice per hold; else one digest per period
+	DisplayName      string   `toml:"display_name"`      // display name of the notices' From; default per language
+	SubjectTag       string   `toml:"subject_tag"`       // before every notice subject; default 【送信保留】 / [Held mail]
+	Contact          string   `toml:"contact"`           // whom senders ask; default: officers
 }
 
 // Console configures the web console and API.
@@ -227,7 +244,7 @@ func Defaults() *Config {
 			Lease:          Duration(30 * 60e9),
 		},
 		Store: Store{Driver: "sqlite"},
-		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
+		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9), HighRiskRecipients: 10},
 		Retain: Retention{
 			DecidedBody: Duration(30 * 24 * 3600e9),
 			Audit:       Duration(5 * 365 * 24 * 3600e9),
@@ -361,6 +378,11 @@ func (cfg *Config) validate(c *Checker) {
 	}
 	if cfg.Instance == "" {
 		cfg.Instance = cfg.Hostname
+	}
+	if z, err := tz.Load(cfg.TimeZone); err != nil {
+		c.Add("time_zone", err.Error(), "an IANA zone name such as \"Asia/Tokyo\" or \"UTC\"; empty: the server's zone")
+	} else {
+		cfg.Zone = z
 	}
 	switch cfg.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -555,6 +577,9 @@ func (cfg *Config) validateUpstream(c *Checker) {
 
 func (cfg *Config) validateHold(c *Checker) {
 	positive(c, "hold.approvals", cfg.Hold.Approvals)
+	if cfg.Hold.HighRiskRecipients < 0 {
+		c.Add("hold.high_risk_recipients", "must not be negative", "0 turns the recipient count off, e.g. 10")
+	}
 	positive(c, "hold.expire_after", int(min(cfg.Hold.ExpireAfter, 1<<40)))
 	n := &cfg.Notify
 	if n.From == "" {

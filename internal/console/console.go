@@ -38,6 +38,7 @@ import (
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // Config tunes the console.
@@ -47,6 +48,7 @@ type Config struct {
 	SessionMax  time.Duration // and this long after login in any case (default 12h)
 	BaseURL     string        // how users reach the console (informational)
 	Now         func() time.Time
+	Zone        tz.Zone // times are shown in it, labelled
 	Limits      message.Limits // for inspecting a message shown in the view
 	// BodyGoneAt says when retention destroys (or destroyed) a message's
 	// content, zero while that is not decided yet; the view shows it.
@@ -163,7 +165,9 @@ func (c *Console) routes() (http.Handler, error) {
 	}))
 	mux.HandleFunc("GET /held", c.withUser(c.queuePage))
 	mux.HandleFunc("GET /messages/{id}", c.withUser(c.messagePage))
+	mux.HandleFunc("GET /messages/{id}/approve", c.withUser(c.confirmPage))
 	mux.HandleFunc("POST /messages/{id}/approve", c.withUser(c.approve))
+	mux.HandleFunc("POST /messages/{id}/justify", c.withUser(c.justify))
 	mux.HandleFunc("POST /messages/{id}/reject", c.withUser(c.reject))
 	mux.HandleFunc("POST /messages/{id}/withdraw", c.withUser(c.withdraw))
 	mux.HandleFunc("POST /settings/lang", c.withUser(c.setLang))
@@ -180,6 +184,7 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /api/messages/{id}/approve", c.withToken(c.apiApprove))
 	mux.HandleFunc("POST /api/messages/{id}/reject", c.withToken(c.apiReject))
 	mux.HandleFunc("POST /api/messages/{id}/withdraw", c.withToken(c.apiWithdraw))
+	mux.HandleFunc("POST /api/messages/{id}/justify", c.withToken(c.apiJustify))
 	mux.HandleFunc("GET /api/audit", c.withToken(c.apiAudit))
 	if c.allow != nil {
 		mux.HandleFunc("GET /api/allow", c.withToken(c.apiAllowList))

@@ -2,7 +2,9 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -15,10 +17,11 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-var pageNames = []string{"login", "queue", "message", "error", "allow", "allow_entry", "audit"}
+var pageNames = []string{"login", "queue", "message", "confirm", "error", "allow", "allow_entry", "audit"}
 
 var funcs = template.FuncMap{
 	// line and text make mail content safe to show, beyond HTML escaping:
@@ -69,6 +72,7 @@ func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData
 	} else {
 		p.L = pickLang(r, "")
 	}
+	p.L.zone = c.cfg.Zone
 	p.Title = p.L.T(titleKey)
 	return p
 }
@@ -130,11 +134,15 @@ func (c *Console) holdErrorPage(w http.ResponseWriter, r *http.Request, u *store
 	c.errorPage(w, r, u, status, key)
 }
 
+// ruleOption is a rule in the queue filter, shown by its reason in the
+// reader's language (rule names are for admins).
+type ruleOption struct{ Name, Label string }
+
 type queueData struct {
 	pageData
 	Messages   []APIMessage
 	Total      int
-	Rules      []string // rule names present in the queue, for the filter
+	Rules      []ruleOption // rules present in the queue, for the filter
 	Rule       string
 	Sender     string
 	NearMisses int
@@ -158,12 +166,12 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.Use
 	d.Messages, d.Total = shown, len(all)
 	for _, m := range all {
 		for _, rs := range m.Reasons {
-			if rs.Rule != "" && !slices.Contains(d.Rules, rs.Rule) {
-				d.Rules = append(d.Rules, rs.Rule)
+			if rs.Rule != "" && !rs.Monitor && !slices.ContainsFunc(d.Rules, func(o ruleOption) bool { return o.Name == rs.Rule }) {
+				d.Rules = append(d.Rules, ruleOption{Name: rs.Rule, Label: d.L.Reason(rs)})
 			}
 		}
 	}
-	slices.Sort(d.Rules)
+	slices.SortFunc(d.Rules, func(a, b ruleOption) int { return strings.Compare(a.Label, b.Label) })
 	if d.Officer {
 		if d.NearMisses, err = c.nearMisses(r.Context()); err != nil {
 			c.holdErrorPage(w, r, u, err)
@@ -173,12 +181,31 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.Use
 	if done, id := q.Get("done"), q.Get("id"); done != "" {
 		switch done {
 		case "approved", "released", "rejected", "withdrawn":
-			d.Flash = d.L.T("done."+done, id)
+			// The banner names the subject, so that the officer sees
+			// which message the decision was about.
+			if subj, ok := c.subjectFor(r.Context(), u, id, d.L); ok {
+				d.Flash = d.L.T("done."+done+"_subj", subj, id)
+			} else {
+				d.Flash = d.L.T("done."+done, id)
+			}
 		case "lang":
 			d.Flash = d.L.T("done.lang")
 		}
 	}
 	c.render(w, r, http.StatusOK, "queue", d)
+}
+
+// subjectFor returns the subject of message id for the result banner,
+// if u may see the message.
+func (c *Console) subjectFor(ctx context.Context, u *store.User, id string, l lang) (string, bool) {
+	m, err := c.st.Message(ctx, id)
+	if err != nil || !hold.CanSee(u, m) {
+		return "", false
+	}
+	if m.Subject == "" {
+		return l.T("no_subject"), true
+	}
+	return m.Subject, true
 }
 
 type partView struct {
@@ -210,6 +237,9 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 	if d.Title == "" {
 		d.Title = d.L.T("no_subject")
 	}
+	if r.URL.Query().Get("done") == "justified" {
+		d.Flash = d.L.T("done.justified", d.Title)
+	}
 	for _, h := range m.Headers {
 		if slices.ContainsFunc(mainHeaders, func(n string) bool { return strings.EqualFold(n, h.Name) }) {
 			d.HeadMain = append(d.HeadMain, h)
@@ -231,9 +261,66 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 	c.render(w, r, http.StatusOK, "message", d)
 }
 
+type confirmData struct {
+	pageData
+	M     *APIDetail
+	Error string
+}
+
+// confirmPage is the confirmation step before an approval: the summary
+// and the recipients once more, a tick box, and for a high-risk hold the
+// recipient's domain to type. The console has no script, so the step is
+// a page of its own, and the server refuses an approval without it.
+func (c *Console) confirmPage(w http.ResponseWriter, r *http.Request, u *store.User) {
+	c.renderConfirm(w, r, u, http.StatusOK, "")
+}
+
+func (c *Console) renderConfirm(w http.ResponseWriter, r *http.Request, u *store.User, status int, errKey string) {
+	m, err := c.detail(r.Context(), u, r.PathValue("id"), "console")
+	if err != nil {
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	if !m.CanDecide {
+		c.holdErrorPage(w, r, u, c.whyNot(m))
+		return
+	}
+	d := &confirmData{pageData: c.page(r, u, "confirm.title"), M: m}
+	if errKey != "" {
+		d.Error = d.L.T(errKey)
+	}
+	c.render(w, r, status, "confirm", d)
+}
+
+// whyNot explains why u cannot decide on m.
+func (c *Console) whyNot(m *APIDetail) error {
+	switch {
+	case m.State != string(store.Held):
+		return hold.ErrNotHeld
+	case m.Own:
+		return hold.ErrSelfApproval
+	case m.ApprovedByYou:
+		return hold.ErrAlreadyApproved
+	}
+	return hold.ErrForbidden
+}
+
 func (c *Console) approve(w http.ResponseWriter, r *http.Request, u *store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		c.errorPage(w, r, u, http.StatusBadRequest, "err.bad_request")
+		return
+	}
 	id := r.PathValue("id")
-	out, err := c.hold.Approve(r.Context(), u, id, "console")
+	if r.PostForm.Get("confirm") != "1" {
+		c.renderConfirm(w, r, u, http.StatusUnprocessableEntity, "err.confirm_required")
+		return
+	}
+	out, err := c.hold.ApproveTyped(r.Context(), u, id, "console", r.PostForm.Get("domain"))
+	if errors.Is(err, hold.ErrDomainRequired) {
+		c.renderConfirm(w, r, u, http.StatusUnprocessableEntity, "err.domain_required")
+		return
+	}
 	if err != nil {
 		c.holdErrorPage(w, r, u, err)
 		return
@@ -258,6 +345,25 @@ func (c *Console) reject(w http.ResponseWriter, r *http.Request, u *store.User) 
 		return
 	}
 	c.done(w, r, "rejected", id)
+}
+
+// justify stores the sender's explanation and returns to the message.
+func (c *Console) justify(w http.ResponseWriter, r *http.Request, u *store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		c.errorPage(w, r, u, http.StatusBadRequest, "err.bad_request")
+		return
+	}
+	id := r.PathValue("id")
+	if err := c.hold.Justify(r.Context(), u, id, r.PostForm.Get("justification"), "console"); err != nil {
+		if errors.Is(err, hold.ErrJustificationRequired) {
+			c.errorPage(w, r, u, http.StatusUnprocessableEntity, "err.justification_required")
+			return
+		}
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, "/messages/"+url.PathEscape(id)+"?done=justified", http.StatusSeeOther)
 }
 
 func (c *Console) withdraw(w http.ResponseWriter, r *http.Request, u *store.User) {

@@ -48,7 +48,23 @@ var (
 	ErrNotHeld = errors.New("hold: message is not held")
 	// ErrCommentRequired: rejecting needs a comment for the sender.
 	ErrCommentRequired = errors.New("hold: a rejection needs a comment")
+	// ErrDomainRequired: a high-risk hold is approved only with the
+	// recipient's domain typed by the approver; it was missing or wrong.
+	ErrDomainRequired = errors.New("hold: type the recipient's domain to approve this high-risk message")
+	// ErrJustificationRequired: an empty justification.
+	ErrJustificationRequired = errors.New("hold: the justification is empty")
 )
+
+// Decision kinds that record facts about a held message rather than
+// decide it: the sender's justification, and an officer's first opening
+// of the message (for the approval-quality figures).
+const (
+	DecisionJustify = "justify"
+	DecisionOpen    = "open"
+)
+
+// MaxJustification bounds a sender's justification, in bytes.
+const MaxJustification = 4000
 
 // Notice is a mail the guard sends itself (to a sender, officers or
 // incident contacts). Notices go straight to the queue and are never held.
@@ -87,6 +103,7 @@ type Tx interface {
 type Config struct {
 	Approvals int              // distinct officers needed to release (default 1)
 	Now       func() time.Time // injected clock; nil = time.Now
+	Risk      Risk             // which holds need the recipient's domain typed
 }
 
 // Service applies decisions.
@@ -115,6 +132,9 @@ func New(cfg Config, st Store, n Notifier, kick func(), log *zap.Logger) *Servic
 // Approvals is the number of distinct officers needed.
 func (s *Service) Approvals() int { return s.cfg.Approvals }
 
+// Assess tells whether m is high-risk and which domain its approver must type.
+func (s *Service) Assess(m *store.Message) Assessment { return s.cfg.Risk.Assess(m) }
+
 // IsSender reports whether u sent m: u submitted it, or the envelope
 // sender is one of u's addresses.
 func IsSender(u *store.User, m *store.Message) bool {
@@ -139,10 +159,28 @@ func (s *Service) View(ctx context.Context, u *store.User, id string, via string
 	if err != nil {
 		return nil, nil, err
 	}
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		_, err := audit.Append(tx.(Tx), s.cfg.Now(), audit.Event{Actor: u.Name, Action: "message.view", MsgID: id,
-			Data: map[string]any{"via": via, "state": string(m.State)}})
-		return err
+	decider := m.State == store.Held && account.HasRole(u, account.RoleOfficer) && !IsSender(u, m)
+	err = s.st.Update(ctx, func(txx store.Tx) error {
+		tx := txx.(Tx)
+		now := s.cfg.Now()
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "message.view", MsgID: id,
+			Data: map[string]any{"via": via, "state": string(m.State)}}); err != nil {
+			return err
+		}
+		if !decider {
+			return nil
+		}
+		// The first time an officer who may decide opens the message is
+		// kept with its decisions: the time from opening to deciding
+		// is an approval-quality figure.
+		prior, err := tx.Decisions(id)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(prior, func(d *store.Decision) bool { return d.Kind == DecisionOpen && d.Actor == u.Name }) {
+			return nil
+		}
+		return tx.AddDecision(&store.Decision{MsgID: id, Actor: u.Name, Kind: DecisionOpen, At: now.UTC()})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -201,8 +239,15 @@ type Outcome struct {
 }
 
 // Approve records u's approval of message id and releases it once enough
-// distinct officers have approved.
+// distinct officers have approved. A high-risk hold (see Risk) needs
+// ApproveTyped.
 func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (Outcome, error) {
+	return s.ApproveTyped(ctx, u, id, via, "")
+}
+
+// ApproveTyped is Approve with the recipient domain the approver typed,
+// which a high-risk hold requires (ErrDomainRequired otherwise).
+func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, typed string) (Outcome, error) {
 	var out Outcome
 	var m *store.Message
 	var d *store.Decision
@@ -225,6 +270,10 @@ func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (O
 		}
 		if approvers[u.Name] {
 			return ErrAlreadyApproved
+		}
+		risk := s.cfg.Risk.Assess(m)
+		if risk.High && !SameDomain(typed, risk.Domain) {
+			return ErrDomainRequired
 		}
 		approvers[u.Name] = true
 		now := s.cfg.Now().UTC()
@@ -251,8 +300,12 @@ func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (O
 				return mapConflict(err)
 			}
 		}
-		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.approve", MsgID: id, Data: map[string]any{
-			"via": via, "approvals": out.Approvals, "needed": out.Needed, "released": out.Released}}); err != nil {
+		data := map[string]any{"via": via, "approvals": out.Approvals, "needed": out.Needed, "released": out.Released}
+		if risk.High {
+			data["high_risk"] = risk.Why
+			data["typed_domain"] = risk.Domain
+		}
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.approve", MsgID: id, Data: data}); err != nil {
 			return err
 		}
 		if out.Released {
@@ -279,6 +332,44 @@ func (s *Service) Reject(ctx context.Context, u *store.User, id, comment string,
 		return ErrCommentRequired
 	}
 	return s.finish(ctx, u, id, via, &store.Decision{Kind: store.DecisionReject, Comment: comment, NearMiss: nearMiss}, store.Rejected)
+}
+
+// Justify records the sender's explanation of why a held message should
+// go out; officers see it, and it is audited. A sender may add to it
+// while the message is held.
+func (s *Service) Justify(ctx context.Context, u *store.User, id, text, via string) error {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return ErrJustificationRequired
+	}
+	if len(text) > MaxJustification {
+		text = strings.ToValidUTF8(text[:MaxJustification], "")
+	}
+	err := s.st.Update(ctx, func(txx store.Tx) error {
+		tx := txx.(Tx)
+		m, err := s.withdrawable(tx, u, id)
+		if err != nil {
+			return err
+		}
+		now := s.cfg.Now().UTC()
+		// Touch the record from Held, so that a justification never
+		// lands on a message decided in the same moment.
+		m.Updated = now
+		if err := tx.UpdateMessage(m, store.Held); err != nil {
+			return mapConflict(err)
+		}
+		if err := tx.AddDecision(&store.Decision{MsgID: id, Actor: u.Name, Kind: DecisionJustify, Comment: text, At: now}); err != nil {
+			return err
+		}
+		_, err = audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.justify", MsgID: id,
+			Data: map[string]any{"via": via, "justification": text}})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("justification", zap.String("msg_id", id), zap.String("sender", u.Name))
+	return nil
 }
 
 // Withdraw lets the sender take back their own held message.

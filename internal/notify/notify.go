@@ -14,6 +14,10 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/mail"
+	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -21,12 +25,18 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // Config tunes the notices.
 type Config struct {
 	From             string   // sender of notices, e.g. "egressguard@example.jp"
+	DisplayName      string   // the From's display name; default per language ("送信メールガード")
+	SubjectTag       string   // put before every notice subject; default per language ("【送信保留】")
+	Contact          string   // whom senders ask ("security@example.jp, 内線 1234"); default: Officers
+	Zone             tz.Zone  // times are written in it, labelled
 	Officers         []string // addresses told about new holds
 	IncidentContacts []string // addresses told at once about near misses
 	Language         string   // "ja" or "en"
@@ -37,6 +47,8 @@ type Config struct {
 	OfficerDigest time.Duration
 	Hostname      string // for Message-IDs
 	Now           func() time.Time
+	// Route returns the officers of m's sender group (nil: Officers).
+	Route func(m *store.Message) []string
 }
 
 // Notifier composes notices and posts webhooks.
@@ -57,27 +69,120 @@ func New(cfg Config, log *zap.Logger) *Notifier {
 	if cfg.Language != "en" {
 		cfg.Language = "ja"
 	}
+	t := textsJA
+	if cfg.Language == "en" {
+		t = textsEN
+	}
+	if cfg.DisplayName == "" {
+		cfg.DisplayName = t.displayName
+	}
+	if cfg.SubjectTag == "" {
+		cfg.SubjectTag = t.subjectTag
+	}
+	if cfg.Contact == "" {
+		cfg.Contact = strings.Join(cfg.Officers, ", ")
+	}
 	return &Notifier{cfg: cfg, log: log.Named("notify"), client: &http.Client{Timeout: 10 * time.Second}, hooks: make(chan []byte, 1000)}
 }
 
 // Held returns the notices for a newly held message: one to the sender,
-// one to the officers.
-func (n *Notifier) Held(m *store.Message, reasons []string) []hold.Notice {
+// one to the officers (or the officers of the sender's group, see
+// Router). What the guard found is read from the message's verdict.
+func (n *Notifier) Held(m *store.Message) []hold.Notice {
 	var out []hold.Notice
 	t := n.text()
-	why := strings.Join(reasons, "\n  - ")
-	if why != "" {
-		why = "  - " + why
-	}
+	var v policy.Verdict
+	_ = json.Unmarshal(m.Verdict, &v)
+	why := n.reasons(&v)
+	found := n.found(m, &v)
 	if m.From != "" {
-		body := fmt.Sprintf(t.heldSender, n.subject(m), strings.Join(m.Addrs(), ", "), why, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
+		body := fmt.Sprintf(t.heldSender, n.subject(m), n.rcpts(m, &v), found, why,
+			n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), n.contact(), m.ID)
 		out = append(out, n.compose([]string{m.From}, fmt.Sprintf(t.heldSenderSubj, n.subject(m)), body))
 	}
-	if len(n.cfg.Officers) > 0 && n.cfg.OfficerDigest == 0 {
-		body := fmt.Sprintf(t.heldOfficer, m.From, strings.Join(m.Addrs(), ", "), n.subject(m), why, n.link(m.ID), m.ID)
-		out = append(out, n.compose(n.cfg.Officers, fmt.Sprintf(t.heldOfficerSubj, m.From), body))
+	if officers := n.officersFor(m); len(officers) > 0 && n.cfg.OfficerDigest == 0 {
+		body := fmt.Sprintf(t.heldOfficer, m.From, n.rcpts(m, &v), n.subject(m), found, why,
+			n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), m.ID)
+		out = append(out, n.compose(officers, fmt.Sprintf(t.heldOfficerSubj, m.From), body))
 	}
 	return out
+}
+
+// reasons lists the reasons that held the message, in the notice's language.
+func (n *Notifier) reasons(v *policy.Verdict) string {
+	var lines []string
+	for _, r := range v.Reasons {
+		if !r.Monitor && r.Action != policy.Pass {
+			if s := r.Text(n.cfg.Language); s != "" && !slices.Contains(lines, s) {
+				lines = append(lines, s)
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return "  -"
+	}
+	return "  - " + strings.Join(lines, "\n  - ")
+}
+
+// found says what the guard found: the recipients nobody vouched for,
+// the share links with their hosts, and any other finding of the verdict
+// (record counts, look-alike domains), by name.
+func (n *Notifier) found(m *store.Message, v *policy.Verdict) string {
+	t := n.text()
+	var lines []string
+	if len(v.Unknown) > 0 {
+		lines = append(lines, fmt.Sprintf(t.foundUnknown, len(v.Unknown), strings.Join(first(v.Unknown, 10), ", ")))
+	}
+	seen := map[string]bool{}
+	for _, l := range v.Links {
+		host := hostOf(l.URL)
+		if seen[host] {
+			continue
+		}
+		seen[host] = true
+		if len(seen) > 5 {
+			break
+		}
+		lines = append(lines, fmt.Sprintf(t.foundLink, host, l.Provider))
+	}
+	for _, sig := range extraFindings(m.Verdict) {
+		lines = append(lines, fmt.Sprintf(t.foundOther, sig))
+	}
+	if len(lines) == 0 {
+		return "  -"
+	}
+	return "  - " + strings.Join(lines, "\n  - ")
+}
+
+// rcpts lists the envelope recipients, marking those nobody vouched for.
+func (n *Notifier) rcpts(m *store.Message, v *policy.Verdict) string {
+	t := n.text()
+	addrs := m.Addrs()
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		if slices.ContainsFunc(v.Unknown, func(u string) bool { return strings.EqualFold(u, a) }) {
+			a += t.unknownMark
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, ", ")
+}
+
+func (n *Notifier) contact() string {
+	if n.cfg.Contact == "" {
+		return "-"
+	}
+	return n.cfg.Contact
+}
+
+// officersFor returns who is told about a new hold of m.
+func (n *Notifier) officersFor(m *store.Message) []string {
+	if n.cfg.Route != nil {
+		if o := n.cfg.Route(m); len(o) > 0 {
+			return o
+		}
+	}
+	return n.cfg.Officers
 }
 
 // Digest returns the officers' digest of the messages held in one period,
@@ -88,15 +193,16 @@ func (n *Notifier) Digest(held []*store.Message, from, until time.Time) (hold.No
 	}
 	t := n.text()
 	var b strings.Builder
-	fmt.Fprintf(&b, t.digestIntro, len(held), from.Local().Format(time.DateTime), until.Local().Format(time.DateTime))
+	fmt.Fprintf(&b, t.digestIntro, len(held), n.cfg.Zone.Minute(from), n.cfg.Zone.Minute(until))
 	for _, m := range held {
-		fmt.Fprintf(&b, "\n- %s  %s → %s\n  %s\n  %s\n", m.Received.Local().Format(time.DateTime), m.From,
+		fmt.Fprintf(&b, "\n- %s  %s → %s\n  %s\n  %s\n", n.cfg.Zone.Minute(m.Received), m.From,
 			strings.Join(m.Addrs(), ", "), n.subject(m), n.link(m.ID))
 	}
 	return n.compose(n.cfg.Officers, fmt.Sprintf(t.digestSubj, len(held)), b.String()), true
 }
 
-// Decided implements hold.Notifier.
+// Decided implements hold.Notifier. Approval and rejection notices name
+// the officer who decided.
 func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 	t := n.text()
 	var out []hold.Notice
@@ -104,11 +210,11 @@ func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 		var subj, body string
 		switch d.Kind {
 		case store.DecisionApprove:
-			subj, body = t.approvedSubj, fmt.Sprintf(t.approved, n.subject(m), strings.Join(m.Addrs(), ", "), m.ID)
+			subj, body = t.approvedSubj, fmt.Sprintf(t.approved, n.subject(m), strings.Join(m.Addrs(), ", "), d.Actor, m.ID)
 		case store.DecisionReject:
-			subj, body = t.rejectedSubj, fmt.Sprintf(t.rejected, n.subject(m), strings.Join(m.Addrs(), ", "), d.Comment, m.ID)
+			subj, body = t.rejectedSubj, fmt.Sprintf(t.rejected, n.subject(m), strings.Join(m.Addrs(), ", "), d.Actor, d.Comment, n.contact(), m.ID)
 		case store.DecisionExpire:
-			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), strings.Join(m.Addrs(), ", "), m.ID)
+			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), strings.Join(m.Addrs(), ", "), n.contact(), m.ID)
 		}
 		if subj != "" {
 			out = append(out, n.compose([]string{m.From}, fmt.Sprintf(subj, n.subject(m)), body))
@@ -198,7 +304,7 @@ func (n *Notifier) subject(m *store.Message) string {
 		return r
 	}, m.Subject)
 	if s == "" {
-		return "(no subject)"
+		return n.text().noSubject
 	}
 	if len([]rune(s)) > 120 {
 		s = string([]rune(s)[:119]) + "…"
@@ -218,8 +324,11 @@ func (n *Notifier) link(id string) string {
 func (n *Notifier) compose(to []string, subject, body string) hold.Notice {
 	now := n.cfg.Now()
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: %s\r\n", n.cfg.From)
+	fmt.Fprintf(&b, "From: %s\r\n", (&mail.Address{Name: n.cfg.DisplayName, Address: n.cfg.From}).String())
 	fmt.Fprintf(&b, "To: %s\r\n", strings.Join(to, ", "))
+	if n.cfg.SubjectTag != "" {
+		subject = n.cfg.SubjectTag + " " + subject
+	}
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.BEncoding.Encode("utf-8", subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Message-ID: <%s.notice@%s>\r\n", store.NewID(now), n.cfg.Hostname)
@@ -232,4 +341,79 @@ func (n *Notifier) compose(to []string, subject, body string) hold.Notice {
 	}
 	b.WriteString(enc + "\r\n")
 	return hold.Notice{From: n.cfg.From, To: to, Data: b.Bytes()}
+}
+
+func first(ss []string, n int) []string {
+	if len(ss) > n {
+		return ss[:n]
+	}
+	return ss
+}
+
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Hostname()
+	}
+	return raw
+}
+
+// knownVerdict are the verdict fields notices word themselves.
+var knownVerdict = map[string]bool{"action": true, "reasons": true, "links": true, "links_omitted": true,
+	"recipients": true, "unknown": true, "problems": true}
+
+// extraFindings lists the verdict's other fields that are set, as
+// "name: value" (counts of personal records, look-alike domains …).
+func extraFindings(b []byte) []string {
+	var top map[string]any
+	if json.Unmarshal(b, &top) != nil {
+		return nil
+	}
+	var out []string
+	for k, v := range top {
+		if knownVerdict[k] {
+			continue
+		}
+		if s := findingValue(v); s != "" {
+			out = append(out, strings.ReplaceAll(k, "_", " ")+": "+s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func findingValue(v any) string {
+	switch t := v.(type) {
+	case bool:
+		if t {
+			return "yes"
+		}
+	case float64:
+		if t != 0 {
+			return fmt.Sprint(t)
+		}
+	case string:
+		return t
+	case []any:
+		var parts []string
+		for _, e := range t {
+			if s := findingValue(e); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			if s := findingValue(t[k]); s != "" {
+				parts = append(parts, k+" "+s)
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
+	return ""
 }

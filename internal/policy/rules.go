@@ -23,6 +23,11 @@ type RuleSpec struct {
 	// Reason is shown to officers and to the sender; required for hold
 	// and reject.
 	Reason string `toml:"reason" json:"reason,omitempty"`
+	// ReasonJA and ReasonEN are the reason in Japanese and in English;
+	// notices and the console show the reader's language and fall back
+	// to Reason (and then to the other language) when one is missing.
+	ReasonJA string `toml:"reason_ja" json:"reason_ja,omitempty"`
+	ReasonEN string `toml:"reason_en" json:"reason_en,omitempty"`
 	// Mode: "enforce" (default) or "monitor". A monitor rule is recorded
 	// in the verdict with what it would have done and never changes the
 	// action.
@@ -186,40 +191,54 @@ func DefaultRules() []RuleSpec {
 		{
 			Name: "inspection-problem", Action: "hold",
 			Reason:            "The message could not be inspected completely (a limit was reached or a part could not be parsed); an officer must review it.",
+			ReasonJA:          "メールを最後まで検査できませんでした（上限に達したか、読み取れない部分があります）。担当者の確認が必要です。",
+			ReasonEN:          "The message could not be inspected completely (a limit was reached or a part could not be parsed); an officer must review it.",
 			InspectionProblem: yes(),
 		},
 		{
 			Name: "share-link-unknown-recipient", Action: "hold",
 			Reason:     "The message contains a link to shared files and goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:   "ファイル共有リンクを含むメールが、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:   "The message contains a link to shared files and goes to a recipient who is neither internal nor on the allowlist.",
 			ShareLink:  yes(),
 			Recipients: RcptAnyUnknown,
 		},
 		{
 			Name: "share-notice-unknown-recipient", Action: "hold",
 			Reason:      "The message reads like a file-sharing invitation and goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:    "ファイル共有の招待と思われるメールが、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:    "The message reads like a file-sharing invitation and goes to a recipient who is neither internal nor on the allowlist.",
 			ShareNotice: yes(),
 			Recipients:  RcptAnyUnknown,
 		},
 		{
 			Name: "encrypted-attachment-unknown-recipient", Action: "hold", Mode: ModeMonitor,
 			Reason:              "An encrypted attachment goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:            "暗号化された添付ファイルが、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:            "An encrypted attachment goes to a recipient who is neither internal nor on the allowlist.",
 			EncryptedAttachment: yes(),
 			Recipients:          RcptAnyUnknown,
 		},
 		{
 			Name: "many-external-header-recipients", Action: "hold", Mode: ModeMonitor,
 			Reason:                  "More than 10 external addresses are visible in To/Cc; Bcc may have been intended.",
+			ReasonJA:                "To/Cc に社外のアドレスが10件を超えて表示されています。Bcc にするつもりではありませんでしたか。",
+			ReasonEN:                "More than 10 external addresses are visible in To/Cc; Bcc may have been intended.",
 			ExternalHeaderRcptsOver: &ten,
 		},
 		{
 			Name: "confidential-subject-unknown-recipient", Action: "hold", Mode: ModeMonitor,
 			Reason:          "The subject marks the message as confidential and it goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:        "件名に「社外秘」などの表示があり、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:        "The subject marks the message as confidential and it goes to a recipient who is neither internal nor on the allowlist.",
 			SubjectKeywords: []string{"社外秘", "極秘", "部外秘", "confidential"},
 			Recipients:      RcptAnyUnknown,
 		},
 		{
 			Name: "large-attachment-unknown-recipient", Action: "hold", Mode: ModeMonitor,
 			Reason:             "An attachment over 10 MB goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:           "10MB を超える添付ファイルが、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:           "An attachment over 10 MB goes to a recipient who is neither internal nor on the allowlist.",
 			AttachmentSizeOver: &size,
 			Recipients:         RcptAnyUnknown,
 		},
@@ -228,11 +247,13 @@ func DefaultRules() []RuleSpec {
 
 // rule is a compiled RuleSpec.
 type rule struct {
-	name    string
-	action  Action
-	reason  string
-	monitor bool
-	conds   []cond
+	name     string
+	action   Action
+	reason   string
+	reasonJA string
+	reasonEN string
+	monitor  bool
+	conds    []cond
 }
 
 // cond is one compiled condition. cost orders evaluation: cheap facts
@@ -255,7 +276,8 @@ var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // compileRule compiles spec; problems go to probs under key.
 func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *problems) *rule {
 	n := len(*probs)
-	r := &rule{name: spec.Name, reason: strings.TrimSpace(spec.Reason)}
+	r := &rule{name: spec.Name, reason: strings.TrimSpace(spec.Reason),
+		reasonJA: strings.TrimSpace(spec.ReasonJA), reasonEN: strings.TrimSpace(spec.ReasonEN)}
 	if !ruleName.MatchString(spec.Name) {
 		probs.add(key+".name", fmt.Sprintf("%q is not a valid rule name", spec.Name), "letters, digits, '.', '_' and '-', at most 64, e.g. \"share-link-unknown-recipient\"")
 	}
@@ -265,7 +287,7 @@ func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *probl
 	default:
 		probs.add(key+".action", fmt.Sprintf("unknown action %q", spec.Action), "pass, hold or reject")
 	}
-	if r.reason == "" && (r.action == Hold || r.action == Reject) {
+	if r.reason == "" && r.reasonJA == "" && r.reasonEN == "" && (r.action == Hold || r.action == Reject) {
 		probs.add(key+".reason", "missing", "a sentence for officers and senders saying why such mail is "+map[Action]string{Hold: "held", Reject: "rejected"}[r.action])
 	}
 	switch strings.ToLower(strings.TrimSpace(spec.Mode)) {

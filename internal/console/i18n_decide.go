@@ -1,0 +1,273 @@
+package console
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The words of the decision panel, the summary line, the confirmation
+// step, the sender's justification and the figures. They are merged into
+// catalogue at start, so the same test checks them.
+var decideCatalogue = map[string]map[string]string{
+	"en": {
+		"class.internal":             "internal",
+		"class.allowlisted":          "allowlisted",
+		"class.unknown":              "unknown",
+		"action.pass":                "pass",
+		"action.hold":                "hold for review",
+		"action.reject":              "refuse",
+		"action.bcc":                 "send as Bcc",
+		"action.delay":               "delay",
+		"action.confirm":             "ask the sender",
+		"action.notice":              "notice",
+		"msg.monitor":                "recorded only (monitor mode)",
+		"msg.tech":                   "Technical details (admins)",
+		"col.matched":                "Matched",
+		"col.why_link":               "Catalogue match",
+		"src.text":                   "text",
+		"src.href":                   "link target",
+		"src.html-text":              "link text",
+		"src.calendar":               "calendar invitation",
+		"src.ooxml":                  "Office attachment",
+		"src.header":                 "header",
+		"src.pdf":                    "PDF attachment",
+		"problem.limit-depth":        "nested too deeply to inspect",
+		"problem.limit-parts":        "too many parts to inspect",
+		"problem.limit-size":         "too large to inspect",
+		"problem.limit-time":         "inspection took too long",
+		"problem.parse":              "a part could not be read",
+		"problem.charset":            "unknown character set",
+		"summary.unknown":            "%d unknown external recipient(s)",
+		"summary.more":               "and %d more",
+		"summary.bcc":                " (Bcc)",
+		"link.saas":                  "%s share link",
+		"link.folder":                "%s folder share link",
+		"link.transfer":              "%s file transfer link",
+		"link.signed-url":            "%s signed download link",
+		"link.other":                 "%s share link",
+		"rcpt.hidden":                "Bcc: not visible in To/Cc",
+		"msg.signals":                "Other findings",
+		"msg.high_risk":              "High risk: to approve, you will type the recipient's domain.",
+		"msg.summary":                "Summary",
+		"act.to_confirm":             "Approve…",
+		"act.reject_title":           "Reject",
+		"confirm.title":              "Approve and send?",
+		"confirm.intro":              "Once approved, the message leaves as it is. Check the recipients once more.",
+		"confirm.check":              "I have checked the recipients and the content.",
+		"confirm.domain":             "Type the domain of the recipient (the part after @)",
+		"confirm.submit":             "Approve and send",
+		"confirm.cancel":             "Back to the message",
+		"err.confirm_required":       "Tick the confirmation to approve.",
+		"err.domain_required":        "The domain you typed does not match the recipient's. Read the recipient's address again and type its domain.",
+		"err.justification_required": "Write the explanation first.",
+		"just.title":                 "Sender's explanation",
+		"just.label":                 "Why must this message go out? The officers read this.",
+		"just.submit":                "Send the explanation",
+		"just.none":                  "The sender has not explained this message.",
+		"just.wrong_address":         "If an address is wrong, withdraw the message and send it again.",
+		"done.justified":             "Your explanation of “%s” was recorded; the officers will see it.",
+		"done.approved_subj":         "Your approval of “%s” (%s) was recorded; it needs more approvals before it is sent.",
+		"done.released_subj":         "“%s” (%s) was approved and is being sent.",
+		"done.rejected_subj":         "“%s” (%s) was rejected; it will not be sent.",
+		"done.withdrawn_subj":        "“%s” (%s) was withdrawn; it will not be sent.",
+		"decision.justify":           "explained by the sender",
+		"decision.open":              "opened",
+		"time.zone":                  "Times in %s",
+	},
+	"ja": {
+		"class.internal":             "社内",
+		"class.allowlisted":          "許可リスト",
+		"class.unknown":              "未知",
+		"action.pass":                "送信",
+		"action.hold":                "保留して確認",
+		"action.reject":              "拒否",
+		"action.bcc":                 "Bcc に変えて送信",
+		"action.delay":               "遅延送信",
+		"action.confirm":             "送信者に確認",
+		"action.notice":              "通知",
+		"msg.monitor":                "記録のみ（監視モード）",
+		"msg.tech":                   "技術的な詳細（管理者向け）",
+		"col.matched":                "一致した内容",
+		"col.why_link":               "カタログとの一致",
+		"src.text":                   "本文",
+		"src.href":                   "リンク先",
+		"src.html-text":              "リンクの表示テキスト",
+		"src.calendar":               "会議の招待",
+		"src.ooxml":                  "Office 添付ファイル",
+		"src.header":                 "ヘッダー",
+		"src.pdf":                    "PDF 添付ファイル",
+		"problem.limit-depth":        "入れ子が深すぎて検査できません",
+		"problem.limit-parts":        "パートが多すぎて検査できません",
+		"problem.limit-size":         "大きすぎて検査できません",
+		"problem.limit-time":         "検査に時間がかかりすぎました",
+		"problem.parse":              "読み取れないパートがあります",
+		"problem.charset":            "不明な文字コード",
+		"summary.unknown":            "外部の未知の宛先 %d件",
+		"summary.more":               "ほか%d件",
+		"summary.bcc":                "（Bcc）",
+		"link.saas":                  "%s 共有リンク",
+		"link.folder":                "%s フォルダ共有リンク",
+		"link.transfer":              "%s ファイル転送リンク",
+		"link.signed-url":            "%s 署名付きダウンロードリンク",
+		"link.other":                 "%s 共有リンク",
+		"rcpt.hidden":                "Bcc：To/Cc に表示されない宛先",
+		"msg.signals":                "その他の検出",
+		"msg.high_risk":              "高リスク：承認には宛先のドメインの入力が必要です。",
+		"msg.summary":                "要約",
+		"act.to_confirm":             "承認へ進む…",
+		"act.reject_title":           "却下",
+		"confirm.title":              "承認して送信しますか",
+		"confirm.intro":              "承認するとメールはこのまま送信されます。宛先をもう一度確認してください。",
+		"confirm.check":              "宛先と内容を確認しました。",
+		"confirm.domain":             "宛先のドメイン（@ より後ろ）を入力してください",
+		"confirm.submit":             "承認して送信",
+		"confirm.cancel":             "メールに戻る",
+		"err.confirm_required":       "承認するには確認欄にチェックを入れてください。",
+		"err.domain_required":        "入力されたドメインが宛先と一致しません。宛先のアドレスをもう一度読み、そのドメインを入力してください。",
+		"err.justification_required": "説明を入力してください。",
+		"just.title":                 "送信者の説明",
+		"just.label":                 "このメールを送る必要がある理由（担当者が読みます）",
+		"just.submit":                "説明を送る",
+		"just.none":                  "送信者からの説明はまだありません。",
+		"just.wrong_address":         "宛先が誤っている場合は取り下げて送り直してください。",
+		"done.justified":             "「%s」の説明を記録しました。担当者が確認します。",
+		"done.approved_subj":         "「%s」（%s）の承認を記録しました。送信にはさらに承認が必要です。",
+		"done.released_subj":         "「%s」（%s）を承認しました。送信します。",
+		"done.rejected_subj":         "「%s」（%s）を却下しました。送信されません。",
+		"done.withdrawn_subj":        "「%s」（%s）を取り下げました。送信されません。",
+		"decision.justify":           "送信者の説明",
+		"decision.open":              "閲覧",
+		"time.zone":                  "時刻は %s で表示",
+	},
+}
+
+func init() {
+	for code, m := range decideCatalogue {
+		for k, v := range m {
+			catalogue[code][k] = v
+		}
+	}
+}
+
+// optional returns the text for key, or fallback when the catalogue has
+// none (values that come from outside: a new action, a new source).
+func (l lang) optional(key, fallback string) string {
+	if s, ok := l.msgs[key]; ok {
+		return s
+	}
+	return fallback
+}
+
+// Class names a recipient class.
+func (l lang) Class(c string) string { return l.optional("class."+c, c) }
+
+// Action names a verdict action.
+func (l lang) Action(a string) string { return l.optional("action."+a, a) }
+
+// Source names where a link was found.
+func (l lang) Source(s string) string { return l.optional("src."+s, s) }
+
+// Problem names an inspection problem kind.
+func (l lang) Problem(k string) string { return l.optional("problem."+k, k) }
+
+// Reason is a reason in the reader's language: the rule's text in it,
+// else its plain reason, else the other language.
+func (l lang) Reason(r APIReason) string {
+	own, other := r.DetailEN, r.DetailJA
+	if l.code == "ja" {
+		own, other = r.DetailJA, r.DetailEN
+	}
+	for _, s := range []string{own, r.Detail, other} {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// LinkKind describes a flagged link: "Google Drive フォルダ共有リンク".
+func (l lang) LinkKind(lk APILink) string {
+	p := lk.Provider
+	if p == "" {
+		p = lk.Host
+	}
+	low := strings.ToLower(lk.URL)
+	switch {
+	case lk.Kind == "transfer", lk.Kind == "signed-url":
+		return l.T("link."+lk.Kind, p)
+	case strings.Contains(low, "folder") || strings.Contains(low, "/scl/fo/") || strings.Contains(low, "/drive/u/") && strings.Contains(low, "folders"):
+		return l.T("link.folder", p)
+	}
+	return l.T("link.saas", p)
+}
+
+// Summary is the one line at the top of the decision panel: the unknown
+// recipients (blind copies marked) and what was found, e.g.
+// 外部の未知の宛先 1件 yamada@gmial.com（Bcc）← Google Drive フォルダ共有リンク.
+func (l lang) Summary(m *APIDetail) string {
+	var b strings.Builder
+	var unknown []APIRcpt
+	for _, r := range m.Rcpts {
+		if r.Unknown {
+			unknown = append(unknown, r)
+		}
+	}
+	if len(unknown) > 0 {
+		b.WriteString(l.T("summary.unknown", len(unknown)))
+		for i, r := range unknown {
+			if i == 3 {
+				b.WriteString(" " + l.T("summary.more", len(unknown)-3))
+				break
+			}
+			b.WriteString(" " + Printable(r.Addr, false))
+			if r.Hidden {
+				b.WriteString(l.T("summary.bcc"))
+			}
+		}
+	}
+	var what []string
+	for _, lk := range m.Links {
+		if !lk.Flagged {
+			continue
+		}
+		if d := l.LinkKind(lk); !containsStr(what, d) {
+			what = append(what, d)
+		}
+		if len(what) == 2 {
+			break
+		}
+	}
+	if len(what) == 0 {
+		for _, r := range m.Reasons {
+			if !r.Monitor && r.Action != "pass" {
+				what = append(what, l.Reason(r))
+				break
+			}
+		}
+	}
+	if len(what) > 0 {
+		if b.Len() > 0 {
+			b.WriteString(" ← ")
+		}
+		b.WriteString(l.Join(what))
+	}
+	return b.String()
+}
+
+func containsStr(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Signal names a verdict signal: its catalogue text if there is one,
+// else the field name in words.
+func (l lang) Signal(name string) string {
+	return l.optional("signal."+name, strings.ReplaceAll(name, "_", " "))
+}
+
+// Zone says which zone times are shown in.
+func (l lang) Zone() string { return l.T("time.zone", fmt.Sprint(l.zone.Name())) }
