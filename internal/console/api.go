@@ -89,9 +89,9 @@ type APIReason struct {
 	Detail   string `json:"detail,omitempty"`
 	DetailJA string `json:"detail_ja,omitempty"`
 	DetailEN string `json:"detail_en,omitempty"`
-	Matched string `json:"matched,omitempty"` // what made the rule's conditions true
-	Action  string `json:"action,omitempty"`
-	Monitor bool   `json:"monitor,omitempty"`
+	Matched  string `json:"matched,omitempty"` // what made the rule's conditions true
+	Action   string `json:"action,omitempty"`
+	Monitor  bool   `json:"monitor,omitempty"`
 }
 
 // APIList is the answer to GET /api/held.

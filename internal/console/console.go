@@ -48,7 +48,7 @@ type Config struct {
 	SessionMax  time.Duration // and this long after login in any case (default 12h)
 	BaseURL     string        // how users reach the console (informational)
 	Now         func() time.Time
-	Zone        tz.Zone // times are shown in it, labelled
+	Zone        tz.Zone        // times are shown in it, labelled
 	Limits      message.Limits // for inspecting a message shown in the view
 	// BodyGoneAt says when retention destroys (or destroyed) a message's
 	// content, zero while that is not decided yet; the view shows it.

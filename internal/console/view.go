@@ -52,9 +52,9 @@ type verdictCause struct {
 	Detail   string `json:"detail"`
 	DetailJA string `json:"detail_ja"`
 	DetailEN string `json:"detail_en"`
-	Matched string `json:"matched"`
-	Action  string `json:"action"`
-	Monitor bool   `json:"monitor"`
+	Matched  string `json:"matched"`
+	Action   string `json:"action"`
+	Monitor  bool   `json:"monitor"`
 }
 
 // UnmarshalJSON also takes a bare string (a reason without a rule name).
