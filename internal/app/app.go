@@ -207,7 +207,9 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		st.Close()
 		return nil, err
 	}
+	router := cfg.Router()
 	a.Notify = notify.New(notify.Config{
+		Route:            router.Officers,
 		From:             cfg.Notify.From,
 		DisplayName:      cfg.Notify.DisplayName,
 		SubjectTag:       cfg.Notify.SubjectTag,
@@ -226,7 +228,13 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	if cfg.Hold.HighRiskSignals != nil {
 		risk.Signals = *cfg.Hold.HighRiskSignals
 	}
-	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now, Risk: risk}, st, a.Notify, a.Queue.Kick, log)
+	escalation := func(m *store.Message) ([]string, time.Duration) {
+		if g := router.For(m); g != nil {
+			return g.Backup, g.EscalateAfter
+		}
+		return nil, 0
+	}
+	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now, Risk: risk, Escalation: escalation}, st, a.Notify, a.Queue.Kick, log)
 	a.Intake = intake.New(intake.Config{
 		Now:     o.now,
 		HoldFor: cfg.Hold.ExpireAfter.D(),
@@ -378,6 +386,9 @@ func (a *App) Start(ctx context.Context) error {
 		return runLoop(ctx, 30*time.Second, func(ctx context.Context) {
 			if _, err := a.Hold.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 				a.Log.Error("expiring held mail failed", zap.Error(err))
+			}
+			if _, err := a.Hold.EscalateDue(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("escalating held mail failed", zap.Error(err))
 			}
 		})
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/egressguard/egressguard/internal/policy"
+	"github.com/egressguard/egressguard/internal/route"
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/sharelink"
 	"github.com/egressguard/egressguard/internal/tz"
@@ -51,6 +52,7 @@ type Config struct {
 	Hold     Hold       `toml:"hold"`
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
+	Route    Route      `toml:"route"`
 	Seed     []SeedUser `toml:"seed_user"`
 
 	// Zone is TimeZone, loaded.
@@ -198,6 +200,20 @@ type Console struct {
 	SessionMax  Duration `toml:"session_max"`
 
 	TLSConfig *tls.Config `toml:"-"`
+}
+
+// Route assigns held mail to sender groups (see package route).
+type Route struct {
+	Groups []RouteGroup `toml:"group"`
+}
+
+// RouteGroup is one [[route.group]].
+type RouteGroup struct {
+	Name          string   `toml:"name"`
+	Senders       []string `toml:"senders"`        // user names, addresses, "@domain", or "*"
+	Officers      []string `toml:"officers"`       // told about each new hold of the group
+	Backup        []string `toml:"backup"`         // told once when a hold waits escalate_after
+	EscalateAfter Duration `toml:"escalate_after"` // 0: never
 }
 
 // SeedUser is an account created at start if it does not exist yet. It is
@@ -604,6 +620,31 @@ func (cfg *Config) validateHold(c *Checker) {
 	if n.WebhookURL != "" && !strings.HasPrefix(n.WebhookURL, "https://") && !strings.HasPrefix(n.WebhookURL, "http://") {
 		c.Add("notify.webhook_url", "not an http(s) URL", "e.g. \"https://chat.example.jp/hooks/abc\"")
 	}
+	names := map[string]bool{}
+	for i, g := range cfg.Route.Groups {
+		key := fmt.Sprintf("route.group[%d]", i)
+		if g.Name == "" {
+			c.Add(key+".name", "must not be empty", "e.g. \"sales\"")
+		} else if names[g.Name] {
+			c.Add(key+".name", fmt.Sprintf("duplicate group name %q", g.Name), "give each group its own name")
+		}
+		names[g.Name] = true
+		if len(g.Senders) == 0 {
+			c.Add(key+".senders", "empty", "user names, addresses, \"@domain\", or \"*\" for everyone")
+		}
+		for field, list := range map[string][]string{"officers": g.Officers, "backup": g.Backup} {
+			for _, a := range list {
+				if !validAddress(a) {
+					c.Add(key+"."+field, fmt.Sprintf("%q is not an address", a), "e.g. \"security@example.jp\"")
+				}
+			}
+		}
+		if g.EscalateAfter < 0 {
+			c.Add(key+".escalate_after", "must not be negative", "e.g. \"4h\"; 0 never escalates")
+		} else if g.EscalateAfter > 0 && len(g.Backup) == 0 {
+			c.Add(key+".backup", "escalate_after is set but nobody is named to escalate to", "list the backup officers' addresses")
+		}
+	}
 	k := &cfg.Console
 	if k.Listen != "" {
 		checkHostPort(c, "console.listen", k.Listen)
@@ -629,6 +670,16 @@ func (cfg *Config) validateHold(c *Checker) {
 	if k.SessionMax < k.SessionIdle {
 		c.Add("console.session_max", "shorter than session_idle", "e.g. session_idle = \"30m\", session_max = \"12h\"")
 	}
+}
+
+// Router builds the sender groups.
+func (cfg *Config) Router() *route.Router {
+	groups := make([]route.Group, 0, len(cfg.Route.Groups))
+	for _, g := range cfg.Route.Groups {
+		groups = append(groups, route.Group{Name: g.Name, Senders: g.Senders, Officers: g.Officers,
+			Backup: g.Backup, EscalateAfter: g.EscalateAfter.D()})
+	}
+	return route.New(groups)
 }
 
 // Rules returns the effective rule list: the built-in rules unless

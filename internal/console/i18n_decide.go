@@ -72,6 +72,7 @@ var decideCatalogue = map[string]map[string]string{
 		"done.withdrawn_subj":        "“%s” (%s) was withdrawn; it will not be sent.",
 		"decision.justify":           "explained by the sender",
 		"decision.open":              "opened",
+		"decision.escalate":          "backup officers told (no decision in time)",
 		"time.zone":                  "Times in %s",
 	},
 	"ja": {
@@ -137,6 +138,7 @@ var decideCatalogue = map[string]map[string]string{
 		"done.withdrawn_subj":        "「%s」（%s）を取り下げました。送信されません。",
 		"decision.justify":           "送信者の説明",
 		"decision.open":              "閲覧",
+		"decision.escalate":          "代理の担当者に通知（期限内に判断なし）",
 		"time.zone":                  "時刻は %s で表示",
 	},
 }
@@ -247,7 +249,12 @@ func (l lang) Summary(m *APIDetail) string {
 	}
 	if len(what) > 0 {
 		if b.Len() > 0 {
-			b.WriteString(" ← ")
+			// After a full-width bracket the arrow needs no space.
+			if strings.HasSuffix(b.String(), "）") {
+				b.WriteString("← ")
+			} else {
+				b.WriteString(" ← ")
+			}
 		}
 		b.WriteString(l.Join(what))
 	}

@@ -59,8 +59,9 @@ var (
 // decide it: the sender's justification, and an officer's first opening
 // of the message (for the approval-quality figures).
 const (
-	DecisionJustify = "justify"
-	DecisionOpen    = "open"
+	DecisionJustify  = "justify"
+	DecisionOpen     = "open"
+	DecisionEscalate = "escalate" // the backup officers were told (actor "system")
 )
 
 // MaxJustification bounds a sender's justification, in bytes.
@@ -104,6 +105,15 @@ type Config struct {
 	Approvals int              // distinct officers needed to release (default 1)
 	Now       func() time.Time // injected clock; nil = time.Now
 	Risk      Risk             // which holds need the recipient's domain typed
+	// Escalation returns the backup officers of m and how long m may
+	// wait undecided before they are told (0: never).
+	Escalation func(m *store.Message) (backup []string, after time.Duration)
+}
+
+// Escalator composes the notice to backup officers; a Notifier that
+// implements it is used by EscalateDue.
+type Escalator interface {
+	Escalated(m *store.Message, to []string, waited time.Duration) Notice
 }
 
 // Service applies decisions.
@@ -460,6 +470,68 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 		n++
 		s.log.Info("hold expired", zap.String("msg_id", m.ID))
 		s.event(m, d)
+	}
+	if n > 0 {
+		s.kick()
+	}
+	return n, nil
+}
+
+// EscalateDue tells the backup officers about held messages that have
+// waited longer than their group allows. Each message is escalated once,
+// even with several instances sharing the store: the notice's message ID
+// is derived from the held message's, and the transaction that would
+// insert it a second time fails. The escalation is recorded as a
+// decision (for the history) and audited, in the same transaction.
+func (s *Service) EscalateDue(ctx context.Context) (int, error) {
+	esc, ok := s.notify.(Escalator)
+	if s.cfg.Escalation == nil || !ok {
+		return 0, nil
+	}
+	ms, err := s.st.List(ctx, store.Filter{States: []store.State{store.Held}, Ascending: true, Limit: 1000})
+	if err != nil {
+		return 0, err
+	}
+	now := s.cfg.Now().UTC()
+	n := 0
+	for _, m := range ms {
+		backup, after := s.cfg.Escalation(m)
+		waited := now.Sub(m.Received)
+		if after <= 0 || len(backup) == 0 || waited < after {
+			continue
+		}
+		noticeID := "escalate-" + m.ID
+		err := s.st.Update(ctx, func(txx store.Tx) error {
+			tx := txx.(Tx)
+			if _, err := tx.Message(noticeID); err == nil {
+				return store.ErrExists
+			}
+			cur, err := tx.Message(m.ID)
+			if err != nil {
+				return err
+			}
+			if cur.State != store.Held {
+				return ErrNotHeld
+			}
+			if err := EnqueueNoticeID(tx, now, noticeID, esc.Escalated(cur, backup, waited)); err != nil {
+				return err
+			}
+			if err := tx.AddDecision(&store.Decision{MsgID: m.ID, Actor: "system", Kind: DecisionEscalate,
+				Comment: strings.Join(backup, ", "), At: now}); err != nil {
+				return err
+			}
+			_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: "hold.escalate", MsgID: m.ID,
+				Data: map[string]any{"to": backup, "waited_s": int64(waited / time.Second), "after_s": int64(after / time.Second)}})
+			return err
+		})
+		if errors.Is(err, store.ErrExists) || errors.Is(err, ErrNotHeld) {
+			continue // escalated before, or decided meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		s.log.Info("hold escalated", zap.String("msg_id", m.ID), zap.Strings("to", backup))
 	}
 	if n > 0 {
 		s.kick()

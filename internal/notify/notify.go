@@ -185,6 +185,26 @@ func (n *Notifier) officersFor(m *store.Message) []string {
 	return n.cfg.Officers
 }
 
+// Escalated implements hold.Escalator: the notice to the backup officers
+// of a hold that has waited too long.
+func (n *Notifier) Escalated(m *store.Message, to []string, waited time.Duration) hold.Notice {
+	t := n.text()
+	var v policy.Verdict
+	_ = json.Unmarshal(m.Verdict, &v)
+	body := fmt.Sprintf(t.escalate, n.duration(waited), m.From, n.rcpts(m, &v), n.subject(m), n.reasons(&v),
+		n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), m.ID)
+	return n.compose(to, fmt.Sprintf(t.escalateSubj, m.From), body)
+}
+
+// duration words a waiting time: "4h 10m", "4時間10分".
+func (n *Notifier) duration(d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	if n.cfg.Language == "en" {
+		return fmt.Sprintf("%dh %dm", h, m)
+	}
+	return fmt.Sprintf("%d時間%d分", h, m)
+}
+
 // Digest returns the officers' digest of the messages held in one period,
 // or false if there are no officers or nothing was held.
 func (n *Notifier) Digest(held []*store.Message, from, until time.Time) (hold.Notice, bool) {
