@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	buildversion "github.com/egressguard/egressguard/internal/version"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -52,10 +55,7 @@ func commands() []command {
 		{"allow", "allowlist: list, add, remove, import, export", cmdAllow},
 		{"audit", "audit verify | export: check or export the audit chain", cmdAudit},
 		{"keygen", "print a new key line for the body key file", cmdKeygen},
-		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
-			fmt.Fprintln(out, "egressguard", version)
-			return nil
-		}},
+		{"version", "print the version and the commit it was built from", cmdVersion},
 	}
 }
 
@@ -68,6 +68,9 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	if version != "dev" {
+		buildversion.Version = version
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -112,4 +115,21 @@ func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs.SetOutput(stderr)
 	cfg := fs.String("config", "config/egressguard.toml", "config `FILE`")
 	return fs, cfg
+}
+
+func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("egressguard version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the build as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	v := buildversion.Get()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	fmt.Fprintln(stdout, "egressguard", v)
+	return nil
 }

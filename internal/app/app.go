@@ -53,6 +53,7 @@ type App struct {
 	Console   *console.Console
 	SMTP      *smtpfront.Server
 	Registry  *prometheus.Registry
+	metrics   *holdMetrics
 
 	now       func() time.Time
 	smtpLn    net.Listener
@@ -164,11 +165,13 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 
+	a.metrics = newHoldMetrics(a.Registry, st, o.now, cfg.Hold.FastApproval.D())
 	judge, err := NewJudge(cfg, o.now)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	judge.hits = a.metrics.hits
 	a.Judge = judge
 	a.Allow, err = allowlist.New(st, cfg.Policy.Allow, log, allowlist.Options{Now: o.now})
 	if err != nil {
@@ -210,6 +213,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	router := cfg.Router()
 	a.Notify = notify.New(notify.Config{
 		Route:            router.Officers,
+		OnWebhookFailure: func(reason string) { a.metrics.webhookFail.WithLabelValues(reason).Inc() },
 		From:             cfg.Notify.From,
 		DisplayName:      cfg.Notify.DisplayName,
 		SubjectTag:       cfg.Notify.SubjectTag,
@@ -234,7 +238,8 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		}
 		return nil, 0
 	}
-	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now, Risk: risk, Escalation: escalation}, st, a.Notify, a.Queue.Kick, log)
+	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now, Risk: risk, Escalation: escalation,
+		Observe: a.metrics.observe}, st, a.Notify, a.Queue.Kick, log)
 	a.Intake = intake.New(intake.Config{
 		Now:     o.now,
 		HoldFor: cfg.Hold.ExpireAfter.D(),

@@ -20,6 +20,7 @@ type Judge struct {
 	lists  atomic.Pointer[listsBox]
 	limits message.Limits
 	now    func() time.Time
+	hits   func(*policy.Verdict) // counts rule hits (serve); nil: not counted
 }
 
 // listsBox lets an interface value live in an atomic.Pointer.
@@ -78,6 +79,9 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
+	}
+	if j.hits != nil {
+		j.hits(v)
 	}
 	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From, MessageID: facts.MessageID}
 	out.Rules = v.Rules()

@@ -175,6 +175,9 @@ type Hold struct {
 	HighRiskRules      []string  `toml:"high_risk_rules"`
 	HighRiskRecipients int       `toml:"high_risk_recipients"`
 	HighRiskSignals    *[]string `toml:"high_risk_signals"`
+	// FastApproval: an approval given within this time of the officer
+	// first opening the message counts as fast (approval-quality figures).
+	FastApproval Duration `toml:"fast_approval"`
 }
 
 // Notify configures the guard's own notices.
@@ -260,7 +263,7 @@ func Defaults() *Config {
 			Lease:          Duration(30 * 60e9),
 		},
 		Store: Store{Driver: "sqlite"},
-		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9), HighRiskRecipients: 10},
+		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9), HighRiskRecipients: 10, FastApproval: Duration(10e9)},
 		Retain: Retention{
 			DecidedBody: Duration(30 * 24 * 3600e9),
 			Audit:       Duration(5 * 365 * 24 * 3600e9),

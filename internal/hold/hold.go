@@ -105,9 +105,46 @@ type Config struct {
 	Approvals int              // distinct officers needed to release (default 1)
 	Now       func() time.Time // injected clock; nil = time.Now
 	Risk      Risk             // which holds need the recipient's domain typed
+	// Observe is told about every committed decision (metrics); nil: nobody.
+	Observe func(Observation)
 	// Escalation returns the backup officers of m and how long m may
 	// wait undecided before they are told (0: never).
 	Escalation func(m *store.Message) (backup []string, after time.Duration)
+}
+
+// Observation is one committed decision, for metrics and figures.
+type Observation struct {
+	Kind     string // store.DecisionApprove, …, DecisionEscalate
+	Actor    string
+	NearMiss bool
+	// SinceOpen is the time from the actor's first opening of the
+	// message to the decision (approve and reject; 0 if unknown).
+	SinceOpen time.Duration
+	// SinceHeld is the time from receipt to the decision.
+	SinceHeld time.Duration
+}
+
+func (s *Service) observe(o Observation) {
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(o)
+	}
+}
+
+// openedAt returns when actor first opened the message, from its decisions.
+func openedAt(ds []*store.Decision, actor string) time.Time {
+	for _, d := range ds {
+		if d.Kind == DecisionOpen && d.Actor == actor {
+			return d.At
+		}
+	}
+	return time.Time{}
+}
+
+func since(from, to time.Time) time.Duration {
+	if from.IsZero() || to.Before(from) {
+		return 0
+	}
+	return to.Sub(from)
 }
 
 // Escalator composes the notice to backup officers; a Notifier that
@@ -259,6 +296,7 @@ func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (O
 // which a high-risk hold requires (ErrDomainRequired otherwise).
 func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, typed string) (Outcome, error) {
 	var out Outcome
+	var obs Observation
 	var m *store.Message
 	var d *store.Decision
 	err := s.st.Update(ctx, func(txx store.Tx) error {
@@ -287,6 +325,7 @@ func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, type
 		}
 		approvers[u.Name] = true
 		now := s.cfg.Now().UTC()
+		obs = Observation{Kind: store.DecisionApprove, Actor: u.Name, SinceOpen: since(openedAt(prior, u.Name), now), SinceHeld: since(m.Received, now)}
 		d = &store.Decision{MsgID: id, Actor: u.Name, Kind: store.DecisionApprove, At: now}
 		if err := tx.AddDecision(d); err != nil {
 			return err
@@ -328,6 +367,7 @@ func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, type
 	}
 	s.log.Info("approval", zap.String("msg_id", id), zap.String("approver", u.Name),
 		zap.Int("approvals", out.Approvals), zap.Bool("released", out.Released))
+	s.observe(obs)
 	if out.Released {
 		s.kick()
 		s.event(m, d)
@@ -389,6 +429,7 @@ func (s *Service) Withdraw(ctx context.Context, u *store.User, id, via string) e
 
 func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *store.Decision, to store.State) error {
 	var m *store.Message
+	var obs Observation
 	err := s.st.Update(ctx, func(txx store.Tx) error {
 		tx := txx.(Tx)
 		var err error
@@ -402,6 +443,14 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 		}
 		now := s.cfg.Now().UTC()
 		d.MsgID, d.Actor, d.At = id, u.Name, now
+		obs = Observation{Kind: d.Kind, Actor: u.Name, NearMiss: d.NearMiss, SinceHeld: since(m.Received, now)}
+		if d.Kind == store.DecisionReject {
+			prior, err := tx.Decisions(id)
+			if err != nil {
+				return err
+			}
+			obs.SinceOpen = since(openedAt(prior, u.Name), now)
+		}
 		m.State = to
 		m.Updated = now
 		if err := tx.UpdateMessage(m, store.Held); err != nil {
@@ -426,6 +475,7 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 		return err
 	}
 	s.log.Info("decision", zap.String("msg_id", id), zap.String("actor", u.Name), zap.String("decision", d.Kind), zap.Bool("near_miss", d.NearMiss))
+	s.observe(obs)
 	s.kick() // notices are queued
 	s.event(m, d)
 	return nil
@@ -469,6 +519,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 		}
 		n++
 		s.log.Info("hold expired", zap.String("msg_id", m.ID))
+		s.observe(Observation{Kind: store.DecisionExpire, Actor: "system", SinceHeld: since(m.Received, now)})
 		s.event(m, d)
 	}
 	if n > 0 {
@@ -532,6 +583,7 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 		}
 		n++
 		s.log.Info("hold escalated", zap.String("msg_id", m.ID), zap.Strings("to", backup))
+		s.observe(Observation{Kind: DecisionEscalate, Actor: "system", SinceHeld: waited})
 	}
 	if n > 0 {
 		s.kick()

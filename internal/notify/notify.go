@@ -49,6 +49,9 @@ type Config struct {
 	Now           func() time.Time
 	// Route returns the officers of m's sender group (nil: Officers).
 	Route func(m *store.Message) []string
+	// OnWebhookFailure is told when an event is not delivered
+	// ("failed" after retries, "dropped" with the queue full).
+	OnWebhookFailure func(reason string)
 }
 
 // Notifier composes notices and posts webhooks.
@@ -269,6 +272,7 @@ func (n *Notifier) Post(ev map[string]any) {
 	case n.hooks <- b:
 	default:
 		n.log.Warn("webhook queue full, event dropped", zap.Any("event", ev["event"]))
+		n.failed("dropped")
 	}
 }
 
@@ -308,11 +312,21 @@ func (n *Notifier) postOne(ctx context.Context, b []byte) {
 			err = fmt.Errorf("status %s", resp.Status)
 		}
 		n.log.Warn("webhook post failed", zap.Int("attempt", attempt+1), zap.Error(err))
+		if attempt == 2 {
+			n.failed("failed")
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Duration(attempt+1) * time.Second):
 		}
+	}
+}
+
+func (n *Notifier) failed(reason string) {
+	if n.cfg.OnWebhookFailure != nil {
+		n.cfg.OnWebhookFailure(reason)
 	}
 }
 
