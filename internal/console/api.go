@@ -125,12 +125,12 @@ type APIDetail struct {
 	Problems     []APIProblem    `json:"problems,omitempty"`
 	Decisions    []APIDecision   `json:"decisions"`
 	Verdict      json.RawMessage `json:"verdict,omitempty"`
-	// HighRisk: the approver must type ConfirmDomain to approve
+	// HighRisk: the approver must type the recipient's domain to approve
 	// ("confirm_domain" in the approval request); RiskWhy names the
 	// rules or signals that made it so.
 	HighRisk      bool     `json:"high_risk,omitempty"`
 	RiskWhy       []string `json:"risk_why,omitempty"`
-	ConfirmDomain string   `json:"confirm_domain,omitempty"`
+	ConfirmDomain string   `json:"-"` // not handed out: the approver reads it from the recipients
 	// Signals is other evidence of the verdict.
 	Signals []APISignal `json:"signals,omitempty"`
 	// Justifications are the sender's explanations, oldest first.
