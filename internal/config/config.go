@@ -13,7 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -288,12 +288,17 @@ func Defaults() *Config {
 // Problem is one thing wrong with a config.
 type Problem struct {
 	Key  string // TOML key path, e.g. "smtp.listen"
+	Line int    // where the key is written; 0 if not known
 	What string
 	Hint string
 }
 
 func (p Problem) String() string {
-	s := p.Key + ": " + p.What
+	s := p.Key
+	if p.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", p.Line)
+	}
+	s += ": " + p.What
 	if p.Hint != "" {
 		s += " (hint: " + p.Hint + ")"
 	}
@@ -317,11 +322,19 @@ func (e *Error) Error() string {
 }
 
 // Checker collects problems; validators of other packages' sections use it.
-type Checker struct{ problems []Problem }
+type Checker struct {
+	problems []Problem
+	lines    lineIndex
+}
 
-// Add records a problem.
+// Add records a problem; its line is looked up from the key.
 func (c *Checker) Add(key, what, hint string) {
-	c.problems = append(c.problems, Problem{Key: key, What: what, Hint: hint})
+	c.AddLine(key, c.lines.line(key), what, hint)
+}
+
+// AddLine records a problem at a known line.
+func (c *Checker) AddLine(key string, line int, what, hint string) {
+	c.problems = append(c.problems, Problem{Key: key, Line: line, What: what, Hint: hint})
 }
 
 // Load reads, decodes and validates the file at path. The returned error is
@@ -343,40 +356,40 @@ func Load(path string) (*Config, error) {
 func Parse(data []byte, file, dir string) (*Config, error) {
 	cfg := Defaults()
 	cfg.Dir = dir
-	c := &Checker{}
-	md, err := toml.Decode(string(data), cfg)
-	if err != nil {
+	c := &Checker{lines: indexLines(string(data))}
+	if err := decodeAll(string(data), cfg, c, c.lines); err != nil {
+		// The file is not TOML: the parser stops at the first error.
 		var perr toml.ParseError
-		if errors.As(err, &perr) && perr.LastKey != "" && !strings.HasPrefix(perr.Message, "expected") {
-			// A value that parsed as TOML but not as its type (a bad duration).
-			c.Add(perr.LastKey, fmt.Sprintf("line %d: %s", perr.Position.Line, perr.Message), "see this key in config/egressguard.toml")
-		} else if errors.As(err, &perr) {
-			c.Add(fmt.Sprintf("line %d", perr.Position.Line), perr.Message, "fix the TOML syntax")
-		} else if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
-			c.Add(m[2], fmt.Sprintf("line %s: %s", m[1], m[3]), "see this key's type in config/egressguard.toml")
+		if errors.As(err, &perr) {
+			key := perr.LastKey
+			if key == "" {
+				key = "(syntax)"
+			}
+			c.AddLine(key, perr.Position.Line, perr.Message, "fix the TOML syntax")
 		} else {
-			c.Add("(file)", err.Error(), "check the value types against config/egressguard.toml")
+			c.Add("(file)", err.Error(), "fix the TOML syntax")
 		}
 		return nil, &Error{File: file, Problems: c.problems}
 	}
-	undecoded := md.Undecoded()
-	keys := make([]string, 0, len(undecoded))
-	for _, k := range undecoded {
-		keys = append(keys, k.String())
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		c.Add(k, "unknown key", "check the spelling against config/egressguard.toml")
-	}
 	cfg.validate(c)
+	// In the order of the file; problems without a line (a missing key)
+	// last, in the order found.
+	slices.SortStableFunc(c.problems, func(a, b Problem) int {
+		switch {
+		case a.Line == b.Line:
+			return 0
+		case a.Line == 0:
+			return 1
+		case b.Line == 0:
+			return -1
+		}
+		return a.Line - b.Line
+	})
 	if len(c.problems) > 0 {
 		return nil, &Error{File: file, Problems: c.problems}
 	}
 	return cfg, nil
 }
-
-// typeErrRe picks the key out of the TOML decoder's type errors.
-var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 
 var ruleIndexRe = regexp.MustCompile(`^rule\[\d+\]`)
 
