@@ -221,6 +221,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Zone:             cfg.Zone,
 		Officers:         cfg.Notify.Officers,
 		IncidentContacts: cfg.Notify.IncidentContacts,
+		Admins:           cfg.Notify.Admins,
 		Language:         cfg.Notify.Language,
 		ConsoleURL:       cfg.Console.BaseURL,
 		WebhookURL:       cfg.Notify.WebhookURL,
@@ -256,14 +257,15 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	a.Retention = retention.New(retain, st, log)
 	if cfg.Console.Listen != "" {
 		a.Console, err = console.New(console.Config{
-			Secure:      cfg.Console.TLSConfig != nil,
-			SessionIdle: cfg.Console.SessionIdle.D(),
-			SessionMax:  cfg.Console.SessionMax.D(),
-			BaseURL:     cfg.Console.BaseURL,
-			Now:         o.now,
-			Zone:        cfg.Zone,
-			Limits:      judge.limits,
-			BodyGoneAt:  retain.BodyGoneAt,
+			Secure:       cfg.Console.TLSConfig != nil,
+			SessionIdle:  cfg.Console.SessionIdle.D(),
+			SessionMax:   cfg.Console.SessionMax.D(),
+			BaseURL:      cfg.Console.BaseURL,
+			Now:          o.now,
+			Zone:         cfg.Zone,
+			FastApproval: cfg.Hold.FastApproval.D(),
+			Limits:       judge.limits,
+			BodyGoneAt:   retain.BodyGoneAt,
 		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Log: log.Named("console")})
 		if err != nil {
 			st.Close()
@@ -385,6 +387,11 @@ func (a *App) Start(ctx context.Context) error {
 	if d := a.Cfg.Notify.OfficerDigest.D(); d > 0 {
 		a.goSafe("officer-digest", func() error {
 			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendDigest(ctx, d) })
+		})
+	}
+	if d := a.Cfg.Notify.AdminDigest.D(); d > 0 {
+		a.goSafe("admin-digest", func() error {
+			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendFigures(ctx, d) })
 		})
 	}
 	a.goSafe("hold-expiry", func() error {

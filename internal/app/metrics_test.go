@@ -168,3 +168,41 @@ func TestAlertRulesFile(t *testing.T) {
 		t.Errorf("only %d rules", rules)
 	}
 }
+
+// TestAdminFiguresDigest: admins get the officers' approval figures for
+// each period, once, even when two instances ask.
+func TestAdminFiguresDigest(t *testing.T) {
+	up := fakesmtp.Start(t)
+	var now atomic.Pointer[time.Time]
+	start := time.Now().Truncate(time.Hour).Add(10 * time.Minute)
+	now.Store(&start)
+	a := startApp(t, testConfig(t, up.Addr(), `
+[notify]
+from = "guard@example.jp"
+language = "en"
+admins = ["ciso@example.jp"]
+`), WithClock(func() time.Time { return *now.Load() }))
+	ctx := context.Background()
+	id, _ := holdOne(t, a, "figures")
+	olga := user(t, a, "olga")
+	if _, _, err := a.Hold.View(ctx, olga, id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Hold.Approve(ctx, olga, id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	next := start.Add(time.Hour)
+	now.Store(&next)
+	a.sendFigures(ctx, time.Hour)
+	a.sendFigures(ctx, time.Hour)
+	waitFor(t, "figures digest", func() bool { return len(messagesTo(up, "ciso@example.jp")) == 1 })
+	body := decodeNotice(t, messagesTo(up, "ciso@example.jp")[0].Data)
+	if !strings.Contains(body, "olga: 1 decisions (1 approved, 0 rejected, 0 near misses), approval rate 100%") ||
+		!strings.Contains(body, "fast approvals 1") {
+		t.Errorf("figures digest:\n%s", body)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(messagesTo(up, "ciso@example.jp")); n != 1 {
+		t.Errorf("%d digests for one period", n)
+	}
+}

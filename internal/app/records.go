@@ -140,3 +140,39 @@ func (a *App) sendDigest(ctx context.Context, period time.Duration) {
 		a.Queue.Kick()
 	}
 }
+
+// sendFigures queues the admins' digest of the officers' approval
+// figures for the last complete period, once across instances (its
+// message ID derives from the period, as the officers' digest's does).
+func (a *App) sendFigures(ctx context.Context, period time.Duration) {
+	now := a.now().UTC()
+	until := now.Truncate(period)
+	from := until.Add(-period)
+	id := fmt.Sprintf("figures-%d", until.Unix())
+	if _, err := a.Store.Message(ctx, id); err == nil {
+		return // sent already
+	}
+	figs, err := a.Hold.Figures(ctx, from, until, a.Cfg.Hold.FastApproval.D())
+	if err != nil {
+		a.Log.Error("approval figures failed", zap.Error(err))
+		return
+	}
+	n, ok := a.Notify.FiguresDigest(figs, a.Cfg.Hold.FastApproval.D(), from, until)
+	if !ok {
+		return
+	}
+	err = a.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Message(id); err == nil {
+			return store.ErrExists
+		}
+		return hold.EnqueueNoticeID(tx, now, id, n)
+	})
+	switch {
+	case errors.Is(err, store.ErrExists):
+	case err != nil:
+		a.Log.Error("approval figures digest failed", zap.Error(err))
+	default:
+		a.Log.Info("approval figures digest queued", zap.String("msg_id", id))
+		a.Queue.Kick()
+	}
+}

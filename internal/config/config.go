@@ -191,6 +191,8 @@ type Notify struct {
 	DisplayName      string   `toml:"display_name"`      // display name of the notices' From; default per language
 	SubjectTag       string   `toml:"subject_tag"`       // before every notice subject; default 【送信保留】 / [Held mail]
 	Contact          string   `toml:"contact"`           // whom senders ask; default: officers
+	Admins           []string `toml:"admins"`            // get the approval-quality digest
+	AdminDigest      Duration `toml:"admin_digest"`      // its period; 0: none
 }
 
 // Console configures the web console and API.
@@ -620,7 +622,10 @@ func (cfg *Config) validateHold(c *Checker) {
 	} else if !validAddress(n.From) {
 		c.Add("notify.from", fmt.Sprintf("%q is not an address", n.From), "e.g. \"egressguard@example.jp\"")
 	}
-	for key, list := range map[string][]string{"notify.officers": n.Officers, "notify.incident_contacts": n.IncidentContacts} {
+	if n.AdminDigest < 0 || (n.AdminDigest > 0 && n.AdminDigest.D() < time.Hour) {
+		c.Add("notify.admin_digest", "must be 0 or at least one hour", "e.g. \"168h\" (weekly)")
+	}
+	for key, list := range map[string][]string{"notify.officers": n.Officers, "notify.incident_contacts": n.IncidentContacts, "notify.admins": n.Admins} {
 		for _, a := range list {
 			if !validAddress(a) {
 				c.Add(key, fmt.Sprintf("%q is not an address", a), "e.g. \"security@example.jp\"")

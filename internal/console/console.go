@@ -48,8 +48,11 @@ type Config struct {
 	SessionMax  time.Duration // and this long after login in any case (default 12h)
 	BaseURL     string        // how users reach the console (informational)
 	Now         func() time.Time
-	Zone        tz.Zone        // times are shown in it, labelled
-	Limits      message.Limits // for inspecting a message shown in the view
+	Zone        tz.Zone // times are shown in it, labelled
+	// FastApproval: approvals within this time of first opening the
+	// message count as fast on the approval-quality page (default 10s).
+	FastApproval time.Duration
+	Limits       message.Limits // for inspecting a message shown in the view
 	// BodyGoneAt says when retention destroys (or destroyed) a message's
 	// content, zero while that is not decided yet; the view shows it.
 	// nil: not shown.
@@ -119,6 +122,9 @@ func New(cfg Config, d Deps) (*Console, error) {
 	if cfg.ThrottleWindow <= 0 {
 		cfg.ThrottleWindow = 15 * time.Minute
 	}
+	if cfg.FastApproval <= 0 {
+		cfg.FastApproval = 10 * time.Second
+	}
 	if cfg.NearMissWindow <= 0 {
 		cfg.NearMissWindow = 30 * 24 * time.Hour
 	}
@@ -172,6 +178,8 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /messages/{id}/withdraw", c.withUser(c.withdraw))
 	mux.HandleFunc("POST /settings/lang", c.withUser(c.setLang))
 	mux.HandleFunc("GET /audit", c.withUser(c.auditPage))
+	mux.HandleFunc("GET /officers", c.withUser(c.officersPage))
+	mux.HandleFunc("GET /api/officers", c.withToken(c.apiOfficers))
 	if c.allow != nil {
 		mux.HandleFunc("GET /allow", c.withUser(c.allowPage))
 		mux.HandleFunc("POST /allow", c.withUser(c.allowAdd))

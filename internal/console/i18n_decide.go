@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The words of the decision panel, the summary line, the confirmation
@@ -73,6 +74,18 @@ var decideCatalogue = map[string]map[string]string{
 		"decision.justify":           "explained by the sender",
 		"decision.open":              "opened",
 		"decision.escalate":          "backup officers told (no decision in time)",
+		"officers.title":             "Approval quality",
+		"officers.intro":             "Decisions of the last %d days per officer. Fast approvals are approvals given within %s of first opening the message: many of them suggest approving without reading.",
+		"officers.days":              "Days",
+		"officers.show":              "Show",
+		"officers.empty":             "No decisions in this period.",
+		"officers.split":             "%d approved, %d rejected, %d near misses",
+		"nav.officers":               "Approval quality",
+		"col.officer":                "Officer",
+		"col.decisions":              "Decisions",
+		"col.approval_rate":          "Approval rate",
+		"col.median_decide":          "Median time to decide",
+		"col.fast_approvals":         "Fast approvals",
 		"time.zone":                  "Times in %s",
 	},
 	"ja": {
@@ -139,6 +152,18 @@ var decideCatalogue = map[string]map[string]string{
 		"decision.justify":           "送信者の説明",
 		"decision.open":              "閲覧",
 		"decision.escalate":          "代理の担当者に通知（期限内に判断なし）",
+		"officers.title":             "承認の質",
+		"officers.intro":             "過去%d日間の担当者ごとの判断です。「即時の承認」はメールを開いてから%s以内の承認で、多い場合は読まずに承認している可能性があります。",
+		"officers.days":              "日数",
+		"officers.show":              "表示",
+		"officers.empty":             "この期間の判断はありません。",
+		"officers.split":             "承認 %d、却下 %d、ニアミス %d",
+		"nav.officers":               "承認の質",
+		"col.officer":                "担当者",
+		"col.decisions":              "判断",
+		"col.approval_rate":          "承認率",
+		"col.median_decide":          "判断までの時間（中央値）",
+		"col.fast_approvals":         "即時の承認",
 		"time.zone":                  "時刻は %s で表示",
 	},
 }
@@ -274,6 +299,31 @@ func containsStr(ss []string, s string) bool {
 // else the field name in words.
 func (l lang) Signal(name string) string {
 	return l.optional("signal."+name, strings.ReplaceAll(name, "_", " "))
+}
+
+// Percent shows a rate 0..1 as a percentage.
+func (l lang) Percent(r float64) string { return fmt.Sprintf("%.0f%%", r*100) }
+
+// Seconds shows a short duration: "8s", "2m 5s", "1h 3m".
+func (l lang) Seconds(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	ja := l.code == "ja"
+	switch {
+	case s < 60:
+		if ja {
+			return fmt.Sprintf("%d秒", s)
+		}
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		if ja {
+			return fmt.Sprintf("%d分%d秒", s/60, s%60)
+		}
+		return fmt.Sprintf("%dm %ds", s/60, s%60)
+	}
+	if ja {
+		return fmt.Sprintf("%d時間%d分", s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%dh %dm", s/3600, s%3600/60)
 }
 
 // Zone says which zone times are shown in.

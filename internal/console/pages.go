@@ -21,7 +21,7 @@ import (
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-var pageNames = []string{"login", "queue", "message", "confirm", "error", "allow", "allow_entry", "audit"}
+var pageNames = []string{"login", "queue", "message", "confirm", "error", "allow", "allow_entry", "audit", "officers"}
 
 var funcs = template.FuncMap{
 	// line and text make mail content safe to show, beyond HTML escaping:
@@ -56,9 +56,10 @@ type pageData struct {
 	Path    string // this page, for the language switch to come back to
 	Flash   string
 	// The navigation: which sections u may open, and which one this is.
-	ShowAllow bool
-	ShowAudit bool
-	Section   string // "held", "allow", "audit"
+	ShowAllow    bool
+	ShowAudit    bool
+	ShowOfficers bool
+	Section      string // "held", "allow", "audit", "officers"
 }
 
 func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData {
@@ -68,6 +69,7 @@ func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData
 		p.Officer = account.HasRole(u, account.RoleOfficer)
 		p.Admin = account.HasRole(u, account.RoleAdmin)
 		p.ShowAudit = mayAudit(u)
+		p.ShowOfficers = mayOfficers(u)
 		p.ShowAllow = c.allow != nil && mayViewAllow(u)
 	} else {
 		p.L = pickLang(r, "")
@@ -99,7 +101,7 @@ type errorData struct {
 
 // section names the part of the console a path belongs to.
 func section(path string) string {
-	for _, s := range []string{"allow", "audit"} {
+	for _, s := range []string{"allow", "audit", "officers"} {
 		if path == "/"+s || strings.HasPrefix(path, "/"+s+"/") {
 			return s
 		}

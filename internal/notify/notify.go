@@ -39,6 +39,7 @@ type Config struct {
 	Zone             tz.Zone  // times are written in it, labelled
 	Officers         []string // addresses told about new holds
 	IncidentContacts []string // addresses told at once about near misses
+	Admins           []string // addresses that get the approval-quality digest
 	Language         string   // "ja" or "en"
 	ConsoleURL       string   // base URL of the console, for links in notices
 	WebhookURL       string   // optional: JSON POST per event
@@ -186,6 +187,33 @@ func (n *Notifier) officersFor(m *store.Message) []string {
 		}
 	}
 	return n.cfg.Officers
+}
+
+// FiguresDigest returns the admins' digest of the officers' approval
+// figures for one period, or false if there are no admins or no
+// decisions.
+func (n *Notifier) FiguresDigest(figs []hold.Figures, fast time.Duration, from, until time.Time) (hold.Notice, bool) {
+	if len(n.cfg.Admins) == 0 || len(figs) == 0 {
+		return hold.Notice{}, false
+	}
+	t := n.text()
+	var b strings.Builder
+	fmt.Fprintf(&b, t.figuresIntro, n.cfg.Zone.Minute(from), n.cfg.Zone.Minute(until), int(fast/time.Second))
+	for _, f := range figs {
+		median := "-"
+		if f.Timed > 0 {
+			median = n.duration(f.MedianDecide)
+			if f.MedianDecide < time.Minute {
+				median = fmt.Sprintf(t.seconds, int(f.MedianDecide/time.Second))
+			}
+		}
+		fmt.Fprintf(&b, t.figuresLine, f.Officer, f.Decisions, f.Approvals, f.Rejections, f.NearMisses,
+			int(f.ApprovalRate*100+0.5), median, f.FastApprovals)
+	}
+	if n.cfg.ConsoleURL != "" {
+		fmt.Fprintf(&b, "\n%s/officers\n", strings.TrimRight(n.cfg.ConsoleURL, "/"))
+	}
+	return n.compose(n.cfg.Admins, t.figuresSubj, b.String()), true
 }
 
 // Escalated implements hold.Escalator: the notice to the backup officers

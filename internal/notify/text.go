@@ -24,6 +24,10 @@ type texts struct {
 	nearMiss        string // sender, recipients, subject, officer, comment, link, id
 	digestSubj      string // count
 	digestIntro     string // count, from, until
+	figuresSubj     string
+	figuresIntro    string // from, until, fast seconds
+	figuresLine     string // officer, decisions, approvals, rejections, near misses, rate %, median, fast
+	seconds         string // n
 	escalateSubj    string // sender
 	escalate        string // age, sender, recipients, subject, reasons, expiry, link, id
 }
@@ -137,6 +141,10 @@ Details: %s
 
 Message ID: %s
 `,
+	figuresSubj:  "Approval quality of the officers",
+	figuresIntro: "Decisions between %s and %s (fast: approved within %d s of opening the message):\n",
+	figuresLine:  "\n- %s: %d decisions (%d approved, %d rejected, %d near misses), approval rate %d%%, median time to decide %s, fast approvals %d\n",
+	seconds:      "%ds",
 	escalateSubj: "Still undecided: message from %s",
 	escalate: `A held message has waited %s without a decision; you are its backup officer.
 
@@ -254,6 +262,10 @@ var textsJA = texts{
 
 メッセージID: %s
 `,
+	figuresSubj:  "担当者の承認の質",
+	figuresIntro: "%s から %s までの判断（即時の承認: メールを開いてから%d秒以内の承認）:\n",
+	figuresLine:  "\n- %s: 判断 %d件（承認 %d、却下 %d、ニアミス %d）、承認率 %d%%、判断までの時間（中央値） %s、即時の承認 %d件\n",
+	seconds:      "%d秒",
 	escalateSubj: "未判断のまま待っているメール: %s からの送信",
 	escalate: `保留中のメールが %s 判断されずに待っています。あなたは代理の担当者です。
 
