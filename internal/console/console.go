@@ -178,6 +178,7 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /messages/{id}/withdraw", c.withUser(c.withdraw))
 	mux.HandleFunc("POST /settings/lang", c.withUser(c.setLang))
 	mux.HandleFunc("GET /audit", c.withUser(c.auditPage))
+	mux.HandleFunc("GET /audit/export", c.withUser(c.auditExport))
 	mux.HandleFunc("GET /officers", c.withUser(c.officersPage))
 	mux.HandleFunc("GET /api/officers", c.withToken(c.apiOfficers))
 	if c.allow != nil {
