@@ -12,6 +12,7 @@
 //	egressguard token create|list|revoke ...
 //	egressguard allow list|add|remove|import|export ...
 //	egressguard audit verify|export ...
+//	egressguard queue [release --instance NAME] ...
 //	egressguard keygen [--id N]
 //	egressguard version
 package main
@@ -59,6 +60,7 @@ func commands() []command {
 		{"token", "API tokens: create, list, revoke", cmdToken, true},
 		{"allow", "allowlist: list, add, remove, import, export", cmdAllow, true},
 		{"audit", "audit verify | export: check or export the audit chain", cmdAudit, true},
+		{"queue", "delivery queue: claims and their owners; release a dead instance's claims", cmdQueue, false},
 		{"keygen", "print a new key line for the body key file", cmdKeygen, false},
 		{"version", "print the version and the commit it was built from", cmdVersion, false},
 	}

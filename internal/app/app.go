@@ -156,6 +156,14 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		}
 	}
 	a.Store = st
+	if cl, ok := store.ClusterOf(st); ok {
+		// Before anything listens: a second live process under this
+		// instance's name would take over its deliveries.
+		if err := cl.Join(ctx, cfg.Instance); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("instance %q: %w", cfg.Instance, err)
+		}
+	}
 	if cfg.Store.Driver == "postgres" && cfg.Store.KeyFile == "" {
 		log.Warn("message bodies are stored in PostgreSQL unencrypted; PostgreSQL does not overwrite deleted rows, so purged content may remain in data files and WAL archives: set store.key_file")
 	}

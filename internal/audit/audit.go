@@ -187,6 +187,10 @@ func Verify(ctx context.Context, r Reader) (int64, error) {
 // tell a purge from a deletion.
 const PurgeAction = "audit.purge"
 
+// ActionClaimsReleased: an instance's delivery claims were returned to
+// the queue (the instance was found dead, or an operator released them).
+const ActionClaimsReleased = "queue.release"
+
 func check(prev, e *store.AuditEntry) error {
 	if prev != nil {
 		if e.Seq != prev.Seq+1 {

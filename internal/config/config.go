@@ -262,7 +262,7 @@ func Defaults() *Config {
 			MaxAge:         Duration(5 * 24 * 3600e9),
 			BackoffMin:     Duration(60e9),
 			BackoffMax:     Duration(3600e9),
-			Lease:          Duration(30 * 60e9),
+			Lease:          Duration(60e9),
 		},
 		Store: Store{Driver: "sqlite"},
 		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9), HighRiskRecipients: 10, FastApproval: Duration(10e9)},
@@ -604,8 +604,11 @@ func (cfg *Config) validateUpstream(c *Checker) {
 	if u.BackoffMax < u.BackoffMin {
 		c.Add("upstream.backoff_max", "smaller than backoff_min", "e.g. backoff_min = \"1m\", backoff_max = \"1h\"")
 	}
-	if u.Lease.D() < u.DataTimeout.D()+u.ConnectTimeout.D() {
-		c.Add("upstream.lease", "shorter than connect_timeout + data_timeout", "a claim must outlast any single attempt, e.g. \"30m\"")
+	// Claims are renewed every lease/3 while their attempt runs, so the
+	// lease need not outlast an attempt (connect, commands, data); it must
+	// only outlast a slow store write or two.
+	if u.Lease.D() < 3e9 {
+		c.Add("upstream.lease", "shorter than 3s", "claims are renewed every third of the lease while an attempt runs; e.g. \"1m\"")
 	}
 }
 

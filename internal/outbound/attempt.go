@@ -96,14 +96,18 @@ func (q *Queue) attempt(m *store.Message, body []byte, s *slot) {
 	idx := pending(m)
 	var out outcome
 	if len(idx) > 0 {
-		// Bound the whole attempt well inside the claim, so that it cannot
-		// still be sending when another instance may take the message over.
-		ctx, cancel := context.WithTimeout(q.hardCtx, q.cfg.Lease*9/10)
+		// The claim is renewed while the attempt runs; the attempt is cut
+		// off if that fails (see claims.go), and in any case after the
+		// longest time its timeouts allow.
+		ctx, cancel := context.WithTimeout(q.hardCtx,
+			MaxAttempt(q.cfg.ConnectTimeout, q.cfg.CommandTimeout, q.cfg.DataTimeout, len(idx)))
+		untrack := q.track(m.ID, m.NextAttempt, cancel)
 		if q.cfg.Upstream == "" {
 			out = q.toOutbox(m, body, idx)
 		} else {
 			out = q.sendUpstream(ctx, m, body, idx)
 		}
+		untrack()
 		cancel()
 	}
 	dur := time.Since(start)

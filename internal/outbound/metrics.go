@@ -18,6 +18,7 @@ type metrics struct {
 	deferred  prometheus.Counter
 	seconds   prometheus.Histogram
 	notices   *prometheus.CounterVec
+	takeovers prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
@@ -47,6 +48,10 @@ func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
 			Help:    "Duration of delivery attempts.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
+		takeovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "egressguard_claims_taken_over_total",
+			Help: "Claims of dead instances this instance returned to the queue.",
+		}),
 	}
 	for _, r := range []string{resultDelivered, resultDeferred, resultBounced, resultError} {
 		m.attempts.WithLabelValues(r)
@@ -59,7 +64,7 @@ func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
 	}
 	depth := &depthCollector{st: st, desc: prometheus.NewDesc("egressguard_queue_depth",
 		"Messages waiting for delivery (queued or being sent).", nil, nil)}
-	for _, c := range []prometheus.Collector{m.attempts, m.delivered, m.bounced, m.deferred, m.seconds, m.notices, depth} {
+	for _, c := range []prometheus.Collector{m.attempts, m.delivered, m.bounced, m.deferred, m.seconds, m.notices, m.takeovers, depth} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("outbound: register metrics"), err)
 		}

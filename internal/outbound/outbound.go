@@ -61,9 +61,13 @@ type Config struct {
 	MaxAge      time.Duration // default 5 days; older pending mail bounces
 	BackoffMin  time.Duration // first retry delay; default 1m
 	BackoffMax  time.Duration // cap of the exponential backoff; default 1h
-	// Lease is the length of a claim. An attempt is cut off at 90% of it, so
-	// no other instance can take over a message that is still being sent.
-	// Default 30m.
+	// Lease is the length of a claim. Claims are renewed every Lease/3
+	// while their attempts run, and an attempt whose claim could not be
+	// renewed is cut off before the claim ends, so no other instance can
+	// take over a message that is still being sent. A short lease bounds
+	// how long the mail of an instance that vanished without a trace
+	// waits (with a shared store, the claims of a dead instance are
+	// usually taken over sooner: see claims.go). Default 1m.
 	Lease time.Duration
 	// StopTimeout bounds how long Run waits for in-flight attempts after
 	// its context ends before it cuts their connections; default 30s.
@@ -90,7 +94,7 @@ func (c *Config) setDefaults() error {
 	def(&c.MaxAge, 5*24*time.Hour)
 	def(&c.BackoffMin, time.Minute)
 	def(&c.BackoffMax, time.Hour)
-	def(&c.Lease, 30*time.Minute)
+	def(&c.Lease, time.Minute)
 	def(&c.StopTimeout, 30*time.Second)
 	if c.Concurrency <= 0 {
 		c.Concurrency = 20
@@ -131,10 +135,24 @@ func (c *Config) setDefaults() error {
 	if c.BackoffMax < c.BackoffMin {
 		bad("BackoffMax %v is less than BackoffMin %v", c.BackoffMax, c.BackoffMin)
 	}
-	if c.Lease < c.ConnectTimeout+c.DataTimeout {
-		bad("Lease %v is shorter than ConnectTimeout+DataTimeout; an attempt could outlive its claim", c.Lease)
+	if c.Lease < MinLease {
+		bad("Lease %v is shorter than %v", c.Lease, MinLease)
 	}
 	return errors.Join(errs...)
+}
+
+// MinLease is the shortest claim Config.Lease may set. Renewed every
+// third of it, a claim must survive a store write that is slow for a few
+// seconds.
+const MinLease = 3 * time.Second
+
+// MaxAttempt is the longest one attempt may take with the given timeouts:
+// connect, EHLO, STARTTLS and AUTH, MAIL, each RCPT, DATA, the bytes and
+// the final reply. Past it the attempt is cut off, claim or no claim, so
+// that an upstream that trickles answers cannot keep a message claimed
+// for ever.
+func MaxAttempt(connect, command, data time.Duration, rcpts int) time.Duration {
+	return connect + command*time.Duration(5+rcpts) + 2*data
 }
 
 // Queue schedules and runs delivery attempts.
@@ -156,6 +174,9 @@ type Queue struct {
 	hardCancel context.CancelFunc
 
 	pool *pool
+
+	fl      flights       // attempts in progress, for claim renewal
+	cluster store.Cluster // nil unless the store is shared
 
 	mu       sync.Mutex
 	running  bool
@@ -188,6 +209,14 @@ func New(cfg Config, st store.Store, log *zap.Logger, reg prometheus.Registerer)
 	}
 	q.hardCtx, q.hardCancel = context.WithCancel(context.Background())
 	q.pool = newPool(cfg.Concurrency)
+	if cl, ok := store.ClusterOf(st); ok {
+		q.cluster = cl
+		if reg != nil {
+			if err := reg.Register(newClusterCollector(cl)); err != nil {
+				return nil, fmt.Errorf("outbound: register metrics: %w", err)
+			}
+		}
+	}
 	return q, nil
 }
 
@@ -239,6 +268,17 @@ func (q *Queue) Run(ctx context.Context) error {
 	q.mu.Lock()
 	q.running = true
 	q.mu.Unlock()
+
+	// Renewal and takeover run until the last attempt has finished.
+	bg, bgCancel := context.WithCancel(context.Background())
+	var bgwg sync.WaitGroup
+	bgwg.Add(1)
+	go func() { defer bgwg.Done(); q.renewLoop(bg) }()
+	if q.cluster != nil {
+		bgwg.Add(1)
+		go func() { defer bgwg.Done(); q.reapLoop(ctx, q.cluster) }()
+	}
+	defer func() { bgCancel(); bgwg.Wait() }()
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -310,6 +350,11 @@ func (q *Queue) schedule() time.Duration {
 		}
 		if d := next.Sub(q.cfg.Now()); d > 0 {
 			return min(max(d, pollMin), pollMax)
+		}
+		if q.cluster != nil && !q.cluster.Joined() {
+			// The others may consider this instance dead and take over
+			// what it claims: claim nothing until it is back.
+			return time.Second
 		}
 		// Something is due. Slots are reserved only now, and only for the
 		// claim's transaction: while they are held, TryClaim of the fast
@@ -394,7 +439,7 @@ func (q *Queue) Kick() {
 // Queued for the scheduler.
 func (q *Queue) TryClaim(m *store.Message) bool {
 	q.mu.Lock()
-	if !q.running || q.stopping {
+	if !q.running || q.stopping || (q.cluster != nil && !q.cluster.Joined()) {
 		q.mu.Unlock()
 		return false
 	}

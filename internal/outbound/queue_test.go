@@ -767,7 +767,7 @@ func TestConfigErrors(t *testing.T) {
 		"bad upstream":  {Upstream: "127.0.0.1", Instance: "x"},
 		"no target":     {Instance: "x"},
 		"backoff order": {Upstream: "127.0.0.1:25", Instance: "x", BackoffMin: time.Hour, BackoffMax: time.Minute},
-		"short lease":   {Upstream: "127.0.0.1:25", Instance: "x", Lease: time.Minute},
+		"short lease":   {Upstream: "127.0.0.1:25", Instance: "x", Lease: time.Second},
 	} {
 		if _, err := New(cfg, st, zapNop(), nil); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: err %v, want ErrConfig", name, err)

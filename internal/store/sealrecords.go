@@ -28,6 +28,9 @@ type sealedStore struct {
 	sl Sealer
 }
 
+// Unwrap returns the wrapped store (see ClusterOf).
+func (s *sealedStore) Unwrap() Store { return s.Store }
+
 type sealedTx struct {
 	Tx
 	sl Sealer

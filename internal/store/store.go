@@ -179,6 +179,12 @@ type Tx interface {
 	// ReleaseOwner returns the claims of owner to Queued, due now (used at
 	// start-up: what this instance was sending when it stopped is retried).
 	ReleaseOwner(owner string, now time.Time) (int, error)
+	// RenewClaims moves the end of owner's claims on the messages ids to
+	// until, for those still Sending and owned by owner, and returns the
+	// IDs it renewed. A claim that is missing from the answer was lost
+	// (released, expired and taken over, or finished): its attempt should
+	// stop. An attempt that renews its claim can outlast any lease.
+	RenewClaims(owner string, ids []string, until time.Time) ([]string, error)
 
 	// PutUser inserts or replaces a user (by Name).
 	PutUser(u *User) error
@@ -223,6 +229,65 @@ type Store interface {
 	Close() error
 
 	RecordStore
+}
+
+// ErrInstanceLive: another live process already runs under the instance
+// name that Cluster.Join was asked for.
+var ErrInstanceLive = errors.New("store: another live process uses this instance name")
+
+// Instance is one guard process known to a shared store.
+type Instance struct {
+	Name       string
+	Host       string // host name the process reported
+	PID        int
+	Started    time.Time
+	Seen       time.Time // last heartbeat
+	Live       bool      // the process holds its instance lock and its heartbeat is recent
+	Registered bool      // false for an owner of claims that never joined (an older version)
+	Claims     int       // messages it has claimed (Sending)
+	// OldestClaim is when the oldest of those claims was taken (zero
+	// without claims).
+	OldestClaim time.Time
+}
+
+// Cluster is implemented by stores that several instances share (the
+// PostgreSQL store). It tells who is alive, so that a dead instance's
+// claims can be taken over at once rather than when their lease ends, and
+// wakes the instances when mail becomes due on any of them.
+type Cluster interface {
+	// Join takes the instance name for this process for as long as the
+	// store stays open, and keeps it: a heartbeat, and a lock that the
+	// database drops when the process or its connection dies. If another
+	// live process holds the name, Join fails with ErrInstanceLive.
+	Join(ctx context.Context, name string) error
+	// Joined reports whether this process holds its name right now (false
+	// while the connection that holds it is being re-established: the
+	// other instances may then consider this one dead and take over its
+	// claims, so it should not start new attempts).
+	Joined() bool
+	// Instances lists the instances that joined, and the owners of claims
+	// that never did, with their liveness and claims.
+	Instances(ctx context.Context) ([]Instance, error)
+	// Wake receives a value soon after a transaction of any instance
+	// sharing the store made mail due (queued, approved, released). It
+	// also fires after a lost connection is re-established, since
+	// notifications may have been missed meanwhile.
+	Wake() <-chan struct{}
+}
+
+// ClusterOf returns the Cluster behind st, if st (or the store it wraps)
+// is one.
+func ClusterOf(st Store) (Cluster, bool) {
+	for {
+		if c, ok := st.(Cluster); ok {
+			return c, true
+		}
+		u, ok := st.(interface{ Unwrap() Store })
+		if !ok {
+			return nil, false
+		}
+		st = u.Unwrap()
+	}
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

@@ -89,6 +89,9 @@ type committer struct {
 	head auditHead  // the chain's newest entry, as far as this transaction knows
 	// bytes counts the body bytes sent in the open transaction.
 	bytes int
+	// wake: a function of the open transaction made mail due; the commit
+	// notifies the other instances (see instance.go).
+	wake bool
 
 	batch []*request
 }
@@ -207,7 +210,7 @@ func (c *committer) begin() error {
 			return fmt.Errorf("postgres: connect: %w", mapErr(err))
 		}
 		if _, err = c.conn.Exec(c.ctx, begin); err == nil {
-			c.pending, c.dead, c.ok, c.bytes = c.pending[:0], nil, c.ok[:0], 0
+			c.pending, c.dead, c.ok, c.bytes, c.wake = c.pending[:0], nil, c.ok[:0], 0, false
 			c.head = auditHead{}
 			return nil
 		}
@@ -284,9 +287,18 @@ func (c *committer) runTx(batch []*request) (rest []*request) {
 			c.pending = append(c.pending, spRelease)
 		}
 		c.ok = append(c.ok, r)
+		c.wake = c.wake || t.wake
 		if c.bytes >= c.s.opts.maxTxBytes {
 			rest = batch[i+1:]
 			break
+		}
+	}
+	// The notification is delivered with the commit, and only if it
+	// commits. Should it fail, the transaction is in the failed state and
+	// the COMMIT below fails with it.
+	if c.wake && c.dead == nil {
+		if _, err := c.conn.Exec(c.ctx, "SELECT pg_notify($1, '')", c.s.channel); err != nil {
+			c.log.Warn("notify", zap.Error(err))
 		}
 	}
 	// COMMIT releases the last savepoint; PostgreSQL answers a COMMIT of

@@ -144,6 +144,12 @@ type Store struct {
 	once   sync.Once
 
 	commits, updates, failed atomic.Uint64
+
+	connCfg *pgx.ConnConfig // for the member connection of Join
+	member  *member         // set by Join
+	mmu     sync.Mutex
+	wake    chan struct{}
+	channel string // LISTEN/NOTIFY channel of this schema
 }
 
 var _ store.Store = (*Store)(nil)
@@ -213,7 +219,9 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 		reqs:   make(chan *request, o.maxBatch*o.committers),
 		quit:   make(chan struct{}),
 		exited: make(chan struct{}),
+		wake:   make(chan struct{}, 1),
 	}
+	s.connCfg = cfg.ConnConfig.Copy()
 	wcfg := cfg.Copy()
 	wcfg.MaxConns = int32(o.committers)
 	rcfg := cfg.Copy()
@@ -266,6 +274,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		s.log.Warn("synchronous_commit is off: accepted mail can be lost in a database crash")
 	}
 	s.schema, s.key = *schema, schemaKey(*schema)
+	s.channel = "egressguard_queue." + s.schema
 	from, to, err := migrate(ctx, conn.Conn(), s.key, time.Now())
 	if err != nil {
 		return err
@@ -296,6 +305,7 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.quit)
 		s.wg.Wait()
+		s.leave()
 		for done := false; !done; {
 			select {
 			case r := <-s.reqs:

@@ -162,6 +162,17 @@ CREATE TABLE tokens (
 CREATE INDEX tokens_username ON tokens (username, created, id);
 CREATE INDEX tokens_created ON tokens (created, id);
 `,
+	// 3: the instances sharing the store (see instance.go).
+	`
+CREATE TABLE instances (
+	name     text COLLATE "C" PRIMARY KEY,
+	lock_key integer NOT NULL,  -- second key of its advisory lock (class lockInstance)
+	host     text NOT NULL,
+	pid      integer NOT NULL,
+	started  bigint NOT NULL,
+	seen     bigint NOT NULL    -- last heartbeat, by the server's clock
+);
+`,
 }
 
 // Advisory lock classes (the first key of the two-key form). The second key
@@ -171,12 +182,25 @@ CREATE INDEX tokens_created ON tokens (created, id);
 const (
 	lockMigrate int32 = 0x45470001 // "EG" 1: schema migrations
 	lockWriter  int32 = 0x45470002 // "EG" 2: write transactions, and with them the audit chain
+	// "EG" 3: an instance name, held by its process for its lifetime (the
+	// second key is instanceKey, not schemaKey).
+	lockInstance int32 = 0x45470003
 )
 
 // schemaKey is the second advisory lock key for a schema.
 func schemaKey(schema string) int32 {
 	h := fnv.New32a()
 	h.Write([]byte(schema))
+	return int32(h.Sum32())
+}
+
+// instanceKey is the second advisory lock key of an instance name within
+// a schema.
+func instanceKey(schema, name string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(schema))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
 	return int32(h.Sum32())
 }
 

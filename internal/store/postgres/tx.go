@@ -30,6 +30,8 @@ type tx struct {
 	// broken holds the first error from the server; further calls fail
 	// with it, and the function fails even if it ignores the error.
 	broken error
+	// wake: the function made mail due (stored or put back Queued).
+	wake bool
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -200,6 +202,7 @@ func (t *tx) InsertMessage(m *store.Message, body []byte) error {
 	if tag.RowsAffected() != 1 {
 		return fmt.Errorf("postgres: insert message %s: %w", m.ID, store.ErrExists)
 	}
+	t.wake = t.wake || m.State == store.Queued
 	return nil
 }
 
@@ -237,6 +240,7 @@ func (t *tx) UpdateMessage(m *store.Message, from store.State) error {
 	case err != nil:
 		return err
 	case n == 1:
+		t.wake = t.wake || m.State == store.Queued
 		return nil
 	case !exists:
 		return fmt.Errorf("postgres: update message %s: %w", m.ID, store.ErrNotFound)
@@ -329,7 +333,32 @@ func (t *tx) ReleaseOwner(owner string, now time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	t.wake = t.wake || tag.RowsAffected() > 0
 	return int(tag.RowsAffected()), nil
+}
+
+func (t *tx) RenewClaims(owner string, ids []string, until time.Time) ([]string, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var renewed []string
+	err := t.query("renew claims of "+owner, nil, `UPDATE messages SET next_attempt = $3
+		WHERE id = ANY($2) AND state = 'sending' AND owner = $1 RETURNING id`,
+		[]any{owner, ids, millis(until)}, func(rows pgx.Rows) error {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			renewed = append(renewed, id)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return renewed, nil
 }
 
 func (t *tx) PutUser(u *store.User) error {

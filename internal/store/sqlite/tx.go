@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,7 +20,7 @@ type stmts struct {
 	insertMessage, insertBody         *sql.Stmt
 	updateMessage, messageExists      *sql.Stmt
 	deleteBody, claimDue, releaseOwnr *sql.Stmt
-	putUser                           *sql.Stmt
+	renewClaims, putUser              *sql.Stmt
 
 	// records.go
 	txMessage, txDecisions, addDecision               *sql.Stmt
@@ -79,6 +80,9 @@ var messageWriterSQL = []struct {
 	{func(s *stmts) **sql.Stmt { return &s.releaseOwnr }, `UPDATE messages SET
 		state = 'queued', owner = '', next_attempt = ?2, updated = ?2
 		WHERE state = 'sending' AND owner = ?1`},
+	{func(s *stmts) **sql.Stmt { return &s.renewClaims }, `UPDATE messages SET next_attempt = ?3
+		WHERE id IN (SELECT value FROM json_each(?2)) AND state = 'sending' AND owner = ?1
+		RETURNING id`},
 	// SELECT for the statement journal, as above; WHERE true is how
 	// SQLite tells an upsert's ON CONFLICT from a join's ON.
 	{func(s *stmts) **sql.Stmt { return &s.putUser }, `INSERT INTO users (` + userColumns + `)
@@ -270,6 +274,36 @@ func (t *tx) ReleaseOwner(owner string, now time.Time) (int, error) {
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+func (t *tx) RenewClaims(owner string, ids []string, until time.Time) ([]string, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.st.renewClaims.Query(owner, string(list), millis(until))
+	if err != nil {
+		return nil, t.fail("renew claims of "+owner, err)
+	}
+	defer rows.Close()
+	var renewed []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, t.fail("renew claims of "+owner, err)
+		}
+		renewed = append(renewed, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("renew claims of "+owner, err)
+	}
+	return renewed, nil
 }
 
 func (t *tx) PutUser(u *store.User) error {

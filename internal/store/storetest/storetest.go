@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimDue", testClaimDue},
 		{"ClaimDueConcurrent", testClaimDueConcurrent},
 		{"ReleaseOwner", testReleaseOwner},
+		{"RenewClaims", testRenewClaims},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"FailingFunctionsInBusyBatch", testFailingInBusyBatch},
 		{"FunctionErrorUndoesAllItsWrites", testFunctionErrorUndoesAll},
@@ -609,6 +610,68 @@ func testReleaseOwner(t *testing.T, open Opener) {
 	// Released messages are due again at now.
 	if got := claim(t, s, now, "c", base.Add(2*time.Hour), 10); len(got) != 3 {
 		t.Errorf("reclaimed %d after release; want 3", len(got))
+	}
+}
+
+func testRenewClaims(t *testing.T, open Opener) {
+	s := fresh(t, open)
+	var all []*store.Message
+	for i := range 4 {
+		m := newMessage(i)
+		m.NextAttempt = base.Add(-time.Hour)
+		all = append(all, m)
+	}
+	insert(t, s, all...)
+	a := claim(t, s, base, "a", base.Add(time.Minute), 3)
+	b := claim(t, s, base, "b", base.Add(time.Minute), 1)
+	if len(a) != 3 || len(b) != 1 {
+		t.Fatalf("claimed %d and %d", len(a), len(b))
+	}
+	// a's third claim is released (as if a peer found a dead): renewing it
+	// must not bring it back.
+	update(t, s, func(tx store.Tx) error {
+		m := get(t, s, a[2].ID)
+		m.State, m.Owner = store.Queued, ""
+		return tx.UpdateMessage(m, store.Sending)
+	})
+	until := base.Add(10 * time.Minute)
+	var renewed []string
+	ids := []string{a[0].ID, a[1].ID, a[2].ID, b[0].ID, "no-such-id"}
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		renewed, err = tx.RenewClaims("a", ids, until)
+		return err
+	})
+	slices.Sort(renewed)
+	want := []string{a[0].ID, a[1].ID}
+	slices.Sort(want)
+	if !slices.Equal(renewed, want) {
+		t.Errorf("renewed %v; want %v", renewed, want)
+	}
+	for _, m := range a[:2] {
+		got := get(t, s, m.ID)
+		if got.State != store.Sending || got.Owner != "a" || !got.NextAttempt.Equal(until) || got.Attempts != 1 {
+			t.Errorf("renewed %s: state %s owner %q next %v attempts %d", m.ID, got.State, got.Owner, got.NextAttempt, got.Attempts)
+		}
+	}
+	if got := get(t, s, a[2].ID); got.State != store.Queued || got.Owner != "" {
+		t.Errorf("released claim came back: state %s owner %q", got.State, got.Owner)
+	}
+	if got := get(t, s, b[0].ID); !got.NextAttempt.Equal(base.Add(time.Minute)) || got.Owner != "b" {
+		t.Errorf("other owner's claim renewed: next %v owner %q", got.NextAttempt, got.Owner)
+	}
+	// A renewed claim is not due before its new end.
+	if got := claim(t, s, base.Add(5*time.Minute), "c", base.Add(time.Hour), 10); len(got) != 2 {
+		// b's claim (ended at base+1m) and the released one are due.
+		t.Errorf("claimed %d after renewal; want 2 (b's expired claim and the released one)", len(got))
+	}
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		renewed, err = tx.RenewClaims("a", nil, until)
+		return err
+	})
+	if len(renewed) != 0 {
+		t.Errorf("renewing nothing renewed %v", renewed)
 	}
 }
 
