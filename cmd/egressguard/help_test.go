@@ -38,6 +38,8 @@ func TestHelpExitsZero(t *testing.T) {
 		{[]string{"check", "--help"}, []string{"-from", "-to"}, nil},
 		{[]string{"keygen", "-h"}, []string{"-id"}, []string{"-config"}},
 		{[]string{"version", "--help"}, []string{"-json"}, []string{"-config"}},
+		{[]string{"queue", "-h"}, []string{"-json"}, []string{"-instance"}},
+		{[]string{"queue", "release", "-h"}, []string{"-instance", "-force"}, []string{"-json"}},
 	}
 	for _, c := range cases {
 		code, out, errOut := runMain(t, c.args...)
