@@ -211,6 +211,62 @@ func (s *Service) SetAddresses(ctx context.Context, actor, name string, addresse
 	})
 }
 
+// ErrDelegate: the delegate named for an absence cannot take it (not an
+// active officer, the officer themself, or an end in the past).
+var ErrDelegate = errors.New("account: invalid delegate")
+
+// SetDelegate records that officer name is away until until and that
+// delegate gets their notices meanwhile; an empty delegate ends the
+// absence. The officer's sessions stay (it is not an account change),
+// and the change is audited.
+func (s *Service) SetDelegate(ctx context.Context, actor, name, delegate string, until time.Time) error {
+	name, delegate = normName(name), normName(delegate)
+	u, err := s.st.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	if delegate != "" {
+		d, err := s.st.User(ctx, delegate)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("%w: no user %q", ErrDelegate, delegate)
+		case err != nil:
+			return err
+		case delegate == name, !HasRole(d, RoleOfficer), d.Disabled:
+			return fmt.Errorf("%w: %q is not another active officer", ErrDelegate, delegate)
+		case !until.After(now):
+			return fmt.Errorf("%w: the absence must end in the future", ErrDelegate)
+		}
+	} else {
+		until = time.Time{}
+	}
+	u.DelegateTo, u.DelegateUntil, u.Updated = delegate, until.UTC(), now
+	data := map[string]any{"user": name, "delegate": delegate}
+	if !until.IsZero() {
+		data["until"] = until.UTC().Format(time.RFC3339)
+	}
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "user.delegate", Data: data})
+		return err
+	})
+	s.mu.Lock()
+	delete(s.cache, name)
+	s.mu.Unlock()
+	return err
+}
+
+// Away reports whether u is away now, and who stands in.
+func Away(u *store.User, now time.Time) (delegate string, ok bool) {
+	if u.DelegateTo == "" || !now.Before(u.DelegateUntil) {
+		return "", false
+	}
+	return u.DelegateTo, true
+}
+
 // modify changes one user, ends their sessions and records the change, in
 // one transaction.
 func (s *Service) modify(ctx context.Context, actor, action, name string, data map[string]any, fn func(*store.User) error) error {

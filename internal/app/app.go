@@ -54,6 +54,7 @@ type App struct {
 	SMTP      *smtpfront.Server
 	Registry  *prometheus.Registry
 	metrics   *holdMetrics
+	standIns  *standIns
 
 	now       func() time.Time
 	smtpLn    net.Listener
@@ -219,8 +220,10 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 	router := cfg.Router()
+	a.standIns = &standIns{st: st, now: o.now, log: log.Named("delegation")}
 	a.Notify = notify.New(notify.Config{
 		Route:            router.Officers,
+		StandIn:          a.standIns.apply,
 		OnWebhookFailure: func(reason string) { a.metrics.webhookFail.WithLabelValues(reason).Inc() },
 		From:             cfg.Notify.From,
 		DisplayName:      cfg.Notify.DisplayName,
@@ -243,7 +246,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	}
 	escalation := func(m *store.Message) ([]string, time.Duration) {
 		if g := router.For(m); g != nil {
-			return g.Backup, g.EscalateAfter
+			return a.standIns.apply(g.Backup), g.EscalateAfter
 		}
 		return nil, 0
 	}

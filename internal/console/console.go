@@ -177,6 +177,8 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /messages/{id}/reject", c.withUser(c.reject))
 	mux.HandleFunc("POST /messages/{id}/withdraw", c.withUser(c.withdraw))
 	mux.HandleFunc("POST /settings/lang", c.withUser(c.setLang))
+	mux.HandleFunc("GET /settings/away", c.withUser(c.awayPage))
+	mux.HandleFunc("POST /settings/away", c.withUser(c.setAway))
 	mux.HandleFunc("GET /audit", c.withUser(c.auditPage))
 	mux.HandleFunc("GET /audit/export", c.withUser(c.auditExport))
 	mux.HandleFunc("GET /officers", c.withUser(c.officersPage))

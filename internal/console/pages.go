@@ -21,7 +21,7 @@ import (
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-var pageNames = []string{"login", "queue", "message", "confirm", "error", "allow", "allow_entry", "audit", "officers"}
+var pageNames = []string{"login", "queue", "message", "confirm", "error", "allow", "allow_entry", "audit", "officers", "away"}
 
 var funcs = template.FuncMap{
 	// line and text make mail content safe to show, beyond HTML escaping:
@@ -101,7 +101,7 @@ type errorData struct {
 
 // section names the part of the console a path belongs to.
 func section(path string) string {
-	for _, s := range []string{"allow", "audit", "officers"} {
+	for _, s := range []string{"allow", "audit", "officers", "settings/away"} {
 		if path == "/"+s || strings.HasPrefix(path, "/"+s+"/") {
 			return s
 		}

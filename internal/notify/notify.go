@@ -50,6 +50,9 @@ type Config struct {
 	Now           func() time.Time
 	// Route returns the officers of m's sender group (nil: Officers).
 	Route func(m *store.Message) []string
+	// StandIn replaces away officers' addresses by their delegates'
+	// (nil: none replaced).
+	StandIn func(addrs []string) []string
 	// OnWebhookFailure is told when an event is not delivered
 	// ("failed" after retries, "dropped" with the queue full).
 	OnWebhookFailure func(reason string)
@@ -183,10 +186,17 @@ func (n *Notifier) contact() string {
 func (n *Notifier) officersFor(m *store.Message) []string {
 	if n.cfg.Route != nil {
 		if o := n.cfg.Route(m); len(o) > 0 {
-			return o
+			return n.standIn(o)
 		}
 	}
-	return n.cfg.Officers
+	return n.standIn(n.cfg.Officers)
+}
+
+func (n *Notifier) standIn(addrs []string) []string {
+	if n.cfg.StandIn == nil {
+		return addrs
+	}
+	return n.cfg.StandIn(addrs)
 }
 
 // FiguresDigest returns the admins' digest of the officers' approval
@@ -249,7 +259,7 @@ func (n *Notifier) Digest(held []*store.Message, from, until time.Time) (hold.No
 		fmt.Fprintf(&b, "\n- %s  %s → %s\n  %s\n  %s\n", n.cfg.Zone.Minute(m.Received), m.From,
 			strings.Join(m.Addrs(), ", "), n.subject(m), n.link(m.ID))
 	}
-	return n.compose(n.cfg.Officers, fmt.Sprintf(t.digestSubj, len(held)), b.String()), true
+	return n.compose(n.standIn(n.cfg.Officers), fmt.Sprintf(t.digestSubj, len(held)), b.String()), true
 }
 
 // Decided implements hold.Notifier. Approval and rejection notices name

@@ -173,6 +173,11 @@ CREATE TABLE instances (
 	seen     bigint NOT NULL    -- last heartbeat, by the server's clock
 );
 `,
+	// 4: an officer's delegate while away.
+	`
+ALTER TABLE users ADD COLUMN delegate_to text NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN delegate_until bigint NOT NULL DEFAULT 0;
+`,
 }
 
 // Advisory lock classes (the first key of the two-key form). The second key

@@ -145,6 +145,11 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE INDEX tokens_user ON tokens (user, created);
 `,
+	// 3: an officer's delegate while away.
+	`
+ALTER TABLE users ADD COLUMN delegate_to TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN delegate_until INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate brings the schema up to date in one transaction, so a crash or an
