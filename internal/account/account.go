@@ -73,6 +73,9 @@ func New(st store.Store, cost int) *Service {
 	return s
 }
 
+// SetClock injects a clock (tests; the guard's own clock).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // dummyHash equalises the time spent on unknown user names.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("egressguard-dummy-password"), bcrypt.DefaultCost)
 

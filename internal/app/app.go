@@ -169,6 +169,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		log.Warn("message bodies are stored in PostgreSQL unencrypted; PostgreSQL does not overwrite deleted rows, so purged content may remain in data files and WAL archives: set store.key_file")
 	}
 	a.Accounts = account.New(st, o.bcrypt)
+	a.Accounts.SetClock(o.now)
 	if err := a.seedUsers(ctx); err != nil {
 		st.Close()
 		return nil, err

@@ -104,6 +104,7 @@ func newFixture(t *testing.T, approvals int, tweak ...func(*Config)) *fixture {
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{t: t, st: &failStore{Store: db}, clock: &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}}
 	f.acc = account.New(f.st, 4)
+	f.acc.SetClock(f.clock.Now)
 	ctx := context.Background()
 	for _, u := range testUsers {
 		if _, err := f.acc.Add(ctx, "test", u.name, u.name+"-password", u.roles, u.addrs); err != nil {

@@ -49,3 +49,34 @@ func TestOfficerFigures(t *testing.T) {
 	resp, js = f.api("GET", "/api/officers", f.token("olga"), "")
 	wantStatus(t, resp, js, http.StatusForbidden)
 }
+
+// TestAwayPage: an officer names a delegate until a day; the page shows
+// the absence, refuses a sender as delegate, and ends it.
+func TestAwayPage(t *testing.T) {
+	f := newFixture(t, 1)
+	olga := f.loggedIn("olga")
+	resp, page := olga.get("/settings/away")
+	wantStatus(t, resp, page, http.StatusOK)
+	if !strings.Contains(page, `<option value="oscar">oscar</option>`) || strings.Contains(page, `<option value="alice">`) {
+		t.Errorf("delegates offered: %s", page)
+	}
+	tomorrow := f.clock.Now().Add(24 * time.Hour).Format("2006-01-02")
+	resp, page = olga.post("/settings/away", url.Values{"delegate": {"alice"}, "until": {tomorrow}})
+	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	resp, page = olga.post("/settings/away", url.Values{"delegate": {"oscar"}, "until": {tomorrow}})
+	wantStatus(t, resp, page, http.StatusSeeOther)
+	u, err := f.st.User(t.Context(), "olga")
+	if err != nil || u.DelegateTo != "oscar" || !u.DelegateUntil.After(f.clock.Now().Add(24*time.Hour)) {
+		t.Fatalf("delegation not stored: %+v %v", u, err)
+	}
+	if got := f.auditActions(""); got[len(got)-1] != "user.delegate" {
+		t.Errorf("absence not audited: %v", got)
+	}
+	resp, page = olga.post("/settings/away", url.Values{"delegate": {""}})
+	wantStatus(t, resp, page, http.StatusSeeOther)
+	if u, _ := f.st.User(t.Context(), "olga"); u.DelegateTo != "" {
+		t.Error("absence not ended")
+	}
+	resp, page = f.loggedIn("alice").get("/settings/away")
+	wantStatus(t, resp, page, http.StatusForbidden)
+}

@@ -144,7 +144,7 @@ type User struct {
 	DelegateTo    string
 	DelegateUntil time.Time
 	Created       time.Time
-	Updated      time.Time
+	Updated       time.Time
 }
 
 // Filter selects messages for List.
