@@ -81,6 +81,9 @@ type APIRcpt struct {
 type APISignal struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+	// Raw is the field as the verdict has it, for showing it in the
+	// reader's language.
+	Raw json.RawMessage `json:"-"`
 }
 
 // APIReason is one reason of the verdict.

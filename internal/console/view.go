@@ -309,8 +309,8 @@ func signals(b []byte) ([]APISignal, map[string][]string) {
 		if knownVerdictFields[k] {
 			continue
 		}
-		if v := signalValue(raw); v != "" {
-			out = append(out, APISignal{Name: k, Value: v})
+		if v := signalValue(raw, ""); v != "" {
+			out = append(out, APISignal{Name: k, Value: v, Raw: raw})
 		}
 	}
 	slices.SortFunc(out, func(a, b APISignal) int { return strings.Compare(a.Name, b.Name) })
@@ -328,7 +328,7 @@ func signals(b []byte) ([]APISignal, map[string][]string) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			if v := signalValue(r[k]); v != "" {
+			if v := signalValue(r[k], ""); v != "" {
 				notes[strings.ToLower(addr)] = append(notes[strings.ToLower(addr)], k+": "+v)
 			}
 		}
@@ -336,8 +336,10 @@ func signals(b []byte) ([]APISignal, map[string][]string) {
 	return out, notes
 }
 
-// signalValue shows a JSON value in one line; "" for an unset one.
-func signalValue(raw json.RawMessage) string {
+// signalValue shows a JSON value in one line; "" for an unset one. An
+// object that carries its own words per language ("ja", "en") shows
+// only those of lang (or of English, with lang "").
+func signalValue(raw json.RawMessage, lang string) string {
 	var x any
 	if json.Unmarshal(raw, &x) != nil {
 		return ""
@@ -360,12 +362,18 @@ func signalValue(raw json.RawMessage) string {
 	case []any:
 		var parts []string
 		for _, e := range t {
-			if v := signalValue(mustJSON(e)); v != "" {
+			if v := signalValue(mustJSON(e), lang); v != "" {
 				parts = append(parts, v)
 			}
 		}
 		return strings.Join(parts, ", ")
 	case map[string]any:
+		if lang == "" {
+			lang = "en"
+		}
+		if words, ok := t[lang].(string); ok && words != "" {
+			return words
+		}
 		keys := make([]string, 0, len(t))
 		for k := range t {
 			keys = append(keys, k)
@@ -373,7 +381,7 @@ func signalValue(raw json.RawMessage) string {
 		slices.Sort(keys)
 		var parts []string
 		for _, k := range keys {
-			if v := signalValue(mustJSON(t[k])); v != "" {
+			if v := signalValue(mustJSON(t[k]), lang); v != "" {
 				parts = append(parts, k+" "+v)
 			}
 		}

@@ -152,7 +152,7 @@ func (n *Notifier) found(m *store.Message, v *policy.Verdict) string {
 		}
 		lines = append(lines, fmt.Sprintf(t.foundLink, host, l.Provider))
 	}
-	for _, sig := range extraFindings(m.Verdict) {
+	for _, sig := range extraFindings(m.Verdict, n.cfg.Language, t.signalNames) {
 		lines = append(lines, fmt.Sprintf(t.foundOther, sig))
 	}
 	if len(lines) == 0 {
@@ -434,8 +434,10 @@ var knownVerdict = map[string]bool{"action": true, "reasons": true, "links": tru
 	"recipients": true, "unknown": true, "problems": true}
 
 // extraFindings lists the verdict's other fields that are set, as
-// "name: value" (counts of personal records, look-alike domains …).
-func extraFindings(b []byte) []string {
+// "name: value" (counts of personal records, look-alike domains …),
+// named from names when it knows them, and in lang where the value
+// carries its own words per language.
+func extraFindings(b []byte, lang string, names map[string]string) []string {
 	var top map[string]any
 	if json.Unmarshal(b, &top) != nil {
 		return nil
@@ -445,15 +447,19 @@ func extraFindings(b []byte) []string {
 		if knownVerdict[k] {
 			continue
 		}
-		if s := findingValue(v); s != "" {
-			out = append(out, strings.ReplaceAll(k, "_", " ")+": "+s)
+		if s := findingValue(v, lang); s != "" {
+			name, ok := names[k]
+			if !ok {
+				name = strings.ReplaceAll(k, "_", " ")
+			}
+			out = append(out, name+": "+s)
 		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-func findingValue(v any) string {
+func findingValue(v any, lang string) string {
 	switch t := v.(type) {
 	case bool:
 		if t {
@@ -468,12 +474,15 @@ func findingValue(v any) string {
 	case []any:
 		var parts []string
 		for _, e := range t {
-			if s := findingValue(e); s != "" {
+			if s := findingValue(e, lang); s != "" {
 				parts = append(parts, s)
 			}
 		}
 		return strings.Join(parts, ", ")
 	case map[string]any:
+		if words, ok := t[lang].(string); ok && words != "" {
+			return words
+		}
 		keys := make([]string, 0, len(t))
 		for k := range t {
 			keys = append(keys, k)
@@ -481,7 +490,7 @@ func findingValue(v any) string {
 		sort.Strings(keys)
 		var parts []string
 		for _, k := range keys {
-			if s := findingValue(t[k]); s != "" {
+			if s := findingValue(t[k], lang); s != "" {
 				parts = append(parts, k+" "+s)
 			}
 		}

@@ -10,6 +10,7 @@ type texts struct {
 	foundUnknown    string // count, addresses
 	foundLink       string // host, provider
 	foundOther      string // "name: value"
+	signalNames     map[string]string
 	heldSenderSubj  string // subject
 	heldSender      string // subject, recipients, found, reasons, expiry, link, contact, id
 	heldOfficerSubj string // sender
@@ -40,13 +41,18 @@ func (n *Notifier) text() *texts {
 }
 
 var textsEN = texts{
-	displayName:    "Outbound mail guard",
-	subjectTag:     "[Held mail]",
-	noSubject:      "(no subject)",
-	unknownMark:    " (unknown)",
-	foundUnknown:   "%d recipient(s) neither internal nor on the allowlist: %s",
-	foundLink:      "a share link to %s (%s)",
-	foundOther:     "%s",
+	displayName:  "Outbound mail guard",
+	subjectTag:   "[Held mail]",
+	noSubject:    "(no subject)",
+	unknownMark:  " (unknown)",
+	foundUnknown: "%d recipient(s) neither internal nor on the allowlist: %s",
+	foundLink:    "a share link to %s (%s)",
+	foundOther:   "%s",
+	signalNames: map[string]string{
+		"lookalikes": "look-alike recipient domains", "first_contact": "first contact",
+		"visible_external_recipients": "external addresses visible in To/Cc",
+		"personal_records":            "personal-data records", "my_number": "My Number", "card_numbers": "card numbers",
+	},
 	heldSenderSubj: "Your message is held for review: %s",
 	heldSender: `Your message has not been sent yet. It is held until a security officer reviews it.
 
@@ -163,13 +169,18 @@ Message ID: %s
 }
 
 var textsJA = texts{
-	displayName:    "送信メールガード",
-	subjectTag:     "【送信保留】",
-	noSubject:      "（件名なし）",
-	unknownMark:    "（未知）",
-	foundUnknown:   "社内でも許可リストにもない宛先 %d件: %s",
-	foundLink:      "%s への共有リンク（%s）",
-	foundOther:     "%s",
+	displayName:  "送信メールガード",
+	subjectTag:   "【送信保留】",
+	noSubject:    "（件名なし）",
+	unknownMark:  "（未知）",
+	foundUnknown: "社内でも許可リストにもない宛先 %d件: %s",
+	foundLink:    "%s への共有リンク（%s）",
+	foundOther:   "%s",
+	signalNames: map[string]string{
+		"lookalikes": "似たドメインの宛先", "first_contact": "初めて送る宛先",
+		"visible_external_recipients": "To/Cc に見える社外のアドレス",
+		"personal_records":            "個人情報の件数", "my_number": "マイナンバー", "card_numbers": "カード番号",
+	},
 	heldSenderSubj: "送信を保留しました: %s",
 	heldSender: `あなたのメールはまだ送信されていません。セキュリティ担当者が確認するまで保留しています。
 
