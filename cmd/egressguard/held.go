@@ -404,6 +404,12 @@ func printDetail(w io.Writer, d *console.APIDetail) error {
 			fmt.Fprintf(w, "  %s  %s  %d bytes%s\n", termSafe(a.Filename), termSafe(a.ContentType), a.Size, enc)
 		}
 	}
+	if len(d.Justifications) > 0 {
+		fmt.Fprintln(w, "\nThe sender's explanation:")
+		for _, j := range d.Justifications {
+			fmt.Fprintf(w, "  %s  %s: %s\n", zone.Minute(j.At), termSafe(j.Actor), termSafe(j.Comment))
+		}
+	}
 	fmt.Fprintln(w, "\nDecisions:")
 	if len(d.Decisions) == 0 {
 		fmt.Fprintln(w, "  none yet")
