@@ -401,6 +401,9 @@ func (a *App) Start(ctx context.Context) error {
 			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendDigest(ctx, d) })
 		})
 	}
+	a.goSafe("delegations", func() error {
+		return runLoop(ctx, standInEvery, a.standIns.refresh)
+	})
 	if d := a.Cfg.Notify.AdminDigest.D(); d > 0 {
 		a.goSafe("admin-digest", func() error {
 			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendFigures(ctx, d) })

@@ -14,20 +14,21 @@ import (
 
 // standIns applies officers' absences to notice recipients: while an
 // officer is away (account.SetDelegate), notices to their addresses go
-// to their delegate's address instead. The map is read from the accounts
-// at most every standInTTL, so a delegation counts within seconds on
-// every instance sharing the store.
+// to their delegate's address instead. A loop reads the map from the
+// accounts every standInEvery, so a delegation counts within seconds on
+// every instance sharing the store; apply itself never reads the store,
+// because notices are composed inside the transaction that accepts a
+// message.
 type standIns struct {
 	st  store.Store
 	now func() time.Time
 	log *zap.Logger
 
 	mu sync.Mutex
-	at time.Time
 	m  map[string]string // lower-case address → delegate's address
 }
 
-const standInTTL = 15 * time.Second
+const standInEvery = 15 * time.Second
 
 func (s *standIns) refresh(ctx context.Context) {
 	users, err := s.st.Users(ctx)
@@ -55,7 +56,7 @@ func (s *standIns) refresh(ctx context.Context) {
 		}
 	}
 	s.mu.Lock()
-	s.m, s.at = m, time.Now()
+	s.m = m
 	s.mu.Unlock()
 }
 
@@ -64,14 +65,6 @@ func (s *standIns) refresh(ctx context.Context) {
 func (s *standIns) apply(addrs []string) []string {
 	if len(addrs) == 0 {
 		return addrs
-	}
-	s.mu.Lock()
-	stale := time.Since(s.at) >= standInTTL
-	s.mu.Unlock()
-	if stale {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		s.refresh(ctx)
-		cancel()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
