@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,16 +14,21 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
 func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = `usage:
-  egressguard audit verify [--config FILE]
+  egressguard audit verify [--config FILE] [--head CHECKPOINTS [--pubkey KEY]]
   egressguard audit export [--config FILE] [--since T] [--until T] [--msg ID] [--user U]
+  egressguard audit keygen
 T is a duration back from now ("24h", "7d"), RFC 3339 ("2026-11-01T00:00:00+09:00"),
-or a date or time in the configured time_zone ("2026-11-01", "2026-11-01T09:00").`
+or a date or time in the configured time_zone ("2026-11-01", "2026-11-01T09:00").
+--head checks the database against the newest checkpoint in the file (audit.checkpoint_file):
+entries up to it must all be there, unchanged. KEY is the public key "audit keygen" printed;
+default: the one of audit.checkpoint_key_file.`
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, use)
 		return exitError{2}
@@ -30,28 +36,65 @@ or a date or time in the configured time_zone ("2026-11-01", "2026-11-01T09:00")
 	sub := args[0]
 	fs, cfgPath := newFlags("audit "+sub, stderr)
 	since, until, msgID, user := new(string), new(string), new(string), new(string)
-	if sub == "export" {
+	head, pubkey := new(string), new(string)
+	switch sub {
+	case "export":
 		fs.StringVar(since, "since", "", "entries at or after `T` (e.g. 24h: the last day)")
 		fs.StringVar(until, "until", "", "entries before `T`")
 		fs.StringVar(msgID, "msg", "", "entries about message `ID`")
 		fs.StringVar(user, "user", "", "entries by `USER`")
+	case "verify":
+		fs.StringVar(head, "head", "", "verify against the newest checkpoint in `FILE`")
+		fs.StringVar(pubkey, "pubkey", "", "public `KEY` of the checkpoints (ed25519:...)")
 	}
 	if _, err := parseInterleaved(fs, args[1:]); err != nil {
 		return err
 	}
 	switch sub {
+	case "keygen":
+		line, public := audit.NewSigningKey()
+		fmt.Fprintln(stdout, "# egressguard audit signing key (Ed25519); the file named by audit.checkpoint_key_file, mode 0600")
+		fmt.Fprintln(stdout, "# public key, for audit verify --pubkey: "+public)
+		fmt.Fprintln(stdout, line)
+		fmt.Fprintln(stderr, "public key: "+public)
+		return nil
 	case "verify":
-		return withStore(*cfgPath, stderr, func(st store.Store) error {
-			n, err := audit.Verify(ctx, st)
+		var cp *audit.Checkpoint
+		if *head != "" {
+			var err error
+			if cp, err = audit.ReadCheckpointFile(*head); err != nil {
+				return fmt.Errorf("--head: %w", err)
+			}
+		}
+		return withConfigStore(*cfgPath, stderr, func(cfg *config.Config, st store.Store) error {
+			var (
+				n   int64
+				err error
+			)
+			if cp == nil {
+				n, err = audit.Verify(ctx, st)
+			} else {
+				pub, perr := checkpointKey(cfg, *pubkey)
+				if perr != nil {
+					return perr
+				}
+				n, err = audit.VerifyHead(ctx, st, pub, cp)
+			}
 			var broken *audit.ErrBroken
-			if errors.As(err, &broken) {
+			switch {
+			case errors.As(err, &broken):
 				fmt.Fprintf(stdout, "FAILED: %v (%d entries before it verified)\n", broken, n)
 				return exitError{1}
-			}
-			if err != nil {
+			case errors.Is(err, audit.ErrCheckpoint):
+				fmt.Fprintf(stdout, "FAILED: %v\n", err)
+				return exitError{1}
+			case err != nil:
 				return err
+			case cp != nil:
+				fmt.Fprintf(stdout, "ok: %d entries verified; the chain reaches the checkpoint of entry %d\n", n, cp.Seq)
+			default:
+				fmt.Fprintf(stdout, "ok: %d entries verified\n", n)
 			}
-			fmt.Fprintf(stdout, "ok: %d entries verified\n", n)
 			return nil
 		})
 	case "export":
@@ -70,6 +113,22 @@ or a date or time in the configured time_zone ("2026-11-01", "2026-11-01T09:00")
 	}
 	fmt.Fprintln(stderr, use)
 	return exitError{2}
+}
+
+// checkpointKey is the public key checkpoints are verified with: the one
+// given, or that of the configured signing key.
+func checkpointKey(cfg *config.Config, given string) (ed25519.PublicKey, error) {
+	if given != "" {
+		return audit.ParsePublicKey(given)
+	}
+	if cfg.Audit.CheckpointKeyFile == "" {
+		return nil, errors.New("--head needs --pubkey or audit.checkpoint_key_file in the config")
+	}
+	priv, err := audit.LoadSigningKey(cfg.Path(cfg.Audit.CheckpointKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return priv.Public().(ed25519.PublicKey), nil
 }
 
 // parseTime reads a time for --since and --until: a duration back from

@@ -93,6 +93,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a.Close(context.Background())
 		return err
 	}
+	// For the person at the terminal; logs stay JSON on standard error.
+	fmt.Fprint(stdout, a.Banner(version))
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -175,9 +177,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	judge, err := app.NewJudge(cfg, time.Now)
+	// The same judge as serve's, with the live allowlist of the store.
+	judge, note, done, err := app.CheckJudge(cfg, zap.NewNop(), time.Now)
 	if err != nil {
 		return err
+	}
+	defer done()
+	if note != "" {
+		fmt.Fprintln(stderr, "egressguard check: warning: "+note)
 	}
 	env := &envelope.Envelope{ID: "dry-run", Received: time.Now().UTC(), AuthUser: *user, From: *from}
 	for _, t := range to {
@@ -196,6 +203,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // withStore opens the configured store for the account and listing commands.
 func withStore(cfgPath string, stderr io.Writer, fn func(st store.Store) error) error {
+	return withConfigStore(cfgPath, stderr, func(_ *config.Config, st store.Store) error { return fn(st) })
+}
+
+// withConfigStore is withStore for commands that need the config too.
+func withConfigStore(cfgPath string, stderr io.Writer, fn func(cfg *config.Config, st store.Store) error) error {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return err
@@ -209,7 +221,7 @@ func withStore(cfgPath string, stderr io.Writer, fn func(st store.Store) error) 
 		return err
 	}
 	defer st.Close()
-	return fn(st)
+	return fn(cfg, st)
 }
 
 func readPassword(stdin bool, prompt string, stderr io.Writer) (string, error) {

@@ -35,7 +35,11 @@ func binary(t *testing.T) string {
 			return
 		}
 		buildOnce.path = filepath.Join(dir, "egressguard")
-		out, err := exec.Command("go", "build", "-o", buildOnce.path, ".").CombinedOutput()
+		// Built as the Dockerfile builds it (TestDockerfile checks that
+		// the flags agree): static, without cgo.
+		cmd := exec.Command("go", append(append([]string{"build"}, dockerBuildFlags...), "-o", buildOnce.path, ".")...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

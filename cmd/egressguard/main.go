@@ -11,8 +11,9 @@
 //	egressguard held list|show|approve|reject|withdraw ...
 //	egressguard token create|list|revoke ...
 //	egressguard allow list|add|remove|import|export ...
-//	egressguard audit verify|export ...
+//	egressguard audit verify|export|keygen ...
 //	egressguard queue [release --instance NAME] ...
+//	egressguard incident list|show|export ...
 //	egressguard keygen [--id N]
 //	egressguard version
 package main
@@ -29,6 +30,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/store"
 	buildversion "github.com/egressguard/egressguard/internal/version"
 )
@@ -59,8 +61,9 @@ func commands() []command {
 		{"held", "held mail: list, show, approve, reject, withdraw (through the API)", cmdHeld, true},
 		{"token", "API tokens: create, list, revoke", cmdToken, true},
 		{"allow", "allowlist: list, add, remove, import, export", cmdAllow, true},
-		{"audit", "audit verify | export: check or export the audit chain", cmdAudit, true},
+		{"audit", "audit verify | export | keygen: check or export the audit chain", cmdAudit, true},
 		{"queue", "delivery queue: claims and their owners; release a dead instance's claims", cmdQueue, false},
+		{"incident", "incident records: list, show, export", cmdIncident, true},
 		{"keygen", "print a new key line for the body key file", cmdKeygen, false},
 		{"version", "print the version and the commit it was built from", cmdVersion, false},
 	}
@@ -151,8 +154,18 @@ func trimSentinel(err, sentinel error) string {
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("egressguard "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := fs.String("config", "config/egressguard.toml", "config `FILE`")
+	cfg := fs.String("config", defaultConfig(), "config `FILE` (default from $EGRESSGUARD_CONFIG if set)")
 	return fs, cfg
+}
+
+// defaultConfig is the config file used without --config: the one
+// EGRESSGUARD_CONFIG names (the container image and the systemd unit set
+// it, so that every command finds the service's config), else the example.
+func defaultConfig() string {
+	if p := os.Getenv("EGRESSGUARD_CONFIG"); p != "" {
+		return p
+	}
+	return config.DefaultPath
 }
 
 func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {

@@ -26,6 +26,7 @@ import (
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/console"
 	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/incident"
 	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/notify"
 	"github.com/egressguard/egressguard/internal/outbound"
@@ -50,6 +51,7 @@ type App struct {
 	Notify    *notify.Notifier
 	Hold      *hold.Service
 	Retention *retention.Purger
+	Incidents *incident.Service
 	Console   *console.Console
 	SMTP      *smtpfront.Server
 	Registry  *prometheus.Registry
@@ -58,10 +60,14 @@ type App struct {
 
 	now       func() time.Time
 	smtpLn    net.Listener
+	smtpsLn   net.Listener // implicit TLS (465), if configured
+	demo      []string     // seed users whose config password still works
 	httpLn    net.Listener
 	http      *http.Server
 	consoleLn net.Listener
 	console   *http.Server
+
+	checkpoints *checkpointer // nil: no audit checkpoints
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -176,19 +182,25 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	}
 
 	a.metrics = newHoldMetrics(a.Registry, st, o.now, cfg.Hold.FastApproval.D())
-	judge, err := NewJudge(cfg, o.now)
+	judge, allow, err := liveJudge(cfg, st, log, o.now)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	judge.hits = a.metrics.hits
-	a.Judge = judge
-	a.Allow, err = allowlist.New(st, cfg.Policy.Allow, log, allowlist.Options{Now: o.now})
-	if err != nil {
-		st.Close()
-		return nil, err
+	a.Judge, a.Allow = judge, allow
+
+	if f := cfg.Audit.CheckpointKeyFile; f != "" {
+		key, err := audit.LoadSigningKey(cfg.Path(f))
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.checkpoints = &checkpointer{a: a, key: key}
+		if cfg.Audit.CheckpointFile != "" {
+			a.checkpoints.file = cfg.Path(cfg.Audit.CheckpointFile)
+		}
 	}
-	judge.SetLists(a.Allow)
 
 	upTLS, err := upstreamTLS(cfg, o.upstreamT)
 	if err != nil {
@@ -267,6 +279,16 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Now:           o.now,
 	}
 	a.Retention = retention.New(retain, st, log)
+	inc := cfg.Incident
+	a.Incidents = incident.New(incident.Config{
+		Rules:        incident.Rules{PreliminaryDays: inc.PreliminaryDays, FinalDays: inc.FinalDays, FinalDaysWrongful: inc.FinalDaysWrongful},
+		RemindBefore: inc.RemindBefore.D(),
+		Reminder:     a.Notify.IncidentReminder,
+		Opened:       a.Notify.IncidentOpened,
+		Kick:         a.Queue.Kick,
+		Limits:       judge.limits,
+		Now:          o.now,
+	}, st, log)
 	if cfg.Console.Listen != "" {
 		a.Console, err = console.New(console.Config{
 			Secure:       cfg.Console.TLSConfig != nil,
@@ -278,7 +300,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 			FastApproval: cfg.Hold.FastApproval.D(),
 			Limits:       judge.limits,
 			BodyGoneAt:   retain.BodyGoneAt,
-		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Log: log.Named("console")})
+		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Incidents: a.Incidents, Log: log.Named("console")})
 		if err != nil {
 			st.Close()
 			return nil, err
@@ -287,20 +309,23 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 
 	s := cfg.SMTP
 	a.SMTP, err = smtpfront.New(smtpfront.Config{
-		Hostname:          cfg.Hostname,
-		TLS:               s.TLSConfig,
-		RequireTLSForAuth: *s.RequireTLSForAuth,
-		TrustedNets:       s.Trusted,
-		MaxMessageBytes:   int64(s.MaxMessageSize),
-		MaxRecipients:     s.MaxRecipients,
-		MaxLineLength:     s.MaxLineLength,
-		CommandTimeout:    s.CommandTimeout.D(),
-		DataTimeout:       s.DataTimeout.D(),
-		MaxConns:          s.MaxConnections,
-		MaxConnsPerIP:     s.MaxConnectionsIP,
-		AuthFailDelay:     s.AuthFailDelay.D(),
-		MaxAuthFailures:   s.MaxAuthFailures,
-		AuthFailWindow:    s.AuthFailWindow.D(),
+		Hostname:            cfg.Hostname,
+		TLS:                 s.TLSConfig,
+		RequireTLSForAuth:   *s.RequireTLSForAuth,
+		TrustedNets:         s.Trusted,
+		MaxMessageBytes:     int64(s.MaxMessageSize),
+		MaxRecipients:       s.MaxRecipients,
+		MaxLineLength:       s.MaxLineLength,
+		CommandTimeout:      s.CommandTimeout.D(),
+		DataTimeout:         s.DataTimeout.D(),
+		MaxConns:            s.MaxConnections,
+		MaxConnsPerIP:       s.MaxConnectionsIP,
+		AuthFailDelay:       s.AuthFailDelay.D(),
+		MaxAuthFailures:     s.MaxAuthFailures,
+		AuthFailWindow:      s.AuthFailWindow.D(),
+		MaxAuthFailuresUser: s.MaxAuthFailuresUser,
+		EnforceHeaderFrom:   *s.EnforceHeaderFrom,
+		MaxHops:             s.MaxHops,
 	}, &backend{a: a}, log.Named("smtp"), a.Registry)
 	if err != nil {
 		st.Close()
@@ -338,6 +363,7 @@ func (a *App) seedUsers(ctx context.Context) error {
 			return fmt.Errorf("seed user %q: %w", su.Name, err)
 		}
 		if a.Accounts.PasswordMatches(ctx, su.Name, su.Password) {
+			a.demo = append(a.demo, su.Name)
 			a.Log.Warn("DEMO PASSWORD IN USE: this account still has the password from the config file; change it with 'egressguard user passwd' or remove the seed_user entry before production",
 				zap.String("user", su.Name))
 		}
@@ -354,10 +380,23 @@ func (a *App) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("smtp listener: %w", err)
 	}
+	if a.Cfg.SMTP.ImplicitTLSListen != "" {
+		a.smtpsLn, err = net.Listen("tcp", a.Cfg.SMTP.ImplicitTLSListen)
+		if err != nil {
+			a.smtpLn.Close()
+			return fmt.Errorf("implicit-TLS smtp listener: %w", err)
+		}
+	}
+	closeSMTP := func() {
+		a.smtpLn.Close()
+		if a.smtpsLn != nil {
+			a.smtpsLn.Close()
+		}
+	}
 	if a.Cfg.HTTP.Listen != "" {
 		a.httpLn, err = net.Listen("tcp", a.Cfg.HTTP.Listen)
 		if err != nil {
-			a.smtpLn.Close()
+			closeSMTP()
 			return fmt.Errorf("http listener: %w", err)
 		}
 		a.http = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
@@ -371,7 +410,7 @@ func (a *App) Start(ctx context.Context) error {
 	if a.Console != nil {
 		a.consoleLn, err = net.Listen("tcp", a.Cfg.Console.Listen)
 		if err != nil {
-			a.smtpLn.Close()
+			closeSMTP()
 			if a.httpLn != nil {
 				a.httpLn.Close()
 			}
@@ -396,6 +435,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.goSafe("outbound", func() error { return a.Queue.Run(ctx) })
 	a.goSafe("notify", func() error { a.Notify.Run(ctx); return nil })
 	a.goSafe("retention", func() error { return a.Retention.Run(ctx) })
+	a.goSafe("incidents", func() error { a.Incidents.Run(ctx, a.Cfg.Incident.RemindInterval.D()); return nil })
 	if d := a.Cfg.Notify.OfficerDigest.D(); d > 0 {
 		a.goSafe("officer-digest", func() error {
 			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendDigest(ctx, d) })
@@ -425,13 +465,27 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		return nil
 	})
+	if a.smtpsLn != nil {
+		a.goSafe("smtp-implicit-tls", func() error {
+			if err := a.SMTP.ServeTLS(a.smtpsLn); err != nil && !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	if err := a.auditSimple(ctx, audit.Event{Actor: "system", Action: "config.load", Data: map[string]any{
 		"instance": a.Cfg.Instance, "rules": a.Judge.Engine().RuleNames()}}); err != nil {
 		a.Log.Error("audit of the config load failed", zap.Error(err))
 	}
+	if cp := a.checkpoints; cp != nil {
+		a.goSafe("audit-checkpoint", func() error {
+			return runLoop(ctx, a.Cfg.Audit.CheckpointInterval.D(), cp.checkpoint)
+		})
+	}
 	close(a.ready)
 	a.Log.Info("egressguard started",
 		zap.String("smtp", a.smtpLn.Addr().String()),
+		zap.String("smtp_implicit_tls", a.SMTPTLSAddr()),
 		zap.String("http", a.HTTPAddr()),
 		zap.String("console", a.ConsoleAddr()),
 		zap.String("upstream", a.Cfg.Upstream.Address),
@@ -470,6 +524,14 @@ func (a *App) SMTPAddr() string {
 		return ""
 	}
 	return a.smtpLn.Addr().String()
+}
+
+// SMTPTLSAddr is the address of the implicit-TLS listener ("" if none).
+func (a *App) SMTPTLSAddr() string {
+	if a.smtpsLn == nil {
+		return ""
+	}
+	return a.smtpsLn.Addr().String()
 }
 
 // HTTPAddr is the address of the metrics and health listener ("" if none).
@@ -512,7 +574,7 @@ func (a *App) ConsoleAddr() string {
 // delivered stays queued for the next start.
 func (a *App) Close(ctx context.Context) error {
 	var errs []error
-	if a.SMTP != nil && a.smtpLn != nil {
+	if a.SMTP != nil && (a.smtpLn != nil || a.smtpsLn != nil) {
 		errs = append(errs, a.SMTP.Shutdown(ctx))
 	}
 	if a.http != nil {
@@ -530,6 +592,12 @@ func (a *App) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("shutdown: %w", ctx.Err()))
+	}
+	if a.checkpoints != nil && a.cancel != nil {
+		// The last word: what happened since the last checkpoint.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		a.checkpoints.checkpoint(cctx)
+		cancel()
 	}
 	if a.Store != nil {
 		errs = append(errs, a.Store.Close())

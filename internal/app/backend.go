@@ -53,14 +53,27 @@ func (b *backend) Submit(ctx context.Context, env *envelope.Envelope, data []byt
 	return smtpfront.Result{Action: j.Action}, err
 }
 
-// httpHandler serves metrics and the health endpoints.
+// Refused audits a message the SMTP front end refused itself (a header
+// From that is not the sender's, a mail loop). It is not stored; the entry
+// is the record that it was refused.
+func (b *backend) Refused(ctx context.Context, env *envelope.Envelope, reason string) {
+	b.a.auditRefusal(ctx, env, map[string]any{"reason": reason})
+}
+
+// httpHandler serves the metrics and health endpoints and nothing else:
+// every other path is 404. Profiles (/debug/pprof/) expose memory contents
+// such as message bytes and are served only when http.pprof is set.
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/", http.NotFound)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
-	// Profiles for operators; the listener is meant to stay internal.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if a.Cfg.HTTP.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -2,15 +2,22 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/allowlist"
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/policy"
+	"github.com/egressguard/egressguard/internal/store"
 )
 
 // Judge is inspection plus policy: the one engine behind serve and the
@@ -48,6 +55,56 @@ func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
 	j.engine.Store(engine)
 	j.lists.Store(&listsBox{lists})
 	return j, nil
+}
+
+// liveJudge builds the judge with the live allowlist: the store's entries
+// and the config file's, as an admin edits them at run time. serve and
+// check both judge through it.
+func liveJudge(cfg *config.Config, st store.Store, log *zap.Logger, now func() time.Time) (*Judge, *allowlist.Service, error) {
+	j, err := NewJudge(cfg, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	allow, err := allowlist.New(st, cfg.Policy.Allow, log, allowlist.Options{Now: now})
+	if err != nil {
+		return nil, nil, err
+	}
+	j.SetLists(allow)
+	return j, allow, nil
+}
+
+// CheckJudge builds the judge of the check command: the one serve uses,
+// with the live allowlist from the configured store, so that check and
+// serve give the same verdict. The store is opened only if it exists (a
+// dry run creates no database); when it cannot be opened the judge uses
+// the config file's allowlist alone and note says so, for the command to
+// warn that serve may decide otherwise. done releases the store.
+func CheckJudge(cfg *config.Config, log *zap.Logger, now func() time.Time) (j *Judge, note string, done func() error, err error) {
+	done = func() error { return nil }
+	st, serr := openExistingStore(cfg, log)
+	if serr == nil {
+		j, _, err = liveJudge(cfg, st, log, now)
+		if err == nil {
+			return j, "", st.Close, nil
+		}
+		st.Close()
+		serr = err
+	}
+	j, err = NewJudge(cfg, now)
+	if err != nil {
+		return nil, "", done, err
+	}
+	return j, "the store's allowlist is not available (" + serr.Error() + "); only the config file's entries were used, so serve may decide otherwise", done, nil
+}
+
+// openExistingStore opens the configured store without creating one.
+func openExistingStore(cfg *config.Config, log *zap.Logger) (store.Store, error) {
+	if cfg.Store.Driver == "sqlite" {
+		if _, err := os.Stat(cfg.Path(cfg.Store.Path)); errors.Is(err, fs.ErrNotExist) {
+			return nil, errors.New("no database at " + cfg.Path(cfg.Store.Path))
+		}
+	}
+	return OpenStore(cfg, log)
 }
 
 // SetLists replaces the allowlist used for the next message.

@@ -60,22 +60,33 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 // entry is the record that it was refused.
 func (a *App) recordRefused(now func() time.Time) func(env *envelope.Envelope, j intake.Judgement) {
 	return func(env *envelope.Envelope, j intake.Judgement) {
-		actor := env.AuthUser
-		if actor == "" {
-			actor = "smtp:" + env.ClientAddr
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err := a.Store.Update(ctx, func(tx store.Tx) error {
-			_, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.refused", MsgID: env.ID, Data: map[string]any{
-				"client_ip": env.ClientAddr, "auth_user": env.AuthUser, "from": env.From, "rcpts": env.Addrs(),
-				"message_id": j.MessageID, "rules": j.Rules,
-			}})
-			return err
-		})
-		if err != nil {
-			a.Log.Error("audit of a refused message failed", zap.String("msg_id", env.ID), zap.Error(err))
-		}
+		a.auditRefusal(context.Background(), env, map[string]any{"message_id": j.MessageID, "rules": j.Rules})
+	}
+}
+
+// auditRefusal writes the message.refused entry of a message that was not
+// stored, with the envelope and details.
+func (a *App) auditRefusal(ctx context.Context, env *envelope.Envelope, details map[string]any) {
+	actor := env.AuthUser
+	if actor == "" {
+		actor = "smtp:" + env.ClientAddr
+	}
+	data := map[string]any{
+		"client_ip": env.ClientAddr, "auth_user": env.AuthUser, "from": env.From, "rcpts": env.Addrs(),
+	}
+	for k, v := range details {
+		data[k] = v
+	}
+	// The client has its reply already decided; the entry is written
+	// even if the session's context ends meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := a.Store.Update(ctx, func(tx store.Tx) error {
+		_, err := audit.Append(tx, a.now(), audit.Event{Actor: actor, Action: "message.refused", MsgID: env.ID, Data: data})
+		return err
+	})
+	if err != nil {
+		a.Log.Error("audit of a refused message failed", zap.String("msg_id", env.ID), zap.Error(err))
 	}
 }
 

@@ -38,8 +38,20 @@ func TestDatabaseCopyRevealsNoContent(t *testing.T) {
 	if m.Subject != subject || !strings.Contains(string(m.Verdict), "SecretFolder9683xyz") || !strings.Contains(m.HeaderFrom, "Secret-Sender-9f2") {
 		t.Fatalf("the guard cannot read its own record: %q %q %s", m.Subject, m.HeaderFrom, m.Verdict)
 	}
-	if b, err := a.Store.Body(context.Background(), id); err != nil || !bytes.Equal(b, data) {
+	if b, err := a.Store.Body(context.Background(), id); err != nil || !bytes.Equal(untraced(t, b), data) {
 		t.Fatalf("body: %v", err)
+	}
+	// An incident about it (a near miss) holds the same facts, sealed too.
+	if err := a.Hold.Reject(context.Background(), user(t, a, "olga"), id, "wrong recipient", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	in, err := a.Incidents.Open(context.Background(), user(t, a, "olga"), id, "Incident-Note-3b9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Incidents.Get(context.Background(), user(t, a, "olga"), in.ID, "test"); err != nil ||
+		got.Facts.Subject != subject || len(got.Facts.Links) != 1 || got.Note != "Incident-Note-3b9" {
+		t.Fatalf("the guard cannot read its own incident: %v %+v", err, got)
 	}
 	files, _ := filepath.Glob(filepath.Join(cfg.Path(cfg.DataDir), "*.db*"))
 	if len(files) == 0 {
@@ -47,7 +59,7 @@ func TestDatabaseCopyRevealsNoContent(t *testing.T) {
 	}
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
-		for _, secret := range []string{subject, "SecretFolder9683xyz", "Secret-Sender-9f2", "Body-Marker-55aa"} {
+		for _, secret := range []string{subject, "SecretFolder9683xyz", "Secret-Sender-9f2", "Body-Marker-55aa", "Incident-Note-3b9"} {
 			if bytes.Contains(b, []byte(secret)) {
 				t.Errorf("%s contains %q", filepath.Base(f), secret)
 			}

@@ -127,12 +127,18 @@ func (e *ErrBroken) Error() string {
 // Verify walks the whole chain and returns how many entries it checked, or
 // an *ErrBroken naming the first entry that does not match. The oldest
 // remaining entry anchors the chain (older ones may have been purged by
-// retention); a checkpoint signature, when given, anchors it further.
+// retention). The chain alone cannot show that its newest entries were
+// deleted: VerifyHead checks it against a published checkpoint.
 func Verify(ctx context.Context, r Reader) (int64, error) {
+	n, _, _, err := walk(ctx, r)
+	return n, err
+}
+
+// walk verifies the chain and returns the number of entries, the oldest
+// and the newest.
+func walk(ctx context.Context, r Reader) (n int64, first, last *store.AuditEntry, err error) {
 	var (
-		n      int64
 		prev   *store.AuditEntry
-		first  int64
 		purged []int64 // through_seq of every recorded purge
 	)
 	const batch = 5000
@@ -140,14 +146,14 @@ func Verify(ctx context.Context, r Reader) (int64, error) {
 	for {
 		entries, err := r.Audit(ctx, store.AuditFilter{AfterSeq: after, Limit: batch})
 		if err != nil {
-			return n, err
+			return n, first, prev, err
 		}
 		for _, e := range entries {
 			if err := check(prev, e); err != nil {
-				return n, err
+				return n, first, prev, err
 			}
 			if prev == nil {
-				first = e.Seq
+				first = e
 			}
 			if e.Action == PurgeAction {
 				var d struct {
@@ -167,19 +173,19 @@ func Verify(ctx context.Context, r Reader) (int64, error) {
 	}
 	// The oldest entries may only be missing because a recorded purge
 	// removed them.
-	if first > 1 {
+	if first != nil && first.Seq > 1 {
 		var best int64
 		for _, t := range purged {
-			if t == first-1 {
-				return n, nil
+			if t == first.Seq-1 {
+				return n, first, prev, nil
 			}
-			if t < first && t > best {
+			if t < first.Seq && t > best {
 				best = t
 			}
 		}
-		return n, &ErrBroken{Seq: best + 1, Reason: fmt.Sprintf("entries %d to %d are missing and no purge of them is recorded", best+1, first-1)}
+		return n, first, prev, &ErrBroken{Seq: best + 1, Reason: fmt.Sprintf("entries %d to %d are missing and no purge of them is recorded", best+1, first.Seq-1)}
 	}
-	return n, nil
+	return n, first, prev, nil
 }
 
 // PurgeAction is the audit action of a retention purge of the audit log.
@@ -215,6 +221,9 @@ type Checkpoint struct {
 	Seq       int64  `json:"seq"`
 	Hash      []byte `json:"hash"`
 	Signature []byte `json:"sig"`
+	// When and by which instance it was made; not signed, for people.
+	At       time.Time `json:"at,omitzero"`
+	Instance string    `json:"instance,omitempty"`
 }
 
 func checkpointMessage(seq int64, hash []byte) []byte {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/route"
 	"github.com/egressguard/egressguard/internal/seal"
@@ -53,6 +54,8 @@ type Config struct {
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
 	Route    Route      `toml:"route"`
+	Incident Incident   `toml:"incident"`
+	Audit    Audit      `toml:"audit"`
 	Seed     []SeedUser `toml:"seed_user"`
 
 	// Zone is TimeZone, loaded.
@@ -61,6 +64,16 @@ type Config struct {
 	// Dir is the directory of the config file (not a TOML key); relative
 	// paths in the file are resolved against it.
 	Dir string `toml:"-"`
+}
+
+// Incident configures incident records: the reporting deadlines to the
+// Personal Information Protection Commission and the reminders of them.
+type Incident struct {
+	PreliminaryDays   int      `toml:"preliminary_days"`    // 速報: days after awareness (default 5)
+	FinalDays         int      `toml:"final_days"`          // 確報: days after awareness (default 30)
+	FinalDaysWrongful int      `toml:"final_days_wrongful"` // 確報 when a wrongful act caused it (default 60)
+	RemindBefore      Duration `toml:"remind_before"`       // first reminder this long before a deadline (default 48h)
+	RemindInterval    Duration `toml:"remind_interval"`     // how often deadlines are checked (default 10m)
 }
 
 // Log configures the structured log.
@@ -72,6 +85,7 @@ type Log struct {
 // SMTP configures the submission listener.
 type SMTP struct {
 	Listen            string   `toml:"listen"`
+	ImplicitTLSListen string   `toml:"implicit_tls_listen"` // "" disables; needs tls_cert
 	TLSCert           string   `toml:"tls_cert"`
 	TLSKey            string   `toml:"tls_key"`
 	RequireTLSForAuth *bool    `toml:"require_tls_for_auth"` // default: true when TLS is configured
@@ -86,6 +100,14 @@ type SMTP struct {
 	AuthFailDelay     Duration `toml:"auth_fail_delay"`
 	MaxAuthFailures   int      `toml:"max_auth_failures"`
 	AuthFailWindow    Duration `toml:"auth_fail_window"`
+	// MaxAuthFailuresUser limits failed AUTH per user name (from any
+	// address) within auth_fail_window; addresses the user logged in
+	// from successfully are exempt.
+	MaxAuthFailuresUser int `toml:"max_auth_failures_per_user"`
+	// EnforceHeaderFrom: an authenticated sender's header From must be
+	// one of the account's addresses. Default true.
+	EnforceHeaderFrom *bool `toml:"enforce_header_from"`
+	MaxHops           int   `toml:"max_hops"` // refuse mail with this many Received: fields (a loop)
 
 	// Parsed forms, filled by Load.
 	Trusted   []netip.Prefix `toml:"-"`
@@ -135,6 +157,7 @@ type Retention struct {
 // HTTP configures the metrics and health listener.
 type HTTP struct {
 	Listen string `toml:"listen"` // "" disables it
+	Pprof  bool   `toml:"pprof"`  // also serve /debug/pprof/ (profiles) there
 }
 
 // Inspect bounds the work spent on one message.
@@ -162,6 +185,14 @@ type Policy struct {
 type ShareLinks struct {
 	Providers  []sharelink.ProviderSpec   `toml:"provider"`
 	SelfHosted []sharelink.SelfHostedSpec `toml:"self_hosted"`
+	// Shorteners extend the built-in list of URL shorteners, whose links
+	// are unknown destinations.
+	Shorteners []sharelink.ShortenerSpec `toml:"shortener"`
+}
+
+// catalog is the share-link catalogue's configuration.
+func (s ShareLinks) catalog() sharelink.Config {
+	return sharelink.Config{Providers: s.Providers, SelfHosted: s.SelfHosted, Shorteners: s.Shorteners}
 }
 
 // Hold configures the four-eyes review of held mail.
@@ -221,6 +252,17 @@ type RouteGroup struct {
 	EscalateAfter Duration `toml:"escalate_after"` // 0: never
 }
 
+// Audit configures the published chain head: signed checkpoints of the
+// audit chain, written to the log, appended to a file on other storage and
+// sent to the webhook, so that truncating the log is detected.
+type Audit struct {
+	// CheckpointKeyFile is the Ed25519 signing key (from `egressguard
+	// audit keygen`). Empty: no checkpoints.
+	CheckpointKeyFile  string   `toml:"checkpoint_key_file"`
+	CheckpointFile     string   `toml:"checkpoint_file"`     // JSON Lines, appended; on other storage
+	CheckpointInterval Duration `toml:"checkpoint_interval"` // default 1h
+}
+
 // SeedUser is an account created at start if it does not exist yet. It is
 // meant for the quickstart; serve warns while a seeded password is in use.
 type SeedUser struct {
@@ -252,6 +294,10 @@ func Defaults() *Config {
 			AuthFailDelay:    Duration(1e9),
 			MaxAuthFailures:  10,
 			AuthFailWindow:   Duration(10 * 60e9),
+			MaxHops:          50,
+			// Higher than per address: one user's failures come
+			// from all the addresses an attacker has.
+			MaxAuthFailuresUser: 30,
 		},
 		Upstream: Upstream{
 			TLS:            "opportunistic",
@@ -272,12 +318,15 @@ func Defaults() *Config {
 			Interval:    Duration(10 * 60e9),
 		},
 		Notify: Notify{Language: "ja"},
+		Incident: Incident{PreliminaryDays: 5, FinalDays: 30, FinalDaysWrongful: 60,
+			RemindBefore: Duration(48 * 3600e9), RemindInterval: Duration(10 * 60e9)},
 		Console: Console{
 			Listen:      "127.0.0.1:8025",
 			SessionIdle: Duration(30 * 60e9),
 			SessionMax:  Duration(12 * 3600e9),
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:9025"},
+		HTTP:  HTTP{Listen: "127.0.0.1:9025"},
+		Audit: Audit{CheckpointInterval: Duration(3600e9)},
 		Inspect: Inspect{
 			MaxDepth:       20,
 			MaxParts:       500,
@@ -447,6 +496,14 @@ func (cfg *Config) validate(c *Checker) {
 			c.Add("store.key_file", err.Error(), "create it with `egressguard keygen > FILE && chmod 600 FILE`")
 		}
 	}
+	if cfg.Audit.CheckpointKeyFile != "" {
+		if _, err := audit.LoadSigningKey(cfg.Path(cfg.Audit.CheckpointKeyFile)); err != nil {
+			c.Add("audit.checkpoint_key_file", err.Error(), "create it with `egressguard audit keygen > FILE && chmod 600 FILE`")
+		}
+	} else if cfg.Audit.CheckpointFile != "" {
+		c.Add("audit.checkpoint_file", "set but no checkpoint_key_file", "set audit.checkpoint_key_file to sign checkpoints")
+	}
+	positive(c, "audit.checkpoint_interval", int(min(cfg.Audit.CheckpointInterval, 1<<40)))
 	if cfg.Retain.DeliveredBody < 0 || cfg.Retain.DecidedBody < 0 {
 		c.Add("retention", "negative retention", "0 deletes at once")
 	}
@@ -460,9 +517,14 @@ func (cfg *Config) validate(c *Checker) {
 	positive(c, "inspect.max_decoded_size", int(min(cfg.Inspect.MaxDecodedSize, 1<<40)))
 	positive(c, "inspect.max_time", int(min(cfg.Inspect.MaxTime, 1<<40)))
 	cfg.validateHold(c)
+	positive(c, "incident.preliminary_days", cfg.Incident.PreliminaryDays)
+	positive(c, "incident.final_days", cfg.Incident.FinalDays)
+	positive(c, "incident.final_days_wrongful", cfg.Incident.FinalDaysWrongful)
+	positive(c, "incident.remind_before", int(min(cfg.Incident.RemindBefore, 1<<40)))
+	positive(c, "incident.remind_interval", int(min(cfg.Incident.RemindInterval, 1<<40)))
 	// The catalogue and the rules are checked separately so that problems
 	// in both are reported together.
-	if _, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted); err != nil {
+	if _, err := sharelink.NewConfig(cfg.Share.catalog()); err != nil {
 		var se *sharelink.Error
 		if errors.As(err, &se) {
 			for _, p := range se.Problems {
@@ -523,6 +585,14 @@ func (cfg *Config) validate(c *Checker) {
 func (cfg *Config) validateSMTP(c *Checker) {
 	s := &cfg.SMTP
 	checkHostPort(c, "smtp.listen", s.Listen)
+	if s.ImplicitTLSListen != "" {
+		checkHostPort(c, "smtp.implicit_tls_listen", s.ImplicitTLSListen)
+		if s.TLSCert == "" {
+			c.Add("smtp.implicit_tls_listen", "needs a TLS certificate", "set smtp.tls_cert and smtp.tls_key, or remove this key")
+		} else if s.ImplicitTLSListen == s.Listen && !strings.HasSuffix(s.Listen, ":0") {
+			c.Add("smtp.implicit_tls_listen", "the same address as smtp.listen", "implicit TLS needs a port of its own, usually 465")
+		}
+	}
 	for i, n := range s.TrustedNetworks {
 		p, err := netip.ParsePrefix(n)
 		if err != nil {
@@ -561,6 +631,12 @@ func (cfg *Config) validateSMTP(c *Checker) {
 	positive(c, "smtp.max_connections", s.MaxConnections)
 	positive(c, "smtp.max_connections_per_ip", s.MaxConnectionsIP)
 	positive(c, "smtp.max_auth_failures", s.MaxAuthFailures)
+	positive(c, "smtp.max_auth_failures_per_user", s.MaxAuthFailuresUser)
+	positive(c, "smtp.max_hops", s.MaxHops)
+	if s.EnforceHeaderFrom == nil {
+		v := true
+		s.EnforceHeaderFrom = &v
+	}
 }
 
 func (cfg *Config) validateUpstream(c *Checker) {
@@ -727,7 +803,7 @@ func (cfg *Config) Rules() []policy.RuleSpec {
 
 // PolicyEngine compiles the catalogue and the rules.
 func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
-	cat, err := sharelink.New(cfg.Share.Providers, cfg.Share.SelfHosted)
+	cat, err := sharelink.NewConfig(cfg.Share.catalog())
 	if err != nil {
 		return nil, err
 	}

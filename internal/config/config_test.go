@@ -158,3 +158,34 @@ func TestExampleConfig(t *testing.T) {
 		t.Error("the quickstart needs a demo account")
 	}
 }
+
+// TestShortenerConfig: admins extend the URL shortener list; a bad entry is
+// reported under its key.
+func TestShortenerConfig(t *testing.T) {
+	good := `
+[[sharelink.shortener]]
+host = "go.example.net"
+[[sharelink.shortener]]
+host = "s.example.com"
+sites = ["example.com"]
+[[sharelink.shortener]]
+host = "t.co"
+disable = true
+`
+	cfg, err := Parse([]byte(good), "x.toml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := cfg.PolicyEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.Catalog().IsShortener("go.example.net") || e.Catalog().IsShortener("t.co") || !e.Catalog().IsShortener("bit.ly") {
+		t.Error("shortener list not applied")
+	}
+	_, err = Parse([]byte("[[sharelink.shortener]]\nhost = \"*\"\n"), "x.toml", t.TempDir())
+	var ce *Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Key != "sharelink.shortener[0].host" {
+		t.Errorf("bad shortener: %v", err)
+	}
+}

@@ -36,6 +36,7 @@ import (
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/allowlist"
 	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/incident"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/tz"
@@ -74,7 +75,10 @@ type Deps struct {
 	Accounts *account.Service
 	// Allow is the allowlist; nil leaves its pages and API out.
 	Allow *allowlist.Service
-	Log   *zap.Logger
+	// Incidents manages incident records; nil leaves the sent-mail and
+	// incident pages out.
+	Incidents *incident.Service
+	Log       *zap.Logger
 }
 
 // Console serves the web console and the API.
@@ -84,6 +88,7 @@ type Console struct {
 	hold     *hold.Service
 	acc      *account.Service
 	allow    *allowlist.Service // nil: no allowlist pages
+	inc      *incident.Service  // nil: no sent-mail and incident pages
 	log      *zap.Logger
 	pages    map[string]*template.Template
 	throttle *throttle
@@ -138,6 +143,7 @@ func New(cfg Config, d Deps) (*Console, error) {
 		hold:     d.Hold,
 		acc:      d.Accounts,
 		allow:    d.Allow,
+		inc:      d.Incidents,
 		log:      d.Log.Named("console"),
 		pages:    pages,
 		throttle: newThrottle(cfg.MaxFailuresAccount, cfg.MaxFailuresIP, cfg.ThrottleWindow),
@@ -190,6 +196,15 @@ func (c *Console) routes() (http.Handler, error) {
 		mux.HandleFunc("POST /allow/{id}/remove", c.withUser(c.allowRemove))
 	}
 
+	if c.inc != nil {
+		mux.HandleFunc("GET /sent", c.withUser(c.sentPage))
+		mux.HandleFunc("GET /incidents", c.withUser(c.incidentsPage))
+		mux.HandleFunc("GET /incidents/new", c.withUser(c.incidentNewPage))
+		mux.HandleFunc("POST /incidents", c.withUser(c.incidentCreate))
+		mux.HandleFunc("GET /incidents/{id}", c.withUser(c.incidentPage))
+		mux.HandleFunc("GET /incidents/{id}/export", c.withUser(c.incidentExport))
+		mux.HandleFunc("POST /incidents/{id}/{what}", c.withUser(c.incidentChange))
+	}
 	mux.HandleFunc("GET /api/held", c.withToken(c.apiHeld))
 	mux.HandleFunc("GET /api/messages/{id}", c.withToken(c.apiMessage))
 	mux.HandleFunc("POST /api/messages/{id}/approve", c.withToken(c.apiApprove))

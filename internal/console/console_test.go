@@ -1164,3 +1164,31 @@ func TestBaseURLIsTrustedOrigin(t *testing.T) {
 		t.Error("base URL without scheme accepted")
 	}
 }
+
+// TestUnknownDestinationFlagged: a link the verdict names as an unknown
+// destination is flagged in the message view, with why.
+func TestUnknownDestinationFlagged(t *testing.T) {
+	f := newFixture(t, 1)
+	body := []byte("From: alice@example.jp\r\nTo: stranger@elsewhere.example\r\nSubject: files\r\n\r\nhttps://bit.ly/3AbCdEf and https://www.example.jp/about\r\n")
+	id := f.held("alice", "files", body)
+	v := `{"action":"hold","reasons":[],"links":[],"unknown_destinations":[{"url":"https://bit.ly/3AbCdEf","why":"URL shortener bit.ly","part":"1","share_capable":true}],"unknown":[]}`
+	m, err := f.st.Message(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Verdict = []byte(v)
+	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.UpdateMessage(m, store.Held) }); err != nil {
+		t.Fatal(err)
+	}
+	resp, js := f.api("GET", "/api/messages/"+id, f.token("olga"), "")
+	wantStatus(t, resp, js, http.StatusOK)
+	var d APIDetail
+	if err := json.Unmarshal([]byte(js), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range d.Links {
+		if flag := l.URL == "https://bit.ly/3AbCdEf"; l.Flagged != flag || (flag && l.Why != "URL shortener bit.ly") {
+			t.Errorf("link %+v", l)
+		}
+	}
+}

@@ -56,10 +56,11 @@ type pageData struct {
 	Path    string // this page, for the language switch to come back to
 	Flash   string
 	// The navigation: which sections u may open, and which one this is.
-	ShowAllow    bool
-	ShowAudit    bool
-	ShowOfficers bool
-	Section      string // "held", "allow", "audit", "officers"
+	ShowAllow     bool
+	ShowAudit     bool
+	ShowIncidents bool
+	ShowOfficers  bool
+	Section       string // "held", "allow", "audit", "sent", "incidents", "officers", "settings/away"
 }
 
 func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData {
@@ -71,6 +72,7 @@ func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData
 		p.ShowAudit = mayAudit(u)
 		p.ShowOfficers = mayOfficers(u)
 		p.ShowAllow = c.allow != nil && mayViewAllow(u)
+		p.ShowIncidents = c.inc != nil
 	} else {
 		p.L = pickLang(r, "")
 	}
@@ -101,7 +103,7 @@ type errorData struct {
 
 // section names the part of the console a path belongs to.
 func section(path string) string {
-	for _, s := range []string{"allow", "audit", "officers", "settings/away"} {
+	for _, s := range []string{"allow", "audit", "sent", "incidents", "officers", "settings/away"} {
 		if path == "/"+s || strings.HasPrefix(path, "/"+s+"/") {
 			return s
 		}

@@ -43,6 +43,7 @@ type verdict struct {
 	Action     string         `json:"action"`
 	Reasons    []verdictCause `json:"reasons"`
 	Links      []verdictLink  `json:"links"`
+	Dests      []verdictLink  `json:"unknown_destinations"` // links whose destination is not known
 	Recipients []verdictRcpt  `json:"recipients"`
 	Unknown    []string       `json:"unknown"`
 }
@@ -250,11 +251,13 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 		d.Rcpts[i].Hidden = !visible[strings.ToLower(d.Rcpts[i].Addr)]
 	}
 	v := parseVerdict(m.Verdict)
-	// The verdict names the links that made it (share links); the
-	// inspection finds them all again, with where they are in the text.
+	// The verdict names the links that made it (share links and links to
+	// unknown destinations); the inspection finds them all again, with
+	// where they are in the text.
 	flagged := map[string]*verdictLink{}
-	for i := range v.Links {
-		l := &v.Links[i]
+	evidence := slices.Concat(v.Links, v.Dests)
+	for i := range evidence {
+		l := &evidence[i]
 		flagged[l.URL] = l
 		if l.Raw != "" {
 			flagged[l.Raw] = l

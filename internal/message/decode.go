@@ -40,7 +40,8 @@ func classify(eh *entityHeader) partKind {
 	switch ext {
 	case ".docx", ".docm", ".dotx", ".dotm", ".xlsx", ".xlsm", ".xltx", ".xltm", ".pptx", ".pptm", ".potx", ".ppsx":
 		return kindOOXML
-	case ".html", ".htm", ".xhtml":
+	case ".html", ".htm", ".xhtml", ".svg":
+		// An SVG image is a document with links when opened on its own.
 		return kindHTML
 	case ".ics", ".ical", ".ifb":
 		return kindCalendar
@@ -53,11 +54,14 @@ func classify(eh *entityHeader) partKind {
 	switch {
 	case strings.HasPrefix(mt, "application/vnd.openxmlformats-officedocument."):
 		return kindOOXML
-	case mt == "text/html", mt == "application/xhtml+xml":
+	case mt == "text/html", mt == "application/xhtml+xml", mt == "image/svg+xml":
 		return kindHTML
 	case mt == "text/calendar", mt == "application/ics":
 		return kindCalendar
-	case strings.HasPrefix(mt, "text/"), mt == "application/rtf", mt == "application/json", mt == "application/xml":
+	case strings.HasPrefix(mt, "text/"), mt == "application/rtf", mt == "application/json", mt == "application/xml",
+		strings.HasPrefix(mt, "message/"):
+		// message/* that is not an attached message (delivery-status,
+		// disposition-notification, …) is text.
 		return kindPlain
 	}
 	return kindBinary

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"maps"
 	"mime"
 	"path"
 	"slices"
@@ -115,12 +116,45 @@ type entityHeader struct {
 	filename    string            // decoded
 	encrypted   bool              // set by the binary inspection
 	inEncrypted bool              // a part of a multipart/encrypted (PGP/MIME)
+	issues      []issue           // what makes the header ambiguous or partly read
+}
+
+// issue is a problem found in one entity's header, reported by the walk
+// with the entity's path.
+type issue struct{ kind, detail string }
+
+// sameField reports whether two values of a MIME field say the same:
+// the same value and parameters, however quoted or spaced.
+func sameField(a, b string) bool {
+	if strings.TrimSpace(a) == strings.TrimSpace(b) {
+		return true
+	}
+	va, pa, _ := parseParams(a)
+	vb, pb, _ := parseParams(b)
+	return strings.Trim(va, "\"'") == strings.Trim(vb, "\"'") && maps.Equal(pa, pb)
 }
 
 func parseEntityHeader(h header) *entityHeader {
 	eh := &entityHeader{h: h}
+	// Readers differ in which of several such fields they obey (the first,
+	// the last, or none), so a field repeated with another value makes the
+	// structure ambiguous.
+	for _, k := range [...]string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"} {
+		vals := h.Values(k)
+		for _, v := range vals[min(1, len(vals)):] {
+			if !sameField(v, vals[0]) {
+				eh.issues = append(eh.issues, issue{KindAmbiguous, k + " field repeated with another value"})
+				break
+			}
+		}
+	}
 	if v := h.Get("Content-Type"); v != "" {
-		eh.mediaType, eh.params = parseParams(v)
+		var pi issue
+		eh.mediaType, eh.params, pi = parseParams(v)
+		if pi.kind != "" {
+			pi.detail = "Content-Type: " + pi.detail
+			eh.issues = append(eh.issues, pi)
+		}
 		if !strings.Contains(eh.mediaType, "/") {
 			// RFC 2045 5.2: an unusable Content-Type means text/plain.
 			eh.mediaType = "text/plain"
@@ -131,7 +165,11 @@ func parseEntityHeader(h header) *entityHeader {
 	}
 	eh.charset = strings.ToLower(strings.Trim(eh.params["charset"], " \t\"'"))
 	eh.cte = strings.ToLower(strings.Trim(h.Get("Content-Transfer-Encoding"), " \t\"'"))
-	disp, dparams := parseParams(h.Get("Content-Disposition"))
+	disp, dparams, pi := parseParams(h.Get("Content-Disposition"))
+	if pi.kind != "" {
+		pi.detail = "Content-Disposition: " + pi.detail
+		eh.issues = append(eh.issues, pi)
+	}
 	switch disp {
 	case "inline", "attachment":
 		eh.disposition = disp
@@ -148,10 +186,15 @@ func parseEntityHeader(h header) *entityHeader {
 // .eml files sent as application/octet-stream.
 func (eh *entityHeader) isMessage() bool {
 	switch eh.mediaType {
-	case "message/rfc822", "message/global":
+	case "message/rfc822", "message/global", "message/news":
 		return true
 	}
-	return strings.EqualFold(path.Ext(eh.filename), ".eml")
+	// A saved web page (MHTML) is a MIME message too.
+	switch strings.ToLower(path.Ext(eh.filename)) {
+	case ".eml", ".mht", ".mhtml":
+		return true
+	}
+	return false
 }
 
 func (eh *entityHeader) isAttachment() bool {
@@ -177,11 +220,23 @@ func (eh *entityHeader) encryptedContent() bool {
 // RFC 2231 extended values in any charset and continuations. The standard
 // library accepts RFC 2231 only in US-ASCII and UTF-8, which loses the
 // ISO-2022-JP and Shift_JIS file names Japanese mailers write.
-func parseParams(v string) (string, map[string]string) {
+//
+// A parameter given twice with different values (also as two RFC 2231
+// sections with one number, or plain and extended), and a boundary given
+// twice at all, is reported as an ambiguous issue: readers differ in which
+// one they take, and strict ones refuse the field. Parameters past
+// maxParams are not read, which is reported as a limit issue.
+func parseParams(v string) (string, map[string]string, issue) {
 	value, rest, _ := strings.Cut(v, ";")
 	value = strings.ToLower(strings.TrimSpace(value))
 	if rest == "" {
-		return value, nil
+		return value, nil, issue{}
+	}
+	var is issue
+	dup := func(name string) {
+		if is.kind == "" {
+			is = issue{KindAmbiguous, "parameter " + strconv.Quote(name) + " given more than once"}
+		}
 	}
 	params := make(map[string]string)
 	type segment struct {
@@ -190,7 +245,8 @@ func parseParams(v string) (string, map[string]string) {
 		val string
 	}
 	var ext map[string][]segment
-	for n := 0; rest != "" && n < 64; n++ {
+	n := 0
+	for ; rest != "" && n < maxParams; n++ {
 		rest = strings.TrimLeft(rest, " \t\r\n;")
 		i := strings.IndexAny(rest, "=;")
 		if i < 0 {
@@ -217,6 +273,9 @@ func parseParams(v string) (string, map[string]string) {
 			if num := strings.TrimSuffix(sect, "*"); num != "" {
 				idx, err := strconv.Atoi(num)
 				if err != nil || idx < 0 || idx > 999 {
+					if is.kind == "" {
+						is = issue{KindLimitSize, "parameter section " + strconv.Quote(key) + " not read"}
+					}
 					continue
 				}
 				s.idx = idx
@@ -225,12 +284,22 @@ func parseParams(v string) (string, map[string]string) {
 			if ext == nil {
 				ext = make(map[string][]segment)
 			}
+			for _, o := range ext[name] {
+				if o.idx == s.idx && (o.val != s.val || name == "boundary") {
+					dup(name)
+				}
+			}
 			ext[name] = append(ext[name], s)
 			continue
 		}
-		if _, dup := params[key]; !dup {
+		if old, seen := params[key]; !seen {
 			params[key] = val
+		} else if old != val || key == "boundary" {
+			dup(key)
 		}
+	}
+	if strings.TrimLeft(rest, " \t\r\n;") != "" && n == maxParams && is.kind == "" {
+		is = issue{KindLimitSize, "more than " + strconv.Itoa(maxParams) + " parameters"}
 	}
 	for name, segs := range ext {
 		slices.SortStableFunc(segs, func(a, b segment) int { return a.idx - b.idx })
@@ -252,10 +321,24 @@ func parseParams(v string) (string, map[string]string) {
 				buf = append(buf, val...)
 			}
 		}
-		params[name] = charsetString(buf, cs)
+		ev := charsetString(buf, cs)
+		if old, ok := params[name]; ok && old != ev && decodeParamText(old) != ev {
+			// name="a.txt" with name*=…a.html: which one a reader uses
+			// decides how it opens the part. An ASCII stand-in for a
+			// file name (filename="report.pdf", filename*=…報告.pdf), as
+			// HTTP does it, opens the same way.
+			if (name != "name" && name != "filename") ||
+				!strings.EqualFold(path.Ext(decodeParamText(old)), path.Ext(ev)) {
+				dup(name)
+			}
+		}
+		params[name] = ev
 	}
-	return value, params
+	return value, params, is
 }
+
+// maxParams bounds the parameters read from one field.
+const maxParams = 64
 
 // unquote reads a quoted-string at the start of s and returns its content
 // and the rest. An unterminated string runs to the next ";" or the end.
@@ -350,11 +433,51 @@ func decodeHeaderTextErr(s string) (string, error) {
 	var err error
 	if strings.Contains(s, "=?") {
 		var d string
-		if d, err = wordDecoder.DecodeHeader(s); err == nil {
-			s = d
+		if d, err = wordDecoder.DecodeHeader(padEncodedWords(s)); err == nil {
+			// A UTF-8 word may decode to bytes that are not UTF-8.
+			s = strings.ToValidUTF8(d, "\uFFFD")
 		}
 	}
 	return s, err
+}
+
+// padEncodedWords adds the padding that B-encoded words in s lack. Mail
+// readers decode "=?utf-8?b?aHR0cHM6Ly9h?=" style words without it; the
+// standard library leaves them undecoded, which would hide their text.
+func padEncodedWords(s string) string {
+	var b strings.Builder // written only once a word needs padding
+	done := 0             // s[:done] is in b
+	for pos := 0; ; {
+		i := strings.Index(s[pos:], "=?")
+		if i < 0 {
+			break
+		}
+		// =?charset?B?payload?=
+		w := pos + i + 2
+		q1 := strings.IndexByte(s[w:], '?')
+		if q1 < 0 || w+q1+2 >= len(s) || s[w+q1+2] != '?' || (s[w+q1+1] != 'b' && s[w+q1+1] != 'B') {
+			pos = w
+			continue
+		}
+		p := w + q1 + 3
+		end := strings.Index(s[p:], "?=")
+		if end < 0 {
+			break
+		}
+		payload := s[p : p+end]
+		n := len(strings.TrimRight(payload, "="))
+		if add := (4-n%4)%4 - (len(payload) - n); n%4 > 1 && add > 0 {
+			b.WriteString(s[done : p+end])
+			b.WriteString("=="[:add])
+			done = p + end
+		}
+		pos = p + end
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }
 
 // addresses returns the lower-cased addresses of address-list header

@@ -3,6 +3,8 @@ package message
 import (
 	"bytes"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -16,8 +18,13 @@ const maxAnchorText = 200
 //
 // Reported as "href": a[href], area[href], form[action], iframe[src],
 // frame[src], meta refresh targets, and href of VML shapes in Outlook's
-// conditional comments (its "bulletproof buttons"); relative targets are
-// resolved against <base href>. Not reported: img[src] and other embedded
+// conditional comments (its "bulletproof buttons"); in SVG (inline, or an
+// SVG part, which is read as HTML) a[xlink:href] under any prefix, and
+// the href an animation (set, animate) gives its link; href on any other
+// element that does not load a resource (MathML links), formaction of
+// buttons, the HTML of iframe[srcdoc] and of noscript (which a reader
+// without scripts shows); relative targets are resolved against
+// <base href>. Not reported: img[src] and other embedded
 // resources. They are not links the recipient is asked to follow, and
 // signature images hosted on a file-sharing service would otherwise look
 // like shared files in every message. Visible text is scanned like plain
@@ -28,7 +35,7 @@ func (in *inspector) html(src, part string) string {
 	w.tokens(src, false)
 	w.closeAnchor()
 	text := tidyText(w.vis.String())
-	in.links(ExtractLinks(text), part, SourceHTMLText)
+	in.textLinks(text, part, SourceHTMLText)
 	return text
 }
 
@@ -40,7 +47,14 @@ type htmlWalk struct {
 	anchor *anchor
 	skip   int
 	n      int
+	// noscript: the next text token is the raw content of a noscript
+	// element, which is read as HTML.
+	noscript bool
+	depth    int // nesting of srcdoc and noscript content
 }
+
+// maxHTMLNesting bounds how deep srcdoc and noscript content is opened.
+const maxHTMLNesting = 8
 
 type anchor struct {
 	href string
@@ -60,6 +74,11 @@ func (w *htmlWalk) tokens(src string, comment bool) {
 		}
 		switch tt {
 		case html.TextToken:
+			if w.noscript {
+				w.noscript = false
+				w.nested(string(z.Text()), comment)
+				continue
+			}
 			if w.skip > 0 || comment {
 				continue
 			}
@@ -72,6 +91,7 @@ func (w *htmlWalk) tokens(src string, comment bool) {
 			name, hasAttr := z.TagName()
 			w.startTag(z, string(name), hasAttr, tt == html.SelfClosingTagToken)
 		case html.EndTagToken:
+			w.noscript = false
 			name, _ := z.TagName()
 			switch string(name) {
 			case "script", "style", "title", "template":
@@ -108,6 +128,10 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 			}
 		}
 	}
+	if i := strings.LastIndexByte(name, ':'); i >= 0 && !strings.HasPrefix(name, "v:") {
+		// A prefixed element of a standalone SVG document: "svg:a".
+		name = name[i+1:]
+	}
 	switch name {
 	case "script", "style", "title", "template":
 		if !selfClosing {
@@ -117,7 +141,17 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 		if name == "a" {
 			w.closeAnchor()
 		}
-		if href, ok := attrs["href"]; ok {
+		// SVG 2 prefers href to xlink:href, older readers the other
+		// way round: both count.
+		extra := prefixedHrefs(attrs)
+		href, ok := attrs["href"]
+		if !ok && len(extra) > 0 {
+			href, ok, extra = extra[0], true, extra[1:]
+		}
+		for _, x := range extra {
+			w.target(x, "", false)
+		}
+		if ok {
 			if name == "a" && !selfClosing {
 				w.anchor = &anchor{href: href}
 			} else {
@@ -141,11 +175,65 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 		}
 	case "v:roundrect", "v:rect", "v:shape", "v:oval":
 		w.target(attrs["href"], "", false)
+	case "noscript":
+		w.noscript = !selfClosing
+	case "link", "img", "image", "use", "feimage", "textpath", "tref", "mpath", "pattern", "filter", "lineargradient", "radialgradient", "cursor", "font-face-uri", "color-profile", "altglyph":
+		// Resources, references within the document and, for link,
+		// style sheets: nothing to click.
+	case "set", "animate":
+		// <a><set attributeName="href" to="…"/></a> makes the SVG link
+		// lead where "to" (or one of "values") says.
+		if an := strings.ToLower(attrs["attributename"]); an == "href" || strings.HasSuffix(an, ":href") {
+			w.target(attrs["to"], "", false)
+			for v := range strings.SplitSeq(attrs["values"], ";") {
+				w.target(v, "", false)
+			}
+		}
 	default:
 		if blockTag(name) {
 			w.vis.WriteByte('\n')
 		}
+		if h, ok := attrs["href"]; ok {
+			w.target(h, "", false)
+		}
 	}
+	if fa, ok := attrs["formaction"]; ok {
+		w.target(fa, "", false)
+	}
+	if doc, ok := attrs["srcdoc"]; ok {
+		w.nested(doc, false)
+	}
+}
+
+// nested reads HTML held in an attribute or a raw-text element.
+func (w *htmlWalk) nested(src string, comment bool) {
+	if w.depth >= maxHTMLNesting {
+		w.in.limit(w.part, KindLimitDepth, "HTML nested in srcdoc or noscript deeper than "+strconv.Itoa(maxHTMLNesting))
+		return
+	}
+	w.depth++
+	w.tokens(src, comment)
+	w.depth--
+}
+
+// prefixedHrefs returns the values of "xlink:href" attributes under any
+// namespace prefix, in the order of their names.
+func prefixedHrefs(attrs map[string]string) []string {
+	var keys []string
+	for k := range attrs {
+		if strings.HasSuffix(k, ":href") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = attrs[k]
+	}
+	return out
 }
 
 // closeAnchor records the open anchor with its visible text.

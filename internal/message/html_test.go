@@ -113,3 +113,38 @@ func TestTextAttachments(t *testing.T) {
 		t.Errorf("binary scanned: %+v", f.Links)
 	}
 }
+
+// TestHTMLStillClickable: targets a reader can follow that are not a[href].
+func TestHTMLStillClickable(t *testing.T) {
+	t.Parallel()
+	src := `<svg xmlns:xlink="http://www.w3.org/1999/xlink"><a xlink:href="https://svg1.example.com/x"><text>a</text></a>
+<a href="https://svg2.example.com/new" xlink:href="https://svg2.example.com/old">b</a>
+<a><set attributeName="href" to="https://svg3.example.com/x"/><animate attributeName="xlink:href" values="https://svg4.example.com/a;https://svg5.example.com/b"/>c</a>
+<image href="https://img.example.com/pic.png"/></svg>
+<math><mtext href="https://math.example.com/x">m</mtext></math>
+<form><button formaction="https://button.example.com/go">go</button></form>
+<iframe srcdoc="&lt;a href=&quot;https://srcdoc.example.com/x&quot;&gt;d&lt;/a&gt;"></iframe>
+<noscript><a href="https://noscript.example.com/x">e</a></noscript>
+<link rel="stylesheet" href="https://css.example.com/a.css">`
+	f := Inspect([]byte("Content-Type: text/html\r\n\r\n"+src), Limits{})
+	noProblems(t, f)
+	got := linkURLs(f)
+	for _, u := range []string{"https://svg1.example.com/x", "https://svg2.example.com/new", "https://svg2.example.com/old",
+		"https://svg3.example.com/x", "https://svg4.example.com/a", "https://svg5.example.com/b", "https://math.example.com/x",
+		"https://button.example.com/go", "https://srcdoc.example.com/x", "https://noscript.example.com/x"} {
+		if _, ok := got[u]; !ok {
+			t.Errorf("missing %s", u)
+		}
+	}
+	for _, u := range []string{"https://img.example.com/pic.png", "https://css.example.com/a.css"} {
+		if _, ok := got[u]; ok {
+			t.Errorf("resource %s reported as a link", u)
+		}
+	}
+	// An SVG document on its own, prefixed.
+	svg := `<svg:svg xmlns:svg="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink"><svg:a x:href="https://svgdoc.example.com/x"><svg:text>z</svg:text></svg:a></svg:svg>`
+	f = Inspect([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: image/svg+xml; name=a.svg\r\n\r\n"+svg+"\r\n--b--\r\n"), Limits{})
+	if _, ok := linkURLs(f)["https://svgdoc.example.com/x"]; !ok {
+		t.Errorf("SVG part: links %+v", f.Links)
+	}
+}

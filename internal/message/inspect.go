@@ -17,6 +17,15 @@ const (
 	KindLimitTime  = "limit-time"
 	KindParse      = "parse"
 	KindCharset    = "charset"
+	// KindAmbiguous: the MIME structure can be read in more than one way
+	// (duplicate boundary or other parameters, duplicate Content-Type or
+	// Content-Transfer-Encoding fields, a boundary reused inside its own
+	// multipart, an encoded multipart), so two mail clients may show
+	// different content.
+	KindAmbiguous = "ambiguous"
+	// KindUnreadable: a part whose content is not in the message at all
+	// (message/partial fragments, message/external-body references).
+	KindUnreadable = "unreadable"
 )
 
 // Link sources, see Link.Source.
@@ -67,6 +76,10 @@ type inspector struct {
 
 	limitHit map[string]bool // limit kinds already reported
 	seen     map[linkKey]int // index into f.Links, for de-duplication
+
+	// boundaries are those of the multiparts being walked, outermost
+	// first: a nested multipart reusing one is ambiguous.
+	boundaries []string
 }
 
 type linkKey struct{ part, url string }
@@ -202,12 +215,12 @@ func (in *inspector) message(raw []byte, path string, depth int, top bool) {
 	if herr != nil {
 		in.problem(path, KindParse, herr.Error())
 	}
-	eh := parseEntityHeader(h)
+	eh := in.entityHeader(h, path)
 	if top {
 		in.topHeader(h)
-	} else if s := decodeHeaderText(h.Get("Subject")); s != "" {
+	} else {
 		// A link in the subject of a forwarded message is still a link.
-		in.links(ExtractLinks(s), path, SourceHeader)
+		in.subjectLinks(h, path, 0)
 	}
 	if strings.HasPrefix(eh.mediaType, "multipart/") {
 		if !in.enter(path, depth+1) {
@@ -234,14 +247,70 @@ func (in *inspector) topHeader(h header) {
 	in.f.To = addresses(h.Values("To"))
 	in.f.Cc = addresses(h.Values("Cc"))
 	if in.f.Subject != "" {
-		in.links(ExtractLinks(in.f.Subject), "", SourceHeader)
+		in.textLinks(in.f.Subject, "", SourceHeader)
 	}
+	in.subjectLinks(h, "", 1)
+}
+
+// subjectLinks records the links of the Subject fields of h from the
+// skip-th on. Clients differ in which of several Subject fields they
+// show, so every one counts.
+func (in *inspector) subjectLinks(h header, path string, skip int) {
+	vals := h.Values("Subject")
+	for i := skip; i < len(vals); i++ {
+		s, err := decodeHeaderTextErr(vals[i])
+		if err != nil {
+			in.problem(path, KindCharset, "Subject: "+err.Error())
+		}
+		if s != "" {
+			in.textLinks(s, path, SourceHeader)
+		}
+	}
+}
+
+// entityHeader parses the MIME fields of h and reports what makes the
+// entity at path ambiguous or only partly read.
+func (in *inspector) entityHeader(h header, path string) *entityHeader {
+	eh := parseEntityHeader(h)
+	for _, is := range eh.issues {
+		in.problem(path, is.kind, is.detail)
+	}
+	return eh
+}
+
+// textLinks records the links of a text; a text with more URLs than are
+// read makes the inspection incomplete.
+func (in *inspector) textLinks(text, part, source string) {
+	raws, complete := extractLinks(text)
+	if !complete {
+		in.limit(part, KindLimitSize, "more than "+strconv.Itoa(maxLinksPerText)+" URLs in one text")
+	}
+	in.links(raws, part, source)
 }
 
 // multipart walks the parts of a multipart body; path is the container's.
 func (in *inspector) multipart(eh *entityHeader, body []byte, path string, depth int) {
 	boundary := eh.params["boundary"]
-	parts, perr := splitMultipart(body, boundary)
+	switch eh.cte {
+	case "", "7bit", "8bit", "binary", "7-bit", "8-bit", "none":
+	default:
+		// RFC 2045 6.4: a multipart is never encoded. Some readers decode
+		// it anyway and others split the encoded text.
+		in.problem(path, KindAmbiguous, "multipart with Content-Transfer-Encoding "+strconv.Quote(eh.cte))
+	}
+	for _, outer := range in.boundaries {
+		if boundary != "" && overlaps(boundary, outer) {
+			in.problem(path, KindAmbiguous, "multipart boundary "+strconv.Quote(boundary)+" overlaps the enclosing boundary "+strconv.Quote(outer))
+			break
+		}
+	}
+	in.boundaries = append(in.boundaries, boundary)
+	defer func() { in.boundaries = in.boundaries[:len(in.boundaries)-1] }()
+	parts, pre, epi, perr := splitMultipart(body, boundary)
+	// Readers hide preamble and epilogue, but some show them, and a link
+	// there can be clicked.
+	in.looseText(pre, path, "preamble")
+	in.looseText(epi, path, "epilogue")
 	if perr != nil {
 		// Without usable boundaries the body is still read as text so that
 		// nothing in it goes unseen; the problem holds the message.
@@ -264,7 +333,7 @@ func (in *inspector) multipart(eh *entityHeader, body []byte, path string, depth
 		if herr != nil {
 			in.problem(cp, KindParse, herr.Error())
 		}
-		peh := parseEntityHeader(h)
+		peh := in.entityHeader(h, cp)
 		peh.inEncrypted = eh.mediaType == "multipart/encrypted"
 		if peh.mediaType == "" {
 			peh.mediaType = "text/plain"
@@ -287,6 +356,19 @@ func (in *inspector) entity(eh *entityHeader, body []byte, path string, depth in
 		return
 	}
 	if !in.enter(path, depth) {
+		return
+	}
+	switch eh.mediaType {
+	case "message/partial", "message/external-body":
+		// The content is elsewhere: in other messages that a reader joins,
+		// or behind a reference it fetches. What is here is read as text.
+		in.problem(path, KindUnreadable, eh.mediaType+": the content is not in this message")
+		if u := eh.params["url"]; u != "" {
+			in.link(u, path, SourceHeader, "", false)
+		}
+		text := *eh
+		text.mediaType = "text/plain"
+		in.leaf(&text, body, path)
 		return
 	}
 	if eh.isMessage() {
@@ -339,6 +421,34 @@ func (in *inspector) transferDecode(eh *entityHeader, body []byte, path string, 
 		in.problem(path, KindParse, "malformed "+eh.cte+" content")
 	}
 	return out
+}
+
+// overlaps reports whether the delimiter lines of two nested multiparts
+// can be taken for each other: the same boundary, or one that is the
+// other followed by "--" ("--b--x" closes b for a reader that ignores
+// what follows a close delimiter).
+func overlaps(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	return a == b || strings.HasPrefix(a, b+"--")
+}
+
+// looseText records the links in the preamble or epilogue (what) of the
+// multipart at path.
+func (in *inspector) looseText(b []byte, path, what string) {
+	if len(bytes.TrimSpace(b)) == 0 || in.stopped {
+		return
+	}
+	if n := in.take(path, int64(len(b))); n < int64(len(b)) {
+		b = b[:n]
+	}
+	text, _ := toUTF8(b, "")
+	part := what
+	if path != "" {
+		part = path + "." + what
+	}
+	in.textLinks(text, part, SourceText)
 }
 
 // leaf inspects one leaf part at path.
@@ -396,13 +506,13 @@ func (in *inspector) textLeaf(eh *entityHeader, body []byte, p *Part, kind partK
 		p.Text = in.html(text, p.Path)
 	case kindCalendar:
 		p.Text = unfoldCalendar(text)
-		in.links(ExtractLinks(p.Text), p.Path, SourceCalendar)
+		in.textLinks(p.Text, p.Path, SourceCalendar)
 	default:
 		if strings.EqualFold(eh.params["format"], "flowed") {
 			text = unflow(text, strings.EqualFold(eh.params["delsp"], "yes"))
 		}
 		p.Text = text
-		in.links(ExtractLinks(text), p.Path, SourceText)
+		in.textLinks(text, p.Path, SourceText)
 	}
 }
 
@@ -421,8 +531,12 @@ func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, kind par
 	}
 	p.Size = s.size
 	eh.encrypted = eh.encryptedContent() || detectEncrypted(s, eh.filename, eh.mediaType)
-	if bytes.HasPrefix(s.head, magicPDF) && !eh.encrypted && s.size <= maxPDFScan {
-		in.pdfLinks(eh, body, p)
+	if bytes.HasPrefix(s.head, magicPDF) && !eh.encrypted {
+		if s.size > maxPDFScan {
+			in.limit(p.Path, KindLimitSize, "PDF larger than "+strconv.Itoa(maxPDFScan)+" bytes not read for links")
+		} else {
+			in.pdfLinks(eh, body, p)
+		}
 	}
 }
 
@@ -484,8 +598,12 @@ func (in *inspector) link(raw, part, source, text string, anchor bool) {
 		efu, ew, eo, eh := unwrapURL(eu)
 		ef := efu.String()
 		ek := linkKey{part, ef}
-		if _, ok := in.seen[ek]; ok || len(in.f.Links) >= maxLinks {
+		if _, ok := in.seen[ek]; ok {
 			continue
+		}
+		if len(in.f.Links) >= maxLinks {
+			in.limit(part, KindLimitSize, "more than "+strconv.Itoa(maxLinks)+" links")
+			return
 		}
 		in.seen[ek] = len(in.f.Links)
 		in.f.Links = append(in.f.Links, Link{
@@ -528,15 +646,14 @@ func splitHeader(b []byte) (hdr, body []byte, err error) {
 }
 
 // splitMultipart returns the parts of a multipart body (each with its
-// header) in order. Preamble and epilogue are dropped, as every reader
-// does. A missing close delimiter is tolerated: the last part then runs to
-// the end of the body.
-func splitMultipart(body []byte, boundary string) ([][]byte, error) {
+// header) in order, and the preamble before the first delimiter and the
+// epilogue after the close delimiter. A missing close delimiter is
+// tolerated: the last part then runs to the end of the body.
+func splitMultipart(body []byte, boundary string) (parts [][]byte, preamble, epilogue []byte, err error) {
 	if boundary == "" {
-		return nil, errNoBoundary
+		return nil, nil, nil, errNoBoundary
 	}
 	delim := []byte("--" + boundary)
-	var parts [][]byte
 	start := -1 // start of the current part's content
 	pos := 0
 	for pos <= len(body) {
@@ -558,6 +675,9 @@ func splitMultipart(body []byte, boundary string) ([][]byte, error) {
 		if !ok && !closing {
 			continue // "--boundaryX": another boundary or text
 		}
+		if start < 0 {
+			preamble = body[:at]
+		}
 		if start >= 0 {
 			end := at
 			// The line break before the delimiter belongs to it.
@@ -570,7 +690,10 @@ func splitMultipart(body []byte, boundary string) ([][]byte, error) {
 			parts = append(parts, body[start:end])
 		}
 		if closing {
-			return parts, nil
+			if eol, ok := lineEnd(rest); ok {
+				return parts, preamble, rest[eol:], nil
+			}
+			return parts, preamble, rest, nil
 		}
 		start = pos + (len(body[pos:]) - len(rest)) + eol
 		pos = start
@@ -581,9 +704,9 @@ func splitMultipart(body []byte, boundary string) ([][]byte, error) {
 		if len(bytes.TrimSpace(body[start:])) > 0 || len(parts) == 0 {
 			parts = append(parts, body[start:])
 		}
-		return parts, nil
+		return parts, preamble, nil, nil
 	}
-	return nil, errNoDelimiter
+	return nil, nil, nil, errNoDelimiter
 }
 
 // lineEnd reports whether b starts with optional blanks and a line end (or

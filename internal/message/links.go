@@ -30,14 +30,28 @@ const maxLinksPerText = 10000
 // is far more common than a raw IRI path. Parentheses are kept when
 // balanced (Wikipedia-style paths) and dropped when they close around the
 // URL.
+//
+// Written the way browsers read them, "https:\\host\path" and
+// "https:/\host" count too, and a URL in angle brackets that was folded
+// across lines ("<https://host/a/\n b>", RFC 3986 appendix C) is joined.
 func ExtractLinks(text string) []string {
+	out, _ := extractLinks(text)
+	return out
+}
+
+// extractLinks is ExtractLinks; complete is false when the text holds more
+// than maxLinksPerText URLs and the rest were not read.
+func extractLinks(text string) (out []string, complete bool) {
 	if needsNFKC(text) {
 		text = foldCompat(text)
 	}
-	var out []string
+	complete = true
 	var seen map[string]bool
 	emit := func(u string) {
 		if len(out) >= maxLinksPerText {
+			if !seen[u] {
+				complete = false
+			}
 			return
 		}
 		if seen == nil {
@@ -55,18 +69,33 @@ func ExtractLinks(text string) []string {
 	for i := cand.from(0); i < len(text); i = cand.from(i + 1) {
 		switch c := text[i]; {
 		case c == ':':
-			if !strings.HasPrefix(text[i:], "://") {
+			// Browsers read any run of slashes and backslashes after a
+			// web scheme as "//": "https:\\host", "https:/\\host".
+			slashes := 0
+			for i+1+slashes < len(text) && (text[i+1+slashes] == '/' || text[i+1+slashes] == '\\') {
+				slashes++
+			}
+			if slashes == 0 {
 				continue
 			}
 			start := schemeStart(text, i, last)
 			if start < 0 {
 				continue
 			}
-			end, ok := scanURL(text, i+3)
+			hostStart := i + 1 + slashes
+			end, ok := scanURL(text, hostStart, true)
 			if !ok {
 				continue
 			}
-			if u := trimURL(text[start:end]); len(u) > i+3-start {
+			j, joined, capped := foldedAngleURL(text, start, end)
+			if joined != "" {
+				emit(joined)
+				last = j
+				i = last - 1
+				continue
+			}
+			complete = complete && !capped
+			if u := trimURL(text[start:end]); len(u) > hostStart-start {
 				emit(u)
 				last = start + len(u)
 				i = last - 1
@@ -75,7 +104,7 @@ func ExtractLinks(text string) []string {
 			if !hasPrefixFold(text[i:], "www.") || (i > last && !wordBoundary(text[i-1])) {
 				continue
 			}
-			end, ok := scanURL(text, i)
+			end, ok := scanURL(text, i, false)
 			if !ok {
 				continue
 			}
@@ -102,7 +131,49 @@ func ExtractLinks(text string) []string {
 			i = last - 1
 		}
 	}
-	return out
+	return out, complete
+}
+
+// maxFoldedURL bounds how far a URL in angle brackets is followed across
+// line breaks.
+const maxFoldedURL = 4096
+
+// foldedAngleURL joins a URL in angle brackets ("<https://…>" or
+// "<URL:https://…>") that a line break interrupts: text[start:end] is the
+// URL up to the break. Whitespace up to the closing ">" is dropped, as RFC
+// 3986 appendix C says a reader should. It returns the position after
+// the ">" and the joined URL, or "" when there is no such fold: no
+// bracket before, no line break at end, anything but URL characters and
+// blanks before the ">". capped is true when the fold ran past
+// maxFoldedURL and was not followed to its end.
+func foldedAngleURL(text string, start, end int) (next int, joined string, capped bool) {
+	if end >= len(text) || (text[end] != '\n' && text[end] != '\r' && text[end] != ' ' && text[end] != '\t') {
+		return 0, "", false
+	}
+	if !(start > 0 && text[start-1] == '<') && !(start >= 5 && strings.EqualFold(text[start-5:start], "<URL:")) {
+		return 0, "", false
+	}
+	limit := min(len(text), start+maxFoldedURL)
+	var b strings.Builder
+	newline := false
+	for j := end; j < limit; j++ {
+		switch c := text[j]; {
+		case c == '>':
+			if !newline || b.Len() == 0 {
+				return 0, "", false
+			}
+			u := trimURL(text[start:end] + b.String())
+			return j + 1, u, false
+		case c == '\n' || c == '\r':
+			newline = true
+		case c == ' ' || c == '\t':
+		case c < utf8.RuneSelf && (isURLByte(c) || c == '\\'):
+			b.WriteByte(c)
+		default:
+			return 0, "", false
+		}
+	}
+	return 0, "", newline && limit < len(text)
 }
 
 func isASCII(s string) bool {
@@ -266,8 +337,9 @@ func schemeStart(text string, colon, last int) int {
 }
 
 // scanURL scans a URL whose host starts at hostStart and returns where it
-// ends. ok is false when there is no host at all.
-func scanURL(text string, hostStart int) (int, bool) {
+// ends. ok is false when there is no host at all. With backslash, a
+// backslash counts as a slash in the path, as browsers read web URLs.
+func scanURL(text string, hostStart int, backslash bool) (int, bool) {
 	i := hostStart
 	nonASCII := false
 	for i < len(text) {
@@ -305,6 +377,9 @@ func scanURL(text string, hostStart int) (int, bool) {
 	if i == hostStart {
 		return i, false
 	}
+	if backslash {
+		return scanPathBackslash(text, i), true
+	}
 	return scanPath(text, i), true
 }
 
@@ -313,6 +388,17 @@ func scanURL(text string, hostStart int) (int, bool) {
 func scanPath(text string, i int) int {
 	if i < len(text) && (text[i] == '/' || text[i] == '?' || text[i] == '#') {
 		for i < len(text) && text[i] < utf8.RuneSelf && isURLByte(text[i]) {
+			i++
+		}
+	}
+	return i
+}
+
+// scanPathBackslash is scanPath for a URL with a scheme, where a
+// backslash is a path separator too ("https:\\host\path").
+func scanPathBackslash(text string, i int) int {
+	if i < len(text) && (text[i] == '/' || text[i] == '?' || text[i] == '#' || text[i] == '\\') {
+		for i < len(text) && text[i] < utf8.RuneSelf && (isURLByte(text[i]) || text[i] == '\\') {
 			i++
 		}
 	}

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -38,6 +39,13 @@ func TestExtractLinks(t *testing.T) {
 		{"port and userinfo", "https://user@example.com:8443/x", []string{"https://user@example.com:8443/x"}},
 		{"ftp", "ftp://files.example.com/pub", []string{"ftp://files.example.com/pub"}},
 		{"duplicates", "https://a.example/x https://a.example/x", []string{"https://a.example/x"}},
+		{"backslashes", `open https:\\drive.google.com\drive\folders\abc now`, []string{`https:\\drive.google.com\drive\folders\abc`}},
+		{"slash backslash", `https:/\drive.google.com/x and http:/example.com/y`, []string{`https:/\drive.google.com/x`, "http:/example.com/y"}},
+		{"no slash is no link", "the ratio https:example was", nil},
+		{"folded angle", "is <https://drive.google.com/drive/\n folders/abc>.", []string{"https://drive.google.com/drive/folders/abc"}},
+		{"folded angle crlf twice", "<URL:https://ex\r\n ample.com/a/\r\n\tb/c>", []string{"https://example.com/a/b/c"}},
+		{"angle not folded", "<https://example.com/a b>", []string{"https://example.com/a"}},
+		{"folded without bracket", "https://example.com/a/\n b>", []string{"https://example.com/a/"}},
 		{"no host", "https:// and http://", nil},
 		{"mailto ignored", "mailto:a@example.com", nil},
 		{"fragment kept", "https://mega.nz/file/AbC#keyKey", []string{"https://mega.nz/file/AbC#keyKey"}},
@@ -90,3 +98,30 @@ func TestExtractLinksBoundedExpansion(t *testing.T) {
 		t.Errorf("fold grew the text from %d to %d bytes", len(text), n)
 	}
 }
+
+// TestExtractLinksCap: more URLs than are read in one text is reported.
+func TestExtractLinksCap(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for i := range maxLinksPerText {
+		b.WriteString("https://example.com/" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + "/" + itoa(i) + "\n")
+	}
+	if _, complete := extractLinks(b.String()); !complete {
+		t.Error("exactly the cap reported as incomplete")
+	}
+	b.WriteString("https://example.com/a/0\n") // a repeat costs nothing
+	if _, complete := extractLinks(b.String()); !complete {
+		t.Error("a repeated URL reported as incomplete")
+	}
+	b.WriteString("https://drive.google.com/drive/folders/abc\n")
+	out, complete := extractLinks(b.String())
+	if complete || len(out) != maxLinksPerText {
+		t.Errorf("one over the cap: complete %v, %d links", complete, len(out))
+	}
+	_, complete = extractLinks("<https://example.com/a/\n" + strings.Repeat(" ", maxFoldedURL) + "b>")
+	if complete {
+		t.Error("a fold longer than followed is not reported")
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

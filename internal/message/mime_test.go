@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/quotedprintable"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -315,5 +316,55 @@ func TestHeaderUnknownCharset(t *testing.T) {
 	f := Inspect([]byte("Subject: =?x-klingon?B?AAAA?=\r\n\r\nbody\r\n"), Limits{})
 	if len(f.Problems) != 1 || f.Problems[0].Kind != KindCharset {
 		t.Errorf("problems %+v", f.Problems)
+	}
+}
+
+// TestParamIssues: parameters readers would read differently, or that are
+// not read at all, are reported.
+func TestParamIssues(t *testing.T) {
+	t.Parallel()
+	many := "application/octet-stream"
+	for i := range maxParams {
+		many += "; x" + strconv.Itoa(i) + "=1"
+	}
+	tests := []struct{ v, kind string }{
+		{`multipart/mixed; boundary="a"`, ""},
+		{`multipart/mixed; boundary="a"; boundary="b"`, KindAmbiguous},
+		{`multipart/mixed; BOUNDARY=a; boundary=a`, KindAmbiguous},
+		{`text/plain; charset=utf-8; charset="utf-8"`, ""},
+		{`text/plain; charset=utf-8; charset=iso-2022-jp`, KindAmbiguous},
+		{`text/plain; name*0="a"; name*0="b"`, KindAmbiguous},
+		{`text/plain; name="a.txt"; name*=utf-8''a.html`, KindAmbiguous},
+		{`text/plain; name="a.txt"; name*=utf-8''a.txt`, ""},
+		{`text/plain; name="report.pdf"; name*=utf-8''%E5%A0%B1%E5%91%8A.pdf`, ""},
+		{`text/plain; boundary="a"; boundary*=utf-8''b`, KindAmbiguous},
+		{`text/plain; name="=?utf-8?B?44GC?="; name*=utf-8''%E3%81%82`, ""},
+		{`text/plain; name*0=a; name*1000=b`, KindLimitSize},
+		{many, ""},
+		{many + "; name=page.html", KindLimitSize},
+	}
+	for _, tt := range tests {
+		_, _, is := parseParams(tt.v)
+		if is.kind != tt.kind {
+			t.Errorf("%.80s: issue %+v, want kind %q", tt.v, is, tt.kind)
+		}
+	}
+}
+
+// TestPreambleEpilogue: links outside the parts are found and labelled.
+func TestPreambleEpilogue(t *testing.T) {
+	t.Parallel()
+	raw := "Content-Type: multipart/mixed; boundary=b\r\n\r\npre https://a.example.com/1\r\n--b\r\n\r\nbody\r\n--b--\r\npost https://b.example.com/2\r\n"
+	f := Inspect([]byte(raw), Limits{})
+	got := map[string]string{}
+	for _, l := range f.Links {
+		got[l.URL] = l.Part
+	}
+	if got["https://a.example.com/1"] != "preamble" || got["https://b.example.com/2"] != "epilogue" || len(f.Problems) > 0 {
+		t.Errorf("links %v, problems %+v", got, f.Problems)
+	}
+	parts, pre, epi, err := splitMultipart([]byte("x\r\n--b\r\n\r\n1\r\n--b--  \r\ny"), "b")
+	if err != nil || len(parts) != 1 || string(pre) != "x\r\n" || string(epi) != "y" {
+		t.Errorf("split: %q %q %q %v", parts, pre, epi, err)
 	}
 }

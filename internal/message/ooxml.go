@@ -74,7 +74,7 @@ func (in *inspector) ooxml(eh *entityHeader, body []byte, p *Part) bool {
 		text.WriteByte('\n')
 	}
 	p.Text = strings.TrimSpace(text.String())
-	in.links(ExtractLinks(p.Text), p.Path, SourceOOXML)
+	in.textLinks(p.Text, p.Path, SourceOOXML)
 	return true
 }
 

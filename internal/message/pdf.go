@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"compress/zlib"
 	"io"
+	"strconv"
 	"strings"
 )
 
 // PDF attachments are read for their link annotations (/URI actions),
-// which is where "Save as PDF" puts the hyperlinks of a document. This goes
-// beyond what the policy strictly needs, so its bounds are silent: a PDF
-// too large to read is measured and checked for encryption like any binary
-// part, without a problem that would hold the message.
+// which is where "Save as PDF" puts the hyperlinks of a document. Like
+// every bound in inspection, these fail closed: a PDF too large to read,
+// more object-stream data than is inflated, an object stream that cannot
+// be decoded, more links than are read or a longer URI make the
+// inspection incomplete.
 const (
 	maxPDFScan    = 32 << 20 // larger PDFs are not read for links
 	maxPDFInflate = 8 << 20  // total bytes inflated from object streams
@@ -23,9 +25,10 @@ const (
 func (in *inspector) pdfLinks(eh *entityHeader, body []byte, p *Part) {
 	data := in.transferDecode(eh, body, p.Path, maxPDFScan)
 	var uris []string
-	uris = appendPDFURIs(uris, data)
+	complete := true
+	uris, complete = appendPDFURIs(uris, data)
 	inflated := 0
-	for rest := data; len(rest) > 0 && inflated < maxPDFInflate; {
+	for rest := data; len(rest) > 0 && complete; {
 		i := bytes.Index(rest, []byte("/ObjStm"))
 		if i < 0 || in.expired(p.Path) {
 			break
@@ -33,16 +36,39 @@ func (in *inspector) pdfLinks(eh *entityHeader, body []byte, p *Part) {
 		rest = rest[i:]
 		stream, dict, next := pdfStream(rest)
 		rest = next
-		if stream == nil || !bytes.Contains(dict, []byte("/FlateDecode")) {
+		if stream == nil {
 			continue
+		}
+		if !bytes.Contains(dict, []byte("/FlateDecode")) {
+			if bytes.Contains(dict, []byte("/Filter")) {
+				in.problem(p.Path, KindParse, "PDF object stream with a filter that is not read")
+			}
+			continue // an unfiltered stream was read with the file
+		}
+		if inflated >= maxPDFInflate {
+			in.limit(p.Path, KindLimitSize, "PDF object streams larger than "+strconv.Itoa(maxPDFInflate)+" bytes")
+			break
 		}
 		zr, err := zlib.NewReader(bytes.NewReader(stream))
 		if err != nil {
+			in.problem(p.Path, KindParse, "PDF object stream: "+err.Error())
 			continue
 		}
-		b, _ := io.ReadAll(io.LimitReader(zr, int64(maxPDFInflate-inflated)))
+		b, err := io.ReadAll(io.LimitReader(zr, int64(maxPDFInflate-inflated)+1))
+		if err != nil && err != io.ErrUnexpectedEOF {
+			// A missing checksum at the end (ErrUnexpectedEOF) loses
+			// nothing; corrupt data may hide links.
+			in.problem(p.Path, KindParse, "PDF object stream: "+err.Error())
+		}
+		if inflated+len(b) > maxPDFInflate {
+			in.limit(p.Path, KindLimitSize, "PDF object streams larger than "+strconv.Itoa(maxPDFInflate)+" bytes")
+			b = b[:maxPDFInflate-inflated]
+		}
 		inflated += len(b)
-		uris = appendPDFURIs(uris, b)
+		uris, complete = appendPDFURIs(uris, b)
+	}
+	if !complete {
+		in.limit(p.Path, KindLimitSize, "PDF with more than "+strconv.Itoa(maxLinksPerText)+" links or a URI longer than "+strconv.Itoa(maxPDFURI)+" bytes")
 	}
 	for _, u := range uris {
 		in.link(u, p.Path, SourcePDF, "", false)
@@ -73,11 +99,16 @@ func pdfStream(b []byte) (stream, dict, rest []byte) {
 
 // appendPDFURIs appends the values of /URI entries in b: literal strings
 // "(...)" with escapes and balanced parentheses, or hex strings "<...>".
-func appendPDFURIs(out []string, b []byte) []string {
+// complete is false when a bound stopped it: more than maxLinksPerText
+// URIs in all, or one longer than maxPDFURI.
+func appendPDFURIs(out []string, b []byte) (_ []string, complete bool) {
 	for {
 		i := bytes.Index(b, []byte("/URI"))
-		if i < 0 || len(out) >= maxLinksPerText {
-			return out
+		if i < 0 {
+			return out, true
+		}
+		if len(out) >= maxLinksPerText {
+			return out, false
 		}
 		b = b[i+4:]
 		j := 0
@@ -85,7 +116,7 @@ func appendPDFURIs(out []string, b []byte) []string {
 			j++
 		}
 		if j >= len(b) {
-			return out
+			return out, true
 		}
 		var s string
 		switch b[j] {
@@ -95,6 +126,9 @@ func appendPDFURIs(out []string, b []byte) []string {
 			if j+1 < len(b) && b[j+1] != '<' {
 				s = pdfHex(b[j+1:])
 			}
+		}
+		if len(s) >= maxPDFURI {
+			return append(out, s), false
 		}
 		if s != "" {
 			out = append(out, s)

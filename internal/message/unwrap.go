@@ -242,9 +242,11 @@ func isScheme(s string) bool {
 // encoded more than once are decoded until they are a URL.
 //
 // opaque is true when the URL is a redirector whose target is not visible
-// (Mimecast, URL shorteners, a wrapper nested deeper than a bound); hints
-// then lists host names found in its query and path, after percent- and
-// base64-decoding, so that a share provider named inside still counts.
+// (Mimecast, a wrapper nested deeper than a bound or encoded more often
+// than is decoded); hints then lists host names found in its query and
+// path, after percent- and base64-decoding, so that a share provider named
+// inside still counts. URL shorteners are not opaque here: which hosts are
+// shorteners is the share-link catalogue's list, which admins extend.
 //
 // A string that is not an http, https or ftp URL (or a schemeless host
 // with a public suffix) is returned trimmed, with no wrappers.
@@ -269,6 +271,11 @@ func unwrapURL(u parsedURL) (parsedURL, []string, bool, []string) {
 		}
 		iu, ok := parseURL(inner)
 		if !ok {
+			if strings.Contains(inner, "%") {
+				// Still encoded after deepUnescape's rounds: where it
+				// leads is not known.
+				return u, wrappers, true, urlHints(u)
+			}
 			// The wrapper points at something that is not a web URL
 			// (mailto:, garbage): what the recipient reaches is the wrapper.
 			return u, wrappers, false, nil
@@ -276,14 +283,6 @@ func unwrapURL(u parsedURL) (parsedURL, []string, bool, []string) {
 		wrappers = append(wrappers, name)
 		u = iu
 	}
-}
-
-// shorteners are redirectors whose target is only known to their operator.
-var shorteners = map[string]bool{
-	"bit.ly": true, "t.co": true, "tinyurl.com": true, "goo.gl": true, "ow.ly": true,
-	"buff.ly": true, "is.gd": true, "rb.gy": true, "cutt.ly": true, "shorturl.at": true,
-	"tiny.cc": true, "rebrand.ly": true, "t.ly": true, "bl.ink": true, "s.id": true,
-	"lnkd.in": true, "x.gd": true, "v.gd": true, "urlshortener.at": true,
 }
 
 // unwrapOnce recognises one redirector. It returns the wrapper's name and
@@ -369,8 +368,7 @@ func unwrapOnce(u parsedURL) (name, inner string, opaque bool) {
 			return "linkedin", deepUnescape(v), false
 		}
 	case strings.HasSuffix(h, ".mimecast.com") && strings.HasPrefix(h, "protect"),
-		strings.HasSuffix(h, ".mimecastprotect.com") || h == "mimecastprotect.com",
-		shorteners[h]:
+		strings.HasSuffix(h, ".mimecastprotect.com") || h == "mimecastprotect.com":
 		return "", "", true
 	}
 	return "", "", false
@@ -582,11 +580,12 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// embeddedURLs returns absolute URLs carried in the values of a raw
-// query, at most a few.
+// embeddedURLs returns the absolute URLs carried in the values of a raw
+// query. There is no bound of its own: the caller's bound on the links of
+// a message applies, and reports when it is reached.
 func embeddedURLs(q string) []string {
 	var out []string
-	for q != "" && len(out) < 4 {
+	for q != "" {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
 		_, v, _ := strings.Cut(kv, "=")

@@ -28,6 +28,12 @@ func FuzzEvaluate(f *testing.F) {
 	}
 	f.Add([]byte("Subject: x\n\nhttps://www.dropbox.com/s/abc123def456/x"), "Bob@パートナー.Example")
 	f.Add([]byte("Subject: x\n\n"), "<@a,@b:user@[192.0.2.1]>")
+	more, _ := filepath.Glob(filepath.Join(failClosedDir, "*.eml"))
+	for _, file := range more {
+		if raw, err := os.ReadFile(file); err == nil {
+			f.Add(raw, "client@customer.example")
+		}
+	}
 	e, lists := goldenEngine(f)
 	f.Fuzz(func(t *testing.T, raw []byte, rcpt string) {
 		env := &envelope.Envelope{From: "taro@example.co.jp", Rcpts: []envelope.Rcpt{{Addr: rcpt}}}
@@ -43,6 +49,11 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		if len(v.Links) > 0 && len(v.Unknown) > 0 && v.Action == Pass {
 			t.Fatalf("share link to unknown recipient passed: %+v", v)
+		}
+		for _, d := range v.UnknownDestinations {
+			if d.ShareCapable && len(v.Unknown) > 0 && v.Action == Pass {
+				t.Fatalf("unknown destination to unknown recipient passed: %+v", v)
+			}
 		}
 		if len(v.Recipients) != 1 {
 			t.Fatalf("recipients %+v", v.Recipients)

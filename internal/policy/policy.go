@@ -112,7 +112,12 @@ type Verdict struct {
 	// Links are the share links found, after unwrapping.
 	Links        []LinkEvidence `json:"links"`
 	LinksOmitted int            `json:"links_omitted,omitempty"`
-	Recipients   []RcptClass    `json:"recipients"`
+	// UnknownDestinations are links whose destination cannot be known
+	// without following them (URL shorteners, redirectors that hide their
+	// target), at most maxLinkEvidence.
+	UnknownDestinations []DestinationEvidence `json:"unknown_destinations,omitempty"`
+	DestinationsOmitted int                   `json:"unknown_destinations_omitted,omitempty"`
+	Recipients          []RcptClass           `json:"recipients"`
 	// Unknown lists the envelope recipients that are neither internal nor
 	// allowlisted, as written in the envelope.
 	Unknown  []string            `json:"unknown"`
@@ -144,6 +149,20 @@ type LinkEvidence struct {
 	Raw      string   `json:"raw,omitempty"`  // as found, when it differs from URL
 	Text     string   `json:"text,omitempty"` // anchor text naming another host
 	Opaque   bool     `json:"opaque,omitempty"`
+}
+
+// DestinationEvidence is one link to an unknown destination.
+type DestinationEvidence struct {
+	URL    string `json:"url"`
+	Why    string `json:"why"`
+	Part   string `json:"part"`
+	Source string `json:"source,omitempty"`
+	// Sites are the only sites a single-site shortener leads to.
+	Sites []string `json:"sites,omitempty"`
+	// ShareCapable: the link may lead to a file share; only such links
+	// satisfy unknown_destination = true.
+	ShareCapable bool   `json:"share_capable"`
+	Raw          string `json:"raw,omitempty"` // as found, when it differs from URL
 }
 
 // RcptClass is one envelope recipient and its class.
@@ -315,6 +334,12 @@ type share struct {
 	m    sharelink.Match
 }
 
+// destination is a link to an unknown destination.
+type destination struct {
+	link int // index into Facts.Links
+	d    sharelink.Destination
+}
+
 // attachmentView is an attachment with its name prepared for matching.
 type attachmentView struct {
 	a         *message.Attachment
@@ -334,6 +359,8 @@ type eval struct {
 	rcpts  []RcptClass
 	count  map[Class]int
 	shares []share
+	// unknownDest are the links to unknown destinations.
+	unknownDest []destination
 
 	hdrExternal           int
 	hdrDone               bool
@@ -380,6 +407,18 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		l := &f.Links[i]
 		m, ok := e.catalog.Match(*l)
 		if !ok {
+			if d, ok := e.catalog.UnknownDestination(*l); ok {
+				ev.unknownDest = append(ev.unknownDest, destination{link: i, d: d})
+				if len(v.UnknownDestinations) >= maxLinkEvidence {
+					v.DestinationsOmitted++
+					continue
+				}
+				de := DestinationEvidence{URL: l.URL, Why: d.Why, Part: l.Part, Source: l.Source, Sites: d.Sites, ShareCapable: d.ShareCapable}
+				if l.Raw != l.URL {
+					de.Raw = l.Raw
+				}
+				v.UnknownDestinations = append(v.UnknownDestinations, de)
+			}
 			continue
 		}
 		ev.shares = append(ev.shares, share{link: i, m: m})

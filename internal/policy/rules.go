@@ -44,6 +44,15 @@ type RuleSpec struct {
 	// ProviderKinds restricts share links to these kinds ("saas",
 	// "transfer", "signed-url", "nextcloud", …). Implies share_link = true.
 	ProviderKinds []string `toml:"provider_kinds" json:"provider_kinds,omitempty"`
+	// UnknownDestination: true — the message contains a link whose
+	// destination cannot be known without following it and that may lead
+	// to a file share: a URL shortener that can lead anywhere (bit.ly,
+	// t.co, …; the list is in the catalogue and admins extend it) or one
+	// whose sites host shares (db.tt), or a redirector that hides its
+	// target (Mimecast). Single-site shorteners whose sites share no files
+	// (amzn.to, youtu.be) are listed in the verdict but do not count.
+	// false — there is no such link.
+	UnknownDestination *bool `toml:"unknown_destination" json:"unknown_destination,omitempty"`
 	// ShareNotice: true — the subject or body reads like a file-sharing
 	// invitation ("Taro shared a folder with you", 「山田さんがファイルを
 	// 共有しました」); false — it does not.
@@ -166,6 +175,11 @@ const (
 //     this rule; the rule names the reason and allows "reject" instead.)
 //   - share-link-unknown-recipient (hold): a share link to anyone neither
 //     internal nor allowlisted — the guard's reason to exist.
+//   - unknown-destination-unknown-recipient (hold): a link that may lead
+//     to a file share but whose destination cannot be known offline (a
+//     URL shortener, a redirector hiding its target) to such a recipient.
+//     The guard never follows links, so it cannot tell a shortened share
+//     link from any other; an officer can.
 //   - share-notice-unknown-recipient (hold): share-invitation wording to
 //     such a recipient, for notices whose link is not recognisable. Its
 //     phrases are notice templates in the third person (see notice.go);
@@ -202,6 +216,12 @@ func DefaultRules() []RuleSpec {
 			ReasonEN:   "The message contains a link to shared files and goes to a recipient who is neither internal nor on the allowlist.",
 			ShareLink:  yes(),
 			Recipients: RcptAnyUnknown,
+		},
+		{
+			Name: "unknown-destination-unknown-recipient", Action: "hold",
+			Reason:             "The message contains a link whose destination cannot be known without following it (a URL shortener or a redirector that hides its target); it may lead to shared files, and it goes to a recipient who is neither internal nor on the allowlist.",
+			UnknownDestination: yes(),
+			Recipients:         RcptAnyUnknown,
 		},
 		{
 			Name: "share-notice-unknown-recipient", Action: "hold",
@@ -310,6 +330,27 @@ func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *probl
 			}})
 	}
 	compileShareCond(spec, key, cat, probs, r)
+	if spec.UnknownDestination != nil {
+		want := *spec.UnknownDestination
+		pick := func(ev *eval) int {
+			for i, d := range ev.unknownDest {
+				if d.d.ShareCapable {
+					return i
+				}
+			}
+			return -1
+		}
+		r.conds = append(r.conds, cond{costFact,
+			func(ev *eval) bool { return (pick(ev) >= 0) == want },
+			func(ev *eval) string {
+				if !want {
+					return "no link to an unknown destination"
+				}
+				d := ev.unknownDest[pick(ev)]
+				l := &ev.f.Links[d.link]
+				return fmt.Sprintf("unknown destination %s (%s, part %s)", excerpt(l.URL, 200), d.d.Why, partName(l.Part))
+			}})
+	}
 	compileRecipientCond(spec, key, probs, r)
 	if len(spec.Senders) > 0 {
 		l, ps := parseEntries(spec.Senders, key+".senders")

@@ -16,6 +16,9 @@ func FuzzMatch(f *testing.F) {
 	}
 	f.Add("https://protect.mimecast.com/s/x", "www.dropbox.com")
 	f.Add("https://protect.mimecast.com/s/x", "ファイル.example.jp")
+	f.Add("https://bit.ly/3AbC", "")
+	f.Add("https://x.page.link/abc", "")
+	f.Add("https://amzn.to/abc", "")
 	c, err := New(nil, []SelfHostedSpec{{Kind: "nextcloud", Host: "cloud.example.jp"}, {Kind: "seafile", Host: "*.example.org"}})
 	if err != nil {
 		f.Fatal(err)
@@ -26,6 +29,11 @@ func FuzzMatch(f *testing.F) {
 		m2, ok2 := c.Match(link)
 		if ok1 != ok2 || m1 != m2 {
 			t.Fatalf("not deterministic: %+v %v / %+v %v", m1, ok1, m2, ok2)
+		}
+		d1, u1 := c.UnknownDestination(link)
+		d2, u2 := c.UnknownDestination(link)
+		if u1 != u2 || d1.Why != d2.Why || d1.ShareCapable != d2.ShareCapable || (u1 && d1.Why == "") {
+			t.Fatalf("unknown destination not deterministic or without why: %+v %v / %+v %v", d1, u1, d2, u2)
 		}
 		if ok1 {
 			if p, known := c.Provider(m1.Provider); !known || p != m1.Provider {

@@ -13,6 +13,11 @@
 //   - a config entry with the name of a built-in entry replaces it;
 //   - a config entry with disable = true removes the entry of that name.
 //
+// The catalogue also keeps the list of URL shorteners (BuiltinShorteners,
+// extended by [[sharelink.shortener]]): a link through one of them, or
+// through a redirector the inspector could not unwrap, is an unknown
+// destination (UnknownDestination), since the guard never follows links.
+//
 // Matching is a map lookup on the exact host and then on each parent
 // domain (for "*.suffix" patterns), so its cost does not grow with the
 // catalogue; only the few entries registered for a host run their
@@ -157,6 +162,8 @@ type Catalog struct {
 	// providers maps lower-cased provider and entry names to the provider
 	// name, for rule validation.
 	providers map[string]string
+	// URL shorteners by exact host and by suffix ("*.page.link").
+	shortExact, shortSuffix map[string]*shortener
 }
 
 type entry struct {
@@ -176,18 +183,33 @@ type marker struct {
 }
 
 // New compiles the built-in catalogue overlaid with specs (see the package
-// doc for the override rules) and the self-hosted servers. It returns an
-// *Error listing every problem.
+// doc for the override rules) and the self-hosted servers, with the
+// built-in URL shorteners. It returns an *Error listing every problem.
 func New(specs []ProviderSpec, selfHosted []SelfHostedSpec) (*Catalog, error) {
-	return compile(Builtin(), specs, selfHosted)
+	return NewConfig(Config{Providers: specs, SelfHosted: selfHosted})
 }
 
-// Compile compiles specs and selfHosted without the built-in catalogue.
+// Config is the catalogue's part of the configuration ([sharelink]).
+type Config struct {
+	Providers  []ProviderSpec   `toml:"provider"`
+	SelfHosted []SelfHostedSpec `toml:"self_hosted"`
+	// Shorteners extend or override the built-in URL shortener list.
+	Shorteners []ShortenerSpec `toml:"shortener"`
+}
+
+// NewConfig compiles the built-in catalogue and shortener list overlaid
+// with cfg. It returns an *Error listing every problem.
+func NewConfig(cfg Config) (*Catalog, error) {
+	return compile(Builtin(), cfg.Providers, cfg.SelfHosted, BuiltinShorteners(), cfg.Shorteners)
+}
+
+// Compile compiles specs and selfHosted without the built-in catalogue or
+// shorteners.
 func Compile(specs []ProviderSpec, selfHosted []SelfHostedSpec) (*Catalog, error) {
-	return compile(nil, specs, selfHosted)
+	return compile(nil, specs, selfHosted, nil, nil)
 }
 
-func compile(builtin, specs []ProviderSpec, selfHosted []SelfHostedSpec) (*Catalog, error) {
+func compile(builtin, specs []ProviderSpec, selfHosted []SelfHostedSpec, builtinShort, short []ShortenerSpec) (*Catalog, error) {
 	type item struct {
 		spec ProviderSpec
 		key  string // key prefix for problems
@@ -256,6 +278,8 @@ func compile(builtin, specs []ProviderSpec, selfHosted []SelfHostedSpec) (*Catal
 	for _, k := range selfHostedKinds {
 		c.providers[strings.ToLower(k.provider)] = k.provider
 	}
+	c.shortExact, c.shortSuffix = compileShorteners(builtinShort, short, &probs)
+	c.markCapable()
 	if len(probs) > 0 {
 		return nil, &Error{Problems: probs}
 	}

@@ -634,3 +634,50 @@ host = "files.example.co.jp"
 		}
 	}
 }
+
+func TestUnknownDestination(t *testing.T) {
+	t.Parallel()
+	c, err := NewConfig(Config{Shorteners: []ShortenerSpec{
+		{Host: "go.example.jp"},                                   // an admin's addition
+		{Host: "t.co", Disable: true},                             // a built-in removed
+		{Host: "s.example.net", Sites: []string{"example.net"}},   // leads only to a site without shares
+		{Host: "*.short.example", Sites: []string{"dropbox.com"}}, // leads to a share host
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		url     string
+		opaque  bool
+		unknown bool
+		capable bool
+	}{
+		{"https://bit.ly/3AbC", false, true, true},
+		{"https://TinyURL.com/abc", false, true, true},
+		{"https://lnkd.in/gAbC", false, true, true},
+		{"https://go.example.jp/x", false, true, true},
+		{"https://t.co/abc", false, false, false},
+		{"https://s.example.net/x", false, true, false},
+		{"https://a.short.example/x", false, true, true},
+		{"https://short.example/x", false, false, false},
+		{"https://x.page.link/abc", false, true, true},
+		{"https://maps.app.goo.gl/abc", false, true, false},
+		{"https://youtu.be/abc", false, true, false},
+		{"https://db.tt/abc", false, true, true},
+		{"https://protect-eu.mimecast.com/s/abc", true, true, true},
+		{"https://www.example.com/", false, false, false},
+	}
+	for _, tt := range tests {
+		final, _, opaque, hints := message.Unwrap(tt.url)
+		l := message.Link{URL: final, Opaque: opaque || tt.opaque, Hints: hints}
+		d, ok := c.UnknownDestination(l)
+		if ok != tt.unknown || d.ShareCapable != tt.capable {
+			t.Errorf("%s: unknown %v %+v, want %v capable %v", tt.url, ok, d, tt.unknown, tt.capable)
+		}
+	}
+	_, err = NewConfig(Config{Shorteners: []ShortenerSpec{{Host: "*"}, {Host: "a b"}, {Host: "ok.example", Sites: []string{"nodot"}}}})
+	var se *Error
+	if !errors.As(err, &se) || len(se.Problems) != 3 {
+		t.Errorf("bad shortener specs: %v", err)
+	}
+}

@@ -53,65 +53,39 @@ func (g saslGuard) Next(resp []byte) ([]byte, bool, error) {
 	return ch, done, err
 }
 
-// failLimiter counts authentication failures per client in a sliding
-// window. A client with max failures in the window is refused until the
-// oldest of them leaves it.
-type failLimiter struct {
-	max    int
-	window time.Duration
-
-	mu    sync.Mutex
-	fails map[netip.Addr][]time.Time // recent failures, oldest first, at most max
-	sweep int                        // map size that triggers the next sweep
+// knownSources remembers which client addresses each user logged in from
+// successfully, so that the per-user limit, which an attacker elsewhere
+// can exhaust, does not lock the user out from where they usually are.
+type knownSources struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]time.Time // user + "\x00" + client key → last success
 }
 
-// maxTrackedClients bounds the memory an attack from many addresses can use;
-// beyond it new clients are not tracked until old entries expire.
-const maxTrackedClients = 100000
+// maxKnownSources bounds the memory; when full the oldest half is dropped.
+const maxKnownSources = 100000
 
-func newFailLimiter(max int, window time.Duration) *failLimiter {
-	return &failLimiter{max: max, window: window, fails: make(map[netip.Addr][]time.Time), sweep: 1024}
+func (k *knownSources) key(user string, ip netip.Addr) string { return user + "\x00" + ip.String() }
+
+func (k *knownSources) has(user string, ip netip.Addr, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t, ok := k.m[k.key(user, ip)]
+	return ok && now.Sub(t) < k.ttl
 }
 
-// recent drops failures that left the window; l.mu is held.
-func (l *failLimiter) recent(key netip.Addr, now time.Time) []time.Time {
-	f := l.fails[key]
-	i := 0
-	for i < len(f) && now.Sub(f[i]) >= l.window {
-		i++
-	}
-	if i > 0 {
-		f = append(f[:0], f[i:]...)
-		if len(f) == 0 {
-			delete(l.fails, key)
-		} else {
-			l.fails[key] = f
+func (k *knownSources) add(user string, ip netip.Addr, now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.m) >= maxKnownSources {
+		for key, t := range k.m {
+			if now.Sub(t) >= k.ttl/2 {
+				delete(k.m, key)
+			}
+		}
+		if len(k.m) >= maxKnownSources {
+			clear(k.m)
 		}
 	}
-	return f
-}
-
-func (l *failLimiter) blocked(key netip.Addr, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recent(key, now)) >= l.max
-}
-
-func (l *failLimiter) fail(key netip.Addr, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.recent(key, now)
-	if f == nil && len(l.fails) >= l.sweep {
-		for k := range l.fails {
-			l.recent(k, now)
-		}
-		l.sweep = max(1024, 2*len(l.fails))
-		if len(l.fails) >= maxTrackedClients {
-			return
-		}
-	}
-	if len(f) >= l.max {
-		f = append(f[:0], f[1:]...)
-	}
-	l.fails[key] = append(f, now)
+	k.m[k.key(user, ip)] = now
 }

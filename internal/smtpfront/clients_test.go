@@ -1,6 +1,8 @@
 package smtpfront
 
 import (
+	"github.com/egressguard/egressguard/internal/testenv"
+
 	"net/netip"
 	"os/exec"
 	"strings"
@@ -12,10 +14,7 @@ import (
 // trip the early-data or smuggling checks.
 func TestSmtpSourceClient(t *testing.T) {
 	t.Parallel()
-	source, err := exec.LookPath("smtp-source")
-	if err != nil {
-		t.Skip("smtp-source not installed (Debian package postfix)")
-	}
+	source := testenv.Program(t, "smtp-source", "postfix")
 	cfg := baseConfig()
 	cfg.TrustedNets = []netip.Prefix{loopback}
 	b, rec := newRecorder()

@@ -1,6 +1,7 @@
 package smtpfront
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -30,6 +31,10 @@ type conn struct {
 	key     netip.Addr // per-client key for limits (IPv6: the /64)
 	trusted bool
 	tap     rawTap
+
+	// implicitTLS: the connection came in on the implicit-TLS listener;
+	// go-smtp gets it wrapped in TLS and shakes hands before greeting.
+	implicitTLS bool
 
 	readMode atomic.Bool   // the last deadline go-smtp set was a read deadline
 	writes   atomic.Uint64 // Write calls, for the tap
@@ -231,6 +236,11 @@ type oneConn struct {
 
 func (l *oneConn) Accept() (net.Conn, error) {
 	if l.used.CompareAndSwap(false, true) {
+		if l.c.implicitTLS {
+			// Layered like STARTTLS: the tap and the deadlines still see
+			// the wrapper underneath, go-smtp sees a *tls.Conn.
+			return tls.Server(l.c, l.c.s.cfg.TLS), nil
+		}
 		return l.c, nil
 	}
 	<-l.c.done

@@ -24,10 +24,16 @@ const initialDataBuf = 32 << 10
 
 var errTooLarge = errors.New("smtpfront: message too large")
 
+// traceRoom is the space kept in front of a message for the guard's
+// Received: field, so that prepending it copies nothing. A longer field
+// (a very long host name) costs one copy.
+const traceRoom = 1024
+
 // dataBuf holds a message in memory: sized from the SIZE hint, never beyond
 // the limit, handed to the backend without a copy.
 type dataBuf struct {
-	b     []byte
+	all   []byte // traceRoom bytes of room, then the message
+	b     []byte // the message: all[traceRoom:], sharing its array
 	max   int64
 	probe [1]byte
 }
@@ -37,7 +43,19 @@ func newDataBuf(hint, limit int64) *dataBuf {
 	if hint > 0 {
 		n = hint
 	}
-	return &dataBuf{b: make([]byte, 0, min(n, limit)), max: limit}
+	d := &dataBuf{max: limit}
+	d.alloc(0, min(n, limit))
+	return d
+}
+
+// alloc gives the buffer a new array of capacity n for the message, with
+// the room in front, and keeps the first keep bytes of the message.
+func (d *dataBuf) alloc(keep int, n int64) {
+	all := make([]byte, traceRoom, traceRoom+n)
+	d.all = all
+	nb := all[traceRoom : traceRoom+keep]
+	copy(nb, d.b)
+	d.b = nb
 }
 
 // read reads from r once. It returns errTooLarge once the message turns out
@@ -53,9 +71,8 @@ func (d *dataBuf) read(r io.Reader) error {
 		if n == 0 {
 			return err
 		}
-		nb := make([]byte, len(d.b), min(max(2*int64(cap(d.b)), initialDataBuf), d.max))
-		copy(nb, d.b)
-		d.b = append(nb, d.probe[0])
+		d.alloc(len(d.b), min(max(2*int64(cap(d.b)), initialDataBuf), d.max))
+		d.b = append(d.b, d.probe[0])
 		return err
 	}
 	end := min(cap(d.b), len(d.b)+readChunk)
@@ -65,6 +82,19 @@ func (d *dataBuf) read(r io.Reader) error {
 		return errTooLarge
 	}
 	return err
+}
+
+// withHeader returns h followed by the message, in the room in front of it
+// when h fits there.
+func (d *dataBuf) withHeader(h []byte) []byte {
+	if len(h) > traceRoom {
+		out := make([]byte, 0, len(h)+len(d.b))
+		return append(append(out, h...), d.b...)
+	}
+	start := traceRoom - len(h)
+	full := d.all[:traceRoom+len(d.b)]
+	copy(full[start:], h)
+	return full[start:]
 }
 
 func (s *session) Data(r io.Reader) error {
@@ -125,7 +155,7 @@ func (s *session) dataDATA(tx *txn, r io.Reader) error {
 	}
 	switch {
 	case rerr == nil:
-		return s.submit(tx, buf.b)
+		return s.submit(tx, buf)
 	case errors.Is(rerr, errTooLarge):
 		// go-smtp reads the rest of the data after this returns and then
 		// replies; the tap stays armed to see that it ends cleanly.
@@ -202,12 +232,14 @@ func (s *session) dataBDAT(tx *txn, r *io.PipeReader) error {
 		s.logTx(tx, size, "refused", rep, verr)
 		return rep
 	}
-	return s.submit(tx, buf.b)
+	return s.submit(tx, buf)
 }
 
-// submit hands a complete, valid message to the backend and turns the
-// outcome into the reply.
-func (s *session) submit(tx *txn, data []byte) error {
+// submit checks what the front end checks of the message itself (the hop
+// count, the header From of an authenticated sender), prepends the guard's
+// Received: field, hands the message to the backend and turns the outcome
+// into the reply.
+func (s *session) submit(tx *txn, buf *dataBuf) error {
 	c, srv := s.c, s.c.s
 	end := time.Now()
 	env := &envelope.Envelope{
@@ -220,6 +252,27 @@ func (s *session) submit(tx *txn, data []byte) error {
 		Params:     tx.params,
 		Rcpts:      tx.rcpts,
 	}
+	hf := scanHeader(buf.b)
+	if hf.received >= srv.cfg.MaxHops {
+		// Postfix's hopcount_limit: the message is going round in circles.
+		return s.refuseMessage(tx, env, int64(len(buf.b)), replyTooManyHops, reasonLoop,
+			zap.Int("received_fields", hf.received))
+	}
+	if tx.authUser != "" && srv.cfg.EnforceHeaderFrom {
+		if problem, addrs := headerFromProblem(hf, tx.addrs); problem != "" {
+			return s.refuseMessage(tx, env, int64(len(buf.b)), replyHeaderFrom, reasonHeaderFrom,
+				zap.String("problem", problem), zap.Strings("header_from", addrs))
+		}
+	}
+	rcpts := make([]string, len(tx.rcpts))
+	for i, r := range tx.rcpts {
+		rcpts[i] = r.Addr
+	}
+	data := buf.withHeader(traceHeader(traceInfo{
+		helo: tx.helo, ip: c.ip, host: srv.cfg.Hostname,
+		ehlo: tx.ehlo, tls: s.tls, auth: tx.authUser != "", smtputf8: tx.params.SMTPUTF8,
+		id: tx.id, rcpts: rcpts, at: env.Received,
+	}))
 	ctx, cancel := context.WithTimeout(srv.ctx, srv.cfg.CommandTimeout)
 	res, err := srv.b.Submit(ctx, env, data)
 	cancel()
@@ -229,7 +282,23 @@ func (s *session) submit(tx *txn, data []byte) error {
 	}
 	srv.m.accept.Observe(time.Since(end).Seconds())
 	srv.m.messages.WithLabelValues(result).Inc()
-	s.logTx(tx, int64(len(data)), result, rep, err)
+	s.logTx(tx, int64(len(buf.b)), result, rep, err)
+	return rep
+}
+
+// refuseMessage refuses a complete message the front end will not pass
+// on, and has the backend record the refusal.
+func (s *session) refuseMessage(tx *txn, env *envelope.Envelope, size int64, rep *smtp.SMTPError, reason string, fields ...zap.Field) error {
+	srv := s.c.s
+	rep = withID(rep, tx.id)
+	srv.m.refuse(reason)
+	srv.m.messages.WithLabelValues(resultRejected).Inc()
+	srv.log.Warn("message refused", append([]zap.Field{zap.String("msg_id", tx.id), zap.String("reason", reason),
+		zap.String("auth_user", tx.authUser), zap.String("client_ip", ipString(s.c.ip))}, fields...)...)
+	ctx, cancel := context.WithTimeout(srv.ctx, srv.cfg.CommandTimeout)
+	srv.b.Refused(ctx, env, reason)
+	cancel()
+	s.logTx(tx, size, resultRejected, rep, nil)
 	return rep
 }
 

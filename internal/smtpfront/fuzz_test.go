@@ -81,7 +81,7 @@ func fuzzSession(t *testing.T, in []byte) {
 	}
 	server, client := net.Pipe()
 	client.SetDeadline(time.Now().Add(5 * time.Second))
-	s.accept(server, netip.MustParseAddr("127.0.0.1"))
+	s.accept(server, netip.MustParseAddr("127.0.0.1"), false)
 	// Replies are read all along; a 354 lets the client go on after a
 	// DATA command, as a real client waits for it (data sent before
 	// it is refused, which the fuzzer finds anyway).

@@ -2,6 +2,7 @@ package smtpfront
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -34,6 +35,26 @@ import (
 type fakeBackend struct {
 	AuthFunc   func(ctx context.Context, user, pass string) (*Identity, error)
 	SubmitFunc func(ctx context.Context, env *envelope.Envelope, data []byte) (Result, error)
+
+	mu      sync.Mutex
+	refused []refusal // what reached Refused
+}
+
+type refusal struct {
+	env    *envelope.Envelope
+	reason string
+}
+
+func (f *fakeBackend) Refused(_ context.Context, env *envelope.Envelope, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refused = append(f.refused, refusal{env, reason})
+}
+
+func (f *fakeBackend) refusals() []refusal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]refusal(nil), f.refused...)
 }
 
 func (f *fakeBackend) Authenticate(ctx context.Context, user, pass string) (*Identity, error) {
@@ -45,8 +66,28 @@ func (f *fakeBackend) Submit(ctx context.Context, env *envelope.Envelope, data [
 }
 
 type submission struct {
-	env  *envelope.Envelope
-	data []byte
+	env   *envelope.Envelope
+	data  []byte // as the client sent it
+	trace string // the guard's Received: field in front of it
+}
+
+// splitTrace splits the guard's Received: field (the first field, with its
+// continuation lines) from the message the client sent.
+func splitTrace(data []byte) (trace string, rest []byte) {
+	if !bytes.HasPrefix(data, []byte("Received: ")) {
+		return "", data
+	}
+	i := 0
+	for {
+		j := bytes.Index(data[i:], []byte("\r\n"))
+		if j < 0 {
+			return "", data
+		}
+		i += j + 2
+		if i == len(data) || (data[i] != ' ' && data[i] != '\t') {
+			return string(data[:i]), data[i:]
+		}
+	}
 }
 
 // recorder keeps what reached Submit.
@@ -70,6 +111,7 @@ var testUsers = map[string]struct {
 }{
 	"alice": {"secret", []string{"alice@example.com", "Alice.Alias@example.com"}},
 	"bob":   {"hunter2", []string{"bob@example.com"}},
+	"carol": {"tiger123", []string{"carol@例え.テスト"}},
 }
 
 func testAuth(_ context.Context, user, pass string) (*Identity, error) {
@@ -87,7 +129,8 @@ func newRecorder() (*fakeBackend, *recorder) {
 		AuthFunc: testAuth,
 		SubmitFunc: func(_ context.Context, env *envelope.Envelope, data []byte) (Result, error) {
 			rec.mu.Lock()
-			rec.subs = append(rec.subs, submission{env, data})
+			trace, rest := splitTrace(data)
+			rec.subs = append(rec.subs, submission{env, rest, trace})
 			rec.mu.Unlock()
 			return Result{Action: ActionPass}, nil
 		},

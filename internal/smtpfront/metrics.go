@@ -22,13 +22,15 @@ const (
 	reasonConnLimit    = "conn_limit"    // too many connections, in total or per client
 	reasonTimeout      = "timeout"       // command or data timeout
 	reasonShutdown     = "shutdown"      // refused because the server is stopping
+	reasonHeaderFrom   = "header_from"   // header From not an address of the user
+	reasonLoop         = "too_many_hops" // more Received: fields than MaxHops
 )
 
 var allReasons = []string{
 	reasonAuthRequired, reasonBadAuth, reasonAuthLimit, reasonTLSRequired,
 	reasonSenderSpoof, reasonBadAddress, reasonSize, reasonRcptLimit,
 	reasonSmuggling, reasonPipelining, reasonLineLength, reasonConnLimit,
-	reasonTimeout, reasonShutdown,
+	reasonTimeout, reasonShutdown, reasonHeaderFrom, reasonLoop,
 }
 
 type metrics struct {

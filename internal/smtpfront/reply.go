@@ -50,6 +50,8 @@ var (
 	replyDataTimeout = reply(421, 4, 4, 2, "Timeout waiting for message data, closing connection")
 	replyDataAborted = reply(451, 4, 3, 0, "Message transfer aborted")
 	replyPolicy      = reply(550, 5, 7, 1, "Message refused by policy")
+	replyHeaderFrom  = reply(550, 5, 7, 1, "Header From address not allowed for this account")
+	replyTooManyHops = reply(554, 5, 4, 6, "Too many hops (mail loop?)")
 	replyStorageFull = reply(452, 4, 3, 1, "Insufficient system storage, try again later")
 	replyTempFailure = reply(451, 4, 3, 0, "Temporary local problem, try again later")
 )

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/envelope"
 )
 
@@ -52,6 +53,20 @@ type Config struct {
 	AuthFailDelay   time.Duration // before answering a failed AUTH; default 2s
 	MaxAuthFailures int           // per client in AuthFailWindow before AUTH is refused; default 5
 	AuthFailWindow  time.Duration // default 15m
+	// MaxAuthFailuresUser is the limit per user name, from any client,
+	// in AuthFailWindow; default 30. Clients the user logged in from
+	// successfully in the last KnownSourceTTL are exempt from it.
+	MaxAuthFailuresUser int
+	KnownSourceTTL      time.Duration // default 30 days (kept in memory only)
+
+	// EnforceHeaderFrom refuses a message from an authenticated user
+	// whose header From names an address that is not one of theirs.
+	// Trusted-network relays are not checked.
+	EnforceHeaderFrom bool
+	// MaxHops refuses a message that arrives with this many Received:
+	// fields or more (a mail loop); default 50, as Postfix's
+	// hopcount_limit.
+	MaxHops int
 }
 
 // Identity is an authenticated user.
@@ -80,8 +95,14 @@ type Backend interface {
 	Authenticate(ctx context.Context, user, pass string) (*Identity, error)
 	// Submit decides and durably stores the message, or returns an error.
 	// It is called once DATA is complete and valid. data is the message as
-	// received (dot-unstuffed, CRLF line endings); the backend may keep it.
+	// received (dot-unstuffed, CRLF line endings) with the guard's
+	// Received: field in front; the backend may keep it.
 	Submit(ctx context.Context, env *envelope.Envelope, data []byte) (Result, error)
+	// Refused records a complete message that the front end refused
+	// itself (reason: a refusal reason such as "header_from" or
+	// "too_many_hops"). The message is not stored; the client has its
+	// 5xx reply whatever the backend does.
+	Refused(ctx context.Context, env *envelope.Envelope, reason string)
 }
 
 // Actions a backend may return in Result.
@@ -97,17 +118,19 @@ type Result struct{ Action string }
 // Server is the SMTP listener. Each connection is served by its own small
 // go-smtp server (see tap.go for why).
 type Server struct {
-	cfg     Config
-	b       Backend
-	log     *zap.Logger
-	m       *metrics
-	errLog  smtp.Logger
-	auth    *failLimiter
-	now     func() time.Time
-	ctx     context.Context // canceled when Shutdown gives up waiting
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup // connection goroutines
-	closing atomic.Bool    // Shutdown has begun
+	cfg      Config
+	b        Backend
+	log      *zap.Logger
+	m        *metrics
+	errLog   smtp.Logger
+	authIP   *account.Limiter // password checks per client
+	authUser *account.Limiter // password checks per user name
+	known    *knownSources
+	now      func() time.Time
+	ctx      context.Context // canceled when Shutdown gives up waiting
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // connection goroutines
+	closing  atomic.Bool    // Shutdown has begun
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -137,7 +160,9 @@ func New(cfg Config, b Backend, log *zap.Logger, reg prometheus.Registerer) (*Se
 		log:       log,
 		m:         m,
 		errLog:    errorLog{log},
-		auth:      newFailLimiter(cfg.MaxAuthFailures, cfg.AuthFailWindow),
+		authIP:    account.NewLimiter(cfg.MaxAuthFailures, cfg.AuthFailWindow),
+		authUser:  account.NewLimiter(cfg.MaxAuthFailuresUser, cfg.AuthFailWindow),
+		known:     &knownSources{ttl: cfg.KnownSourceTTL, m: make(map[string]time.Time)},
 		now:       time.Now,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
@@ -164,6 +189,9 @@ func (c *Config) setDefaults() error {
 	neg("AuthFailDelay", int64(c.AuthFailDelay))
 	neg("MaxAuthFailures", int64(c.MaxAuthFailures))
 	neg("AuthFailWindow", int64(c.AuthFailWindow))
+	neg("MaxAuthFailuresUser", int64(c.MaxAuthFailuresUser))
+	neg("KnownSourceTTL", int64(c.KnownSourceTTL))
+	neg("MaxHops", int64(c.MaxHops))
 	if c.RequireTLSForAuth && c.TLS == nil {
 		problems = append(problems, "RequireTLSForAuth needs a TLS configuration")
 	}
@@ -201,6 +229,9 @@ func (c *Config) setDefaults() error {
 	defDur(&c.AuthFailDelay, 2*time.Second)
 	def(&c.MaxAuthFailures, 5)
 	defDur(&c.AuthFailWindow, 15*time.Minute)
+	def(&c.MaxAuthFailuresUser, 30)
+	defDur(&c.KnownSourceTTL, 30*24*time.Hour)
+	def(&c.MaxHops, 50)
 	nets := make([]netip.Prefix, len(c.TrustedNets))
 	for i, p := range c.TrustedNets {
 		nets[i] = p.Masked()
@@ -223,7 +254,21 @@ func (s *Server) isTrusted(ip netip.Addr) bool {
 
 // Serve accepts connections on l until Shutdown, then returns
 // ErrServerClosed. It may be called for several listeners.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.serve(l, false) }
+
+// ServeTLS is Serve for implicit TLS (RFC 8314 submissions, port 465):
+// every connection begins with a TLS handshake, before the greeting. The
+// session is then what it is after STARTTLS on the plain listener: the same
+// limits and sender rules, AUTH offered at once, STARTTLS not offered.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.cfg.TLS == nil {
+		l.Close()
+		return errors.New("smtpfront: implicit TLS needs a TLS configuration")
+	}
+	return s.serve(l, true)
+}
+
+func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -256,14 +301,15 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		delay = 0
-		s.accept(nc, remoteIP(nc))
+		s.accept(nc, remoteIP(nc), implicitTLS)
 	}
 }
 
 // accept applies the connection limits and starts serving nc.
-func (s *Server) accept(nc net.Conn, ip netip.Addr) {
+func (s *Server) accept(nc net.Conn, ip netip.Addr, implicitTLS bool) {
 	s.m.connections.Inc()
 	c := newConn(s, nc, ip)
+	c.implicitTLS = implicitTLS
 	var refusal string
 	s.mu.Lock()
 	switch {
@@ -285,6 +331,12 @@ func (s *Server) accept(nc net.Conn, ip netip.Addr) {
 		} else {
 			s.m.refuse(reasonConnLimit)
 			s.log.Warn("connection refused", zap.String("client_ip", ipString(ip)), zap.String("reason", reasonConnLimit))
+		}
+		if implicitTLS {
+			// The client expects a TLS handshake, not a reply; a
+			// handshake per refused connection is what a flood wants.
+			nc.Close()
+			return
 		}
 		// Written here, not by a goroutine: a new socket's send buffer
 		// takes a greeting without blocking, and the deadline bounds it

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"go.uber.org/zap"
 
+	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -36,6 +37,8 @@ type txn struct {
 	start     time.Time
 	helo      string
 	authUser  string
+	addrs     []string // the authenticated user's addresses
+	ehlo      bool     // the client said EHLO, not HELO
 	from      string
 	params    envelope.MailParams
 	sizeHint  int64
@@ -74,7 +77,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		srv.m.refuse(reasonTLSRequired)
 		return nil, replyTLSRequired
 	}
-	if srv.auth.blocked(c.key, srv.now()) {
+	if srv.authIP.Blocked(c.key.String(), srv.now()) {
 		srv.m.refuse(reasonAuthLimit)
 		srv.log.Warn("authentication refused, too many failures", zap.String("client_ip", ipString(c.ip)))
 		c.closeWith(replyAuthLimit)
@@ -84,7 +87,11 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case sasl.Plain:
 		return saslGuard{sasl.NewPlainServer(func(identity, user, pass string) error {
 			if identity != "" && identity != user {
-				// Acting for another user is not supported.
+				// Acting for another user is not supported; it
+				// counts as a failed attempt.
+				if _, ok := srv.authIP.Begin(c.key.String(), srv.now()); !ok {
+					return s.authLimited(user, "client")
+				}
 				return s.authFailed(mech, user, "acting for another user is not supported")
 			}
 			return s.login(mech, user, pass)
@@ -97,12 +104,30 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	return nil, smtp.ErrAuthUnknownMechanism
 }
 
+// login checks a password. The attempt is counted against the client's
+// and the user's limits before the check, so that parallel connections
+// cannot run more checks than the limits allow; a success takes it back.
+// The user's limit does not apply from an address the user logged in from
+// successfully before.
 func (s *session) login(mech, user, pass string) error {
 	c, srv := s.c, s.c.s
 	if !c.enter() {
 		return replyShuttingDown
 	}
 	defer c.leave()
+	now := srv.now()
+	ipAttempt, ok := srv.authIP.Begin(c.key.String(), now)
+	if !ok {
+		return s.authLimited(user, "client")
+	}
+	userKey := strings.ToLower(strings.TrimSpace(user))
+	var userAttempt *account.Attempt
+	if !srv.known.has(userKey, c.key, now) {
+		if userAttempt, ok = srv.authUser.Begin(userKey, now); !ok {
+			ipAttempt.Forget() // no password was checked
+			return s.authLimited(user, "user")
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.WithValue(srv.ctx, clientIPKey{}, ipString(c.ip)), srv.cfg.CommandTimeout)
 	defer cancel()
 	id, err := srv.b.Authenticate(ctx, user, pass)
@@ -115,14 +140,30 @@ func (s *session) login(mech, user, pass string) error {
 		err = errors.New("smtpfront: backend returned no identity")
 		fallthrough
 	case err != nil:
+		ipAttempt.Forget()
+		userAttempt.Forget()
 		srv.log.Error("authentication backend failed", zap.String("user", user),
 			zap.String("client_ip", ipString(c.ip)), zap.Error(err))
 		return replyAuthTempFail
 	}
+	ipAttempt.Forget()
+	userAttempt.Forget()
+	srv.known.add(userKey, c.key, now)
 	s.id = &Identity{User: id.User, Addresses: slices.Clone(id.Addresses)}
 	srv.log.Info("authenticated", zap.String("user", id.User), zap.String("client_ip", ipString(c.ip)),
 		zap.String("mechanism", mech), zap.Bool("tls", s.tls))
 	return nil
+}
+
+// authLimited refuses an attempt over the client's or the user's limit
+// and closes the connection.
+func (s *session) authLimited(user, limit string) error {
+	c, srv := s.c, s.c.s
+	srv.m.refuse(reasonAuthLimit)
+	srv.log.Warn("authentication refused, too many failures", zap.String("limit", limit),
+		zap.String("user", user), zap.String("client_ip", ipString(c.ip)))
+	c.closeWith(replyAuthLimit)
+	return replyAuthLimit
 }
 
 type clientIPKey struct{}
@@ -134,11 +175,11 @@ func ClientIP(ctx context.Context) string {
 	return ip
 }
 
-// authFailed records a failure for the client, and answers after a delay
-// that makes guessing slow (the delay holds this session only).
+// authFailed answers a failed attempt (already counted when it began)
+// after a delay that makes guessing slow (the delay holds this session
+// only); why goes to the log.
 func (s *session) authFailed(mech, user, why string) error {
 	c, srv := s.c, s.c.s
-	srv.auth.fail(c.key, srv.now())
 	srv.m.refuse(reasonBadAuth)
 	srv.log.Warn("authentication failed", zap.String("user", user), zap.String("client_ip", ipString(c.ip)),
 		zap.String("mechanism", mech), zap.String("reason", why))
@@ -179,7 +220,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 				zap.String("client_ip", ipString(c.ip)))
 			return replyNullSender
 		}
-		if !slices.ContainsFunc(s.id.Addresses, func(a string) bool { return strings.EqualFold(a, from) }) {
+		if !ownsAddr(s.id.Addresses, from) {
 			srv.m.refuse(reasonSenderSpoof)
 			srv.log.Warn("sender refused", zap.String("auth_user", s.id.User), zap.String("from", from),
 				zap.String("client_ip", ipString(c.ip)))
@@ -200,6 +241,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		id:    store.NewID(now),
 		start: now,
 		helo:  s.sc.Hostname(),
+		ehlo:  s.sc.Extended(),
 		from:  from,
 		params: envelope.MailParams{
 			SMTPUTF8: opts.UTF8,
@@ -211,6 +253,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	if s.id != nil {
 		tx.authUser = s.id.User
+		tx.addrs = s.id.Addresses
 	}
 	s.mu.Lock()
 	s.tx = tx

@@ -1,9 +1,10 @@
 package smtpfront
 
 import (
+	"github.com/egressguard/egressguard/internal/testenv"
+
 	"context"
 	"crypto/tls"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -121,13 +122,7 @@ func TestSmugglingOverTLS(t *testing.T) {
 // swaks, a real-world SMTP client, submits with STARTTLS and AUTH.
 func TestSwaksSubmission(t *testing.T) {
 	t.Parallel()
-	swaks, err := exec.LookPath("swaks")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("swaks not installed (Debian package swaks)")
-		}
-		t.Skip("swaks not installed (Debian package swaks)")
-	}
+	swaks := testenv.Program(t, "swaks", "swaks")
 	cfg, _ := tlsConfig(t)
 	b, rec := newRecorder()
 	ts := startServer(t, cfg, b)

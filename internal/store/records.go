@@ -88,6 +88,32 @@ type Token struct {
 	Expires time.Time // zero: never
 }
 
+// Incident is the record of a leak, or a suspected one: a message sent to
+// the wrong person, or a near miss worth recording. The store keeps the
+// few fields it lists by and Data, the incident's content as JSON, opaque
+// to it (package incident defines it); SealRecords seals Data like message
+// content.
+type Incident struct {
+	ID       string
+	MsgID    string // the message it is about, "" if none
+	Reporter string // user who opened it
+	Status   string
+	Created  time.Time
+	Updated  time.Time
+	// Version counts the updates; UpdateIncident refuses a stale one.
+	Version int64
+	Data    []byte
+}
+
+// IncidentFilter selects incidents for Incidents. Every set field must
+// match.
+type IncidentFilter struct {
+	Reporter string   // exact; "" any
+	MsgID    string   // exact; "" any
+	Status   []string // any of these; empty: any
+	Limit    int      // 0: 1000
+}
+
 // RecordTx is what a transaction can do beyond messages and users: the
 // records of held-mail decisions, the audit chain, the allowlist, console
 // sessions and API tokens. Tx embeds it.
@@ -144,6 +170,15 @@ type RecordTx interface {
 	// one (ErrNotFound if absent).
 	PutToken(t *Token) error
 	DeleteToken(id string) error
+
+	// InsertIncident stores a new incident with Version 1; ErrExists if
+	// the ID is taken.
+	InsertIncident(in *Incident) error
+	// UpdateIncident writes in's Status, Updated and Data if the stored
+	// Version is still in.Version, and then sets in.Version one higher;
+	// ErrConflict if someone updated it first, ErrNotFound if there is
+	// no such incident.
+	UpdateIncident(in *Incident) error
 }
 
 // RecordStore reads those records. Store embeds it.
@@ -171,6 +206,11 @@ type RecordStore interface {
 	// Tokens returns the tokens of user ("" for every user's), oldest
 	// first (by Created, then ID).
 	Tokens(ctx context.Context, user string) ([]*Token, error)
+
+	// Incident returns one incident; ErrNotFound if there is none.
+	Incident(ctx context.Context, id string) (*Incident, error)
+	// Incidents returns the incidents matching f, newest first.
+	Incidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
 
 	// Purgeable returns IDs of messages in one of states, last updated
 	// before before, whose bytes are still stored (for retention), at

@@ -142,3 +142,57 @@ func openString(sl Sealer, id, field, v string) (string, error) {
 	}
 	return string(p), nil
 }
+
+// Incidents: Data, which holds the facts, the report and the checklist,
+// is sealed under the incident's ID (in the "incident:" namespace, so it
+// cannot be confused with a message's fields).
+
+func (t *sealedTx) InsertIncident(in *Incident) error {
+	c := *in
+	c.Data = []byte(sealString(t.sl, "incident:"+in.ID, "data", string(in.Data)))
+	if err := t.Tx.InsertIncident(&c); err != nil {
+		return err
+	}
+	in.Version = c.Version
+	return nil
+}
+
+func (t *sealedTx) UpdateIncident(in *Incident) error {
+	c := *in
+	c.Data = []byte(sealString(t.sl, "incident:"+in.ID, "data", string(in.Data)))
+	if err := t.Tx.UpdateIncident(&c); err != nil {
+		return err
+	}
+	in.Version = c.Version
+	return nil
+}
+
+func openIncident(sl Sealer, in *Incident) error {
+	d, err := openString(sl, "incident:"+in.ID, "data", string(in.Data))
+	if err != nil {
+		return err
+	}
+	in.Data = []byte(d)
+	return nil
+}
+
+func (s *sealedStore) Incident(ctx context.Context, id string) (*Incident, error) {
+	in, err := s.Store.Incident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return in, openIncident(s.sl, in)
+}
+
+func (s *sealedStore) Incidents(ctx context.Context, f IncidentFilter) ([]*Incident, error) {
+	ins, err := s.Store.Incidents(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ins {
+		if err := openIncident(s.sl, in); err != nil {
+			return nil, err
+		}
+	}
+	return ins, nil
+}

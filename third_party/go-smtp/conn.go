@@ -27,6 +27,7 @@ type Conn struct {
 	text   *textproto.Conn
 	server *Server
 	helo   string
+	ehlo   bool // the greeting was EHLO (or LHLO), not HELO
 
 	// Number of errors witnessed on this connection
 	errCount int
@@ -197,6 +198,12 @@ func (c *Conn) Hostname() string {
 	return c.helo
 }
 
+// Extended reports whether the client greeted with EHLO (or LHLO) rather
+// than HELO, for the protocol name in a Received: header (RFC 3848).
+func (c *Conn) Extended() bool {
+	return c.ehlo
+}
+
 func (c *Conn) Conn() net.Conn {
 	return c.conn
 }
@@ -228,6 +235,7 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 	// c.helo is populated before NewSession so
 	// NewSession can access it via Conn.Hostname.
 	c.helo = domain
+	c.ehlo = enhanced
 
 	// RFC 5321: "An EHLO command MAY be issued by a client later in the session"
 	if c.session != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/store/storetest"
+	"github.com/egressguard/egressguard/internal/testenv"
 )
 
 // defaultDSN is where scripts/test-deps.sh starts the test server.
@@ -35,10 +36,7 @@ func testDSN(t testing.TB) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL for tests unreachable (set EGRESSGUARD_TEST_POSTGRES): %v", err)
-		}
-		t.Skipf("PostgreSQL for tests unreachable (set EGRESSGUARD_TEST_POSTGRES): %v", err)
+		testenv.Missing(t, "PostgreSQL for tests unreachable (set EGRESSGUARD_TEST_POSTGRES): %v", err)
 	}
 	conn.Close(ctx)
 	return dsn

@@ -173,7 +173,23 @@ CREATE TABLE instances (
 	seen     bigint NOT NULL    -- last heartbeat, by the server's clock
 );
 `,
-	// 4: an officer's delegate while away.
+	// 4: incident records (data is JSON, sealed when a key file is set).
+	`
+CREATE TABLE incidents (
+	id       text COLLATE "C" PRIMARY KEY,
+	msg_id   text COLLATE "C" NOT NULL,
+	reporter text COLLATE "C" NOT NULL,
+	status   text NOT NULL,
+	created  bigint NOT NULL,
+	updated  bigint NOT NULL,
+	version  bigint NOT NULL,
+	data     bytea NOT NULL
+);
+CREATE INDEX incidents_created ON incidents (created);
+CREATE INDEX incidents_reporter ON incidents (reporter, created);
+CREATE INDEX incidents_msg ON incidents (msg_id);
+`,
+	// 5: an officer's delegate while away.
 	`
 ALTER TABLE users ADD COLUMN delegate_to text NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN delegate_until bigint NOT NULL DEFAULT 0;

@@ -145,7 +145,23 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE INDEX tokens_user ON tokens (user, created);
 `,
-	// 3: an officer's delegate while away.
+	// 3: incident records (Data is JSON, sealed when a key file is set).
+	`
+CREATE TABLE incidents (
+	id       TEXT PRIMARY KEY NOT NULL,
+	msg_id   TEXT NOT NULL,
+	reporter TEXT NOT NULL,
+	status   TEXT NOT NULL,
+	created  INTEGER NOT NULL,
+	updated  INTEGER NOT NULL,
+	version  INTEGER NOT NULL,
+	data     BLOB NOT NULL
+) STRICT;
+CREATE INDEX incidents_created ON incidents (created);
+CREATE INDEX incidents_reporter ON incidents (reporter, created);
+CREATE INDEX incidents_msg ON incidents (msg_id);
+`,
+	// 4: an officer's delegate while away.
 	`
 ALTER TABLE users ADD COLUMN delegate_to TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN delegate_until INTEGER NOT NULL DEFAULT 0;

@@ -99,6 +99,7 @@ var messageWriterSQL = []struct {
 // writing into someone else's transaction.
 type tx struct {
 	st     *stmts
+	conn   *sql.Conn    // the writer's, for statements not prepared in st
 	sealer store.Sealer // nil: bodies are stored as given
 	// deleted is set when the function deletes content that must not
 	// linger in the files (bodies, audit entries); see wipe.go.

@@ -254,7 +254,7 @@ func (w *writer) abort(r *request, err error) {
 // call runs one update function, turning a panic into an error so that one
 // bad function cannot take the store down.
 func (w *writer) call(fn func(store.Tx) error) (err error) {
-	t := &tx{st: &w.st, sealer: w.sealer, deleted: &w.txDeleted}
+	t := &tx{st: &w.st, conn: w.conn, sealer: w.sealer, deleted: &w.txDeleted}
 	defer func() {
 		t.done = true
 		if p := recover(); p != nil {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimDueConcurrent", testClaimDueConcurrent},
 		{"ReleaseOwner", testReleaseOwner},
 		{"RenewClaims", testRenewClaims},
+		{"Incidents", testIncidents},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"FailingFunctionsInBusyBatch", testFailingInBusyBatch},
 		{"FunctionErrorUndoesAllItsWrites", testFunctionErrorUndoesAll},

@@ -1,0 +1,196 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlite"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+var (
+	sender  = &store.User{Name: "sato", Roles: []string{"sender"}, Addresses: []string{"sato@example.jp"}}
+	other   = &store.User{Name: "kato", Roles: []string{"sender"}, Addresses: []string{"kato@example.jp"}}
+	officer = &store.User{Name: "olga", Roles: []string{"officer"}, Addresses: []string{"olga@example.jp"}}
+)
+
+const verdict = `{"action":"pass","reasons":[],"links":[{"url":"https://drive.google.com/drive/folders/1AbCdEf?usp=sharing","provider":"Google Drive","kind":"saas"}],
+"recipients":[{"addr":"yamada@gmial.com","class":"unknown"},{"addr":"suzuki@example.jp","class":"internal"}],"unknown":["yamada@gmial.com"],
+"personal":{"records":9683,"my_numbers":0,"kinds":["name","phone","birth"]}}`
+
+func setup(t *testing.T) (*Service, store.Store, *clock, *[]hold.Notice) {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "eg.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	var sent []hold.Notice
+	svc := New(Config{Now: c.Now, Reminder: func(in *Incident, d Deadline, overdue bool) []hold.Notice {
+		n := hold.Notice{From: "guard@example.jp", To: []string{"dpo@example.jp"}, Data: []byte("Subject: reminder " + d.Key + "\r\n\r\nx\r\n")}
+		sent = append(sent, n)
+		return []hold.Notice{n}
+	}}, st, zap.NewNop())
+	m := &store.Message{
+		Envelope: envelope.Envelope{ID: "msg1", Received: c.Now().Add(-time.Hour), AuthUser: "sato", From: "sato@example.jp",
+			Rcpts: []envelope.Rcpt{{Addr: "yamada@gmial.com"}, {Addr: "suzuki@example.jp"}}},
+		State: store.Delivered, Updated: c.Now().Add(-50 * time.Minute), Subject: "患者一覧",
+		Status:  []store.RcptStatus{{Done: true, Code: 250}, {Done: true, Code: 250}},
+		Verdict: []byte(verdict), Action: "pass",
+	}
+	if err := st.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.InsertMessage(m, []byte("x")); err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, c.Now().Add(-30*time.Minute), audit.Event{Actor: "olga", Action: "message.view", MsgID: "msg1", Data: map[string]any{"via": "console"}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, st, c, &sent
+}
+
+func TestOpenPrefilled(t *testing.T) {
+	svc, st, _, _ := setup(t)
+	ctx := context.Background()
+	if _, err := svc.Open(ctx, other, "msg1", ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another sender opens an incident on sato's mail: %v", err)
+	}
+	in, err := svc.Open(ctx, sender, "msg1", "wrong autocomplete entry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := in.Facts
+	if len(f.Recipients) != 2 || f.Recipients[0].Result != "delivered" || f.Recipients[0].Class != "unknown" {
+		t.Errorf("recipients: %+v", f.Recipients)
+	}
+	if len(f.Links) != 1 || f.Links[0].Scope != "folder" || f.Links[0].Anyone != "likely" || f.Links[0].Provider != "Google Drive" {
+		t.Errorf("links: %+v", f.Links)
+	}
+	if f.PersonalRecords != 9683 || len(f.Viewers) != 1 || f.Viewers[0].User != "olga" {
+		t.Errorf("records %d viewers %+v", f.PersonalRecords, f.Viewers)
+	}
+	for _, want := range []string{"yamada@gmial.com", "患者一覧", "Google Drive"} {
+		if !strings.Contains(in.Report.Summary, want) {
+			t.Errorf("summary lacks %q: %s", want, in.Report.Summary)
+		}
+	}
+	if !strings.Contains(in.Report.People, "9683") || !strings.Contains(in.Report.DataItems, "氏名") {
+		t.Errorf("people %q items %q", in.Report.People, in.Report.DataItems)
+	}
+	var files bool
+	for _, s := range in.Steps {
+		if strings.HasSuffix(s.ID, "-files") && strings.Contains(s.Ja, "ファイルごと") {
+			files = true
+		}
+	}
+	if !files {
+		t.Errorf("no step to check every file link in the folder: %+v", in.Steps)
+	}
+	if ok, why := in.Reportable(); !ok {
+		t.Errorf("9,683 records not reportable (%s)", why)
+	}
+	ds := in.Deadlines(svc.Rules())
+	if got := ds[1].Due.Sub(in.Aware); got != 30*24*time.Hour {
+		t.Errorf("final deadline %v after awareness", got)
+	}
+	// The sender sees it; another sender does not; the open is audited.
+	if _, err := svc.Get(ctx, sender, in.ID, "console"); err != nil {
+		t.Error(err)
+	}
+	if _, err := svc.Get(ctx, other, in.ID, "console"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("other sender: %v", err)
+	}
+	es, _ := st.Audit(ctx, store.AuditFilter{MsgID: "msg1"})
+	var opened bool
+	for _, e := range es {
+		opened = opened || e.Action == ActionOpen
+	}
+	if !opened {
+		t.Error("no incident.open audit entry")
+	}
+}
+
+func TestUpdateStatusStepsAndConflict(t *testing.T) {
+	svc, _, _, _ := setup(t)
+	ctx := context.Background()
+	in, err := svc.Open(ctx, sender, "msg1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Update(ctx, sender, in.ID, Change{Report: map[string]string{"cause": "x"}}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("sender edits the report: %v", err)
+	}
+	wrong := true
+	in2, err := svc.Update(ctx, officer, in.ID, Change{Version: in.Version, Report: map[string]string{"cause": "オートコンプリートの誤選択"}, Wrongful: &wrong})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in2.Report.Cause != "オートコンプリートの誤選択" || in2.Deadlines(svc.Rules())[1].Due.Sub(in2.Aware) != 60*24*time.Hour {
+		t.Errorf("after update: cause %q final due %v", in2.Report.Cause, in2.Deadlines(svc.Rules())[1].Due)
+	}
+	if _, err := svc.Update(ctx, officer, in.ID, Change{Version: in.Version, Report: map[string]string{"cause": "stale"}}); !errors.Is(err, ErrConflict) {
+		t.Errorf("stale edit: %v", err)
+	}
+	st := PreliminarySent
+	if in2, err = svc.Update(ctx, officer, in.ID, Change{Status: &st}); err != nil || !in2.Deadlines(svc.Rules())[0].Done {
+		t.Fatalf("status: %v", err)
+	}
+	back := Open
+	if _, err := svc.Update(ctx, officer, in.ID, Change{Status: &back}); !errors.Is(err, ErrState) {
+		t.Errorf("status backwards: %v", err)
+	}
+	step := in2.Steps[0].ID
+	in3, err := svc.Update(ctx, officer, in.ID, Change{Step: &StepChange{ID: step, Done: true, Note: "制限付きに変更済み"}})
+	if err != nil || !in3.Steps[0].Done || in3.Steps[0].By != "olga" || in3.Steps[0].Note == "" {
+		t.Errorf("step: %v %+v", err, in3.Steps[0])
+	}
+}
+
+func TestRemindersOnceEach(t *testing.T) {
+	svc, st, c, sent := setup(t)
+	ctx := context.Background()
+	if _, err := svc.Open(ctx, sender, "msg1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := svc.Remind(ctx); n != 0 {
+		t.Errorf("reminders right after opening: %d", n)
+	}
+	c.Add(4 * 24 * time.Hour) // within 48h of the 5-day preliminary deadline
+	if n, err := svc.Remind(ctx); n != 1 || err != nil {
+		t.Errorf("reminders at day 4: %d %v", n, err)
+	}
+	if n, _ := svc.Remind(ctx); n != 0 {
+		t.Errorf("reminder sent twice: %d", n)
+	}
+	c.Add(2 * 24 * time.Hour) // overdue
+	if n, _ := svc.Remind(ctx); n != 1 {
+		t.Errorf("overdue reminders: %d", n)
+	}
+	if len(*sent) != 2 {
+		t.Errorf("%d notices composed", len(*sent))
+	}
+	counts, _ := st.Count(ctx)
+	if counts[store.Queued] != 2 {
+		t.Errorf("queued notices: %v", counts)
+	}
+}
