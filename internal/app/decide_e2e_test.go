@@ -21,7 +21,11 @@ import (
 func englishReasons() []string {
 	out := []string{policy.InspectionReasonEN}
 	for _, r := range policy.DefaultRules() {
-		out = append(out, r.ReasonEN)
+		for _, s := range []string{r.ReasonEN, r.Reason} {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
 	}
 	return out
 }
@@ -123,7 +127,11 @@ escalate_after = "1h"
 
 	// The sender's notice: what was found, by when, whom to ask, and
 	// what to do about a wrong address, in the sender's language.
+	// The two hold notices may arrive in either order.
 	held := messagesTo(up, "alice@example.jp")[0]
+	if !strings.Contains(decodeNotice(t, held.Data), id) {
+		held = messagesTo(up, "alice@example.jp")[1]
+	}
 	notice := decodeNotice(t, held.Data)
 	for _, want := range []string{w.wrongAddress, "yamada@gmial.com", "drive.google.com", "security@example.jp", "JST (+09:00)", id} {
 		if !strings.Contains(notice, want) {

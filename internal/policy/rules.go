@@ -220,6 +220,8 @@ func DefaultRules() []RuleSpec {
 		{
 			Name: "unknown-destination-unknown-recipient", Action: "hold",
 			Reason:             "The message contains a link whose destination cannot be known without following it (a URL shortener or a redirector that hides its target); it may lead to shared files, and it goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:           "リンク先をたどらないと分からないリンク（短縮 URL や転送先を隠すリダイレクト）を含むメールが、社内でも許可リストにもない宛先に送られようとしています。共有ファイルにつながっている可能性があります。",
+			ReasonEN:           "The message contains a link whose destination cannot be known without following it (a URL shortener or a redirector that hides its target); it may lead to shared files, and it goes to a recipient who is neither internal nor on the allowlist.",
 			UnknownDestination: yes(),
 			Recipients:         RcptAnyUnknown,
 		},
