@@ -190,6 +190,11 @@ escalate_after = "1h"
 
 	// The officer opens the message on a phone.
 	login(t, ctx, a, "olga", "olga-password", w.lang)
+	step(t, ctx, "queue", chromedp.Navigate(base+"/held"), chromedp.WaitVisible(chromedp.ID("row-"+risky)))
+	if n := eval[int](t, ctx, `document.querySelectorAll("#row-`+risky+` .risk").length + 10*document.querySelectorAll("#row-`+id+` .risk").length`); n != 1 {
+		t.Errorf("high-risk badges in the queue: %d, want 1 on the high-risk hold only", n)
+	}
+	noWiderThanPhone(t, ctx, "queue")
 	step(t, ctx, "officer opens the message",
 		chromedp.Navigate(base+"/messages/"+id),
 		chromedp.WaitVisible(chromedp.ID("summary")),

@@ -61,6 +61,8 @@ type APIMessage struct {
 	Reasons     []APIReason `json:"reasons"`
 	HoldExpires *time.Time  `json:"hold_expires,omitempty"`
 	Own         bool        `json:"own"` // the caller sent it
+	// HighRisk: approving needs the recipient's domain typed.
+	HighRisk bool `json:"high_risk,omitempty"`
 }
 
 // APIRcpt is an envelope recipient with the verdict's class.
@@ -131,7 +133,6 @@ type APIDetail struct {
 	// HighRisk: the approver must type the recipient's domain to approve
 	// ("confirm_domain" in the approval request); RiskWhy names the
 	// rules or signals that made it so.
-	HighRisk      bool     `json:"high_risk,omitempty"`
 	RiskWhy       []string `json:"risk_why,omitempty"`
 	ConfirmDomain string   `json:"-"` // not handed out: the approver reads it from the recipients
 	// Signals is other evidence of the verdict.

@@ -113,6 +113,7 @@ var decideCatalogue = map[string]map[string]string{
 		"signal.personal_records":            "Personal-data records",
 		"signal.my_number":                   "My Number (individual numbers)",
 		"signal.card_numbers":                "Card numbers",
+		"queue.high_risk":                    "high risk",
 		"time.zone":                          "Times in %s",
 	},
 	"ja": {
@@ -218,6 +219,7 @@ var decideCatalogue = map[string]map[string]string{
 		"signal.personal_records":            "個人情報の件数",
 		"signal.my_number":                   "マイナンバー（個人番号）",
 		"signal.card_numbers":                "カード番号",
+		"queue.high_risk":                    "高リスク",
 		"time.zone":                          "時刻は %s で表示",
 	},
 }

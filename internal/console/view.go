@@ -176,6 +176,7 @@ func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender stri
 	for _, m := range ms {
 		s := summary(m)
 		s.Own = hold.IsSender(u, m)
+		s.HighRisk = c.hold.Assess(m).High
 		all = append(all, s)
 		if s.matches(rule, sender) {
 			shown = append(shown, s)
