@@ -74,6 +74,12 @@ say "copying Go, the CA certificates and HEAD of $repo"
 cp -a /usr/local/go "$root/usr/local/go"
 install -d "$root/etc/ssl/certs"
 cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+# Local CAs too (a proxy's, a company's): installing the ca-certificates
+# package inside rebuilds the bundle from the distribution's list plus these.
+install -d "$root/usr/local/share/ca-certificates"
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp -L /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 grep -qs localhost "$root/etc/hosts" ||
   printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >>"$root/etc/hosts"

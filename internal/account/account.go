@@ -171,21 +171,31 @@ func (s *Service) SetPassword(ctx context.Context, actor, name, password string)
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, actor, "user.passwd", name, nil, func(u *store.User) error {
+	return s.modify(ctx, actor, "user.passwd", name, nil, true, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.PasswordHash = hash
 		return nil
 	})
 }
 
 // SetDisabled disables or enables an account. A disabled account can
-// neither authenticate over SMTP nor log in to the console.
+// neither authenticate over SMTP nor log in to the console; disabling
+// also ends its console sessions and revokes its API tokens, in the same
+// transaction, so that nothing the account held keeps working.
 func (s *Service) SetDisabled(ctx context.Context, actor, name string, disabled bool) error {
 	action := "user.enable"
 	if disabled {
 		action = "user.disable"
 	}
-	return s.modify(ctx, actor, action, name, nil, func(u *store.User) error {
+	return s.modify(ctx, actor, action, name, nil, true, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.Disabled = disabled
+		if !disabled {
+			return nil
+		}
+		n, err := tx.DeleteUserTokens(u.Name)
+		if err != nil {
+			return err
+		}
+		data["tokens_revoked"] = n
 		return nil
 	})
 }
@@ -196,7 +206,7 @@ func (s *Service) SetRoles(ctx context.Context, actor, name string, roles []stri
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, actor, "user.roles", name, map[string]any{"roles": roles}, func(u *store.User) error {
+	return s.modify(ctx, actor, "user.roles", name, map[string]any{"roles": roles}, true, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.Roles = roles
 		return nil
 	})
@@ -208,7 +218,7 @@ func (s *Service) SetAddresses(ctx context.Context, actor, name string, addresse
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, actor, "user.addresses", name, map[string]any{"addresses": addresses}, func(u *store.User) error {
+	return s.modify(ctx, actor, "user.addresses", name, map[string]any{"addresses": addresses}, true, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.Addresses = addresses
 		return nil
 	})
@@ -224,10 +234,6 @@ var ErrDelegate = errors.New("account: invalid delegate")
 // and the change is audited.
 func (s *Service) SetDelegate(ctx context.Context, actor, name, delegate string, until time.Time) error {
 	name, delegate = normName(name), normName(delegate)
-	u, err := s.st.User(ctx, name)
-	if err != nil {
-		return err
-	}
 	now := s.now().UTC()
 	if delegate != "" {
 		d, err := s.st.User(ctx, delegate)
@@ -244,22 +250,14 @@ func (s *Service) SetDelegate(ctx context.Context, actor, name, delegate string,
 	} else {
 		until = time.Time{}
 	}
-	u.DelegateTo, u.DelegateUntil, u.Updated = delegate, until.UTC(), now
-	data := map[string]any{"user": name, "delegate": delegate}
+	data := map[string]any{"delegate": delegate}
 	if !until.IsZero() {
 		data["until"] = until.UTC().Format(time.RFC3339)
 	}
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.PutUser(u); err != nil {
-			return err
-		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "user.delegate", Data: data})
-		return err
+	return s.modify(ctx, actor, "user.delegate", name, data, false, func(tx store.Tx, u *store.User, data map[string]any) error {
+		u.DelegateTo, u.DelegateUntil = delegate, until.UTC()
+		return nil
 	})
-	s.mu.Lock()
-	delete(s.cache, name)
-	s.mu.Unlock()
-	return err
 }
 
 // Away reports whether u is away now, and who stands in.
@@ -270,31 +268,57 @@ func Away(u *store.User, now time.Time) (delegate string, ok bool) {
 	return u.DelegateTo, true
 }
 
-// modify changes one user, ends their sessions and records the change, in
-// one transaction.
-func (s *Service) modify(ctx context.Context, actor, action, name string, data map[string]any, fn func(*store.User) error) error {
+// SetLang stores a user's console language ("" = the browser's). It
+// leaves the user's sessions alone and writes nothing if the language is
+// already lang.
+func (s *Service) SetLang(ctx context.Context, actor, name, lang string) error {
+	err := s.modify(ctx, actor, "user.lang", name, map[string]any{"lang": lang}, false, func(tx store.Tx, u *store.User, data map[string]any) error {
+		if u.Lang == lang {
+			return errUnchanged
+		}
+		u.Lang = lang
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	return err
+}
+
+// errUnchanged makes modify write nothing.
+var errUnchanged = errors.New("account: unchanged")
+
+// modify changes one user and records the change, in one transaction:
+// the user is read inside it (and locked until it ends), so that a
+// concurrent change of another field is never undone by writing back a
+// copy read before it. endSessions also ends the user's console
+// sessions. fn may add to the audit entry's data.
+func (s *Service) modify(ctx context.Context, actor, action, name string, data map[string]any, endSessions bool,
+	fn func(tx store.Tx, u *store.User, data map[string]any) error) error {
 	name = normName(name)
-	u, err := s.st.User(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := fn(u); err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	u.Updated = now
 	if data == nil {
 		data = map[string]any{}
 	}
 	data["user"] = name
-	err = s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		u, err := tx.User(name)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, u, data); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		u.Updated = now
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
-		if err := tx.DeleteUserSessions(name); err != nil {
-			return err
+		if endSessions {
+			if err := tx.DeleteUserSessions(name); err != nil {
+				return err
+			}
 		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: action, Data: data})
+		_, err = audit.Append(tx, now, audit.Event{Actor: actor, Action: action, Data: data})
 		return err
 	})
 	s.mu.Lock()

@@ -174,6 +174,9 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	if cfg.Store.Driver == "postgres" && cfg.Store.KeyFile == "" {
 		log.Warn("message bodies are stored in PostgreSQL unencrypted; PostgreSQL does not overwrite deleted rows, so purged content may remain in data files and WAL archives: set store.key_file")
 	}
+	if len(cfg.Notify.IncidentContacts) == 0 {
+		log.Warn("notify.incident_contacts is empty: a rejection marked as a near miss in the console is recorded and counted, but nobody is notified")
+	}
 	a.Accounts = account.New(st, o.bcrypt)
 	a.Accounts.SetClock(o.now)
 	if err := a.seedUsers(ctx); err != nil {
@@ -300,7 +303,10 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 			FastApproval: cfg.Hold.FastApproval.D(),
 			Limits:       judge.limits,
 			BodyGoneAt:   retain.BodyGoneAt,
-		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Incidents: a.Incidents, Log: log.Named("console")})
+			// With none, the reject form says that a near miss tells nobody.
+			IncidentContacts: len(cfg.Notify.IncidentContacts),
+		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Incidents: a.Incidents,
+			Log: log.Named("console"), Registry: a.Registry})
 		if err != nil {
 			st.Close()
 			return nil, err

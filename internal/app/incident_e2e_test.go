@@ -63,7 +63,7 @@ incident_contacts = ["dpo@example.jp"]
 		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.ID("sent-"+id)),
 		chromedp.Click(chromedp.CSS(`button[value="ja"]`)),
-		chromedp.WaitVisible(chromedp.ID("report-"+id)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="ja"] #report-`+id)),
 	)
 	if s := text(t, ctx, chromedp.CSS("#report-"+id)); s != "誤送信を報告" {
 		t.Errorf("report link reads %q", s)

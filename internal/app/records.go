@@ -112,6 +112,9 @@ func runLoop(ctx context.Context, interval time.Duration, fn func(context.Contex
 	}
 }
 
+// digestMax bounds the holds one digest lists (a mail, not a report).
+const digestMax = 1000
+
 // sendDigest queues the officers' digest for the last complete period, if
 // not sent yet. The digest's message ID is derived from the period, so
 // that of several instances sharing a store exactly one sends it (the
@@ -120,16 +123,18 @@ func (a *App) sendDigest(ctx context.Context, period time.Duration) {
 	now := a.now().UTC()
 	until := now.Truncate(period)
 	from := until.Add(-period)
-	held, err := a.Store.List(ctx, store.Filter{States: []store.State{store.Held}, Ascending: true, Limit: 1000})
+	// The period is asked for directly: filtering a listing of all held
+	// mail (capped) would miss new holds once the queue is long.
+	in, err := a.Store.List(ctx, store.Filter{States: []store.State{store.Held}, Since: from, Before: until,
+		Ascending: true, Limit: digestMax + 1})
 	if err != nil {
 		a.Log.Error("officer digest: listing held mail failed", zap.Error(err))
 		return
 	}
-	var in []*store.Message
-	for _, m := range held {
-		if !m.Received.Before(from) && m.Received.Before(until) {
-			in = append(in, m)
-		}
+	if len(in) > digestMax {
+		a.Log.Warn("officer digest lists only the oldest holds of its period; see the console for the rest",
+			zap.Int("listed", digestMax), zap.Time("from", from), zap.Time("until", until))
+		in = in[:digestMax]
 	}
 	n, ok := a.Notify.Digest(in, from, until)
 	if !ok {

@@ -117,8 +117,11 @@ type APIDetail struct {
 	Needed        int    `json:"needed"`    // distinct approvals needed to release
 	ApprovedByYou bool   `json:"approved_by_you"`
 	CanDecide     bool   `json:"can_decide"`
-	CanWithdraw   bool   `json:"can_withdraw"`
-	BodyDeleted   bool   `json:"body_deleted"` // retention removed the content
+	// Self: the caller may not decide on it as their own message (sent
+	// by them, or with one of their addresses in the header From).
+	Self        bool `json:"self"`
+	CanWithdraw bool `json:"can_withdraw"`
+	BodyDeleted bool `json:"body_deleted"` // retention removed the content
 	// BodyGoneAt is when retention destroys (or destroyed) the content;
 	// absent while the message is held or queued.
 	BodyGoneAt   *time.Time      `json:"body_gone_at,omitempty"`
@@ -230,6 +233,9 @@ type APIOutcome struct {
 	Released  bool   `json:"released,omitempty"`
 	Approvals int    `json:"approvals,omitempty"`
 	Needed    int    `json:"needed,omitempty"`
+	// Warning says what the action did not do that the caller may
+	// expect (a near miss with no incident contacts to tell).
+	Warning string `json:"warning,omitempty"`
 }
 
 // APIError is the body of every error answer.
@@ -324,6 +330,8 @@ func holdError(err error) (status int, code, key string) {
 		return http.StatusForbidden, "forbidden", "err.forbidden"
 	case errors.Is(err, hold.ErrAlreadyApproved):
 		return http.StatusConflict, "already_approved", "err.already_approved"
+	case errors.Is(err, hold.ErrExpired):
+		return http.StatusConflict, "expired", "err.expired"
 	case errors.Is(err, hold.ErrNotHeld):
 		return http.StatusConflict, "not_held", "err.not_held"
 	case errors.Is(err, hold.ErrCommentRequired):
@@ -413,7 +421,11 @@ func (c *Console) apiReject(w http.ResponseWriter, r *http.Request, u *store.Use
 		c.apiHoldError(w, r, u, err)
 		return
 	}
-	apiJSON(w, http.StatusOK, APIOutcome{ID: id, State: string(store.Rejected)})
+	out := APIOutcome{ID: id, State: string(store.Rejected)}
+	if req.NearMiss && c.cfg.IncidentContacts == 0 {
+		out.Warning = langOf("en").T("act.near_miss_nobody")
+	}
+	apiJSON(w, http.StatusOK, out)
 }
 
 func (c *Console) apiJustify(w http.ResponseWriter, r *http.Request, u *store.User) {

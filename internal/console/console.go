@@ -31,6 +31,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
@@ -59,13 +60,23 @@ type Config struct {
 	// nil: not shown.
 	BodyGoneAt func(m *store.Message) time.Time
 
-	// Login throttling: at most this many failures per account and per
-	// client IP within ThrottleWindow (defaults 5, 20, 15m).
-	MaxFailuresAccount int
-	MaxFailuresIP      int
-	ThrottleWindow     time.Duration
+	// Login throttling (see throttle.go), within ThrottleWindow (default
+	// 15m): at most MaxFailuresSource failures for one account from one
+	// client address (default 5), MaxFailuresIP from one address over all
+	// accounts (default 20), and AccountCeiling for one account from
+	// addresses outside its usual networks (default 20), beyond which such
+	// attempts are slowed to one per SlowInterval (default 10s).
+	MaxFailuresSource int
+	MaxFailuresIP     int
+	AccountCeiling    int
+	SlowInterval      time.Duration
+	ThrottleWindow    time.Duration
 	// NearMissWindow is how far back the near-miss counter looks (default 30 days).
 	NearMissWindow time.Duration
+	// IncidentContacts is how many addresses a near miss is reported to.
+	// With none, the reject form and its confirmation say that nobody
+	// will be told.
+	IncidentContacts int
 }
 
 // Deps are the services the console calls.
@@ -79,6 +90,8 @@ type Deps struct {
 	// incident pages out.
 	Incidents *incident.Service
 	Log       *zap.Logger
+	// Registry takes the console's metrics; nil: not exported.
+	Registry prometheus.Registerer
 }
 
 // Console serves the web console and the API.
@@ -92,6 +105,7 @@ type Console struct {
 	log      *zap.Logger
 	pages    map[string]*template.Template
 	throttle *throttle
+	lockouts *prometheus.CounterVec
 	handler  http.Handler
 }
 
@@ -118,8 +132,14 @@ func New(cfg Config, d Deps) (*Console, error) {
 	if cfg.SessionMax <= 0 {
 		cfg.SessionMax = 12 * time.Hour
 	}
-	if cfg.MaxFailuresAccount <= 0 {
-		cfg.MaxFailuresAccount = 5
+	if cfg.MaxFailuresSource <= 0 {
+		cfg.MaxFailuresSource = 5
+	}
+	if cfg.AccountCeiling <= 0 {
+		cfg.AccountCeiling = 20
+	}
+	if cfg.SlowInterval <= 0 {
+		cfg.SlowInterval = 10 * time.Second
 	}
 	if cfg.MaxFailuresIP <= 0 {
 		cfg.MaxFailuresIP = 20
@@ -146,7 +166,19 @@ func New(cfg Config, d Deps) (*Console, error) {
 		inc:      d.Incidents,
 		log:      d.Log.Named("console"),
 		pages:    pages,
-		throttle: newThrottle(cfg.MaxFailuresAccount, cfg.MaxFailuresIP, cfg.ThrottleWindow),
+		throttle: newThrottle(cfg.MaxFailuresSource, cfg.MaxFailuresIP, cfg.AccountCeiling, cfg.ThrottleWindow, cfg.SlowInterval),
+		lockouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egressguard_console_login_lockouts_total",
+			Help: "Console login throttling alerts: scope source (an account locked for one client address), ip (an address locked for accounts not usually used from it), account (an account slowed for unusual addresses).",
+		}, []string{"scope"}),
+	}
+	for _, s := range []string{scopeSource, scopeIP, scopeAccount} {
+		c.lockouts.WithLabelValues(s)
+	}
+	if d.Registry != nil {
+		if err := d.Registry.Register(c.lockouts); err != nil {
+			return nil, fmt.Errorf("console: metrics: %w", err)
+		}
 	}
 	if c.handler, err = c.routes(); err != nil {
 		return nil, err

@@ -16,7 +16,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
-	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -184,7 +183,7 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.Use
 	}
 	if done, id := q.Get("done"), q.Get("id"); done != "" {
 		switch done {
-		case "approved", "released", "rejected", "withdrawn":
+		case "approved", "released", "rejected", "rejected_nobody", "withdrawn":
 			// The banner names the subject, so that the officer sees
 			// which message the decision was about.
 			if subj, ok := c.subjectFor(r.Context(), u, id, d.L); ok {
@@ -226,6 +225,8 @@ type messageData struct {
 	// VerdictJSON is the stored verdict, indented, shown as text.
 	VerdictJSON string
 	Retention   bool // the retention schedule is known
+	// NearMissNotifies: incident contacts are configured.
+	NearMissNotifies bool
 }
 
 var mainHeaders = []string{"From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-Id"}
@@ -236,7 +237,8 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 		c.holdErrorPage(w, r, u, err)
 		return
 	}
-	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now(), Retention: c.cfg.BodyGoneAt != nil}
+	d := &messageData{pageData: c.page(r, u, "msg.content"), M: m, Now: c.cfg.Now(), Retention: c.cfg.BodyGoneAt != nil,
+		NearMissNotifies: c.cfg.IncidentContacts > 0}
 	d.Title = m.Subject
 	if d.Title == "" {
 		d.Title = d.L.T("no_subject")
@@ -301,7 +303,7 @@ func (c *Console) whyNot(m *APIDetail) error {
 	switch {
 	case m.State != string(store.Held):
 		return hold.ErrNotHeld
-	case m.Own:
+	case m.Self:
 		return hold.ErrSelfApproval
 	case m.ApprovedByYou:
 		return hold.ErrAlreadyApproved
@@ -346,6 +348,10 @@ func (c *Console) reject(w http.ResponseWriter, r *http.Request, u *store.User) 
 	nearMiss := r.PostForm.Get("near_miss") != ""
 	if err := c.hold.Reject(r.Context(), u, id, r.PostForm.Get("comment"), nearMiss, "console"); err != nil {
 		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	if nearMiss && c.cfg.IncidentContacts == 0 {
+		c.done(w, r, "rejected_nobody", id)
 		return
 	}
 	c.done(w, r, "rejected", id)
@@ -396,23 +402,7 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request, u *store.User)
 	if _, ok := catalogue[l]; !ok {
 		l = ""
 	}
-	// u was read for this request; the write replaces the record, so a
-	// password change in between would be undone. Read it again, as late
-	// as possible.
-	cur, err := c.st.User(r.Context(), u.Name)
-	if err == nil && cur.Lang != l {
-		now := c.cfg.Now()
-		cur.Lang = l
-		cur.Updated = now.UTC()
-		err = c.st.Update(r.Context(), func(tx store.Tx) error {
-			if err := tx.PutUser(cur); err != nil {
-				return err
-			}
-			_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "user.lang",
-				Data: map[string]any{"user": u.Name, "lang": l}})
-			return err
-		})
-	}
+	err := c.acc.SetLang(r.Context(), u.Name, u.Name, l)
 	if err != nil {
 		c.log.Error("setting console language", zap.String("user", u.Name), zap.Error(err))
 		c.errorPage(w, r, u, http.StatusInternalServerError, "err.internal")

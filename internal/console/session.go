@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,23 +190,43 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "login", data)
 		return
 	}
-	if !c.throttle.allow(name, ip, now) {
-		// Not audited: the throttle exists because someone is guessing,
-		// and each refused guess would otherwise be a write. It is logged.
-		c.log.Warn("console login throttled", zap.String("user", name), zap.String("ip", ip))
-		data.Error = data.L.T("login.throttled")
-		w.Header().Set("Retry-After", "900")
+	device := ""
+	if ck, err := r.Cookie(c.deviceCookieName()); err == nil && ck.Value != "" && len(ck.Value) <= 100 {
+		device = secretID(ck.Value)
+	}
+	try, refused := c.throttle.begin(name, ip, device, now)
+	if refused != nil {
+		// Not audited one by one: the throttle exists because someone is
+		// guessing, and each refused guess would otherwise be a write. The
+		// moment an account becomes slowed is (see lockoutAlert).
+		c.log.Info("console login throttled", zap.String("user", name), zap.String("ip", ip), zap.String("scope", refused.scope))
+		if refused.alert {
+			c.lockoutAlert(ctx, name, ip, refused.scope, now, nil)
+		}
+		secs := max(int((refused.retryAfter+time.Second-1)/time.Second), 1)
+		if refused.scope == scopeAccount {
+			data.Error = data.L.T("login.slowed", secs)
+		} else {
+			data.Error = data.L.T("login.throttled", (secs+59)/60)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		c.render(w, r, http.StatusTooManyRequests, "login", data)
 		return
 	}
+	if try.slowedNow {
+		c.lockoutAlert(ctx, name, ip, scopeAccount, now, nil)
+	}
 	u, err := c.acc.Authenticate(ctx, name, pass)
 	if errors.Is(err, account.ErrBadCredentials) {
-		c.throttle.fail(name, ip, now)
+		locked := try.failed(now)
 		c.log.Info("console login failed", zap.String("user", name), zap.String("ip", ip))
 		if err := c.st.Update(ctx, func(tx store.Tx) error {
 			_, err := audit.Append(tx, now, audit.Event{Actor: name, Action: "console.login_failed",
 				Data: map[string]any{"ip": ip}})
-			return err
+			if err != nil || !locked {
+				return err
+			}
+			return c.lockoutAlert(ctx, name, ip, scopeSource, now, tx)
 		}); err != nil {
 			c.log.Error("audit of failed login", zap.Error(err))
 			c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
@@ -216,11 +237,17 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		try.forget() // no password was judged
 		c.log.Error("console login", zap.String("user", name), zap.Error(err))
 		c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
 		return
 	}
-	c.throttle.success(name)
+	if device == "" {
+		secret := newSecret()
+		device = secretID(secret)
+		c.setDeviceCookie(w, secret)
+	}
+	try.succeeded(now, device)
 
 	secret := newSecret()
 	s := &store.Session{ID: secretID(secret), User: u.Name, Created: now.UTC(), LastSeen: now.UTC()}
@@ -266,17 +293,49 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a post-login redirect on this site: a local absolute
-// path, not "//host" or "/\host" (which browsers treat as another host).
-func safeNext(next string) string {
-	if next == "" || next[0] != '/' || len(next) > 2000 {
-		return "/held"
+// lockoutAlert raises the alert for a login throttle that has just
+// closed: a warning in the log, the metric and an audit entry (written in
+// tx if given, else on its own). scope is scopeSource (name is refused from
+// ip for the rest of the window), scopeIP (ip is refused for accounts that
+// do not usually log in from its network) or scopeAccount (name is slowed
+// for addresses outside its usual networks).
+func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now time.Time, tx store.Tx) error {
+	c.lockouts.WithLabelValues(scope).Inc()
+	msg := "console login locked for this account from one address: too many failed passwords"
+	switch scope {
+	case scopeAccount:
+		msg = "console login slowed for this account from unusual addresses: too many failed passwords"
+	case scopeIP:
+		msg = "console login locked for one address: too many failed passwords for several accounts"
 	}
-	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
-		return "/held"
+	c.log.Warn(msg, zap.String("user", name), zap.String("ip", ip), zap.String("scope", scope),
+		zap.Duration("window", c.cfg.ThrottleWindow))
+	ev := audit.Event{Actor: "system", Action: "console.login_lockout",
+		Data: map[string]any{"user": name, "ip": ip, "scope": scope}}
+	if tx != nil {
+		_, err := audit.Append(tx, now, ev)
+		return err
 	}
-	if strings.ContainsAny(next, "\r\n\t\x00") || strings.HasPrefix(next, "/login") {
-		return "/held"
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		_, err := audit.Append(tx, now, ev)
+		return err
+	})
+	if err != nil {
+		c.log.Error("audit of a login lockout", zap.Error(err))
 	}
-	return next
+	return nil
+}
+
+// deviceCookieName is the cookie that marks a browser that logged in
+// before, for login throttling (see throttle.go). It is not a credential.
+func (c *Console) deviceCookieName() string {
+	if c.cfg.Secure {
+		return "__Host-egressguard-device"
+	}
+	return "egressguard-device"
+}
+
+func (c *Console) setDeviceCookie(w http.ResponseWriter, value string) {
+	http.SetCookie(w, &http.Cookie{Name: c.deviceCookieName(), Value: value, Path: "/", MaxAge: int(knownFor / time.Second),
+		HttpOnly: true, Secure: c.cfg.Secure, SameSite: http.SameSiteStrictMode})
 }

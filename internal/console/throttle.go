@@ -1,84 +1,231 @@
 package console
 
 import (
+	"net"
 	"sync"
 	"time"
+
+	"github.com/egressguard/egressguard/internal/account"
 )
 
-// maxThrottleKeys bounds the memory the throttle uses. An attacker who can
-// produce this many distinct client addresses or user names inside one
-// window resets the table; the bcrypt cost of every guess still applies.
+// Console login throttling. Locking an account after a few failures from
+// anywhere hands every outsider a way to lock the officers out, so the
+// limits are per account and source together:
+//
+//   - source: failures for one account from one client address (default 5
+//     per window). Only that pair is refused; the account's owner at
+//     another address is not.
+//   - ip: failures from one address over all accounts (default 20), against
+//     one address trying many names.
+//   - account: failures for one account from all addresses it has not
+//     logged in from before (default 20), against guessing spread over many
+//     addresses. Beyond it the account is slowed, not locked: one attempt
+//     from such an address per SlowInterval.
+//
+// A browser that logged in to the account before carries a device cookie
+// (random, only its hash kept, in memory); its attempts are counted as a
+// source of their own instead of its address, so that someone guessing
+// behind the same address (an office's NAT) cannot lock the owner out
+// either.
+//
+// An address in a network (IPv4 /24, IPv6 /64) the account logged in from
+// successfully is the account's usual network: the ip and account limits
+// do not apply to it, only the source limit. Each time a source limit is
+// reached, or an account is slowed, the console alerts: a warning in the
+// log, an audit entry and egressguard_console_login_lockouts_total.
+//
+// The limits live in memory (account.Limiter, shared with SMTP AUTH): a
+// restart forgets them and instances sharing a database count separately.
+type throttle struct {
+	window time.Duration
+	slow   time.Duration
+	source *account.Limiter // name + "\x00" + ip
+	ip     *account.Limiter // ip
+	acct   *account.Limiter // name
+
+	mu       sync.Mutex
+	known    map[string]time.Time // name + "\x00" + network: last successful login
+	devices  map[string]time.Time // name + "\x00" + device cookie hash: last successful login
+	slowNext map[string]time.Time // name: earliest next attempt from an unknown network while slowed
+	alerted  map[string]time.Time // alert key: when it was last raised
+}
+
+// knownFor is how long a successful login makes a network the account's
+// usual one.
+const knownFor = 30 * 24 * time.Hour
+
+// maxThrottleKeys bounds the maps above; beyond it they are pruned, then
+// cleared (forgetting usual networks errs towards slowing, never towards
+// letting more guesses through).
 const maxThrottleKeys = 100_000
 
-// throttle limits failed logins per account and per client IP within a
-// sliding window. It lives in memory: a restart forgets it, and instances
-// sharing a database throttle separately, which multiplies the budget by
-// the number of instances but never blocks anyone wrongly.
-type throttle struct {
-	mu         sync.Mutex
-	window     time.Duration
-	maxAccount int
-	maxIP      int
-	accounts   map[string][]time.Time // at most maxAccount recent failures each
-	ips        map[string][]time.Time
+func newThrottle(perSource, perIP, perAccount int, window, slow time.Duration) *throttle {
+	return &throttle{
+		window: window, slow: slow,
+		source: account.NewLimiter(perSource, window),
+		ip:     account.NewLimiter(perIP, window),
+		acct:   account.NewLimiter(perAccount, window),
+		known:  map[string]time.Time{}, devices: map[string]time.Time{}, slowNext: map[string]time.Time{},
+		alerted: map[string]time.Time{},
+	}
 }
 
-func newThrottle(maxAccount, maxIP int, window time.Duration) *throttle {
-	return &throttle{window: window, maxAccount: maxAccount, maxIP: maxIP,
-		accounts: map[string][]time.Time{}, ips: map[string][]time.Time{}}
+// Why a login attempt was refused before the password was checked.
+const (
+	scopeSource  = "source"  // this account from this address
+	scopeIP      = "ip"      // this address, any account
+	scopeAccount = "account" // this account from unusual addresses: slowed
+)
+
+// loginTry is one login attempt let through by the throttle.
+type loginTry struct {
+	t         *throttle
+	name, ip  string
+	source    string // the source key: ip, or the known device
+	attempts  []*account.Attempt
+	slowedNow bool // this attempt found the account newly slowed: alert
 }
 
-// allow reports whether a login for name from ip may be tried now.
-func (t *throttle) allow(name, ip string, now time.Time) bool {
+// refusal says why and for how long an attempt is refused.
+type refusal struct {
+	scope      string
+	retryAfter time.Duration
+	alert      bool // first refusal of this scope and key in the window: alert
+}
+
+// begin counts a login attempt for name from ip as it starts, or refuses
+// it. device is the hash of the browser's device cookie ("" if none).
+func (t *throttle) begin(name, ip, device string, now time.Time) (*loginTry, *refusal) {
+	source := ip
+	knownDevice := device != "" && t.knownDevice(name, device, now)
+	if knownDevice {
+		source = "device:" + device
+	}
+	src, ok := t.source.Begin(name+"\x00"+source, now)
+	if !ok {
+		return nil, &refusal{scope: scopeSource, retryAfter: t.window}
+	}
+	try := &loginTry{t: t, name: name, ip: ip, source: source, attempts: []*account.Attempt{src}}
+	if knownDevice || t.isKnown(name, ip, now) {
+		return try, nil
+	}
+	ipA, ok := t.ip.Begin(ip, now)
+	if !ok {
+		try.forget()
+		t.mu.Lock()
+		alert := t.firstAlert("ip\x00"+ip, now)
+		t.mu.Unlock()
+		return nil, &refusal{scope: scopeIP, retryAfter: t.window, alert: alert}
+	}
+	try.attempts = append(try.attempts, ipA)
+	acA, ok := t.acct.Begin(name, now)
+	if ok {
+		try.attempts = append(try.attempts, acA)
+		return try, nil
+	}
+	// Slowed: one attempt per t.slow from addresses the account does not
+	// usually use.
+	t.mu.Lock()
+	next := t.slowNext[name]
+	alert := t.firstAlert("slow\x00"+name, now)
+	if now.Before(next) {
+		t.mu.Unlock()
+		try.forget()
+		return nil, &refusal{scope: scopeAccount, retryAfter: next.Sub(now), alert: alert}
+	}
+	t.bound(t.slowNext, now, t.slow)
+	t.slowNext[name] = now.Add(t.slow)
+	t.mu.Unlock()
+	try.slowedNow = alert
+	return try, nil
+}
+
+// failed records that the password was wrong. It reports whether this
+// failure reached the source limit (an alert, raised once per window).
+func (l *loginTry) failed(now time.Time) bool {
+	t := l.t
+	if !t.source.Blocked(l.name+"\x00"+l.source, now) {
+		return false
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.recent(t.accounts, name, now) < t.maxAccount && t.recent(t.ips, ip, now) < t.maxIP
+	return t.firstAlert("source\x00"+l.name+"\x00"+l.source, now)
 }
 
-// fail records a failed login.
-func (t *throttle) fail(name, ip string, now time.Time) {
+// succeeded takes the attempt back and makes the address's network one
+// the account usually uses, and the device (the hash of the cookie the
+// browser has or is given now) one of its devices.
+func (l *loginTry) succeeded(now time.Time, device string) {
+	l.forget()
+	t := l.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.add(t.accounts, name, now, t.maxAccount)
-	t.add(t.ips, ip, now, t.maxIP)
+	t.bound(t.known, now, knownFor)
+	t.known[l.name+"\x00"+network(l.ip)] = now
+	if device != "" {
+		t.bound(t.devices, now, knownFor)
+		t.devices[l.name+"\x00"+device] = now
+	}
 }
 
-// success forgets an account's failures. The IP's stay: one good password
-// must not reset the budget for guessing others from the same address.
-func (t *throttle) success(name string) {
+func (t *throttle) knownDevice(name, device string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.accounts, name)
+	at, ok := t.devices[name+"\x00"+device]
+	return ok && now.Sub(at) < knownFor
 }
 
-func (t *throttle) recent(m map[string][]time.Time, key string, now time.Time) int {
-	n := 0
-	for _, at := range m[key] {
-		if now.Sub(at) < t.window {
-			n++
-		}
+// forget takes back every counted attempt (no password was checked, or
+// it was right).
+func (l *loginTry) forget() {
+	for _, a := range l.attempts {
+		a.Forget()
 	}
-	return n
 }
 
-func (t *throttle) add(m map[string][]time.Time, key string, now time.Time, keep int) {
-	if _, ok := m[key]; !ok && len(m) >= maxThrottleKeys {
-		t.prune(m, now)
-		if len(m) >= maxThrottleKeys {
-			clear(m)
-		}
-	}
-	ts := append(m[key], now)
-	if len(ts) > keep {
-		ts = ts[len(ts)-keep:]
-	}
-	m[key] = ts
+func (t *throttle) isKnown(name, ip string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at, ok := t.known[name+"\x00"+network(ip)]
+	return ok && now.Sub(at) < knownFor
 }
 
-func (t *throttle) prune(m map[string][]time.Time, now time.Time) {
-	for k, ts := range m {
-		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= t.window {
+// firstAlert reports whether the alert key was not raised within the
+// window, and marks it raised; t.mu is held.
+func (t *throttle) firstAlert(key string, now time.Time) bool {
+	if at, ok := t.alerted[key]; ok && now.Sub(at) < t.window {
+		return false
+	}
+	t.bound(t.alerted, now, t.window)
+	t.alerted[key] = now
+	return true
+}
+
+// bound keeps m below maxThrottleKeys: entries older than keep go first,
+// then everything; t.mu is held.
+func (t *throttle) bound(m map[string]time.Time, now time.Time, keep time.Duration) {
+	if len(m) < maxThrottleKeys {
+		return
+	}
+	for k, at := range m {
+		if now.Sub(at) >= keep {
 			delete(m, k)
 		}
 	}
+	if len(m) >= maxThrottleKeys {
+		clear(m)
+	}
+}
+
+// network is the network an address belongs to for "usual network":
+// its /24 (IPv4) or /64 (IPv6); anything else as it is.
+func network(ip string) string {
+	a := net.ParseIP(ip)
+	if a == nil {
+		return ip
+	}
+	if v4 := a.To4(); v4 != nil {
+		return v4.Mask(net.CIDRMask(24, 32)).String() + "/24"
+	}
+	return a.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

@@ -222,7 +222,8 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	}
 	held := m.State == store.Held
 	officer := account.HasRole(u, account.RoleOfficer) && !u.Disabled
-	d.CanDecide = held && officer && !d.Own && !approvers[u.Name]
+	d.Self = hold.IsOwnMessage(u, m)
+	d.CanDecide = held && officer && !d.Self && !approvers[u.Name]
 	d.ApprovedByYou = approvers[u.Name]
 	d.CanWithdraw = held && d.Own
 	if c.cfg.BodyGoneAt != nil {

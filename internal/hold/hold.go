@@ -6,9 +6,13 @@
 //   - only officers approve or reject;
 //   - nobody approves or rejects their own message (the sender is the
 //     authenticated user who submitted it, or the user whose address is the
-//     envelope sender);
+//     envelope sender or in the header From; addresses compared without
+//     case, "+tag" subaddress or IDN differences);
 //   - one officer counts once towards the approvals needed;
-//   - only the sender withdraws, and only while the message is held.
+//   - only the sender withdraws, and only while the message is held;
+//   - nothing is decided at or after the hold's expiry time: a late
+//     decision is refused and expires the message instead, in the same
+//     transaction, so that an approval can never beat the expiry sweep.
 //
 // Each decision is one store transaction: the decision record, the audit
 // entry, any notices and, when it is final, the state change, which is
@@ -46,6 +50,10 @@ var (
 	ErrAlreadyApproved = errors.New("hold: this officer has already approved")
 	// ErrNotHeld: the message is no longer held (decided, expired, withdrawn).
 	ErrNotHeld = errors.New("hold: message is not held")
+	// ErrExpired: the message's hold time had ended when the decision
+	// came. The decision is refused and the message expires then and
+	// there (it is never sent), whether or not the expiry sweep ran.
+	ErrExpired = fmt.Errorf("%w: its hold time has ended", ErrNotHeld)
 	// ErrCommentRequired: rejecting needs a comment for the sender.
 	ErrCommentRequired = errors.New("hold: a rejection needs a comment")
 	// ErrDomainRequired: a high-risk hold is approved only with the
@@ -183,12 +191,31 @@ func (s *Service) Approvals() int { return s.cfg.Approvals }
 func (s *Service) Assess(m *store.Message) Assessment { return s.cfg.Risk.Assess(m) }
 
 // IsSender reports whether u sent m: u submitted it, or the envelope
-// sender is one of u's addresses.
+// sender is one of u's addresses. Addresses are compared normalised
+// (account.NormalizeAddress: case, "+tag" subaddress, IDN), so that
+// "Off2+x@Example.JP" is off2@example.jp's.
 func IsSender(u *store.User, m *store.Message) bool {
 	if m.AuthUser != "" && strings.EqualFold(m.AuthUser, u.Name) {
 		return true
 	}
-	return m.From != "" && slices.ContainsFunc(u.Addresses, func(a string) bool { return strings.EqualFold(a, m.From) })
+	return m.From != "" && ownsAddress(u, m.From)
+}
+
+// IsOwnMessage reports whether u may not decide on m: u sent it (see
+// IsSender), or the message's header From names one of u's addresses.
+// The header counts here although the envelope decides who sent the
+// message: mail that arrives through a trusted relay carries no
+// authenticated user, and an officer must not approve what presents
+// itself to the recipient as their own mail.
+func IsOwnMessage(u *store.User, m *store.Message) bool {
+	if IsSender(u, m) {
+		return true
+	}
+	return slices.ContainsFunc(account.HeaderAddresses(m.HeaderFrom), func(a string) bool { return ownsAddress(u, a) })
+}
+
+func ownsAddress(u *store.User, addr string) bool {
+	return slices.ContainsFunc(u.Addresses, func(a string) bool { return account.SameMailbox(a, addr) })
 }
 
 // CanSee reports whether u may see m: officers see all held mail and its
@@ -206,7 +233,7 @@ func (s *Service) View(ctx context.Context, u *store.User, id string, via string
 	if err != nil {
 		return nil, nil, err
 	}
-	decider := m.State == store.Held && account.HasRole(u, account.RoleOfficer) && !IsSender(u, m)
+	decider := m.State == store.Held && account.HasRole(u, account.RoleOfficer) && !IsOwnMessage(u, m)
 	err = s.st.Update(ctx, func(txx store.Tx) error {
 		tx := txx.(Tx)
 		now := s.cfg.Now()
@@ -299,11 +326,18 @@ func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, type
 	var obs Observation
 	var m *store.Message
 	var d *store.Decision
+	expired := false
 	err := s.st.Update(ctx, func(txx store.Tx) error {
 		tx := txx.(Tx)
 		var err error
 		m, err = s.decidable(tx, u, id)
 		if err != nil {
+			return err
+		}
+		now := s.cfg.Now().UTC()
+		if due(m, now) {
+			expired = true
+			d, err = s.expireTx(tx, now, m)
 			return err
 		}
 		prior, err := tx.Decisions(id)
@@ -324,7 +358,6 @@ func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, type
 			return ErrDomainRequired
 		}
 		approvers[u.Name] = true
-		now := s.cfg.Now().UTC()
 		obs = Observation{Kind: store.DecisionApprove, Actor: u.Name, SinceOpen: since(openedAt(prior, u.Name), now), SinceHeld: since(m.Received, now)}
 		d = &store.Decision{MsgID: id, Actor: u.Name, Kind: store.DecisionApprove, At: now}
 		if err := tx.AddDecision(d); err != nil {
@@ -364,6 +397,10 @@ func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, type
 	})
 	if err != nil {
 		return Outcome{}, err
+	}
+	if expired {
+		s.expired(m, d, u)
+		return Outcome{}, ErrExpired
 	}
 	s.log.Info("approval", zap.String("msg_id", id), zap.String("approver", u.Name),
 		zap.Int("approvals", out.Approvals), zap.Bool("released", out.Released))
@@ -430,6 +467,7 @@ func (s *Service) Withdraw(ctx context.Context, u *store.User, id, via string) e
 func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *store.Decision, to store.State) error {
 	var m *store.Message
 	var obs Observation
+	var exp *store.Decision
 	err := s.st.Update(ctx, func(txx store.Tx) error {
 		tx := txx.(Tx)
 		var err error
@@ -442,6 +480,10 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 			return err
 		}
 		now := s.cfg.Now().UTC()
+		if due(m, now) {
+			exp, err = s.expireTx(tx, now, m)
+			return err
+		}
 		d.MsgID, d.Actor, d.At = id, u.Name, now
 		obs = Observation{Kind: d.Kind, Actor: u.Name, NearMiss: d.NearMiss, SinceHeld: since(m.Received, now)}
 		if d.Kind == store.DecisionReject {
@@ -474,6 +516,10 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 	if err != nil {
 		return err
 	}
+	if exp != nil {
+		s.expired(m, exp, u)
+		return ErrExpired
+	}
 	s.log.Info("decision", zap.String("msg_id", id), zap.String("actor", u.Name), zap.String("decision", d.Kind), zap.Bool("near_miss", d.NearMiss))
 	s.observe(obs)
 	s.kick() // notices are queued
@@ -491,25 +537,14 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	now := s.cfg.Now().UTC()
 	n := 0
 	for _, m := range ms {
-		if m.HoldExpires.IsZero() || now.Before(m.HoldExpires) {
+		if !due(m, now) {
 			continue
 		}
-		d := &store.Decision{MsgID: m.ID, Actor: "system", Kind: store.DecisionExpire, At: now}
+		var d *store.Decision
 		err := s.st.Update(ctx, func(txx store.Tx) error {
-			tx := txx.(Tx)
-			m.State = store.Expired
-			m.Updated = now
-			if err := tx.UpdateMessage(m, store.Held); err != nil {
-				return mapConflict(err)
-			}
-			if err := tx.AddDecision(d); err != nil {
-				return err
-			}
-			if _, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: "hold.expire", MsgID: m.ID,
-				Data: map[string]any{"held_until": m.HoldExpires.UTC().Format(time.RFC3339)}}); err != nil {
-				return err
-			}
-			return s.enqueueNotices(tx, now, m, d)
+			var err error
+			d, err = s.expireTx(txx.(Tx), now, m)
+			return err
 		})
 		if errors.Is(err, ErrNotHeld) {
 			continue // decided meanwhile
@@ -591,6 +626,39 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// due reports whether m's hold time has ended at now: expiry is at
+// HoldExpires, inclusive.
+func due(m *store.Message, now time.Time) bool {
+	return !m.HoldExpires.IsZero() && !now.Before(m.HoldExpires)
+}
+
+// expireTx expires the held message m in tx: its state, the system's
+// decision, the audit entry and the notice to the sender.
+func (s *Service) expireTx(tx Tx, now time.Time, m *store.Message) (*store.Decision, error) {
+	d := &store.Decision{MsgID: m.ID, Actor: "system", Kind: store.DecisionExpire, At: now}
+	m.State = store.Expired
+	m.Updated = now
+	if err := tx.UpdateMessage(m, store.Held); err != nil {
+		return nil, mapConflict(err)
+	}
+	if err := tx.AddDecision(d); err != nil {
+		return nil, err
+	}
+	if _, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: "hold.expire", MsgID: m.ID,
+		Data: map[string]any{"held_until": m.HoldExpires.UTC().Format(time.RFC3339)}}); err != nil {
+		return nil, err
+	}
+	return d, s.enqueueNotices(tx, now, m, d)
+}
+
+// expired reports an expiry that a late decision by u found and committed.
+func (s *Service) expired(m *store.Message, d *store.Decision, u *store.User) {
+	s.log.Info("hold expired; late decision refused", zap.String("msg_id", m.ID), zap.String("actor", u.Name))
+	s.observe(Observation{Kind: store.DecisionExpire, Actor: "system", SinceHeld: since(m.Received, d.At)})
+	s.kick() // the notice to the sender is queued
+	s.event(m, d)
+}
+
 // decidable loads a held message for an officer's decision and applies
 // the four-eyes rules.
 func (s *Service) decidable(tx Tx, u *store.User, id string) (*store.Message, error) {
@@ -607,7 +675,7 @@ func (s *Service) decidable(tx Tx, u *store.User, id string) (*store.Message, er
 	if !account.HasRole(u, account.RoleOfficer) || u.Disabled {
 		return nil, ErrForbidden
 	}
-	if IsSender(u, m) {
+	if IsOwnMessage(u, m) {
 		return nil, ErrSelfApproval
 	}
 	if m.State != store.Held {

@@ -151,6 +151,16 @@ type RecordTx interface {
 
 	// InsertUser adds a user; ErrExists if the name is taken.
 	InsertUser(u *User) error
+	// User reads a user inside the transaction and locks the record until
+	// the transaction ends (PostgreSQL: SELECT … FOR UPDATE); ErrNotFound
+	// if there is none. A change to a user is this read, the change and
+	// PutUser in one transaction, so that two concurrent changes (an
+	// admin disabling the account, its owner switching the language)
+	// both survive instead of one writing back a stale copy of the other.
+	User(name string) (*User, error)
+	// DeleteUserTokens revokes every API token of a user and returns how
+	// many there were (disable); a user without tokens is not an error.
+	DeleteUserTokens(user string) (int, error)
 
 	// PutAllow inserts or replaces an allowlist entry (by ID);
 	// DeleteAllow removes one (ErrNotFound if absent). Both bump the

@@ -153,6 +153,9 @@ type Filter struct {
 	AuthUser string  // "" any
 	From     string  // envelope sender, "" any
 	Limit    int     // 0: implementation default (1000)
+	// Received at or after Since and before Before (a period, such as
+	// the officers' digest's); zero: no bound.
+	Since, Before time.Time
 	// Oldest first by Received when true; newest first otherwise.
 	Ascending bool
 }

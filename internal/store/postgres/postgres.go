@@ -495,6 +495,14 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, err
 	}
 	if f.From != "" {
 		q.WriteString(and + "mail_from = " + arg([]byte(f.From)))
+		and = " AND "
+	}
+	if !f.Since.IsZero() {
+		q.WriteString(and + "received >= " + arg(millis(f.Since)))
+		and = " AND "
+	}
+	if !f.Before.IsZero() {
+		q.WriteString(and + "received < " + arg(millis(f.Before)))
 	}
 	// id breaks ties so that the order is the same on every call.
 	if f.Ascending {

@@ -178,6 +178,39 @@ func (t *tx) InsertUser(u *store.User) error {
 	return nil
 }
 
+// User implements store.RecordTx. FOR UPDATE holds the row until the
+// transaction commits, so a concurrent change of the same user on another
+// instance waits and then reads what this one wrote.
+func (t *tx) User(name string) (*store.User, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var u *store.User
+	err := t.query("read user "+name, nil, `SELECT `+userColumns+` FROM users WHERE name = $1 FOR UPDATE`, []any{name},
+		func(rows pgx.Rows) (err error) {
+			u, err = scanUser(rows)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	if u == nil {
+		return nil, fmt.Errorf("postgres: user %s: %w", name, store.ErrNotFound)
+	}
+	return u, nil
+}
+
+func (t *tx) DeleteUserTokens(user string) (int, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	tag, err := t.exec("delete tokens of "+user, `DELETE FROM tokens WHERE username = $1`, user)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 func (t *tx) PutAllow(e *store.AllowEntry) error {
 	if err := t.check(); err != nil {
 		return err

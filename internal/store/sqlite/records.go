@@ -62,6 +62,8 @@ var recordWriterSQL = []struct {
 		ON CONFLICT (id) DO UPDATE SET
 			user = excluded.user, name = excluded.name, created = excluded.created, expires = excluded.expires`},
 	{func(s *stmts) **sql.Stmt { return &s.deleteToken }, `DELETE FROM tokens WHERE id = ?`},
+	{func(s *stmts) **sql.Stmt { return &s.txUser }, `SELECT ` + userColumns + ` FROM users WHERE name = ?`},
+	{func(s *stmts) **sql.Stmt { return &s.deleteUserTokens }, `DELETE FROM tokens WHERE user = ?`},
 }
 
 // recordReadSQL are the readers' statements for the records.
@@ -186,6 +188,34 @@ func (t *tx) InsertUser(u *store.User) error {
 		return t.fail("insert user "+u.Name, err)
 	}
 	return nil
+}
+
+// User implements store.RecordTx. As with Message, the single writer
+// makes the read a lock: no other transaction runs until this one ends.
+func (t *tx) User(name string) (*store.User, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	u, err := scanUser(t.st.txUser.QueryRow(name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: user %s: %w", name, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, t.fail("read user "+name, err)
+	}
+	return u, nil
+}
+
+func (t *tx) DeleteUserTokens(user string) (int, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	res, err := t.st.deleteUserTokens.Exec(user)
+	if err != nil {
+		return 0, t.fail("delete tokens of "+user, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 func (t *tx) PutAllow(e *store.AllowEntry) error {

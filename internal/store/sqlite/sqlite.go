@@ -563,6 +563,16 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, err
 	if f.From != "" {
 		q.WriteString(and + "mail_from = ?")
 		args = append(args, f.From)
+		and = " AND "
+	}
+	if !f.Since.IsZero() {
+		q.WriteString(and + "received >= ?")
+		args = append(args, millis(f.Since))
+		and = " AND "
+	}
+	if !f.Before.IsZero() {
+		q.WriteString(and + "received < ?")
+		args = append(args, millis(f.Before))
 	}
 	// rowid breaks ties in insertion order and comes free with the index.
 	if f.Ascending {

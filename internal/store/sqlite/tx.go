@@ -28,6 +28,7 @@ type stmts struct {
 	insertUser, putAllow, deleteAllow, bumpGeneration *sql.Stmt
 	putSession, deleteSession, deleteUserSess         *sql.Stmt
 	putToken, deleteToken                             *sql.Stmt
+	txUser, deleteUserTokens                          *sql.Stmt
 }
 
 // dueSelect picks the messages ClaimDue takes (?3 = now, ?4 = limit). It

@@ -35,6 +35,10 @@ var recordTests = []struct {
 	{"Purgeable", testPurgeable},
 	{"RecordsAfterUpdate", testRecordsAfterUpdate},
 	{"RecordsReopen", testRecordsReopen},
+	{"TxUser", testTxUser},
+	{"TxUserConcurrent", testTxUserConcurrent},
+	{"DeleteUserTokens", testDeleteUserTokens},
+	{"ListPeriod", testListPeriod},
 }
 
 // appendAudit appends one entry per event, all in one Update, at now.
