@@ -114,6 +114,7 @@ var decideCatalogue = map[string]map[string]string{
 		"signal.my_number":                   "My Number (individual numbers)",
 		"signal.card_numbers":                "Card numbers",
 		"queue.high_risk":                    "high risk",
+		"done.rejected_nobody_subj":          "“%s” (%s) was rejected; it will not be sent. It was recorded as a near miss, but nobody was notified: no incident contacts are configured (notify.incident_contacts).",
 		"time.zone":                          "Times in %s",
 	},
 	"ja": {
@@ -220,6 +221,7 @@ var decideCatalogue = map[string]map[string]string{
 		"signal.my_number":                   "マイナンバー（個人番号）",
 		"signal.card_numbers":                "カード番号",
 		"queue.high_risk":                    "高リスク",
+		"done.rejected_nobody_subj":          "「%s」（%s）を却下しました。送信されません。ニアミスとして記録しましたが、インシデント連絡先が設定されていないため（notify.incident_contacts）、誰にも通知されていません。",
 		"time.zone":                          "時刻は %s で表示",
 	},
 }
