@@ -105,12 +105,12 @@ func (n *Notifier) Held(m *store.Message) []hold.Notice {
 	if m.From != "" {
 		body := fmt.Sprintf(t.heldSender, n.subject(m), n.rcpts(m, &v), found, why,
 			n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), n.contact(), m.ID)
-		out = append(out, n.compose([]string{m.From}, fmt.Sprintf(t.heldSenderSubj, n.subject(m)), body))
+		out = append(out, n.compose([]string{m.From}, n.tagged(fmt.Sprintf(t.heldSenderSubj, n.subject(m))), body))
 	}
 	if officers := n.officersFor(m); len(officers) > 0 && n.cfg.OfficerDigest == 0 {
 		body := fmt.Sprintf(t.heldOfficer, m.From, n.rcpts(m, &v), n.subject(m), found, why,
 			n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), m.ID)
-		out = append(out, n.compose(officers, fmt.Sprintf(t.heldOfficerSubj, m.From), body))
+		out = append(out, n.compose(officers, n.tagged(fmt.Sprintf(t.heldOfficerSubj, m.From)), body))
 	}
 	return out
 }
@@ -234,7 +234,7 @@ func (n *Notifier) Escalated(m *store.Message, to []string, waited time.Duration
 	_ = json.Unmarshal(m.Verdict, &v)
 	body := fmt.Sprintf(t.escalate, n.duration(waited), m.From, n.rcpts(m, &v), n.subject(m), n.reasons(&v),
 		n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), m.ID)
-	return n.compose(to, fmt.Sprintf(t.escalateSubj, m.From), body)
+	return n.compose(to, n.tagged(fmt.Sprintf(t.escalateSubj, m.From)), body)
 }
 
 // duration words a waiting time: "4h 10m", "4時間10分".
@@ -259,7 +259,7 @@ func (n *Notifier) Digest(held []*store.Message, from, until time.Time) (hold.No
 		fmt.Fprintf(&b, "\n- %s  %s → %s\n  %s\n  %s\n", n.cfg.Zone.Minute(m.Received), m.From,
 			strings.Join(m.Addrs(), ", "), n.subject(m), n.link(m.ID))
 	}
-	return n.compose(n.standIn(n.cfg.Officers), fmt.Sprintf(t.digestSubj, len(held)), b.String()), true
+	return n.compose(n.standIn(n.cfg.Officers), n.tagged(fmt.Sprintf(t.digestSubj, len(held))), b.String()), true
 }
 
 // Decided implements hold.Notifier. Approval and rejection notices name
@@ -278,12 +278,12 @@ func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), strings.Join(m.Addrs(), ", "), n.contact(), m.ID)
 		}
 		if subj != "" {
-			out = append(out, n.compose([]string{m.From}, fmt.Sprintf(subj, n.subject(m)), body))
+			out = append(out, n.compose([]string{m.From}, n.tagged(fmt.Sprintf(subj, n.subject(m))), body))
 		}
 	}
 	if d.Kind == store.DecisionReject && d.NearMiss && len(n.cfg.IncidentContacts) > 0 {
 		body := fmt.Sprintf(t.nearMiss, m.From, strings.Join(m.Addrs(), ", "), n.subject(m), d.Actor, d.Comment, n.link(m.ID), m.ID)
-		out = append(out, n.compose(n.cfg.IncidentContacts, fmt.Sprintf(t.nearMissSubj, m.From), body))
+		out = append(out, n.compose(n.cfg.IncidentContacts, n.tagged(fmt.Sprintf(t.nearMissSubj, m.From)), body))
 	}
 	return out
 }
@@ -362,6 +362,15 @@ func (n *Notifier) postOne(ctx context.Context, b []byte) {
 	}
 }
 
+// tagged puts the subject tag before the subject of a notice about held
+// mail.
+func (n *Notifier) tagged(subject string) string {
+	if n.cfg.SubjectTag == "" {
+		return subject
+	}
+	return n.cfg.SubjectTag + " " + subject
+}
+
 func (n *Notifier) failed(reason string) {
 	if n.cfg.OnWebhookFailure != nil {
 		n.cfg.OnWebhookFailure(reason)
@@ -398,9 +407,6 @@ func (n *Notifier) compose(to []string, subject, body string) hold.Notice {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "From: %s\r\n", (&mail.Address{Name: n.cfg.DisplayName, Address: n.cfg.From}).String())
 	fmt.Fprintf(&b, "To: %s\r\n", strings.Join(to, ", "))
-	if n.cfg.SubjectTag != "" {
-		subject = n.cfg.SubjectTag + " " + subject
-	}
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.BEncoding.Encode("utf-8", subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Message-ID: <%s.notice@%s>\r\n", store.NewID(now), n.cfg.Hostname)
