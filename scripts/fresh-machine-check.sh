@@ -14,13 +14,21 @@
 #
 # Usage (as root, on a Debian or Ubuntu host; needs some 3 GB of disk and,
 # on two cores, most of an hour):
-#   scripts/fresh-machine-check.sh [--keep] [DIR]
+#   scripts/fresh-machine-check.sh [--keep] [--reuse] [DIR]
 # DIR defaults to /var/tmp/egressguard-fresh; it is removed afterwards
-# unless --keep is given. The exit status is that of the test command.
+# unless --keep is given. --reuse takes a root kept from an earlier run
+# (debootstrap and the first package installs done) and tests the current
+# HEAD in it. The exit status is that of the test command.
 set -euo pipefail
 
-keep=
-if [ "${1:-}" = --keep ]; then keep=1; shift; fi
+keep= reuse=
+while :; do
+  case "${1:-}" in
+  --keep) keep=1; shift ;;
+  --reuse) reuse=1; keep=1; shift ;;
+  *) break ;;
+  esac
+done
 root=${1:-/var/tmp/egressguard-fresh}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -53,6 +61,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+prepare() {
 if [ -e "$root" ]; then die "$root exists; remove it or name another directory"; fi
 say "debootstrap --variant=minbase bookworm $root"
 debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg bookworm "$root" "$mirror" >/dev/null ||
@@ -86,6 +95,17 @@ grep -qs localhost "$root/etc/hosts" ||
 git clone -q --no-hardlinks "$repo" "$root/src"
 git -C "$root/src" checkout -q "$(git -C "$repo" rev-parse HEAD)"
 say "testing commit $(git -C "$root/src" rev-parse --short HEAD)"
+}
+
+if [ -n "$reuse" ]; then
+  [ -d "$root/src/.git" ] || die "--reuse: $root holds no earlier run"
+  say "reusing $root; testing HEAD of $repo"
+  git -C "$root/src" fetch -q "$repo" HEAD
+  git -C "$root/src" checkout -q -f FETCH_HEAD
+  say "testing commit $(git -C "$root/src" rev-parse --short HEAD)"
+else
+  prepare
+fi
 
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"

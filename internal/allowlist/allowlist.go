@@ -29,6 +29,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -150,6 +151,25 @@ type snapshot struct {
 	address map[string][]*store.AllowEntry
 	domain  map[string][]*store.AllowEntry
 	subdom  map[string][]*store.AllowEntry
+
+	lkOnce sync.Once
+	lk     *lookalike.Index
+}
+
+// LookalikeIndexes implements policy.LookalikeSource: the allowlisted
+// domains, and the domains of allowlisted addresses, as trusted domains
+// for the look-alike check. Expired entries and sender scopes are ignored:
+// a domain someone once vouched for is one a typo may imitate.
+func (s *Service) LookalikeIndexes() []*lookalike.Index {
+	sn := s.current()
+	sn.lkOnce.Do(func() {
+		ds := make([]lookalike.Domain, 0, len(sn.entries))
+		for _, e := range sn.entries {
+			ds = append(ds, lookalike.Domain{Name: domainOf(e.Kind, e.Value), Kind: lookalike.Allowlisted})
+		}
+		sn.lk = lookalike.New(ds)
+	})
+	return []*lookalike.Index{sn.lk}
 }
 
 // Options tune a Service.

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/egressguard/egressguard/internal/audit"
+	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/store/sqlite"
 )
@@ -147,5 +148,32 @@ func TestOtherInstanceSeesChange(t *testing.T) {
 	c.add(1100 * time.Millisecond)
 	if _, ok := b.Allowed("s@example.jp", "x@newpartner.example.com", c.now()); !ok {
 		t.Error("change not seen after the refresh bound")
+	}
+}
+
+// TestLookalikeIndexes: allowlisted domains and the domains of
+// allowlisted addresses are trusted for the look-alike check, and an
+// entry added at run time counts for the next lookup.
+func TestLookalikeIndexes(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "eg.db"), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := New(st, []string{"partner-corp.co.jp", "taro@client.example"}, zaptest.NewLogger(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[string]string{"partnercorp.co.jp": "partner-corp.co.jp", "clinet.example": "client.example", "torihikisak.com": ""} {
+		m, ok := lookalike.Lookup(d, s.LookalikeIndexes()...)
+		if ok != (want != "") || ok && (m.Trusted != want || m.Kind != lookalike.Allowlisted) {
+			t.Errorf("%s: %+v %v, want %q", d, m, ok, want)
+		}
+	}
+	if _, err := s.Add(context.Background(), "admin", Entry{Value: ".torihikisaki.com", Reason: "supplier"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := lookalike.Lookup("torihikisak.com", s.LookalikeIndexes()...); !ok || m.Trusted != "torihikisaki.com" {
+		t.Errorf("entry added at run time: %+v %v", m, ok)
 	}
 }

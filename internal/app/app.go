@@ -25,6 +25,7 @@ import (
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/console"
+	"github.com/egressguard/egressguard/internal/correspondents"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/incident"
 	"github.com/egressguard/egressguard/internal/intake"
@@ -46,6 +47,7 @@ type App struct {
 	Accounts  *account.Service
 	Judge     *Judge
 	Allow     *allowlist.Service
+	Corr      *correspondents.Service
 	Intake    *intake.Intake
 	Queue     *outbound.Queue
 	Notify    *notify.Notifier
@@ -192,6 +194,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	}
 	judge.hits = a.metrics.hits
 	a.Judge, a.Allow = judge, allow
+	a.Corr = judge.Correspondents()
 
 	if f := cfg.Audit.CheckpointKeyFile; f != "" {
 		key, err := audit.LoadSigningKey(cfg.Path(f))
@@ -227,6 +230,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		BackoffMax:     u.BackoffMax.D(),
 		Lease:          u.Lease.D(),
 		KeepBodies:     cfg.Retain.DeliveredBody > 0,
+		Delivered:      a.Corr.Delivered,
 		Hostname:       cfg.Hostname,
 		Instance:       cfg.Instance,
 		Now:            o.now,
@@ -275,11 +279,12 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Refused: a.recordRefused(o.now),
 	}, st, judge, a.Queue, log)
 	retain := retention.Config{
-		DeliveredBody: cfg.Retain.DeliveredBody.D(),
-		DecidedBody:   cfg.Retain.DecidedBody.D(),
-		Audit:         cfg.Retain.Audit.D(),
-		Interval:      cfg.Retain.Interval.D(),
-		Now:           o.now,
+		DeliveredBody:  cfg.Retain.DeliveredBody.D(),
+		DecidedBody:    cfg.Retain.DecidedBody.D(),
+		Audit:          cfg.Retain.Audit.D(),
+		Correspondents: cfg.Retain.Correspondents.D(),
+		Interval:       cfg.Retain.Interval.D(),
+		Now:            o.now,
 	}
 	a.Retention = retention.New(retain, st, log)
 	inc := cfg.Incident

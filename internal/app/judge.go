@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +14,10 @@ import (
 
 	"github.com/egressguard/egressguard/internal/allowlist"
 	"github.com/egressguard/egressguard/internal/config"
+	"github.com/egressguard/egressguard/internal/correspondents"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/intake"
+	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
@@ -30,8 +33,40 @@ type Judge struct {
 	hits   func(*policy.Verdict) // counts rule hits (serve); nil: not counted
 }
 
-// listsBox lets an interface value live in an atomic.Pointer.
-type listsBox struct{ policy.Lists }
+// listsBox lets an interface value live in an atomic.Pointer. It is what
+// the engine gets as its Lists: the allowlist, and the correspondents
+// record when there is one (first contact, and more trusted domains for
+// the look-alike check).
+type listsBox struct {
+	policy.Lists
+	corr *correspondents.Service
+}
+
+// LookalikeIndexes implements policy.LookalikeSource.
+func (b *listsBox) LookalikeIndexes() []*lookalike.Index {
+	var out []*lookalike.Index
+	if src, ok := b.Lists.(policy.LookalikeSource); ok {
+		out = src.LookalikeIndexes()
+	}
+	if b.corr != nil {
+		out = append(out, b.corr.LookalikeIndex())
+	}
+	return out
+}
+
+// Contacted implements policy.Correspondents; without a record nobody is
+// known.
+func (b *listsBox) Contacted(sender, rcpt string, now time.Time) (bool, bool) {
+	if b.corr == nil {
+		return false, false
+	}
+	return b.corr.Contacted(sender, rcpt, now)
+}
+
+// ContactedDomain implements policy.Correspondents.
+func (b *listsBox) ContactedDomain(rcpt string, now time.Time) bool {
+	return b.corr != nil && b.corr.ContactedDomain(rcpt, now)
+}
 
 // NewJudge builds the judge from cfg.
 func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
@@ -49,17 +84,21 @@ func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
 			MaxParts:       cfg.Inspect.MaxParts,
 			MaxDecodedSize: int64(cfg.Inspect.MaxDecodedSize),
 			MaxTime:        cfg.Inspect.MaxTime.D(),
+
+			MaxArchiveDepth:     cfg.Inspect.MaxArchiveDepth,
+			MaxArchiveEntries:   cfg.Inspect.MaxArchiveEntries,
+			MaxCompressionRatio: cfg.Inspect.MaxCompressionRatio,
 		},
 		now: now,
 	}
 	j.engine.Store(engine)
-	j.lists.Store(&listsBox{lists})
+	j.lists.Store(&listsBox{Lists: lists})
 	return j, nil
 }
 
 // liveJudge builds the judge with the live allowlist: the store's entries
-// and the config file's, as an admin edits them at run time. serve and
-// check both judge through it.
+// and the config file's, as an admin edits them at run time, and the
+// correspondents record. serve and check both judge through it.
 func liveJudge(cfg *config.Config, st store.Store, log *zap.Logger, now func() time.Time) (*Judge, *allowlist.Service, error) {
 	j, err := NewJudge(cfg, now)
 	if err != nil {
@@ -70,6 +109,17 @@ func liveJudge(cfg *config.Config, st store.Store, log *zap.Logger, now func() t
 		return nil, nil, err
 	}
 	j.SetLists(allow)
+	corr := correspondents.New(st, log, correspondents.Options{
+		MinMessages: cfg.Policy.Lookalike.CorrespondentMinMessages,
+		Internal:    func(addr string) bool { return j.Engine().IsInternal(addr) },
+		Now:         now,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := corr.Load(ctx); err != nil {
+		return nil, nil, fmt.Errorf("correspondents: %w", err)
+	}
+	j.SetCorrespondents(corr)
 	return j, allow, nil
 }
 
@@ -108,7 +158,18 @@ func openExistingStore(cfg *config.Config, log *zap.Logger) (store.Store, error)
 }
 
 // SetLists replaces the allowlist used for the next message.
-func (j *Judge) SetLists(l policy.Lists) { j.lists.Store(&listsBox{l}) }
+func (j *Judge) SetLists(l policy.Lists) {
+	j.lists.Store(&listsBox{Lists: l, corr: j.lists.Load().corr})
+}
+
+// Correspondents returns the correspondents record the judge reads (nil
+// without one).
+func (j *Judge) Correspondents() *correspondents.Service { return j.lists.Load().corr }
+
+// SetCorrespondents gives the engine the correspondents record.
+func (j *Judge) SetCorrespondents(c *correspondents.Service) {
+	j.lists.Store(&listsBox{Lists: j.lists.Load().Lists, corr: c})
+}
 
 // SetEngine replaces the rules used for the next message (config reload).
 func (j *Judge) SetEngine(e *policy.Engine) { j.engine.Store(e) }
@@ -132,7 +193,7 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 		}
 	}()
 	facts := message.Inspect(data, j.limits)
-	v := j.engine.Load().Evaluate(env, facts, j.lists.Load().Lists, j.now())
+	v := j.engine.Load().Evaluate(env, facts, j.lists.Load(), j.now())
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)

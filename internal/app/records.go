@@ -41,12 +41,19 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 			"client_ip": m.ClientAddr, "auth_user": m.AuthUser, "from": m.From, "rcpts": rcpts,
 			"message_id": j.MessageID, "size": m.Size, "action": j.Action, "rules": j.Rules,
 		}
+		if p := v.Personal; p != nil {
+			// Counts only: the audit log never holds the data itself.
+			data["personal"] = map[string]any{"records": p.Records, "my_numbers": p.MyNumbers, "card_numbers": p.CardNumbers}
+		}
 		if _, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.accepted", MsgID: m.ID, Data: data}); err != nil {
 			return err
 		}
 		if m.State != store.Held {
 			return nil
 		}
+		// The notices read the verdict themselves: the reasons in the
+		// notice's language, and findings such as look-alike recipients
+		// (named, so that the sender sees the typo at once).
 		for _, n := range a.Notify.Held(m) {
 			if err := hold.EnqueueNotice(tx, now(), n); err != nil {
 				return err

@@ -151,7 +151,11 @@ type Retention struct {
 	DeliveredBody Duration `toml:"delivered_body"` // bytes of delivered and bounced mail
 	DecidedBody   Duration `toml:"decided_body"`   // bytes of rejected, expired, withdrawn mail
 	Audit         Duration `toml:"audit"`          // audit entries
-	Interval      Duration `toml:"interval"`       // how often the purge runs
+	// Correspondents: how long the record of who received delivered mail
+	// keeps a sender→recipient pair after its last delivery; 0 keeps it
+	// for ever.
+	Correspondents Duration `toml:"correspondents"`
+	Interval       Duration `toml:"interval"` // how often the purge runs
 }
 
 // HTTP configures the metrics and health listener.
@@ -166,6 +170,12 @@ type Inspect struct {
 	MaxParts       int      `toml:"max_parts"`
 	MaxDecodedSize Size     `toml:"max_decoded_size"`
 	MaxTime        Duration `toml:"max_time"`
+	// Attachments: archives within archives, entries of archives and
+	// documents, and the decompressed/compressed size of one entry or
+	// stream (zip bombs).
+	MaxArchiveDepth     int `toml:"max_archive_depth"`
+	MaxArchiveEntries   int `toml:"max_archive_entries"`
+	MaxCompressionRatio int `toml:"max_compression_ratio"`
 }
 
 // Policy holds the organisation's domains, the allowlist seeded from the
@@ -178,6 +188,19 @@ type Policy struct {
 	// built-in one. false: only the rules below apply.
 	DefaultRules *bool             `toml:"default_rules"`
 	Rules        []policy.RuleSpec `toml:"rule"`
+	Lookalike    Lookalike         `toml:"lookalike"`
+}
+
+// Lookalike tunes the look-alike recipient check (rule condition
+// recipient_lookalike).
+type Lookalike struct {
+	// ExtraDomains are trusted like the built-in free-mail, ISP and
+	// carrier domains: a domain that resembles one is a look-alike.
+	ExtraDomains []string `toml:"extra_domains"`
+	// CorrespondentMinMessages: a recipient domain counts as a regular
+	// correspondent, trusted for the check, once this many deliveries to
+	// it are recorded.
+	CorrespondentMinMessages int64 `toml:"correspondent_min_messages"`
 }
 
 // ShareLinks extends or overrides the built-in share-link catalogue and
@@ -310,12 +333,14 @@ func Defaults() *Config {
 			BackoffMax:     Duration(3600e9),
 			Lease:          Duration(60e9),
 		},
-		Store: Store{Driver: "sqlite"},
-		Hold:  Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9), HighRiskRecipients: 10, FastApproval: Duration(10e9)},
+		Store:  Store{Driver: "sqlite"},
+		Policy: Policy{Lookalike: Lookalike{CorrespondentMinMessages: 2}},
+		Hold:   Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9), HighRiskRecipients: 10, FastApproval: Duration(10e9)},
 		Retain: Retention{
-			DecidedBody: Duration(30 * 24 * 3600e9),
-			Audit:       Duration(5 * 365 * 24 * 3600e9),
-			Interval:    Duration(10 * 60e9),
+			DecidedBody:    Duration(30 * 24 * 3600e9),
+			Audit:          Duration(5 * 365 * 24 * 3600e9),
+			Correspondents: Duration(2 * 365 * 24 * 3600e9),
+			Interval:       Duration(10 * 60e9),
 		},
 		Notify: Notify{Language: "ja"},
 		Incident: Incident{PreliminaryDays: 5, FinalDays: 30, FinalDaysWrongful: 60,
@@ -332,6 +357,10 @@ func Defaults() *Config {
 			MaxParts:       500,
 			MaxDecodedSize: Size(32 << 20),
 			MaxTime:        Duration(5e9),
+
+			MaxArchiveDepth:     4,
+			MaxArchiveEntries:   10000,
+			MaxCompressionRatio: 200,
 		},
 	}
 }
@@ -516,6 +545,9 @@ func (cfg *Config) validate(c *Checker) {
 	positive(c, "inspect.max_parts", cfg.Inspect.MaxParts)
 	positive(c, "inspect.max_decoded_size", int(min(cfg.Inspect.MaxDecodedSize, 1<<40)))
 	positive(c, "inspect.max_time", int(min(cfg.Inspect.MaxTime, 1<<40)))
+	positive(c, "inspect.max_archive_depth", cfg.Inspect.MaxArchiveDepth)
+	positive(c, "inspect.max_archive_entries", cfg.Inspect.MaxArchiveEntries)
+	positive(c, "inspect.max_compression_ratio", cfg.Inspect.MaxCompressionRatio)
 	cfg.validateHold(c)
 	positive(c, "incident.preliminary_days", cfg.Incident.PreliminaryDays)
 	positive(c, "incident.final_days", cfg.Incident.FinalDays)
@@ -534,7 +566,13 @@ func (cfg *Config) validate(c *Checker) {
 			c.Add("sharelink", err.Error(), "")
 		}
 	}
-	if _, err := policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules()}); err != nil {
+	if cfg.Retain.Correspondents < 0 {
+		c.Add("retention.correspondents", "negative", "a duration such as \"730d\"; 0 keeps the record for ever")
+	}
+	if cfg.Policy.Lookalike.CorrespondentMinMessages < 1 {
+		c.Add("policy.lookalike.correspondent_min_messages", "must be 1 or more", "e.g. 2: a domain mailed twice is a regular correspondent")
+	}
+	if _, err := policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), LookalikeDomains: cfg.Policy.Lookalike.ExtraDomains}); err != nil {
 		var pe *policy.Error
 		if errors.As(err, &pe) {
 			builtin := len(cfg.Rules()) - len(cfg.Policy.Rules)
@@ -807,7 +845,8 @@ func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), Catalog: cat})
+	return policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), Catalog: cat,
+		LookalikeDomains: cfg.Policy.Lookalike.ExtraDomains})
 }
 
 func positive(c *Checker, key string, v int) {

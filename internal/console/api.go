@@ -130,6 +130,7 @@ type APIDetail struct {
 	Parts        []APIPart       `json:"parts,omitempty"`
 	Links        []APILink       `json:"links,omitempty"`
 	Attachments  []APIAttachment `json:"attachments,omitempty"`
+	Personal     []APIPersonal   `json:"personal,omitempty"`
 	Problems     []APIProblem    `json:"problems,omitempty"`
 	Decisions    []APIDecision   `json:"decisions"`
 	Verdict      json.RawMessage `json:"verdict,omitempty"`
@@ -164,6 +165,9 @@ type APIPart struct {
 	Size        int64  `json:"size"`
 	Text        string `json:"text,omitempty"`
 	Truncated   bool   `json:"truncated,omitempty"`
+	// PersonalHidden: the text holds person records or My/card numbers
+	// and is not shown; the masked findings are.
+	PersonalHidden bool `json:"personal_hidden,omitempty"`
 }
 
 // APILink is a link found in the message.
@@ -190,6 +194,24 @@ type APIAttachment struct {
 	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
 	Encrypted   bool   `json:"encrypted,omitempty"`
+}
+
+// APIPersonal is the personal data found in one file, sheet or body
+// part: counts and masked samples only, never whole records.
+type APIPersonal struct {
+	Part      string      `json:"part"`
+	File      string      `json:"file,omitempty"`
+	Records   int         `json:"records"`
+	Kinds     []string    `json:"kinds,omitempty"` // kinds in records, reason order
+	MyNumbers int         `json:"my_numbers,omitempty"`
+	Cards     int         `json:"cards,omitempty"`
+	Samples   []APISample `json:"samples,omitempty"`
+}
+
+// APISample is one masked value ("山田 **", "090-****-5678").
+type APISample struct {
+	Kind   string `json:"kind"`
+	Masked string `json:"masked"`
 }
 
 // APIProblem is something inspection could not do completely.

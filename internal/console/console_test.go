@@ -1130,6 +1130,37 @@ func TestBaseURLIsTrustedOrigin(t *testing.T) {
 	}
 }
 
+// TestPersonalDataShownMasked: the message page lists personal data per
+// attachment with masked samples and never shows the records themselves.
+func TestPersonalDataShownMasked(t *testing.T) {
+	f := newFixture(t, 1)
+	csv := "氏名,電話番号,生年月日\r\n山田 太郎,090-1234-5678,1980/01/02\r\n佐藤 花子,080-2222-3333,1975/05/06\r\n"
+	body := []byte("From: alice@example.jp\r\nTo: stranger@elsewhere.example\r\nSubject: list\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: text/csv; charset=utf-8\r\nContent-Disposition: attachment; filename=\"list.csv\"\r\n\r\n" + csv + "--b--\r\n")
+	id := f.held("alice", "list", body)
+	b := f.loggedIn("olga")
+	resp, page := b.get("/messages/" + id)
+	wantStatus(t, resp, page, http.StatusOK)
+	for _, want := range []string{`id="personal"`, "list.csv", "090-****-5678", "山田 **", "phone number"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, leak := range []string{"090-1234-5678", "山田 太郎", "1980/01/02"} {
+		if strings.Contains(page, leak) {
+			t.Errorf("page shows %q", leak)
+		}
+	}
+	b.header.Set("Accept-Language", "ja")
+	_, page = b.get("/messages/" + id)
+	for _, want := range []string{"個人情報（マスク済み）", "氏名・電話番号・生年月日", "個人情報を含むため本文は表示しません"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("Japanese page lacks %q", want)
+		}
+	}
+}
+
 // TestUnknownDestinationFlagged: a link the verdict names as an unknown
 // destination is flagged in the message view, with why.
 func TestUnknownDestinationFlagged(t *testing.T) {

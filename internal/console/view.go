@@ -276,8 +276,28 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 		}
 		d.Links = append(d.Links, al)
 	}
+	hidden := map[string]bool{}
+	for _, pd := range f.Personal {
+		if pd.Records > 0 || pd.MyNumbers > 0 || pd.Cards > 0 {
+			hidden[pd.Part] = true
+		}
+		ap := APIPersonal{Part: pd.Part, File: pd.File, Records: pd.Records, MyNumbers: pd.MyNumbers, Cards: pd.Cards}
+		for _, k := range pd.KindsInRecords() {
+			ap.Kinds = append(ap.Kinds, string(k))
+		}
+		for _, smp := range pd.Samples {
+			ap.Samples = append(ap.Samples, APISample{Kind: string(smp.Kind), Masked: smp.Masked})
+		}
+		d.Personal = append(d.Personal, ap)
+	}
 	for _, p := range f.Parts {
 		text, cut := p.Text, false
+		if hidden[p.Path] {
+			// Never whole records: the findings above say what is there.
+			d.Parts = append(d.Parts, APIPart{Path: p.Path, ContentType: p.ContentType, Charset: p.Charset,
+				Filename: p.Filename, Disposition: p.Disposition, Size: p.Size, PersonalHidden: true})
+			continue
+		}
 		if len(text) > maxPartText {
 			text, cut = strings.ToValidUTF8(text[:maxPartText], ""), true
 		}

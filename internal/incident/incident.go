@@ -275,9 +275,11 @@ func (in *Incident) Reportable() (bool, string) {
 		return true, "special-care personal information (要配慮個人情報)"
 	case in.Wrongful:
 		return true, "wrongful act (不正の目的)"
+	case in.Facts.MyNumbers > 0:
+		return true, "My Numbers (個人番号): risk of financial harm by misuse"
 	case in.Facts.PersonalRecords > 1000:
 		return true, fmt.Sprintf("more than 1,000 people (%d records)", in.Facts.PersonalRecords)
-	case containsKind(in.Facts.PersonalKinds, "card"):
+	case containsKind(in.Facts.PersonalKinds, "card_number"):
 		return true, "card numbers: risk of financial harm"
 	}
 	return false, ""

@@ -34,7 +34,7 @@ var (
 
 const verdict = `{"action":"pass","reasons":[],"links":[{"url":"https://drive.google.com/drive/folders/1AbCdEf?usp=sharing","provider":"Google Drive","kind":"saas"}],
 "recipients":[{"addr":"yamada@gmial.com","class":"unknown"},{"addr":"suzuki@example.jp","class":"internal"}],"unknown":["yamada@gmial.com"],
-"personal":{"records":9683,"my_numbers":0,"kinds":["name","phone","birth"]}}`
+"personal":{"records":9683,"files":[{"part":"2","file":"患者一覧.xlsx","records":9683,"kinds":["name","phone","birth_date"]}]}}`
 
 func setup(t *testing.T) (*Service, store.Store, *clock, *[]hold.Notice) {
 	t.Helper()
@@ -88,6 +88,12 @@ func TestOpenPrefilled(t *testing.T) {
 	}
 	if f.PersonalRecords != 9683 || len(f.Viewers) != 1 || f.Viewers[0].User != "olga" {
 		t.Errorf("records %d viewers %+v", f.PersonalRecords, f.Viewers)
+	}
+	if len(f.Attachments) != 1 || f.Attachments[0].Name != "患者一覧.xlsx" || f.Attachments[0].Records != 9683 {
+		t.Errorf("attachments from the personal-data evidence: %+v", f.Attachments)
+	}
+	if !strings.Contains(in.Report.DataItems, "生年月日") {
+		t.Errorf("data items: %q", in.Report.DataItems)
 	}
 	for _, want := range []string{"yamada@gmial.com", "患者一覧", "Google Drive"} {
 		if !strings.Contains(in.Report.Summary, want) {

@@ -30,9 +30,9 @@ func external(rs []Recipient) []Recipient {
 // kindNames are the Japanese names of the personal-data kinds the
 // detectors report.
 var kindNames = map[string]string{
-	"name": "氏名", "address": "住所", "postal": "郵便番号", "phone": "電話番号", "email": "メールアドレス",
-	"birth": "生年月日", "dob": "生年月日", "my_number": "個人番号（マイナンバー）", "card": "クレジットカード番号",
-	"insurance": "被保険者番号", "patient": "患者ID", "staff": "職員番号", "id": "ID番号",
+	"name": "氏名", "address": "住所", "postal_code": "郵便番号", "phone": "電話番号", "email": "メールアドレス",
+	"birth_date": "生年月日", "my_number": "個人番号（マイナンバー）", "card_number": "クレジットカード番号",
+	"id_number": "ID番号（被保険者番号・患者ID 等）",
 }
 
 func jaKinds(kinds []string) []string {

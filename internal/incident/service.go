@@ -496,9 +496,18 @@ type verdictFacts struct {
 		Kinds     []string `json:"kinds"`
 	} `json:"attachments"`
 	Personal *struct {
-		Records   int      `json:"records"`
-		MyNumbers int      `json:"my_numbers"`
-		Kinds     []string `json:"kinds"`
+		Records     int      `json:"records"`
+		MyNumbers   int      `json:"my_numbers"`
+		CardNumbers int      `json:"card_numbers"`
+		Kinds       []string `json:"kinds"`
+		Files       []struct {
+			Part      string   `json:"part"`
+			File      string   `json:"file"`
+			Records   int      `json:"records"`
+			Kinds     []string `json:"kinds"`
+			MyNumbers int      `json:"my_numbers"`
+			Cards     int      `json:"cards"`
+		} `json:"files"`
 	} `json:"personal"`
 }
 
@@ -557,16 +566,47 @@ func (s *Service) facts(ctx context.Context, in *Incident, m *store.Message, ds 
 		}
 		f.Attachments = append(f.Attachments, Attachment{Name: name, Type: a.Type, Size: a.Size, Encrypted: a.Encrypted, Records: a.Records, Kinds: a.Kinds})
 	}
-	if v.Personal != nil {
-		f.PersonalRecords, f.MyNumbers, f.PersonalKinds = v.Personal.Records, v.Personal.MyNumbers, v.Personal.Kinds
+	if p := v.Personal; p != nil {
+		f.PersonalRecords, f.MyNumbers = p.Records, p.MyNumbers
+		kinds := append([]string(nil), p.Kinds...)
+		if p.CardNumbers > 0 {
+			kinds = append(kinds, "card_number")
+		}
+		for _, pf := range p.Files {
+			kinds = append(kinds, pf.Kinds...)
+			if pf.File == "" {
+				continue // the body, not an attachment
+			}
+			found := false
+			for i := range f.Attachments {
+				if f.Attachments[i].Name == pf.File {
+					f.Attachments[i].Records += pf.Records
+					f.Attachments[i].Kinds = append(f.Attachments[i].Kinds, pf.Kinds...)
+					found = true
+				}
+			}
+			if !found {
+				f.Attachments = append(f.Attachments, Attachment{Name: pf.File, Records: pf.Records, Kinds: pf.Kinds})
+			}
+		}
+		f.PersonalKinds = dedupe(kinds)
 	}
-	if len(f.Attachments) == 0 {
+	if !attachmentsKnown(f.Attachments) {
 		// The verdict does not list attachments; the bytes may still be
 		// there (held and rejected mail, or kept by the settings).
 		if body, err := s.st.Body(ctx, m.ID); err == nil {
 			facts := message.Inspect(body, s.cfg.Limits)
 			for _, a := range facts.Attachments {
-				f.Attachments = append(f.Attachments, Attachment{Name: a.Filename, Type: a.ContentType, Size: a.Size, Encrypted: a.Encrypted})
+				merged := false
+				for i := range f.Attachments {
+					if f.Attachments[i].Name == a.Filename {
+						f.Attachments[i].Type, f.Attachments[i].Size, f.Attachments[i].Encrypted = a.ContentType, a.Size, a.Encrypted
+						merged = true
+					}
+				}
+				if !merged {
+					f.Attachments = append(f.Attachments, Attachment{Name: a.Filename, Type: a.ContentType, Size: a.Size, Encrypted: a.Encrypted})
+				}
 			}
 		}
 	}
@@ -591,6 +631,32 @@ func (s *Service) facts(ctx context.Context, in *Incident, m *store.Message, ds 
 	}
 	sortEvents(f.Timeline)
 	return nil
+}
+
+// attachmentsKnown reports whether the list came with types and sizes
+// (the personal-data evidence names files only).
+func attachmentsKnown(as []Attachment) bool {
+	if len(as) == 0 {
+		return false
+	}
+	for _, a := range as {
+		if a.Type == "" && a.Size == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupe(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // eventDetail summarises an audit entry for the timeline.

@@ -10,11 +10,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
+
+	"github.com/egressguard/egressguard/internal/extract"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/encoding/korean"
-	"golang.org/x/text/encoding/unicode"
 )
 
 // partKind is how a leaf part is inspected.
@@ -184,7 +185,7 @@ func toUTF8(b []byte, cs string) (string, string) {
 	var s, problem string
 	switch cs {
 	case "", "us-ascii", "ascii", "utf-8", "utf8", "x-unknown", "unknown-8bit", "default":
-		if bytes.IndexByte(b, 0x1b) < 0 && utf8.Valid(b) {
+		if bytes.IndexByte(b, 0x1b) < 0 && bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) {
 			// By far the most common case, guessText's first: the
 			// bytes as they are, CRLFs made LFs in the same copy.
 			return crlfToLF(b), ""
@@ -256,32 +257,10 @@ var charsetAliases = map[string]encoding.Encoding{
 	"cp-850": charmap.CodePage850,
 }
 
-// guessText decodes text of unknown charset: UTF-8 if valid, otherwise the
-// Japanese encoding that decodes it without errors, otherwise Windows-1252
-// (which keeps every ASCII byte, and with it every URL).
+// guessText decodes text of unknown charset (package extract sniffs it:
+// BOM, UTF-16, ISO-2022-JP, UTF-8, Shift_JIS or EUC-JP, Windows-1252).
 func guessText(b []byte) string {
-	esc := bytes.IndexByte(b, 0x1b) >= 0
-	if !esc && utf8.Valid(b) {
-		return string(b)
-	}
-	if esc {
-		if s, ok := decodeWith(japanese.ISO2022JP, b); ok {
-			return s
-		}
-	}
-	if len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff) {
-		if s, ok := decodeWith(unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM), b); ok {
-			return s
-		}
-	}
-	if s, ok := decodeWith(japanese.ShiftJIS, b); ok {
-		return s
-	}
-	if s, ok := decodeWith(japanese.EUCJP, b); ok {
-		return s
-	}
-	s, _ := decodeWith(charmap.Windows1252, b)
-	return s
+	return extract.Decode(b)
 }
 
 // decodeWith decodes b and reports whether that went without replacement

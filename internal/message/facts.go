@@ -4,7 +4,11 @@
 // no I/O, no state, and it never panics on any input.
 package message
 
-import "time"
+import (
+	"time"
+
+	"github.com/egressguard/egressguard/internal/pii"
+)
 
 // Limits bound the work done on one message. Hitting a limit is reported as
 // a Problem; the policy never lets such a message pass unreviewed.
@@ -13,10 +17,19 @@ type Limits struct {
 	MaxParts       int           // MIME parts in total
 	MaxDecodedSize int64         // decoded bytes inspected as text, in total
 	MaxTime        time.Duration // wall time for one Inspect call
+
+	// Attachments (see package extract): archives within archives, entries
+	// of archives and documents in total, and the decompressed/compressed
+	// size of one entry or stream. Decompressed bytes count against
+	// MaxDecodedSize.
+	MaxArchiveDepth     int
+	MaxArchiveEntries   int
+	MaxCompressionRatio int
 }
 
 // DefaultLimits are used when a Limits field is zero.
-var DefaultLimits = Limits{MaxDepth: 20, MaxParts: 500, MaxDecodedSize: 32 << 20, MaxTime: 5 * time.Second}
+var DefaultLimits = Limits{MaxDepth: 20, MaxParts: 500, MaxDecodedSize: 32 << 20, MaxTime: 5 * time.Second,
+	MaxArchiveDepth: 4, MaxArchiveEntries: 10000, MaxCompressionRatio: 200}
 
 // Facts is what inspection found in one message.
 type Facts struct {
@@ -29,6 +42,25 @@ type Facts struct {
 	Links       []Link
 	Attachments []Attachment
 	Problems    []Problem
+
+	// Personal lists personal data found, per file, sheet or table (and
+	// per body part); values are masked. PersonalRecords counts distinct
+	// person records in the whole message (a row or line with two or more
+	// kinds of identifier, counted once however often it appears);
+	// MyNumbers and CardNumbers count valid numbers.
+	Personal        []Personal `json:",omitempty"`
+	PersonalRecords int        `json:",omitempty"`
+	MyNumbers       int        `json:",omitempty"`
+	CardNumbers     int        `json:",omitempty"`
+}
+
+// Personal is the personal data found in one file or part.
+type Personal struct {
+	Part string // MIME part path
+	// File names where in the part: "患者一覧.xlsx (Sheet1)",
+	// "data.zip/list.csv"; "" for a body part.
+	File string
+	pii.Summary
 }
 
 // Part is one MIME leaf part.

@@ -26,7 +26,6 @@ var (
 	errHeaderTooBig = errors.New("header block larger than 256 KiB")
 	errNoBoundary   = errors.New("multipart without boundary parameter")
 	errNoDelimiter  = errors.New("multipart body without any boundary delimiter")
-	errRelsTooBig   = errors.New("relationships part larger than 4 MiB")
 )
 
 type header = textproto.Header

@@ -101,9 +101,7 @@ func (w *htmlWalk) tokens(src string, comment bool) {
 			case "a":
 				w.closeAnchor()
 			default:
-				if blockTag(string(name)) {
-					w.vis.WriteByte('\n')
-				}
+				w.block(string(name))
 			}
 		case html.CommentToken:
 			// Outlook hides VML buttons (with the real link) inside
@@ -190,9 +188,7 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 			}
 		}
 	default:
-		if blockTag(name) {
-			w.vis.WriteByte('\n')
-		}
+		w.block(name)
 		if h, ok := attrs["href"]; ok {
 			w.target(h, "", false)
 		}
@@ -202,6 +198,18 @@ func (w *htmlWalk) startTag(z *html.Tokenizer, name string, hasAttr, selfClosing
 	}
 	if doc, ok := attrs["srcdoc"]; ok {
 		w.nested(doc, false)
+	}
+}
+
+// block separates the visible text at a block element: table cells by a
+// tab, so that a table row stays one line (one person record), other
+// blocks by a line break.
+func (w *htmlWalk) block(name string) {
+	switch {
+	case name == "td" || name == "th":
+		w.vis.WriteByte('\t')
+	case blockTag(name):
+		w.vis.WriteByte('\n')
 	}
 }
 

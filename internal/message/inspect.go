@@ -3,9 +3,12 @@ package message
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/egressguard/egressguard/internal/extract"
 )
 
 // Problem kinds. They are part of the contract with the policy engine,
@@ -61,6 +64,15 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxTime <= 0 {
 		l.MaxTime = DefaultLimits.MaxTime
 	}
+	if l.MaxArchiveDepth <= 0 {
+		l.MaxArchiveDepth = DefaultLimits.MaxArchiveDepth
+	}
+	if l.MaxArchiveEntries <= 0 {
+		l.MaxArchiveEntries = DefaultLimits.MaxArchiveEntries
+	}
+	if l.MaxCompressionRatio <= 0 {
+		l.MaxCompressionRatio = DefaultLimits.MaxCompressionRatio
+	}
 	return l
 }
 
@@ -77,6 +89,7 @@ type inspector struct {
 	limitHit map[string]bool // limit kinds already reported
 	seen     map[linkKey]int // index into f.Links, for de-duplication
 
+	records map[uint64]bool // person records counted, across files
 	// boundaries are those of the multiparts being walked, outermost
 	// first: a nested multipart reusing one is ambiguous.
 	boundaries []string
@@ -95,10 +108,17 @@ type linkKey struct{ part, url string }
 //   - HTML: link targets and visible text (see the html method for which
 //     elements; img src is deliberately not a link);
 //   - calendars (text/calendar, .ics), unfolded;
-//   - Office Open XML attachments: external relationships and text;
-//   - PDF attachments: /URI link annotations;
+//   - archives, Office, OpenDocument and PDF attachments, recognised by
+//     their first bytes, through package extract: ZIP (nested), XLSX, DOCX,
+//     PPTX, XLS and the text of DOC/PPT, ODS/ODT/ODP, PDF content streams
+//     and /URI annotations, and the text, HTML and mail files inside them;
+//     every byte decompressed counts against MaxDecodedSize;
 //   - attached messages (message/rfc822, .eml), recursively, their Subject
 //     included; the top-level Subject too.
+//
+// Every text read this way is also scanned for personal data (package
+// pii): rows of tables and CSV files, lines of everything else, with the
+// counts and masked samples in Facts.Personal.
 //
 // Other binary parts are measured and their ends checked for encryption
 // markers, never decoded as a whole.
@@ -248,6 +268,7 @@ func (in *inspector) topHeader(h header) {
 	in.f.Cc = addresses(h.Values("Cc"))
 	if in.f.Subject != "" {
 		in.textLinks(in.f.Subject, "", SourceHeader)
+		in.personal("", "件名/Subject", [][]string{{in.f.Subject}}, false)
 	}
 	in.subjectLinks(h, "", 1)
 }
@@ -316,7 +337,7 @@ func (in *inspector) multipart(eh *entityHeader, body []byte, path string, depth
 		// nothing in it goes unseen; the problem holds the message.
 		in.problem(path, KindParse, perr.Error())
 		if parts == nil {
-			in.leaf(&entityHeader{mediaType: "text/plain", h: eh.h}, body, childPath(path, 1))
+			in.leaf(&entityHeader{mediaType: "text/plain", h: eh.h}, body, childPath(path, 1), depth)
 			return
 		}
 	}
@@ -368,14 +389,14 @@ func (in *inspector) entity(eh *entityHeader, body []byte, path string, depth in
 		}
 		text := *eh
 		text.mediaType = "text/plain"
-		in.leaf(&text, body, path)
+		in.leaf(&text, body, path, depth)
 		return
 	}
 	if eh.isMessage() {
 		in.attachedMessage(eh, body, path, depth)
 		return
 	}
-	in.leaf(eh, body, path)
+	in.leaf(eh, body, path, depth)
 }
 
 // attachedMessage records an attached message and walks into it.
@@ -452,7 +473,7 @@ func (in *inspector) looseText(b []byte, path, what string) {
 }
 
 // leaf inspects one leaf part at path.
-func (in *inspector) leaf(eh *entityHeader, body []byte, path string) {
+func (in *inspector) leaf(eh *entityHeader, body []byte, path string, depth int) {
 	if eh.mediaType == "" {
 		eh.mediaType = "text/plain" // RFC 2045 5.2 default
 	}
@@ -466,7 +487,7 @@ func (in *inspector) leaf(eh *entityHeader, body []byte, path string) {
 	kind := classify(eh)
 	switch kind {
 	case kindBinary, kindOOXML:
-		in.binaryLeaf(eh, body, &p, kind)
+		in.binaryLeaf(eh, body, &p, depth)
 	default:
 		in.textLeaf(eh, body, &p, kind)
 	}
@@ -501,42 +522,67 @@ func (in *inspector) textLeaf(eh *entityHeader, body []byte, p *Part, kind partK
 	if cerr != "" {
 		in.problem(p.Path, KindCharset, cerr)
 	}
+	file := ""
+	if eh.isAttachment() {
+		file = eh.filename
+		if file == "" {
+			file = "part " + p.Path
+		}
+	}
 	switch kind {
 	case kindHTML:
 		p.Text = in.html(text, p.Path)
+		in.personal(p.Path, file, extract.Lines(p.Text), false)
 	case kindCalendar:
 		p.Text = unfoldCalendar(text)
 		in.textLinks(p.Text, p.Path, SourceCalendar)
+		in.personal(p.Path, file, extract.Lines(p.Text), false)
 	default:
 		if strings.EqualFold(eh.params["format"], "flowed") {
 			text = unflow(text, strings.EqualFold(eh.params["delsp"], "yes"))
 		}
+		text = strings.TrimPrefix(text, "\uFEFF")
 		p.Text = text
 		in.textLinks(text, p.Path, SourceText)
+		if isTable(eh) {
+			in.personal(p.Path, file, extract.CSV(text, eh.filename), true)
+		} else {
+			in.personal(p.Path, file, extract.Lines(text), false)
+		}
 	}
 }
 
-// binaryLeaf measures a binary part and looks at as little of it as
-// detecting an encrypted archive needs; OOXML documents are opened for
-// their hyperlinks.
-func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, kind partKind) {
-	if kind == kindOOXML {
-		if in.ooxml(eh, body, p) {
-			return
-		}
+// isTable: CSV and TSV, by name or media type.
+func isTable(eh *entityHeader) bool {
+	switch strings.ToLower(path.Ext(eh.filename)) {
+	case ".csv", ".tsv", ".tab":
+		return true
 	}
+	switch eh.mediaType {
+	case "text/csv", "text/tab-separated-values", "application/csv", "text/comma-separated-values":
+		return true
+	}
+	return false
+}
+
+// binaryLeaf measures a binary part and checks its ends for encryption
+// markers. Archives, Office and OpenDocument files and PDFs (recognised by
+// their first bytes, whatever their name or type says) are opened and
+// their content inspected; other binary parts are never decoded as a
+// whole.
+func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, depth int) {
 	s := sampleBinary(eh.cte, body)
 	if s.bad {
 		in.problem(p.Path, KindParse, "malformed "+eh.cte+" content")
 	}
 	p.Size = s.size
 	eh.encrypted = eh.encryptedContent() || detectEncrypted(s, eh.filename, eh.mediaType)
-	if bytes.HasPrefix(s.head, magicPDF) && !eh.encrypted {
-		if s.size > maxPDFScan {
-			in.limit(p.Path, KindLimitSize, "PDF larger than "+strconv.Itoa(maxPDFScan)+" bytes not read for links")
-		} else {
-			in.pdfLinks(eh, body, p)
-		}
+	if eh.encryptedContent() {
+		return
+	}
+	switch extract.Format(eh.filename, s.head) {
+	case "zip", "pdf", "cfb", "unreadable":
+		in.document(eh, body, p, depth)
 	}
 }
 

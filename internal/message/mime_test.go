@@ -160,7 +160,7 @@ func TestFilenames(t *testing.T) {
 			if tt.disp != "" {
 				raw += "Content-Disposition: " + tt.disp + "\r\n"
 			}
-			raw += "Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--b--\r\n"
+			raw += "Content-Transfer-Encoding: base64\r\n\r\nYSxiCg==\r\n--b--\r\n"
 			f := Inspect([]byte(raw), Limits{})
 			noProblems(t, f)
 			if len(f.Attachments) != 1 || f.Attachments[0].Filename != name || f.Attachments[0].Part != "2" {

@@ -260,7 +260,20 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 	if dsn != nil {
 		ev.Data["dsn_id"] = dsn.ID
 	}
-	err := q.record(&upd, dsn, dsnBody, ev)
+	var delivered []int
+	for _, r := range out.rcpts {
+		if !r.failed {
+			delivered = append(delivered, r.idx)
+		}
+	}
+	learn := q.cfg.Delivered != nil && len(delivered) > 0 && m.From != ""
+	err := q.record(&upd, dsn, dsnBody, ev, learn, delivered)
+	if err != nil && learn && errors.Is(err, errLearn) {
+		// What a delivery teaches is worth less than recording it.
+		q.log.Error("correspondents not recorded", zap.String("msg_id", m.ID), zap.Error(err))
+		learn = false
+		err = q.record(&upd, dsn, dsnBody, ev, false, nil)
+	}
 	if err != nil && dsn != nil && errors.Is(err, errDSN) {
 		// Without its DSN the outcome can still be recorded, and must be:
 		// an unrecorded outcome sends the message again when the claim
@@ -268,7 +281,7 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 		q.log.Error("DSN dropped", zap.String("msg_id", m.ID), zap.Error(err))
 		dsn = nil
 		delete(ev.Data, "dsn_id")
-		err = q.record(&upd, nil, nil, ev)
+		err = q.record(&upd, nil, nil, ev, learn, delivered)
 	}
 	if err != nil {
 		result = resultError
@@ -304,13 +317,17 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 	}
 }
 
-// errDSN marks a failure to store a DSN.
-var errDSN = errors.New("outbound: insert DSN")
+// errDSN marks a failure to store a DSN, errLearn one of the Delivered
+// hook.
+var (
+	errDSN   = errors.New("outbound: insert DSN")
+	errLearn = errors.New("outbound: record what the delivery taught")
+)
 
 // record writes the attempt's outcome. It retries a few times on store
 // errors: a lost outcome means the message is sent again once its claim
 // expires.
-func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte, ev audit.Event) error {
+func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte, ev audit.Event, learn bool, delivered []int) error {
 	var err error
 	for try := 0; try < 3; try++ {
 		if try > 0 {
@@ -331,11 +348,16 @@ func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte, e
 					return fmt.Errorf("%w: %w", errDSN, err)
 				}
 			}
+			if learn {
+				if err := q.cfg.Delivered(tx, upd, delivered, upd.Updated); err != nil {
+					return fmt.Errorf("%w: %w", errLearn, err)
+				}
+			}
 			_, err := audit.Append(tx, upd.Updated, ev)
 			return err
 		})
 		cancel()
-		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, errDSN) {
+		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, errDSN) || errors.Is(err, errLearn) {
 			// A conflict means the claim was taken from us (expired, or
 			// changed by an operator); retrying cannot help. A DSN that
 			// does not fit is the caller's to drop.

@@ -76,6 +76,13 @@ type Config struct {
 	// store for the retention purger; by default they are deleted in the
 	// same transaction that records the final state.
 	KeepBodies bool
+	// Delivered, if set, runs in the transaction that records an attempt,
+	// with the recipients (indexes into m.Rcpts) the attempt delivered
+	// to, so that what is learnt from a delivery commits with it (the
+	// correspondents record). If it fails the outcome is recorded without
+	// it: losing what was learnt is better than sending the message
+	// again.
+	Delivered func(tx store.Tx, m *store.Message, rcpts []int, at time.Time) error
 
 	Hostname string           // EHLO name, DSN Reporting-MTA; default: the machine's host name
 	Instance string           // owner id for claims (stable across restarts of one instance); required

@@ -36,6 +36,16 @@
 //     reason "builtin:inspection-problem". This holds whatever the rules
 //     say, including a monitor-mode inspection rule.
 //
+// # Recipient-side signals
+//
+// Beside the content, three facts about the recipients are conditions
+// (signals.go): a recipient domain that looks like, but is not, a trusted
+// one (recipient_lookalike; package lookalike), a first contact with a
+// domain or address (first_contact; the correspondents record, read
+// through the Lists value when it implements Correspondents), and the
+// number of external addresses visible in To/Cc
+// (visible_external_recipients).
+//
 // Rules are compiled once by New; an invalid rule set is reported with
 // every problem at once.
 package policy
@@ -47,6 +57,7 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/sharelink"
 )
@@ -122,7 +133,40 @@ type Verdict struct {
 	// allowlisted, as written in the envelope.
 	Unknown  []string            `json:"unknown"`
 	Problems []InspectionProblem `json:"problems,omitempty"`
+	// Personal counts the personal data found (never the data itself).
+	Personal *PersonalEvidence `json:"personal,omitempty"`
+
+	// Recipient-side signals (see signals.go). Lookalikes is always
+	// filled; FirstContact only when a rule asked for it.
+	Lookalikes   []LookalikeEvidence    `json:"lookalikes,omitempty"`
+	FirstContact []FirstContactEvidence `json:"first_contact,omitempty"`
+	// VisibleExternal counts the distinct non-internal addresses in To
+	// and Cc.
+	VisibleExternal int `json:"visible_external_recipients"`
 }
+
+// PersonalEvidence is what the verdict keeps of personal data: counts per
+// message and per file, and the kinds of identifier. Masked samples stay
+// in the inspection facts; the audit log takes the counts.
+type PersonalEvidence struct {
+	Records     int            `json:"records"`
+	MyNumbers   int            `json:"my_numbers,omitempty"`
+	CardNumbers int            `json:"card_numbers,omitempty"`
+	Files       []PersonalFile `json:"files,omitempty"`
+}
+
+// PersonalFile is one file (sheet, table, body part) with personal data.
+type PersonalFile struct {
+	Part      string   `json:"part"`
+	File      string   `json:"file,omitempty"`
+	Records   int      `json:"records"`
+	Kinds     []string `json:"kinds,omitempty"`
+	MyNumbers int      `json:"my_numbers,omitempty"`
+	Cards     int      `json:"cards,omitempty"`
+}
+
+// maxPersonalFiles bounds PersonalEvidence.Files.
+const maxPersonalFiles = 20
 
 // Reason is one matched rule.
 type Reason struct {
@@ -201,13 +245,20 @@ type Config struct {
 	Rules []RuleSpec
 	// Catalog recognises share links; nil means the built-in catalogue.
 	Catalog *sharelink.Catalog
+	// LookalikeDomains are trusted for the look-alike check in addition
+	// to the internal domains and the built-in free-mail, ISP and carrier
+	// list (lookalike.Providers): policy.lookalike.extra_domains.
+	LookalikeDomains []string
 }
 
 // Engine evaluates messages. It is immutable and safe for concurrent use.
 type Engine struct {
-	internal domainSet
-	rules    []*rule
-	catalog  *sharelink.Catalog
+	internal  domainSet
+	rules     []*rule
+	catalog   *sharelink.Catalog
+	lookalike *lookalike.Index // internal domains and providers
+	firstUsed bool             // some rule has a first_contact condition
+	firstAddr bool             // some rule has first_contact = "address"
 }
 
 // ErrInvalid is wrapped by the *Error that New and NewStaticList return.
@@ -270,6 +321,19 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.internal[n] = true
 	}
+	trusted := lookalike.ProviderDomains(nil)
+	for i, d := range cfg.LookalikeDomains {
+		n, ok := normalizeDomain(strings.TrimPrefix(strings.TrimSpace(d), "."))
+		if !ok || strings.HasPrefix(n, "[") {
+			probs.add(fmt.Sprintf("lookalike.extra_domains[%d]", i), fmt.Sprintf("%q is not a domain name", d), "e.g. \"example-isp.ne.jp\"")
+			continue
+		}
+		trusted = append(trusted, lookalike.Domain{Name: n, Kind: lookalike.Provider})
+	}
+	for d := range e.internal {
+		trusted = append(trusted, lookalike.Domain{Name: d, Kind: lookalike.Internal})
+	}
+	e.lookalike = lookalike.New(trusted)
 	names := map[string]int{}
 	for i, spec := range cfg.Rules {
 		key := fmt.Sprintf("rule[%d]", i)
@@ -280,6 +344,10 @@ func New(cfg Config) (*Engine, error) {
 		}
 		if r := compileRule(spec, key, e.catalog, &probs); r != nil {
 			e.rules = append(e.rules, r)
+		}
+		if spec.FirstContact != "" {
+			e.firstUsed = true
+			e.firstAddr = e.firstAddr || strings.EqualFold(strings.TrimSpace(spec.FirstContact), FirstContactAddress)
 		}
 	}
 	if len(probs) > 0 {
@@ -355,6 +423,8 @@ type eval struct {
 	e      *Engine
 	env    *envelope.Envelope
 	f      *message.Facts
+	lists  Lists
+	now    time.Time
 	sender string
 	rcpts  []RcptClass
 	count  map[Class]int
@@ -362,7 +432,11 @@ type eval struct {
 	// unknownDest are the links to unknown destinations.
 	unknownDest []destination
 
+	lookalikes            []LookalikeEvidence
+	firstContact          []FirstContactEvidence
+	firstDone             bool
 	hdrExternal           int
+	hdrAddrs              []string // the first external To/Cc addresses, for evidence
 	hdrDone               bool
 	subj                  normText
 	subjDone              bool
@@ -386,7 +460,7 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 	if env == nil {
 		env = &envelope.Envelope{}
 	}
-	ev := &eval{e: e, env: env, f: f, count: make(map[Class]int, 3)}
+	ev := &eval{e: e, env: env, f: f, lists: lists, now: now, count: make(map[Class]int, 3)}
 	ev.sender, _, _ = normalizeAddr(env.From)
 	v := &Verdict{Action: Pass, Reasons: []Reason{}, Links: []LinkEvidence{}, Unknown: []string{}}
 
@@ -400,6 +474,12 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		}
 	}
 	v.Recipients = ev.rcpts
+	ev.findLookalikes()
+	v.Lookalikes = ev.lookalikes
+	v.VisibleExternal = ev.headerExternal()
+	if e.firstUsed {
+		v.FirstContact = ev.contacts()
+	}
 
 	type seenKey struct{ url, part string }
 	var seen map[seenKey]bool
@@ -450,6 +530,7 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 	for _, p := range f.Problems {
 		v.Problems = append(v.Problems, InspectionProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
 	}
+	v.Personal = personalSummary(f)
 
 	for _, r := range e.rules {
 		if !ev.matches(r) {
@@ -459,8 +540,19 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		if detail == "" {
 			detail = cmpOr(r.reasonEN, r.reasonJA, "matched rule "+r.name)
 		}
+		ja, en := r.reasonJA, r.reasonEN
+		if r.personal != nil {
+			found := r.personal(ev) + " — "
+			detail = found + detail
+			if ja != "" {
+				ja = found + ja
+			}
+			if en != "" {
+				en = found + en
+			}
+		}
 		v.Reasons = append(v.Reasons, Reason{Rule: r.name, Action: r.action, Detail: detail,
-			DetailJA: r.reasonJA, DetailEN: r.reasonEN, Matched: ev.evidence(r), Monitor: r.monitor})
+			DetailJA: ja, DetailEN: en, Matched: ev.evidence(r), Monitor: r.monitor})
 		if !r.monitor && r.action.severity() > v.Action.severity() {
 			v.Action = r.action
 		}
@@ -546,6 +638,9 @@ func (ev *eval) headerExternal() int {
 			seen[norm] = true
 			if !ok || !ev.e.internal.contains(d) {
 				ev.hdrExternal++
+				if len(ev.hdrAddrs) < 10 {
+					ev.hdrAddrs = append(ev.hdrAddrs, strings.TrimSpace(a))
+				}
 			}
 		}
 	}

@@ -418,7 +418,7 @@ func TestInspectionProblemsNeverPass(t *testing.T) {
 func TestDefaultRulesBehaviour(t *testing.T) {
 	t.Parallel()
 	e := mustEngine(t, Config{InternalDomains: []string{"example.co.jp"}, Rules: DefaultRules()})
-	lists := mustList(t, "partner.example")
+	lists := knownAll{mustList(t, "partner.example")}
 	zip := &message.Facts{Attachments: []message.Attachment{{Part: "2", Filename: "見積.zip", ContentType: "application/zip", Size: 2048, Encrypted: true}}}
 	many := &message.Facts{}
 	for i := 0; i < 11; i++ {
@@ -437,8 +437,13 @@ func TestDefaultRulesBehaviour(t *testing.T) {
 		{"share to internal", env("a@example.co.jp", "x@sub.example.co.jp"), dropboxFacts(), Pass, nil},
 		{"share to internal and unknown (Bcc)", env("a@example.co.jp", "x@example.co.jp", "spy@unknown.example"), dropboxFacts(), Hold, []string{"share-link-unknown-recipient"}},
 		{"unparseable recipient", env("a@example.co.jp", "x@example.co.jp", "garbage"), dropboxFacts(), Hold, []string{"share-link-unknown-recipient"}},
-		{"encrypted zip monitored", env("a@example.co.jp", "x@unknown.example"), zip, Pass, nil},
-		{"many To monitored", env("a@example.co.jp", "x@unknown.example"), many, Pass, nil},
+		{"encrypted zip held", env("a@example.co.jp", "x@unknown.example"), zip, Hold, []string{"encrypted-attachment-unknown-recipient"}},
+		{"encrypted zip to allowlisted", env("a@example.co.jp", "x@partner.example"), zip, Pass, nil},
+		{"many To", env("a@example.co.jp", "x@unknown.example"), many, Hold, []string{"many-visible-external-recipients"}},
+		{"look-alike without a link", env("a@example.co.jp", "yamada@gmial.com"), &message.Facts{}, Hold, []string{"lookalike-recipient-domain"}},
+		{"look-alike of an internal domain", env("a@example.co.jp", "x@exmaple.co.jp"), &message.Facts{}, Hold, []string{"lookalike-recipient-domain"}},
+		{"look-alike of an allowlisted domain", env("a@example.co.jp", "x@partner-example.com"), &message.Facts{}, Hold, []string{"lookalike-recipient-domain"}},
+		{"real free-mail domain", env("a@example.co.jp", "yamada@gmail.com"), &message.Facts{}, Pass, nil},
 	}
 	for _, tc := range tests {
 		v := e.Evaluate(tc.env, tc.facts, lists, now)
@@ -450,12 +455,12 @@ func TestDefaultRulesBehaviour(t *testing.T) {
 		}
 	}
 	v := e.Evaluate(env("a@example.co.jp", "x@unknown.example"), zip, lists, now)
-	if len(v.Reasons) != 1 || !v.Reasons[0].Monitor || v.Reasons[0].Rule != "encrypted-attachment-unknown-recipient" ||
+	if len(v.Reasons) != 1 || v.Reasons[0].Monitor || v.Reasons[0].Rule != "encrypted-attachment-unknown-recipient" ||
 		!strings.Contains(v.Reasons[0].Matched, `"見積.zip"`) {
 		t.Errorf("monitor reason = %+v", v.Reasons)
 	}
 	v = e.Evaluate(env("a@example.co.jp", "x@unknown.example"), many, lists, now)
-	if len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0].Matched, "11 external addresses") {
+	if len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0].Matched, "11 external addresses") || v.VisibleExternal != 11 {
 		t.Errorf("header count reason = %+v", v.Reasons)
 	}
 }

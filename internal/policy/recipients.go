@@ -3,8 +3,10 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
 )
 
@@ -44,6 +46,9 @@ type StaticList struct {
 	addrs   map[string]string // normalised address → entry
 	domains map[string]string // exact domain → entry
 	trees   map[string]string // domain whose subtree is allowed → entry
+
+	lkOnce sync.Once
+	lk     *lookalike.Index
 }
 
 // NewStaticList parses entries. It returns an *Error listing every bad
@@ -224,3 +229,32 @@ func plausibleLength(d string) bool {
 	}
 	return true
 }
+
+// LookalikeIndexes implements LookalikeSource: the list's domains, and the
+// domains of its addresses, as allowlisted domains.
+func (l *StaticList) LookalikeIndexes() []*lookalike.Index {
+	if l == nil {
+		return nil
+	}
+	l.lkOnce.Do(func() {
+		var ds []lookalike.Domain
+		for d := range l.domains {
+			ds = append(ds, lookalike.Domain{Name: d, Kind: lookalike.Allowlisted})
+		}
+		for d := range l.trees {
+			ds = append(ds, lookalike.Domain{Name: d, Kind: lookalike.Allowlisted})
+		}
+		for a := range l.addrs {
+			ds = append(ds, lookalike.Domain{Name: a[strings.LastIndexByte(a, '@')+1:], Kind: lookalike.Allowlisted})
+		}
+		l.lk = lookalike.New(ds)
+	})
+	return []*lookalike.Index{l.lk}
+}
+
+// NormalizeAddr is the engine's address normaliser for the packages that
+// keep records the engine reads (the correspondents record): addr
+// lower-cased with its domain in A-label form, angle brackets and
+// surrounding space removed, and the domain. ok is false when addr has no
+// local part or no valid domain.
+func NormalizeAddr(addr string) (norm, domain string, ok bool) { return normalizeAddr(addr) }

@@ -69,6 +69,23 @@ type RuleSpec struct {
 	// ExternalHeaderRcptsOver: more than this many distinct non-internal
 	// addresses are visible in the To and Cc headers.
 	ExternalHeaderRcptsOver *int `toml:"external_header_rcpts_over" json:"external_header_rcpts_over,omitempty"`
+	// VisibleExternalRecipients: this many or more distinct non-internal
+	// addresses (allowlisted ones included) are visible in To and Cc, so
+	// that every recipient learns the others' addresses. An address that
+	// cannot be parsed counts as external.
+	VisibleExternalRecipients *int `toml:"visible_external_recipients" json:"visible_external_recipients,omitempty"`
+	// RecipientLookalike: true — an envelope recipient that is neither
+	// internal nor allowlisted has a domain that resembles, without being,
+	// an internal, allowlisted, correspondent or free-mail/ISP/carrier
+	// domain (gmial.com for gmail.com; see package lookalike); false —
+	// none does.
+	RecipientLookalike *bool `toml:"recipient_lookalike" json:"recipient_lookalike,omitempty"`
+	// FirstContact: "domain" — an external envelope recipient's domain
+	// never received delivered mail from anyone in the organisation;
+	// "address" — an external recipient never received delivered mail from
+	// this sender (a new domain is a new address too). Judged on the
+	// correspondents record (what was delivered, within its retention).
+	FirstContact string `toml:"first_contact" json:"first_contact,omitempty"`
 
 	// Attachment conditions hold when one attachment satisfies all of the
 	// ones that are set.
@@ -93,6 +110,16 @@ type RuleSpec struct {
 	// Senders: the envelope sender is one of these ("user@example.com",
 	// "example.com", ".example.com" with subdomains).
 	Senders []string `toml:"senders" json:"senders,omitempty"`
+
+	// Personal data, counted over the body and every attachment (archives
+	// included); each condition is met at the given count or more.
+	// PersonalRecords: distinct person records (a row or line with two or
+	// more kinds of identifier: name, phone, date of birth, address, …).
+	PersonalRecords *int `toml:"personal_records" json:"personal_records,omitempty"`
+	// MyNumber: valid My Numbers (個人番号, check digit verified).
+	MyNumber *int `toml:"my_number" json:"my_number,omitempty"`
+	// CardNumbers: valid credit card numbers (Luhn and issuer checked).
+	CardNumbers *int `toml:"card_numbers" json:"card_numbers,omitempty"`
 
 	// InspectionProblem: true — inspection hit a limit or could not parse
 	// a part; false — it did not.
@@ -180,26 +207,38 @@ const (
 //     URL shortener, a redirector hiding its target) to such a recipient.
 //     The guard never follows links, so it cannot tell a shortened share
 //     link from any other; an officer can.
+//   - personal-records-unknown-recipient (hold): 100 or more person
+//     records (the patient list of the incident behind this project);
+//   - my-number-unknown-recipient (hold): any valid My Number;
+//   - encrypted-attachment-unknown-recipient (hold): an encrypted archive,
+//     Office file or PDF, whose content cannot be inspected (the PPAP
+//     case); set mode = "monitor" on a rule of that name to only record it;
 //   - share-notice-unknown-recipient (hold): share-invitation wording to
 //     such a recipient, for notices whose link is not recognisable. Its
 //     phrases are notice templates in the third person (see notice.go);
 //     ordinary mail about sharing ("I've shared the folder with you",
 //     「共有フォルダに保存しました」) does not match, so its false-positive
 //     risk is low enough to enforce.
+//   - lookalike-recipient-domain (hold): a recipient domain that resembles
+//     an internal, allowlisted, correspondent or free-mail/ISP/carrier
+//     domain (gmial.com), whatever the message contains: misdirected mail
+//     leaks without any link.
+//   - many-visible-external-recipients (hold): 10 or more external
+//     addresses visible in To/Cc, the classic Bcc mistake.
 //
 // and, in monitor mode (recorded, never acted on), examples to enforce
 // once their hit rate is known:
 //
-//   - encrypted-attachment-unknown-recipient: password-protected archives
-//     (PPAP) to unknown recipients;
-//   - many-external-header-recipients: more than 10 external addresses in
-//     To/Cc, the classic Bcc mistake;
+//   - personal-records-10-unknown-recipient: 10 or more person records;
+//   - first-contact-domain: a recipient domain nobody in the organisation
+//     has mailed before (noisy on its own; combine it with other
+//     conditions, see config/egressguard.toml);
 //   - confidential-subject-unknown-recipient: 社外秘/極秘/confidential in
 //     the subject;
 //   - large-attachment-unknown-recipient: an attachment over 10 MB.
 func DefaultRules() []RuleSpec {
 	yes := func() *bool { b := true; return &b }
-	ten := 10
+	ten, hundred, one := 10, 100, 1
 	size := ByteSize(10 << 20)
 	return []RuleSpec{
 		{
@@ -234,19 +273,57 @@ func DefaultRules() []RuleSpec {
 			Recipients:  RcptAnyUnknown,
 		},
 		{
-			Name: "encrypted-attachment-unknown-recipient", Action: "hold", Mode: ModeMonitor,
-			Reason:              "An encrypted attachment goes to a recipient who is neither internal nor on the allowlist.",
-			ReasonJA:            "暗号化された添付ファイルが、社内でも許可リストにもない宛先に送られようとしています。",
-			ReasonEN:            "An encrypted attachment goes to a recipient who is neither internal nor on the allowlist.",
+			Name: "personal-records-unknown-recipient", Action: "hold",
+			Reason:          "個人情報（100 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (100 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:        "個人情報（100 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。",
+			ReasonEN:        "The message carries personal data (100 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			PersonalRecords: &hundred,
+			Recipients:      RcptAnyUnknown,
+		},
+		{
+			Name: "my-number-unknown-recipient", Action: "hold",
+			Reason:     "個人番号（マイナンバー）を社外の未登録の宛先へ送ろうとしています。 / The message carries a My Number to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:   "個人番号（マイナンバー）を社外の未登録の宛先へ送ろうとしています。",
+			ReasonEN:   "The message carries a My Number to a recipient who is neither internal nor on the allowlist.",
+			MyNumber:   &one,
+			Recipients: RcptAnyUnknown,
+		},
+		{
+			Name: "encrypted-attachment-unknown-recipient", Action: "hold",
+			Reason:              "暗号化された添付ファイルは中身を検査できません（PPAP）。社外の未登録の宛先へ送る前に確認が必要です。 / An encrypted attachment cannot be inspected (PPAP) and goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:            "暗号化された添付ファイルは中身を検査できません（PPAP）。社外の未登録の宛先へ送る前に確認が必要です。",
+			ReasonEN:            "An encrypted attachment cannot be inspected (PPAP) and goes to a recipient who is neither internal nor on the allowlist.",
 			EncryptedAttachment: yes(),
 			Recipients:          RcptAnyUnknown,
 		},
 		{
-			Name: "many-external-header-recipients", Action: "hold", Mode: ModeMonitor,
-			Reason:                  "More than 10 external addresses are visible in To/Cc; Bcc may have been intended.",
-			ReasonJA:                "To/Cc に社外のアドレスが10件を超えて表示されています。Bcc にするつもりではありませんでしたか。",
-			ReasonEN:                "More than 10 external addresses are visible in To/Cc; Bcc may have been intended.",
-			ExternalHeaderRcptsOver: &ten,
+			Name: "lookalike-recipient-domain", Action: "hold",
+			Reason:             "宛先のドメインが、社内・許可リスト・よく送信する相手先・主要なフリーメール／プロバイダ／携帯キャリアのドメインに似ていますが、同じではありません。宛先の入力ミスの可能性があります。 / A recipient's domain looks like, but is not, a domain the organisation knows (its own, an allowlisted one, a regular correspondent, or a major free-mail, ISP or carrier domain); the address may be mistyped.",
+			ReasonJA:           "宛先のドメインが、社内・許可リスト・よく送信する相手先・主要なフリーメール／プロバイダ／携帯キャリアのドメインに似ていますが、同じではありません。宛先の入力ミスの可能性があります。",
+			ReasonEN:           "A recipient's domain looks like, but is not, a domain the organisation knows (its own, an allowlisted one, a regular correspondent, or a major free-mail, ISP or carrier domain); the address may be mistyped.",
+			RecipientLookalike: yes(),
+		},
+		{
+			Name: "many-visible-external-recipients", Action: "hold",
+			Reason:                    "社外のアドレス 10 件以上が To/Cc に表示され、受信者全員が互いのアドレスを見られます。Bcc のつもりではありませんか。 / 10 or more external addresses are visible in To/Cc, so every recipient sees the others' addresses; Bcc may have been intended.",
+			ReasonJA:                  "社外のアドレス 10 件以上が To/Cc に表示され、受信者全員が互いのアドレスを見られます。Bcc のつもりではありませんか。",
+			ReasonEN:                  "10 or more external addresses are visible in To/Cc, so every recipient sees the others' addresses; Bcc may have been intended.",
+			VisibleExternalRecipients: &ten,
+		},
+		{
+			Name: "first-contact-domain", Action: "hold", Mode: ModeMonitor,
+			Reason:       "組織からこれまでメールを送ったことのないドメインが宛先にあります。 / A recipient's domain has never received mail from the organisation before.",
+			ReasonJA:     "組織からこれまでメールを送ったことのないドメインが宛先にあります。",
+			ReasonEN:     "A recipient's domain has never received mail from the organisation before.",
+			FirstContact: FirstContactDomain,
+		},
+		{
+			Name: "personal-records-10-unknown-recipient", Action: "hold", Mode: ModeMonitor,
+			Reason:          "個人情報（10 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (10 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:        "個人情報（10 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。",
+			ReasonEN:        "The message carries personal data (10 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			PersonalRecords: &ten,
+			Recipients:      RcptAnyUnknown,
 		},
 		{
 			Name: "confidential-subject-unknown-recipient", Action: "hold", Mode: ModeMonitor,
@@ -276,6 +353,10 @@ type rule struct {
 	reasonEN string
 	monitor  bool
 	conds    []cond
+	// personal: the rule has a personal-data condition; its reason then
+	// starts with what was found (file, count, kinds), which officers and
+	// the sender need to see.
+	personal func(*eval) string
 }
 
 // cond is one compiled condition. cost orders evaluation: cheap facts
@@ -362,6 +443,7 @@ func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *probl
 			func(ev *eval) string { return "sender " + ev.sender }})
 	}
 	compileAttachmentCond(spec, key, probs, r)
+	compilePersonalConds(spec, key, probs, r)
 	compileTextConds(spec, key, probs, r)
 	if spec.ShareNotice != nil {
 		want := *spec.ShareNotice
@@ -461,6 +543,7 @@ func compileRecipientCond(spec RuleSpec, key string, probs *problems, r *rule) {
 	default:
 		probs.add(key+".recipients", fmt.Sprintf("unknown value %q", spec.Recipients), "one of "+strings.Join(recipientConds, ", "))
 	}
+	compileSignalConds(spec, key, probs, r)
 	if spec.ExternalHeaderRcptsOver != nil {
 		limit := *spec.ExternalHeaderRcptsOver
 		if limit < 0 {

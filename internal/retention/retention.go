@@ -23,8 +23,11 @@ type Config struct {
 	DeliveredBody time.Duration // bytes of delivered/bounced mail (0: at once)
 	DecidedBody   time.Duration // bytes of rejected/expired/withdrawn mail, after the decision
 	Audit         time.Duration // audit entries
-	Interval      time.Duration // how often to purge
-	Now           func() time.Time
+	// Correspondents: the record of who received delivered mail, by the
+	// last delivery (0: kept for ever).
+	Correspondents time.Duration
+	Interval       time.Duration // how often to purge
+	Now            func() time.Time
 }
 
 // Delivered, Decided: the states each retention period applies to.
@@ -125,10 +128,33 @@ func (p *Purger) RunOnce(ctx context.Context) (bodies, entries int, err error) {
 			return bodies, entries, err
 		}
 	}
-	if bodies > 0 || entries > 0 {
-		p.log.Info("purged", zap.Int("bodies", bodies), zap.Int("audit_entries", entries))
+	pairs := 0
+	if p.cfg.Correspondents > 0 {
+		if pairs, err = p.purgeCorrespondents(ctx, now); err != nil {
+			return bodies, entries, err
+		}
+	}
+	if bodies > 0 || entries > 0 || pairs > 0 {
+		p.log.Info("purged", zap.Int("bodies", bodies), zap.Int("audit_entries", entries), zap.Int("correspondents", pairs))
 	}
 	return bodies, entries, nil
+}
+
+// purgeCorrespondents forgets the correspondents last mailed before the
+// retention period, with an audit entry saying how many.
+func (p *Purger) purgeCorrespondents(ctx context.Context, now time.Time) (int, error) {
+	cut := now.Add(-p.cfg.Correspondents)
+	n := 0
+	err := p.st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if n, err = tx.PurgeCorrespondents(cut); err != nil || n == 0 {
+			return err
+		}
+		_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: "correspondents.purge",
+			Data: map[string]any{"before": cut.Format(time.RFC3339), "pairs": n}})
+		return err
+	})
+	return n, err
 }
 
 // purgeAudit removes audit entries older than the audit retention.

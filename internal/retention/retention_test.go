@@ -136,3 +136,41 @@ func TestAuditPurgeVerifies(t *testing.T) {
 		t.Errorf("verify after purge: %d %v", v, err)
 	}
 }
+
+// TestCorrespondentsPurge: correspondents last mailed before the
+// retention period are forgotten, with an audit entry; recent ones stay.
+func TestCorrespondentsPurge(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "eg.db"), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, c := range []store.Correspondent{
+		{Sender: "a@example.jp", Rcpt: "old@gone.example", Domain: "gone.example", First: now.Add(-800 * 24 * time.Hour), Last: now.Add(-731 * 24 * time.Hour), Count: 3},
+		{Sender: "a@example.jp", Rcpt: "new@kept.example", Domain: "kept.example", First: now.Add(-800 * 24 * time.Hour), Last: now.Add(-24 * time.Hour), Count: 1},
+	} {
+		if err := st.Update(ctx, func(tx store.Tx) error { return tx.AddCorrespondent(&c) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := New(Config{DeliveredBody: time.Hour, DecidedBody: time.Hour, Audit: 1000 * 24 * time.Hour, Correspondents: 730 * 24 * time.Hour,
+		Interval: time.Minute, Now: func() time.Time { return now }}, st, zaptest.NewLogger(t))
+	if _, _, err := p.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CorrespondentDomain(ctx, "gone.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old correspondent kept: %v", err)
+	}
+	if _, err := st.Correspondent(ctx, "a@example.jp", "new@kept.example"); err != nil {
+		t.Errorf("recent correspondent purged: %v", err)
+	}
+	es, err := st.Audit(ctx, store.AuditFilter{})
+	if err != nil || len(es) != 1 || es[0].Action != "correspondents.purge" || !bytes.Contains(es[0].Data, []byte(`"pairs":1`)) {
+		t.Errorf("audit after purge: %v %v", es, err)
+	}
+	if _, err := audit.Verify(ctx, st); err != nil {
+		t.Errorf("audit chain: %v", err)
+	}
+}

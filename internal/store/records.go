@@ -189,6 +189,8 @@ type RecordTx interface {
 	// ErrConflict if someone updated it first, ErrNotFound if there is
 	// no such incident.
 	UpdateIncident(in *Incident) error
+
+	CorrespondentTx
 }
 
 // RecordStore reads those records. Store embeds it.
@@ -227,4 +229,6 @@ type RecordStore interface {
 	// most limit of them (none if limit <= 0), least recently updated
 	// first.
 	Purgeable(ctx context.Context, states []State, before time.Time, limit int) ([]string, error)
+
+	CorrespondentStore
 }

@@ -6,7 +6,11 @@ package codec
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
@@ -108,4 +112,23 @@ func DecodeStrings(b []byte) ([]string, error) {
 	var ss []string
 	err := json.Unmarshal(b, &ss)
 	return ss, err
+}
+
+// CheckCorrespondent validates a correspondents record before either
+// backend writes it.
+func CheckCorrespondent(c *store.Correspondent) error {
+	switch {
+	case c.Rcpt == "" || c.Domain == "":
+		return errors.New("empty recipient or domain")
+	case c.Count < 1:
+		return fmt.Errorf("count %d: at least one delivery", c.Count)
+	case c.Last.Before(c.First):
+		return errors.New("last delivery before the first")
+	}
+	for _, s := range []string{c.Sender, c.Rcpt, c.Domain} {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			return fmt.Errorf("%q is not valid UTF-8 text", s)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +235,59 @@ func TestRejoinAfterTerminate(t *testing.T) {
 	}
 	if in, _ := instanceByName(t, a, name); !in.Live {
 		t.Errorf("after re-join: %+v", in)
+	}
+}
+
+func withMembershipTimes(heartbeat, stale time.Duration) Option {
+	return func(o *options) { o.heartbeat, o.stale = heartbeat, stale }
+}
+
+// A steady flow of notifications must not starve the heartbeat: a live
+// instance stays live however busy the queue is.
+func TestHeartbeatUnderNotifications(t *testing.T) {
+	t.Parallel()
+	db := newTestDB(t)
+	times := withMembershipTimes(200*time.Millisecond, time.Second)
+	a, b := db.open(t, times), db.open(t, times)
+	ctx := context.Background()
+	if err := a.Join(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Join(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	stop := time.After(3 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		insertMessages(t, a, testMessage(i)) // queued: notifies b
+		if in, _ := instanceByName(t, a, "b"); !in.Live {
+			t.Fatalf("live instance b declared dead under a flow of notifications: %+v", in)
+		}
+	}
+}
+
+// The channel is a valid identifier whatever the schema's name.
+func TestLongSchemaName(t *testing.T) {
+	t.Parallel()
+	db := newTestDB(t)
+	long := strings.Repeat("s", 60)
+	admin(t, db.base, "CREATE SCHEMA "+long)
+	t.Cleanup(func() { admin(t, db.base, "DROP SCHEMA "+long+" CASCADE") })
+	s, err := Open(context.Background(), withParams(t, db.base, map[string]string{"search_path": long}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Join(context.Background(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(testMessage(1), []byte("x")) }); err != nil {
+		t.Fatalf("queueing under a 60-byte schema name: %v", err)
 	}
 }

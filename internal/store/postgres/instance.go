@@ -201,8 +201,11 @@ func (m *member) run(ctx context.Context, conn *pgx.Conn) {
 			conn.Close(context.Background())
 		}
 	}()
+	// The heartbeat is written on a timer, however many notifications
+	// arrive: a steady flow of them must not starve it.
+	next := time.Now().Add(m.s.opts.heartbeat)
 	for {
-		wctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
+		wctx, cancel := context.WithDeadline(ctx, next)
 		_, err := conn.WaitForNotification(wctx)
 		cancel()
 		if ctx.Err() != nil {
@@ -210,12 +213,15 @@ func (m *member) run(ctx context.Context, conn *pgx.Conn) {
 		}
 		if err == nil {
 			m.s.signal()
-			continue
+			if time.Now().Before(next) {
+				continue
+			}
 		}
-		if errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed() {
-			hctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
+		if err == nil || (errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed()) {
+			hctx, cancel := context.WithTimeout(ctx, max(m.s.opts.heartbeat, time.Second))
 			_, err = conn.Exec(hctx, "UPDATE instances SET seen = "+serverMillis+" WHERE name = $1", m.name)
 			cancel()
+			next = time.Now().Add(m.s.opts.heartbeat)
 			if err == nil || ctx.Err() != nil {
 				continue
 			}
@@ -226,7 +232,10 @@ func (m *member) run(ctx context.Context, conn *pgx.Conn) {
 		m.log.Warn("lost the instance lock's connection; the other instances may take over this instance's deliveries", zap.Error(err))
 		conn.Close(context.Background())
 		conn = nil
-		for wait := 500 * time.Millisecond; conn == nil; wait = min(2*wait, 10*time.Second) {
+		// Back within reapGrace of the other instances (see outbound),
+		// so that a database restart or a short cut is not taken for a
+		// death.
+		for wait := 250 * time.Millisecond; conn == nil; wait = min(2*wait, 4*time.Second) {
 			select {
 			case <-ctx.Done():
 				return
@@ -244,6 +253,7 @@ func (m *member) run(ctx context.Context, conn *pgx.Conn) {
 			}
 		}
 		m.setJoined(true)
+		next = time.Now().Add(m.s.opts.heartbeat)
 		m.log.Info("re-joined the shared store")
 		// Notifications sent while disconnected are lost.
 		m.s.signal()
@@ -279,7 +289,7 @@ func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
 		return nil, err
 	}
 	defer cancel()
-	rows, err := s.query(ctx, instancesSQL, int64(uint32(lockInstance)), staleAfter.Milliseconds())
+	rows, err := s.query(ctx, instancesSQL, int64(uint32(lockInstance)), s.opts.stale.Milliseconds())
 	if err != nil {
 		return nil, fmt.Errorf("postgres: instances: %w", mapErr(err))
 	}

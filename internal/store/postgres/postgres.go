@@ -93,6 +93,8 @@ type options struct {
 	timeout    time.Duration
 	sealer     store.Sealer
 	maxTxBytes int // tests lower it
+	// Membership timing (instance.go); tests shorten them.
+	heartbeat, stale time.Duration
 }
 
 // WithReaders sets the number of connections for reads outside Update
@@ -179,6 +181,8 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 		maxBatch:   64,
 		timeout:    30 * time.Second,
 		maxTxBytes: defaultMaxTxBytes,
+		heartbeat:  heartbeatEvery,
+		stale:      staleAfter,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -274,7 +278,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		s.log.Warn("synchronous_commit is off: accepted mail can be lost in a database crash")
 	}
 	s.schema, s.key = *schema, schemaKey(*schema)
-	s.channel = "egressguard_queue." + s.schema
+	// Channel names are identifiers (at most 63 bytes): a hash of the
+	// schema, not the schema's name, which may be longer.
+	s.channel = fmt.Sprintf("egressguard_q_%08x", uint32(s.key))
 	from, to, err := migrate(ctx, conn.Conn(), s.key, time.Now())
 	if err != nil {
 		return err

@@ -189,7 +189,30 @@ CREATE INDEX incidents_created ON incidents (created);
 CREATE INDEX incidents_reporter ON incidents (reporter, created);
 CREATE INDEX incidents_msg ON incidents (msg_id);
 `,
-	// 5: an officer's delegate while away.
+	// 5: the correspondents record (who received delivered mail from
+	// whom), per pair and per domain.
+	`
+CREATE TABLE correspondents (
+	sender     text COLLATE "C" NOT NULL,
+	rcpt       text COLLATE "C" NOT NULL,
+	domain     text COLLATE "C" NOT NULL,
+	first_at   bigint NOT NULL,
+	last_at    bigint NOT NULL,
+	deliveries bigint NOT NULL,
+	PRIMARY KEY (sender, rcpt)
+);
+CREATE INDEX correspondents_domain ON correspondents (domain, rcpt, sender);
+CREATE INDEX correspondents_last ON correspondents (last_at);
+
+CREATE TABLE correspondent_domains (
+	domain     text COLLATE "C" PRIMARY KEY,
+	first_at   bigint NOT NULL,
+	last_at    bigint NOT NULL,
+	deliveries bigint NOT NULL
+);
+CREATE INDEX correspondent_domains_last ON correspondent_domains (last_at);
+`,
+	// 6: an officer's delegate while away.
 	`
 ALTER TABLE users ADD COLUMN delegate_to text NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN delegate_until bigint NOT NULL DEFAULT 0;

@@ -161,7 +161,30 @@ CREATE INDEX incidents_created ON incidents (created);
 CREATE INDEX incidents_reporter ON incidents (reporter, created);
 CREATE INDEX incidents_msg ON incidents (msg_id);
 `,
-	// 4: an officer's delegate while away.
+	// 4: the correspondents record (who received delivered mail from
+	// whom), per pair and per domain.
+	`
+CREATE TABLE correspondents (
+	sender     TEXT NOT NULL,
+	rcpt       TEXT NOT NULL,
+	domain     TEXT NOT NULL,
+	first_at   INTEGER NOT NULL,
+	last_at    INTEGER NOT NULL,
+	deliveries INTEGER NOT NULL,
+	PRIMARY KEY (sender, rcpt)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX correspondents_domain ON correspondents (domain, rcpt, sender);
+CREATE INDEX correspondents_last ON correspondents (last_at);
+
+CREATE TABLE correspondent_domains (
+	domain     TEXT PRIMARY KEY NOT NULL,
+	first_at   INTEGER NOT NULL,
+	last_at    INTEGER NOT NULL,
+	deliveries INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX correspondent_domains_last ON correspondent_domains (last_at);
+`,
+	// 5: an officer's delegate while away.
 	`
 ALTER TABLE users ADD COLUMN delegate_to TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN delegate_until INTEGER NOT NULL DEFAULT 0;

@@ -115,6 +115,9 @@ type readStmts struct {
 	// records.go
 	decisions, decisionsSince, allow, generation *sql.Stmt
 	session, token, tokens, allTokens            *sql.Stmt
+
+	// correspondents.go
+	corr, corrDomain, corrDomains, corrsOf *sql.Stmt
 }
 
 // readSQL is every statement the readers prepare.
@@ -129,7 +132,7 @@ var readSQL = slices.Concat([]struct {
 	{func(r *readStmts) **sql.Stmt { return &r.count }, `SELECT state, count(*) FROM messages GROUP BY state`},
 	{func(r *readStmts) **sql.Stmt { return &r.user }, `SELECT ` + userColumns + ` FROM users WHERE name = ?`},
 	{func(r *readStmts) **sql.Stmt { return &r.users }, `SELECT ` + userColumns + ` FROM users ORDER BY name`},
-}, recordReadSQL)
+}, recordReadSQL, correspondentReadSQL)
 
 // Stats counts the writer's work since Open.
 type Stats struct {

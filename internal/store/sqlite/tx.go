@@ -29,6 +29,9 @@ type stmts struct {
 	putSession, deleteSession, deleteUserSess         *sql.Stmt
 	putToken, deleteToken                             *sql.Stmt
 	txUser, deleteUserTokens                          *sql.Stmt
+
+	// correspondents.go
+	addCorr, addCorrDomain, purgeCorr, purgeCorrDomains *sql.Stmt
 }
 
 // dueSelect picks the messages ClaimDue takes (?3 = now, ?4 = limit). It
@@ -41,7 +44,7 @@ const dueSelect = `SELECT rowid FROM messages INDEXED BY messages_due
 	ORDER BY next_attempt LIMIT ?4`
 
 // writerSQL is every statement the writer prepares.
-var writerSQL = slices.Concat(messageWriterSQL, recordWriterSQL)
+var writerSQL = slices.Concat(messageWriterSQL, recordWriterSQL, correspondentWriterSQL)
 
 var messageWriterSQL = []struct {
 	dst func(*stmts) **sql.Stmt

@@ -33,6 +33,7 @@ var recordTests = []struct {
 	{"Sessions", testSessions},
 	{"Tokens", testTokens},
 	{"Purgeable", testPurgeable},
+	{"Correspondents", testCorrespondents},
 	{"RecordsAfterUpdate", testRecordsAfterUpdate},
 	{"RecordsReopen", testRecordsReopen},
 	{"TxUser", testTxUser},

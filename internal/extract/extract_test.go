@@ -1,0 +1,228 @@
+package extract_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/egressguard/egressguard/internal/extract"
+	"github.com/egressguard/egressguard/internal/extract/fixture"
+)
+
+var people = [][]string{
+	{"氏名", "電話番号", "生年月日"},
+	{"山田 太郎", "090-1234-5678", "1980/01/02"},
+	{"佐藤 花子", "03-1234-5678", "昭和55年3月4日"},
+}
+
+func text(res *extract.Result) string {
+	var sb strings.Builder
+	for _, d := range res.Docs {
+		sb.WriteString(d.Name + "\n")
+		sb.WriteString(extract.RowsText(d.Rows))
+		for _, l := range d.Links {
+			sb.WriteString("link " + l + "\n")
+		}
+	}
+	return sb.String()
+}
+
+func TestFormats(t *testing.T) {
+	sjis, _ := japanese.ShiftJIS.NewEncoder().Bytes([]byte("氏名,電話番号\n山田 太郎,090-1234-5678\n"))
+	euc, _ := japanese.EUCJP.NewEncoder().Bytes([]byte("氏名,電話番号\n山田 太郎,090-1234-5678\n"))
+	u16le, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte("氏名\t電話番号\n山田 太郎\t090-1234-5678\n"))
+	u16be, _ := unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewEncoder().Bytes([]byte("氏名,電話番号\n山田 太郎,090-1234-5678\n"))
+	tests := []struct {
+		name string
+		data []byte
+		want []string // substrings of the text
+		enc  bool
+	}{
+		{"list.csv", sjis, []string{"山田 太郎\t090-1234-5678"}, false},
+		{"list.csv", euc, []string{"山田 太郎\t090-1234-5678"}, false},
+		{"list.tsv", u16le, []string{"山田 太郎\t090-1234-5678"}, false},
+		{"list.csv", u16be, []string{"山田 太郎\t090-1234-5678"}, false},
+		{"list.csv", append([]byte("\xEF\xBB\xBF"), "氏名,電話\n\"山田, 太郎\",090\n"...), []string{"氏名\t電話", "山田, 太郎\t090"}, false},
+		{"患者一覧.xlsx", fixture.XLSX(fixture.Sheet{Name: "Sheet1", Rows: people}, fixture.Sheet{Name: "別紙", Rows: [][]string{{"", "x", "", "https://drive.google.com/drive/folders/abc"}}, Inline: true}),
+			[]string{"患者一覧.xlsx (Sheet1)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02", "患者一覧.xlsx (別紙)\n\tx\t\thttps://drive.google.com/drive/folders/abc"}, false},
+		{"a.docx", fixture.DOCX([]string{"本文の段落です", "リンク|https://www.dropbox.com/s/abc/x.pdf"}, people),
+			[]string{"本文の段落です", "link https://www.dropbox.com/s/abc/x.pdf", "a.docx (table 1)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678"}, false},
+		{"a.pptx", fixture.PPTX([]string{"一枚目"}, []string{"二枚目", "山田 太郎"}), []string{"a.pptx (slide1)\n一枚目", "a.pptx (slide2)\n二枚目\n山田 太郎"}, false},
+		{"a.ods", fixture.ODF(true, nil, fixture.Sheet{Name: "名簿", Rows: people}), []string{"a.ods (名簿)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02\n佐藤"}, false},
+		{"a.odt", fixture.ODF(false, []string{"社外秘の文書", "https://example.com/x"}), []string{"社外秘の文書\nhttps://example.com/x"}, false},
+		{"a.pdf", fixture.PDF(people, fixture.PDFOptions{}), []string{"氏名" /* Latin-1 only: see below */}, false},
+		{"b.pdf", fixture.PDF(people, fixture.PDFOptions{Compress: true, ToUnicode: true}), []string{"氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02"}, false},
+		{"c.pdf", fixture.PDF(people, fixture.PDFOptions{Compress: true, ToUnicode: true, ObjStm: true, URI: "https://wetransfer.com/downloads/abc"}), []string{"山田 太郎\t090-1234-5678", "link https://wetransfer.com/downloads/abc"}, false},
+		{"d.pdf", fixture.PDF([][]string{{"https://drive.google.com/file/d/abc/view"}}, fixture.PDFOptions{Compress: true}), []string{"https://drive.google.com/file/d/abc/view"}, false},
+		{"e.pdf", fixture.PDF(people, fixture.PDFOptions{Encrypt: true}), nil, true},
+		{"f.pdf", fixture.PDF(people, fixture.PDFOptions{ASCII85: true, ToUnicode: true}), []string{"山田 太郎\t090-1234-5678"}, false},
+		{"g.pdf", fixture.PDF([][]string{{"x"}}, fixture.PDFOptions{Compress: true, Embed: fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("氏名,電話\n山田 太郎,090-1234-5678\n")})}), []string{"g.pdf/embedded file 1/list.csv\n氏名\t電話\n山田 太郎\t090-1234-5678"}, false},
+		{"a.zip", fixture.ZIP(fixture.Entry{Name: "dir/", Data: nil}, fixture.Entry{Name: "dir/list.csv", Data: sjis},
+			fixture.Entry{Name: "in.zip", Data: fixture.ZIP(fixture.Entry{Name: "note.txt", Data: []byte("https://drive.google.com/drive/folders/xyz\n")})}),
+			[]string{"a.zip/dir/list.csv\n氏名\t電話番号\n山田 太郎", "a.zip/in.zip/note.txt\nhttps://drive.google.com/drive/folders/xyz"}, false},
+		{"emb.docx", fixture.ZIP(fixture.Entry{Name: "[Content_Types].xml", Data: []byte("<Types/>")}, fixture.Entry{Name: "word/document.xml", Data: []byte("<w:document><w:body><w:p><w:r><w:t>本文</w:t></w:r></w:p></w:body></w:document>")},
+			fixture.Entry{Name: "word/embeddings/Microsoft_Excel_Worksheet.xlsx", Data: fixture.XLSX(fixture.Sheet{Name: "S", Rows: people})}),
+			[]string{"emb.docx/Microsoft_Excel_Worksheet.xlsx (S)\n氏名\t電話番号"}, false},
+		{"big.zip", fixture.ZIP(fixture.Entry{Name: "export.dat", Data: bigText()}), []string{"big.zip/export.dat\n山田 太郎0,090-0000-0000"}, false},
+		{"renamed.xlsx", []byte("氏名,電話\n山田 太郎,090-1234-5678\n"), []string{"renamed.xlsx\n氏名,電話\n山田 太郎,090-1234-5678"}, false},
+		{"enc.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), Encrypted: true}), nil, true},
+		{"aes.zip", fixture.ZIP(fixture.Entry{Name: "list.csv", Data: []byte("x"), AES: true}), nil, true},
+		{"enc.xlsx", fixture.EncryptedOffice(), nil, true},
+		{"enc.ods", fixture.ZIP(fixture.Entry{Name: "mimetype", Data: []byte("application/vnd.oasis.opendocument.spreadsheet"), Store: true},
+			fixture.Entry{Name: "content.xml", Data: []byte("\x8f\x01ciphertext")},
+			fixture.Entry{Name: "META-INF/manifest.xml", Data: []byte(`<manifest:manifest><manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data manifest:checksum-type="SHA1/1K"/></manifest:file-entry></manifest:manifest>`)}), nil, true},
+		{"old.xls", fixture.XLS("名簿", people), []string{"old.xls (名簿)\n氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02\n佐藤 花子"}, false},
+		{"big.xls", fixture.XLS("S", bigRows()), []string{"big.xls (S)\n", "山田 太郎299\t9012345299", "山田 太郎899\t9012345899"}, false},
+	}
+	for _, tt := range tests {
+		res := extract.File(tt.name, tt.data, extract.Limits{})
+		got := text(res)
+		if tt.name == "a.pdf" {
+			// Base-14 fonts cannot show Japanese: only structure is
+			// checked for the plain PDF.
+			if !strings.Contains(got, "090-1234-5678\t1980/01/02") {
+				t.Errorf("%s: text %q", tt.name, got)
+			}
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: missing %q in\n%s", tt.name, w, got)
+			}
+		}
+		if res.Encrypted != tt.enc {
+			t.Errorf("%s: encrypted %v", tt.name, res.Encrypted)
+		}
+		if len(res.Problems) > 0 {
+			t.Errorf("%s: problems %+v", tt.name, res.Problems)
+		}
+	}
+}
+
+// bigText is over 1 MiB of varied lines, in a file whose name says
+// nothing of its type.
+func bigText() []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < 1<<21; i++ {
+		fmt.Fprintf(&b, "山田 太郎%d,090-%04d-%04d,%x\n", i, i%10000, (i*7919)%10000, i*2654435761)
+	}
+	return b.Bytes()
+}
+
+// bigRows makes a shared string table larger than one record (CONTINUE).
+func bigRows() [][]string {
+	var rows [][]string
+	for i := range 900 {
+		rows = append(rows, []string{fmt.Sprintf("山田 太郎%d", i), fmt.Sprint(9012345000 + i)})
+	}
+	return rows
+}
+
+func TestBounds(t *testing.T) {
+	bomb := fixture.ZIP(fixture.Entry{Name: "zeros.txt", Data: bytes.Repeat([]byte{'0'}, 50<<20)})
+	nested := fixture.ZIP(fixture.Entry{Name: "x.txt", Data: []byte("x")})
+	for range 6 {
+		nested = fixture.ZIP(fixture.Entry{Name: "n.zip", Data: nested})
+	}
+	var many []fixture.Entry
+	for i := range 200 {
+		many = append(many, fixture.Entry{Name: strings.Repeat("d", i%7) + string(rune('a'+i%26)) + ".txt", Data: []byte("x")})
+	}
+	tests := []struct {
+		name string
+		data []byte
+		lim  extract.Limits
+		kind string
+	}{
+		{"bomb.zip", bomb, extract.Limits{MaxBytes: 100 << 20}, extract.KindLimitSize},
+		{"bomb.zip", bomb, extract.Limits{MaxBytes: 1 << 20, MaxRatio: 1 << 30}, extract.KindLimitSize},
+		{"nested.zip", nested, extract.Limits{}, extract.KindLimitDepth},
+		{"many.zip", fixture.ZIP(many...), extract.Limits{MaxEntries: 100}, extract.KindLimitEntries},
+		{"slow.zip", nested, extract.Limits{Deadline: time.Now().Add(-time.Second)}, extract.KindLimitTime},
+		{"broken.zip", []byte("PK\x03\x04garbage"), extract.Limits{}, extract.KindParse},
+		{"lzw.pdf", fixture.PDF(people, fixture.PDFOptions{LZW: true}), extract.Limits{}, extract.KindParse},
+		{"fake.xlsx", []byte{0x00, 0x01, 0x02, 0xFF, 0xFE, 0x00, 0x10}, extract.Limits{}, extract.KindParse},
+		{"fake.pdf", []byte("\x00\x00garbage\x00"), extract.Limits{}, extract.KindParse},
+		{"broken.xls", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 600)...), extract.Limits{}, extract.KindParse},
+		{"bomb.pdf", fixture.PDF([][]string{{strings.Repeat("0", 30<<20)}}, fixture.PDFOptions{Compress: true}), extract.Limits{}, extract.KindLimitSize},
+	}
+	for _, tt := range tests {
+		res := extract.File(tt.name, tt.data, tt.lim)
+		found := false
+		for _, p := range res.Problems {
+			found = found || p.Kind == tt.kind
+		}
+		if !found {
+			t.Errorf("%s: want a %s problem, got %+v", tt.name, tt.kind, res.Problems)
+		}
+		if res.Used > max(tt.lim.MaxBytes, extract.DefaultLimits.MaxBytes) {
+			t.Errorf("%s: used %d", tt.name, res.Used)
+		}
+	}
+}
+
+// TestPDFFontsPerPage: the same font name on two pages with different
+// ToUnicode maps is decoded with each page's own map.
+func TestPDFFontsPerPage(t *testing.T) {
+	cmap := func(to string) string {
+		s := "/CIDInit /ProcSet findresource begin 12 dict begin begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange 1 beginbfchar <0001> <" + to + "> endbfchar endcmap end end"
+		return fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(s), s)
+	}
+	content := "BT /F1 12 Tf 1 0 0 1 10 10 Tm <00010001> Tj ET"
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+		"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 7 0 R >> >> /Contents 5 0 R >>",
+		"<< /Type /Page /Parent 2 0 R /Resources 11 0 R /Contents [6 0 R] >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Type /Font /Subtype /Type0 /ToUnicode 9 0 R >>",
+		"<< /Type /Font /Subtype /Type0 /ToUnicode 10 0 R >>",
+		cmap("5C71"), // 山
+		cmap("7530"), // 田
+		"<< /Font << /F1 8 0 R >> >>",
+	}
+	var b strings.Builder
+	b.WriteString("%PDF-1.7\n")
+	for i, o := range objs {
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	b.WriteString("trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+	res := extract.File("p.pdf", []byte(b.String()), extract.Limits{})
+	if got := text(res); !strings.Contains(got, "山山\n田田") {
+		t.Errorf("text %q", got)
+	}
+}
+
+// TestSJISOrEUC: bytes that decode both as Shift_JIS and as EUC-JP.
+func TestSJISOrEUC(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		enc  string
+	}{
+		{"ﾔﾏﾀﾞ ﾀﾛｳ,0312345678\nｻﾄｳ ﾊﾅｺ,0311112222\n", "shift_jis"}, // bank transfer data: half-width kana only
+		{"ｶﾌﾞｼｷｶﾞｲｼｬ ﾔﾏﾀﾞ\n", "shift_jis"},
+		{"山田太郎,佐藤花子\n", "euc-jp"}, // names only, no kana
+		{"氏名,住所\n高橋一郎,東京都\n", "euc-jp"},
+		{"山田です\n", "euc-jp"},
+	} {
+		var b []byte
+		var err error
+		if tt.enc == "shift_jis" {
+			b, err = japanese.ShiftJIS.NewEncoder().Bytes([]byte(tt.text))
+		} else {
+			b, err = japanese.EUCJP.NewEncoder().Bytes([]byte(tt.text))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, cs := extract.DecodeCharset(b); got != tt.text || cs != tt.enc {
+			t.Errorf("%q: got %q as %s", tt.text, got, cs)
+		}
+	}
+}
