@@ -260,7 +260,10 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Hostname:         cfg.Hostname,
 		Now:              o.now,
 	}, log)
-	risk := hold.Risk{Rules: cfg.Hold.HighRiskRules, Recipients: cfg.Hold.HighRiskRecipients, Signals: hold.DefaultSignals}
+	risk := hold.Risk{Rules: hold.DefaultRules, Recipients: cfg.Hold.HighRiskRecipients, Signals: hold.DefaultSignals}
+	if cfg.Hold.HighRiskRules != nil {
+		risk.Rules = *cfg.Hold.HighRiskRules
+	}
 	if cfg.Hold.HighRiskSignals != nil {
 		risk.Signals = *cfg.Hold.HighRiskSignals
 	}

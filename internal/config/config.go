@@ -226,7 +226,7 @@ type Hold struct {
 	// is high-risk when a rule named here held it, when it goes to at
 	// least HighRiskRecipients recipients that are not internal, or when
 	// its verdict carries one of HighRiskSignals (field names).
-	HighRiskRules      []string  `toml:"high_risk_rules"`
+	HighRiskRules      *[]string `toml:"high_risk_rules"`
 	HighRiskRecipients int       `toml:"high_risk_recipients"`
 	HighRiskSignals    *[]string `toml:"high_risk_signals"`
 	// FastApproval: an approval given within this time of the officer

@@ -27,8 +27,13 @@ type Risk struct {
 }
 
 // DefaultSignals are the verdict fields that make a hold high-risk by
-// default.
-var DefaultSignals = []string{"lookalike", "look_alike", "personal", "my_number", "card_number"}
+// default: a look-alike recipient domain, a My Number, a card number.
+var DefaultSignals = []string{"lookalike", "look_alike", "my_number", "card_number"}
+
+// DefaultRules are the built-in rules whose holds are high-risk by
+// default: look-alike recipients, personal data, many visible recipients.
+var DefaultRules = []string{"lookalike-recipient-domain", "personal-records-unknown-recipient",
+	"my-number-unknown-recipient", "many-visible-external-recipients"}
 
 // Assessment is what Risk found for one message.
 type Assessment struct {
