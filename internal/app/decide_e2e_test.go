@@ -38,13 +38,14 @@ func bccShare(subject string) []byte {
 }
 
 type decideWords struct {
-	lang, summary, wrongAddress, justified, escalated, escalateNotice, approvedBy, badDomain string
+	lang, summary, lookalike, wrongAddress, justified, escalated, escalateNotice, approvedBy, badDomain string
 }
 
 var decideLangs = []decideWords{
 	{
 		lang:           "ja",
-		summary:        "外部の未知の宛先 1件 yamada@gmial.com（Bcc）← Google Drive フォルダ共有リンク",
+		summary:        "外部の未知の宛先 1件 tanaka@kawasaki-shoji.example（Bcc）← Google Drive フォルダ共有リンク",
+		lookalike:      "gmial.com は gmail.com に似ています",
 		wrongAddress:   "宛先が誤っている場合は取り下げて送り直してください",
 		justified:      "の説明を記録しました",
 		escalated:      "代理の担当者に通知",
@@ -54,7 +55,8 @@ var decideLangs = []decideWords{
 	},
 	{
 		lang:           "en",
-		summary:        "1 unknown external recipient(s) yamada@gmial.com (Bcc) ← Google Drive folder share link",
+		summary:        "1 unknown external recipient(s) tanaka@kawasaki-shoji.example (Bcc) ← Google Drive folder share link",
+		lookalike:      "gmial.com looks like gmail.com",
 		wrongAddress:   "If an address is wrong, withdraw the message and send it again.",
 		justified:      "Your explanation of",
 		escalated:      "backup officers told",
@@ -89,8 +91,6 @@ func decisionFlow(t *testing.T, w decideWords) {
 from = "guard@example.jp"
 language = "`+w.lang+`"
 contact = "security@example.jp"
-[hold]
-high_risk_recipients = 2
 [[route.group]]
 name = "staff"
 senders = ["alice"]
@@ -108,14 +108,14 @@ escalate_after = "1h"
 	bg := context.Background()
 
 	reply, err := send(t, a.SMTPAddr(), "alice", "alice-password", "alice@example.jp",
-		[]string{"colleague@example.jp", "yamada@gmial.com"}, bccShare("見積書の共有"))
+		[]string{"colleague@example.jp", "tanaka@kawasaki-shoji.example"}, bccShare("見積書の共有"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := idFrom(t, reply)
 	waitState(t, a.Store, id, store.Held)
 	reply, err = send(t, a.SMTPAddr(), "alice", "alice-password", "alice@example.jp",
-		[]string{"yamada@gmial.com", "sato@example.net"}, msg("risky", shareBody))
+		[]string{"yamada@gmial.com"}, msg("risky", shareBody))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ escalate_after = "1h"
 		held = messagesTo(up, "alice@example.jp")[1]
 	}
 	notice := decodeNotice(t, held.Data)
-	for _, want := range []string{w.wrongAddress, "yamada@gmial.com", "drive.google.com", "security@example.jp", "JST (+09:00)", id} {
+	for _, want := range []string{w.wrongAddress, "tanaka@kawasaki-shoji.example", "drive.google.com", "security@example.jp", "JST (+09:00)", id} {
 		if !strings.Contains(notice, want) {
 			t.Errorf("hold notice lacks %q:\n%s", want, notice)
 		}
@@ -263,7 +263,15 @@ escalate_after = "1h"
 		t.Errorf("approval notice does not name the officer:\n%s", n)
 	}
 
-	// A high-risk hold (two unknown recipients): the domain must be typed.
+	// A high-risk hold (a look-alike recipient domain): the warning is on
+	// the panel in the reader's language, and the domain must be typed.
+	step(t, ctx, "high-risk message",
+		chromedp.Navigate(base+"/messages/"+risky),
+		chromedp.WaitVisible(chromedp.ID("high-risk")),
+	)
+	if s := text(t, ctx, chromedp.CSS("#signals")); !strings.Contains(s, w.lookalike) {
+		t.Errorf("look-alike warning not on the panel: %q", s)
+	}
 	step(t, ctx, "high-risk confirmation",
 		chromedp.Navigate(base+"/messages/"+risky+"/approve"),
 		chromedp.WaitVisible(chromedp.ID("confirm-domain")),

@@ -318,7 +318,9 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 // own places; any other field is evidence added later (look-alike
 // domains, personal-data counts …) and is shown as a signal.
 var knownVerdictFields = map[string]bool{"action": true, "reasons": true, "links": true, "links_omitted": true,
-	"recipients": true, "unknown": true, "problems": true}
+	"recipients": true, "unknown": true, "problems": true,
+	// Shown in the links table.
+	"unknown_destinations": true, "unknown_destinations_omitted": true}
 
 var knownRcptFields = map[string]bool{"addr": true, "class": true, "allow_entry": true}
 

@@ -152,6 +152,21 @@ func (n *Notifier) found(m *store.Message, v *policy.Verdict) string {
 		}
 		lines = append(lines, fmt.Sprintf(t.foundLink, host, l.Provider))
 	}
+	// Look-alike recipients are named with the pair, so that the sender
+	// sees the typo at once.
+	for i, l := range v.Lookalikes {
+		if i == 5 {
+			break
+		}
+		text := l.Ja
+		if n.cfg.Language == "en" {
+			text = l.En
+		}
+		lines = append(lines, l.Rcpt+": "+text)
+	}
+	if p := v.Personal; p != nil && (p.Records > 0 || p.MyNumbers > 0 || p.CardNumbers > 0) {
+		lines = append(lines, fmt.Sprintf(t.foundPersonal, p.Records, p.MyNumbers, p.CardNumbers))
+	}
 	for _, sig := range extraFindings(m.Verdict, n.cfg.Language, t.signalNames) {
 		lines = append(lines, fmt.Sprintf(t.foundOther, sig))
 	}
@@ -437,7 +452,8 @@ func hostOf(raw string) string {
 
 // knownVerdict are the verdict fields notices word themselves.
 var knownVerdict = map[string]bool{"action": true, "reasons": true, "links": true, "links_omitted": true,
-	"recipients": true, "unknown": true, "problems": true}
+	"recipients": true, "unknown": true, "problems": true, "lookalikes": true, "personal": true,
+	"unknown_destinations": true, "unknown_destinations_omitted": true, "visible_external_recipients": true}
 
 // extraFindings lists the verdict's other fields that are set, as
 // "name: value" (counts of personal records, look-alike domains …),

@@ -43,7 +43,8 @@ func TestHeldNoticeJapanese(t *testing.T) {
 			DetailJA: rules[1].ReasonJA, DetailEN: rules[1].ReasonEN}},
 		"links":      []policy.LinkEvidence{{URL: "https://drive.google.com/drive/folders/1Ab", Provider: "Google Drive"}},
 		"unknown":    []string{"yamada@gmial.com"},
-		"lookalikes": []map[string]string{{"ja": "gmial.com は gmail.com に似ています", "en": "gmial.com looks like gmail.com"}},
+		"lookalikes": []map[string]string{{"rcpt": "yamada@gmial.com", "ja": "gmial.com は gmail.com に似ています", "en": "gmial.com looks like gmail.com"}},
+		"personal":   map[string]int{"records": 120, "my_numbers": 1},
 	}
 	vb, _ := json.Marshal(v)
 	m := &store.Message{Envelope: envelope.Envelope{ID: "id1", From: "alice@example.jp",
@@ -55,7 +56,8 @@ func TestHeldNoticeJapanese(t *testing.T) {
 	}
 	text := body(t, ns[0].Data)
 	for _, want := range []string{"yamada@gmial.com（未知）", "drive.google.com への共有リンク（Google Drive）",
-		"似たドメインの宛先: gmial.com は gmail.com に似ています", "2026-12-05 12:00 JST (+09:00)",
+		"yamada@gmial.com: gmial.com は gmail.com に似ています", "個人情報: 個人レコード 120件、マイナンバー 1件",
+		"2026-12-05 12:00 JST (+09:00)",
 		"情報セキュリティ担当 内線1234", "宛先が誤っている場合は取り下げて送り直してください", rules[1].ReasonJA} {
 		if !strings.Contains(text, want) {
 			t.Errorf("notice lacks %q:\n%s", want, text)

@@ -10,6 +10,7 @@ type texts struct {
 	foundUnknown    string // count, addresses
 	foundLink       string // host, provider
 	foundOther      string // "name: value"
+	foundPersonal   string // records, My Numbers, card numbers
 	signalNames     map[string]string
 	heldSenderSubj  string // subject
 	heldSender      string // subject, recipients, found, reasons, expiry, link, contact, id
@@ -41,13 +42,14 @@ func (n *Notifier) text() *texts {
 }
 
 var textsEN = texts{
-	displayName:  "Outbound mail guard",
-	subjectTag:   "[Held mail]",
-	noSubject:    "(no subject)",
-	unknownMark:  " (unknown)",
-	foundUnknown: "%d recipient(s) neither internal nor on the allowlist: %s",
-	foundLink:    "a share link to %s (%s)",
-	foundOther:   "%s",
+	displayName:   "Outbound mail guard",
+	subjectTag:    "[Held mail]",
+	noSubject:     "(no subject)",
+	unknownMark:   " (unknown)",
+	foundUnknown:  "%d recipient(s) neither internal nor on the allowlist: %s",
+	foundLink:     "a share link to %s (%s)",
+	foundOther:    "%s",
+	foundPersonal: "personal data: %d person records, %d My Numbers, %d card numbers",
 	signalNames: map[string]string{
 		"lookalikes": "look-alike recipient domains", "first_contact": "first contact",
 		"visible_external_recipients": "external addresses visible in To/Cc",
@@ -169,13 +171,14 @@ Message ID: %s
 }
 
 var textsJA = texts{
-	displayName:  "送信メールガード",
-	subjectTag:   "【送信保留】",
-	noSubject:    "（件名なし）",
-	unknownMark:  "（未知）",
-	foundUnknown: "社内でも許可リストにもない宛先 %d件: %s",
-	foundLink:    "%s への共有リンク（%s）",
-	foundOther:   "%s",
+	displayName:   "送信メールガード",
+	subjectTag:    "【送信保留】",
+	noSubject:     "（件名なし）",
+	unknownMark:   "（未知）",
+	foundUnknown:  "社内でも許可リストにもない宛先 %d件: %s",
+	foundLink:     "%s への共有リンク（%s）",
+	foundOther:    "%s",
+	foundPersonal: "個人情報: 個人レコード %d件、マイナンバー %d件、カード番号 %d件",
 	signalNames: map[string]string{
 		"lookalikes": "似たドメインの宛先", "first_contact": "初めて送る宛先",
 		"visible_external_recipients": "To/Cc に見える社外のアドレス",
