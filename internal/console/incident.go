@@ -212,6 +212,9 @@ func (c *Console) incidentCreate(w http.ResponseWriter, r *http.Request, u *stor
 	case errors.Is(err, incident.ErrState):
 		c.errorPage(w, r, u, http.StatusConflict, "incident.cannot_open")
 		return
+	case errors.Is(err, incident.ErrReported):
+		c.errorPage(w, r, u, http.StatusConflict, "incident.already_reported")
+		return
 	case err != nil:
 		c.fail(w, r, u, err)
 		return
@@ -270,7 +273,7 @@ func (c *Console) renderIncident(w http.ResponseWriter, r *http.Request, u *stor
 		Deadlines: in.Deadlines(c.inc.Rules()), Now: c.cfg.Now(), Statuses: incident.Statuses}
 	d.Section = "incidents"
 	d.Reportable, d.Why = in.Reportable()
-	d.AwareLocal = in.Aware.In(time.Local).Format("2006-01-02T15:04")
+	d.AwareLocal = in.Aware.In(c.inc.Rules().Defaults().Zone).Format("2006-01-02T15:04")
 	for _, s := range incident.Statuses {
 		if s != in.Status && in.Status != incident.Closed && (s == incident.Closed || slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, in.Status)) {
 			d.Next = append(d.Next, s)
@@ -308,18 +311,12 @@ func (c *Console) incidentChange(w http.ResponseWriter, r *http.Request, u *stor
 		wr, se := r.PostFormValue("wrongful") == "1", r.PostFormValue("sensitive") == "1"
 		ch.Wrongful, ch.Sensitive = &wr, &se
 		if a := r.PostFormValue("aware"); a != "" {
-			t, err := time.ParseInLocation("2006-01-02T15:04", a, time.Local)
+			t, err := time.ParseInLocation("2006-01-02T15:04", a, c.inc.Rules().Defaults().Zone)
 			if err != nil {
 				c.errorPage(w, r, u, http.StatusBadRequest, "incident.bad_time")
 				return
 			}
 			ch.Aware = &t
-		}
-		if v := r.PostFormValue("version"); v != "" {
-			var n int64
-			if err := json.Unmarshal([]byte(v), &n); err == nil {
-				ch.Version = n
-			}
 		}
 	case "status":
 		s := incident.Status(r.PostFormValue("status"))
@@ -328,6 +325,12 @@ func (c *Console) incidentChange(w http.ResponseWriter, r *http.Request, u *stor
 		ch.Step = &incident.StepChange{ID: r.PostFormValue("step"), Done: r.PostFormValue("done") == "1", Note: r.PostFormValue("note")}
 	default:
 		c.errorPage(w, r, u, http.StatusNotFound, "err.not_found")
+		return
+	}
+	// Every form carries the version it was made from: a change made on
+	// a page older than someone else's change is refused, not applied.
+	if err := json.Unmarshal([]byte(r.PostFormValue("version")), &ch.Version); err != nil || ch.Version < 1 {
+		c.errorPage(w, r, u, http.StatusBadRequest, "err.bad_request")
 		return
 	}
 	_, err := c.inc.Update(r.Context(), u, id, ch)

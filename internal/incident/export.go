@@ -4,6 +4,7 @@ import (
 	"embed"
 	"html/template"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -17,7 +18,25 @@ var printTmpl = template.Must(template.New("print.html").Funcs(template.FuncMap{
 		}
 		return ja
 	},
+	// p keeps what came from mail (subjects, file names, addresses, notes)
+	// from reordering or hiding the printed text: control and bidi
+	// formatting characters are shown as U+FFFD.
+	"p": printable,
 }).ParseFS(printFS, "print.html"))
+
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0,
+			r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e,
+			r >= 0x2066 && r <= 0x2069, r == 0xfeff:
+			return '\ufffd'
+		}
+		return r
+	}, s)
+}
 
 type printData struct {
 	In         *Incident

@@ -230,10 +230,15 @@ type Deadline struct {
 // guidelines: the preliminary report "promptly" (in practice within 3–5
 // days of becoming aware), the final report within 30 days, 60 where the
 // leak was caused by a wrongful act.
+//
+// Days are counted as the PPC guidelines count them: the day of becoming
+// aware is day 1, and a deadline of N days ends at the end of day N, in
+// Japan's time (Zone).
 type Rules struct {
-	PreliminaryDays   int // default 5
-	FinalDays         int // default 30
-	FinalDaysWrongful int // default 60
+	PreliminaryDays   int            // default 5
+	FinalDays         int            // default 30
+	FinalDaysWrongful int            // default 60
+	Zone              *time.Location // default Asia/Tokyo (JST)
 }
 
 func (r *Rules) defaults() {
@@ -246,6 +251,19 @@ func (r *Rules) defaults() {
 	if r.FinalDaysWrongful <= 0 {
 		r.FinalDaysWrongful = 60
 	}
+	if r.Zone == nil {
+		r.Zone = jst
+	}
+}
+
+// Defaults returns r with its defaults filled in.
+func (r Rules) Defaults() Rules { r.defaults(); return r }
+
+// due is the end of day n, day 1 being the day of t, in zone: midnight
+// starting day n+1.
+func due(t time.Time, n int, zone *time.Location) time.Time {
+	y, m, d := t.In(zone).Date()
+	return time.Date(y, m, d+n, 0, 0, 0, 0, zone)
 }
 
 // Deadlines returns the incident's reporting deadlines.
@@ -256,9 +274,9 @@ func (in *Incident) Deadlines(r Rules) []Deadline {
 		final = r.FinalDaysWrongful
 	}
 	return []Deadline{
-		{Key: "preliminary", Ja: "速報", En: "Preliminary report", Due: in.Aware.AddDate(0, 0, r.PreliminaryDays),
+		{Key: "preliminary", Ja: "速報", En: "Preliminary report", Due: due(in.Aware, r.PreliminaryDays, r.Zone),
 			Done: in.Status.rank() >= PreliminarySent.rank()},
-		{Key: "final", Ja: "確報", En: "Final report", Due: in.Aware.AddDate(0, 0, final),
+		{Key: "final", Ja: "確報", En: "Final report", Due: due(in.Aware, final, r.Zone),
 			Done: in.Status.rank() >= FinalSent.rank()},
 	}
 }
@@ -292,6 +310,23 @@ func containsKind(kinds []string, k string) bool {
 		}
 	}
 	return false
+}
+
+// Redacted returns the record as a reporter who does not manage incidents
+// may see it: without who viewed the message in the console and without
+// the officers' decisions and comments, which are the officers' record.
+func (in *Incident) Redacted() *Incident {
+	c := *in
+	c.Facts.Viewers = nil
+	c.Facts.Decision = ""
+	c.Facts.Timeline = nil
+	for _, e := range in.Facts.Timeline {
+		if strings.HasPrefix(e.Action, "hold.") || strings.HasPrefix(e.Action, "message.view") {
+			continue
+		}
+		c.Facts.Timeline = append(c.Facts.Timeline, e)
+	}
+	return &c
 }
 
 // Encode is the stored form of the record.

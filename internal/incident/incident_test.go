@@ -86,8 +86,17 @@ func TestOpenPrefilled(t *testing.T) {
 	if len(f.Links) != 1 || f.Links[0].Scope != "folder" || f.Links[0].Anyone != "likely" || f.Links[0].Provider != "Google Drive" {
 		t.Errorf("links: %+v", f.Links)
 	}
-	if f.PersonalRecords != 9683 || len(f.Viewers) != 1 || f.Viewers[0].User != "olga" {
-		t.Errorf("records %d viewers %+v", f.PersonalRecords, f.Viewers)
+	if f.PersonalRecords != 9683 || len(f.Viewers) != 0 {
+		t.Errorf("records %d; the sender sees the viewers %+v", f.PersonalRecords, f.Viewers)
+	}
+	full, err := svc.Get(ctx, officer, in.ID, "console")
+	if err != nil || len(full.Facts.Viewers) != 1 || full.Facts.Viewers[0].User != "olga" {
+		t.Errorf("officer's view: %v viewers %+v", err, full.Facts.Viewers)
+	}
+	// Opening it again shows the same incident; another sender cannot.
+	again, err := svc.Open(ctx, sender, "msg1", "")
+	if err != nil || again.ID != in.ID {
+		t.Errorf("second report of the same message: %v, %v (first %s)", err, again, in.ID)
 	}
 	if len(f.Attachments) != 1 || f.Attachments[0].Name != "患者一覧.xlsx" || f.Attachments[0].Records != 9683 {
 		t.Errorf("attachments from the personal-data evidence: %+v", f.Attachments)
@@ -116,8 +125,14 @@ func TestOpenPrefilled(t *testing.T) {
 		t.Errorf("9,683 records not reportable (%s)", why)
 	}
 	ds := in.Deadlines(svc.Rules())
-	if got := ds[1].Due.Sub(in.Aware); got != 30*24*time.Hour {
-		t.Errorf("final deadline %v after awareness", got)
+	// Aware 2026-12-01 19:00 JST (10:00 UTC): day 1 is 1 December, so the
+	// preliminary report is due at the end of 5 December and the final
+	// one at the end of 30 December, Japan time.
+	if want := time.Date(2026, 12, 6, 0, 0, 0, 0, jst); !ds[0].Due.Equal(want) {
+		t.Errorf("preliminary deadline %v; want %v", ds[0].Due, want)
+	}
+	if want := time.Date(2026, 12, 31, 0, 0, 0, 0, jst); !ds[1].Due.Equal(want) {
+		t.Errorf("final deadline %v; want %v", ds[1].Due, want)
 	}
 	// The sender sees it; another sender does not; the open is audited.
 	if _, err := svc.Get(ctx, sender, in.ID, "console"); err != nil {
@@ -151,7 +166,7 @@ func TestUpdateStatusStepsAndConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in2.Report.Cause != "オートコンプリートの誤選択" || in2.Deadlines(svc.Rules())[1].Due.Sub(in2.Aware) != 60*24*time.Hour {
+	if in2.Report.Cause != "オートコンプリートの誤選択" || !in2.Deadlines(svc.Rules())[1].Due.Equal(time.Date(2027, 1, 30, 0, 0, 0, 0, jst)) {
 		t.Errorf("after update: cause %q final due %v", in2.Report.Cause, in2.Deadlines(svc.Rules())[1].Due)
 	}
 	if _, err := svc.Update(ctx, officer, in.ID, Change{Version: in.Version, Report: map[string]string{"cause": "stale"}}); !errors.Is(err, ErrConflict) {

@@ -7,6 +7,8 @@ import (
 	"time"
 )
 
+// jst is Japan's time: the APPI's deadlines are days in Japan. The fixed
+// zone needs no time-zone database (Japan has no daylight saving time).
 var jst = time.FixedZone("JST", 9*3600)
 
 func jaTime(t time.Time) string {

@@ -27,6 +27,9 @@ var (
 	// ErrState: the change is not possible in the incident's or the
 	// message's state.
 	ErrState = errors.New("incident: not possible in this state")
+	// ErrReported: someone else has already opened an incident about the
+	// message; the officers handle it.
+	ErrReported = errors.New("incident: already reported")
 )
 
 // Audit actions.
@@ -131,6 +134,18 @@ func (s *Service) Open(ctx context.Context, u *store.User, msgID, note string) (
 	if !ok {
 		return nil, ErrState
 	}
+	// One incident per message: opening it again shows the one there is
+	// (and tells nobody twice).
+	existing, err := s.st.Incidents(ctx, store.IncidentFilter{MsgID: m.ID, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) > 0 {
+		if Manager(u) || existing[0].Reporter == u.Name {
+			return s.load(ctx, u, existing[0].ID)
+		}
+		return nil, ErrReported
+	}
 	now := s.cfg.Now().UTC()
 	in := &Incident{
 		ID: "inc-" + store.NewID(now), MsgID: m.ID, Kind: kind, Reporter: u.Name, Status: Open,
@@ -172,6 +187,9 @@ func (s *Service) Open(ctx context.Context, u *store.User, msgID, note string) (
 	if len(notices) > 0 {
 		s.cfg.Kick()
 	}
+	if !Manager(u) {
+		in = in.Redacted()
+	}
 	s.log.Info("incident opened", zap.String("incident", in.ID), zap.String("msg_id", m.ID), zap.String("by", u.Name))
 	return in, nil
 }
@@ -193,7 +211,16 @@ func (s *Service) load(ctx context.Context, u *store.User, id string) (*Incident
 	if err != nil {
 		return nil, err
 	}
+	if in.ID != rec.ID || in.Reporter != rec.Reporter {
+		// The listed columns and the (sealed) record disagree: someone
+		// changed the database behind the guard's back.
+		s.log.Error("incident record does not match its row", zap.String("incident", rec.ID))
+		return nil, ErrNotFound
+	}
 	in.Version = rec.Version
+	if !Manager(u) {
+		in = in.Redacted()
+	}
 	return in, nil
 }
 
@@ -229,10 +256,15 @@ func (s *Service) List(ctx context.Context, u *store.User, status []string) ([]*
 	out := make([]*Incident, 0, len(recs))
 	for _, r := range recs {
 		in, err := Decode(r.Data)
-		if err != nil {
-			return nil, err
+		if err != nil || in.ID != r.ID || in.Reporter != r.Reporter {
+			// One unreadable record must not hide the others.
+			s.log.Error("unreadable incident record skipped", zap.String("incident", r.ID), zap.Error(err))
+			continue
 		}
 		in.Version = r.Version
+		if !Manager(u) {
+			in = in.Redacted()
+		}
 		out = append(out, in)
 	}
 	return out, nil
@@ -378,7 +410,7 @@ func (s *Service) write(ctx context.Context, in *Incident, actor, action string,
 // with an audit entry, in the transaction that queues the notices; of
 // several instances only one sends it).
 func (s *Service) Remind(ctx context.Context) (int, error) {
-	recs, err := s.st.Incidents(ctx, store.IncidentFilter{Status: []string{string(Open), string(PreliminarySent), string(FinalSent)}})
+	recs, err := s.st.Incidents(ctx, store.IncidentFilter{Status: []string{string(Open), string(PreliminarySent), string(FinalSent)}, Limit: 1 << 30})
 	if err != nil {
 		return 0, err
 	}
@@ -387,7 +419,8 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 	for _, r := range recs {
 		in, err := Decode(r.Data)
 		if err != nil {
-			return sent, err
+			s.log.Error("unreadable incident record: no reminders for it", zap.String("incident", r.ID), zap.Error(err))
+			continue
 		}
 		in.Version = r.Version
 		if in.Kind == KindNearMiss {

@@ -29,7 +29,14 @@ import (
 // returns the claims of those that are not alive to the queue.
 
 // reapEvery is how often the claims of dead instances are looked for.
-const reapEvery = 2 * time.Second
+// reapGrace is how long an instance must have been seen dead before its
+// claims are taken: longer than a live instance takes to re-join after a
+// database restart or a short network cut (instance.go retries within
+// 4 s), so that those are not taken for deaths.
+const (
+	reapEvery = 2 * time.Second
+	reapGrace = 10 * time.Second
+)
 
 // flight is one attempt in progress, for renewal.
 type flight struct {
@@ -149,23 +156,28 @@ func (q *Queue) reapLoop(ctx context.Context, cl store.Cluster) {
 	}()
 	t := time.NewTicker(reapEvery)
 	defer t.Stop()
+	dead := map[string]time.Time{} // since when each instance has been seen dead
 	for {
-		q.reap(cl)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			q.reap(cl, dead, time.Now())
 		case <-cl.Wake():
+			// Woken by a peer: look for due mail; the takeover scan
+			// stays on its timer, whatever the rate of wake-ups.
 			q.Kick()
 		}
 	}
 }
 
-// reap returns the claims of every registered instance that is not alive
-// to the queue, each release audited.
-func (q *Queue) reap(cl store.Cluster) {
+// reap returns to the queue the claims of every registered instance that
+// has been dead for reapGrace, each release audited. dead remembers since
+// when each instance has been seen dead (by the scans of this instance).
+func (q *Queue) reap(cl store.Cluster, dead map[string]time.Time, now time.Time) {
 	if !cl.Joined() {
-		return // we may be the one the others consider dead
+		clear(dead) // we may be the one the others consider dead
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	ins, err := cl.Instances(ctx)
@@ -175,7 +187,16 @@ func (q *Queue) reap(cl store.Cluster) {
 		return
 	}
 	for _, in := range ins {
-		if in.Live || !in.Registered || in.Claims == 0 || in.Name == q.cfg.Instance {
+		if in.Live || !in.Registered || in.Name == q.cfg.Instance {
+			delete(dead, in.Name)
+			continue
+		}
+		since, ok := dead[in.Name]
+		if !ok {
+			dead[in.Name] = now
+			continue
+		}
+		if in.Claims == 0 || now.Sub(since) < reapGrace {
 			continue
 		}
 		n, err := ReleaseClaims(q.st, in.Name, "system", "instance not alive", q.cfg.Now())

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -69,8 +71,17 @@ func TestLostClaimCutsAttempt(t *testing.T) {
 	for q.inFlight() == 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
-	// As a peer that found this instance dead would.
-	if _, err := ReleaseClaims(e.st, cfg.Instance, "test", "pretend dead", time.Now().Add(time.Hour)); err != nil {
+	// As a peer that found this instance dead would: release, then claim.
+	if _, err := ReleaseClaims(e.st, cfg.Instance, "test", "pretend dead", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Update(context.Background(), func(tx store.Tx) error {
+		got, err := tx.ClaimDue(time.Now(), "other", time.Now().Add(time.Hour), 10)
+		if err == nil && len(got) != 1 {
+			t.Errorf("the peer claimed %d", len(got))
+		}
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -81,4 +92,20 @@ func TestLostClaimCutsAttempt(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("attempt cut off %v after its claim was lost", time.Since(start))
+	// Its late outcome was refused (counted as not recorded) and did not
+	// overwrite the peer's claim.
+	notRecorded := func() float64 {
+		var m dto.Metric
+		q.met.attempts.WithLabelValues(resultError).Write(&m)
+		return m.GetCounter().GetValue()
+	}
+	for notRecorded() < 1 {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the cut-off attempt's outcome was neither refused nor counted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := e.get(m.ID); got.State != store.Sending || got.Owner != "other" {
+		t.Errorf("after the cut-off attempt: state %s owner %q; want the peer's claim untouched", got.State, got.Owner)
+	}
 }
