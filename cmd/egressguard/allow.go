@@ -34,7 +34,7 @@ type allowRecord struct {
 
 func cmdAllow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = `usage:
-  egressguard allow list
+  egressguard allow list [--json]
   egressguard allow add VALUE --reason TEXT [--expires 2027-03-31|720h] [--sender ADDR|DOMAIN ...] [--confirm-free-mail]
   egressguard allow remove ID [--why TEXT]
   egressguard allow import FILE     (JSON Lines as written by export, or one VALUE per line; "-" for stdin)
@@ -46,12 +46,22 @@ VALUE: user@example.com (one address), example.com (the domain), .example.com (w
 	}
 	sub := args[0]
 	fs, cfgPath := newFlags("allow "+sub, stderr)
-	reason := fs.String("reason", "", "why this recipient may receive share links (required)")
-	expires := fs.String("expires", "", "expiry: a date, an RFC 3339 time, or a duration such as 720h")
-	why := fs.String("why", "", "why the entry is removed")
-	confirm := fs.Bool("confirm-free-mail", false, "confirm allowing a whole free-mail domain")
+	reason, expires, why := new(string), new(string), new(string)
+	confirm, asJSON := new(bool), new(bool)
 	var senders multiFlag
-	fs.Var(&senders, "sender", "limit the entry to mail from this sender `ADDR` or domain (repeat)")
+	switch sub {
+	case "add":
+		fs.StringVar(reason, "reason", "", "why this recipient may receive share links (required)")
+		fs.StringVar(expires, "expires", "", "expiry: a date, an RFC 3339 time, or a duration such as 720h")
+		fs.BoolVar(confirm, "confirm-free-mail", false, "confirm allowing a whole free-mail domain")
+		fs.Var(&senders, "sender", "limit the entry to mail from this sender `ADDR` or domain (repeat)")
+	case "import":
+		fs.StringVar(reason, "reason", "", "reason for lines that give none")
+	case "remove":
+		fs.StringVar(why, "why", "", "why the entry is removed")
+	case "list":
+		fs.BoolVar(asJSON, "json", false, "print the entries as JSON")
+	}
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
@@ -77,6 +87,13 @@ VALUE: user@example.com (one address), example.com (the domain), .example.com (w
 			if err != nil {
 				return err
 			}
+			if *asJSON {
+				out := []allowRecord{}
+				for _, e := range es {
+					out = append(out, toRecord(e))
+				}
+				return printJSON(stdout, out)
+			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tENTRY\tKIND\tSCOPE\tEXPIRES\tADDED BY\tREASON")
 			for _, e := range es {
@@ -86,7 +103,7 @@ VALUE: user@example.com (one address), example.com (the domain), .example.com (w
 				}
 				exp := "never"
 				if !e.Expires.IsZero() {
-					exp = e.Expires.Local().Format(time.DateTime)
+					exp = displayZone.Minute(e.Expires)
 					if !e.Expires.After(time.Now()) {
 						exp += " (expired)"
 					}
@@ -121,20 +138,7 @@ VALUE: user@example.com (one address), example.com (the domain), .example.com (w
 			enc := json.NewEncoder(stdout)
 			enc.SetEscapeHTML(false)
 			for _, e := range es {
-				r := allowRecord{ID: e.ID, Value: allowlist.Display(e.Kind, e.Value), Kind: e.Kind, Reason: e.Reason, AddedBy: e.AddedBy,
-					Senders: e.Senders, FreeMail: e.FreeMail, Source: e.Source}
-				if e.Kind == store.AllowAddress || e.Kind == store.AllowDomain {
-					r.Value = e.Value
-				} else {
-					r.Value = "." + e.Value
-				}
-				if !e.Added.IsZero() {
-					r.Added = e.Added.UTC().Format(time.RFC3339)
-				}
-				if !e.Expires.IsZero() {
-					r.Expires = e.Expires.UTC().Format(time.RFC3339)
-				}
-				if err := enc.Encode(r); err != nil {
+				if err := enc.Encode(toRecord(e)); err != nil {
 					return err
 				}
 			}
@@ -143,6 +147,24 @@ VALUE: user@example.com (one address), example.com (the domain), .example.com (w
 		}
 		return nil
 	})
+}
+
+// toRecord is an entry as export and list --json write it.
+func toRecord(e *store.AllowEntry) allowRecord {
+	r := allowRecord{ID: e.ID, Value: allowlist.Display(e.Kind, e.Value), Kind: e.Kind, Reason: e.Reason, AddedBy: e.AddedBy,
+		Senders: e.Senders, FreeMail: e.FreeMail, Source: e.Source}
+	if e.Kind == store.AllowAddress || e.Kind == store.AllowDomain {
+		r.Value = e.Value
+	} else {
+		r.Value = "." + e.Value
+	}
+	if !e.Added.IsZero() {
+		r.Added = e.Added.UTC().Format(time.RFC3339)
+	}
+	if !e.Expires.IsZero() {
+		r.Expires = e.Expires.UTC().Format(time.RFC3339)
+	}
+	return r
 }
 
 func parseExpiry(s string) (time.Time, error) {

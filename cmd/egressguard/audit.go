@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/egressguard/egressguard/internal/audit"
@@ -21,7 +24,8 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   egressguard audit verify [--config FILE] [--head CHECKPOINTS [--pubkey KEY]]
   egressguard audit export [--config FILE] [--since T] [--until T] [--msg ID] [--user U]
   egressguard audit keygen
-T is RFC 3339 ("2026-11-01T00:00:00+09:00") or a date ("2026-11-01", local time, as the console shows it).
+T is a duration back from now ("24h", "7d"), RFC 3339 ("2026-11-01T00:00:00+09:00"),
+or a date or time in the configured time_zone ("2026-11-01", "2026-11-01T09:00").
 --head checks the database against the newest checkpoint in the file (audit.checkpoint_file):
 entries up to it must all be there, unchanged. KEY is the public key "audit keygen" printed;
 default: the one of audit.checkpoint_key_file.`
@@ -31,12 +35,18 @@ default: the one of audit.checkpoint_key_file.`
 	}
 	sub := args[0]
 	fs, cfgPath := newFlags("audit "+sub, stderr)
-	since := fs.String("since", "", "entries at or after `T`")
-	until := fs.String("until", "", "entries before `T`")
-	msgID := fs.String("msg", "", "entries about message `ID`")
-	user := fs.String("user", "", "entries by `USER`")
-	head := fs.String("head", "", "verify against the newest checkpoint in `FILE`")
-	pubkey := fs.String("pubkey", "", "public `KEY` of the checkpoints (ed25519:...)")
+	since, until, msgID, user := new(string), new(string), new(string), new(string)
+	head, pubkey := new(string), new(string)
+	switch sub {
+	case "export":
+		fs.StringVar(since, "since", "", "entries at or after `T` (e.g. 24h: the last day)")
+		fs.StringVar(until, "until", "", "entries before `T`")
+		fs.StringVar(msgID, "msg", "", "entries about message `ID`")
+		fs.StringVar(user, "user", "", "entries by `USER`")
+	case "verify":
+		fs.StringVar(head, "head", "", "verify against the newest checkpoint in `FILE`")
+		fs.StringVar(pubkey, "pubkey", "", "public `KEY` of the checkpoints (ed25519:...)")
+	}
 	if _, err := parseInterleaved(fs, args[1:]); err != nil {
 		return err
 	}
@@ -89,14 +99,15 @@ default: the one of audit.checkpoint_key_file.`
 		})
 	case "export":
 		f := store.AuditFilter{MsgID: *msgID, Actor: *user}
-		var err error
-		if f.Since, err = parseTime(*since); err != nil {
-			return fmt.Errorf("--since: %w", err)
-		}
-		if f.Until, err = parseTime(*until); err != nil {
-			return fmt.Errorf("--until: %w", err)
-		}
 		return withStore(*cfgPath, stderr, func(st store.Store) error {
+			// Times are read in the config's zone, known from here on.
+			var err error
+			if f.Since, err = parseTime(*since, time.Now()); err != nil {
+				return fmt.Errorf("--since: %w", err)
+			}
+			if f.Until, err = parseTime(*until, time.Now()); err != nil {
+				return fmt.Errorf("--until: %w", err)
+			}
 			return exportAudit(ctx, st, f, stdout)
 		})
 	}
@@ -120,14 +131,33 @@ func checkpointKey(cfg *config.Config, given string) (ed25519.PublicKey, error) 
 	return priv.Public().(ed25519.PublicKey), nil
 }
 
-func parseTime(s string) (time.Time, error) {
+// parseTime reads a time for --since and --until: a duration back from
+// now ("24h", "90m", "7d"), RFC 3339, or a date or time in the display zone.
+func parseTime(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+	if d, ok := parseAgo(s); ok {
+		return now.Add(-d), nil
 	}
-	return time.ParseInLocation(time.DateOnly, s, time.Local)
+	return displayZone.Parse(s)
+}
+
+// parseAgo reads a positive Go duration, or whole days ("7d").
+func parseAgo(s string) (time.Duration, bool) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, false
+		}
+		return time.Duration(days) * 24 * time.Hour, true
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, false
+	}
+	return d, true
 }
 
 // auditLine is one exported entry, JSON Lines.
@@ -170,7 +200,8 @@ func exportAudit(ctx context.Context, st store.Store, f store.AuditFilter, w io.
 }
 
 func cmdKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, _ := newFlags("keygen", stderr)
+	fs := flag.NewFlagSet("egressguard keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	id := fs.Uint("id", uint(time.Now().Unix()), "key `ID` (the highest ID in the key file is the current key)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err

@@ -25,6 +25,7 @@ import (
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // parseInterleaved parses flags that may come before, between or after
@@ -44,11 +45,16 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// displayZone is the zone the CLI shows times in: the config's
+// time_zone once a command has loaded the config, else the local zone.
+var displayZone tz.Zone
+
 func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}
+	displayZone = cfg.Zone
 	return cfg, nil
 }
 
@@ -247,7 +253,7 @@ func readPassword(stdin bool, prompt string, stderr io.Writer) (string, error) {
 func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = `usage:
   egressguard user add NAME [--role sender|officer|admin ...] [--address ADDR ...] [--password-stdin]
-  egressguard user list
+  egressguard user list [--json]
   egressguard user passwd NAME [--password-stdin]
   egressguard user disable NAME
   egressguard user enable NAME`
@@ -258,10 +264,16 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sub := args[0]
 	fs, cfgPath := newFlags("user "+sub, stderr)
 	var roles, addrs multiFlag
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	if sub == "add" {
+	pwStdin, asJSON := new(bool), new(bool)
+	switch sub {
+	case "add":
 		fs.Var(&roles, "role", "role `ROLE` (sender, officer, admin; repeat for several; default sender)")
 		fs.Var(&addrs, "address", "envelope sender `ADDR` the user may use (repeat for aliases)")
+		fs.BoolVar(pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "passwd":
+		fs.BoolVar(pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "list":
+		fs.BoolVar(asJSON, "json", false, "print the accounts as JSON")
 	}
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
@@ -284,6 +296,9 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return err
 			}
 			if _, err := acc.Add(ctx, cliActor(), pos[0], pw, roles, addrs); err != nil {
+				if errors.Is(err, store.ErrExists) {
+					return fmt.Errorf("user %q already exists (see 'egressguard user list')", strings.ToLower(pos[0]))
+				}
 				return err
 			}
 			fmt.Fprintf(stdout, "user %s added\n", strings.ToLower(pos[0]))
@@ -306,6 +321,19 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
+			if *asJSON {
+				type jsonUser struct {
+					Name      string   `json:"name"`
+					Roles     []string `json:"roles"`
+					Addresses []string `json:"addresses"`
+					Disabled  bool     `json:"disabled"`
+				}
+				out := []jsonUser{}
+				for _, u := range users {
+					out = append(out, jsonUser{u.Name, u.Roles, u.Addresses, u.Disabled})
+				}
+				return printJSON(stdout, out)
+			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tROLES\tADDRESSES\tSTATUS")
 			for _, u := range users {
@@ -322,6 +350,14 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return nil
 	})
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // cliActor names the person at the terminal in the audit log.

@@ -16,13 +16,15 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/console"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 const heldUsage = `usage:
   egressguard held list [--rule RULE] [--sender TEXT] [--json]
   egressguard held show ID [--json]
-  egressguard held approve ID
+  egressguard held approve ID [--domain DOMAIN]   (DOMAIN: for a high-risk message)
   egressguard held reject ID --comment TEXT [--near-miss]
+  egressguard held justify ID --text TEXT        (the sender: why it must go out)
   egressguard held withdraw ID
 
 Every command talks to the console's API:
@@ -102,27 +104,37 @@ func (c *apiClient) call(ctx context.Context, method, path string, in, out any) 
 }
 
 func cmdHeld(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		fmt.Fprintln(stderr, heldUsage)
 		return exitError{2}
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(stdout, heldUsage)
+		return nil
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("egressguard held "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, heldUsage) }
 	base := fs.String("url", envOr("EGRESSGUARD_URL", "http://127.0.0.1:8025"), "console `URL`")
 	token := fs.String("token", os.Getenv("EGRESSGUARD_TOKEN"), "API `TOKEN`")
-	asJSON := fs.Bool("json", false, "print the API's JSON answer")
-	var rule, sender, comment *string
+	asJSON := new(bool)
+	var rule, sender, comment, domain, justification *string
 	var nearMiss *bool
 	switch sub {
 	case "list":
 		rule = fs.String("rule", "", "only mail held by `RULE`")
 		sender = fs.String("sender", "", "only mail whose sender or user contains `TEXT`")
+		fs.BoolVar(asJSON, "json", false, "print the API's JSON answer")
+	case "show":
+		fs.BoolVar(asJSON, "json", false, "print the API's JSON answer")
+	case "approve":
+		domain = fs.String("domain", "", "the recipient's `DOMAIN`, typed to approve a high-risk message")
 	case "reject":
 		comment = fs.String("comment", "", "comment for the sender (required)")
 		nearMiss = fs.Bool("near-miss", false, "a misdirection was caught: tell the incident contacts")
-	case "show", "approve", "withdraw":
+	case "justify":
+		justification = fs.String("text", "", "why the message must go out (the sender; officers read it)")
+	case "withdraw":
 	default:
 		fmt.Fprintln(stderr, heldUsage)
 		return exitError{2}
@@ -184,7 +196,7 @@ func cmdHeld(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return printDetail(stdout, &d)
 	case "approve":
 		var out console.APIOutcome
-		if err := c.call(ctx, "POST", msgPath+"/approve", struct{}{}, &out); err != nil {
+		if err := c.call(ctx, "POST", msgPath+"/approve", console.APIApproveRequest{ConfirmDomain: *domain}, &out); err != nil {
 			return apiErr(err)
 		}
 		if out.Released {
@@ -202,6 +214,12 @@ func cmdHeld(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return apiErr(err)
 		}
 		fmt.Fprintf(stdout, "%s rejected: it will not be sent\n", id)
+	case "justify":
+		var out console.APIOutcome
+		if err := c.call(ctx, "POST", msgPath+"/justify", console.APIJustifyRequest{Justification: *justification}, &out); err != nil {
+			return apiErr(err)
+		}
+		fmt.Fprintf(stdout, "%s: explanation recorded; the officers will see it\n", id)
 	case "withdraw":
 		var out console.APIOutcome
 		if err := c.call(ctx, "POST", msgPath+"/withdraw", struct{}{}, &out); err != nil {
@@ -210,6 +228,16 @@ func cmdHeld(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "%s withdrawn: it will not be sent\n", id)
 	}
 	return nil
+}
+
+// zoneOf is the guard's display zone as the API names it; the local
+// zone if it is not known here.
+func zoneOf(name string) tz.Zone {
+	z, err := tz.Load(name)
+	if err != nil {
+		return tz.Zone{}
+	}
+	return z
 }
 
 func envOr(name, def string) string {
@@ -327,9 +355,13 @@ func printDetail(w io.Writer, d *console.APIDetail) error {
 		field(k, v)
 	}
 	field("Subject", termSafe(d.Subject))
-	field("Received", d.Received.Local().Format(time.DateTime))
+	zone := zoneOf(d.TimeZone)
+	field("Received", zone.Minute(d.Received))
 	if d.HoldExpires != nil {
-		field("Expires", d.HoldExpires.Local().Format(time.DateTime))
+		field("Expires", zone.Minute(*d.HoldExpires))
+	}
+	if d.HighRisk {
+		field("High risk", "yes ("+termSafe(strings.Join(d.RiskWhy, ", "))+"): approve with --domain and the recipient's domain")
 	}
 	field("Size", fmt.Sprint(d.Size))
 	if err := tw.Flush(); err != nil {
@@ -372,6 +404,12 @@ func printDetail(w io.Writer, d *console.APIDetail) error {
 			fmt.Fprintf(w, "  %s  %s  %d bytes%s\n", termSafe(a.Filename), termSafe(a.ContentType), a.Size, enc)
 		}
 	}
+	if len(d.Justifications) > 0 {
+		fmt.Fprintln(w, "\nThe sender's explanation:")
+		for _, j := range d.Justifications {
+			fmt.Fprintf(w, "  %s  %s: %s\n", zone.Minute(j.At), termSafe(j.Actor), termSafe(j.Comment))
+		}
+	}
 	fmt.Fprintln(w, "\nDecisions:")
 	if len(d.Decisions) == 0 {
 		fmt.Fprintln(w, "  none yet")
@@ -385,7 +423,7 @@ func printDetail(w io.Writer, d *console.APIDetail) error {
 		if x.Comment != "" {
 			c = ": " + termSafe(x.Comment)
 		}
-		fmt.Fprintf(w, "  %s  %s  %s%s%s\n", x.At.Local().Format(time.DateTime), termSafe(x.Actor), termSafe(x.Kind), nm, c)
+		fmt.Fprintf(w, "  %s  %s  %s%s%s\n", zone.Minute(x.At), termSafe(x.Actor), termSafe(x.Kind), nm, c)
 	}
 	if d.BodyDeleted {
 		fmt.Fprintln(w, "\nThe content has been destroyed (retention).")

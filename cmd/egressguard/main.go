@@ -21,15 +21,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/egressguard/egressguard/internal/config"
+	"github.com/egressguard/egressguard/internal/store"
+	buildversion "github.com/egressguard/egressguard/internal/version"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -44,26 +48,26 @@ type command struct {
 	name  string
 	usage string
 	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	group bool // has subcommands; run with no arguments prints their usage
 }
+
+func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" || a == "help" }
 
 func commands() []command {
 	return []command{
-		{"serve", "run the guard", cmdServe},
-		{"config", "config check: validate a config file", cmdConfig},
-		{"check", "dry-run: print the verdict for a message file", cmdCheck},
-		{"user", "manage accounts: add, list, passwd, disable, enable", cmdUser},
-		{"held", "held mail: list, show, approve, reject, withdraw (through the API)", cmdHeld},
-		{"token", "API tokens: create, list, revoke", cmdToken},
-		{"allow", "allowlist: list, add, remove, import, export", cmdAllow},
-		{"correspondents", "who received delivered mail: import (Postfix log, CSV), show DOMAIN", cmdCorrespondents},
-		{"audit", "audit verify | export | keygen: check or export the audit chain", cmdAudit},
-		{"queue", "delivery queue: claims and their owners; release a dead instance's claims", cmdQueue},
-		{"incident", "incident records: list, show, export", cmdIncident},
-		{"keygen", "print a new key line for the body key file", cmdKeygen},
-		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
-			fmt.Fprintln(out, "egressguard", version)
-			return nil
-		}},
+		{"serve", "run the guard", cmdServe, false},
+		{"config", "config check: validate a config file", cmdConfig, true},
+		{"check", "dry-run: print the verdict for a message file", cmdCheck, false},
+		{"user", "manage accounts: add, list, passwd, disable, enable", cmdUser, true},
+		{"held", "held mail: list, show, approve, reject, withdraw (through the API)", cmdHeld, true},
+		{"token", "API tokens: create, list, revoke", cmdToken, true},
+		{"allow", "allowlist: list, add, remove, import, export", cmdAllow, true},
+		{"correspondents", "who received delivered mail: import (Postfix log, CSV), show DOMAIN", cmdCorrespondents, true},
+		{"audit", "audit verify | export | keygen: check or export the audit chain", cmdAudit, true},
+		{"queue", "delivery queue: claims and their owners; release a dead instance's claims", cmdQueue, false},
+		{"incident", "incident records: list, show, export", cmdIncident, true},
+		{"keygen", "print a new key line for the body key file", cmdKeygen, false},
+		{"version", "print the version and the commit it was built from", cmdVersion, false},
 	}
 }
 
@@ -76,6 +80,9 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	if version != "dev" {
+		buildversion.Version = version
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -90,17 +97,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.name != args[0] {
 			continue
 		}
+		if len(args) == 2 && isHelp(args[1]) && c.group {
+			// "held --help": the command's own usage, on stdout, exit 0.
+			c.run(ctx, nil, stdout, stdout)
+			return 0
+		}
 		err := c.run(ctx, args[1:], stdout, stderr)
 		var ee exitError
 		switch {
 		case err == nil:
 			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0 // asked for with -h or --help; the flags were printed
 		case errors.As(err, &ee):
 			return ee.code
-		case errors.Is(err, flag.ErrHelp):
-			return 2
 		default:
-			fmt.Fprintln(stderr, "egressguard:", err)
+			fmt.Fprintln(stderr, "egressguard:", userError(err))
 			return 1
 		}
 	}
@@ -111,6 +123,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "egressguard: unknown command %q\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// userError words an error for the terminal: the store's sentinels in
+// words, never SQL or a Go type.
+func userError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return errors.New(strings.TrimPrefix(trimSentinel(err, store.ErrExists), "") + "already exists")
+	case errors.Is(err, store.ErrNotFound):
+		return errors.New(trimSentinel(err, store.ErrNotFound) + "not found")
+	case errors.Is(err, store.ErrFull):
+		return errors.New("the store is full (disk or quota): free space and try again")
+	case errors.Is(err, store.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		return errors.New("the store did not answer in time: is the database running?")
+	}
+	return err
+}
+
+// trimSentinel keeps what an error says before its sentinel: `user
+// "alice": store: already exists` → `user "alice": `.
+func trimSentinel(err, sentinel error) string {
+	msg, s := err.Error(), sentinel.Error()
+	if i := strings.LastIndex(msg, s); i >= 0 {
+		return msg[:i]
+	}
+	return ""
 }
 
 // newFlags returns a flag set that reports errors instead of exiting, with
@@ -130,4 +168,21 @@ func defaultConfig() string {
 		return p
 	}
 	return config.DefaultPath
+}
+
+func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("egressguard version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the build as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	v := buildversion.Get()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	fmt.Fprintln(stdout, "egressguard", v)
+	return nil
 }

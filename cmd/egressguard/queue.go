@@ -28,10 +28,14 @@ func cmdQueue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sub, args = args[0], args[1:]
 	}
 	fs, cfgPath := newFlags("queue "+sub, stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, use) }
-	asJSON := fs.Bool("json", false, "print JSON")
-	instance := fs.String("instance", "", "instance `NAME` whose claims to release")
-	force := fs.Bool("force", false, "release even if the instance is alive")
+	asJSON, instance, force := new(bool), new(string), new(bool)
+	switch sub {
+	case "":
+		fs.BoolVar(asJSON, "json", false, "print JSON")
+	case "release":
+		fs.StringVar(instance, "instance", "", "instance `NAME` whose claims to release")
+		fs.BoolVar(force, "force", false, "release even if the instance is alive")
+	}
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -183,7 +187,7 @@ func localTime(t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return "-"
 	}
-	return t.Local().Format("2006-01-02 15:04:05 MST")
+	return displayZone.Second(*t)
 }
 
 func age(t *time.Time) string {

@@ -17,7 +17,7 @@ import (
 
 const tokenUsage = `usage:
   egressguard token create --user NAME [--name LABEL] [--expires DURATION] [--config FILE]
-  egressguard token list --user NAME [--config FILE]
+  egressguard token list --user NAME [--json] [--config FILE]
   egressguard token revoke ID [--config FILE]
 
 create prints the token once; only its SHA-256 (the ID) is stored.
@@ -30,10 +30,17 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	sub := args[0]
 	fs, cfgPath := newFlags("token "+sub, stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, tokenUsage) }
-	name := fs.String("user", "", "the token acts as user `NAME`")
-	label := fs.String("name", "", "a `LABEL` to recognise the token by (e.g. the machine it is for)")
-	expires := fs.Duration("expires", 720*time.Hour, "lifetime (0: never expires)")
+	name, label, expires, asJSON := new(string), new(string), new(time.Duration), new(bool)
+	*expires = 720 * time.Hour
+	switch sub {
+	case "create":
+		fs.StringVar(name, "user", "", "the token acts as user `NAME`")
+		fs.StringVar(label, "name", "", "a `LABEL` to recognise the token by (e.g. the machine it is for)")
+		fs.DurationVar(expires, "expires", 720*time.Hour, "lifetime (0: never expires)")
+	case "list":
+		fs.StringVar(name, "user", "", "tokens of user `NAME`")
+		fs.BoolVar(asJSON, "json", false, "print the tokens as JSON")
+	}
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
@@ -67,7 +74,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintln(stdout, tok)
 			exp := "never expires"
 			if !t.Expires.IsZero() {
-				exp = "expires " + t.Expires.Local().Format(time.DateTime)
+				exp = "expires " + displayZone.Minute(t.Expires)
 			}
 			fmt.Fprintf(stderr, "token %s for %s, %s. It is shown only now: store it as EGRESSGUARD_TOKEN.\n", t.ID, t.User, exp)
 		case "list":
@@ -76,17 +83,36 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 			slices.SortFunc(ts, func(a, b *store.Token) int { return a.Created.Compare(b.Created) })
+			if *asJSON {
+				type jsonToken struct {
+					ID      string     `json:"id"`
+					User    string     `json:"user"`
+					Name    string     `json:"name"`
+					Created time.Time  `json:"created"`
+					Expires *time.Time `json:"expires,omitempty"`
+				}
+				out := []jsonToken{}
+				for _, t := range ts {
+					jt := jsonToken{ID: t.ID, User: t.User, Name: t.Name, Created: t.Created.UTC()}
+					if !t.Expires.IsZero() {
+						e := t.Expires.UTC()
+						jt.Expires = &e
+					}
+					out = append(out, jt)
+				}
+				return printJSON(stdout, out)
+			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tEXPIRES")
 			for _, t := range ts {
 				exp := "never"
 				if !t.Expires.IsZero() {
-					exp = t.Expires.Local().Format(time.DateTime)
+					exp = displayZone.Minute(t.Expires)
 					if !now.Before(t.Expires) {
 						exp += " (expired)"
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, termSafe(t.Name), t.Created.Local().Format(time.DateTime), exp)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, termSafe(t.Name), displayZone.Minute(t.Created), exp)
 			}
 			return tw.Flush()
 		case "revoke":

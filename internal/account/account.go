@@ -73,6 +73,9 @@ func New(st store.Store, cost int) *Service {
 	return s
 }
 
+// SetClock injects a clock (tests; the guard's own clock).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // dummyHash equalises the time spent on unknown user names.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("egressguard-dummy-password"), bcrypt.DefaultCost)
 
@@ -219,6 +222,50 @@ func (s *Service) SetAddresses(ctx context.Context, actor, name string, addresse
 		u.Addresses = addresses
 		return nil
 	})
+}
+
+// ErrDelegate: the delegate named for an absence cannot take it (not an
+// active officer, the officer themself, or an end in the past).
+var ErrDelegate = errors.New("account: invalid delegate")
+
+// SetDelegate records that officer name is away until until and that
+// delegate gets their notices meanwhile; an empty delegate ends the
+// absence. The officer's sessions stay (it is not an account change),
+// and the change is audited.
+func (s *Service) SetDelegate(ctx context.Context, actor, name, delegate string, until time.Time) error {
+	name, delegate = normName(name), normName(delegate)
+	now := s.now().UTC()
+	if delegate != "" {
+		d, err := s.st.User(ctx, delegate)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("%w: no user %q", ErrDelegate, delegate)
+		case err != nil:
+			return err
+		case delegate == name, !HasRole(d, RoleOfficer), d.Disabled:
+			return fmt.Errorf("%w: %q is not another active officer", ErrDelegate, delegate)
+		case !until.After(now):
+			return fmt.Errorf("%w: the absence must end in the future", ErrDelegate)
+		}
+	} else {
+		until = time.Time{}
+	}
+	data := map[string]any{"delegate": delegate}
+	if !until.IsZero() {
+		data["until"] = until.UTC().Format(time.RFC3339)
+	}
+	return s.modify(ctx, actor, "user.delegate", name, data, false, func(tx store.Tx, u *store.User, data map[string]any) error {
+		u.DelegateTo, u.DelegateUntil = delegate, until.UTC()
+		return nil
+	})
+}
+
+// Away reports whether u is away now, and who stands in.
+func Away(u *store.User, now time.Time) (delegate string, ok bool) {
+	if u.DelegateTo == "" || !now.Before(u.DelegateUntil) {
+		return "", false
+	}
+	return u.DelegateTo, true
 }
 
 // SetLang stores a user's console language ("" = the browser's). It

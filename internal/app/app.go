@@ -59,6 +59,8 @@ type App struct {
 	Console   *console.Console
 	SMTP      *smtpfront.Server
 	Registry  *prometheus.Registry
+	metrics   *holdMetrics
+	standIns  *standIns
 
 	now       func() time.Time
 	links     *hold.Links
@@ -181,16 +183,19 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		log.Warn("notify.incident_contacts is empty: a rejection marked as a near miss in the console is recorded and counted, but nobody is notified")
 	}
 	a.Accounts = account.New(st, o.bcrypt)
+	a.Accounts.SetClock(o.now)
 	if err := a.seedUsers(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
 
+	a.metrics = newHoldMetrics(a.Registry, st, o.now, cfg.Hold.FastApproval.D())
 	judge, allow, err := liveJudge(cfg, st, log, o.now)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	judge.hits = a.metrics.hits
 	a.Judge, a.Allow = judge, allow
 	a.Corr = judge.Correspondents()
 
@@ -237,10 +242,20 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		st.Close()
 		return nil, err
 	}
+	router := cfg.Router()
+	a.standIns = &standIns{st: st, now: o.now, log: log.Named("delegation")}
 	a.Notify = notify.New(notify.Config{
+		Route:            router.Officers,
+		StandIn:          a.standIns.apply,
+		OnWebhookFailure: func(reason string) { a.metrics.webhookFail.WithLabelValues(reason).Inc() },
 		From:             cfg.Notify.From,
+		DisplayName:      cfg.Notify.DisplayName,
+		SubjectTag:       cfg.Notify.SubjectTag,
+		Contact:          cfg.Notify.Contact,
+		Zone:             cfg.Zone,
 		Officers:         cfg.Notify.Officers,
 		IncidentContacts: cfg.Notify.IncidentContacts,
+		Admins:           cfg.Notify.Admins,
 		Language:         cfg.Notify.Language,
 		ConsoleURL:       cfg.Console.BaseURL,
 		WebhookURL:       cfg.Notify.WebhookURL,
@@ -254,7 +269,21 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 	a.links = links
-	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now, Links: links}, st, a.Notify, a.Queue.Kick, log)
+	risk := hold.Risk{Rules: hold.DefaultRules, Recipients: cfg.Hold.HighRiskRecipients, Signals: hold.DefaultSignals}
+	if cfg.Hold.HighRiskRules != nil {
+		risk.Rules = *cfg.Hold.HighRiskRules
+	}
+	if cfg.Hold.HighRiskSignals != nil {
+		risk.Signals = *cfg.Hold.HighRiskSignals
+	}
+	escalation := func(m *store.Message) ([]string, time.Duration) {
+		if g := router.For(m); g != nil {
+			return a.standIns.apply(g.Backup), g.EscalateAfter
+		}
+		return nil, 0
+	}
+	a.Hold = hold.New(hold.Config{Approvals: cfg.Hold.Approvals, Now: o.now, Risk: risk, Escalation: escalation,
+		Observe: a.metrics.observe, Links: links}, st, a.Notify, a.Queue.Kick, log)
 	a.Intake = intake.New(intake.Config{
 		Now:        o.now,
 		HoldFor:    cfg.Hold.ExpireAfter.D(),
@@ -284,13 +313,15 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 	}, st, log)
 	if cfg.Console.Listen != "" {
 		a.Console, err = console.New(console.Config{
-			Secure:      cfg.Console.TLSConfig != nil,
-			SessionIdle: cfg.Console.SessionIdle.D(),
-			SessionMax:  cfg.Console.SessionMax.D(),
-			BaseURL:     cfg.Console.BaseURL,
-			Now:         o.now,
-			Limits:      judge.limits,
-			BodyGoneAt:  retain.BodyGoneAt,
+			Secure:       cfg.Console.TLSConfig != nil,
+			SessionIdle:  cfg.Console.SessionIdle.D(),
+			SessionMax:   cfg.Console.SessionMax.D(),
+			BaseURL:      cfg.Console.BaseURL,
+			Now:          o.now,
+			Zone:         cfg.Zone,
+			FastApproval: cfg.Hold.FastApproval.D(),
+			Limits:       judge.limits,
+			BodyGoneAt:   retain.BodyGoneAt,
 			// With none, the reject form says that a near miss tells nobody.
 			IncidentContacts: len(cfg.Notify.IncidentContacts),
 		}, console.Deps{Store: st, Hold: a.Hold, Accounts: a.Accounts, Allow: a.Allow, Incidents: a.Incidents,
@@ -435,10 +466,21 @@ func (a *App) Start(ctx context.Context) error {
 			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendDigest(ctx, d) })
 		})
 	}
+	a.goSafe("delegations", func() error {
+		return runLoop(ctx, standInEvery, a.standIns.refresh)
+	})
+	if d := a.Cfg.Notify.AdminDigest.D(); d > 0 {
+		a.goSafe("admin-digest", func() error {
+			return runLoop(ctx, time.Minute, func(ctx context.Context) { a.sendFigures(ctx, d) })
+		})
+	}
 	a.goSafe("hold-expiry", func() error {
 		return runLoop(ctx, 30*time.Second, func(ctx context.Context) {
 			if _, err := a.Hold.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 				a.Log.Error("expiring held mail failed", zap.Error(err))
+			}
+			if _, err := a.Hold.EscalateDue(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("escalating held mail failed", zap.Error(err))
 			}
 		})
 	})

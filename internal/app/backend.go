@@ -37,8 +37,14 @@ func (b *backend) Authenticate(ctx context.Context, user, pass string) (*smtpfro
 	}
 	if !account.HasRole(u, account.RoleSender) {
 		// Officers and admins who do not send mail through the guard
-		// cannot submit: their accounts exist for the console.
-		return nil, smtpfront.ErrBadCredentials
+		// cannot submit: their accounts exist for the console. The
+		// client is told no more than for a wrong password.
+		ip := smtpfront.ClientIP(ctx)
+		if aerr := b.a.auditSimple(ctx, audit.Event{Actor: "smtp:" + ip, Action: "smtp.login_failed",
+			Data: map[string]any{"user": u.Name, "client_ip": ip, "reason": "no sender role"}}); aerr != nil {
+			b.a.Log.Warn("audit of a failed SMTP login failed", zap.Error(aerr))
+		}
+		return nil, smtpfront.ErrNoSenderRole
 	}
 	return &smtpfront.Identity{User: u.Name, Addresses: u.Addresses}, nil
 }

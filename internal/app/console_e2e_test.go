@@ -198,9 +198,12 @@ language = "en"
 		t.Fatalf("delivered before approval: %d", n)
 	}
 
-	// Approve.
+	// Approve: a confirmation page, then the approval.
 	step(t, ctx, "approve",
 		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("confirm-check")),
+		chromedp.Click(chromedp.ID("confirm-check")),
+		chromedp.Click(chromedp.ID("approve-confirm")),
 		chromedp.WaitVisible(chromedp.ID("flash")),
 	)
 	if f := text(t, ctx, chromedp.CSS("#flash")); !strings.Contains(f, id) || !strings.Contains(f, "being sent") {
@@ -231,7 +234,9 @@ language = "en"
 			}
 		}
 	}
-	if strings.Join(acts, ",") != "message.view,hold.approve" {
+	// Two views: the message, and the confirmation page that shows its
+	// recipients again.
+	if strings.Join(acts, ",") != "message.view,message.view,hold.approve" {
 		t.Errorf("officer's audit entries: %v", acts)
 	}
 

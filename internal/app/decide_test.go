@@ -130,7 +130,7 @@ language = "en"
 	waitState(t, a.Store, id, store.Expired)
 	waitFor(t, "expiry notice", func() bool {
 		for _, n := range messagesTo(up, "alice@example.jp") {
-			if bytes.Contains(n.Data, []byte("Subject: [egressguard] Not sent (no decision in time): late-approval")) {
+			if bytes.Contains(n.Data, []byte("Subject: [Held mail] Not sent (no decision in time): late-approval")) {
 				return true
 			}
 		}

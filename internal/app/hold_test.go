@@ -107,7 +107,8 @@ language = "en"
 		t.Fatalf("released message: %d copies, bytes equal %v", len(ms), len(ms) == 1 && bytes.Equal(untraced(t, ms[0].Data), data))
 	}
 	waitFor(t, "approval notice", func() bool { return len(messagesTo(up, "alice@example.jp")) == 2 })
-	if n := messagesTo(up, "alice@example.jp")[1]; !bytes.Contains(n.Data, []byte("Subject: [egressguard] Approved and sent: approve-me")) {
+	if n := messagesTo(up, "alice@example.jp")[1]; !bytes.Contains(n.Data, []byte("Subject: [Held mail] Approved and sent: approve-me")) ||
+		!strings.Contains(decodeNotice(t, n.Data), "Approved by: olga") {
 		t.Errorf("approval notice:\n%s", n.Data)
 	}
 	// A second approval after release changes nothing.

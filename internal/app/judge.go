@@ -30,6 +30,7 @@ type Judge struct {
 	lists  atomic.Pointer[listsBox]
 	limits message.Limits
 	now    func() time.Time
+	hits   func(*policy.Verdict) // counts rule hits (serve); nil: not counted
 }
 
 // listsBox lets an interface value live in an atomic.Pointer. It is what
@@ -183,7 +184,9 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 		if r := recover(); r != nil {
 			v := &policy.Verdict{Action: policy.Hold, Reasons: []policy.Reason{{
 				Rule: "builtin:internal-error", Action: policy.Hold,
-				Detail: "The guard could not inspect this message; an officer must review it.",
+				Detail:   "The guard could not inspect this message; an officer must review it.",
+				DetailEN: "The guard could not inspect this message; an officer must review it.",
+				DetailJA: "このメールを検査できませんでした。担当者の確認が必要です。",
 			}}}
 			b, _ := json.Marshal(v)
 			out = intake.Judgement{Action: intake.Hold, Verdict: b, Rules: []string{"builtin:internal-error"}}
@@ -196,6 +199,9 @@ func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
+	}
+	if j.hits != nil {
+		j.hits(v)
 	}
 	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From, MessageID: facts.MessageID,
 		Delay: v.Delay(), Data: rewritten}

@@ -82,28 +82,19 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 		if !m.State.Waiting() {
 			return nil
 		}
-		var reasons []string
-		for _, r := range v.Reasons {
-			if !r.Monitor && r.Action != policy.Pass {
-				reasons = append(reasons, r.Detail)
-			}
-		}
-		// A look-alike recipient is named, so that the sender sees the
-		// typo at once.
-		for i, l := range v.Lookalikes {
-			if i == 5 {
-				break
-			}
-			text := l.Ja
-			if a.Cfg.Notify.Language == "en" {
-				text = l.En
-			}
-			reasons = append(reasons, l.Rcpt+": "+text)
-		}
 		var notices []hold.Notice
 		if m.State == store.Held {
-			notices = a.Notify.Held(m, reasons)
+			// The notices read the verdict themselves: the reasons in the
+			// notice's language, and findings such as look-alike recipients
+			// (named, so that the sender sees the typo at once).
+			notices = a.Notify.Held(m)
 		} else {
+			var reasons []string
+			for _, r := range v.Reasons {
+				if !r.Monitor && r.Action != policy.Pass {
+					reasons = append(reasons, r.Text(a.Cfg.Notify.Language))
+				}
+			}
 			f := notify.Found{Attachments: j.Attachments, Links: j.Links}
 			for i, r := range v.Recipients {
 				if r.Class != policy.Internal && (i >= len(m.Status) || m.Status[i].Part == "") {
@@ -222,6 +213,42 @@ func (a *App) sendDigest(ctx context.Context, period time.Duration) {
 		a.Log.Error("officer digest failed", zap.Error(err))
 	default:
 		a.Log.Info("officer digest queued", zap.Int("held", len(in)), zap.String("msg_id", id))
+		a.Queue.Kick()
+	}
+}
+
+// sendFigures queues the admins' digest of the officers' approval
+// figures for the last complete period, once across instances (its
+// message ID derives from the period, as the officers' digest's does).
+func (a *App) sendFigures(ctx context.Context, period time.Duration) {
+	now := a.now().UTC()
+	until := now.Truncate(period)
+	from := until.Add(-period)
+	id := fmt.Sprintf("figures-%d", until.Unix())
+	if _, err := a.Store.Message(ctx, id); err == nil {
+		return // sent already
+	}
+	figs, err := a.Hold.Figures(ctx, from, until, a.Cfg.Hold.FastApproval.D())
+	if err != nil {
+		a.Log.Error("approval figures failed", zap.Error(err))
+		return
+	}
+	n, ok := a.Notify.FiguresDigest(figs, a.Cfg.Hold.FastApproval.D(), from, until)
+	if !ok {
+		return
+	}
+	err = a.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Message(id); err == nil {
+			return store.ErrExists
+		}
+		return hold.EnqueueNoticeID(tx, now, id, n)
+	})
+	switch {
+	case errors.Is(err, store.ErrExists):
+	case err != nil:
+		a.Log.Error("approval figures digest failed", zap.Error(err))
+	default:
+		a.Log.Info("approval figures digest queued", zap.String("msg_id", id))
 		a.Queue.Kick()
 	}
 }

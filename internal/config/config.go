@@ -13,7 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +22,10 @@ import (
 
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/policy"
+	"github.com/egressguard/egressguard/internal/route"
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/sharelink"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // DefaultPath is the config file used when none is named.
@@ -35,6 +37,9 @@ type Config struct {
 	Hostname string `toml:"hostname"` // SMTP greeting and EHLO name; default: the machine's host name
 	DataDir  string `toml:"data_dir"` // store, outbox; relative paths are relative to the config file
 	Instance string `toml:"instance"` // stable name of this instance in a shared store; default: hostname
+	// TimeZone is the IANA zone in which people read times (console,
+	// notices, CLI); default: the server's zone.
+	TimeZone string `toml:"time_zone"`
 
 	Log      Log        `toml:"log"`
 	SMTP     SMTP       `toml:"smtp"`
@@ -50,9 +55,13 @@ type Config struct {
 	Confirm  Confirm    `toml:"confirm"`
 	Notify   Notify     `toml:"notify"`
 	Console  Console    `toml:"console"`
+	Route    Route      `toml:"route"`
 	Incident Incident   `toml:"incident"`
 	Audit    Audit      `toml:"audit"`
 	Seed     []SeedUser `toml:"seed_user"`
+
+	// Zone is TimeZone, loaded.
+	Zone tz.Zone `toml:"-"`
 
 	// Dir is the directory of the config file (not a TOML key); relative
 	// paths in the file are resolved against it.
@@ -218,6 +227,16 @@ type Hold struct {
 	// SplitDelivery: when only some recipients make a message wait (hold,
 	// delay, confirm), the others are sent it at once. Default true.
 	SplitDelivery *bool `toml:"split_delivery"`
+	// High-risk holds: the approver types the recipient's domain. A hold
+	// is high-risk when a rule named here held it, when it goes to at
+	// least HighRiskRecipients recipients that are not internal, or when
+	// its verdict carries one of HighRiskSignals (field names).
+	HighRiskRules      *[]string `toml:"high_risk_rules"`
+	HighRiskRecipients int       `toml:"high_risk_recipients"`
+	HighRiskSignals    *[]string `toml:"high_risk_signals"`
+	// FastApproval: an approval given within this time of the officer
+	// first opening the message counts as fast (approval-quality figures).
+	FastApproval Duration `toml:"fast_approval"`
 }
 
 // Delay configures delayed sending (action "delay").
@@ -247,6 +266,11 @@ type Notify struct {
 	Language         string   `toml:"language"`          // ja or en
 	WebhookURL       string   `toml:"webhook_url"`       // optional JSON POST per event
 	OfficerDigest    Duration `toml:"officer_digest"`    // 0: one notice per hold; else one digest per period
+	DisplayName      string   `toml:"display_name"`      // display name of the notices' From; default per language
+	SubjectTag       string   `toml:"subject_tag"`       // before every notice subject; default 【送信保留】 / [Held mail]
+	Contact          string   `toml:"contact"`           // whom senders ask; default: officers
+	Admins           []string `toml:"admins"`            // get the approval-quality digest
+	AdminDigest      Duration `toml:"admin_digest"`      // its period; 0: none
 }
 
 // Console configures the web console and API.
@@ -259,6 +283,20 @@ type Console struct {
 	SessionMax  Duration `toml:"session_max"`
 
 	TLSConfig *tls.Config `toml:"-"`
+}
+
+// Route assigns held mail to sender groups (see package route).
+type Route struct {
+	Groups []RouteGroup `toml:"group"`
+}
+
+// RouteGroup is one [[route.group]].
+type RouteGroup struct {
+	Name          string   `toml:"name"`
+	Senders       []string `toml:"senders"`        // user names, addresses, "@domain", or "*"
+	Officers      []string `toml:"officers"`       // told about each new hold of the group
+	Backup        []string `toml:"backup"`         // told once when a hold waits escalate_after
+	EscalateAfter Duration `toml:"escalate_after"` // 0: never
 }
 
 // Audit configures the published chain head: signed checkpoints of the
@@ -321,7 +359,7 @@ func Defaults() *Config {
 		},
 		Store:   Store{Driver: "sqlite"},
 		Policy:  Policy{Lookalike: Lookalike{CorrespondentMinMessages: 2}},
-		Hold:    Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9)},
+		Hold:    Hold{Approvals: 1, ExpireAfter: Duration(72 * 3600e9), HighRiskRecipients: 10, FastApproval: Duration(10e9)},
 		Confirm: Confirm{ExpireAfter: Duration(3600e9)},
 		Retain: Retention{
 			DecidedBody:    Duration(30 * 24 * 3600e9),
@@ -355,12 +393,17 @@ func Defaults() *Config {
 // Problem is one thing wrong with a config.
 type Problem struct {
 	Key  string // TOML key path, e.g. "smtp.listen"
+	Line int    // where the key is written; 0 if not known
 	What string
 	Hint string
 }
 
 func (p Problem) String() string {
-	s := p.Key + ": " + p.What
+	s := p.Key
+	if p.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", p.Line)
+	}
+	s += ": " + p.What
 	if p.Hint != "" {
 		s += " (hint: " + p.Hint + ")"
 	}
@@ -384,11 +427,19 @@ func (e *Error) Error() string {
 }
 
 // Checker collects problems; validators of other packages' sections use it.
-type Checker struct{ problems []Problem }
+type Checker struct {
+	problems []Problem
+	lines    lineIndex
+}
 
-// Add records a problem.
+// Add records a problem; its line is looked up from the key.
 func (c *Checker) Add(key, what, hint string) {
-	c.problems = append(c.problems, Problem{Key: key, What: what, Hint: hint})
+	c.AddLine(key, c.lines.line(key), what, hint)
+}
+
+// AddLine records a problem at a known line.
+func (c *Checker) AddLine(key string, line int, what, hint string) {
+	c.problems = append(c.problems, Problem{Key: key, Line: line, What: what, Hint: hint})
 }
 
 // Load reads, decodes and validates the file at path. The returned error is
@@ -410,40 +461,40 @@ func Load(path string) (*Config, error) {
 func Parse(data []byte, file, dir string) (*Config, error) {
 	cfg := Defaults()
 	cfg.Dir = dir
-	c := &Checker{}
-	md, err := toml.Decode(string(data), cfg)
-	if err != nil {
+	c := &Checker{lines: indexLines(string(data))}
+	if err := decodeAll(string(data), cfg, c, c.lines); err != nil {
+		// The file is not TOML: the parser stops at the first error.
 		var perr toml.ParseError
-		if errors.As(err, &perr) && perr.LastKey != "" && !strings.HasPrefix(perr.Message, "expected") {
-			// A value that parsed as TOML but not as its type (a bad duration).
-			c.Add(perr.LastKey, fmt.Sprintf("line %d: %s", perr.Position.Line, perr.Message), "see this key in config/egressguard.toml")
-		} else if errors.As(err, &perr) {
-			c.Add(fmt.Sprintf("line %d", perr.Position.Line), perr.Message, "fix the TOML syntax")
-		} else if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
-			c.Add(m[2], fmt.Sprintf("line %s: %s", m[1], m[3]), "see this key's type in config/egressguard.toml")
+		if errors.As(err, &perr) {
+			key := perr.LastKey
+			if key == "" {
+				key = "(syntax)"
+			}
+			c.AddLine(key, perr.Position.Line, perr.Message, "fix the TOML syntax")
 		} else {
-			c.Add("(file)", err.Error(), "check the value types against config/egressguard.toml")
+			c.Add("(file)", err.Error(), "fix the TOML syntax")
 		}
 		return nil, &Error{File: file, Problems: c.problems}
 	}
-	undecoded := md.Undecoded()
-	keys := make([]string, 0, len(undecoded))
-	for _, k := range undecoded {
-		keys = append(keys, k.String())
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		c.Add(k, "unknown key", "check the spelling against config/egressguard.toml")
-	}
 	cfg.validate(c)
+	// In the order of the file; problems without a line (a missing key)
+	// last, in the order found.
+	slices.SortStableFunc(c.problems, func(a, b Problem) int {
+		switch {
+		case a.Line == b.Line:
+			return 0
+		case a.Line == 0:
+			return 1
+		case b.Line == 0:
+			return -1
+		}
+		return a.Line - b.Line
+	})
 	if len(c.problems) > 0 {
 		return nil, &Error{File: file, Problems: c.problems}
 	}
 	return cfg, nil
 }
-
-// typeErrRe picks the key out of the TOML decoder's type errors.
-var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 
 var ruleIndexRe = regexp.MustCompile(`^rule\[\d+\]`)
 
@@ -464,6 +515,11 @@ func (cfg *Config) validate(c *Checker) {
 	}
 	if cfg.Instance == "" {
 		cfg.Instance = cfg.Hostname
+	}
+	if z, err := tz.Load(cfg.TimeZone); err != nil {
+		c.Add("time_zone", err.Error(), "an IANA zone name such as \"Asia/Tokyo\" or \"UTC\"; empty: the server's zone")
+	} else {
+		cfg.Zone = z
 	}
 	switch cfg.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -697,6 +753,9 @@ func (cfg *Config) validateUpstream(c *Checker) {
 
 func (cfg *Config) validateHold(c *Checker) {
 	positive(c, "hold.approvals", cfg.Hold.Approvals)
+	if cfg.Hold.HighRiskRecipients < 0 {
+		c.Add("hold.high_risk_recipients", "must not be negative", "0 turns the recipient count off, e.g. 10")
+	}
 	positive(c, "hold.expire_after", int(min(cfg.Hold.ExpireAfter, 1<<40)))
 	positive(c, "confirm.expire_after", int(min(cfg.Confirm.ExpireAfter, 1<<40)))
 	if cfg.Delay.AllExternal < 0 {
@@ -709,7 +768,10 @@ func (cfg *Config) validateHold(c *Checker) {
 	} else if !validAddress(n.From) {
 		c.Add("notify.from", fmt.Sprintf("%q is not an address", n.From), "e.g. \"egressguard@example.jp\"")
 	}
-	for key, list := range map[string][]string{"notify.officers": n.Officers, "notify.incident_contacts": n.IncidentContacts} {
+	if n.AdminDigest < 0 || (n.AdminDigest > 0 && n.AdminDigest.D() < time.Hour) {
+		c.Add("notify.admin_digest", "must be 0 or at least one hour", "e.g. \"168h\" (weekly)")
+	}
+	for key, list := range map[string][]string{"notify.officers": n.Officers, "notify.incident_contacts": n.IncidentContacts, "notify.admins": n.Admins} {
 		for _, a := range list {
 			if !validAddress(a) {
 				c.Add(key, fmt.Sprintf("%q is not an address", a), "e.g. \"security@example.jp\"")
@@ -724,6 +786,31 @@ func (cfg *Config) validateHold(c *Checker) {
 	}
 	if n.WebhookURL != "" && !strings.HasPrefix(n.WebhookURL, "https://") && !strings.HasPrefix(n.WebhookURL, "http://") {
 		c.Add("notify.webhook_url", "not an http(s) URL", "e.g. \"https://chat.example.jp/hooks/abc\"")
+	}
+	names := map[string]bool{}
+	for i, g := range cfg.Route.Groups {
+		key := fmt.Sprintf("route.group[%d]", i)
+		if g.Name == "" {
+			c.Add(key+".name", "must not be empty", "e.g. \"sales\"")
+		} else if names[g.Name] {
+			c.Add(key+".name", fmt.Sprintf("duplicate group name %q", g.Name), "give each group its own name")
+		}
+		names[g.Name] = true
+		if len(g.Senders) == 0 {
+			c.Add(key+".senders", "empty", "user names, addresses, \"@domain\", or \"*\" for everyone")
+		}
+		for field, list := range map[string][]string{"officers": g.Officers, "backup": g.Backup} {
+			for _, a := range list {
+				if !validAddress(a) {
+					c.Add(key+"."+field, fmt.Sprintf("%q is not an address", a), "e.g. \"security@example.jp\"")
+				}
+			}
+		}
+		if g.EscalateAfter < 0 {
+			c.Add(key+".escalate_after", "must not be negative", "e.g. \"4h\"; 0 never escalates")
+		} else if g.EscalateAfter > 0 && len(g.Backup) == 0 {
+			c.Add(key+".backup", "escalate_after is set but nobody is named to escalate to", "list the backup officers' addresses")
+		}
 	}
 	k := &cfg.Console
 	if k.Listen != "" {
@@ -750,6 +837,16 @@ func (cfg *Config) validateHold(c *Checker) {
 	if k.SessionMax < k.SessionIdle {
 		c.Add("console.session_max", "shorter than session_idle", "e.g. session_idle = \"30m\", session_max = \"12h\"")
 	}
+}
+
+// Router builds the sender groups.
+func (cfg *Config) Router() *route.Router {
+	groups := make([]route.Group, 0, len(cfg.Route.Groups))
+	for _, g := range cfg.Route.Groups {
+		groups = append(groups, route.Group{Name: g.Name, Senders: g.Senders, Officers: g.Officers,
+			Backup: g.Backup, EscalateAfter: g.EscalateAfter.D()})
+	}
+	return route.New(groups)
 }
 
 // Rules returns the effective rule list: the built-in rules unless

@@ -24,6 +24,10 @@ import (
 //	already_approved  409  this officer's approval already counts
 //	not_held          409  decided, withdrawn or expired meanwhile
 //	comment_required  422  a rejection without a comment
+//	domain_required   422  a high-risk approval without the recipient's
+//	                       domain typed ({"confirm_domain": "example.com"})
+//	justification_required 422  an empty justification (POST …/justify,
+//	                       the sender: {"justification": "…"})
 //	bad_request       400  unreadable request body or query
 //	cross_origin      403  a browser request from another site
 //	internal          500
@@ -59,6 +63,8 @@ type APIMessage struct {
 	// ReleaseAt is when delayed mail leaves by itself.
 	ReleaseAt *time.Time `json:"release_at,omitempty"`
 	Own       bool       `json:"own"` // the caller sent it
+	// HighRisk: approving needs the recipient's domain typed.
+	HighRisk bool `json:"high_risk,omitempty"`
 }
 
 // APIRcpt is an envelope recipient with the verdict's class.
@@ -72,15 +78,33 @@ type APIRcpt struct {
 	// once; Waiting is set for a recipient the message still holds back.
 	SentAs  string `json:"sent_as,omitempty"`
 	Waiting bool   `json:"waiting,omitempty"`
+	// Hidden: a blind copy, not in the To or Cc header (message view
+	// only, while the content is kept).
+	Hidden bool `json:"hidden,omitempty"`
+	// Notes are other evidence about this recipient from the verdict
+	// ("lookalike: example.com").
+	Notes []string `json:"notes,omitempty"`
+}
+
+// APISignal is evidence of the verdict beyond reasons, links and
+// recipients (look-alike domains, personal-data counts …), by field name.
+type APISignal struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	// Raw is the field as the verdict has it, for showing it in the
+	// reader's language.
+	Raw json.RawMessage `json:"-"`
 }
 
 // APIReason is one reason of the verdict.
 type APIReason struct {
-	Rule    string `json:"rule,omitempty"`
-	Detail  string `json:"detail,omitempty"`
-	Matched string `json:"matched,omitempty"` // what made the rule's conditions true
-	Action  string `json:"action,omitempty"`
-	Monitor bool   `json:"monitor,omitempty"`
+	Rule     string `json:"rule,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	DetailJA string `json:"detail_ja,omitempty"`
+	DetailEN string `json:"detail_en,omitempty"`
+	Matched  string `json:"matched,omitempty"` // what made the rule's conditions true
+	Action   string `json:"action,omitempty"`
+	Monitor  bool   `json:"monitor,omitempty"`
 }
 
 // APIList is the answer to GET /api/held.
@@ -88,6 +112,7 @@ type APIList struct {
 	Messages   []APIMessage `json:"messages"`
 	NearMisses int          `json:"near_misses"`      // rejections marked near miss in the window
 	WindowDays int          `json:"near_miss_window"` // the window, in days
+	TimeZone   string       `json:"time_zone"`        // the zone the guard shows times in (IANA name)
 }
 
 // APIDetail is the answer to GET /api/messages/{id}.
@@ -121,6 +146,19 @@ type APIDetail struct {
 	Problems     []APIProblem    `json:"problems,omitempty"`
 	Decisions    []APIDecision   `json:"decisions"`
 	Verdict      json.RawMessage `json:"verdict,omitempty"`
+	// HighRisk: the approver must type the recipient's domain to approve
+	// ("confirm_domain" in the approval request); RiskWhy names the
+	// rules or signals that made it so.
+	RiskWhy       []string `json:"risk_why,omitempty"`
+	ConfirmDomain string   `json:"-"` // not handed out: the approver reads it from the recipients
+	// Signals is other evidence of the verdict.
+	Signals []APISignal `json:"signals,omitempty"`
+	// Justifications are the sender's explanations, oldest first.
+	Justifications []APIDecision `json:"justifications,omitempty"`
+	// TimeZone is the zone the guard shows times in (IANA name).
+	TimeZone string `json:"time_zone,omitempty"`
+
+	rcptNotes map[string][]string
 }
 
 // APIHeader is one header field, decoded.
@@ -208,6 +246,18 @@ type APIDecision struct {
 type APIRejectRequest struct {
 	Comment  string `json:"comment"`
 	NearMiss bool   `json:"near_miss"`
+}
+
+// APIApproveRequest is the (optional) body of POST /api/messages/{id}/approve.
+type APIApproveRequest struct {
+	// ConfirmDomain is the recipient's domain, typed by the approver;
+	// required for a high-risk hold (see APIDetail.HighRisk).
+	ConfirmDomain string `json:"confirm_domain"`
+}
+
+// APIJustifyRequest is the body of POST /api/messages/{id}/justify.
+type APIJustifyRequest struct {
+	Justification string `json:"justification"`
 }
 
 // APIOutcome is the answer to approve, reject and withdraw.
@@ -320,6 +370,10 @@ func holdError(err error) (status int, code, key string) {
 		return http.StatusConflict, "not_held", "err.not_held"
 	case errors.Is(err, hold.ErrCommentRequired):
 		return http.StatusUnprocessableEntity, "comment_required", "err.comment_required"
+	case errors.Is(err, hold.ErrDomainRequired):
+		return http.StatusUnprocessableEntity, "domain_required", "err.domain_required"
+	case errors.Is(err, hold.ErrJustificationRequired):
+		return http.StatusUnprocessableEntity, "justification_required", "err.justification_required"
 	case errors.Is(err, hold.ErrNotWaiting):
 		return http.StatusConflict, "not_waiting", "err.not_waiting"
 	case errors.Is(err, hold.ErrBadLink):
@@ -343,7 +397,7 @@ func (c *Console) apiHeld(w http.ResponseWriter, r *http.Request, u *store.User)
 		c.apiHoldError(w, r, u, err)
 		return
 	}
-	out := APIList{Messages: shown, WindowDays: int(c.cfg.NearMissWindow / (24 * time.Hour))}
+	out := APIList{Messages: shown, WindowDays: int(c.cfg.NearMissWindow / (24 * time.Hour)), TimeZone: c.cfg.Zone.Name()}
 	if out.Messages == nil {
 		out.Messages = []APIMessage{}
 	}
@@ -363,12 +417,22 @@ func (c *Console) apiMessage(w http.ResponseWriter, r *http.Request, u *store.Us
 	if d.Decisions == nil {
 		d.Decisions = []APIDecision{}
 	}
+	d.TimeZone = c.cfg.Zone.Name()
 	apiJSON(w, http.StatusOK, d)
 }
 
 func (c *Console) apiApprove(w http.ResponseWriter, r *http.Request, u *store.User) {
+	var req APIApproveRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", "the body must be empty or JSON: {\"confirm_domain\": \"…\"}")
+		return
+	}
 	id := r.PathValue("id")
-	out, err := c.hold.Approve(r.Context(), u, id, via(r))
+	out, err := c.hold.ApproveTyped(r.Context(), u, id, via(r), req.ConfirmDomain)
 	if err != nil {
 		c.apiHoldError(w, r, u, err)
 		return
@@ -400,6 +464,24 @@ func (c *Console) apiReject(w http.ResponseWriter, r *http.Request, u *store.Use
 		out.Warning = langOf("en").T("act.near_miss_nobody")
 	}
 	apiJSON(w, http.StatusOK, out)
+}
+
+func (c *Console) apiJustify(w http.ResponseWriter, r *http.Request, u *store.User) {
+	var req APIJustifyRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", "the body must be JSON: {\"justification\": \"…\"}")
+		return
+	}
+	id := r.PathValue("id")
+	if err := c.hold.Justify(r.Context(), u, id, req.Justification, via(r)); err != nil {
+		c.apiHoldError(w, r, u, err)
+		return
+	}
+	apiJSON(w, http.StatusOK, APIOutcome{ID: id, State: string(store.Held)})
 }
 
 func (c *Console) apiWithdraw(w http.ResponseWriter, r *http.Request, u *store.User) {

@@ -19,6 +19,7 @@ import (
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // The audit log search: officers and admins look up who did what, by
@@ -263,31 +264,27 @@ func isASCII(s string) bool {
 // parseAuditTime reads a time as RFC 3339, as a browser's datetime-local
 // value (YYYY-MM-DDTHH:MM[:SS]) or as a date (its start), the last two in
 // the server's time zone, which is the zone the console shows.
-func parseAuditTime(s string) (time.Time, error) {
+func parseAuditTime(s string, zone tz.Zone) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+	t, err := zone.Parse(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339, YYYY-MM-DDTHH:MM or YYYY-MM-DD)", s)
 	}
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02 15:04:05", time.DateOnly} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339, YYYY-MM-DDTHH:MM or YYYY-MM-DD)", s)
+	return t, nil
 }
 
 // auditParams reads the search from a query string. bad is the value that
 // could not be read, for the error message.
-func auditParams(v url.Values, limit int) (q auditQuery, bad string, err error) {
+func auditParams(v url.Values, limit int, zone tz.Zone) (q auditQuery, bad string, err error) {
 	q = auditQuery{MsgID: strings.TrimSpace(v.Get("msg")), Actor: strings.TrimSpace(v.Get("user")),
 		Rcpt: strings.TrimSpace(v.Get("rcpt")), Limit: limit}
-	if q.Since, err = parseAuditTime(v.Get("since")); err != nil {
+	if q.Since, err = parseAuditTime(v.Get("since"), zone); err != nil {
 		return q, v.Get("since"), err
 	}
-	if q.Until, err = parseAuditTime(v.Get("until")); err != nil {
+	if q.Until, err = parseAuditTime(v.Get("until"), zone); err != nil {
 		return q, v.Get("until"), err
 	}
 	if b := v.Get("before"); b != "" {
@@ -315,6 +312,9 @@ type auditData struct {
 	Partial bool
 	Error   string
 	Filter  bool // some filter is set
+	Chain   chainStatus
+	Export  string // URL of the export of this search
+	Verify  string // URL of this page with the chain verified
 }
 
 func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, u *store.User) {
@@ -329,7 +329,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, u *store.Use
 			d.Filter = true
 		}
 	}
-	q, bad, err := auditParams(v, auditPageSize)
+	q, bad, err := auditParams(v, auditPageSize, c.cfg.Zone)
 	if err != nil {
 		d.Error = d.L.T("err.audit_time", bad)
 		c.render(w, r, http.StatusBadRequest, "audit", d)
@@ -342,11 +342,23 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, u *store.Use
 	}
 	ctx := r.Context()
 	res, err := c.searchAudit(ctx, q, defaultAuditBounds)
+	if err == nil {
+		d.Chain, err = c.head(ctx)
+	}
+	if err == nil && v.Get("verify") == "1" {
+		err = c.verifyChain(ctx, &d.Chain)
+	}
 	if err != nil {
 		c.log.Error("audit search failed", zap.String("user", u.Name), zap.Error(err))
 		c.errorPage(w, r, u, http.StatusInternalServerError, "err.internal")
 		return
 	}
+	exp := cloneValues(v)
+	exp.Del("before")
+	d.Export = "/audit/export?" + exp.Encode()
+	ver := cloneValues(v)
+	ver.Set("verify", "1")
+	d.Verify = "/audit?" + ver.Encode()
 	// Link each message the viewer may open; the link leads to the
 	// message view, which audits the view as always.
 	linkable := map[string]bool{}
@@ -410,7 +422,7 @@ func (c *Console) apiAudit(w http.ResponseWriter, r *http.Request, u *store.User
 		}
 		limit = n
 	}
-	q, _, err := auditParams(v, limit)
+	q, _, err := auditParams(v, limit, c.cfg.Zone)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return

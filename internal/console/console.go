@@ -40,6 +40,7 @@ import (
 	"github.com/egressguard/egressguard/internal/incident"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // Config tunes the console.
@@ -49,7 +50,11 @@ type Config struct {
 	SessionMax  time.Duration // and this long after login in any case (default 12h)
 	BaseURL     string        // how users reach the console (informational)
 	Now         func() time.Time
-	Limits      message.Limits // for inspecting a message shown in the view
+	Zone        tz.Zone // times are shown in it, labelled
+	// FastApproval: approvals within this time of first opening the
+	// message count as fast on the approval-quality page (default 10s).
+	FastApproval time.Duration
+	Limits       message.Limits // for inspecting a message shown in the view
 	// BodyGoneAt says when retention destroys (or destroyed) a message's
 	// content, zero while that is not decided yet; the view shows it.
 	// nil: not shown.
@@ -142,6 +147,9 @@ func New(cfg Config, d Deps) (*Console, error) {
 	if cfg.ThrottleWindow <= 0 {
 		cfg.ThrottleWindow = 15 * time.Minute
 	}
+	if cfg.FastApproval <= 0 {
+		cfg.FastApproval = 10 * time.Second
+	}
 	if cfg.NearMissWindow <= 0 {
 		cfg.NearMissWindow = 30 * 24 * time.Hour
 	}
@@ -201,7 +209,9 @@ func (c *Console) routes() (http.Handler, error) {
 	}))
 	mux.HandleFunc("GET /held", c.withUser(c.queuePage))
 	mux.HandleFunc("GET /messages/{id}", c.withUser(c.messagePage))
+	mux.HandleFunc("GET /messages/{id}/approve", c.withUser(c.confirmPage))
 	mux.HandleFunc("POST /messages/{id}/approve", c.withUser(c.approve))
+	mux.HandleFunc("POST /messages/{id}/justify", c.withUser(c.justify))
 	mux.HandleFunc("POST /messages/{id}/reject", c.withUser(c.reject))
 	mux.HandleFunc("POST /messages/{id}/withdraw", c.withUser(c.withdraw))
 	mux.HandleFunc("POST /messages/{id}/send-now", c.withUser(c.sendNow))
@@ -211,7 +221,12 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /confirm", c.confirmLink)
 	mux.HandleFunc("GET /confirm/done", c.confirmLinkDone)
 	mux.HandleFunc("POST /settings/lang", c.withUser(c.setLang))
+	mux.HandleFunc("GET /settings/away", c.withUser(c.awayPage))
+	mux.HandleFunc("POST /settings/away", c.withUser(c.setAway))
 	mux.HandleFunc("GET /audit", c.withUser(c.auditPage))
+	mux.HandleFunc("GET /audit/export", c.withUser(c.auditExport))
+	mux.HandleFunc("GET /officers", c.withUser(c.officersPage))
+	mux.HandleFunc("GET /api/officers", c.withToken(c.apiOfficers))
 	if c.allow != nil {
 		mux.HandleFunc("GET /allow", c.withUser(c.allowPage))
 		mux.HandleFunc("POST /allow", c.withUser(c.allowAdd))
@@ -233,6 +248,7 @@ func (c *Console) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /api/messages/{id}/approve", c.withToken(c.apiApprove))
 	mux.HandleFunc("POST /api/messages/{id}/reject", c.withToken(c.apiReject))
 	mux.HandleFunc("POST /api/messages/{id}/withdraw", c.withToken(c.apiWithdraw))
+	mux.HandleFunc("POST /api/messages/{id}/justify", c.withToken(c.apiJustify))
 	mux.HandleFunc("POST /api/messages/{id}/send-now", c.withToken(c.apiSender(c.hold.SendNow, store.Queued)))
 	mux.HandleFunc("POST /api/messages/{id}/cancel", c.withToken(c.apiSender(c.hold.Cancel, store.Withdrawn)))
 	mux.HandleFunc("POST /api/messages/{id}/confirm", c.withToken(c.apiSender(c.hold.Confirm, store.Queued)))

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/text/language"
+
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // The console speaks English and Japanese. Each string has a key; pages
@@ -481,6 +483,7 @@ var matcher = language.NewMatcher(supported)
 type lang struct {
 	code string
 	msgs map[string]string
+	zone tz.Zone
 }
 
 func langOf(code string) lang {
@@ -537,21 +540,11 @@ func (l lang) Age(d time.Duration) string {
 	return l.T("age.minutes", m)
 }
 
-// Time formats t in the server's zone.
-func (l lang) Time(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format("2006-01-02 15:04 MST")
-}
+// Time formats t in the configured zone, with the zone named.
+func (l lang) Time(t time.Time) string { return l.zone.Minute(t) }
 
-// TimeSec formats t in the server's zone, to the second (the audit log).
-func (l lang) TimeSec(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format("2006-01-02 15:04:05 MST")
-}
+// TimeSec formats t in the configured zone, to the second (the audit log).
+func (l lang) TimeSec(t time.Time) string { return l.zone.Second(t) }
 
 // AllowKind names a kind of allowlist entry.
 func (l lang) AllowKind(k string) string { return l.T("allow.kind." + k) }

@@ -2,7 +2,9 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -14,10 +16,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
-var pageNames = []string{"login", "queue", "message", "error", "allow", "allow_entry", "audit", "confirm"}
+var pageNames = []string{"login", "queue", "message", "confirm", "error", "allow", "allow_entry", "audit", "officers", "away", "sendlink"}
 
 var funcs = template.FuncMap{
 	// line and text make mail content safe to show, beyond HTML escaping:
@@ -55,7 +58,8 @@ type pageData struct {
 	ShowAllow     bool
 	ShowAudit     bool
 	ShowIncidents bool
-	Section       string // "held", "allow", "audit", "sent", "incidents"
+	ShowOfficers  bool
+	Section       string // "held", "allow", "audit", "sent", "incidents", "officers", "settings/away"
 }
 
 func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData {
@@ -65,11 +69,13 @@ func (c *Console) page(r *http.Request, u *store.User, titleKey string) pageData
 		p.Officer = account.HasRole(u, account.RoleOfficer)
 		p.Admin = account.HasRole(u, account.RoleAdmin)
 		p.ShowAudit = mayAudit(u)
+		p.ShowOfficers = mayOfficers(u)
 		p.ShowAllow = c.allow != nil && mayViewAllow(u)
 		p.ShowIncidents = c.inc != nil
 	} else {
 		p.L = pickLang(r, "")
 	}
+	p.L.zone = c.cfg.Zone
 	p.Title = p.L.T(titleKey)
 	return p
 }
@@ -96,7 +102,7 @@ type errorData struct {
 
 // section names the part of the console a path belongs to.
 func section(path string) string {
-	for _, s := range []string{"allow", "audit", "sent", "incidents"} {
+	for _, s := range []string{"allow", "audit", "sent", "incidents", "officers", "settings/away"} {
 		if path == "/"+s || strings.HasPrefix(path, "/"+s+"/") {
 			return s
 		}
@@ -131,11 +137,15 @@ func (c *Console) holdErrorPage(w http.ResponseWriter, r *http.Request, u *store
 	c.errorPage(w, r, u, status, key)
 }
 
+// ruleOption is a rule in the queue filter, shown by its reason in the
+// reader's language (rule names are for admins).
+type ruleOption struct{ Name, Label string }
+
 type queueData struct {
 	pageData
 	Messages   []APIMessage
 	Total      int
-	Rules      []string // rule names present in the queue, for the filter
+	Rules      []ruleOption // rules present in the queue, for the filter
 	Rule       string
 	Sender     string
 	NearMisses int
@@ -159,12 +169,12 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.Use
 	d.Messages, d.Total = shown, len(all)
 	for _, m := range all {
 		for _, rs := range m.Reasons {
-			if rs.Rule != "" && !slices.Contains(d.Rules, rs.Rule) {
-				d.Rules = append(d.Rules, rs.Rule)
+			if rs.Rule != "" && !rs.Monitor && !slices.ContainsFunc(d.Rules, func(o ruleOption) bool { return o.Name == rs.Rule }) {
+				d.Rules = append(d.Rules, ruleOption{Name: rs.Rule, Label: d.L.Reason(rs)})
 			}
 		}
 	}
-	slices.Sort(d.Rules)
+	slices.SortFunc(d.Rules, func(a, b ruleOption) int { return strings.Compare(a.Label, b.Label) })
 	if d.Officer {
 		if d.NearMisses, err = c.nearMisses(r.Context()); err != nil {
 			c.holdErrorPage(w, r, u, err)
@@ -173,13 +183,34 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, u *store.Use
 	}
 	if done, id := q.Get("done"), q.Get("id"); done != "" {
 		switch done {
-		case "approved", "released", "rejected", "rejected_nobody", "withdrawn", "sent_now", "cancelled", "confirmed":
+		case "approved", "released", "rejected", "rejected_nobody", "withdrawn":
+			// The banner names the subject, so that the officer sees
+			// which message the decision was about.
+			if subj, ok := c.subjectFor(r.Context(), u, id, d.L); ok {
+				d.Flash = d.L.T("done."+done+"_subj", subj, id)
+			} else {
+				d.Flash = d.L.T("done."+done, id)
+			}
+		case "sent_now", "cancelled", "confirmed":
 			d.Flash = d.L.T("done."+done, id)
 		case "lang":
 			d.Flash = d.L.T("done.lang")
 		}
 	}
 	c.render(w, r, http.StatusOK, "queue", d)
+}
+
+// subjectFor returns the subject of message id for the result banner,
+// if u may see the message.
+func (c *Console) subjectFor(ctx context.Context, u *store.User, id string, l lang) (string, bool) {
+	m, err := c.st.Message(ctx, id)
+	if err != nil || !hold.CanSee(u, m) {
+		return "", false
+	}
+	if m.Subject == "" {
+		return l.T("no_subject"), true
+	}
+	return m.Subject, true
 }
 
 type partView struct {
@@ -214,6 +245,9 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 	if d.Title == "" {
 		d.Title = d.L.T("no_subject")
 	}
+	if r.URL.Query().Get("done") == "justified" {
+		d.Flash = d.L.T("done.justified", d.Title)
+	}
 	for _, h := range m.Headers {
 		if slices.ContainsFunc(mainHeaders, func(n string) bool { return strings.EqualFold(n, h.Name) }) {
 			d.HeadMain = append(d.HeadMain, h)
@@ -235,9 +269,66 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 	c.render(w, r, http.StatusOK, "message", d)
 }
 
+type confirmData struct {
+	pageData
+	M     *APIDetail
+	Error string
+}
+
+// confirmPage is the confirmation step before an approval: the summary
+// and the recipients once more, a tick box, and for a high-risk hold the
+// recipient's domain to type. The console has no script, so the step is
+// a page of its own, and the server refuses an approval without it.
+func (c *Console) confirmPage(w http.ResponseWriter, r *http.Request, u *store.User) {
+	c.renderConfirm(w, r, u, http.StatusOK, "")
+}
+
+func (c *Console) renderConfirm(w http.ResponseWriter, r *http.Request, u *store.User, status int, errKey string) {
+	m, err := c.detail(r.Context(), u, r.PathValue("id"), "console")
+	if err != nil {
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	if !m.CanDecide {
+		c.holdErrorPage(w, r, u, c.whyNot(m))
+		return
+	}
+	d := &confirmData{pageData: c.page(r, u, "confirm.title"), M: m}
+	if errKey != "" {
+		d.Error = d.L.T(errKey)
+	}
+	c.render(w, r, status, "confirm", d)
+}
+
+// whyNot explains why u cannot decide on m.
+func (c *Console) whyNot(m *APIDetail) error {
+	switch {
+	case m.State != string(store.Held):
+		return hold.ErrNotHeld
+	case m.Self:
+		return hold.ErrSelfApproval
+	case m.ApprovedByYou:
+		return hold.ErrAlreadyApproved
+	}
+	return hold.ErrForbidden
+}
+
 func (c *Console) approve(w http.ResponseWriter, r *http.Request, u *store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		c.errorPage(w, r, u, http.StatusBadRequest, "err.bad_request")
+		return
+	}
 	id := r.PathValue("id")
-	out, err := c.hold.Approve(r.Context(), u, id, "console")
+	if r.PostForm.Get("confirm") != "1" {
+		c.renderConfirm(w, r, u, http.StatusUnprocessableEntity, "err.confirm_required")
+		return
+	}
+	out, err := c.hold.ApproveTyped(r.Context(), u, id, "console", r.PostForm.Get("domain"))
+	if errors.Is(err, hold.ErrDomainRequired) {
+		c.renderConfirm(w, r, u, http.StatusUnprocessableEntity, "err.domain_required")
+		return
+	}
 	if err != nil {
 		c.holdErrorPage(w, r, u, err)
 		return
@@ -266,6 +357,25 @@ func (c *Console) reject(w http.ResponseWriter, r *http.Request, u *store.User) 
 		return
 	}
 	c.done(w, r, "rejected", id)
+}
+
+// justify stores the sender's explanation and returns to the message.
+func (c *Console) justify(w http.ResponseWriter, r *http.Request, u *store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		c.errorPage(w, r, u, http.StatusBadRequest, "err.bad_request")
+		return
+	}
+	id := r.PathValue("id")
+	if err := c.hold.Justify(r.Context(), u, id, r.PostForm.Get("justification"), "console"); err != nil {
+		if errors.Is(err, hold.ErrJustificationRequired) {
+			c.errorPage(w, r, u, http.StatusUnprocessableEntity, "err.justification_required")
+			return
+		}
+		c.holdErrorPage(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, "/messages/"+url.PathEscape(id)+"?done=justified", http.StatusSeeOther)
 }
 
 func (c *Console) withdraw(w http.ResponseWriter, r *http.Request, u *store.User) {

@@ -45,7 +45,7 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, u *store.User)
 	c.done(w, r, "confirmed", id)
 }
 
-type confirmData struct {
+type linkData struct {
 	pageData
 	Token   string
 	ID      string
@@ -72,14 +72,14 @@ func (c *Console) confirmLinkShow(w http.ResponseWriter, r *http.Request, token 
 		c.errorPage(w, r, nil, status, key)
 		return
 	}
-	d := &confirmData{pageData: c.page(r, nil, "confirm.title"), Token: token, ID: m.ID, Subject: m.Subject, From: m.From,
+	d := &linkData{pageData: c.page(r, nil, "link.title"), Token: token, ID: m.ID, Subject: m.Subject, From: m.From,
 		Until: m.HoldExpires, Done: done, Gone: m.State != store.Unconfirmed}
 	d.Rcpts = summary(m).Rcpts
 	status := http.StatusOK
 	if d.Gone && !done {
 		status = http.StatusConflict
 	}
-	c.render(w, r, status, "confirm", d)
+	c.render(w, r, status, "sendlink", d)
 }
 
 // confirmLink confirms through the link's token.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -48,11 +49,13 @@ type verdict struct {
 }
 
 type verdictCause struct {
-	Rule    string `json:"rule"`
-	Detail  string `json:"detail"`
-	Matched string `json:"matched"`
-	Action  string `json:"action"`
-	Monitor bool   `json:"monitor"`
+	Rule     string `json:"rule"`
+	Detail   string `json:"detail"`
+	DetailJA string `json:"detail_ja"`
+	DetailEN string `json:"detail_en"`
+	Matched  string `json:"matched"`
+	Action   string `json:"action"`
+	Monitor  bool   `json:"monitor"`
 }
 
 // UnmarshalJSON also takes a bare string (a reason without a rule name).
@@ -120,7 +123,8 @@ func (v *verdict) rcptAction(addr string) string {
 func (v *verdict) causes() []APIReason {
 	out := make([]APIReason, 0, len(v.Reasons))
 	for _, r := range v.Reasons {
-		out = append(out, APIReason{Rule: r.Rule, Detail: r.Detail, Matched: r.Matched, Action: r.Action, Monitor: r.Monitor})
+		out = append(out, APIReason{Rule: r.Rule, Detail: r.Detail, DetailJA: r.DetailJA, DetailEN: r.DetailEN,
+			Matched: r.Matched, Action: r.Action, Monitor: r.Monitor})
 	}
 	slices.SortStableFunc(out, func(a, b APIReason) int {
 		if a.Monitor != b.Monitor {
@@ -201,6 +205,7 @@ func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender stri
 	for _, m := range ms {
 		s := summary(m)
 		s.Own = hold.IsSender(u, m)
+		s.HighRisk = c.hold.Assess(m).High
 		all = append(all, s)
 		if s.matches(rule, sender) {
 			shown = append(shown, s)
@@ -224,12 +229,26 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	d.Own = hold.IsSender(u, m)
 	approvers := map[string]bool{}
 	for _, x := range ds {
+		switch x.Kind {
+		case hold.DecisionOpen:
+			continue // a fact for the figures, not a decision
+		case hold.DecisionJustify:
+			d.Justifications = append(d.Justifications, APIDecision{Actor: x.Actor, Kind: x.Kind, Comment: x.Comment, At: x.At.UTC()})
+			continue
+		}
 		d.Decisions = append(d.Decisions, APIDecision{Actor: x.Actor, Kind: x.Kind, Comment: x.Comment, NearMiss: x.NearMiss, At: x.At.UTC()})
 		if x.Kind == store.DecisionApprove {
 			approvers[x.Actor] = true
 		}
 	}
 	d.Approvals = len(approvers)
+	if a := c.hold.Assess(m); a.High && m.State == store.Held {
+		d.HighRisk, d.RiskWhy, d.ConfirmDomain = true, a.Why, a.Domain
+	}
+	d.Signals, d.rcptNotes = signals(m.Verdict)
+	for i := range d.Rcpts {
+		d.Rcpts[i].Notes = d.rcptNotes[strings.ToLower(d.Rcpts[i].Addr)]
+	}
 	held := m.State == store.Held
 	officer := account.HasRole(u, account.RoleOfficer) && !u.Disabled
 	d.Self = hold.IsOwnMessage(u, m)
@@ -257,6 +276,15 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	}
 	d.Headers, d.HeadersTotal = headerFields(raw)
 	f := message.Inspect(raw, c.cfg.Limits)
+	// Envelope recipients missing from the To and Cc headers are blind
+	// copies: the other recipients do not see them.
+	visible := map[string]bool{}
+	for _, a := range append(slices.Clone(f.To), f.Cc...) {
+		visible[strings.ToLower(a)] = true
+	}
+	for i := range d.Rcpts {
+		d.Rcpts[i].Hidden = !visible[strings.ToLower(d.Rcpts[i].Addr)]
+	}
 	v := parseVerdict(m.Verdict)
 	// The verdict names the links that made it (share links and links to
 	// unknown destinations); the inspection finds them all again, with
@@ -317,6 +345,114 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 		d.Problems = append(d.Problems, APIProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
 	}
 	return d, nil
+}
+
+// knownVerdictFields are the verdict fields the console shows in their
+// own places; any other field is evidence added later (look-alike
+// domains, personal-data counts …) and is shown as a signal.
+var knownVerdictFields = map[string]bool{"action": true, "reasons": true, "links": true, "links_omitted": true,
+	"recipients": true, "unknown": true, "problems": true,
+	// Shown in the links table.
+	"unknown_destinations": true, "unknown_destinations_omitted": true}
+
+var knownRcptFields = map[string]bool{"addr": true, "class": true, "allow_entry": true}
+
+// signals returns the verdict's other evidence: top-level fields with a
+// value, and per recipient (lower-cased address) its extra fields.
+func signals(b []byte) ([]APISignal, map[string][]string) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
+		return nil, nil
+	}
+	var out []APISignal
+	for k, raw := range top {
+		if knownVerdictFields[k] {
+			continue
+		}
+		if v := signalValue(raw, ""); v != "" {
+			out = append(out, APISignal{Name: k, Value: v, Raw: raw})
+		}
+	}
+	slices.SortFunc(out, func(a, b APISignal) int { return strings.Compare(a.Name, b.Name) })
+	notes := map[string][]string{}
+	var rcpts []map[string]json.RawMessage
+	_ = json.Unmarshal(top["recipients"], &rcpts)
+	for _, r := range rcpts {
+		var addr string
+		_ = json.Unmarshal(r["addr"], &addr)
+		keys := make([]string, 0, len(r))
+		for k := range r {
+			if !knownRcptFields[k] {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if v := signalValue(r[k], ""); v != "" {
+				notes[strings.ToLower(addr)] = append(notes[strings.ToLower(addr)], k+": "+v)
+			}
+		}
+	}
+	return out, notes
+}
+
+// signalValue shows a JSON value in one line; "" for an unset one. An
+// object that carries its own words per language ("ja", "en") shows
+// only those of lang (or of English, with lang "").
+func signalValue(raw json.RawMessage, lang string) string {
+	var x any
+	if json.Unmarshal(raw, &x) != nil {
+		return ""
+	}
+	switch t := x.(type) {
+	case nil:
+		return ""
+	case bool:
+		if !t {
+			return ""
+		}
+		return "✓"
+	case float64:
+		if t == 0 {
+			return ""
+		}
+		return strconv.FormatFloat(t, 'f', -1, 64)
+	case string:
+		return t
+	case []any:
+		var parts []string
+		for _, e := range t {
+			if v := signalValue(mustJSON(e), lang); v != "" {
+				parts = append(parts, v)
+			}
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		if lang == "" {
+			lang = "en"
+		}
+		if words, ok := t[lang].(string); ok && words != "" {
+			return words
+		}
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var parts []string
+		for _, k := range keys {
+			if v := signalValue(mustJSON(t[k]), lang); v != "" {
+				parts = append(parts, k+" "+v)
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
+	return ""
+}
+
+func mustJSON(x any) json.RawMessage {
+	b, _ := json.Marshal(x)
+	return b
 }
 
 // headerFields parses the header of raw and decodes encoded words. It

@@ -56,7 +56,24 @@ var (
 	ErrExpired = fmt.Errorf("%w: its hold time has ended", ErrNotHeld)
 	// ErrCommentRequired: rejecting needs a comment for the sender.
 	ErrCommentRequired = errors.New("hold: a rejection needs a comment")
+	// ErrDomainRequired: a high-risk hold is approved only with the
+	// recipient's domain typed by the approver; it was missing or wrong.
+	ErrDomainRequired = errors.New("hold: type the recipient's domain to approve this high-risk message")
+	// ErrJustificationRequired: an empty justification.
+	ErrJustificationRequired = errors.New("hold: the justification is empty")
 )
+
+// Decision kinds that record facts about a held message rather than
+// decide it: the sender's justification, and an officer's first opening
+// of the message (for the approval-quality figures).
+const (
+	DecisionJustify  = "justify"
+	DecisionOpen     = "open"
+	DecisionEscalate = "escalate" // the backup officers were told (actor "system")
+)
+
+// MaxJustification bounds a sender's justification, in bytes.
+const MaxJustification = 4000
 
 // Notice is a mail the guard sends itself (to a sender, officers or
 // incident contacts). Notices go straight to the queue and are never held.
@@ -97,6 +114,53 @@ type Config struct {
 	Now       func() time.Time // injected clock; nil = time.Now
 	// Links signs and checks confirmation links; nil: links are refused.
 	Links *Links
+	Risk  Risk // which holds need the recipient's domain typed
+	// Observe is told about every committed decision (metrics); nil: nobody.
+	Observe func(Observation)
+	// Escalation returns the backup officers of m and how long m may
+	// wait undecided before they are told (0: never).
+	Escalation func(m *store.Message) (backup []string, after time.Duration)
+}
+
+// Observation is one committed decision, for metrics and figures.
+type Observation struct {
+	Kind     string // store.DecisionApprove, …, DecisionEscalate
+	Actor    string
+	NearMiss bool
+	// SinceOpen is the time from the actor's first opening of the
+	// message to the decision (approve and reject; 0 if unknown).
+	SinceOpen time.Duration
+	// SinceHeld is the time from receipt to the decision.
+	SinceHeld time.Duration
+}
+
+func (s *Service) observe(o Observation) {
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(o)
+	}
+}
+
+// openedAt returns when actor first opened the message, from its decisions.
+func openedAt(ds []*store.Decision, actor string) time.Time {
+	for _, d := range ds {
+		if d.Kind == DecisionOpen && d.Actor == actor {
+			return d.At
+		}
+	}
+	return time.Time{}
+}
+
+func since(from, to time.Time) time.Duration {
+	if from.IsZero() || to.Before(from) {
+		return 0
+	}
+	return to.Sub(from)
+}
+
+// Escalator composes the notice to backup officers; a Notifier that
+// implements it is used by EscalateDue.
+type Escalator interface {
+	Escalated(m *store.Message, to []string, waited time.Duration) Notice
 }
 
 // Service applies decisions.
@@ -124,6 +188,9 @@ func New(cfg Config, st Store, n Notifier, kick func(), log *zap.Logger) *Servic
 
 // Approvals is the number of distinct officers needed.
 func (s *Service) Approvals() int { return s.cfg.Approvals }
+
+// Assess tells whether m is high-risk and which domain its approver must type.
+func (s *Service) Assess(m *store.Message) Assessment { return s.cfg.Risk.Assess(m) }
 
 // IsSender reports whether u sent m: u submitted it, or the envelope
 // sender is one of u's addresses. Addresses are compared normalised
@@ -168,10 +235,28 @@ func (s *Service) View(ctx context.Context, u *store.User, id string, via string
 	if err != nil {
 		return nil, nil, err
 	}
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		_, err := audit.Append(tx.(Tx), s.cfg.Now(), audit.Event{Actor: u.Name, Action: "message.view", MsgID: id,
-			Data: map[string]any{"via": via, "state": string(m.State)}})
-		return err
+	decider := m.State == store.Held && account.HasRole(u, account.RoleOfficer) && !IsOwnMessage(u, m)
+	err = s.st.Update(ctx, func(txx store.Tx) error {
+		tx := txx.(Tx)
+		now := s.cfg.Now()
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "message.view", MsgID: id,
+			Data: map[string]any{"via": via, "state": string(m.State)}}); err != nil {
+			return err
+		}
+		if !decider {
+			return nil
+		}
+		// The first time an officer who may decide opens the message is
+		// kept with its decisions: the time from opening to deciding
+		// is an approval-quality figure.
+		prior, err := tx.Decisions(id)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(prior, func(d *store.Decision) bool { return d.Kind == DecisionOpen && d.Actor == u.Name }) {
+			return nil
+		}
+		return tx.AddDecision(&store.Decision{MsgID: id, Actor: u.Name, Kind: DecisionOpen, At: now.UTC()})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -230,9 +315,17 @@ type Outcome struct {
 }
 
 // Approve records u's approval of message id and releases it once enough
-// distinct officers have approved.
+// distinct officers have approved. A high-risk hold (see Risk) needs
+// ApproveTyped.
 func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (Outcome, error) {
+	return s.ApproveTyped(ctx, u, id, via, "")
+}
+
+// ApproveTyped is Approve with the recipient domain the approver typed,
+// which a high-risk hold requires (ErrDomainRequired otherwise).
+func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, typed string) (Outcome, error) {
 	var out Outcome
+	var obs Observation
 	var m *store.Message
 	var d *store.Decision
 	expired := false
@@ -262,7 +355,12 @@ func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (O
 		if approvers[u.Name] {
 			return ErrAlreadyApproved
 		}
+		risk := s.cfg.Risk.Assess(m)
+		if risk.High && !SameDomain(typed, risk.Domain) {
+			return ErrDomainRequired
+		}
 		approvers[u.Name] = true
+		obs = Observation{Kind: store.DecisionApprove, Actor: u.Name, SinceOpen: since(openedAt(prior, u.Name), now), SinceHeld: since(m.Received, now)}
 		d = &store.Decision{MsgID: id, Actor: u.Name, Kind: store.DecisionApprove, At: now}
 		if err := tx.AddDecision(d); err != nil {
 			return err
@@ -286,8 +384,12 @@ func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (O
 				return mapConflict(err)
 			}
 		}
-		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.approve", MsgID: id, Data: map[string]any{
-			"via": via, "approvals": out.Approvals, "needed": out.Needed, "released": out.Released, "waiting": waitingRcpts(m)}}); err != nil {
+		data := map[string]any{"via": via, "approvals": out.Approvals, "needed": out.Needed, "released": out.Released, "waiting": waitingRcpts(m)}
+		if risk.High {
+			data["high_risk"] = risk.Why
+			data["typed_domain"] = risk.Domain
+		}
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.approve", MsgID: id, Data: data}); err != nil {
 			return err
 		}
 		if out.Released {
@@ -304,6 +406,7 @@ func (s *Service) Approve(ctx context.Context, u *store.User, id, via string) (O
 	}
 	s.log.Info("approval", zap.String("msg_id", id), zap.String("approver", u.Name),
 		zap.Int("approvals", out.Approvals), zap.Bool("released", out.Released))
+	s.observe(obs)
 	if out.Released {
 		s.kick()
 		s.event(m, d)
@@ -320,6 +423,44 @@ func (s *Service) Reject(ctx context.Context, u *store.User, id, comment string,
 	return s.finish(ctx, u, id, via, &store.Decision{Kind: store.DecisionReject, Comment: comment, NearMiss: nearMiss}, store.Rejected)
 }
 
+// Justify records the sender's explanation of why a held message should
+// go out; officers see it, and it is audited. A sender may add to it
+// while the message is held.
+func (s *Service) Justify(ctx context.Context, u *store.User, id, text, via string) error {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return ErrJustificationRequired
+	}
+	if len(text) > MaxJustification {
+		text = strings.ToValidUTF8(text[:MaxJustification], "")
+	}
+	err := s.st.Update(ctx, func(txx store.Tx) error {
+		tx := txx.(Tx)
+		m, err := s.withdrawable(tx, u, id)
+		if err != nil {
+			return err
+		}
+		now := s.cfg.Now().UTC()
+		// Touch the record from Held, so that a justification never
+		// lands on a message decided in the same moment.
+		m.Updated = now
+		if err := tx.UpdateMessage(m, store.Held); err != nil {
+			return mapConflict(err)
+		}
+		if err := tx.AddDecision(&store.Decision{MsgID: id, Actor: u.Name, Kind: DecisionJustify, Comment: text, At: now}); err != nil {
+			return err
+		}
+		_, err = audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.justify", MsgID: id,
+			Data: map[string]any{"via": via, "justification": text}})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("justification", zap.String("msg_id", id), zap.String("sender", u.Name))
+	return nil
+}
+
 // Withdraw lets the sender take back their own held message.
 func (s *Service) Withdraw(ctx context.Context, u *store.User, id, via string) error {
 	return s.finish(ctx, u, id, via, &store.Decision{Kind: store.DecisionWithdraw}, store.Withdrawn)
@@ -327,6 +468,7 @@ func (s *Service) Withdraw(ctx context.Context, u *store.User, id, via string) e
 
 func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *store.Decision, to store.State) error {
 	var m *store.Message
+	var obs Observation
 	var exp *store.Decision
 	err := s.st.Update(ctx, func(txx store.Tx) error {
 		tx := txx.(Tx)
@@ -345,6 +487,14 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 			return err
 		}
 		d.MsgID, d.Actor, d.At = id, u.Name, now
+		obs = Observation{Kind: d.Kind, Actor: u.Name, NearMiss: d.NearMiss, SinceHeld: since(m.Received, now)}
+		if d.Kind == store.DecisionReject {
+			prior, err := tx.Decisions(id)
+			if err != nil {
+				return err
+			}
+			obs.SinceOpen = since(openedAt(prior, u.Name), now)
+		}
 		m.State = to
 		m.Updated = now
 		if err := tx.UpdateMessage(m, store.Held); err != nil {
@@ -373,6 +523,7 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 		return ErrExpired
 	}
 	s.log.Info("decision", zap.String("msg_id", id), zap.String("actor", u.Name), zap.String("decision", d.Kind), zap.Bool("near_miss", d.NearMiss))
+	s.observe(obs)
 	s.kick() // notices are queued
 	s.event(m, d)
 	return nil
@@ -406,7 +557,71 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 		}
 		n++
 		s.log.Info("hold expired", zap.String("msg_id", m.ID))
+		s.observe(Observation{Kind: store.DecisionExpire, Actor: "system", SinceHeld: since(m.Received, now)})
 		s.event(m, d)
+	}
+	if n > 0 {
+		s.kick()
+	}
+	return n, nil
+}
+
+// EscalateDue tells the backup officers about held messages that have
+// waited longer than their group allows. Each message is escalated once,
+// even with several instances sharing the store: the notice's message ID
+// is derived from the held message's, and the transaction that would
+// insert it a second time fails. The escalation is recorded as a
+// decision (for the history) and audited, in the same transaction.
+func (s *Service) EscalateDue(ctx context.Context) (int, error) {
+	esc, ok := s.notify.(Escalator)
+	if s.cfg.Escalation == nil || !ok {
+		return 0, nil
+	}
+	ms, err := s.st.List(ctx, store.Filter{States: []store.State{store.Held}, Ascending: true, Limit: 1000})
+	if err != nil {
+		return 0, err
+	}
+	now := s.cfg.Now().UTC()
+	n := 0
+	for _, m := range ms {
+		backup, after := s.cfg.Escalation(m)
+		waited := now.Sub(m.Received)
+		if after <= 0 || len(backup) == 0 || waited < after {
+			continue
+		}
+		noticeID := "escalate-" + m.ID
+		err := s.st.Update(ctx, func(txx store.Tx) error {
+			tx := txx.(Tx)
+			if _, err := tx.Message(noticeID); err == nil {
+				return store.ErrExists
+			}
+			cur, err := tx.Message(m.ID)
+			if err != nil {
+				return err
+			}
+			if cur.State != store.Held {
+				return ErrNotHeld
+			}
+			if err := EnqueueNoticeID(tx, now, noticeID, esc.Escalated(cur, backup, waited)); err != nil {
+				return err
+			}
+			if err := tx.AddDecision(&store.Decision{MsgID: m.ID, Actor: "system", Kind: DecisionEscalate,
+				Comment: strings.Join(backup, ", "), At: now}); err != nil {
+				return err
+			}
+			_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: "hold.escalate", MsgID: m.ID,
+				Data: map[string]any{"to": backup, "waited_s": int64(waited / time.Second), "after_s": int64(after / time.Second)}})
+			return err
+		})
+		if errors.Is(err, store.ErrExists) || errors.Is(err, ErrNotHeld) {
+			continue // escalated before, or decided meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		s.log.Info("hold escalated", zap.String("msg_id", m.ID), zap.Strings("to", backup))
+		s.observe(Observation{Kind: DecisionEscalate, Actor: "system", SinceHeld: waited})
 	}
 	if n > 0 {
 		s.kick()
@@ -447,6 +662,7 @@ func (s *Service) expireTx(tx Tx, now time.Time, m *store.Message) (*store.Decis
 // expired reports an expiry that a late decision by u found and committed.
 func (s *Service) expired(m *store.Message, d *store.Decision, u *store.User) {
 	s.log.Info("hold expired; late decision refused", zap.String("msg_id", m.ID), zap.String("actor", u.Name))
+	s.observe(Observation{Kind: store.DecisionExpire, Actor: "system", SinceHeld: since(m.Received, d.At)})
 	s.kick() // the notice to the sender is queued
 	s.event(m, d)
 }

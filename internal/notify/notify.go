@@ -14,6 +14,10 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/mail"
+	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -21,14 +25,21 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // Config tunes the notices.
 type Config struct {
 	From             string   // sender of notices, e.g. "egressguard@example.jp"
+	DisplayName      string   // the From's display name; default per language ("送信メールガード")
+	SubjectTag       string   // put before every notice subject; default per language ("【送信保留】")
+	Contact          string   // whom senders ask ("security@example.jp, 内線 1234"); default: Officers
+	Zone             tz.Zone  // times are written in it, labelled
 	Officers         []string // addresses told about new holds
 	IncidentContacts []string // addresses told at once about near misses
+	Admins           []string // addresses that get the approval-quality digest
 	Language         string   // "ja" or "en"
 	ConsoleURL       string   // base URL of the console, for links in notices
 	WebhookURL       string   // optional: JSON POST per event
@@ -37,6 +48,14 @@ type Config struct {
 	OfficerDigest time.Duration
 	Hostname      string // for Message-IDs
 	Now           func() time.Time
+	// Route returns the officers of m's sender group (nil: Officers).
+	Route func(m *store.Message) []string
+	// StandIn replaces away officers' addresses by their delegates'
+	// (nil: none replaced).
+	StandIn func(addrs []string) []string
+	// OnWebhookFailure is told when an event is not delivered
+	// ("failed" after retries, "dropped" with the queue full).
+	OnWebhookFailure func(reason string)
 }
 
 // Notifier composes notices and posts webhooks.
@@ -57,27 +76,199 @@ func New(cfg Config, log *zap.Logger) *Notifier {
 	if cfg.Language != "en" {
 		cfg.Language = "ja"
 	}
+	t := textsJA
+	if cfg.Language == "en" {
+		t = textsEN
+	}
+	if cfg.DisplayName == "" {
+		cfg.DisplayName = t.displayName
+	}
+	if cfg.SubjectTag == "" {
+		cfg.SubjectTag = t.subjectTag
+	}
+	if cfg.Contact == "" {
+		cfg.Contact = strings.Join(cfg.Officers, ", ")
+	}
 	return &Notifier{cfg: cfg, log: log.Named("notify"), client: &http.Client{Timeout: 10 * time.Second}, hooks: make(chan []byte, 1000)}
 }
 
 // Held returns the notices for a newly held message: one to the sender,
-// one to the officers.
-func (n *Notifier) Held(m *store.Message, reasons []string) []hold.Notice {
+// one to the officers (or the officers of the sender's group, see
+// Router). What the guard found is read from the message's verdict.
+func (n *Notifier) Held(m *store.Message) []hold.Notice {
 	var out []hold.Notice
 	t := n.text()
-	why := strings.Join(reasons, "\n  - ")
-	if why != "" {
-		why = "  - " + why
-	}
+	var v policy.Verdict
+	_ = json.Unmarshal(m.Verdict, &v)
+	why := n.reasons(&v)
+	found := n.found(m, &v)
 	if m.From != "" {
-		body := fmt.Sprintf(t.heldSender, n.subject(m), n.waitingAndSent(m), why, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
-		out = append(out, n.compose([]string{m.From}, fmt.Sprintf(t.heldSenderSubj, n.subject(m)), body))
+		body := fmt.Sprintf(t.heldSender, n.subject(m), n.rcpts(m, &v), found, why,
+			n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), n.contact(), m.ID)
+		out = append(out, n.compose([]string{m.From}, n.tagged(fmt.Sprintf(t.heldSenderSubj, n.subject(m))), body))
 	}
-	if len(n.cfg.Officers) > 0 && n.cfg.OfficerDigest == 0 {
-		body := fmt.Sprintf(t.heldOfficer, m.From, waiting(m), n.subject(m), why, n.link(m.ID), m.ID)
-		out = append(out, n.compose(n.cfg.Officers, fmt.Sprintf(t.heldOfficerSubj, m.From), body))
+	if officers := n.officersFor(m); len(officers) > 0 && n.cfg.OfficerDigest == 0 {
+		body := fmt.Sprintf(t.heldOfficer, m.From, n.rcpts(m, &v), n.subject(m), found, why,
+			n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), m.ID)
+		out = append(out, n.compose(officers, n.tagged(fmt.Sprintf(t.heldOfficerSubj, m.From)), body))
 	}
 	return out
+}
+
+// reasons lists the reasons that held the message, in the notice's language.
+func (n *Notifier) reasons(v *policy.Verdict) string {
+	var lines []string
+	for _, r := range v.Reasons {
+		if !r.Monitor && r.Action != policy.Pass {
+			if s := r.Text(n.cfg.Language); s != "" && !slices.Contains(lines, s) {
+				lines = append(lines, s)
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return "  -"
+	}
+	return "  - " + strings.Join(lines, "\n  - ")
+}
+
+// found says what the guard found: the recipients nobody vouched for,
+// the share links with their hosts, and any other finding of the verdict
+// (record counts, look-alike domains), by name.
+func (n *Notifier) found(m *store.Message, v *policy.Verdict) string {
+	t := n.text()
+	var lines []string
+	if len(v.Unknown) > 0 {
+		lines = append(lines, fmt.Sprintf(t.foundUnknown, len(v.Unknown), strings.Join(first(v.Unknown, 10), ", ")))
+	}
+	seen := map[string]bool{}
+	for _, l := range v.Links {
+		host := hostOf(l.URL)
+		if seen[host] {
+			continue
+		}
+		seen[host] = true
+		if len(seen) > 5 {
+			break
+		}
+		lines = append(lines, fmt.Sprintf(t.foundLink, host, l.Provider))
+	}
+	// Look-alike recipients are named with the pair, so that the sender
+	// sees the typo at once.
+	for i, l := range v.Lookalikes {
+		if i == 5 {
+			break
+		}
+		text := l.Ja
+		if n.cfg.Language == "en" {
+			text = l.En
+		}
+		lines = append(lines, l.Rcpt+": "+text)
+	}
+	if p := v.Personal; p != nil && (p.Records > 0 || p.MyNumbers > 0 || p.CardNumbers > 0) {
+		lines = append(lines, fmt.Sprintf(t.foundPersonal, p.Records, p.MyNumbers, p.CardNumbers))
+	}
+	for _, sig := range extraFindings(m.Verdict, n.cfg.Language, t.signalNames) {
+		lines = append(lines, fmt.Sprintf(t.foundOther, sig))
+	}
+	if len(lines) == 0 {
+		return "  -"
+	}
+	return "  - " + strings.Join(lines, "\n  - ")
+}
+
+// rcpts lists the envelope recipients, marking those nobody vouched for.
+func (n *Notifier) rcpts(m *store.Message, v *policy.Verdict) string {
+	t := n.text()
+	addrs := m.Addrs()
+	out := make([]string, 0, len(addrs))
+	var atOnce []string
+	for i, a := range addrs {
+		if i < len(m.Status) && m.Status[i].Part != "" {
+			// Split delivery sent it at once: not waiting.
+			atOnce = append(atOnce, a)
+			continue
+		}
+		if slices.ContainsFunc(v.Unknown, func(u string) bool { return strings.EqualFold(u, a) }) {
+			a += t.unknownMark
+		}
+		out = append(out, a)
+	}
+	s := strings.Join(out, ", ")
+	if len(atOnce) > 0 {
+		s += "\n" + strings.TrimSuffix(fmt.Sprintf(n.waitText().sentAtOnce, strings.Join(atOnce, ", ")), "\n")
+	}
+	return s
+}
+
+func (n *Notifier) contact() string {
+	if n.cfg.Contact == "" {
+		return "-"
+	}
+	return n.cfg.Contact
+}
+
+// officersFor returns who is told about a new hold of m.
+func (n *Notifier) officersFor(m *store.Message) []string {
+	if n.cfg.Route != nil {
+		if o := n.cfg.Route(m); len(o) > 0 {
+			return n.standIn(o)
+		}
+	}
+	return n.standIn(n.cfg.Officers)
+}
+
+func (n *Notifier) standIn(addrs []string) []string {
+	if n.cfg.StandIn == nil {
+		return addrs
+	}
+	return n.cfg.StandIn(addrs)
+}
+
+// FiguresDigest returns the admins' digest of the officers' approval
+// figures for one period, or false if there are no admins or no
+// decisions.
+func (n *Notifier) FiguresDigest(figs []hold.Figures, fast time.Duration, from, until time.Time) (hold.Notice, bool) {
+	if len(n.cfg.Admins) == 0 || len(figs) == 0 {
+		return hold.Notice{}, false
+	}
+	t := n.text()
+	var b strings.Builder
+	fmt.Fprintf(&b, t.figuresIntro, n.cfg.Zone.Minute(from), n.cfg.Zone.Minute(until), int(fast/time.Second))
+	for _, f := range figs {
+		median := "-"
+		if f.Timed > 0 {
+			median = n.duration(f.MedianDecide)
+			if f.MedianDecide < time.Minute {
+				median = fmt.Sprintf(t.seconds, int(f.MedianDecide/time.Second))
+			}
+		}
+		fmt.Fprintf(&b, t.figuresLine, f.Officer, f.Decisions, f.Approvals, f.Rejections, f.NearMisses,
+			int(f.ApprovalRate*100+0.5), median, f.FastApprovals)
+	}
+	if n.cfg.ConsoleURL != "" {
+		fmt.Fprintf(&b, "\n%s/officers\n", strings.TrimRight(n.cfg.ConsoleURL, "/"))
+	}
+	return n.compose(n.cfg.Admins, t.figuresSubj, b.String()), true
+}
+
+// Escalated implements hold.Escalator: the notice to the backup officers
+// of a hold that has waited too long.
+func (n *Notifier) Escalated(m *store.Message, to []string, waited time.Duration) hold.Notice {
+	t := n.text()
+	var v policy.Verdict
+	_ = json.Unmarshal(m.Verdict, &v)
+	body := fmt.Sprintf(t.escalate, n.duration(waited), m.From, n.rcpts(m, &v), n.subject(m), n.reasons(&v),
+		n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), m.ID)
+	return n.compose(to, n.tagged(fmt.Sprintf(t.escalateSubj, m.From)), body)
+}
+
+// duration words a waiting time: "4h 10m", "4時間10分".
+func (n *Notifier) duration(d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	if n.cfg.Language == "en" {
+		return fmt.Sprintf("%dh %dm", h, m)
+	}
+	return fmt.Sprintf("%d時間%d分", h, m)
 }
 
 // Digest returns the officers' digest of the messages held in one period,
@@ -88,15 +279,16 @@ func (n *Notifier) Digest(held []*store.Message, from, until time.Time) (hold.No
 	}
 	t := n.text()
 	var b strings.Builder
-	fmt.Fprintf(&b, t.digestIntro, len(held), from.Local().Format(time.DateTime), until.Local().Format(time.DateTime))
+	fmt.Fprintf(&b, t.digestIntro, len(held), n.cfg.Zone.Minute(from), n.cfg.Zone.Minute(until))
 	for _, m := range held {
-		fmt.Fprintf(&b, "\n- %s  %s → %s\n  %s\n  %s\n", m.Received.Local().Format(time.DateTime), m.From,
+		fmt.Fprintf(&b, "\n- %s  %s → %s\n  %s\n  %s\n", n.cfg.Zone.Minute(m.Received), m.From,
 			waiting(m), n.subject(m), n.link(m.ID))
 	}
-	return n.compose(n.cfg.Officers, fmt.Sprintf(t.digestSubj, len(held)), b.String()), true
+	return n.compose(n.standIn(n.cfg.Officers), n.tagged(fmt.Sprintf(t.digestSubj, len(held))), b.String()), true
 }
 
-// Decided implements hold.Notifier.
+// Decided implements hold.Notifier. Approval and rejection notices name
+// the officer who decided.
 func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 	t := n.text()
 	var out []hold.Notice
@@ -104,23 +296,23 @@ func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 		var subj, body string
 		switch d.Kind {
 		case store.DecisionApprove:
-			subj, body = t.approvedSubj, fmt.Sprintf(t.approved, n.subject(m), waiting(m), m.ID)
+			subj, body = t.approvedSubj, fmt.Sprintf(t.approved, n.subject(m), waiting(m), d.Actor, m.ID)
 		case store.DecisionReject:
-			subj, body = t.rejectedSubj, fmt.Sprintf(t.rejected, n.subject(m), waiting(m), d.Comment, m.ID)
+			subj, body = t.rejectedSubj, fmt.Sprintf(t.rejected, n.subject(m), waiting(m), d.Actor, d.Comment, n.contact(), m.ID)
 		case store.DecisionExpire:
-			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), waiting(m), m.ID)
+			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), waiting(m), n.contact(), m.ID)
 			if m.Action == "confirm" {
 				w := n.waitText()
 				subj, body = w.expiredSubj, fmt.Sprintf(w.expired, n.subject(m), waiting(m), m.ID)
 			}
 		}
 		if subj != "" {
-			out = append(out, n.compose([]string{m.From}, fmt.Sprintf(subj, n.subject(m)), body))
+			out = append(out, n.compose([]string{m.From}, n.tagged(fmt.Sprintf(subj, n.subject(m))), body))
 		}
 	}
 	if d.Kind == store.DecisionReject && d.NearMiss && len(n.cfg.IncidentContacts) > 0 {
 		body := fmt.Sprintf(t.nearMiss, m.From, waiting(m), n.subject(m), d.Actor, d.Comment, n.link(m.ID), m.ID)
-		out = append(out, n.compose(n.cfg.IncidentContacts, fmt.Sprintf(t.nearMissSubj, m.From), body))
+		out = append(out, n.compose(n.cfg.IncidentContacts, n.tagged(fmt.Sprintf(t.nearMissSubj, m.From)), body))
 	}
 	return out
 }
@@ -147,6 +339,7 @@ func (n *Notifier) Post(ev map[string]any) {
 	case n.hooks <- b:
 	default:
 		n.log.Warn("webhook queue full, event dropped", zap.Any("event", ev["event"]))
+		n.failed("dropped")
 	}
 }
 
@@ -186,11 +379,30 @@ func (n *Notifier) postOne(ctx context.Context, b []byte) {
 			err = fmt.Errorf("status %s", resp.Status)
 		}
 		n.log.Warn("webhook post failed", zap.Int("attempt", attempt+1), zap.Error(err))
+		if attempt == 2 {
+			n.failed("failed")
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Duration(attempt+1) * time.Second):
 		}
+	}
+}
+
+// tagged puts the subject tag before the subject of a notice about held
+// mail.
+func (n *Notifier) tagged(subject string) string {
+	if n.cfg.SubjectTag == "" {
+		return subject
+	}
+	return n.cfg.SubjectTag + " " + subject
+}
+
+func (n *Notifier) failed(reason string) {
+	if n.cfg.OnWebhookFailure != nil {
+		n.cfg.OnWebhookFailure(reason)
 	}
 }
 
@@ -202,7 +414,7 @@ func (n *Notifier) subject(m *store.Message) string {
 		return r
 	}, m.Subject)
 	if s == "" {
-		return "(no subject)"
+		return n.text().noSubject
 	}
 	if len([]rune(s)) > 120 {
 		s = string([]rune(s)[:119]) + "…"
@@ -222,7 +434,7 @@ func (n *Notifier) link(id string) string {
 func (n *Notifier) compose(to []string, subject, body string) hold.Notice {
 	now := n.cfg.Now()
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: %s\r\n", n.cfg.From)
+	fmt.Fprintf(&b, "From: %s\r\n", (&mail.Address{Name: n.cfg.DisplayName, Address: n.cfg.From}).String())
 	fmt.Fprintf(&b, "To: %s\r\n", strings.Join(to, ", "))
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.BEncoding.Encode("utf-8", subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
@@ -236,4 +448,89 @@ func (n *Notifier) compose(to []string, subject, body string) hold.Notice {
 	}
 	b.WriteString(enc + "\r\n")
 	return hold.Notice{From: n.cfg.From, To: to, Data: b.Bytes()}
+}
+
+func first(ss []string, n int) []string {
+	if len(ss) > n {
+		return ss[:n]
+	}
+	return ss
+}
+
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Hostname()
+	}
+	return raw
+}
+
+// knownVerdict are the verdict fields notices word themselves.
+var knownVerdict = map[string]bool{"action": true, "reasons": true, "links": true, "links_omitted": true,
+	"recipients": true, "unknown": true, "problems": true, "lookalikes": true, "personal": true,
+	"unknown_destinations": true, "unknown_destinations_omitted": true, "visible_external_recipients": true}
+
+// extraFindings lists the verdict's other fields that are set, as
+// "name: value" (counts of personal records, look-alike domains …),
+// named from names when it knows them, and in lang where the value
+// carries its own words per language.
+func extraFindings(b []byte, lang string, names map[string]string) []string {
+	var top map[string]any
+	if json.Unmarshal(b, &top) != nil {
+		return nil
+	}
+	var out []string
+	for k, v := range top {
+		if knownVerdict[k] {
+			continue
+		}
+		if s := findingValue(v, lang); s != "" {
+			name, ok := names[k]
+			if !ok {
+				name = strings.ReplaceAll(k, "_", " ")
+			}
+			out = append(out, name+": "+s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func findingValue(v any, lang string) string {
+	switch t := v.(type) {
+	case bool:
+		if t {
+			return "yes"
+		}
+	case float64:
+		if t != 0 {
+			return fmt.Sprint(t)
+		}
+	case string:
+		return t
+	case []any:
+		var parts []string
+		for _, e := range t {
+			if s := findingValue(e, lang); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		if words, ok := t[lang].(string); ok && words != "" {
+			return words
+		}
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			if s := findingValue(t[k], lang); s != "" {
+				parts = append(parts, k+" "+s)
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
+	return ""
 }

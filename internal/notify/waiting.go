@@ -138,7 +138,7 @@ var waitJA = waitTexts{
 }
 
 // found lists what inspection found, one line each.
-func (n *Notifier) found(t *waitTexts, m *store.Message, f Found) string {
+func (n *Notifier) waitFound(t *waitTexts, m *store.Message, f Found) string {
 	list := func(ss []string) string {
 		if len(ss) == 0 {
 			return t.none
@@ -208,14 +208,14 @@ func (n *Notifier) Waiting(m *store.Message, reasons []string, f Found, confirmU
 	switch m.State {
 	case store.Delayed:
 		at := m.NextAttempt.Local().Format(time.DateTime)
-		body := fmt.Sprintf(t.delayed, subj, at, waiting(m), n.found(t, m, f), why, n.link(m.ID), m.ID)
+		body := fmt.Sprintf(t.delayed, subj, at, waiting(m), n.waitFound(t, m, f), why, n.link(m.ID), m.ID)
 		return []hold.Notice{n.compose([]string{m.From}, fmt.Sprintf(t.delayedSubj, subj, at), body)}
 	case store.Unconfirmed:
 		link := t.confirmNone
 		if confirmURL != "" {
 			link = fmt.Sprintf(t.confirmLink, confirmURL)
 		}
-		body := fmt.Sprintf(t.confirm, subj, waiting(m), n.found(t, m, f), why, link, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
+		body := fmt.Sprintf(t.confirm, subj, waiting(m), n.waitFound(t, m, f), why, link, n.link(m.ID), m.HoldExpires.Local().Format(time.DateTime), m.ID)
 		return []hold.Notice{n.compose([]string{m.From}, fmt.Sprintf(t.confirmSubj, subj), body)}
 	}
 	return nil

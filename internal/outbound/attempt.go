@@ -289,6 +289,9 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 		result = resultError
 	}
 	q.met.observe(result, dur)
+	if m.Action == "notice" {
+		q.met.observeNotice(result)
+	}
 
 	fields := []zap.Field{
 		zap.String("msg_id", m.ID),

@@ -17,6 +17,7 @@ type metrics struct {
 	bounced   prometheus.Counter
 	deferred  prometheus.Counter
 	seconds   prometheus.Histogram
+	notices   *prometheus.CounterVec
 	takeovers prometheus.Counter
 }
 
@@ -38,6 +39,10 @@ func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
 			Name: "egressguard_deferred_total",
 			Help: "Attempts after which recipients remained to be retried.",
 		}),
+		notices: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egressguard_notice_failures_total",
+			Help: "Attempts to deliver the guard's own notices that failed (deferred: to be retried; bounced: given up).",
+		}, []string{"result"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "egressguard_delivery_seconds",
 			Help:    "Duration of delivery attempts.",
@@ -51,17 +56,27 @@ func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
 	for _, r := range []string{resultDelivered, resultDeferred, resultBounced, resultError} {
 		m.attempts.WithLabelValues(r)
 	}
+	for _, r := range []string{resultDeferred, resultBounced, resultError} {
+		m.notices.WithLabelValues(r)
+	}
 	if reg == nil {
 		return m, nil
 	}
 	depth := &depthCollector{st: st, desc: prometheus.NewDesc("egressguard_queue_depth",
 		"Messages waiting for delivery (queued or being sent).", nil, nil)}
-	for _, c := range []prometheus.Collector{m.attempts, m.delivered, m.bounced, m.deferred, m.seconds, m.takeovers, depth} {
+	for _, c := range []prometheus.Collector{m.attempts, m.delivered, m.bounced, m.deferred, m.seconds, m.notices, m.takeovers, depth} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("outbound: register metrics"), err)
 		}
 	}
 	return m, nil
+}
+
+// observeNotice counts a failed attempt at one of the guard's own notices.
+func (m *metrics) observeNotice(result string) {
+	if result != resultDelivered {
+		m.notices.WithLabelValues(result).Inc()
+	}
 }
 
 func (m *metrics) observe(result string, d time.Duration) {

@@ -127,6 +127,31 @@ func (a Action) Max(b Action) Action {
 // Config.DelayExternal delays a message with external recipients.
 const BuiltinDelayExternalRule = "builtin:delay-external"
 
+// The reason of BuiltinInspectionRule in each language.
+const (
+	InspectionReasonEN = "The message could not be inspected completely; an officer must review it."
+	InspectionReasonJA = "メールを最後まで検査できませんでした。担当者の確認が必要です。"
+)
+
+// Text returns the reason in lang ("ja" or "en"): the rule's text in that
+// language, else its plain reason, else the other language.
+func (r *Reason) Text(lang string) string {
+	own, other := r.DetailEN, r.DetailJA
+	if lang == "ja" {
+		own, other = r.DetailJA, r.DetailEN
+	}
+	return cmpOr(own, r.Detail, other)
+}
+
+func cmpOr(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
 // BuiltinInspectionRule names the reason the engine adds when it holds a
 // message that could not be inspected completely and no rule held it.
 const BuiltinInspectionRule = "builtin:inspection-problem"
@@ -235,11 +260,15 @@ const maxPersonalFiles = 20
 
 // Reason is one matched rule.
 type Reason struct {
-	Rule    string `json:"rule"`
-	Action  Action `json:"action"`
-	Detail  string `json:"detail"`            // the rule's reason, for officers and senders
-	Matched string `json:"matched,omitempty"` // what made the conditions true, for officers
-	Monitor bool   `json:"monitor,omitempty"` // recorded only; did not affect the action
+	Rule   string `json:"rule"`
+	Action Action `json:"action"`
+	Detail string `json:"detail"` // the rule's reason, for officers and senders
+	// DetailJA and DetailEN are the reason in each language, when the
+	// rule gives them; Text picks one.
+	DetailJA string `json:"detail_ja,omitempty"`
+	DetailEN string `json:"detail_en,omitempty"`
+	Matched  string `json:"matched,omitempty"` // what made the conditions true, for officers
+	Monitor  bool   `json:"monitor,omitempty"` // recorded only; did not affect the action
 }
 
 // LinkEvidence is one share link.
@@ -626,12 +655,21 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		}
 		detail := r.reason
 		if detail == "" {
-			detail = "matched rule " + r.name
+			detail = cmpOr(r.reasonEN, r.reasonJA, "matched rule "+r.name)
 		}
+		ja, en := r.reasonJA, r.reasonEN
 		if r.personal != nil {
-			detail = r.personal(ev) + " — " + detail
+			found := r.personal(ev) + " — "
+			detail = found + detail
+			if ja != "" {
+				ja = found + ja
+			}
+			if en != "" {
+				en = found + en
+			}
 		}
-		v.Reasons = append(v.Reasons, Reason{Rule: r.name, Action: r.action, Detail: detail, Matched: ev.evidence(r), Monitor: r.monitor})
+		v.Reasons = append(v.Reasons, Reason{Rule: r.name, Action: r.action, Detail: detail,
+			DetailJA: ja, DetailEN: en, Matched: ev.evidence(r), Monitor: r.monitor})
 		if r.monitor {
 			continue
 		}
@@ -666,10 +704,12 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		apply(Hold, nil)
 		v.Action = Hold
 		v.Reasons = append(v.Reasons, Reason{
-			Rule:    BuiltinInspectionRule,
-			Action:  Hold,
-			Detail:  "The message could not be inspected completely; an officer must review it.",
-			Matched: "inspection problem: " + ev.problemSummary(),
+			Rule:     BuiltinInspectionRule,
+			Action:   Hold,
+			Detail:   InspectionReasonEN,
+			DetailJA: InspectionReasonJA,
+			DetailEN: InspectionReasonEN,
+			Matched:  "inspection problem: " + ev.problemSummary(),
 		})
 	}
 	return v

@@ -662,3 +662,24 @@ func TestDefaultRulesTOMLRoundTrip(t *testing.T) {
 		t.Errorf("round trip (-want +got):\n%s\n%s", diff, buf.String())
 	}
 }
+
+// TestDefaultRulesSpeakBothLanguages: every built-in rule gives its
+// reason in Japanese and in English, so that no page or notice falls back
+// to the other language.
+func TestDefaultRulesSpeakBothLanguages(t *testing.T) {
+	for _, r := range DefaultRules() {
+		if r.ReasonJA == "" || r.ReasonEN == "" {
+			t.Errorf("rule %s lacks reason_ja or reason_en", r.Name)
+		}
+		for _, ch := range r.ReasonEN {
+			if ch > 0x2000 {
+				t.Errorf("rule %s: reason_en is not English: %q", r.Name, r.ReasonEN)
+				break
+			}
+		}
+	}
+	v := &Reason{Detail: "plain", DetailJA: "日本語", DetailEN: "English"}
+	if v.Text("ja") != "日本語" || v.Text("en") != "English" || (&Reason{Detail: "plain", DetailEN: "x"}).Text("ja") != "plain" {
+		t.Error("Reason.Text does not pick the reader's language, then the plain reason")
+	}
+}

@@ -27,6 +27,11 @@ type RuleSpec struct {
 	// Reason is shown to officers and to the sender; required for hold
 	// and reject.
 	Reason string `toml:"reason" json:"reason,omitempty"`
+	// ReasonJA and ReasonEN are the reason in Japanese and in English;
+	// notices and the console show the reader's language and fall back
+	// to Reason (and then to the other language) when one is missing.
+	ReasonJA string `toml:"reason_ja" json:"reason_ja,omitempty"`
+	ReasonEN string `toml:"reason_en" json:"reason_en,omitempty"`
 	// Mode: "enforce" (default) or "monitor". A monitor rule is recorded
 	// in the verdict with what it would have done and never changes the
 	// action.
@@ -243,74 +248,100 @@ func DefaultRules() []RuleSpec {
 		{
 			Name: "inspection-problem", Action: "hold",
 			Reason:            "The message could not be inspected completely (a limit was reached or a part could not be parsed); an officer must review it.",
+			ReasonJA:          "メールを最後まで検査できませんでした（上限に達したか、読み取れない部分があります）。担当者の確認が必要です。",
+			ReasonEN:          "The message could not be inspected completely (a limit was reached or a part could not be parsed); an officer must review it.",
 			InspectionProblem: yes(),
 		},
 		{
 			Name: "share-link-unknown-recipient", Action: "hold",
 			Reason:     "The message contains a link to shared files and goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:   "ファイル共有リンクを含むメールが、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:   "The message contains a link to shared files and goes to a recipient who is neither internal nor on the allowlist.",
 			ShareLink:  yes(),
 			Recipients: RcptAnyUnknown,
 		},
 		{
 			Name: "unknown-destination-unknown-recipient", Action: "hold",
 			Reason:             "The message contains a link whose destination cannot be known without following it (a URL shortener or a redirector that hides its target); it may lead to shared files, and it goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:           "リンク先をたどらないと分からないリンク（短縮 URL や転送先を隠すリダイレクト）を含むメールが、社内でも許可リストにもない宛先に送られようとしています。共有ファイルにつながっている可能性があります。",
+			ReasonEN:           "The message contains a link whose destination cannot be known without following it (a URL shortener or a redirector that hides its target); it may lead to shared files, and it goes to a recipient who is neither internal nor on the allowlist.",
 			UnknownDestination: yes(),
 			Recipients:         RcptAnyUnknown,
 		},
 		{
 			Name: "share-notice-unknown-recipient", Action: "hold",
 			Reason:      "The message reads like a file-sharing invitation and goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:    "ファイル共有の招待と思われるメールが、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:    "The message reads like a file-sharing invitation and goes to a recipient who is neither internal nor on the allowlist.",
 			ShareNotice: yes(),
 			Recipients:  RcptAnyUnknown,
 		},
 		{
 			Name: "personal-records-unknown-recipient", Action: "hold",
 			Reason:          "個人情報（100 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (100 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:        "個人情報（100 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。",
+			ReasonEN:        "The message carries personal data (100 or more person records) to a recipient who is neither internal nor on the allowlist.",
 			PersonalRecords: &hundred,
 			Recipients:      RcptAnyUnknown,
 		},
 		{
 			Name: "my-number-unknown-recipient", Action: "hold",
 			Reason:     "個人番号（マイナンバー）を社外の未登録の宛先へ送ろうとしています。 / The message carries a My Number to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:   "個人番号（マイナンバー）を社外の未登録の宛先へ送ろうとしています。",
+			ReasonEN:   "The message carries a My Number to a recipient who is neither internal nor on the allowlist.",
 			MyNumber:   &one,
 			Recipients: RcptAnyUnknown,
 		},
 		{
 			Name: "encrypted-attachment-unknown-recipient", Action: "hold",
 			Reason:              "暗号化された添付ファイルは中身を検査できません（PPAP）。社外の未登録の宛先へ送る前に確認が必要です。 / An encrypted attachment cannot be inspected (PPAP) and goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:            "暗号化された添付ファイルは中身を検査できません（PPAP）。社外の未登録の宛先へ送る前に確認が必要です。",
+			ReasonEN:            "An encrypted attachment cannot be inspected (PPAP) and goes to a recipient who is neither internal nor on the allowlist.",
 			EncryptedAttachment: yes(),
 			Recipients:          RcptAnyUnknown,
 		},
 		{
 			Name: "lookalike-recipient-domain", Action: "hold",
 			Reason:             "宛先のドメインが、社内・許可リスト・よく送信する相手先・主要なフリーメール／プロバイダ／携帯キャリアのドメインに似ていますが、同じではありません。宛先の入力ミスの可能性があります。 / A recipient's domain looks like, but is not, a domain the organisation knows (its own, an allowlisted one, a regular correspondent, or a major free-mail, ISP or carrier domain); the address may be mistyped.",
+			ReasonJA:           "宛先のドメインが、社内・許可リスト・よく送信する相手先・主要なフリーメール／プロバイダ／携帯キャリアのドメインに似ていますが、同じではありません。宛先の入力ミスの可能性があります。",
+			ReasonEN:           "A recipient's domain looks like, but is not, a domain the organisation knows (its own, an allowlisted one, a regular correspondent, or a major free-mail, ISP or carrier domain); the address may be mistyped.",
 			RecipientLookalike: yes(),
 		},
 		{
 			Name: "many-visible-external-recipients", Action: "hold",
 			Reason:                    "社外のアドレス 10 件以上が To/Cc に表示され、受信者全員が互いのアドレスを見られます。Bcc のつもりではありませんか。 / 10 or more external addresses are visible in To/Cc, so every recipient sees the others' addresses; Bcc may have been intended.",
+			ReasonJA:                  "社外のアドレス 10 件以上が To/Cc に表示され、受信者全員が互いのアドレスを見られます。Bcc のつもりではありませんか。",
+			ReasonEN:                  "10 or more external addresses are visible in To/Cc, so every recipient sees the others' addresses; Bcc may have been intended.",
 			VisibleExternalRecipients: &ten,
 		},
 		{
 			Name: "first-contact-domain", Action: "hold", Mode: ModeMonitor,
 			Reason:       "組織からこれまでメールを送ったことのないドメインが宛先にあります。 / A recipient's domain has never received mail from the organisation before.",
+			ReasonJA:     "組織からこれまでメールを送ったことのないドメインが宛先にあります。",
+			ReasonEN:     "A recipient's domain has never received mail from the organisation before.",
 			FirstContact: FirstContactDomain,
 		},
 		{
 			Name: "personal-records-10-unknown-recipient", Action: "hold", Mode: ModeMonitor,
 			Reason:          "個人情報（10 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。 / The message carries personal data (10 or more person records) to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:        "個人情報（10 件以上の個人レコード）を社外の未登録の宛先へ送ろうとしています。",
+			ReasonEN:        "The message carries personal data (10 or more person records) to a recipient who is neither internal nor on the allowlist.",
 			PersonalRecords: &ten,
 			Recipients:      RcptAnyUnknown,
 		},
 		{
 			Name: "confidential-subject-unknown-recipient", Action: "hold", Mode: ModeMonitor,
 			Reason:          "The subject marks the message as confidential and it goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:        "件名に「社外秘」などの表示があり、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:        "The subject marks the message as confidential and it goes to a recipient who is neither internal nor on the allowlist.",
 			SubjectKeywords: []string{"社外秘", "極秘", "部外秘", "confidential"},
 			Recipients:      RcptAnyUnknown,
 		},
 		{
 			Name: "large-attachment-unknown-recipient", Action: "hold", Mode: ModeMonitor,
 			Reason:             "An attachment over 10 MB goes to a recipient who is neither internal nor on the allowlist.",
+			ReasonJA:           "10MB を超える添付ファイルが、社内でも許可リストにもない宛先に送られようとしています。",
+			ReasonEN:           "An attachment over 10 MB goes to a recipient who is neither internal nor on the allowlist.",
 			AttachmentSizeOver: &size,
 			Recipients:         RcptAnyUnknown,
 		},
@@ -319,12 +350,14 @@ func DefaultRules() []RuleSpec {
 
 // rule is a compiled RuleSpec.
 type rule struct {
-	name    string
-	action  Action
-	reason  string
-	monitor bool
-	delay   time.Duration
-	conds   []cond
+	name     string
+	action   Action
+	reason   string
+	reasonJA string
+	reasonEN string
+	monitor  bool
+	delay    time.Duration
+	conds    []cond
 	// who holds one test per condition about recipients; the rule
 	// applies to the recipients they pick (see eval.targets).
 	who []recipientTest
@@ -358,7 +391,8 @@ var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // compileRule compiles spec; problems go to probs under key.
 func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *problems) *rule {
 	n := len(*probs)
-	r := &rule{name: spec.Name, reason: strings.TrimSpace(spec.Reason)}
+	r := &rule{name: spec.Name, reason: strings.TrimSpace(spec.Reason),
+		reasonJA: strings.TrimSpace(spec.ReasonJA), reasonEN: strings.TrimSpace(spec.ReasonEN)}
 	if !ruleName.MatchString(spec.Name) {
 		probs.add(key+".name", fmt.Sprintf("%q is not a valid rule name", spec.Name), "letters, digits, '.', '_' and '-', at most 64, e.g. \"share-link-unknown-recipient\"")
 	}
@@ -368,7 +402,7 @@ func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *probl
 	default:
 		probs.add(key+".action", fmt.Sprintf("unknown action %q", spec.Action), "pass, bcc, delay, confirm, hold or reject")
 	}
-	if r.reason == "" && r.action != Pass && r.action != "" {
+	if r.reason == "" && r.reasonJA == "" && r.reasonEN == "" && r.action != Pass && r.action != "" {
 		probs.add(key+".reason", "missing", "a sentence for officers and senders saying why such mail is "+map[Action]string{
 			Bcc: "sent with its external To/Cc addresses moved to Bcc", Delay: "delayed", Confirm: "sent only after the sender confirms",
 			Hold: "held", Reject: "rejected"}[r.action])

@@ -79,6 +79,11 @@ type Identity struct {
 // a wrong password or a disabled account; the client gets 535.
 var ErrBadCredentials = errors.New("smtpfront: bad credentials")
 
+// ErrNoSenderRole is what Backend.Authenticate returns for a valid
+// account that may not submit mail (an officer or admin account). The
+// client gets the same 535 as for bad credentials; the log says which.
+var ErrNoSenderRole = fmt.Errorf("%w: account has no sender role", ErrBadCredentials)
+
 // ErrServerClosed is returned by Serve after Shutdown. It wraps net.ErrClosed.
 var ErrServerClosed = fmt.Errorf("smtpfront: server closed: %w", net.ErrClosed)
 

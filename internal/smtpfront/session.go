@@ -92,7 +92,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 				if _, ok := srv.authIP.Begin(c.key.String(), srv.now()); !ok {
 					return s.authLimited(user, "client")
 				}
-				return s.authFailed(mech, user)
+				return s.authFailed(mech, user, "acting for another user is not supported")
 			}
 			return s.login(mech, user, pass)
 		})}, nil
@@ -132,8 +132,10 @@ func (s *session) login(mech, user, pass string) error {
 	defer cancel()
 	id, err := srv.b.Authenticate(ctx, user, pass)
 	switch {
+	case errors.Is(err, ErrNoSenderRole):
+		return s.authFailed(mech, user, "account has no sender role")
 	case errors.Is(err, ErrBadCredentials):
-		return s.authFailed(mech, user)
+		return s.authFailed(mech, user, "bad user name or password")
 	case err == nil && id == nil:
 		err = errors.New("smtpfront: backend returned no identity")
 		fallthrough
@@ -175,12 +177,12 @@ func ClientIP(ctx context.Context) string {
 
 // authFailed answers a failed attempt (already counted when it began)
 // after a delay that makes guessing slow (the delay holds this session
-// only).
-func (s *session) authFailed(mech, user string) error {
+// only); why goes to the log.
+func (s *session) authFailed(mech, user, why string) error {
 	c, srv := s.c, s.c.s
 	srv.m.refuse(reasonBadAuth)
 	srv.log.Warn("authentication failed", zap.String("user", user), zap.String("client_ip", ipString(c.ip)),
-		zap.String("mechanism", mech))
+		zap.String("mechanism", mech), zap.String("reason", why))
 	t := time.NewTimer(srv.cfg.AuthFailDelay)
 	defer t.Stop()
 	select {

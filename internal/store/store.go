@@ -160,8 +160,12 @@ type User struct {
 	Addresses    []string // envelope senders this user may use: own address first, then aliases
 	Disabled     bool
 	Lang         string // console language preference, "" = from the browser
-	Created      time.Time
-	Updated      time.Time
+	// DelegateTo is the user who gets this officer's notices until
+	// DelegateUntil (an absence); "" or a past DelegateUntil: none.
+	DelegateTo    string
+	DelegateUntil time.Time
+	Created       time.Time
+	Updated       time.Time
 }
 
 // Filter selects messages for List.

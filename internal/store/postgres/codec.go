@@ -90,7 +90,7 @@ func scanMessage(row pgx.Row) (*store.Message, error) {
 	return &m, nil
 }
 
-const userColumns = `name, password_hash, roles, addresses, disabled, lang, created, updated`
+const userColumns = `name, password_hash, roles, addresses, disabled, lang, created, updated, delegate_to, delegate_until`
 
 func userArgs(u *store.User) ([]any, error) {
 	roles, err := encodeStrings(u.Roles)
@@ -102,7 +102,7 @@ func userArgs(u *store.User) ([]any, error) {
 		return nil, err
 	}
 	return []any{u.Name, u.PasswordHash, roles, addrs, u.Disabled, u.Lang,
-		millis(u.Created), millis(u.Updated)}, nil
+		millis(u.Created), millis(u.Updated), u.DelegateTo, millis(u.DelegateUntil)}, nil
 }
 
 func scanUser(row pgx.Row) (*store.User, error) {
@@ -110,8 +110,9 @@ func scanUser(row pgx.Row) (*store.User, error) {
 		u                store.User
 		roles, addrs     string
 		created, updated int64
+		delegateUntil    int64
 	)
-	if err := row.Scan(&u.Name, &u.PasswordHash, &roles, &addrs, &u.Disabled, &u.Lang, &created, &updated); err != nil {
+	if err := row.Scan(&u.Name, &u.PasswordHash, &roles, &addrs, &u.Disabled, &u.Lang, &created, &updated, &u.DelegateTo, &delegateUntil); err != nil {
 		return nil, err
 	}
 	var err error
@@ -123,6 +124,7 @@ func scanUser(row pgx.Row) (*store.User, error) {
 	}
 	u.Created = fromMillis(created)
 	u.Updated = fromMillis(updated)
+	u.DelegateUntil = fromMillis(delegateUntil)
 	return &u, nil
 }
 

@@ -167,7 +167,7 @@ func (t *tx) InsertUser(u *store.User) error {
 	if err != nil {
 		return fmt.Errorf("postgres: insert user %s: %w", u.Name, err)
 	}
-	tag, err := t.exec("insert user "+u.Name, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	tag, err := t.exec("insert user "+u.Name, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (name) DO NOTHING`, args...)
 	if err != nil {
 		return err

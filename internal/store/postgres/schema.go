@@ -212,7 +212,12 @@ CREATE TABLE correspondent_domains (
 );
 CREATE INDEX correspondent_domains_last ON correspondent_domains (last_at);
 `,
-	// 6: delayed mail is due at its release time like queued mail is at
+	// 6: an officer's delegate while away.
+	`
+ALTER TABLE users ADD COLUMN delegate_to text NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN delegate_until bigint NOT NULL DEFAULT 0;
+`,
+	// 7: delayed mail is due at its release time like queued mail is at
 	// its next attempt, so the due index takes it in; secrets the
 	// instances share (the key that signs confirmation links).
 	`

@@ -373,10 +373,11 @@ func (t *tx) PutUser(u *store.User) error {
 	if err != nil {
 		return fmt.Errorf("postgres: put user %s: %w", u.Name, err)
 	}
-	_, err = t.exec("put user "+u.Name, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	_, err = t.exec("put user "+u.Name, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (name) DO UPDATE SET
 			password_hash = excluded.password_hash, roles = excluded.roles,
 			addresses = excluded.addresses, disabled = excluded.disabled,
-			lang = excluded.lang, created = excluded.created, updated = excluded.updated`, args...)
+			lang = excluded.lang, created = excluded.created, updated = excluded.updated,
+			delegate_to = excluded.delegate_to, delegate_until = excluded.delegate_until`, args...)
 	return err
 }

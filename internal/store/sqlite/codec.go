@@ -89,18 +89,19 @@ func userArgs(u *store.User) ([]any, error) {
 		return nil, err
 	}
 	return []any{u.Name, u.PasswordHash, roles, addrs, u.Disabled, u.Lang,
-		millis(u.Created), millis(u.Updated)}, nil
+		millis(u.Created), millis(u.Updated), u.DelegateTo, millis(u.DelegateUntil)}, nil
 }
 
-const userColumns = `name, password_hash, roles, addresses, disabled, lang, created, updated`
+const userColumns = `name, password_hash, roles, addresses, disabled, lang, created, updated, delegate_to, delegate_until`
 
 func scanUser(sc scanner) (*store.User, error) {
 	var (
 		u                store.User
 		roles, addrs     []byte
 		created, updated int64
+		delegateUntil    int64
 	)
-	if err := sc.Scan(&u.Name, &u.PasswordHash, &roles, &addrs, &u.Disabled, &u.Lang, &created, &updated); err != nil {
+	if err := sc.Scan(&u.Name, &u.PasswordHash, &roles, &addrs, &u.Disabled, &u.Lang, &created, &updated, &u.DelegateTo, &delegateUntil); err != nil {
 		return nil, err
 	}
 	var err error
@@ -112,6 +113,7 @@ func scanUser(sc scanner) (*store.User, error) {
 	}
 	u.Created = fromMillis(created)
 	u.Updated = fromMillis(updated)
+	u.DelegateUntil = fromMillis(delegateUntil)
 	return &u, nil
 }
 

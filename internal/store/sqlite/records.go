@@ -40,7 +40,7 @@ var recordWriterSQL = []struct {
 	{func(s *stmts) **sql.Stmt { return &s.purgeAudit }, `DELETE FROM audit WHERE seq < coalesce(
 		(SELECT seq FROM audit NOT INDEXED WHERE at >= ?1 ORDER BY seq LIMIT 1),
 		(SELECT max(seq) FROM audit))`},
-	{func(s *stmts) **sql.Stmt { return &s.insertUser }, `INSERT INTO users (` + userColumns + `) SELECT ?, ?, ?, ?, ?, ?, ?, ?`},
+	{func(s *stmts) **sql.Stmt { return &s.insertUser }, `INSERT INTO users (` + userColumns + `) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`},
 	{func(s *stmts) **sql.Stmt { return &s.putAllow }, `INSERT INTO allow_entries (` + allowColumns + `)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE true
 		ON CONFLICT (id) DO UPDATE SET

@@ -184,7 +184,12 @@ CREATE TABLE correspondent_domains (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX correspondent_domains_last ON correspondent_domains (last_at);
 `,
-	// 5: delayed mail is due at its release time like queued mail is at
+	// 5: an officer's delegate while away.
+	`
+ALTER TABLE users ADD COLUMN delegate_to TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN delegate_until INTEGER NOT NULL DEFAULT 0;
+`,
+	// 6: delayed mail is due at its release time like queued mail is at
 	// its next attempt, so the due index takes it in; secrets the
 	// instances share (the key that signs confirmation links).
 	`

@@ -91,11 +91,12 @@ var messageWriterSQL = []struct {
 	// SELECT for the statement journal, as above; WHERE true is how
 	// SQLite tells an upsert's ON CONFLICT from a join's ON.
 	{func(s *stmts) **sql.Stmt { return &s.putUser }, `INSERT INTO users (` + userColumns + `)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE true
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE true
 		ON CONFLICT (name) DO UPDATE SET
 			password_hash = excluded.password_hash, roles = excluded.roles,
 			addresses = excluded.addresses, disabled = excluded.disabled,
-			lang = excluded.lang, created = excluded.created, updated = excluded.updated`},
+			lang = excluded.lang, created = excluded.created, updated = excluded.updated,
+			delegate_to = excluded.delegate_to, delegate_until = excluded.delegate_until`},
 }
 
 // tx is the store.Tx handed to one update function. A new one is made for

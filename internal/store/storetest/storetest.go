@@ -1103,7 +1103,8 @@ func testUsers(t *testing.T, open Opener) {
 		t.Errorf("Users of an empty store = %v, %v", us, err)
 	}
 	users := []*store.User{
-		{Name: "zoe", PasswordHash: "$2a$10$zzz", Roles: []string{"officer", "admin"}, Addresses: []string{"zoe@example.com"}, Lang: "fr", Created: base, Updated: base.Add(time.Second)},
+		{Name: "zoe", PasswordHash: "$2a$10$zzz", Roles: []string{"officer", "admin"}, Addresses: []string{"zoe@example.com"}, Lang: "fr", Created: base, Updated: base.Add(time.Second),
+			DelegateTo: "otto", DelegateUntil: base.Add(48 * time.Hour)},
 		{Name: "alice", PasswordHash: "$2a$10$aaa", Roles: []string{"sender"}, Addresses: []string{"alice@example.com", "sales@example.com"}, Created: base, Updated: base},
 		{Name: "bob", PasswordHash: "", Disabled: true},
 	}
@@ -1131,6 +1132,7 @@ func testUsers(t *testing.T, open Opener) {
 	changed.Disabled = true
 	changed.PasswordHash = "$2a$10$new"
 	changed.Updated = base.Add(time.Hour)
+	changed.DelegateTo, changed.DelegateUntil = "zoe", base.Add(2*time.Hour)
 	update(t, s, func(tx store.Tx) error { return tx.PutUser(&changed) })
 	got, err := s.Users(ctx)
 	if err != nil {
