@@ -201,6 +201,17 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		}
 		sc.cell(c, &ctx, note)
 	}
+	if nk >= 1 && !kinds[slices.Index(Kinds, Name)] {
+		for i, c := range norm {
+			if c == "" {
+				continue
+			}
+			if k, ok := sc.header[i]; ok && k != MyNumber && k != Card && columnValue(k, c) != "" {
+				continue // counted as its column's kind above
+			}
+			sc.names(c, &ctx, note)
+		}
+	}
 	if nk >= 2 {
 		// The key ignores spacing and separators, so that the same
 		// person in a CSV row, a table cell row, the plain text and the
@@ -460,9 +471,18 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 			note(Address, m)
 		}
 	}
-	if digits < len(c) {
-		if m := findName(c, func() bool { return ctx.is(ctxName) }); m != "" {
-			note(Name, m)
+}
+
+// names looks for a person's name in a cell. Row calls it only once the
+// row has another kind of identifier: a name alone makes no record, and
+// name matching (romaji above all) is the costliest detector.
+func (sc *Scanner) names(c string, ctx *rowContext, note func(Kind, string)) {
+	for i := 0; i < len(c); i++ {
+		if c[i] < '0' || c[i] > '9' {
+			if m := findName(c, func() bool { return ctx.is(ctxName) }); m != "" {
+				note(Name, m)
+			}
+			return
 		}
 	}
 }
