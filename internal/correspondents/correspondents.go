@@ -20,6 +20,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -64,6 +65,10 @@ type Service struct {
 
 type snapshot struct {
 	domains map[string]bool
+	// found holds domains a read found after the snapshot was taken, so
+	// that a domain first mailed since the last refresh costs one read,
+	// not one per message until the next refresh.
+	found   sync.Map
 	regular []string // domains with MinMessages deliveries or more, sorted
 	index   *lookalike.Index
 }
@@ -164,7 +169,11 @@ func (s *Service) ContactedDomain(rcpt string, _ time.Time) bool {
 	if !ok {
 		return false
 	}
-	if s.current().domains[d] {
+	sn := s.current()
+	if sn.domains[d] {
+		return true
+	}
+	if _, ok := sn.found.Load(d); ok {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
@@ -172,6 +181,9 @@ func (s *Service) ContactedDomain(rcpt string, _ time.Time) bool {
 	_, err := s.st.CorrespondentDomain(ctx, d)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("correspondents lookup failed; treating the recipient as new", zap.Error(err))
+	}
+	if err == nil {
+		sn.found.Store(d, true)
 	}
 	return err == nil
 }
