@@ -340,18 +340,8 @@ func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte, e
 			// Only the owner of the claim records its outcome: a claim
 			// released (its instance found dead) and taken by another
 			// instance must not be overwritten by the first one's late
-			// result. Tx.Message locks the row until the commit. A store
-			// that is not shared has no other instance to take a claim.
-			if q.cluster != nil || q.cfg.CheckOwner {
-				cur, err := tx.Message(upd.ID)
-				if err != nil {
-					return err
-				}
-				if cur.State != store.Sending || cur.Owner != q.cfg.Instance {
-					return fmt.Errorf("outbound: outcome of %s: claim lost (now %s, owner %q): %w", upd.ID, cur.State, cur.Owner, store.ErrConflict)
-				}
-			}
-			if err := tx.UpdateMessage(upd, store.Sending); err != nil {
+			// result.
+			if err := tx.UpdateClaimed(upd, q.cfg.Instance); err != nil {
 				return err
 			}
 			if upd.State.Final() && !q.cfg.KeepBodies {

@@ -232,10 +232,16 @@ func ReleaseClaims(st store.Store, instance, actor, reason string, now time.Time
 	return n, err
 }
 
-// clusterCollector reports the instances sharing the store when scraped.
+// clusterCollector reports the instances sharing the store when scraped,
+// reading them at most every depthMaxAge (the query scans pg_locks), as
+// depthCollector does for the queue depth.
 type clusterCollector struct {
 	cl                        store.Cluster
 	live, claims, oldest, ins *prometheus.Desc
+
+	mu     sync.Mutex
+	at     time.Time
+	cached []store.Instance
 }
 
 func newClusterCollector(cl store.Cluster) *clusterCollector {
@@ -260,14 +266,20 @@ func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ins, err := c.cl.Instances(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.live, err)
-		return
-	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	now := time.Now()
+	if now.Sub(c.at) >= depthMaxAge {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ins, err := c.cl.Instances(ctx)
+		cancel()
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(c.live, err)
+			return
+		}
+		c.cached, c.at = ins, now
+	}
+	ins := c.cached
 	live := 0
 	for _, in := range ins {
 		up := 0.0

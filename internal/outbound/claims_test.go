@@ -62,7 +62,6 @@ func TestLostClaimCutsAttempt(t *testing.T) {
 	cfg := e.config()
 	cfg.Now = time.Now
 	cfg.Lease = 3 * time.Second
-	cfg.CheckOwner = true // as with a shared store, where peers take claims
 	q, _ := e.start(cfg)
 	m, body := e.message("a@example.jp", "b@example.net")
 	m.Received, m.Updated, m.NextAttempt = time.Now(), time.Now(), time.Now()

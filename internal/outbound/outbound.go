@@ -84,13 +84,9 @@ type Config struct {
 	// again.
 	Delivered func(tx store.Tx, m *store.Message, rcpts []int, at time.Time) error
 
-	Hostname string // EHLO name, DSN Reporting-MTA; default: the machine's host name
-	Instance string // owner id for claims (stable across restarts of one instance); required
-	// CheckOwner makes an attempt's outcome conditional on the claim still
-	// being this instance's, as it always is with a shared store (tests
-	// turn it on for an embedded one).
-	CheckOwner bool
-	Now        func() time.Time // injected clock (nil = time.Now)
+	Hostname string           // EHLO name, DSN Reporting-MTA; default: the machine's host name
+	Instance string           // owner id for claims (stable across restarts of one instance); required
+	Now      func() time.Time // injected clock (nil = time.Now)
 }
 
 func (c *Config) setDefaults() error {

@@ -66,6 +66,10 @@ func (t *sealedTx) InsertMessage(m *Message, body []byte) error {
 	return t.Tx.InsertMessage(c, body)
 }
 
+func (t *sealedTx) UpdateClaimed(m *Message, owner string) error {
+	return t.Tx.UpdateClaimed(sealRecord(t.sl, m), owner)
+}
+
 func (t *sealedTx) UpdateMessage(m *Message, from State) error {
 	return t.Tx.UpdateMessage(sealRecord(t.sl, m), from)
 }

@@ -193,6 +193,11 @@ type Tx interface {
 	// the stored state is still from; otherwise it returns ErrConflict, or
 	// ErrNotFound if there is no message m.ID.
 	UpdateMessage(m *Message, from State) error
+	// UpdateClaimed is UpdateMessage from Sending that also requires the
+	// stored claim to be owner's: the outcome of an attempt is recorded
+	// only by the instance that still holds the claim, never over a claim
+	// another instance took over (ErrConflict).
+	UpdateClaimed(m *Message, owner string) error
 	// DeleteBody removes the stored bytes of a message; the record stays.
 	// Deleting bytes that are already gone succeeds, so that a retried
 	// cleanup cannot fail the state change committed with it; an unknown

@@ -215,11 +215,24 @@ func (t *tx) InsertMessage(m *store.Message, body []byte) error {
 const updateMessageSQL = `WITH u AS (
 	UPDATE messages SET state = $1, updated = $2, attempts = $3, next_attempt = $4, owner = $5,
 		last_error = $6, status = $7, verdict = $8, action = $9, hold_expires = $10
-	WHERE id = $11 AND state = $12
+	WHERE id = $11 AND state = $12 AND ($13 = '' OR owner = $13)
 	RETURNING 1)
 SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM messages WHERE id = $11)`
 
 func (t *tx) UpdateMessage(m *store.Message, from store.State) error {
+	return t.updateMessage(m, from, "")
+}
+
+func (t *tx) UpdateClaimed(m *store.Message, owner string) error {
+	if owner == "" {
+		return errors.New("postgres: update claimed message: empty owner")
+	}
+	return t.updateMessage(m, store.Sending, owner)
+}
+
+// updateMessage writes m if its stored state is from and, unless owner is
+// "", its stored owner is owner.
+func (t *tx) updateMessage(m *store.Message, from store.State, owner string) error {
 	if err := t.check(); err != nil {
 		return err
 	}
@@ -236,7 +249,7 @@ func (t *tx) UpdateMessage(m *store.Message, from store.State) error {
 	)
 	err = t.queryRow("update message "+m.ID, nil, updateMessageSQL, []any{string(m.State), millis(m.Updated), m.Attempts,
 		millis(m.NextAttempt), m.Owner, []byte(m.LastError), status, m.Verdict, m.Action,
-		millis(m.HoldExpires), m.ID, string(from)}, &n, &exists)
+		millis(m.HoldExpires), m.ID, string(from), owner}, &n, &exists)
 	switch {
 	case err != nil:
 		return err

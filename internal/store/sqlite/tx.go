@@ -72,7 +72,7 @@ var messageWriterSQL = []struct {
 	{func(s *stmts) **sql.Stmt { return &s.updateMessage }, `UPDATE messages NOT INDEXED SET
 		state = ?, updated = ?, attempts = ?, next_attempt = ?, owner = ?,
 		last_error = ?, status = ?, verdict = ?, action = ?, hold_expires = ?
-		WHERE rowid IN (SELECT rowid FROM messages WHERE id = ?) AND state = ?`},
+		WHERE rowid IN (SELECT rowid FROM messages WHERE id = ?) AND state = ? AND (?13 = '' OR owner = ?13)`},
 	{func(s *stmts) **sql.Stmt { return &s.messageExists }, `SELECT 1 FROM messages WHERE id = ?`},
 	{func(s *stmts) **sql.Stmt { return &s.deleteBody }, `DELETE FROM bodies WHERE id = ?`},
 	// SQLite has one writer at a time and this runs inside BEGIN
@@ -166,6 +166,19 @@ func (t *tx) InsertMessage(m *store.Message, body []byte) error {
 }
 
 func (t *tx) UpdateMessage(m *store.Message, from store.State) error {
+	return t.updateMessage(m, from, "")
+}
+
+func (t *tx) UpdateClaimed(m *store.Message, owner string) error {
+	if owner == "" {
+		return errors.New("sqlite: update claimed message: empty owner")
+	}
+	return t.updateMessage(m, store.Sending, owner)
+}
+
+// updateMessage writes m if its stored state is from and, unless owner is
+// "", its stored owner is owner.
+func (t *tx) updateMessage(m *store.Message, from store.State, owner string) error {
 	if err := t.check(); err != nil {
 		return err
 	}
@@ -178,7 +191,7 @@ func (t *tx) UpdateMessage(m *store.Message, from store.State) error {
 	}
 	res, err := t.st.updateMessage.Exec(string(m.State), millis(m.Updated), m.Attempts,
 		millis(m.NextAttempt), m.Owner, m.LastError, status, m.Verdict, m.Action,
-		millis(m.HoldExpires), m.ID, string(from))
+		millis(m.HoldExpires), m.ID, string(from), owner)
 	if err != nil {
 		return t.fail("update message "+m.ID, err)
 	}

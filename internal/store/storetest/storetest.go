@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimDueConcurrent", testClaimDueConcurrent},
 		{"ReleaseOwner", testReleaseOwner},
 		{"RenewClaims", testRenewClaims},
+		{"UpdateClaimed", testUpdateClaimed},
 		{"Incidents", testIncidents},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"FailingFunctionsInBusyBatch", testFailingInBusyBatch},
@@ -611,6 +612,38 @@ func testReleaseOwner(t *testing.T, open Opener) {
 	// Released messages are due again at now.
 	if got := claim(t, s, now, "c", base.Add(2*time.Hour), 10); len(got) != 3 {
 		t.Errorf("reclaimed %d after release; want 3", len(got))
+	}
+}
+
+// Only the instance holding a claim records the attempt's outcome.
+func testUpdateClaimed(t *testing.T, open Opener) {
+	s := fresh(t, open)
+	m := newMessage(1)
+	m.NextAttempt = base.Add(-time.Hour)
+	insert(t, s, m)
+	a := claim(t, s, base, "a", base.Add(time.Minute), 1)
+	if len(a) != 1 {
+		t.Fatalf("claimed %d", len(a))
+	}
+	// a's claim is released and taken by b.
+	update(t, s, func(tx store.Tx) error { _, err := tx.ReleaseOwner("a", base); return err })
+	if b := claim(t, s, base, "b", base.Add(time.Minute), 1); len(b) != 1 {
+		t.Fatalf("b claimed %d", len(b))
+	}
+	late := *a[0]
+	late.State, late.Owner = store.Queued, ""
+	err := s.Update(context.Background(), func(tx store.Tx) error { return tx.UpdateClaimed(&late, "a") })
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("late outcome of a lost claim: %v; want ErrConflict", err)
+	}
+	if got := get(t, s, m.ID); got.State != store.Sending || got.Owner != "b" {
+		t.Errorf("after the refused outcome: state %s owner %q; want b's claim", got.State, got.Owner)
+	}
+	done := *get(t, s, m.ID)
+	done.State, done.Owner = store.Delivered, ""
+	update(t, s, func(tx store.Tx) error { return tx.UpdateClaimed(&done, "b") })
+	if got := get(t, s, m.ID); got.State != store.Delivered {
+		t.Errorf("owner's outcome not recorded: %s", got.State)
 	}
 }
 
