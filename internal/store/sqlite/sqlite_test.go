@@ -154,7 +154,7 @@ func TestQueryPlans(t *testing.T) {
 		forbid    []string
 	}{
 		{"claim", dueSelect, []any{0, 0, 5, 10}, "SEARCH messages USING INDEX messages_due", noScanOrSort},
-		{"update", sqlOf(&probe.updateMessage), make([]any, 12), "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)", noScanOrSort},
+		{"update", sqlOf(&probe.updateMessage), make([]any, 13), "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)", noScanOrSort},
 		{"insert audit", sqlOf(&probe.insertAudit), make([]any, 8), "SCAN CONSTANT ROW; SCALAR SUBQUERY 1; SEARCH audit", []string{"SCAN audit", "TEMP B-TREE"}},
 		{"last audit", sqlOf(&probe.lastAudit), nil, "SCAN audit", []string{"TEMP B-TREE", "INDEX"}},
 		{"audit of a message", "SELECT " + auditColumns + " FROM audit WHERE seq > ? AND msg_id = ? ORDER BY seq LIMIT ?", make([]any, 3),
