@@ -191,14 +191,15 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		env.Rcpts = append(env.Rcpts, envelope.Rcpt{Addr: t})
 	}
 	j := judge.Judge(env, data)
-	var pretty any
-	if err := json.Unmarshal(j.Verdict, &pretty); err != nil {
-		return fmt.Errorf("verdict: %w", err)
+	// Printed with sorted keys, as before the verdict became a type.
+	fields, err := j.Verdict.Fields()
+	if err != nil {
+		return err
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(pretty)
+	return enc.Encode(fields)
 }
 
 // withStore opens the configured store for the account and listing commands.

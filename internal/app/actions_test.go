@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -17,8 +16,8 @@ import (
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/fakesmtp"
 	"github.com/egressguard/egressguard/internal/hold"
-	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // delayRule delays mail to anyone outside the organisation.
@@ -235,9 +234,8 @@ func TestSplitDeliveryHoldThenApprove(t *testing.T) {
 	if n := len(messagesTo(up, "stranger@elsewhere.example")); n != 0 {
 		t.Fatalf("held recipient got %d copies", n)
 	}
-	var v policy.Verdict
-	if err := json.Unmarshal(m.Verdict, &v); err != nil || v.Recipients[1].Action != policy.Hold || v.Recipients[0].Action != policy.Pass {
-		t.Errorf("verdict recipients %+v %v", v.Recipients, err)
+	if v := m.Verdict; v.Recipients[1].Action != verdict.Hold || v.Recipients[0].Action != verdict.Pass {
+		t.Errorf("verdict recipients %+v", v.Recipients)
 	}
 	if _, err := a.Hold.Approve(ctx, user(t, a, "olga"), id, "test"); err != nil {
 		t.Fatal(err)
@@ -430,9 +428,7 @@ external_header_rcpts_over = 1
 	if string(untraced(t, ms[0].Data)) != want {
 		t.Errorf("delivered:\n%q\nwant:\n%q", ms[0].Data, want)
 	}
-	var v policy.Verdict
-	json.Unmarshal(m.Verdict, &v)
-	if v.Bcc == nil || !v.Bcc.Applied || strings.Join(v.Bcc.Moved, ",") != "yamada@one.example,suzuki@two.example,sato@three.example" {
+	if v := m.Verdict; v.Bcc == nil || !v.Bcc.Applied || strings.Join(v.Bcc.Moved, ",") != "yamada@one.example,suzuki@two.example,sato@three.example" {
 		t.Errorf("verdict bcc %+v", v.Bcc)
 	}
 	es, _ := a.Store.Audit(context.Background(), store.AuditFilter{MsgID: id})

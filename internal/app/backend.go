@@ -13,8 +13,8 @@ import (
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
-	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/smtpfront"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // backend connects the SMTP front end to accounts and intake.
@@ -52,8 +52,8 @@ func (b *backend) Authenticate(ctx context.Context, user, pass string) (*smtpfro
 func (b *backend) Submit(ctx context.Context, env *envelope.Envelope, data []byte) (smtpfront.Result, error) {
 	j, err := b.a.Intake.Accept(ctx, env, data)
 	action := j.Action
-	if action == intake.Bcc {
-		action = smtpfront.ActionPass // queued, with the header rewritten
+	if action == verdict.Bcc {
+		action = verdict.Pass // queued, with the header rewritten
 	}
 	return smtpfront.Result{Action: action}, err
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +20,7 @@ import (
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Judge is inspection plus policy: the one engine behind serve and the
@@ -30,7 +30,7 @@ type Judge struct {
 	lists  atomic.Pointer[listsBox]
 	limits message.Limits
 	now    func() time.Time
-	hits   func(*policy.Verdict) // counts rule hits (serve); nil: not counted
+	hits   func(*verdict.Verdict) // counts rule hits (serve); nil: not counted
 }
 
 // listsBox lets an interface value live in an atomic.Pointer. It is what
@@ -182,28 +182,23 @@ func (j *Judge) Engine() *policy.Engine { return j.engine.Load() }
 func (j *Judge) Judge(env *envelope.Envelope, data []byte) (out intake.Judgement) {
 	defer func() {
 		if r := recover(); r != nil {
-			v := &policy.Verdict{Action: policy.Hold, Reasons: []policy.Reason{{
-				Rule: "builtin:internal-error", Action: policy.Hold,
+			v := &verdict.Verdict{Action: verdict.Hold, Reasons: []verdict.Reason{{
+				Rule: "builtin:internal-error", Action: verdict.Hold,
 				Detail:   "The guard could not inspect this message; an officer must review it.",
 				DetailEN: "The guard could not inspect this message; an officer must review it.",
 				DetailJA: "このメールを検査できませんでした。担当者の確認が必要です。",
 			}}}
-			b, _ := json.Marshal(v)
-			out = intake.Judgement{Action: intake.Hold, Verdict: b, Rules: []string{"builtin:internal-error"}}
+			out = intake.Judgement{Action: verdict.Hold, Verdict: v, Rules: []string{"builtin:internal-error"}}
 		}
 	}()
 	facts := message.Inspect(data, j.limits)
 	engine := j.engine.Load()
 	v := engine.Evaluate(env, facts, j.lists.Load(), j.now())
 	rewritten := applyBcc(engine, v, data)
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
 	if j.hits != nil {
 		j.hits(v)
 	}
-	out = intake.Judgement{Action: string(v.Action), Verdict: b, Subject: facts.Subject, HeaderFrom: facts.From, MessageID: facts.MessageID,
+	out = intake.Judgement{Action: v.Action, Verdict: v, Subject: facts.Subject, HeaderFrom: facts.From, MessageID: facts.MessageID,
 		Delay: v.Delay(), Data: rewritten}
 	out.Rules = v.Rules()
 	if v.Splittable() {
@@ -246,20 +241,20 @@ const BuiltinBccProblemRule = "builtin:bcc-not-applied"
 // the new bytes, or nil when nothing changed. A header it cannot rewrite
 // holds the message: the exposure the rule is about would otherwise go
 // out as it is.
-func applyBcc(engine *policy.Engine, v *policy.Verdict, data []byte) []byte {
-	if v.Bcc == nil || v.Action == policy.Reject {
+func applyBcc(engine *policy.Engine, v *verdict.Verdict, data []byte) []byte {
+	if v.Bcc == nil || v.Action == verdict.Reject {
 		return nil
 	}
 	rw, err := message.MoveToBcc(data, engine.IsInternal)
 	if err != nil {
 		v.Bcc.Problem = "To or Cc could not be parsed; nothing was moved"
-		if v.Action.Max(policy.Hold) == policy.Hold {
-			v.Action = policy.Hold
+		if v.Action.Max(verdict.Hold) == verdict.Hold {
+			v.Action = verdict.Hold
 			for i := range v.Recipients {
-				v.Recipients[i].Action = v.Recipients[i].Action.Max(policy.Hold)
+				v.Recipients[i].Action = v.Recipients[i].Action.Max(verdict.Hold)
 			}
 		}
-		v.Reasons = append(v.Reasons, policy.Reason{Rule: BuiltinBccProblemRule, Action: policy.Hold,
+		v.Reasons = append(v.Reasons, verdict.Reason{Rule: BuiltinBccProblemRule, Action: verdict.Hold,
 			Detail:  "External addresses should have been moved to Bcc, but the To/Cc header could not be read; an officer must review the message.",
 			Matched: err.Error()})
 		return nil

@@ -8,8 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/egressguard/egressguard/internal/hold"
-	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 	"github.com/egressguard/egressguard/internal/version"
 )
 
@@ -125,7 +125,7 @@ func (m *holdMetrics) observe(o hold.Observation) {
 }
 
 // hits counts the rules of a verdict.
-func (m *holdMetrics) hits(v *policy.Verdict) {
+func (m *holdMetrics) hits(v *verdict.Verdict) {
 	for _, r := range v.Reasons {
 		mode := "enforce"
 		if r.Monitor {

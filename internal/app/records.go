@@ -1,8 +1,8 @@
 package app
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,8 +15,8 @@ import (
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/intake"
 	"github.com/egressguard/egressguard/internal/notify"
-	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // recordAccepted writes, in the transaction that stores an accepted
@@ -24,12 +24,11 @@ import (
 // sender and the officers.
 func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Message, j intake.Judgement) error {
 	return func(tx store.Tx, m *store.Message, j intake.Judgement) error {
-		var v policy.Verdict
-		json.Unmarshal(j.Verdict, &v)
+		v := cmp.Or(j.Verdict, &verdict.Verdict{})
 		// One entry per recipient of this record, with its class, the
 		// action the rules chose for it, and whether it was sent at once
 		// in a split part.
-		byAddr := make(map[string]policy.RcptClass, len(v.Recipients))
+		byAddr := make(map[string]verdict.RcptClass, len(v.Recipients))
 		for _, r := range v.Recipients {
 			byAddr[r.Addr] = r
 		}
@@ -91,13 +90,13 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 		} else {
 			var reasons []string
 			for _, r := range v.Reasons {
-				if !r.Monitor && r.Action != policy.Pass {
+				if !r.Monitor && r.Action != verdict.Pass {
 					reasons = append(reasons, r.Text(a.Cfg.Notify.Language))
 				}
 			}
 			f := notify.Found{Attachments: j.Attachments, Links: j.Links}
 			for i, r := range v.Recipients {
-				if r.Class != policy.Internal && (i >= len(m.Status) || m.Status[i].Part == "") {
+				if r.Class != verdict.Internal && (i >= len(m.Status) || m.Status[i].Part == "") {
 					f.External = append(f.External, r.Addr)
 				}
 			}

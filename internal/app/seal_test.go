@@ -35,8 +35,8 @@ func TestDatabaseCopyRevealsNoContent(t *testing.T) {
 	}
 	id := idFrom(t, reply)
 	m := waitState(t, a.Store, id, store.Held)
-	if m.Subject != subject || !strings.Contains(string(m.Verdict), "SecretFolder9683xyz") || !strings.Contains(m.HeaderFrom, "Secret-Sender-9f2") {
-		t.Fatalf("the guard cannot read its own record: %q %q %s", m.Subject, m.HeaderFrom, m.Verdict)
+	if vj := verdictJSON(t, m); m.Subject != subject || !strings.Contains(vj, "SecretFolder9683xyz") || !strings.Contains(m.HeaderFrom, "Secret-Sender-9f2") {
+		t.Fatalf("the guard cannot read its own record: %q %q %s", m.Subject, m.HeaderFrom, vj)
 	}
 	if b, err := a.Store.Body(context.Background(), id); err != nil || !bytes.Equal(untraced(t, b), data) {
 		t.Fatalf("body: %v", err)

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/egressguard/egressguard/internal/fakesmtp"
-	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // TestRecipientSignalsEndToEnd: over SMTP, a delivery teaches the
@@ -30,17 +29,13 @@ mode = "monitor"
 reason = "First mail from this sender to this address."
 `))
 	ctx := context.Background()
-	verdict := func(id string) *policy.Verdict {
+	verdictOf := func(id string) *verdict.Verdict {
 		t.Helper()
 		m, err := a.Store.Message(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v policy.Verdict
-		if err := json.Unmarshal(m.Verdict, &v); err != nil {
-			t.Fatal(err)
-		}
-		return &v
+		return m.Verdict
 	}
 	submit := func(from string, to ...string) string {
 		t.Helper()
@@ -53,7 +48,7 @@ reason = "First mail from this sender to this address."
 
 	id := submit("alice@example.jp", "Yamada@Customer.example", "colleague@example.jp")
 	waitState(t, a.Store, id, store.Delivered)
-	v := verdict(id)
+	v := verdictOf(id)
 	if len(v.FirstContact) != 1 || v.FirstContact[0].Rcpt != "Yamada@Customer.example" || !v.FirstContact[0].NewDomain {
 		t.Errorf("first message: first contact %+v", v.FirstContact)
 	}
@@ -68,14 +63,14 @@ reason = "First mail from this sender to this address."
 	// Known now, although the in-memory domains were not refreshed.
 	id = submit("alice@example.jp", "yamada@customer.example")
 	waitState(t, a.Store, id, store.Delivered)
-	if v := verdict(id); len(v.FirstContact) != 0 || len(v.Reasons) != 0 {
+	if v := verdictOf(id); len(v.FirstContact) != 0 || len(v.Reasons) != 0 {
 		t.Errorf("second message: first contact %+v, reasons %+v", v.FirstContact, v.Reasons)
 	}
 	// The same address from another of alice's addresses: the domain is
 	// known, the address is new to this sender (monitored).
 	id = submit("team@example.jp", "yamada@customer.example")
 	waitState(t, a.Store, id, store.Delivered)
-	v = verdict(id)
+	v = verdictOf(id)
 	if len(v.FirstContact) != 1 || v.FirstContact[0].NewDomain || !v.FirstContact[0].NewAddress ||
 		len(v.Reasons) != 1 || v.Reasons[0].Rule != "first-contact-address" || !v.Reasons[0].Monitor {
 		t.Errorf("other sender: %+v %+v", v.FirstContact, v.Reasons)
@@ -100,7 +95,7 @@ reason = "First mail from this sender to this address."
 			t.Errorf("%s: reply %q, want held", tc.rcpt, reply)
 			continue
 		}
-		v := verdict(idFrom(t, reply))
+		v := verdictOf(idFrom(t, reply))
 		if len(v.Lookalikes) != 1 || v.Lookalikes[0].Trusted != tc.trusted || len(v.Rules()) != 1 || v.Rules()[0] != "lookalike-recipient-domain" {
 			t.Errorf("%s: %+v %v", tc.rcpt, v.Lookalikes, v.Rules())
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/store/sqlite"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // clock is an injected clock tests move by hand.
@@ -137,6 +138,16 @@ const testVerdict = `{"action":"hold","reasons":[` +
 	`"recipients":[{"addr":"colleague@example.jp","class":"internal"},{"addr":"stranger@elsewhere.example","class":"unknown"}],` +
 	`"unknown":["stranger@elsewhere.example"]}`
 
+// decodeVerdict decodes a verdict as the store holds it.
+func decodeVerdict(t testing.TB, s string) *verdict.Verdict {
+	t.Helper()
+	v, err := verdict.Decode([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func testBody(subject string) []byte {
 	return []byte("From: Sender <sender@example.jp>\r\nTo: stranger@elsewhere.example\r\n" +
 		"Subject: " + subject + "\r\nMessage-ID: <t@example.jp>\r\nMIME-Version: 1.0\r\n" +
@@ -165,7 +176,7 @@ func (f *fixture) held(user, subject string, body []byte) string {
 			Rcpts: []envelope.Rcpt{{Addr: "colleague@example.jp"}, {Addr: "stranger@elsewhere.example"}},
 		},
 		State: store.Held, Updated: now, Size: int64(len(body)), Subject: subject, HeaderFrom: from,
-		Status: make([]store.RcptStatus, 2), Verdict: []byte(testVerdict), Action: "hold",
+		Status: make([]store.RcptStatus, 2), Verdict: decodeVerdict(f.t, testVerdict), Action: verdict.Hold,
 		HoldExpires: now.Add(72 * time.Hour),
 	}
 	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
@@ -1172,7 +1183,7 @@ func TestUnknownDestinationFlagged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Verdict = []byte(v)
+	m.Verdict = decodeVerdict(t, v)
 	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.UpdateMessage(m, store.Held) }); err != nil {
 		t.Fatal(err)
 	}

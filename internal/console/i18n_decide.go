@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // The words of the decision panel, the summary line, the confirmation
@@ -326,7 +328,7 @@ func (l lang) Summary(m *APIDetail) string {
 	}
 	if len(what) == 0 {
 		for _, r := range m.Reasons {
-			if !r.Monitor && r.Action != "pass" {
+			if !r.Monitor && r.Action != string(verdict.Pass) {
 				what = append(what, l.Reason(r))
 				break
 			}

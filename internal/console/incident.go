@@ -108,7 +108,7 @@ func (c *Console) sentPage(w http.ResponseWriter, r *http.Request, u *store.User
 	open := c.incidentsByMsg(r, u)
 	q := strings.ToLower(d.Q)
 	for _, m := range ms {
-		if m.Action == "notice" {
+		if m.Action == store.ActionNotice {
 			continue // the guard's own notices
 		}
 		if !since.IsZero() && m.Received.Before(since) {

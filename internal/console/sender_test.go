@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // waiting stores a message of user in state st (delayed or unconfirmed).
@@ -19,7 +20,7 @@ func (f *fixture) waiting(user string, st store.State) string {
 		f.t.Fatal(err)
 	}
 	m.State = st
-	m.Action = map[store.State]string{store.Delayed: "delay", store.Unconfirmed: "confirm"}[st]
+	m.Action = map[store.State]verdict.Action{store.Delayed: verdict.Delay, store.Unconfirmed: verdict.Confirm}[st]
 	m.NextAttempt = f.clock.Now().Add(time.Hour)
 	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.UpdateMessage(m, store.Held) }); err != nil {
 		f.t.Fatal(err)

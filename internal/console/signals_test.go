@@ -17,16 +17,16 @@ import (
 func TestSignalsInReadersLanguage(t *testing.T) {
 	f := newFixture(t, 1)
 	id := f.held("alice", "signals", testBody("signals"))
-	verdict := strings.TrimSuffix(testVerdict, "}") +
+	js := strings.TrimSuffix(testVerdict, "}") +
 		`,"lookalikes":[{"rcpt":"stranger@elsewhere.example","domain":"elsewhere.example","trusted":"elsewhere.example.jp",` +
 		`"ja":"elsewhere.example は elsewhere.example.jp に似ています","en":"elsewhere.example looks like elsewhere.example.jp"}],` +
-		`"personal_records":120,"visible_external_recipients":0}`
+		`"personal":{"records":120},"visible_external_recipients":0}`
 	ctx := context.Background()
 	m, err := f.st.Message(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Verdict = []byte(verdict)
+	m.Verdict = decodeVerdict(t, js)
 	if err := f.st.Update(ctx, func(tx store.Tx) error { return tx.UpdateMessage(m, store.Held) }); err != nil {
 		t.Fatal(err)
 	}

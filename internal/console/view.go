@@ -23,6 +23,7 @@ import (
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Display bounds: a held message can be large and hostile; the view shows
@@ -36,83 +37,30 @@ const (
 	minAnchorText = 3         // anchor texts shorter than this are not highlighted
 )
 
-// verdict is the part of the policy verdict (stored as JSON with the
-// message) that the console shows. Unknown fields are ignored, so the
-// policy can grow without breaking the console.
-type verdict struct {
-	Action     string         `json:"action"`
-	Reasons    []verdictCause `json:"reasons"`
-	Links      []verdictLink  `json:"links"`
-	Dests      []verdictLink  `json:"unknown_destinations"` // links whose destination is not known
-	Recipients []verdictRcpt  `json:"recipients"`
-	Unknown    []string       `json:"unknown"`
-}
+// noVerdict stands for the verdict of a message that has none.
+var noVerdict = &verdict.Verdict{}
 
-type verdictCause struct {
-	Rule     string `json:"rule"`
-	Detail   string `json:"detail"`
-	DetailJA string `json:"detail_ja"`
-	DetailEN string `json:"detail_en"`
-	Matched  string `json:"matched"`
-	Action   string `json:"action"`
-	Monitor  bool   `json:"monitor"`
-}
-
-// UnmarshalJSON also takes a bare string (a reason without a rule name).
-func (c *verdictCause) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) == nil {
-		*c = verdictCause{Detail: s}
-		return nil
-	}
-	type plain verdictCause
-	return json.Unmarshal(b, (*plain)(c))
-}
-
-type verdictLink struct {
-	URL      string `json:"url"`
-	Raw      string `json:"raw"`
-	Provider string `json:"provider"`
-	Kind     string `json:"kind"`
-	Why      string `json:"why"`
-	Part     string `json:"part"`
-}
-
-type verdictRcpt struct {
-	Addr   string `json:"addr"`
-	Class  string `json:"class"`
-	Action string `json:"action"`
-}
-
-func parseVerdict(b []byte) verdict {
-	var v verdict
-	if len(b) > 0 {
-		// A verdict the console cannot read shows as no evidence; the
-		// raw JSON is still on the page.
-		_ = json.Unmarshal(b, &v)
-	}
-	return v
-}
+func verdictOf(m *store.Message) *verdict.Verdict { return cmp.Or(m.Verdict, noVerdict) }
 
 // unknownRcpt reports whether the verdict classed addr as unknown.
-func (v *verdict) unknownRcpt(addr string) (class string, unknown bool) {
+func unknownRcpt(v *verdict.Verdict, addr string) (class string, unknown bool) {
 	for _, r := range v.Recipients {
 		if strings.EqualFold(r.Addr, addr) {
-			class = r.Class
+			class = string(r.Class)
 			break
 		}
 	}
 	if slices.ContainsFunc(v.Unknown, func(u string) bool { return strings.EqualFold(u, addr) }) {
 		return class, true
 	}
-	return class, class == "unknown"
+	return class, class == string(verdict.Unknown)
 }
 
 // rcptAction is the action the verdict chose for addr, "" if none.
-func (v *verdict) rcptAction(addr string) string {
+func rcptAction(v *verdict.Verdict, addr string) string {
 	for _, r := range v.Recipients {
 		if strings.EqualFold(r.Addr, addr) {
-			return r.Action
+			return string(r.Action)
 		}
 	}
 	return ""
@@ -120,11 +68,11 @@ func (v *verdict) rcptAction(addr string) string {
 
 // causes are the reasons that decided (monitor-only rules are evidence
 // too, but they did not hold the message: they come last).
-func (v *verdict) causes() []APIReason {
+func causes(v *verdict.Verdict) []APIReason {
 	out := make([]APIReason, 0, len(v.Reasons))
 	for _, r := range v.Reasons {
 		out = append(out, APIReason{Rule: r.Rule, Detail: r.Detail, DetailJA: r.DetailJA, DetailEN: r.DetailEN,
-			Matched: r.Matched, Action: r.Action, Monitor: r.Monitor})
+			Matched: r.Matched, Action: string(r.Action), Monitor: r.Monitor})
 	}
 	slices.SortStableFunc(out, func(a, b APIReason) int {
 		if a.Monitor != b.Monitor {
@@ -140,7 +88,7 @@ func (v *verdict) causes() []APIReason {
 
 // summary builds the listing entry for m.
 func summary(m *store.Message) APIMessage {
-	v := parseVerdict(m.Verdict)
+	v := verdictOf(m)
 	out := APIMessage{
 		ID:         m.ID,
 		State:      string(m.State),
@@ -149,8 +97,8 @@ func summary(m *store.Message) APIMessage {
 		AuthUser:   m.AuthUser,
 		HeaderFrom: m.HeaderFrom,
 		Subject:    m.Subject,
-		Action:     m.Action,
-		Reasons:    v.causes(),
+		Action:     string(m.Action),
+		Reasons:    causes(v),
 	}
 	if !m.HoldExpires.IsZero() {
 		t := m.HoldExpires.UTC()
@@ -161,8 +109,8 @@ func summary(m *store.Message) APIMessage {
 		out.ReleaseAt = &t
 	}
 	for i, a := range m.Addrs() {
-		class, unknown := v.unknownRcpt(a)
-		r := APIRcpt{Addr: a, Class: class, Unknown: unknown, Action: v.rcptAction(a)}
+		class, unknown := unknownRcpt(v, a)
+		r := APIRcpt{Addr: a, Class: class, Unknown: unknown, Action: rcptAction(v, a)}
 		if i < len(m.Status) && m.Status[i].Part != "" {
 			r.SentAs = m.Status[i].Part
 		} else if m.State.Waiting() {
@@ -221,11 +169,12 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	if err != nil {
 		return nil, err
 	}
-	d := &APIDetail{APIMessage: summary(m), Size: m.Size, ClientAddr: m.ClientAddr, Helo: m.Helo,
-		Needed: c.hold.Approvals(), Verdict: json.RawMessage(m.Verdict)}
-	if !json.Valid(d.Verdict) {
-		d.Verdict = nil
+	vj, err := verdict.Encode(m.Verdict)
+	if err != nil {
+		return nil, fmt.Errorf("message %s: %w", id, err)
 	}
+	d := &APIDetail{APIMessage: summary(m), Size: m.Size, ClientAddr: m.ClientAddr, Helo: m.Helo,
+		Needed: c.hold.Approvals(), Verdict: vj}
 	d.Own = hold.IsSender(u, m)
 	approvers := map[string]bool{}
 	for _, x := range ds {
@@ -245,7 +194,9 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	if a := c.hold.Assess(m); a.High && m.State == store.Held {
 		d.HighRisk, d.RiskWhy, d.ConfirmDomain = true, a.Why, a.Domain
 	}
-	d.Signals, d.rcptNotes = signals(m.Verdict)
+	if d.Signals, d.rcptNotes, err = signals(vj); err != nil {
+		return nil, fmt.Errorf("message %s: %w", id, err)
+	}
 	for i := range d.Rcpts {
 		d.Rcpts[i].Notes = d.rcptNotes[strings.ToLower(d.Rcpts[i].Addr)]
 	}
@@ -285,18 +236,23 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	for i := range d.Rcpts {
 		d.Rcpts[i].Hidden = !visible[strings.ToLower(d.Rcpts[i].Addr)]
 	}
-	v := parseVerdict(m.Verdict)
+	v := verdictOf(m)
 	// The verdict names the links that made it (share links and links to
 	// unknown destinations); the inspection finds them all again, with
 	// where they are in the text.
-	flagged := map[string]*verdictLink{}
-	evidence := slices.Concat(v.Links, v.Dests)
-	for i := range evidence {
-		l := &evidence[i]
-		flagged[l.URL] = l
-		if l.Raw != "" {
-			flagged[l.Raw] = l
+	type flaggedLink struct{ Provider, Kind, Why string }
+	flagged := map[string]*flaggedLink{}
+	flag := func(url, raw string, l *flaggedLink) {
+		flagged[url] = l
+		if raw != "" {
+			flagged[raw] = l
 		}
+	}
+	for _, l := range v.Links {
+		flag(l.URL, l.Raw, &flaggedLink{l.Provider, l.Kind, l.Why})
+	}
+	for _, l := range v.UnknownDestinations {
+		flag(l.URL, l.Raw, &flaggedLink{Why: l.Why})
 	}
 	for i, l := range f.Links {
 		if i == maxViewLinks {
@@ -358,11 +314,15 @@ var knownVerdictFields = map[string]bool{"action": true, "reasons": true, "links
 var knownRcptFields = map[string]bool{"addr": true, "class": true, "allow_entry": true}
 
 // signals returns the verdict's other evidence: top-level fields with a
-// value, and per recipient (lower-cased address) its extra fields.
-func signals(b []byte) ([]APISignal, map[string][]string) {
+// value, and per recipient (lower-cased address) its extra fields. b is
+// the verdict's encoding (verdict.Encode); nil for none.
+func signals(b []byte) ([]APISignal, map[string][]string, error) {
+	if b == nil {
+		return nil, nil, nil
+	}
 	var top map[string]json.RawMessage
-	if json.Unmarshal(b, &top) != nil {
-		return nil, nil
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, nil, fmt.Errorf("verdict signals: %w", err)
 	}
 	var out []APISignal
 	for k, raw := range top {
@@ -376,10 +336,16 @@ func signals(b []byte) ([]APISignal, map[string][]string) {
 	slices.SortFunc(out, func(a, b APISignal) int { return strings.Compare(a.Name, b.Name) })
 	notes := map[string][]string{}
 	var rcpts []map[string]json.RawMessage
-	_ = json.Unmarshal(top["recipients"], &rcpts)
+	if raw := top["recipients"]; raw != nil {
+		if err := json.Unmarshal(raw, &rcpts); err != nil {
+			return nil, nil, fmt.Errorf("verdict signals: %w", err)
+		}
+	}
 	for _, r := range rcpts {
 		var addr string
-		_ = json.Unmarshal(r["addr"], &addr)
+		if err := json.Unmarshal(r["addr"], &addr); err != nil {
+			return nil, nil, fmt.Errorf("verdict signals: %w", err)
+		}
 		keys := make([]string, 0, len(r))
 		for k := range r {
 			if !knownRcptFields[k] {
@@ -393,7 +359,7 @@ func signals(b []byte) ([]APISignal, map[string][]string) {
 			}
 		}
 	}
-	return out, notes
+	return out, notes, nil
 }
 
 // signalValue shows a JSON value in one line; "" for an unset one. An

@@ -754,7 +754,7 @@ func EnqueueNoticeID(tx store.Tx, now time.Time, id string, n Notice) error {
 		Updated:     now,
 		Size:        int64(len(n.Data)),
 		Status:      make([]store.RcptStatus, len(n.To)),
-		Action:      "notice",
+		Action:      store.ActionNotice,
 		NextAttempt: now,
 	}
 	m.ID = id

@@ -1,12 +1,11 @@
 package hold
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 
-	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Risk says which held mail is high-risk: its approver must type the
@@ -45,8 +44,10 @@ type Assessment struct {
 // Assess judges m.
 func (r *Risk) Assess(m *store.Message) Assessment {
 	var a Assessment
-	var v policy.Verdict
-	_ = json.Unmarshal(m.Verdict, &v)
+	v := m.Verdict
+	if v == nil {
+		v = &verdict.Verdict{}
+	}
 	for _, rs := range v.Reasons {
 		if !rs.Monitor && slices.Contains(r.Rules, rs.Rule) && !slices.Contains(a.Why, rs.Rule) {
 			a.Why = append(a.Why, rs.Rule)
@@ -54,21 +55,24 @@ func (r *Risk) Assess(m *store.Message) Assessment {
 	}
 	external := 0
 	for _, rc := range v.Recipients {
-		if rc.Class != policy.Internal {
+		if rc.Class != verdict.Internal {
 			external++
 		}
 	}
 	if r.Recipients > 0 && external >= r.Recipients {
 		a.Why = append(a.Why, "recipients")
 	}
-	if len(r.Signals) > 0 && len(m.Verdict) > 0 {
-		var raw any
-		if json.Unmarshal(m.Verdict, &raw) == nil {
-			walkSignals(raw, r.Signals, &a.Why)
+	if len(r.Signals) > 0 && m.Verdict != nil {
+		fields, err := m.Verdict.Fields()
+		if err != nil {
+			// Fail closed: a verdict whose signals cannot be read is
+			// treated as showing them.
+			a.Why = append(a.Why, "verdict")
 		}
+		walkSignals(fields, r.Signals, &a.Why)
 	}
 	a.High = len(a.Why) > 0
-	a.Domain = confirmDomain(&v, m)
+	a.Domain = confirmDomain(v, m)
 	return a
 }
 
@@ -110,7 +114,7 @@ func isSet(v any) bool {
 
 // confirmDomain is the domain of the first unknown recipient, else of the
 // first recipient that is not internal, else of the first recipient.
-func confirmDomain(v *policy.Verdict, m *store.Message) string {
+func confirmDomain(v *verdict.Verdict, m *store.Message) string {
 	pick := ""
 	for _, a := range v.Unknown {
 		if pick = domainOf(a); pick != "" {
@@ -118,7 +122,7 @@ func confirmDomain(v *policy.Verdict, m *store.Message) string {
 		}
 	}
 	for _, rc := range v.Recipients {
-		if rc.Class != policy.Internal {
+		if rc.Class != verdict.Internal {
 			if pick = domainOf(rc.Addr); pick != "" {
 				return pick
 			}

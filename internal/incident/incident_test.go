@@ -16,6 +16,7 @@ import (
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/store/sqlite"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 type clock struct {
@@ -32,7 +33,7 @@ var (
 	officer = &store.User{Name: "olga", Roles: []string{"officer"}, Addresses: []string{"olga@example.jp"}}
 )
 
-const verdict = `{"action":"pass","reasons":[],"links":[{"url":"https://drive.google.com/drive/folders/1AbCdEf?usp=sharing","provider":"Google Drive","kind":"saas"}],
+const storedVerdict = `{"action":"pass","reasons":[],"links":[{"url":"https://drive.google.com/drive/folders/1AbCdEf?usp=sharing","provider":"Google Drive","kind":"saas"}],
 "recipients":[{"addr":"yamada@gmial.com","class":"unknown"},{"addr":"suzuki@example.jp","class":"internal"}],"unknown":["yamada@gmial.com"],
 "personal":{"records":9683,"files":[{"part":"2","file":"患者一覧.xlsx","records":9683,"kinds":["name","phone","birth_date"]}]}}`
 
@@ -50,12 +51,16 @@ func setup(t *testing.T) (*Service, store.Store, *clock, *[]hold.Notice) {
 		sent = append(sent, n)
 		return []hold.Notice{n}
 	}}, st, zap.NewNop())
+	v, err := verdict.Decode([]byte(storedVerdict))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := &store.Message{
 		Envelope: envelope.Envelope{ID: "msg1", Received: c.Now().Add(-time.Hour), AuthUser: "sato", From: "sato@example.jp",
 			Rcpts: []envelope.Rcpt{{Addr: "yamada@gmial.com"}, {Addr: "suzuki@example.jp"}}},
 		State: store.Delivered, Updated: c.Now().Add(-50 * time.Minute), Subject: "患者一覧",
 		Status:  []store.RcptStatus{{Done: true, Code: 250}, {Done: true, Code: 250}},
-		Verdict: []byte(verdict), Action: "pass",
+		Verdict: v, Action: verdict.Pass,
 	}
 	if err := st.Update(context.Background(), func(tx store.Tx) error {
 		if err := tx.InsertMessage(m, []byte("x")); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 var (
@@ -508,42 +509,6 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// verdictFacts is what the incident reads from a stored verdict. The
-// personal-data fields are read when the verdict carries them.
-type verdictFacts struct {
-	Links []struct {
-		URL      string `json:"url"`
-		Provider string `json:"provider"`
-	} `json:"links"`
-	Recipients []struct {
-		Addr  string `json:"addr"`
-		Class string `json:"class"`
-	} `json:"recipients"`
-	Attachments []struct {
-		Name      string   `json:"name"`
-		Filename  string   `json:"filename"`
-		Type      string   `json:"type"`
-		Size      int64    `json:"size"`
-		Encrypted bool     `json:"encrypted"`
-		Records   int      `json:"records"`
-		Kinds     []string `json:"kinds"`
-	} `json:"attachments"`
-	Personal *struct {
-		Records     int      `json:"records"`
-		MyNumbers   int      `json:"my_numbers"`
-		CardNumbers int      `json:"card_numbers"`
-		Kinds       []string `json:"kinds"`
-		Files       []struct {
-			Part      string   `json:"part"`
-			File      string   `json:"file"`
-			Records   int      `json:"records"`
-			Kinds     []string `json:"kinds"`
-			MyNumbers int      `json:"my_numbers"`
-			Cards     int      `json:"cards"`
-		} `json:"files"`
-	} `json:"personal"`
-}
-
 // facts fills in.Facts from the message record, its verdict, its bytes
 // (if still stored) and the audit log.
 func (s *Service) facts(ctx context.Context, in *Incident, m *store.Message, ds []*store.Decision) error {
@@ -553,13 +518,13 @@ func (s *Service) facts(ctx context.Context, in *Incident, m *store.Message, ds 
 	if m.State.Final() {
 		f.Finished = m.Updated
 	}
-	var v verdictFacts
-	if len(m.Verdict) > 0 {
-		_ = json.Unmarshal(m.Verdict, &v) // a verdict of another shape still leaves the envelope facts
+	v := m.Verdict
+	if v == nil {
+		v = &verdict.Verdict{}
 	}
 	class := map[string]string{}
 	for _, r := range v.Recipients {
-		class[strings.ToLower(r.Addr)] = r.Class
+		class[strings.ToLower(r.Addr)] = string(r.Class)
 	}
 	for i, r := range m.Rcpts {
 		rc := Recipient{Addr: r.Addr, Class: class[strings.ToLower(r.Addr)], Result: "pending"}
@@ -592,16 +557,9 @@ func (s *Service) facts(ctx context.Context, in *Incident, m *store.Message, ds 
 		}
 		f.Links = append(f.Links, Link{URL: l.URL, Host: host, Provider: l.Provider, Scope: linkScope(l.URL), Anyone: linkAnyone(l.URL)})
 	}
-	for _, a := range v.Attachments {
-		name := a.Name
-		if name == "" {
-			name = a.Filename
-		}
-		f.Attachments = append(f.Attachments, Attachment{Name: name, Type: a.Type, Size: a.Size, Encrypted: a.Encrypted, Records: a.Records, Kinds: a.Kinds})
-	}
 	if p := v.Personal; p != nil {
 		f.PersonalRecords, f.MyNumbers = p.Records, p.MyNumbers
-		kinds := append([]string(nil), p.Kinds...)
+		var kinds []string
 		if p.CardNumbers > 0 {
 			kinds = append(kinds, "card_number")
 		}

@@ -14,23 +14,14 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
-)
-
-// Actions a judgement can have.
-const (
-	Pass    = "pass"
-	Bcc     = "bcc"     // delivered at once, with bytes the judge rewrote (Data)
-	Delay   = "delay"   // waits Delay, then leaves unless its sender cancels it
-	Confirm = "confirm" // waits for its sender's confirmation, expires after ConfirmFor
-	Hold    = "hold"
-	Reject  = "reject"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Judgement is the outcome of inspecting one message.
 type Judgement struct {
-	Action     string   // Pass, Bcc, Delay, Confirm, Hold or Reject
-	Verdict    []byte   // the full verdict as JSON, stored with the message
-	Rules      []string // names of the rules that decided, for logs
+	Action     verdict.Action
+	Verdict    *verdict.Verdict // the full verdict, stored with the message
+	Rules      []string         // names of the rules that decided, for logs
 	Subject    string
 	HeaderFrom string
 	MessageID  string // the header Message-ID, for the audit log
@@ -117,19 +108,19 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 	}
 	j := in.judge.Judge(env, data)
 	switch j.Action {
-	case Pass, Bcc, Confirm, Hold, Reject:
-	case Delay:
+	case verdict.Pass, verdict.Bcc, verdict.Confirm, verdict.Hold, verdict.Reject:
+	case verdict.Delay:
 		if j.Delay <= 0 {
-			j.Action = Hold // a delay of nothing is a mistake: fail closed
+			j.Action = verdict.Hold // a delay of nothing is a mistake: fail closed
 		}
 	default:
 		// Fail closed on anything unexpected from the judge.
-		j.Action = Hold
+		j.Action = verdict.Hold
 	}
 	if j.Data != nil {
 		data = j.Data
 	}
-	if j.Action == Reject {
+	if j.Action == verdict.Reject {
 		if in.cfg.Refused != nil {
 			in.cfg.Refused(env, j)
 		}
@@ -151,14 +142,14 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 	// wait (split delivery); m keeps the others waiting.
 	var part *store.Message
 	switch j.Action {
-	case Hold:
+	case verdict.Hold:
 		m.State = store.Held
 		m.HoldExpires = now.Add(in.cfg.HoldFor)
-	case Delay:
+	case verdict.Delay:
 		// Due at its release time: the outbound scheduler claims it then.
 		m.State = store.Delayed
 		m.NextAttempt = now.Add(j.Delay)
-	case Confirm:
+	case verdict.Confirm:
 		m.State = store.Unconfirmed
 		m.HoldExpires = now.Add(in.cfg.ConfirmFor)
 	default:
@@ -240,7 +231,7 @@ func (in *Intake) split(m *store.Message, immediate []bool, now time.Time) *stor
 		Subject:     m.Subject,
 		HeaderFrom:  m.HeaderFrom,
 		Verdict:     m.Verdict,
-		Action:      Pass,
+		Action:      verdict.Pass,
 		NextAttempt: now,
 	}
 	part.ID = m.ID + SplitSuffix

@@ -8,6 +8,7 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -25,9 +26,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/hold"
-	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/tz"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Config tunes the notices.
@@ -98,17 +99,16 @@ func New(cfg Config, log *zap.Logger) *Notifier {
 func (n *Notifier) Held(m *store.Message) []hold.Notice {
 	var out []hold.Notice
 	t := n.text()
-	var v policy.Verdict
-	_ = json.Unmarshal(m.Verdict, &v)
-	why := n.reasons(&v)
-	found := n.found(m, &v)
+	v := cmp.Or(m.Verdict, &verdict.Verdict{})
+	why := n.reasons(v)
+	found := n.found(m, v)
 	if m.From != "" {
-		body := fmt.Sprintf(t.heldSender, n.subject(m), n.rcpts(m, &v), found, why,
+		body := fmt.Sprintf(t.heldSender, n.subject(m), n.rcpts(m, v), found, why,
 			n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), n.contact(), m.ID)
 		out = append(out, n.compose([]string{m.From}, n.tagged(fmt.Sprintf(t.heldSenderSubj, n.subject(m))), body))
 	}
 	if officers := n.officersFor(m); len(officers) > 0 && n.cfg.OfficerDigest == 0 {
-		body := fmt.Sprintf(t.heldOfficer, m.From, n.rcpts(m, &v), n.subject(m), found, why,
+		body := fmt.Sprintf(t.heldOfficer, m.From, n.rcpts(m, v), n.subject(m), found, why,
 			n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), m.ID)
 		out = append(out, n.compose(officers, n.tagged(fmt.Sprintf(t.heldOfficerSubj, m.From)), body))
 	}
@@ -116,10 +116,10 @@ func (n *Notifier) Held(m *store.Message) []hold.Notice {
 }
 
 // reasons lists the reasons that held the message, in the notice's language.
-func (n *Notifier) reasons(v *policy.Verdict) string {
+func (n *Notifier) reasons(v *verdict.Verdict) string {
 	var lines []string
 	for _, r := range v.Reasons {
-		if !r.Monitor && r.Action != policy.Pass {
+		if !r.Monitor && r.Action != verdict.Pass {
 			if s := r.Text(n.cfg.Language); s != "" && !slices.Contains(lines, s) {
 				lines = append(lines, s)
 			}
@@ -134,7 +134,7 @@ func (n *Notifier) reasons(v *policy.Verdict) string {
 // found says what the guard found: the recipients nobody vouched for,
 // the share links with their hosts, and any other finding of the verdict
 // (record counts, look-alike domains), by name.
-func (n *Notifier) found(m *store.Message, v *policy.Verdict) string {
+func (n *Notifier) found(m *store.Message, v *verdict.Verdict) string {
 	t := n.text()
 	var lines []string
 	if len(v.Unknown) > 0 {
@@ -167,7 +167,7 @@ func (n *Notifier) found(m *store.Message, v *policy.Verdict) string {
 	if p := v.Personal; p != nil && (p.Records > 0 || p.MyNumbers > 0 || p.CardNumbers > 0) {
 		lines = append(lines, fmt.Sprintf(t.foundPersonal, p.Records, p.MyNumbers, p.CardNumbers))
 	}
-	for _, sig := range extraFindings(m.Verdict, n.cfg.Language, t.signalNames) {
+	for _, sig := range extraFindings(v, n.cfg.Language, t.signalNames) {
 		lines = append(lines, fmt.Sprintf(t.foundOther, sig))
 	}
 	if len(lines) == 0 {
@@ -177,7 +177,7 @@ func (n *Notifier) found(m *store.Message, v *policy.Verdict) string {
 }
 
 // rcpts lists the envelope recipients, marking those nobody vouched for.
-func (n *Notifier) rcpts(m *store.Message, v *policy.Verdict) string {
+func (n *Notifier) rcpts(m *store.Message, v *verdict.Verdict) string {
 	t := n.text()
 	addrs := m.Addrs()
 	out := make([]string, 0, len(addrs))
@@ -255,9 +255,8 @@ func (n *Notifier) FiguresDigest(figs []hold.Figures, fast time.Duration, from, 
 // of a hold that has waited too long.
 func (n *Notifier) Escalated(m *store.Message, to []string, waited time.Duration) hold.Notice {
 	t := n.text()
-	var v policy.Verdict
-	_ = json.Unmarshal(m.Verdict, &v)
-	body := fmt.Sprintf(t.escalate, n.duration(waited), m.From, n.rcpts(m, &v), n.subject(m), n.reasons(&v),
+	v := cmp.Or(m.Verdict, &verdict.Verdict{})
+	body := fmt.Sprintf(t.escalate, n.duration(waited), m.From, n.rcpts(m, v), n.subject(m), n.reasons(v),
 		n.cfg.Zone.Minute(m.HoldExpires), n.link(m.ID), m.ID)
 	return n.compose(to, n.tagged(fmt.Sprintf(t.escalateSubj, m.From)), body)
 }
@@ -301,7 +300,7 @@ func (n *Notifier) Decided(m *store.Message, d *store.Decision) []hold.Notice {
 			subj, body = t.rejectedSubj, fmt.Sprintf(t.rejected, n.subject(m), waiting(m), d.Actor, d.Comment, n.contact(), m.ID)
 		case store.DecisionExpire:
 			subj, body = t.expiredSubj, fmt.Sprintf(t.expired, n.subject(m), waiting(m), n.contact(), m.ID)
-			if m.Action == "confirm" {
+			if m.Action == verdict.Confirm {
 				w := n.waitText()
 				subj, body = w.expiredSubj, fmt.Sprintf(w.expired, n.subject(m), waiting(m), m.ID)
 			}
@@ -473,10 +472,11 @@ var knownVerdict = map[string]bool{"action": true, "reasons": true, "links": tru
 // "name: value" (counts of personal records, look-alike domains …),
 // named from names when it knows them, and in lang where the value
 // carries its own words per language.
-func extraFindings(b []byte, lang string, names map[string]string) []string {
-	var top map[string]any
-	if json.Unmarshal(b, &top) != nil {
-		return nil
+func extraFindings(v *verdict.Verdict, lang string, names map[string]string) []string {
+	top, err := v.Fields()
+	if err != nil {
+		// Not silently left out: the notice says the findings are missing.
+		return []string{err.Error()}
 	}
 	var out []string
 	for k, v := range top {

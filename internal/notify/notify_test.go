@@ -14,6 +14,7 @@ import (
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/tz"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 func body(t *testing.T, data []byte) string {
@@ -39,17 +40,24 @@ func TestHeldNoticeJapanese(t *testing.T) {
 	rules := policy.DefaultRules()
 	v := map[string]any{
 		"action": "hold",
-		"reasons": []policy.Reason{{Rule: rules[1].Name, Action: policy.Hold, Detail: rules[1].Reason,
+		"reasons": []verdict.Reason{{Rule: rules[1].Name, Action: verdict.Hold, Detail: rules[1].Reason,
 			DetailJA: rules[1].ReasonJA, DetailEN: rules[1].ReasonEN}},
-		"links":      []policy.LinkEvidence{{URL: "https://drive.google.com/drive/folders/1Ab", Provider: "Google Drive"}},
+		"links":      []verdict.LinkEvidence{{URL: "https://drive.google.com/drive/folders/1Ab", Provider: "Google Drive"}},
 		"unknown":    []string{"yamada@gmial.com"},
 		"lookalikes": []map[string]string{{"rcpt": "yamada@gmial.com", "ja": "gmial.com は gmail.com に似ています", "en": "gmial.com looks like gmail.com"}},
 		"personal":   map[string]int{"records": 120, "my_numbers": 1},
 	}
-	vb, _ := json.Marshal(v)
+	vb, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv, err := verdict.Decode(vb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := &store.Message{Envelope: envelope.Envelope{ID: "id1", From: "alice@example.jp",
 		Rcpts: []envelope.Rcpt{{Addr: "yamada@gmial.com"}}}, Subject: "見積書",
-		HoldExpires: time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC), Verdict: vb}
+		HoldExpires: time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC), Verdict: mv}
 	ns := n.Held(m)
 	if len(ns) != 2 || ns[0].To[0] != "alice@example.jp" {
 		t.Fatalf("notices: %+v", ns)

@@ -289,7 +289,7 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 		result = resultError
 	}
 	q.met.observe(result, dur)
-	if m.Action == "notice" {
+	if m.Action == store.ActionNotice {
 		q.met.observeNotice(result)
 	}
 

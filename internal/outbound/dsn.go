@@ -11,6 +11,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // dsnRcpt is one recipient to report on in a DSN.
@@ -193,7 +194,7 @@ func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, n
 		Status:      make([]store.RcptStatus, 1),
 		Subject:     subject,
 		HeaderFrom:  from,
-		Action:      "pass",
+		Action:      verdict.Pass,
 	}
 	return rec, body
 }

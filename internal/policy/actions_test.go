@@ -7,25 +7,8 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
-
-func TestActionOrder(t *testing.T) {
-	t.Parallel()
-	as := Actions()
-	for i := 1; i < len(as); i++ {
-		if as[i].severity() <= as[i-1].severity() {
-			t.Errorf("%s is not more severe than %s", as[i], as[i-1])
-		}
-		if as[i-1].Max(as[i]) != as[i] || as[i].Max(as[i-1]) != as[i] {
-			t.Errorf("Max(%s, %s)", as[i-1], as[i])
-		}
-	}
-	for _, a := range as {
-		if a.Waits() != (a == Delay || a == Confirm || a == Hold) {
-			t.Errorf("%s.Waits() = %v", a, a.Waits())
-		}
-	}
-}
 
 // The most severe enforced action wins, per message and per recipient;
 // a rule with a recipient condition applies to the recipients it picks.
@@ -38,10 +21,10 @@ func TestPerRecipientActions(t *testing.T) {
 	}})
 	lists := mustList(t, "partner.example.com")
 	v := e.Evaluate(env("a@example.jp", "b@example.jp", "c@partner.example.com", "d@elsewhere.example"), &message.Facts{}, lists, now)
-	if v.Action != Confirm {
+	if v.Action != verdict.Confirm {
 		t.Errorf("action %s", v.Action)
 	}
-	want := []Action{Pass, Delay, Confirm}
+	want := []verdict.Action{verdict.Pass, verdict.Delay, verdict.Confirm}
 	for i, r := range v.Recipients {
 		if r.Action != want[i] {
 			t.Errorf("%s: %s, want %s", r.Addr, r.Action, want[i])
@@ -58,7 +41,7 @@ func TestPerRecipientActions(t *testing.T) {
 		{Name: "hold-subject", Action: "hold", Reason: "r", SubjectKeywords: []string{"secret"}},
 	}})
 	v = e2.Evaluate(env("a@example.jp", "b@example.jp", "d@elsewhere.example"), &message.Facts{Subject: "secret plan"}, nil, now)
-	if v.Action != Hold || v.Recipients[0].Action != Hold || v.Splittable() {
+	if v.Action != verdict.Hold || v.Recipients[0].Action != verdict.Hold || v.Splittable() {
 		t.Errorf("message-wide rule: %s %+v split %v", v.Action, v.Recipients, v.Splittable())
 	}
 }
@@ -75,7 +58,7 @@ func TestInspectionProblemBeatsDelayAndConfirm(t *testing.T) {
 		e := mustEngine(t, Config{InternalDomains: []string{"example.jp"}, Rules: []RuleSpec{spec}})
 		f := &message.Facts{Problems: []message.Problem{{Kind: message.KindParse, Detail: "x"}}}
 		v := e.Evaluate(env("a@example.jp", "b@elsewhere.example"), f, nil, now)
-		if v.Action != Hold || v.Splittable() {
+		if v.Action != verdict.Hold || v.Splittable() {
 			t.Errorf("%s with an inspection problem: %s", spec.Action, v.Action)
 		}
 	}
@@ -85,11 +68,11 @@ func TestDelayExternal(t *testing.T) {
 	t.Parallel()
 	e := mustEngine(t, Config{InternalDomains: []string{"example.jp"}, DelayExternal: 90 * time.Second})
 	v := e.Evaluate(env("a@example.jp", "b@example.jp"), &message.Facts{}, nil, now)
-	if v.Action != Pass {
+	if v.Action != verdict.Pass {
 		t.Errorf("internal mail: %s", v.Action)
 	}
 	v = e.Evaluate(env("a@example.jp", "b@example.jp", "c@elsewhere.example"), &message.Facts{}, nil, now)
-	if v.Action != Delay || v.Delay() != 90*time.Second || v.Recipients[0].Action != Pass || v.Recipients[1].Action != Delay {
+	if v.Action != verdict.Delay || v.Delay() != 90*time.Second || v.Recipients[0].Action != verdict.Pass || v.Recipients[1].Action != verdict.Delay {
 		t.Errorf("external: %s %v %+v", v.Action, v.Delay(), v.Recipients)
 	}
 	if v.Reasons[len(v.Reasons)-1].Rule != BuiltinDelayExternalRule {
@@ -109,11 +92,11 @@ func TestBccVerdict(t *testing.T) {
 	e := mustEngine(t, Config{InternalDomains: []string{"example.jp"}, Rules: []RuleSpec{
 		{Name: "bcc", Action: "bcc", Reason: "r", ExternalHeaderRcptsOver: &zero}}})
 	v := e.Evaluate(env("a@example.jp", "c@elsewhere.example"), &message.Facts{To: []string{"c@elsewhere.example"}}, nil, now)
-	if v.Action != Bcc || v.Bcc == nil || v.Bcc.Applied {
+	if v.Action != verdict.Bcc || v.Bcc == nil || v.Bcc.Applied {
 		t.Errorf("verdict %s %+v", v.Action, v.Bcc)
 	}
 	v = e.Evaluate(env("a@example.jp", "c@example.jp"), &message.Facts{To: []string{"c@example.jp"}}, nil, now)
-	if v.Action != Pass || v.Bcc != nil {
+	if v.Action != verdict.Pass || v.Bcc != nil {
 		t.Errorf("internal only: %s %+v", v.Action, v.Bcc)
 	}
 }
@@ -150,7 +133,7 @@ func TestLookalikeTargetsItsRecipient(t *testing.T) {
 	t.Parallel()
 	e := mustEngine(t, Config{InternalDomains: []string{"example.jp"}, Rules: DefaultRules()})
 	v := e.Evaluate(env("a@example.jp", "b@example.jp", "yamada@gmial.com"), &message.Facts{Subject: "hello"}, nil, now)
-	if v.Action != Hold || v.Recipients[0].Action != Pass || v.Recipients[1].Action != Hold || !v.Splittable() {
+	if v.Action != verdict.Hold || v.Recipients[0].Action != verdict.Pass || v.Recipients[1].Action != verdict.Hold || !v.Splittable() {
 		t.Errorf("verdict %s %+v split %v\n%+v", v.Action, v.Recipients, v.Splittable(), v.Reasons)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // BenchmarkEvaluate measures Evaluate alone (inspection excluded) with the
@@ -109,7 +110,7 @@ func BenchmarkJudge(b *testing.B) {
 		{"ja-utf8-100K", japanese100K()},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			if v := e.Evaluate(env, message.Inspect(c.raw, message.Limits{}), nil, now); v.Action != Pass {
+			if v := e.Evaluate(env, message.Inspect(c.raw, message.Limits{}), nil, now); v.Action != verdict.Pass {
 				b.Fatalf("verdict %+v", v)
 			}
 			b.SetBytes(int64(len(c.raw)))

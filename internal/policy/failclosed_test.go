@@ -11,6 +11,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // failClosedDir holds messages that a security review got past the
@@ -110,7 +111,7 @@ func TestFailClosed(t *testing.T) {
 			f := message.Inspect(raw, message.Limits{})
 			env := &envelope.Envelope{ID: "t", From: "taro@example.co.jp", Rcpts: []envelope.Rcpt{{Addr: "client@customer.example"}}}
 			v := e.Evaluate(env, f, lists, time.Now())
-			if v.Action != Hold {
+			if v.Action != verdict.Hold {
 				t.Fatalf("action %s, want hold; reasons %+v problems %+v links %d", v.Action, v.Reasons, f.Problems, len(f.Links))
 			}
 			found := false
@@ -152,7 +153,7 @@ func TestFailClosedNoFalseAlarm(t *testing.T) {
 			t.Parallel()
 			f := message.Inspect([]byte(tt.raw), message.Limits{})
 			env := &envelope.Envelope{ID: "t", From: "taro@example.co.jp", Rcpts: []envelope.Rcpt{{Addr: "client@customer.example"}}}
-			if v := e.Evaluate(env, f, lists, time.Now()); v.Action != Pass {
+			if v := e.Evaluate(env, f, lists, time.Now()); v.Action != verdict.Pass {
 				t.Errorf("action %s, want pass; reasons %+v problems %+v", v.Action, v.Reasons, f.Problems)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // FuzzEvaluate runs arbitrary messages and recipient addresses through
@@ -40,18 +41,18 @@ func FuzzEvaluate(f *testing.F) {
 		facts := message.Inspect(raw, message.Limits{MaxTime: 2e9})
 		v := e.Evaluate(env, facts, lists, now)
 		switch v.Action {
-		case Pass, Bcc, Delay, Confirm, Hold, Reject:
+		case verdict.Pass, verdict.Bcc, verdict.Delay, verdict.Confirm, verdict.Hold, verdict.Reject:
 		default:
 			t.Fatalf("action %q", v.Action)
 		}
-		if len(facts.Problems) > 0 && v.Action == Pass {
+		if len(facts.Problems) > 0 && v.Action == verdict.Pass {
 			t.Fatalf("passed with problems %v", facts.Problems)
 		}
-		if len(v.Links) > 0 && len(v.Unknown) > 0 && v.Action == Pass {
+		if len(v.Links) > 0 && len(v.Unknown) > 0 && v.Action == verdict.Pass {
 			t.Fatalf("share link to unknown recipient passed: %+v", v)
 		}
 		for _, d := range v.UnknownDestinations {
-			if d.ShareCapable && len(v.Unknown) > 0 && v.Action == Pass {
+			if d.ShareCapable && len(v.Unknown) > 0 && v.Action == verdict.Pass {
 				t.Fatalf("unknown destination to unknown recipient passed: %+v", v)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/sharelink"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/policy/*.want from the current verdicts")
@@ -27,12 +28,12 @@ type goldenEnvelope struct {
 
 // golden is the part of a verdict a .want file pins down.
 type golden struct {
-	Action    Action   `json:"action"`
-	Rules     []string `json:"rules"`             // enforced rules that matched, in rule order
-	Monitor   []string `json:"monitor,omitempty"` // monitor rules that matched
-	Providers []string `json:"providers"`         // sorted, unique
-	URLs      []string `json:"urls,omitempty"`    // share-link URLs after unwrapping, sorted, unique
-	Problems  []string `json:"problems,omitempty"`
+	Action    verdict.Action `json:"action"`
+	Rules     []string       `json:"rules"`             // enforced rules that matched, in rule order
+	Monitor   []string       `json:"monitor,omitempty"` // monitor rules that matched
+	Providers []string       `json:"providers"`         // sorted, unique
+	URLs      []string       `json:"urls,omitempty"`    // share-link URLs after unwrapping, sorted, unique
+	Problems  []string       `json:"problems,omitempty"`
 }
 
 // goldenEngine is the setup testdata/policy/README.md describes.
@@ -62,7 +63,7 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("only %d corpus messages", len(files))
 	}
 	e, lists := goldenEngine(t)
-	actions := map[Action]int{}
+	actions := map[verdict.Action]int{}
 	for _, file := range files {
 		base := strings.TrimSuffix(file, ".eml")
 		name := filepath.Base(base)
@@ -129,7 +130,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func summarize(v *Verdict) golden {
+func summarize(v *verdict.Verdict) golden {
 	g := golden{Action: v.Action, Rules: []string{}, Providers: []string{}}
 	for _, r := range v.Reasons {
 		if r.Monitor {

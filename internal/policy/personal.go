@@ -7,6 +7,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/pii"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // compilePersonalConds compiles the personal-data conditions: each is a
@@ -117,11 +118,11 @@ func numberEvidence(f *message.Facts, k pii.Kind, total int) string {
 
 // personalSummary is the verdict's account of personal data, nil if there
 // is none that counts (records, My Numbers, card numbers).
-func personalSummary(f *message.Facts) *PersonalEvidence {
+func personalSummary(f *message.Facts) *verdict.PersonalEvidence {
 	if f.PersonalRecords == 0 && f.MyNumbers == 0 && f.CardNumbers == 0 {
 		return nil
 	}
-	pe := &PersonalEvidence{Records: f.PersonalRecords, MyNumbers: f.MyNumbers, CardNumbers: f.CardNumbers}
+	pe := &verdict.PersonalEvidence{Records: f.PersonalRecords, MyNumbers: f.MyNumbers, CardNumbers: f.CardNumbers}
 	for i := range f.Personal {
 		p := &f.Personal[i]
 		if p.Records == 0 && p.MyNumbers == 0 && p.Cards == 0 {
@@ -130,7 +131,7 @@ func personalSummary(f *message.Facts) *PersonalEvidence {
 		if len(pe.Files) == maxPersonalFiles {
 			break
 		}
-		pf := PersonalFile{Part: p.Part, File: p.File, Records: p.Records, MyNumbers: p.MyNumbers, Cards: p.Cards}
+		pf := verdict.PersonalFile{Part: p.Part, File: p.File, Records: p.Records, MyNumbers: p.MyNumbers, Cards: p.Cards}
 		for _, k := range p.KindsInRecords() {
 			pf.Kinds = append(pf.Kinds, string(k))
 		}

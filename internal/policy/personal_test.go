@@ -8,6 +8,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/pii"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 func personalFacts(records, myNumbers, cards int) *message.Facts {
@@ -43,19 +44,19 @@ func TestPersonalDefaultRules(t *testing.T) {
 		name    string
 		to      string
 		f       *message.Facts
-		action  Action
+		action  verdict.Action
 		rules   []string
 		monitor string
 	}{
-		{"9683 records external", "x@unknown.example", personalFacts(9683, 0, 0), Hold, []string{"personal-records-unknown-recipient"}, "personal-records-10-unknown-recipient"},
-		{"100 records external", "x@unknown.example", personalFacts(100, 0, 0), Hold, []string{"personal-records-unknown-recipient"}, "personal-records-10-unknown-recipient"},
-		{"99 records external", "x@unknown.example", personalFacts(99, 0, 0), Pass, nil, "personal-records-10-unknown-recipient"},
-		{"9 records external", "x@unknown.example", personalFacts(9, 0, 0), Pass, nil, ""},
-		{"records internal", "x@example.co.jp", personalFacts(9683, 0, 0), Pass, nil, ""},
-		{"records allowlisted", "x@partner.example", personalFacts(9683, 0, 0), Pass, nil, ""},
-		{"my number external", "x@unknown.example", personalFacts(0, 1, 0), Hold, []string{"my-number-unknown-recipient"}, ""},
-		{"my number internal", "x@example.co.jp", personalFacts(0, 1, 0), Pass, nil, ""},
-		{"card external (no default rule)", "x@unknown.example", personalFacts(0, 0, 2), Pass, nil, ""},
+		{"9683 records external", "x@unknown.example", personalFacts(9683, 0, 0), verdict.Hold, []string{"personal-records-unknown-recipient"}, "personal-records-10-unknown-recipient"},
+		{"100 records external", "x@unknown.example", personalFacts(100, 0, 0), verdict.Hold, []string{"personal-records-unknown-recipient"}, "personal-records-10-unknown-recipient"},
+		{"99 records external", "x@unknown.example", personalFacts(99, 0, 0), verdict.Pass, nil, "personal-records-10-unknown-recipient"},
+		{"9 records external", "x@unknown.example", personalFacts(9, 0, 0), verdict.Pass, nil, ""},
+		{"records internal", "x@example.co.jp", personalFacts(9683, 0, 0), verdict.Pass, nil, ""},
+		{"records allowlisted", "x@partner.example", personalFacts(9683, 0, 0), verdict.Pass, nil, ""},
+		{"my number external", "x@unknown.example", personalFacts(0, 1, 0), verdict.Hold, []string{"my-number-unknown-recipient"}, ""},
+		{"my number internal", "x@example.co.jp", personalFacts(0, 1, 0), verdict.Pass, nil, ""},
+		{"card external (no default rule)", "x@unknown.example", personalFacts(0, 0, 2), verdict.Pass, nil, ""},
 	}
 	for _, tc := range tests {
 		v := e.Evaluate(env("a@example.co.jp", tc.to), tc.f, lists, now)
@@ -119,14 +120,14 @@ my_number = 2
 		name   string
 		to     string
 		f      *message.Facts
-		action Action
+		action verdict.Action
 	}{
-		{"card to allowlisted is external", "x@partner.example", personalFacts(0, 0, 1), Reject},
-		{"card internal", "x@example.co.jp", personalFacts(0, 0, 3), Pass},
-		{"1000 records internal", "x@example.co.jp", personalFacts(1000, 0, 0), Hold},
-		{"999 records", "x@example.co.jp", personalFacts(999, 0, 0), Pass},
-		{"one my number of two", "x@example.co.jp", personalFacts(0, 1, 0), Pass},
-		{"two my numbers", "x@example.co.jp", personalFacts(0, 2, 0), Hold},
+		{"card to allowlisted is external", "x@partner.example", personalFacts(0, 0, 1), verdict.Reject},
+		{"card internal", "x@example.co.jp", personalFacts(0, 0, 3), verdict.Pass},
+		{"1000 records internal", "x@example.co.jp", personalFacts(1000, 0, 0), verdict.Hold},
+		{"999 records", "x@example.co.jp", personalFacts(999, 0, 0), verdict.Pass},
+		{"one my number of two", "x@example.co.jp", personalFacts(0, 1, 0), verdict.Pass},
+		{"two my numbers", "x@example.co.jp", personalFacts(0, 2, 0), verdict.Hold},
 	}
 	lists := mustList(t, "partner.example")
 	for _, tc := range tests {

@@ -57,6 +57,7 @@
 package policy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,62 +67,8 @@ import (
 	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/sharelink"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
-
-// Action is what happens to a message.
-type Action string
-
-// Actions, from least to most severe:
-//
-//   - pass: deliver as submitted;
-//   - bcc: move the external addresses visible in To/Cc out of the header
-//     (they stay envelope recipients, so they still get the message, now
-//     as Bcc) and deliver; the one action that changes the bytes;
-//   - delay: wait for the rule's delay (RuleSpec.Delay), then deliver by
-//     itself unless the sender cancels it or sends it at once;
-//   - confirm: wait for the sender to confirm; unconfirmed mail expires
-//     unsent;
-//   - hold: wait for an officer's decision;
-//   - reject: refuse it at once (550).
-const (
-	Pass    Action = "pass"
-	Bcc     Action = "bcc"
-	Delay   Action = "delay"
-	Confirm Action = "confirm"
-	Hold    Action = "hold"
-	Reject  Action = "reject"
-)
-
-// Actions lists every action from least to most severe.
-func Actions() []Action { return []Action{Pass, Bcc, Delay, Confirm, Hold, Reject} }
-
-func (a Action) severity() int {
-	switch a {
-	case Bcc:
-		return 1
-	case Delay:
-		return 2
-	case Confirm:
-		return 3
-	case Hold:
-		return 4
-	case Reject:
-		return 5
-	}
-	return 0
-}
-
-// Waits reports whether a message with this action waits before it is
-// delivered (delay, confirm, hold).
-func (a Action) Waits() bool { return a == Delay || a == Confirm || a == Hold }
-
-// Max returns the more severe of a and b.
-func (a Action) Max(b Action) Action {
-	if b.severity() > a.severity() {
-		return b
-	}
-	return a
-}
 
 // BuiltinDelayExternalRule names the reason the engine adds when
 // Config.DelayExternal delays a message with external recipients.
@@ -133,25 +80,6 @@ const (
 	InspectionReasonJA = "メールを最後まで検査できませんでした。担当者の確認が必要です。"
 )
 
-// Text returns the reason in lang ("ja" or "en"): the rule's text in that
-// language, else its plain reason, else the other language.
-func (r *Reason) Text(lang string) string {
-	own, other := r.DetailEN, r.DetailJA
-	if lang == "ja" {
-		own, other = r.DetailJA, r.DetailEN
-	}
-	return cmpOr(own, r.Detail, other)
-}
-
-func cmpOr(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // BuiltinInspectionRule names the reason the engine adds when it holds a
 // message that could not be inspected completely and no rule held it.
 const BuiltinInspectionRule = "builtin:inspection-problem"
@@ -160,176 +88,8 @@ const BuiltinInspectionRule = "builtin:inspection-problem"
 // counted in LinksOmitted.
 const maxLinkEvidence = 50
 
-// Verdict is the engine's decision and the evidence for it. Its JSON is
-// stored with the message and printed by "egressguard check".
-type Verdict struct {
-	Action  Action   `json:"action"`
-	Reasons []Reason `json:"reasons"`
-	// Links are the share links found, after unwrapping.
-	Links        []LinkEvidence `json:"links"`
-	LinksOmitted int            `json:"links_omitted,omitempty"`
-	// UnknownDestinations are links whose destination cannot be known
-	// without following them (URL shorteners, redirectors that hide their
-	// target), at most maxLinkEvidence.
-	UnknownDestinations []DestinationEvidence `json:"unknown_destinations,omitempty"`
-	DestinationsOmitted int                   `json:"unknown_destinations_omitted,omitempty"`
-	Recipients          []RcptClass           `json:"recipients"`
-	// Unknown lists the envelope recipients that are neither internal nor
-	// allowlisted, as written in the envelope.
-	Unknown  []string            `json:"unknown"`
-	Problems []InspectionProblem `json:"problems,omitempty"`
-	// DelaySeconds is how long delayed mail waits: the longest delay of
-	// the enforced delay rules that matched (0 unless Action is delay or
-	// more severe with a delay rule among the matches).
-	DelaySeconds int64 `json:"delay_seconds,omitempty"`
-	// Bcc is set when an enforced bcc rule matched. The engine sees no
-	// bytes: whoever applies the rewrite records in it what was moved.
-	Bcc *BccChange `json:"bcc,omitempty"`
-	// Personal counts the personal data found (never the data itself).
-	Personal *PersonalEvidence `json:"personal,omitempty"`
-
-	// Recipient-side signals (see signals.go). Lookalikes is always
-	// filled; FirstContact only when a rule asked for it.
-	Lookalikes   []LookalikeEvidence    `json:"lookalikes,omitempty"`
-	FirstContact []FirstContactEvidence `json:"first_contact,omitempty"`
-	// VisibleExternal counts the distinct non-internal addresses in To
-	// and Cc.
-	VisibleExternal int `json:"visible_external_recipients"`
-}
-
-// BccChange records the bcc action: which visible external addresses were
-// taken out of To and Cc (they remain envelope recipients).
-type BccChange struct {
-	Applied bool     `json:"applied"`
-	Moved   []string `json:"moved,omitempty"`
-	// Undisclosed: To had no address left and became
-	// "undisclosed-recipients:;".
-	Undisclosed bool `json:"undisclosed,omitempty"`
-	// Problem says why the rewrite could not be made (the message is then
-	// held instead: fail closed).
-	Problem string `json:"problem,omitempty"`
-}
-
-// Delay returns how long delayed mail waits.
-func (v *Verdict) Delay() time.Duration { return time.Duration(v.DelaySeconds) * time.Second }
-
-// Immediate reports whether recipient i may get the message at once when
-// the message is split: its own action does not make it wait.
-func (v *Verdict) Immediate(i int) bool {
-	return i < len(v.Recipients) && !v.Recipients[i].Action.Waits() && v.Recipients[i].Action != Reject
-}
-
-// Splittable reports whether some but not all recipients wait: the
-// message waits (delay, confirm, hold) and at least one recipient's own
-// action does not make it wait.
-func (v *Verdict) Splittable() bool {
-	if !v.Action.Waits() {
-		return false
-	}
-	n := 0
-	for i := range v.Recipients {
-		if v.Immediate(i) {
-			n++
-		}
-	}
-	return n > 0 && n < len(v.Recipients)
-}
-
-// PersonalEvidence is what the verdict keeps of personal data: counts per
-// message and per file, and the kinds of identifier. Masked samples stay
-// in the inspection facts; the audit log takes the counts.
-type PersonalEvidence struct {
-	Records     int            `json:"records"`
-	MyNumbers   int            `json:"my_numbers,omitempty"`
-	CardNumbers int            `json:"card_numbers,omitempty"`
-	Files       []PersonalFile `json:"files,omitempty"`
-}
-
-// PersonalFile is one file (sheet, table, body part) with personal data.
-type PersonalFile struct {
-	Part      string   `json:"part"`
-	File      string   `json:"file,omitempty"`
-	Records   int      `json:"records"`
-	Kinds     []string `json:"kinds,omitempty"`
-	MyNumbers int      `json:"my_numbers,omitempty"`
-	Cards     int      `json:"cards,omitempty"`
-}
-
 // maxPersonalFiles bounds PersonalEvidence.Files.
 const maxPersonalFiles = 20
-
-// Reason is one matched rule.
-type Reason struct {
-	Rule   string `json:"rule"`
-	Action Action `json:"action"`
-	Detail string `json:"detail"` // the rule's reason, for officers and senders
-	// DetailJA and DetailEN are the reason in each language, when the
-	// rule gives them; Text picks one.
-	DetailJA string `json:"detail_ja,omitempty"`
-	DetailEN string `json:"detail_en,omitempty"`
-	Matched  string `json:"matched,omitempty"` // what made the conditions true, for officers
-	Monitor  bool   `json:"monitor,omitempty"` // recorded only; did not affect the action
-}
-
-// LinkEvidence is one share link.
-type LinkEvidence struct {
-	URL      string   `json:"url"`
-	Provider string   `json:"provider"`
-	Kind     string   `json:"kind"`
-	Why      string   `json:"why"`
-	Part     string   `json:"part"` // MIME part path, "" for a header
-	Source   string   `json:"source,omitempty"`
-	Wrappers []string `json:"wrappers,omitempty"`
-	Raw      string   `json:"raw,omitempty"`  // as found, when it differs from URL
-	Text     string   `json:"text,omitempty"` // anchor text naming another host
-	Opaque   bool     `json:"opaque,omitempty"`
-}
-
-// DestinationEvidence is one link to an unknown destination.
-type DestinationEvidence struct {
-	URL    string `json:"url"`
-	Why    string `json:"why"`
-	Part   string `json:"part"`
-	Source string `json:"source,omitempty"`
-	// Sites are the only sites a single-site shortener leads to.
-	Sites []string `json:"sites,omitempty"`
-	// ShareCapable: the link may lead to a file share; only such links
-	// satisfy unknown_destination = true.
-	ShareCapable bool   `json:"share_capable"`
-	Raw          string `json:"raw,omitempty"` // as found, when it differs from URL
-}
-
-// RcptClass is one envelope recipient and its class.
-type RcptClass struct {
-	Addr  string `json:"addr"`
-	Class Class  `json:"class"`
-	Entry string `json:"allow_entry,omitempty"` // allowlist entry that matched
-	Note  string `json:"note,omitempty"`        // e.g. "unparseable address"
-	// Action is the most severe action of the enforced rules that matched
-	// for this recipient: a rule whose recipient condition picks some
-	// recipients ("any_unknown" picks the unknown ones) applies to those;
-	// any other rule applies to every recipient.
-	Action Action `json:"action,omitempty"`
-}
-
-// InspectionProblem is a message.Problem in the verdict.
-type InspectionProblem struct {
-	Part   string `json:"part,omitempty"`
-	Kind   string `json:"kind"`
-	Detail string `json:"detail"`
-}
-
-// Rules returns the names of the matched rules that decided the action
-// (enforced, with that action), in rule order.
-func (v *Verdict) Rules() []string {
-	var out []string
-	for _, r := range v.Reasons {
-		if !r.Monitor && r.Action == v.Action {
-			out = append(out, r.Rule)
-		}
-	}
-	return out
-}
 
 // Config configures an Engine.
 type Config struct {
@@ -478,25 +238,25 @@ func (e *Engine) IsInternal(addr string) bool {
 }
 
 // Classify returns the class of one recipient of sender's mail.
-func (e *Engine) Classify(sender, rcpt string, lists Lists, now time.Time) RcptClass {
+func (e *Engine) Classify(sender, rcpt string, lists Lists, now time.Time) verdict.RcptClass {
 	s, _, _ := normalizeAddr(sender)
 	return e.classify(s, rcpt, lists, now)
 }
 
-func (e *Engine) classify(sender, addr string, lists Lists, now time.Time) RcptClass {
+func (e *Engine) classify(sender, addr string, lists Lists, now time.Time) verdict.RcptClass {
 	norm, domain, ok := normalizeAddr(addr)
 	switch {
 	case !ok:
-		return RcptClass{Addr: addr, Class: Unknown, Note: "unparseable address"}
+		return verdict.RcptClass{Addr: addr, Class: verdict.Unknown, Note: "unparseable address"}
 	case e.internal.contains(domain):
-		return RcptClass{Addr: addr, Class: Internal}
+		return verdict.RcptClass{Addr: addr, Class: verdict.Internal}
 	}
 	if lists != nil {
 		if entry, ok := lists.Allowed(sender, norm, now); ok {
-			return RcptClass{Addr: addr, Class: Allowlisted, Entry: entry}
+			return verdict.RcptClass{Addr: addr, Class: verdict.Allowlisted, Entry: entry}
 		}
 	}
-	return RcptClass{Addr: addr, Class: Unknown}
+	return verdict.RcptClass{Addr: addr, Class: verdict.Unknown}
 }
 
 // share is a link the catalogue recognised.
@@ -529,14 +289,14 @@ type eval struct {
 	lists  Lists
 	now    time.Time
 	sender string
-	rcpts  []RcptClass
-	count  map[Class]int
+	rcpts  []verdict.RcptClass
+	count  map[verdict.Class]int
 	shares []share
 	// unknownDest are the links to unknown destinations.
 	unknownDest []destination
 
-	lookalikes            []LookalikeEvidence
-	firstContact          []FirstContactEvidence
+	lookalikes            []verdict.LookalikeEvidence
+	firstContact          []verdict.FirstContactEvidence
 	firstDone             bool
 	hdrExternal           int
 	hdrAddrs              []string // the first external To/Cc addresses, for evidence
@@ -556,23 +316,23 @@ type eval struct {
 // Evaluate decides what happens to the message. f may be nil (inspection
 // failed entirely), which holds the message; lists may be nil (no
 // allowlist).
-func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists, now time.Time) *Verdict {
+func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists, now time.Time) *verdict.Verdict {
 	if f == nil {
 		f = &message.Facts{Problems: []message.Problem{{Kind: message.KindParse, Detail: "the message was not inspected"}}}
 	}
 	if env == nil {
 		env = &envelope.Envelope{}
 	}
-	ev := &eval{e: e, env: env, f: f, lists: lists, now: now, count: make(map[Class]int, 3)}
+	ev := &eval{e: e, env: env, f: f, lists: lists, now: now, count: make(map[verdict.Class]int, 3)}
 	ev.sender, _, _ = normalizeAddr(env.From)
-	v := &Verdict{Action: Pass, Reasons: []Reason{}, Links: []LinkEvidence{}, Unknown: []string{}}
+	v := &verdict.Verdict{Action: verdict.Pass, Reasons: []verdict.Reason{}, Links: []verdict.LinkEvidence{}, Unknown: []string{}}
 
-	ev.rcpts = make([]RcptClass, len(env.Rcpts))
+	ev.rcpts = make([]verdict.RcptClass, len(env.Rcpts))
 	for i, r := range env.Rcpts {
 		c := e.classify(ev.sender, r.Addr, lists, now)
 		ev.rcpts[i] = c
 		ev.count[c.Class]++
-		if c.Class == Unknown {
+		if c.Class == verdict.Unknown {
 			v.Unknown = append(v.Unknown, r.Addr)
 		}
 	}
@@ -596,7 +356,7 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 					v.DestinationsOmitted++
 					continue
 				}
-				de := DestinationEvidence{URL: l.URL, Why: d.Why, Part: l.Part, Source: l.Source, Sites: d.Sites, ShareCapable: d.ShareCapable}
+				de := verdict.DestinationEvidence{URL: l.URL, Why: d.Why, Part: l.Part, Source: l.Source, Sites: d.Sites, ShareCapable: d.ShareCapable}
 				if l.Raw != l.URL {
 					de.Raw = l.Raw
 				}
@@ -617,7 +377,7 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 			v.LinksOmitted++
 			continue
 		}
-		le := LinkEvidence{
+		le := verdict.LinkEvidence{
 			URL: l.URL, Provider: m.Provider, Kind: m.Kind, Why: m.Why, Part: l.Part,
 			Source: l.Source, Wrappers: l.Wrappers, Opaque: l.Opaque,
 		}
@@ -631,16 +391,16 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 	}
 
 	for _, p := range f.Problems {
-		v.Problems = append(v.Problems, InspectionProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
+		v.Problems = append(v.Problems, verdict.InspectionProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
 	}
 	v.Personal = personalSummary(f)
 
 	for i := range ev.rcpts {
-		ev.rcpts[i].Action = Pass
+		ev.rcpts[i].Action = verdict.Pass
 	}
 	// apply raises the action of the message and of the recipients the
 	// rule applies to.
-	apply := func(a Action, who []bool) {
+	apply := func(a verdict.Action, who []bool) {
 		v.Action = v.Action.Max(a)
 		for i := range ev.rcpts {
 			if who == nil || who[i] {
@@ -655,7 +415,7 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 		}
 		detail := r.reason
 		if detail == "" {
-			detail = cmpOr(r.reasonEN, r.reasonJA, "matched rule "+r.name)
+			detail = cmp.Or(r.reasonEN, r.reasonJA, "matched rule "+r.name)
 		}
 		ja, en := r.reasonJA, r.reasonEN
 		if r.personal != nil {
@@ -668,44 +428,44 @@ func (e *Engine) Evaluate(env *envelope.Envelope, f *message.Facts, lists Lists,
 				en = found + en
 			}
 		}
-		v.Reasons = append(v.Reasons, Reason{Rule: r.name, Action: r.action, Detail: detail,
+		v.Reasons = append(v.Reasons, verdict.Reason{Rule: r.name, Action: r.action, Detail: detail,
 			DetailJA: ja, DetailEN: en, Matched: ev.evidence(r), Monitor: r.monitor})
 		if r.monitor {
 			continue
 		}
 		apply(r.action, ev.targets(r))
-		if r.action == Delay {
+		if r.action == verdict.Delay {
 			delay = max(delay, r.delay)
 		}
-		if r.action == Bcc {
-			v.Bcc = &BccChange{}
+		if r.action == verdict.Bcc {
+			v.Bcc = &verdict.BccChange{}
 		}
 	}
-	if e.delayExternal > 0 && ev.count[Unknown]+ev.count[Allowlisted] > 0 {
+	if e.delayExternal > 0 && ev.count[verdict.Unknown]+ev.count[verdict.Allowlisted] > 0 {
 		who := make([]bool, len(ev.rcpts))
 		for i, r := range ev.rcpts {
-			who[i] = r.Class != Internal
+			who[i] = r.Class != verdict.Internal
 		}
-		v.Reasons = append(v.Reasons, Reason{
-			Rule: BuiltinDelayExternalRule, Action: Delay,
+		v.Reasons = append(v.Reasons, verdict.Reason{
+			Rule: BuiltinDelayExternalRule, Action: verdict.Delay,
 			Detail:  fmt.Sprintf("All mail to external recipients waits %s before it is sent, so that a mistake can still be cancelled.", e.delayExternal),
-			Matched: "external recipients: " + ev.addrs(Unknown, Allowlisted),
+			Matched: "external recipients: " + ev.addrs(verdict.Unknown, verdict.Allowlisted),
 		})
-		apply(Delay, who)
+		apply(verdict.Delay, who)
 		delay = max(delay, e.delayExternal)
 	}
 	if delay > 0 {
 		v.DelaySeconds = int64((delay + time.Second - 1) / time.Second)
 	}
 
-	if len(f.Problems) > 0 && v.Action.severity() < Hold.severity() {
+	if len(f.Problems) > 0 && v.Action.Less(verdict.Hold) {
 		// Not delay or confirm either: both end with the message sent
 		// without an officer having seen what inspection missed.
-		apply(Hold, nil)
-		v.Action = Hold
-		v.Reasons = append(v.Reasons, Reason{
+		apply(verdict.Hold, nil)
+		v.Action = verdict.Hold
+		v.Reasons = append(v.Reasons, verdict.Reason{
 			Rule:     BuiltinInspectionRule,
-			Action:   Hold,
+			Action:   verdict.Hold,
 			Detail:   InspectionReasonEN,
 			DetailJA: InspectionReasonJA,
 			DetailEN: InspectionReasonEN,
@@ -770,7 +530,7 @@ func (ev *eval) evidence(r *rule) string {
 }
 
 // addrs lists the recipients of the given classes, at most ten.
-func (ev *eval) addrs(classes ...Class) string {
+func (ev *eval) addrs(classes ...verdict.Class) string {
 	var out []string
 	n := 0
 	for _, r := range ev.rcpts {
@@ -789,7 +549,7 @@ func (ev *eval) addrs(classes ...Class) string {
 	return s
 }
 
-func containsClass(list []Class, c Class) bool {
+func containsClass(list []verdict.Class, c verdict.Class) bool {
 	for _, x := range list {
 		if x == c {
 			return true

@@ -13,6 +13,7 @@ import (
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/sharelink"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 var now = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
@@ -59,40 +60,40 @@ func TestRecipientClasses(t *testing.T) {
 	)
 	tests := []struct {
 		addr  string
-		class Class
+		class verdict.Class
 		entry string
 	}{
-		{"taro@example.co.jp", Internal, ""},
-		{"Taro@EXAMPLE.co.jp", Internal, ""},
-		{"taro@sales.example.co.jp", Internal, ""},
-		{"taro@deep.sales.example.co.jp", Internal, ""},
-		{"taro@example.co.jp.", Internal, ""},
-		{"<taro@example.co.jp>", Internal, ""},
-		{"taro@notexample.co.jp", Unknown, ""},
-		{"taro@example.co.jp.evil.example", Unknown, ""},
-		{"a@group.example", Internal, ""}, // "*.group.example" includes the domain itself
-		{"a@x.group.example", Internal, ""},
-		{"a@会社.example", Internal, ""},
-		{"a@xn--6oq404h.example", Internal, ""},
-		{"a@ＥＸＡＭＰＬＥ．ＣＯ．ＪＰ", Internal, ""}, // full-width forms map to ASCII
-		{"bob@partner.example.net", Allowlisted, "partner.example.net"},
-		{"bob@PARTNER.example.net", Allowlisted, "partner.example.net"},
-		{"bob@sub.partner.example.net", Unknown, ""},
-		{"bob@trusted.example", Allowlisted, ".trusted.example"},
-		{"bob@a.b.trusted.example", Allowlisted, ".trusted.example"},
-		{"bob@untrusted.example", Unknown, ""},
-		{"bob@x.wild.example", Allowlisted, "*.wild.example"},
-		{"vip@friends.example", Allowlisted, "VIP@Friends.example"},
-		{"Vip@FRIENDS.example", Allowlisted, "VIP@Friends.example"},
-		{"other@friends.example", Unknown, ""},
-		{"bob@パートナー.example", Allowlisted, "パートナー.example"},
-		{"bob@xn--fdket6oc.example", Allowlisted, "パートナー.example"},
-		{"bob@ファイル.example.org", Unknown, ""},
-		{"bob@[192.0.2.1]", Unknown, ""},
-		{"not-an-address", Unknown, ""},
-		{"@example.co.jp", Unknown, ""},
-		{"taro@", Unknown, ""},
-		{"", Unknown, ""},
+		{"taro@example.co.jp", verdict.Internal, ""},
+		{"Taro@EXAMPLE.co.jp", verdict.Internal, ""},
+		{"taro@sales.example.co.jp", verdict.Internal, ""},
+		{"taro@deep.sales.example.co.jp", verdict.Internal, ""},
+		{"taro@example.co.jp.", verdict.Internal, ""},
+		{"<taro@example.co.jp>", verdict.Internal, ""},
+		{"taro@notexample.co.jp", verdict.Unknown, ""},
+		{"taro@example.co.jp.evil.example", verdict.Unknown, ""},
+		{"a@group.example", verdict.Internal, ""}, // "*.group.example" includes the domain itself
+		{"a@x.group.example", verdict.Internal, ""},
+		{"a@会社.example", verdict.Internal, ""},
+		{"a@xn--6oq404h.example", verdict.Internal, ""},
+		{"a@ＥＸＡＭＰＬＥ．ＣＯ．ＪＰ", verdict.Internal, ""}, // full-width forms map to ASCII
+		{"bob@partner.example.net", verdict.Allowlisted, "partner.example.net"},
+		{"bob@PARTNER.example.net", verdict.Allowlisted, "partner.example.net"},
+		{"bob@sub.partner.example.net", verdict.Unknown, ""},
+		{"bob@trusted.example", verdict.Allowlisted, ".trusted.example"},
+		{"bob@a.b.trusted.example", verdict.Allowlisted, ".trusted.example"},
+		{"bob@untrusted.example", verdict.Unknown, ""},
+		{"bob@x.wild.example", verdict.Allowlisted, "*.wild.example"},
+		{"vip@friends.example", verdict.Allowlisted, "VIP@Friends.example"},
+		{"Vip@FRIENDS.example", verdict.Allowlisted, "VIP@Friends.example"},
+		{"other@friends.example", verdict.Unknown, ""},
+		{"bob@パートナー.example", verdict.Allowlisted, "パートナー.example"},
+		{"bob@xn--fdket6oc.example", verdict.Allowlisted, "パートナー.example"},
+		{"bob@ファイル.example.org", verdict.Unknown, ""},
+		{"bob@[192.0.2.1]", verdict.Unknown, ""},
+		{"not-an-address", verdict.Unknown, ""},
+		{"@example.co.jp", verdict.Unknown, ""},
+		{"taro@", verdict.Unknown, ""},
+		{"", verdict.Unknown, ""},
 	}
 	for _, tc := range tests {
 		got := e.Classify("sender@example.co.jp", tc.addr, lists, now)
@@ -100,7 +101,7 @@ func TestRecipientClasses(t *testing.T) {
 			t.Errorf("Classify(%q) = %s %q, want %s %q", tc.addr, got.Class, got.Entry, tc.class, tc.entry)
 		}
 	}
-	if c := e.Classify("", "x@partner.example.net", nil, now); c.Class != Unknown {
+	if c := e.Classify("", "x@partner.example.net", nil, now); c.Class != verdict.Unknown {
 		t.Errorf("nil lists: %v", c)
 	}
 	if c := e.Classify("", "not-an-address", nil, now); c.Note == "" {
@@ -143,7 +144,7 @@ func TestListsSeeNormalisedAddresses(t *testing.T) {
 	if gotSender != "taro@example.co.jp" || gotRcpt != "bob@xn--fdket6oc.example" || !gotNow.Equal(now) {
 		t.Errorf("Allowed(%q, %q, %v)", gotSender, gotRcpt, gotNow)
 	}
-	if v.Recipients[0].Class != Allowlisted || v.Recipients[0].Entry != "sender-scoped" || v.Recipients[0].Addr != "Bob@パートナー.Example" {
+	if v.Recipients[0].Class != verdict.Allowlisted || v.Recipients[0].Entry != "sender-scoped" || v.Recipients[0].Addr != "Bob@パートナー.Example" {
 		t.Errorf("recipient = %+v", v.Recipients[0])
 	}
 	// Internal recipients never reach the allowlist.
@@ -318,28 +319,28 @@ func TestCombination(t *testing.T) {
 	lists := mustList(t, "partner.example")
 	type reason struct {
 		Rule    string
-		Action  Action
+		Action  verdict.Action
 		Monitor bool
 	}
 	tests := []struct {
 		name    string
 		env     *envelope.Envelope
 		facts   *message.Facts
-		action  Action
+		action  verdict.Action
 		reasons []reason
 	}{
-		{"internal only: pass rules recorded", env("a@example.co.jp", "b@example.co.jp"), dropboxFacts(), Pass,
-			[]reason{{"pass-internal", Pass, false}, {"pass-share", Pass, false}, {"monitor-reject-any", Reject, true}}},
-		{"unknown: reject beats hold, pass does not lower", env("a@example.co.jp", "b@example.co.jp", "x@unknown.example"), dropboxFacts(), Reject,
-			[]reason{{"pass-share", Pass, false}, {"hold-share-unknown", Hold, false}, {"reject-dropbox", Reject, false}, {"monitor-reject-any", Reject, true}}},
-		{"allowlisted external: reject-dropbox still applies", env("a@example.co.jp", "x@partner.example"), dropboxFacts(), Reject,
-			[]reason{{"pass-share", Pass, false}, {"reject-dropbox", Reject, false}, {"monitor-reject-any", Reject, true}}},
-		{"no link: monitor only", env("a@example.co.jp", "x@unknown.example"), &message.Facts{}, Pass,
-			[]reason{{"monitor-reject-any", Reject, true}}},
-		{"sender rule", env("CEO@example.co.jp", "x@partner.example"), &message.Facts{}, Hold,
-			[]reason{{"monitor-reject-any", Reject, true}, {"hold-vip", Hold, false}}},
-		{"null sender matches no sender list", env("", "x@partner.example"), &message.Facts{}, Pass,
-			[]reason{{"monitor-reject-any", Reject, true}}},
+		{"internal only: pass rules recorded", env("a@example.co.jp", "b@example.co.jp"), dropboxFacts(), verdict.Pass,
+			[]reason{{"pass-internal", verdict.Pass, false}, {"pass-share", verdict.Pass, false}, {"monitor-reject-any", verdict.Reject, true}}},
+		{"unknown: reject beats hold, pass does not lower", env("a@example.co.jp", "b@example.co.jp", "x@unknown.example"), dropboxFacts(), verdict.Reject,
+			[]reason{{"pass-share", verdict.Pass, false}, {"hold-share-unknown", verdict.Hold, false}, {"reject-dropbox", verdict.Reject, false}, {"monitor-reject-any", verdict.Reject, true}}},
+		{"allowlisted external: reject-dropbox still applies", env("a@example.co.jp", "x@partner.example"), dropboxFacts(), verdict.Reject,
+			[]reason{{"pass-share", verdict.Pass, false}, {"reject-dropbox", verdict.Reject, false}, {"monitor-reject-any", verdict.Reject, true}}},
+		{"no link: monitor only", env("a@example.co.jp", "x@unknown.example"), &message.Facts{}, verdict.Pass,
+			[]reason{{"monitor-reject-any", verdict.Reject, true}}},
+		{"sender rule", env("CEO@example.co.jp", "x@partner.example"), &message.Facts{}, verdict.Hold,
+			[]reason{{"monitor-reject-any", verdict.Reject, true}, {"hold-vip", verdict.Hold, false}}},
+		{"null sender matches no sender list", env("", "x@partner.example"), &message.Facts{}, verdict.Pass,
+			[]reason{{"monitor-reject-any", verdict.Reject, true}}},
 	}
 	for _, tc := range tests {
 		v := e.Evaluate(tc.env, tc.facts, lists, now)
@@ -375,7 +376,7 @@ func TestCombinationOrderIndependent(t *testing.T) {
 			rs = append(rs, rules[i])
 		}
 		e := mustEngine(t, Config{Rules: rs})
-		if v := e.Evaluate(env("a@x.example", "b@y.example"), dropboxFacts(), nil, now); v.Action != Reject || len(v.Reasons) != 4 {
+		if v := e.Evaluate(env("a@x.example", "b@y.example"), dropboxFacts(), nil, now); v.Action != verdict.Reject || len(v.Reasons) != 4 {
 			t.Errorf("order %v: %s, %d reasons", p, v.Action, len(v.Reasons))
 		}
 	}
@@ -388,17 +389,17 @@ func TestInspectionProblemsNeverPass(t *testing.T) {
 		name   string
 		rules  []RuleSpec
 		facts  *message.Facts
-		action Action
+		action verdict.Action
 		rules_ []string
 	}{
-		{"no rules", nil, problem, Hold, []string{BuiltinInspectionRule}},
-		{"nil facts", nil, nil, Hold, []string{BuiltinInspectionRule}},
-		{"default rule names it", DefaultRules(), problem, Hold, []string{"inspection-problem"}},
-		{"reject instead", []RuleSpec{{Name: "x", Action: "reject", Reason: "r", InspectionProblem: yes()}}, problem, Reject, []string{"x"}},
-		{"monitor rule cannot pass it", []RuleSpec{{Name: "x", Action: "hold", Reason: "r", Mode: "monitor", InspectionProblem: yes()}}, problem, Hold, []string{BuiltinInspectionRule}},
-		{"pass rule cannot pass it", []RuleSpec{{Name: "x", Action: "pass", InspectionProblem: yes()}}, problem, Hold, []string{BuiltinInspectionRule}},
-		{"clean message", []RuleSpec{{Name: "x", Action: "hold", Reason: "r", InspectionProblem: yes()}}, &message.Facts{}, Pass, nil},
-		{"inspection_problem = false", []RuleSpec{{Name: "x", Action: "hold", Reason: "r", InspectionProblem: no()}}, &message.Facts{}, Hold, []string{"x"}},
+		{"no rules", nil, problem, verdict.Hold, []string{BuiltinInspectionRule}},
+		{"nil facts", nil, nil, verdict.Hold, []string{BuiltinInspectionRule}},
+		{"default rule names it", DefaultRules(), problem, verdict.Hold, []string{"inspection-problem"}},
+		{"reject instead", []RuleSpec{{Name: "x", Action: "reject", Reason: "r", InspectionProblem: yes()}}, problem, verdict.Reject, []string{"x"}},
+		{"monitor rule cannot pass it", []RuleSpec{{Name: "x", Action: "hold", Reason: "r", Mode: "monitor", InspectionProblem: yes()}}, problem, verdict.Hold, []string{BuiltinInspectionRule}},
+		{"pass rule cannot pass it", []RuleSpec{{Name: "x", Action: "pass", InspectionProblem: yes()}}, problem, verdict.Hold, []string{BuiltinInspectionRule}},
+		{"clean message", []RuleSpec{{Name: "x", Action: "hold", Reason: "r", InspectionProblem: yes()}}, &message.Facts{}, verdict.Pass, nil},
+		{"inspection_problem = false", []RuleSpec{{Name: "x", Action: "hold", Reason: "r", InspectionProblem: no()}}, &message.Facts{}, verdict.Hold, []string{"x"}},
 	}
 	for _, tc := range tests {
 		e := mustEngine(t, Config{Rules: tc.rules})
@@ -429,21 +430,21 @@ func TestDefaultRulesBehaviour(t *testing.T) {
 		name   string
 		env    *envelope.Envelope
 		facts  *message.Facts
-		action Action
+		action verdict.Action
 		rules  []string
 	}{
-		{"share to unknown", env("a@example.co.jp", "x@unknown.example"), dropboxFacts(), Hold, []string{"share-link-unknown-recipient"}},
-		{"share to allowlisted", env("a@example.co.jp", "x@partner.example"), dropboxFacts(), Pass, nil},
-		{"share to internal", env("a@example.co.jp", "x@sub.example.co.jp"), dropboxFacts(), Pass, nil},
-		{"share to internal and unknown (Bcc)", env("a@example.co.jp", "x@example.co.jp", "spy@unknown.example"), dropboxFacts(), Hold, []string{"share-link-unknown-recipient"}},
-		{"unparseable recipient", env("a@example.co.jp", "x@example.co.jp", "garbage"), dropboxFacts(), Hold, []string{"share-link-unknown-recipient"}},
-		{"encrypted zip held", env("a@example.co.jp", "x@unknown.example"), zip, Hold, []string{"encrypted-attachment-unknown-recipient"}},
-		{"encrypted zip to allowlisted", env("a@example.co.jp", "x@partner.example"), zip, Pass, nil},
-		{"many To", env("a@example.co.jp", "x@unknown.example"), many, Hold, []string{"many-visible-external-recipients"}},
-		{"look-alike without a link", env("a@example.co.jp", "yamada@gmial.com"), &message.Facts{}, Hold, []string{"lookalike-recipient-domain"}},
-		{"look-alike of an internal domain", env("a@example.co.jp", "x@exmaple.co.jp"), &message.Facts{}, Hold, []string{"lookalike-recipient-domain"}},
-		{"look-alike of an allowlisted domain", env("a@example.co.jp", "x@partner-example.com"), &message.Facts{}, Hold, []string{"lookalike-recipient-domain"}},
-		{"real free-mail domain", env("a@example.co.jp", "yamada@gmail.com"), &message.Facts{}, Pass, nil},
+		{"share to unknown", env("a@example.co.jp", "x@unknown.example"), dropboxFacts(), verdict.Hold, []string{"share-link-unknown-recipient"}},
+		{"share to allowlisted", env("a@example.co.jp", "x@partner.example"), dropboxFacts(), verdict.Pass, nil},
+		{"share to internal", env("a@example.co.jp", "x@sub.example.co.jp"), dropboxFacts(), verdict.Pass, nil},
+		{"share to internal and unknown (Bcc)", env("a@example.co.jp", "x@example.co.jp", "spy@unknown.example"), dropboxFacts(), verdict.Hold, []string{"share-link-unknown-recipient"}},
+		{"unparseable recipient", env("a@example.co.jp", "x@example.co.jp", "garbage"), dropboxFacts(), verdict.Hold, []string{"share-link-unknown-recipient"}},
+		{"encrypted zip held", env("a@example.co.jp", "x@unknown.example"), zip, verdict.Hold, []string{"encrypted-attachment-unknown-recipient"}},
+		{"encrypted zip to allowlisted", env("a@example.co.jp", "x@partner.example"), zip, verdict.Pass, nil},
+		{"many To", env("a@example.co.jp", "x@unknown.example"), many, verdict.Hold, []string{"many-visible-external-recipients"}},
+		{"look-alike without a link", env("a@example.co.jp", "yamada@gmial.com"), &message.Facts{}, verdict.Hold, []string{"lookalike-recipient-domain"}},
+		{"look-alike of an internal domain", env("a@example.co.jp", "x@exmaple.co.jp"), &message.Facts{}, verdict.Hold, []string{"lookalike-recipient-domain"}},
+		{"look-alike of an allowlisted domain", env("a@example.co.jp", "x@partner-example.com"), &message.Facts{}, verdict.Hold, []string{"lookalike-recipient-domain"}},
+		{"real free-mail domain", env("a@example.co.jp", "yamada@gmail.com"), &message.Facts{}, verdict.Pass, nil},
 	}
 	for _, tc := range tests {
 		v := e.Evaluate(tc.env, tc.facts, lists, now)
@@ -554,7 +555,7 @@ func TestProviderConditions(t *testing.T) {
 	}
 	e := mustEngine(t, Config{Catalog: cat})
 	v := e.Evaluate(env("a@x.example", "b@y.example"), facts, nil, now)
-	want := []LinkEvidence{
+	want := []verdict.LinkEvidence{
 		{URL: "https://cloud.example.co.jp/s/AbCdEfGhIjK", Provider: "Nextcloud", Kind: "nextcloud", Why: "self-hosted nextcloud cloud.example.co.jp: path (?:^|/)(?:index\\.php/)?s/[A-Za-z0-9]{5,}(?:/|$)", Part: "1.2", Source: "href"},
 		{URL: "https://b.s3.amazonaws.com/x?X-Amz-Signature=1", Provider: "Amazon S3", Kind: "signed-url", Why: "query X-Amz-Signature", Part: "1.1", Wrappers: []string{"safelinks"}, Raw: "https://nam.safelinks.protection.outlook.com/?url=..."},
 	}
@@ -627,7 +628,7 @@ func TestEvaluateConcurrent(t *testing.T) {
 		go func() {
 			defer func() { done <- true }()
 			for i := 0; i < 200; i++ {
-				if v := e.Evaluate(env("a@example.co.jp", "x@unknown.example"), dropboxFacts(), lists, now); v.Action != Hold {
+				if v := e.Evaluate(env("a@example.co.jp", "x@unknown.example"), dropboxFacts(), lists, now); v.Action != verdict.Hold {
 					t.Errorf("action %s", v.Action)
 					return
 				}
@@ -678,8 +679,8 @@ func TestDefaultRulesSpeakBothLanguages(t *testing.T) {
 			}
 		}
 	}
-	v := &Reason{Detail: "plain", DetailJA: "日本語", DetailEN: "English"}
-	if v.Text("ja") != "日本語" || v.Text("en") != "English" || (&Reason{Detail: "plain", DetailEN: "x"}).Text("ja") != "plain" {
+	v := &verdict.Reason{Detail: "plain", DetailJA: "日本語", DetailEN: "English"}
+	if v.Text("ja") != "日本語" || v.Text("en") != "English" || (&verdict.Reason{Detail: "plain", DetailEN: "x"}).Text("ja") != "plain" {
 		t.Error("Reason.Text does not pick the reader's language, then the plain reason")
 	}
 }

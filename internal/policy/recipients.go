@@ -10,19 +10,6 @@ import (
 	"github.com/egressguard/egressguard/internal/message"
 )
 
-// Class is what a recipient is to the organisation.
-type Class string
-
-// Recipient classes. A recipient is internal when its domain is one of the
-// organisation's domains or a subdomain of one; otherwise allowlisted when
-// the allowlist says so; otherwise unknown. An address that cannot be
-// parsed is unknown.
-const (
-	Internal    Class = "internal"
-	Allowlisted Class = "allowlisted"
-	Unknown     Class = "unknown"
-)
-
 // Lists is the allowlist as the engine sees it. Allowlists become editable
 // at runtime and sender-scoped later; the engine reads them only through
 // this interface. sender and rcpt are normalised by the engine: lower-case,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/sharelink"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // RuleSpec is one rule as written in TOML (an element of a [[…rule]]
@@ -351,7 +352,7 @@ func DefaultRules() []RuleSpec {
 // rule is a compiled RuleSpec.
 type rule struct {
 	name     string
-	action   Action
+	action   verdict.Action
 	reason   string
 	reasonJA string
 	reasonEN string
@@ -396,21 +397,21 @@ func compileRule(spec RuleSpec, key string, cat *sharelink.Catalog, probs *probl
 	if !ruleName.MatchString(spec.Name) {
 		probs.add(key+".name", fmt.Sprintf("%q is not a valid rule name", spec.Name), "letters, digits, '.', '_' and '-', at most 64, e.g. \"share-link-unknown-recipient\"")
 	}
-	switch a := Action(strings.ToLower(strings.TrimSpace(spec.Action))); a {
-	case Pass, Bcc, Delay, Confirm, Hold, Reject:
+	switch a := verdict.Action(strings.ToLower(strings.TrimSpace(spec.Action))); a {
+	case verdict.Pass, verdict.Bcc, verdict.Delay, verdict.Confirm, verdict.Hold, verdict.Reject:
 		r.action = a
 	default:
 		probs.add(key+".action", fmt.Sprintf("unknown action %q", spec.Action), "pass, bcc, delay, confirm, hold or reject")
 	}
-	if r.reason == "" && r.reasonJA == "" && r.reasonEN == "" && r.action != Pass && r.action != "" {
-		probs.add(key+".reason", "missing", "a sentence for officers and senders saying why such mail is "+map[Action]string{
-			Bcc: "sent with its external To/Cc addresses moved to Bcc", Delay: "delayed", Confirm: "sent only after the sender confirms",
-			Hold: "held", Reject: "rejected"}[r.action])
+	if r.reason == "" && r.reasonJA == "" && r.reasonEN == "" && r.action != verdict.Pass && r.action != "" {
+		probs.add(key+".reason", "missing", "a sentence for officers and senders saying why such mail is "+map[verdict.Action]string{
+			verdict.Bcc: "sent with its external To/Cc addresses moved to Bcc", verdict.Delay: "delayed", verdict.Confirm: "sent only after the sender confirms",
+			verdict.Hold: "held", verdict.Reject: "rejected"}[r.action])
 	}
 	switch d := strings.TrimSpace(spec.Delay); {
-	case r.action == Delay && d == "":
+	case r.action == verdict.Delay && d == "":
 		probs.add(key+".delay", "missing", "how long delayed mail waits, e.g. delay = \"5m\"")
-	case r.action == Delay:
+	case r.action == verdict.Delay:
 		v, err := time.ParseDuration(d)
 		if err != nil || v <= 0 {
 			probs.add(key+".delay", fmt.Sprintf("%q is not a positive duration", spec.Delay), "e.g. \"5m\", \"90s\", \"1h\"")
@@ -548,26 +549,26 @@ func compileRecipientCond(spec RuleSpec, key string, probs *problems, r *rule) {
 	case "", RcptAny:
 	case RcptAnyUnknown:
 		r.conds = append(r.conds, cond{costFact,
-			func(ev *eval) bool { return ev.count[Unknown] > 0 },
-			func(ev *eval) string { return "unknown recipients: " + ev.addrs(Unknown) }})
-		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class == Unknown })
+			func(ev *eval) bool { return ev.count[verdict.Unknown] > 0 },
+			func(ev *eval) string { return "unknown recipients: " + ev.addrs(verdict.Unknown) }})
+		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class == verdict.Unknown })
 	case RcptAnyExternal:
 		r.conds = append(r.conds, cond{costFact,
-			func(ev *eval) bool { return ev.count[Unknown]+ev.count[Allowlisted] > 0 },
-			func(ev *eval) string { return "external recipients: " + ev.addrs(Unknown, Allowlisted) }})
-		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class != Internal })
+			func(ev *eval) bool { return ev.count[verdict.Unknown]+ev.count[verdict.Allowlisted] > 0 },
+			func(ev *eval) string { return "external recipients: " + ev.addrs(verdict.Unknown, verdict.Allowlisted) }})
+		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class != verdict.Internal })
 	case RcptAnyAllowlisted:
 		r.conds = append(r.conds, cond{costFact,
-			func(ev *eval) bool { return ev.count[Allowlisted] > 0 },
-			func(ev *eval) string { return "allowlisted recipients: " + ev.addrs(Allowlisted) }})
-		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class == Allowlisted })
+			func(ev *eval) bool { return ev.count[verdict.Allowlisted] > 0 },
+			func(ev *eval) string { return "allowlisted recipients: " + ev.addrs(verdict.Allowlisted) }})
+		r.who = append(r.who, func(ev *eval, i int) bool { return ev.rcpts[i].Class == verdict.Allowlisted })
 	case RcptAllInternal:
 		r.conds = append(r.conds, cond{costFact,
-			func(ev *eval) bool { return len(ev.rcpts) > 0 && ev.count[Internal] == len(ev.rcpts) },
+			func(ev *eval) bool { return len(ev.rcpts) > 0 && ev.count[verdict.Internal] == len(ev.rcpts) },
 			func(*eval) string { return "all recipients internal" }})
 	case RcptAllKnown:
 		r.conds = append(r.conds, cond{costFact,
-			func(ev *eval) bool { return len(ev.rcpts) > 0 && ev.count[Unknown] == 0 },
+			func(ev *eval) bool { return len(ev.rcpts) > 0 && ev.count[verdict.Unknown] == 0 },
 			func(*eval) string { return "all recipients internal or allowlisted" }})
 	default:
 		probs.add(key+".recipients", fmt.Sprintf("unknown value %q", spec.Recipients), "one of "+strings.Join(recipientConds, ", "))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/lookalike"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Recipient-side signals: look-alike domains, first contact, exposure of
@@ -43,26 +44,6 @@ type Correspondents interface {
 	ContactedDomain(rcpt string, now time.Time) bool
 }
 
-// LookalikeEvidence is one recipient whose domain resembles a trusted one.
-type LookalikeEvidence struct {
-	Rcpt    string           `json:"rcpt"`
-	Domain  string           `json:"domain"`
-	Trusted string           `json:"trusted"`
-	Kind    lookalike.Kind   `json:"kind"`   // internal, allowlisted, correspondent, provider
-	Reason  lookalike.Reason `json:"reason"` // confusable, separator, suffix, typo, embedded
-	En      string           `json:"en"`     // "gmial.com looks like gmail.com"
-	Ja      string           `json:"ja"`     // 「gmial.com は gmail.com に似ています」
-}
-
-// FirstContactEvidence is one external recipient never mailed before.
-type FirstContactEvidence struct {
-	Rcpt string `json:"rcpt"`
-	// NewDomain: nobody in the organisation had mail delivered to the
-	// domain; NewAddress: the sender never had mail delivered to rcpt.
-	NewDomain  bool `json:"new_domain"`
-	NewAddress bool `json:"new_address"`
-}
-
 // First-contact conditions.
 const (
 	FirstContactDomain  = "domain"
@@ -92,7 +73,7 @@ func (ev *eval) findLookalikes() {
 	var extra bool
 	var seen map[string]*lookalike.Match
 	for _, r := range ev.rcpts {
-		if r.Class != Unknown {
+		if r.Class != verdict.Unknown {
 			continue
 		}
 		_, d, ok := normalizeAddr(r.Addr)
@@ -119,7 +100,7 @@ func (ev *eval) findLookalikes() {
 		if m == nil {
 			continue
 		}
-		ev.lookalikes = append(ev.lookalikes, LookalikeEvidence{
+		ev.lookalikes = append(ev.lookalikes, verdict.LookalikeEvidence{
 			Rcpt: r.Addr, Domain: m.Domain, Trusted: m.Trusted, Kind: m.Kind, Reason: m.Reason,
 			En: fmt.Sprintf("%s (%s, %s)", m.String(), kindText[m.Kind][0], reasonText[m.Reason][0]),
 			Ja: fmt.Sprintf("%s（%s、%s）", m.Japanese(), kindText[m.Kind][1], reasonText[m.Reason][1]),
@@ -129,14 +110,14 @@ func (ev *eval) findLookalikes() {
 
 // contacts judges every external recipient against the correspondents
 // record, once per message.
-func (ev *eval) contacts() []FirstContactEvidence {
+func (ev *eval) contacts() []verdict.FirstContactEvidence {
 	if ev.firstDone {
 		return ev.firstContact
 	}
 	ev.firstDone = true
 	corr, _ := ev.lists.(Correspondents)
 	for _, r := range ev.rcpts {
-		if r.Class == Internal {
+		if r.Class == verdict.Internal {
 			continue
 		}
 		norm, _, ok := normalizeAddr(r.Addr)
@@ -154,7 +135,7 @@ func (ev *eval) contacts() []FirstContactEvidence {
 		if dom && addr {
 			continue
 		}
-		ev.firstContact = append(ev.firstContact, FirstContactEvidence{Rcpt: r.Addr, NewDomain: !dom, NewAddress: !addr})
+		ev.firstContact = append(ev.firstContact, verdict.FirstContactEvidence{Rcpt: r.Addr, NewDomain: !dom, NewAddress: !addr})
 	}
 	return ev.firstContact
 }

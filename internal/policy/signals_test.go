@@ -10,6 +10,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // knownAll is an allowlist whose correspondents record knows everyone.
@@ -52,11 +53,11 @@ func TestFirstContact(t *testing.T) {
 		name  string
 		rcpts []string
 		rules []string // matched, monitor included
-		fc    []FirstContactEvidence
+		fc    []verdict.FirstContactEvidence
 	}{
 		{"known pair", []string{"x@customer.example"}, nil, nil},
-		{"known domain, new address", []string{"y@customer.example"}, []string{"new-address"}, []FirstContactEvidence{{Rcpt: "y@customer.example", NewAddress: true}}},
-		{"new domain", []string{"x@customer.example", "z@new.example"}, []string{"new-domain", "new-address"}, []FirstContactEvidence{{Rcpt: "z@new.example", NewDomain: true, NewAddress: true}}},
+		{"known domain, new address", []string{"y@customer.example"}, []string{"new-address"}, []verdict.FirstContactEvidence{{Rcpt: "y@customer.example", NewAddress: true}}},
+		{"new domain", []string{"x@customer.example", "z@new.example"}, []string{"new-domain", "new-address"}, []verdict.FirstContactEvidence{{Rcpt: "z@new.example", NewDomain: true, NewAddress: true}}},
 		{"internal never counts", []string{"boss@example.co.jp"}, nil, nil},
 		{"case and IDN normalised", []string{"X@Customer.Example"}, nil, nil},
 	} {
@@ -75,12 +76,12 @@ func TestFirstContact(t *testing.T) {
 	// With rules on domains only, addresses are not looked up.
 	dom := mustEngine(t, Config{Rules: []RuleSpec{{Name: "d", Action: "hold", Reason: "r", FirstContact: "domain", Mode: "monitor"}}})
 	v := dom.Evaluate(env("a@example.co.jp", "y@customer.example", "z@new.example"), &message.Facts{}, rec, now)
-	if diff := cmp.Diff([]FirstContactEvidence{{Rcpt: "z@new.example", NewDomain: true, NewAddress: true}}, v.FirstContact); diff != "" {
+	if diff := cmp.Diff([]verdict.FirstContactEvidence{{Rcpt: "z@new.example", NewDomain: true, NewAddress: true}}, v.FirstContact); diff != "" {
 		t.Errorf("domains only (-want +got):\n%s", diff)
 	}
 	// Without a record nobody is known.
 	v = e.Evaluate(env("a@example.co.jp", "x@customer.example"), &message.Facts{}, mustList(t), now)
-	if v.Action != Hold || len(v.FirstContact) != 1 {
+	if v.Action != verdict.Hold || len(v.FirstContact) != 1 {
 		t.Errorf("no record: %s %+v", v.Action, v.FirstContact)
 	}
 }
@@ -113,12 +114,12 @@ func TestRecipientLookalike(t *testing.T) {
 			tc.trusted, tc.kind = "gmial.com", lookalike.Allowlisted
 		}
 		if tc.trusted == "" {
-			if v.Action != Pass || len(v.Lookalikes) != 0 {
+			if v.Action != verdict.Pass || len(v.Lookalikes) != 0 {
 				t.Errorf("%s: %s %+v, want pass", tc.rcpt, v.Action, v.Lookalikes)
 			}
 			continue
 		}
-		if v.Action != Hold || len(v.Lookalikes) != 1 || v.Lookalikes[0].Trusted != tc.trusted || v.Lookalikes[0].Kind != tc.kind {
+		if v.Action != verdict.Hold || len(v.Lookalikes) != 1 || v.Lookalikes[0].Trusted != tc.trusted || v.Lookalikes[0].Kind != tc.kind {
 			t.Errorf("%s: %s %+v, want a look-alike of %s (%s)", tc.rcpt, v.Action, v.Lookalikes, tc.trusted, tc.kind)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // BenchmarkSession measures the front end alone: messages over one
@@ -27,7 +28,7 @@ func BenchmarkSession(b *testing.B) {
 			cfg.TrustedNets = []netip.Prefix{loopback}
 			cfg.MaxConnsPerIP = 1000
 			be := &fakeBackend{SubmitFunc: func(context.Context, *envelope.Envelope, []byte) (Result, error) {
-				return Result{Action: ActionPass}, nil
+				return Result{Action: verdict.Pass}, nil
 			}}
 			s, err := New(cfg, be, zap.NewNop(), nil)
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // sessionSeeds are whole client dialogs.
@@ -67,7 +68,7 @@ func fuzzSession(t *testing.T, in []byte) {
 			if len(env.Rcpts) == 0 {
 				bad = append(bad, "no recipients")
 			}
-			return Result{Action: ActionPass}, nil
+			return Result{Action: verdict.Pass}, nil
 		},
 	}
 	cfg := baseConfig()

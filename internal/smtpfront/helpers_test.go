@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // fakeBackend is a Backend made of functions; nil functions take the
@@ -132,7 +133,7 @@ func newRecorder() (*fakeBackend, *recorder) {
 			trace, rest := splitTrace(data)
 			rec.subs = append(rec.subs, submission{env, rest, trace})
 			rec.mu.Unlock()
-			return Result{Action: ActionPass}, nil
+			return Result{Action: verdict.Pass}, nil
 		},
 	}, rec
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Replies carry an enhanced status code (RFC 3463) and generic text. What
@@ -90,15 +91,15 @@ func submitReply(id string, res Result, err error) (*smtp.SMTPError, string) {
 		}
 	}
 	switch res.Action {
-	case ActionPass:
+	case verdict.Pass:
 		return reply(250, 2, 0, 0, "Ok: queued as "+id), resultQueued
-	case ActionHold:
+	case verdict.Hold:
 		return reply(250, 2, 0, 0, "Ok: held for review as "+id), resultHeld
-	case ActionDelay:
+	case verdict.Delay:
 		return reply(250, 2, 0, 0, "Ok: delayed, cancel or send now in the console; queued as "+id), resultHeld
-	case ActionConfirm:
+	case verdict.Confirm:
 		return reply(250, 2, 0, 0, "Ok: waiting for your confirmation (see the notice) as "+id), resultHeld
-	case ActionReject:
+	case verdict.Reject:
 		return withID(replyPolicy, id), resultRejected
 	default:
 		// An action we do not know: never say 250 for it.
@@ -108,6 +109,6 @@ func submitReply(id string, res Result, err error) (*smtp.SMTPError, string) {
 
 // errUnknownAction is logged when the backend returns an action the front
 // end does not know.
-func errUnknownAction(a string) error {
+func errUnknownAction(a verdict.Action) error {
 	return fmt.Errorf("smtpfront: backend returned unknown action %q", a)
 }

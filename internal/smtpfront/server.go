@@ -26,6 +26,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Config is the SMTP listener's configuration. Zero values take the
@@ -105,19 +106,10 @@ type Backend interface {
 	Refused(ctx context.Context, env *envelope.Envelope, reason string)
 }
 
-// Actions a backend may return in Result.
-const (
-	ActionPass = "pass" // queued for delivery
-	ActionHold = "hold" // held for review
-	// Delayed and waiting for the sender's confirmation: both count as
-	// held in the metrics.
-	ActionDelay   = "delay"
-	ActionConfirm = "confirm"
-	ActionReject  = "reject" // refused by policy
-)
-
-// Result is the backend's decision about a message.
-type Result struct{ Action string }
+// Result is the backend's decision about a message: the action of its
+// verdict (a delayed message and one waiting for its sender's confirmation
+// count as held in the metrics).
+type Result struct{ Action verdict.Action }
 
 // Server is the SMTP listener. Each connection is served by its own small
 // go-smtp server (see tap.go for why).

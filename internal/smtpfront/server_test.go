@@ -18,6 +18,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // A message with everything that dot stuffing and 8-bit transport could
@@ -153,9 +154,9 @@ func TestSubmitReplies(t *testing.T) {
 		text   string // %s is the message ID
 		result string
 	}{
-		{"pass", Result{ActionPass}, nil, 250, smtp.EnhancedCode{2, 0, 0}, "Ok: queued as %s", resultQueued},
-		{"hold", Result{ActionHold}, nil, 250, smtp.EnhancedCode{2, 0, 0}, "Ok: held for review as %s", resultHeld},
-		{"reject", Result{ActionReject}, nil, 550, smtp.EnhancedCode{5, 7, 1}, "Message refused by policy [%s]", resultRejected},
+		{"pass", Result{verdict.Pass}, nil, 250, smtp.EnhancedCode{2, 0, 0}, "Ok: queued as %s", resultQueued},
+		{"hold", Result{verdict.Hold}, nil, 250, smtp.EnhancedCode{2, 0, 0}, "Ok: held for review as %s", resultHeld},
+		{"reject", Result{verdict.Reject}, nil, 550, smtp.EnhancedCode{5, 7, 1}, "Message refused by policy [%s]", resultRejected},
 		{"full", Result{}, fmt.Errorf("insert: %w", store.ErrFull), 452, smtp.EnhancedCode{4, 3, 1}, "Insufficient system storage, try again later [%s]", resultTempfail},
 		{"internal", Result{}, internal, 451, smtp.EnhancedCode{4, 3, 0}, "Temporary local problem, try again later [%s]", resultTempfail},
 		{"smtp error", Result{}, fmt.Errorf("wrapped: %w", &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 9}, Message: "Chosen words"}), 554, smtp.EnhancedCode{5, 7, 9}, "Chosen words", resultRejected},

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // SealRecords wraps a store so that the parts of a message record that
@@ -62,16 +64,27 @@ func (s *sealedStore) List(ctx context.Context, f Filter) ([]*Message, error) {
 }
 
 func (t *sealedTx) InsertMessage(m *Message, body []byte) error {
-	c := sealRecord(t.sl, m)
+	c, err := sealRecord(t.sl, m)
+	if err != nil {
+		return err
+	}
 	return t.Tx.InsertMessage(c, body)
 }
 
 func (t *sealedTx) UpdateClaimed(m *Message, owner string) error {
-	return t.Tx.UpdateClaimed(sealRecord(t.sl, m), owner)
+	c, err := sealRecord(t.sl, m)
+	if err != nil {
+		return err
+	}
+	return t.Tx.UpdateClaimed(c, owner)
 }
 
 func (t *sealedTx) UpdateMessage(m *Message, from State) error {
-	return t.Tx.UpdateMessage(sealRecord(t.sl, m), from)
+	c, err := sealRecord(t.sl, m)
+	if err != nil {
+		return err
+	}
+	return t.Tx.UpdateMessage(c, from)
 }
 
 func (t *sealedTx) Message(id string) (*Message, error) {
@@ -97,15 +110,23 @@ func (t *sealedTx) ClaimDue(now time.Time, owner string, until time.Time, limit 
 
 // sealRecord returns a copy of m with its content fields sealed; m itself
 // is left as the caller knows it.
-func sealRecord(sl Sealer, m *Message) *Message {
+func sealRecord(sl Sealer, m *Message) (*Message, error) {
 	c := *m
 	c.Subject = sealString(sl, m.ID, "subject", m.Subject)
 	c.HeaderFrom = sealString(sl, m.ID, "header_from", m.HeaderFrom)
-	if len(m.Verdict) > 0 && !bytes.HasPrefix(m.Verdict, []byte(sealedPrefix)) {
-		c.Verdict = []byte(sealString(sl, m.ID, "verdict", string(m.Verdict)))
+	if m.Verdict != nil {
+		b, err := verdict.Encode(m.Verdict)
+		if err != nil {
+			return nil, fmt.Errorf("store: message %s: %w", m.ID, err)
+		}
+		c.Verdict, c.SealedVerdict = nil, []byte(sealString(sl, m.ID, "verdict", string(b)))
 	}
-	return &c
+	return &c, nil
 }
+
+// Sealed reports whether a stored value is in the sealed form, which a
+// backend keeps as it is (see Message.SealedVerdict).
+func Sealed(b []byte) bool { return bytes.HasPrefix(b, []byte(sealedPrefix)) }
 
 func openRecord(sl Sealer, m *Message) error {
 	var err error
@@ -115,12 +136,15 @@ func openRecord(sl Sealer, m *Message) error {
 	if m.HeaderFrom, err = openString(sl, m.ID, "header_from", m.HeaderFrom); err != nil {
 		return err
 	}
-	if bytes.HasPrefix(m.Verdict, []byte(sealedPrefix)) {
-		v, err := openString(sl, m.ID, "verdict", string(m.Verdict))
+	if m.SealedVerdict != nil {
+		b, err := openString(sl, m.ID, "verdict", string(m.SealedVerdict))
 		if err != nil {
 			return err
 		}
-		m.Verdict = []byte(v)
+		if m.Verdict, err = verdict.Decode([]byte(b)); err != nil {
+			return fmt.Errorf("store: message %s: %w", m.ID, err)
+		}
+		m.SealedVerdict = nil
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 var (
@@ -144,13 +145,26 @@ type Message struct {
 	Subject    string
 	HeaderFrom string
 
-	// Verdict is the policy verdict as JSON, opaque to the store.
-	Verdict []byte
-	// Action is the verdict's action ("pass", "hold", "reject"), for filtering.
-	Action string
+	// Verdict is the policy verdict (nil if none was recorded). The
+	// backends store it in the shared encoding (package codec); a stored
+	// verdict that does not decode fails the read.
+	Verdict *verdict.Verdict
+	// SealedVerdict is the verdict in sealed form. It is set only between
+	// SealRecords and a backend, which stores it in place of Verdict's
+	// encoding and reads a sealed value back into it; everyone else sees
+	// Verdict.
+	SealedVerdict []byte
+	// Action is the action the message was stored with, for filtering:
+	// the verdict's, pass for the part of a split message sent at once,
+	// or ActionNotice.
+	Action verdict.Action
 	// HoldExpires is when a held message expires (zero if not held).
 	HoldExpires time.Time
 }
+
+// ActionNotice is the Action of the guard's own notices (to senders,
+// officers and administrators), which no policy judged.
+const ActionNotice verdict.Action = "notice"
 
 // User is an account: staff who send, officers who decide, admins.
 type User struct {

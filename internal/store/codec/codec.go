@@ -1,10 +1,12 @@
 // Package codec holds the encodings of record fields that both store
 // backends share (times as UTC milliseconds, recipients, delivery status
-// and string lists as JSON), so that a database can be copied from SQLite
+// string lists and the verdict as JSON), so that a database can be copied from SQLite
 // to PostgreSQL and back.
 package codec
 
 import (
+	"bytes"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Millis encodes a time as UTC unix milliseconds; the zero time is 0 so that
@@ -131,5 +134,55 @@ func CheckCorrespondent(c *store.Correspondent) error {
 			return fmt.Errorf("%q is not valid UTF-8 text", s)
 		}
 	}
+	return nil
+}
+
+// Verdict returns the verdict column of m for both backends: as a query
+// argument it is the stored form of m.Verdict (its JSON, see
+// verdict.Encode; NULL for none) or m.SealedVerdict when that is set; as a
+// scan destination it decodes into m.Verdict, or keeps a sealed value in
+// m.SealedVerdict for SealRecords to open. A stored verdict that does not
+// decode fails the scan, and with it the read of the message.
+func Verdict(m *store.Message) VerdictColumn { return VerdictColumn{m} }
+
+// VerdictColumn is a driver.Valuer and an sql.Scanner; see Verdict.
+type VerdictColumn struct{ m *store.Message }
+
+// Value implements driver.Valuer.
+func (c VerdictColumn) Value() (driver.Value, error) {
+	if c.m.SealedVerdict != nil {
+		return c.m.SealedVerdict, nil
+	}
+	b, err := verdict.Encode(c.m.Verdict)
+	if err != nil || b == nil {
+		// A nil []byte in a driver.Value is not NULL to every driver.
+		return nil, err
+	}
+	return b, nil
+}
+
+// Scan implements sql.Scanner.
+func (c VerdictColumn) Scan(src any) error {
+	var b []byte
+	switch s := src.(type) {
+	case nil:
+	case []byte:
+		b = s
+	case string:
+		b = []byte(s)
+	default:
+		return fmt.Errorf("verdict column: unexpected %T", src)
+	}
+	c.m.Verdict, c.m.SealedVerdict = nil, nil
+	if store.Sealed(b) {
+		// The driver may reuse b once Scan returns.
+		c.m.SealedVerdict = bytes.Clone(b)
+		return nil
+	}
+	v, err := verdict.Decode(b)
+	if err != nil {
+		return fmt.Errorf("message %s: %w", c.m.ID, err)
+	}
+	c.m.Verdict = v
 	return nil
 }

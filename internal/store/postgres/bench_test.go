@@ -12,6 +12,7 @@ import (
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // benchConcurrency is the number of goroutines submitting at once in the
@@ -46,7 +47,7 @@ func benchMessage(seq int64, now time.Time) *store.Message {
 		Status:      make([]store.RcptStatus, 2),
 		Subject:     "benchmark",
 		HeaderFrom:  "alice@example.com",
-		Verdict:     []byte(`{"action":"pass"}`),
+		Verdict:     &verdict.Verdict{Action: verdict.Pass},
 		Action:      "pass",
 	}
 }

@@ -19,6 +19,7 @@ var (
 	encodeRcpts   = codec.EncodeRcpts
 	encodeStatus  = codec.EncodeStatus
 	encodeStrings = codec.EncodeStrings
+	verdictColumn = codec.Verdict
 )
 
 func decodeRcpts(s string) ([]envelope.Rcpt, error)     { return codec.DecodeRcpts([]byte(s)) }
@@ -55,7 +56,7 @@ func msgArgs(m *store.Message) ([]any, error) {
 		m.Params.SMTPUTF8, m.Params.Body, m.Params.Ret, []byte(m.Params.EnvID), rcpts,
 		string(m.State), millis(m.Updated), m.Size, m.Attempts,
 		millis(m.NextAttempt), m.Owner, []byte(m.LastError), status, []byte(m.Subject),
-		[]byte(m.HeaderFrom), m.Verdict, m.Action, millis(m.HoldExpires),
+		[]byte(m.HeaderFrom), verdictColumn(m), m.Action, millis(m.HoldExpires),
 	}, nil
 }
 
@@ -70,7 +71,7 @@ func scanMessage(row pgx.Row) (*store.Message, error) {
 	err := row.Scan(&m.ID, &received, &m.ClientAddr, &helo, &m.AuthUser, &from,
 		&m.Params.SMTPUTF8, &m.Params.Body, &m.Params.Ret, &envid, &rcpts,
 		&state, &updated, &m.Size, &m.Attempts, &next, &m.Owner, &lastErr,
-		&status, &subject, &headerFrom, &m.Verdict, &m.Action, &holdExpires)
+		&status, &subject, &headerFrom, verdictColumn(&m), &m.Action, &holdExpires)
 	if err != nil {
 		return nil, err
 	}

@@ -248,7 +248,7 @@ func (t *tx) updateMessage(m *store.Message, from store.State, owner string) err
 		exists bool
 	)
 	err = t.queryRow("update message "+m.ID, nil, updateMessageSQL, []any{string(m.State), millis(m.Updated), m.Attempts,
-		millis(m.NextAttempt), m.Owner, []byte(m.LastError), status, m.Verdict, m.Action,
+		millis(m.NextAttempt), m.Owner, []byte(m.LastError), status, verdictColumn(m), m.Action,
 		millis(m.HoldExpires), m.ID, string(from), owner}, &n, &exists)
 	switch {
 	case err != nil:

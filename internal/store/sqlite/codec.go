@@ -18,6 +18,7 @@ var (
 	decodeStatus  = codec.DecodeStatus
 	encodeStrings = codec.EncodeStrings
 	decodeStrings = codec.DecodeStrings
+	verdictColumn = codec.Verdict
 )
 
 // msgColumns is the column list every message query selects, in the order
@@ -42,7 +43,7 @@ func msgArgs(m *store.Message) ([]any, error) {
 		m.Params.SMTPUTF8, m.Params.Body, m.Params.Ret, m.Params.EnvID, rcpts,
 		string(m.State), millis(m.Updated), m.Size, m.Attempts,
 		millis(m.NextAttempt), m.Owner, m.LastError, status, m.Subject,
-		m.HeaderFrom, m.Verdict, m.Action, millis(m.HoldExpires),
+		m.HeaderFrom, verdictColumn(m), m.Action, millis(m.HoldExpires),
 	}, nil
 }
 
@@ -61,7 +62,7 @@ func scanMessage(sc scanner) (*store.Message, error) {
 	err := sc.Scan(&m.ID, &received, &m.ClientAddr, &m.Helo, &m.AuthUser, &m.From,
 		&m.Params.SMTPUTF8, &m.Params.Body, &m.Params.Ret, &m.Params.EnvID, &rcpts,
 		&state, &updated, &m.Size, &m.Attempts, &next, &m.Owner, &m.LastError,
-		&status, &m.Subject, &m.HeaderFrom, &m.Verdict, &m.Action, &holdExpires)
+		&status, &m.Subject, &m.HeaderFrom, verdictColumn(&m), &m.Action, &holdExpires)
 	if err != nil {
 		return nil, err
 	}

@@ -334,7 +334,7 @@ func TestFull(t *testing.T) {
 				if i == 13 {
 					// An update that grows the record past the cap.
 					m := *msgs[i]
-					m.Verdict = make([]byte, 1<<20)
+					m.SealedVerdict = make([]byte, 1<<20) // stored as it is
 					return tx.UpdateMessage(&m, store.Queued)
 				}
 				return nil

@@ -190,7 +190,7 @@ func (t *tx) updateMessage(m *store.Message, from store.State, owner string) err
 		return fmt.Errorf("sqlite: encode status: %w", err)
 	}
 	res, err := t.st.updateMessage.Exec(string(m.State), millis(m.Updated), m.Attempts,
-		millis(m.NextAttempt), m.Owner, m.LastError, status, m.Verdict, m.Action,
+		millis(m.NextAttempt), m.Owner, m.LastError, status, verdictColumn(m), m.Action,
 		millis(m.HoldExpires), m.ID, string(from), owner)
 	if err != nil {
 		return t.fail("update message "+m.ID, err)

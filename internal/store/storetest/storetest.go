@@ -24,6 +24,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/verdict"
 )
 
 // Opener returns a new, empty store for one test, and registers its Close
@@ -115,8 +116,8 @@ func newMessage(n int) *store.Message {
 		Status:      make([]store.RcptStatus, 2),
 		Subject:     "Quarterly report — draft",
 		HeaderFrom:  `"Alice" <alice@example.com>`,
-		Verdict:     []byte(`{"action":"pass","reasons":[]}`),
-		Action:      "pass",
+		Verdict:     &verdict.Verdict{Action: verdict.Pass, Reasons: []verdict.Reason{}},
+		Action:      verdict.Pass,
 	}
 }
 
@@ -244,8 +245,9 @@ func testMessageRoundTrip(t *testing.T, open Opener) {
 		{Done: true, Code: 250, Detail: "2.0.0 ok"},
 		{Failed: true, Code: 451, Detail: "4.4.1 timeout"},
 	}
-	m.Verdict = []byte(`{"action":"hold","reasons":["share link \u00e9"]}`)
-	m.Action = "hold"
+	m.Verdict = &verdict.Verdict{Action: verdict.Hold, Reasons: []verdict.Reason{{Rule: "share link \u00e9", Action: verdict.Hold}},
+		Recipients: []verdict.RcptClass{{Addr: "bob@example.net", Class: verdict.Unknown, Action: verdict.Hold}}, VisibleExternal: 1}
+	m.Action = verdict.Hold
 	m.HoldExpires = base.Add(72 * time.Hour)
 
 	other := newMessage(2)
@@ -256,9 +258,13 @@ func testMessageRoundTrip(t *testing.T, open Opener) {
 	other.Status = []store.RcptStatus{{}}
 	other.Verdict = nil
 	other.NextAttempt = time.Time{}
-	insert(t, s, m, other)
+	// A verdict sealed by SealRecords is kept as it is by a store that
+	// does not open it.
+	sealed := newMessage(3)
+	sealed.Verdict, sealed.SealedVerdict = nil, []byte("sealed1:AAEC")
+	insert(t, s, m, other, sealed)
 
-	for _, want := range []*store.Message{m, other} {
+	for _, want := range []*store.Message{m, other, sealed} {
 		got := get(t, s, want.ID)
 		if diff := cmp.Diff(want, got, cmpOpts...); diff != "" {
 			t.Errorf("message %s round trip (-want +got):\n%s", want.ID, diff)
@@ -332,8 +338,8 @@ func testUpdateMessage(t *testing.T, open Opener) {
 	next.Owner = "instance-b"
 	next.LastError = "dial: connection refused"
 	next.Status = []store.RcptStatus{{Done: true, Code: 250}, {Failed: true, Code: 450, Detail: "4.2.0 busy"}}
-	next.Verdict = []byte(`{"action":"hold"}`)
-	next.Action = "hold"
+	next.Verdict = &verdict.Verdict{Action: verdict.Hold}
+	next.Action = verdict.Hold
 	next.HoldExpires = base.Add(48 * time.Hour)
 	// Not mutable: must not be written.
 	next.Subject = "changed subject"
