@@ -155,7 +155,7 @@ func (s *Service) Add(ctx context.Context, actor, name, password string, roles, 
 		if err := tx.InsertUser(u); err != nil {
 			return fmt.Errorf("user %q: %w", name, err)
 		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "user.add", Data: map[string]any{
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: audit.ActionUserAdd, Data: map[string]any{
 			"user": name, "roles": roles, "addresses": addresses}})
 		return err
 	})
@@ -171,7 +171,7 @@ func (s *Service) SetPassword(ctx context.Context, actor, name, password string)
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, actor, "user.passwd", name, nil, true, func(tx store.Tx, u *store.User, data map[string]any) error {
+	return s.modify(ctx, actor, audit.ActionUserPasswd, name, nil, true, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.PasswordHash = hash
 		return nil
 	})
@@ -182,9 +182,9 @@ func (s *Service) SetPassword(ctx context.Context, actor, name, password string)
 // also ends its console sessions and revokes its API tokens, in the same
 // transaction, so that nothing the account held keeps working.
 func (s *Service) SetDisabled(ctx context.Context, actor, name string, disabled bool) error {
-	action := "user.enable"
+	action := audit.ActionUserEnable
 	if disabled {
-		action = "user.disable"
+		action = audit.ActionUserDisable
 	}
 	return s.modify(ctx, actor, action, name, nil, true, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.Disabled = disabled
@@ -206,7 +206,7 @@ func (s *Service) SetRoles(ctx context.Context, actor, name string, roles []stri
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, actor, "user.roles", name, map[string]any{"roles": roles}, true, func(tx store.Tx, u *store.User, data map[string]any) error {
+	return s.modify(ctx, actor, audit.ActionUserRoles, name, map[string]any{"roles": roles}, true, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.Roles = roles
 		return nil
 	})
@@ -218,7 +218,7 @@ func (s *Service) SetAddresses(ctx context.Context, actor, name string, addresse
 	if err != nil {
 		return err
 	}
-	return s.modify(ctx, actor, "user.addresses", name, map[string]any{"addresses": addresses}, true, func(tx store.Tx, u *store.User, data map[string]any) error {
+	return s.modify(ctx, actor, audit.ActionUserAddresses, name, map[string]any{"addresses": addresses}, true, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.Addresses = addresses
 		return nil
 	})
@@ -254,7 +254,7 @@ func (s *Service) SetDelegate(ctx context.Context, actor, name, delegate string,
 	if !until.IsZero() {
 		data["until"] = until.UTC().Format(time.RFC3339)
 	}
-	return s.modify(ctx, actor, "user.delegate", name, data, false, func(tx store.Tx, u *store.User, data map[string]any) error {
+	return s.modify(ctx, actor, audit.ActionUserDelegate, name, data, false, func(tx store.Tx, u *store.User, data map[string]any) error {
 		u.DelegateTo, u.DelegateUntil = delegate, until.UTC()
 		return nil
 	})
@@ -272,7 +272,7 @@ func Away(u *store.User, now time.Time) (delegate string, ok bool) {
 // leaves the user's sessions alone and writes nothing if the language is
 // already lang.
 func (s *Service) SetLang(ctx context.Context, actor, name, lang string) error {
-	err := s.modify(ctx, actor, "user.lang", name, map[string]any{"lang": lang}, false, func(tx store.Tx, u *store.User, data map[string]any) error {
+	err := s.modify(ctx, actor, audit.ActionUserLang, name, map[string]any{"lang": lang}, false, func(tx store.Tx, u *store.User, data map[string]any) error {
 		if u.Lang == lang {
 			return errUnchanged
 		}

@@ -407,7 +407,7 @@ func (s *Service) Add(ctx context.Context, actor string, in Entry) (*store.Allow
 		if err := tx.PutAllow(e); err != nil {
 			return err
 		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "allow.add", Data: map[string]any{
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: audit.ActionAllowAdd, Data: map[string]any{
 			"id": e.ID, "after": entryData(e)}})
 		return err
 	})
@@ -441,7 +441,7 @@ func (s *Service) Remove(ctx context.Context, actor, id, why string) error {
 			}
 			return err
 		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "allow.remove", Data: map[string]any{
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: audit.ActionAllowRemove, Data: map[string]any{
 			"id": id, "before": entryData(before), "why": why}})
 		return err
 	})
@@ -474,7 +474,7 @@ func (s *Service) History(ctx context.Context, id string) ([]*store.AuditEntry, 
 			return nil, err
 		}
 		for _, e := range page {
-			if strings.HasPrefix(e.Action, "allow.") && strings.Contains(string(e.Data), needle) {
+			if strings.HasPrefix(e.Action, audit.PrefixAllow) && strings.Contains(string(e.Data), needle) {
 				out = append(out, e)
 			}
 		}

@@ -498,7 +498,7 @@ func (a *App) Start(ctx context.Context) error {
 			return nil
 		})
 	}
-	if err := a.auditSimple(ctx, audit.Event{Actor: "system", Action: "config.load", Data: map[string]any{
+	if err := a.auditSimple(ctx, audit.Event{Actor: "system", Action: audit.ActionConfigLoad, Data: map[string]any{
 		"instance": a.Cfg.Instance, "rules": a.Judge.Engine().RuleNames()}}); err != nil {
 		a.Log.Error("audit of the config load failed", zap.Error(err))
 	}
@@ -582,7 +582,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config, file string) error
 	}
 	a.Judge.SetEngine(engine)
 	a.Log.Info("config reloaded", zap.String("file", file), zap.Strings("rules", engine.RuleNames()))
-	return a.auditSimple(ctx, audit.Event{Actor: "system", Action: "config.load", Data: map[string]any{
+	return a.auditSimple(ctx, audit.Event{Actor: "system", Action: audit.ActionConfigLoad, Data: map[string]any{
 		"file": file, "rules": engine.RuleNames(), "reload": true}})
 }
 

@@ -26,7 +26,7 @@ func (b *backend) Authenticate(ctx context.Context, user, pass string) (*smtpfro
 		// Failed logins are audited; successful ones are recorded with
 		// each accepted message (auth_user and client_ip).
 		ip := smtpfront.ClientIP(ctx)
-		if aerr := b.a.auditSimple(ctx, audit.Event{Actor: "smtp:" + ip, Action: "smtp.login_failed",
+		if aerr := b.a.auditSimple(ctx, audit.Event{Actor: "smtp:" + ip, Action: audit.ActionSMTPLoginFailed,
 			Data: map[string]any{"user": user, "client_ip": ip}}); aerr != nil {
 			b.a.Log.Warn("audit of a failed SMTP login failed", zap.Error(aerr))
 		}
@@ -40,7 +40,7 @@ func (b *backend) Authenticate(ctx context.Context, user, pass string) (*smtpfro
 		// cannot submit: their accounts exist for the console. The
 		// client is told no more than for a wrong password.
 		ip := smtpfront.ClientIP(ctx)
-		if aerr := b.a.auditSimple(ctx, audit.Event{Actor: "smtp:" + ip, Action: "smtp.login_failed",
+		if aerr := b.a.auditSimple(ctx, audit.Event{Actor: "smtp:" + ip, Action: audit.ActionSMTPLoginFailed,
 			Data: map[string]any{"user": u.Name, "client_ip": ip, "reason": "no sender role"}}); aerr != nil {
 			b.a.Log.Warn("audit of a failed SMTP login failed", zap.Error(aerr))
 		}

@@ -50,7 +50,7 @@ func (c *checkpointer) checkpoint(ctx context.Context) {
 		}
 	}
 	a.Notify.Post(map[string]any{
-		"event": audit.CheckpointAction, "seq": cp.Seq, "hash": hash,
+		"event": audit.ActionAuditCheckpoint, "seq": cp.Seq, "hash": hash,
 		"sig": base64.StdEncoding.EncodeToString(cp.Signature), "at": cp.At.Format(time.RFC3339Nano),
 		"instance": cp.Instance, "public_key": audit.PublicKeyString(c.key.Public().(ed25519.PublicKey)),
 	})

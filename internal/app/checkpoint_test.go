@@ -56,7 +56,7 @@ checkpoint_interval = "50ms"
 	for ev == nil {
 		mu.Lock()
 		for _, e := range events {
-			if e["event"] == audit.CheckpointAction {
+			if e["event"] == audit.ActionAuditCheckpoint {
 				ev = e
 			}
 		}
@@ -78,7 +78,7 @@ checkpoint_interval = "50ms"
 		t.Errorf("verify against the published head: %v", err)
 	}
 	es, err := a.Store.Audit(context.Background(), store.AuditFilter{AfterSeq: cp.Seq})
-	if err != nil || len(es) == 0 || es[0].Action != audit.CheckpointAction {
+	if err != nil || len(es) == 0 || es[0].Action != audit.ActionAuditCheckpoint {
 		t.Fatalf("no checkpoint entry after entry %d: %v", cp.Seq, err)
 	}
 	var d map[string]any

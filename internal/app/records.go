@@ -75,7 +75,7 @@ func (a *App) recordAccepted(now func() time.Time) func(tx store.Tx, m *store.Me
 			// Counts only: the audit log never holds the data itself.
 			data["personal"] = map[string]any{"records": p.Records, "my_numbers": p.MyNumbers, "card_numbers": p.CardNumbers}
 		}
-		if _, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: "message.accepted", MsgID: m.ID, Data: data}); err != nil {
+		if _, err := audit.Append(tx, now(), audit.Event{Actor: actor, Action: audit.ActionMessageAccepted, MsgID: m.ID, Data: data}); err != nil {
 			return err
 		}
 		if !m.State.Waiting() {
@@ -141,7 +141,7 @@ func (a *App) auditRefusal(ctx context.Context, env *envelope.Envelope, details 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
-		_, err := audit.Append(tx, a.now(), audit.Event{Actor: actor, Action: "message.refused", MsgID: env.ID, Data: data})
+		_, err := audit.Append(tx, a.now(), audit.Event{Actor: actor, Action: audit.ActionMessageRefused, MsgID: env.ID, Data: data})
 		return err
 	})
 	if err != nil {

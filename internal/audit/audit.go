@@ -155,7 +155,7 @@ func walk(ctx context.Context, r Reader) (n int64, first, last *store.AuditEntry
 			if prev == nil {
 				first = e
 			}
-			if e.Action == PurgeAction {
+			if e.Action == ActionAuditPurge {
 				var d struct {
 					Through int64 `json:"through_seq"`
 				}
@@ -187,15 +187,6 @@ func walk(ctx context.Context, r Reader) (n int64, first, last *store.AuditEntry
 	}
 	return n, first, prev, nil
 }
-
-// PurgeAction is the audit action of a retention purge of the audit log.
-// Its data carries through_seq, the last entry removed, which lets Verify
-// tell a purge from a deletion.
-const PurgeAction = "audit.purge"
-
-// ActionClaimsReleased: an instance's delivery claims were returned to
-// the queue (the instance was found dead, or an operator released them).
-const ActionClaimsReleased = "queue.release"
 
 func check(prev, e *store.AuditEntry) error {
 	if prev != nil {

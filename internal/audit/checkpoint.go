@@ -26,10 +26,6 @@ import (
 // checks the database against the newest published checkpoint: entries up
 // to it must all be there, unchanged.
 
-// CheckpointAction is the audit action of a checkpoint entry. Its data
-// holds the checkpoint of the entry before it.
-const CheckpointAction = "audit.checkpoint"
-
 const (
 	privPrefix = "ed25519-private:"
 	pubPrefix  = "ed25519:"
@@ -92,13 +88,13 @@ func AppendCheckpoint(tx Appender, key ed25519.PrivateKey, now time.Time, instan
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	if last == nil || last.Action == CheckpointAction {
+	if last == nil || last.Action == ActionAuditCheckpoint {
 		return nil, nil
 	}
 	cp := Sign(key, last)
 	cp.At = now.UTC().Truncate(time.Millisecond)
 	cp.Instance = instance
-	_, err = Append(tx, now, Event{Actor: "system", Action: CheckpointAction, Data: map[string]any{
+	_, err = Append(tx, now, Event{Actor: "system", Action: ActionAuditCheckpoint, Data: map[string]any{
 		"seq": cp.Seq, "hash": hex.EncodeToString(cp.Hash), "sig": base64.StdEncoding.EncodeToString(cp.Signature),
 		"instance": instance,
 	}})

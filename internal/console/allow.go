@@ -17,6 +17,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/allowlist"
+	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -422,7 +423,7 @@ func (c *Console) renderAllowEntry(w http.ResponseWriter, r *http.Request, u *st
 
 // historyOf splits an allowlist audit entry into its before, after and why.
 func historyOf(e *store.AuditEntry) historyRow {
-	h := historyRow{APIAuditEntry: auditEntry(e), Change: strings.TrimPrefix(e.Action, "allow.")}
+	h := historyRow{APIAuditEntry: auditEntry(e), Change: strings.TrimPrefix(e.Action, audit.PrefixAllow)}
 	var data map[string]json.RawMessage
 	if json.Unmarshal(e.Data, &data) != nil {
 		return h

@@ -106,7 +106,7 @@ func (c *Console) endSession(ctx context.Context, s *store.Session, why string) 
 		if err := tx.DeleteSession(s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		_, err := audit.Append(tx, c.cfg.Now(), audit.Event{Actor: s.User, Action: "console.logout",
+		_, err := audit.Append(tx, c.cfg.Now(), audit.Event{Actor: s.User, Action: audit.ActionConsoleLogout,
 			Data: map[string]any{"reason": why}})
 		return err
 	})
@@ -221,7 +221,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		locked := try.failed(now)
 		c.log.Info("console login failed", zap.String("user", name), zap.String("ip", ip))
 		if err := c.st.Update(ctx, func(tx store.Tx) error {
-			_, err := audit.Append(tx, now, audit.Event{Actor: name, Action: "console.login_failed",
+			_, err := audit.Append(tx, now, audit.Event{Actor: name, Action: audit.ActionConsoleLoginFailed,
 				Data: map[string]any{"ip": ip}})
 			if err != nil || !locked {
 				return err
@@ -262,7 +262,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		if err := tx.PutSession(s); err != nil {
 			return err
 		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "console.login",
+		_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: audit.ActionConsoleLogin,
 			Data: map[string]any{"ip": ip}})
 		return err
 	})
@@ -310,7 +310,7 @@ func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now 
 	}
 	c.log.Warn(msg, zap.String("user", name), zap.String("ip", ip), zap.String("scope", scope),
 		zap.Duration("window", c.cfg.ThrottleWindow))
-	ev := audit.Event{Actor: "system", Action: "console.login_lockout",
+	ev := audit.Event{Actor: "system", Action: audit.ActionConsoleLoginLock,
 		Data: map[string]any{"user": name, "ip": ip, "scope": scope}}
 	if tx != nil {
 		_, err := audit.Append(tx, now, ev)

@@ -41,7 +41,7 @@ func CreateToken(ctx context.Context, st store.Store, actor, user, name string, 
 		if !t.Expires.IsZero() {
 			data["expires"] = t.Expires.Format(time.RFC3339)
 		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "token.create", Data: data})
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: audit.ActionTokenCreate, Data: data})
 		return err
 	})
 	if err != nil {
@@ -61,7 +61,7 @@ func RevokeToken(ctx context.Context, st store.Store, actor, id string, now time
 		if err := tx.DeleteToken(id); err != nil {
 			return err
 		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: "token.revoke",
+		_, err := audit.Append(tx, now, audit.Event{Actor: actor, Action: audit.ActionTokenRevoke,
 			Data: map[string]any{"token_id": t.ID, "user": t.User, "name": t.Name}})
 		return err
 	})

@@ -313,7 +313,7 @@ func (s *Service) Import(ctx context.Context, actor, format string, r io.Reader)
 			if !last {
 				return nil
 			}
-			_, err := audit.Append(tx, now.UTC(), audit.Event{Actor: actor, Action: "correspondents.import", Data: map[string]any{
+			_, err := audit.Append(tx, now.UTC(), audit.Event{Actor: actor, Action: audit.ActionCorrespondentsImport, Data: map[string]any{
 				"format": format, "read": st.Read, "deliveries": st.Deliveries, "skipped": st.Skipped, "pairs": st.Pairs, "domains": st.Domains}})
 			return err
 		})
@@ -323,7 +323,7 @@ func (s *Service) Import(ctx context.Context, actor, format string, r io.Reader)
 	}
 	if len(all) == 0 {
 		err := s.st.Update(ctx, func(tx store.Tx) error {
-			_, err := audit.Append(tx, now.UTC(), audit.Event{Actor: actor, Action: "correspondents.import", Data: map[string]any{
+			_, err := audit.Append(tx, now.UTC(), audit.Event{Actor: actor, Action: audit.ActionCorrespondentsImport, Data: map[string]any{
 				"format": format, "read": st.Read, "deliveries": 0, "skipped": st.Skipped, "pairs": 0, "domains": 0}})
 			return err
 		})

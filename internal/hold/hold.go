@@ -239,7 +239,7 @@ func (s *Service) View(ctx context.Context, u *store.User, id string, via string
 	err = s.st.Update(ctx, func(txx store.Tx) error {
 		tx := txx.(Tx)
 		now := s.cfg.Now()
-		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "message.view", MsgID: id,
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: audit.ActionMessageView, MsgID: id,
 			Data: map[string]any{"via": via, "state": string(m.State)}}); err != nil {
 			return err
 		}
@@ -389,7 +389,7 @@ func (s *Service) ApproveTyped(ctx context.Context, u *store.User, id, via, type
 			data["high_risk"] = risk.Why
 			data["typed_domain"] = risk.Domain
 		}
-		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.approve", MsgID: id, Data: data}); err != nil {
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: audit.ActionHoldApprove, MsgID: id, Data: data}); err != nil {
 			return err
 		}
 		if out.Released {
@@ -450,7 +450,7 @@ func (s *Service) Justify(ctx context.Context, u *store.User, id, text, via stri
 		if err := tx.AddDecision(&store.Decision{MsgID: id, Actor: u.Name, Kind: DecisionJustify, Comment: text, At: now}); err != nil {
 			return err
 		}
-		_, err = audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold.justify", MsgID: id,
+		_, err = audit.Append(tx, now, audit.Event{Actor: u.Name, Action: audit.ActionHoldJustify, MsgID: id,
 			Data: map[string]any{"via": via, "justification": text}})
 		return err
 	})
@@ -510,7 +510,11 @@ func (s *Service) finish(ctx context.Context, u *store.User, id, via string, d *
 		if d.NearMiss {
 			data["near_miss"] = true
 		}
-		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: "hold." + d.Kind, MsgID: id, Data: data}); err != nil {
+		action := map[string]string{store.DecisionReject: audit.ActionHoldReject, store.DecisionWithdraw: audit.ActionHoldWithdraw}[d.Kind]
+		if action == "" {
+			return fmt.Errorf("hold: no audit action for a decision %q", d.Kind)
+		}
+		if _, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: action, MsgID: id, Data: data}); err != nil {
 			return err
 		}
 		return s.enqueueNotices(tx, now, m, d)
@@ -609,7 +613,7 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 				Comment: strings.Join(backup, ", "), At: now}); err != nil {
 				return err
 			}
-			_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: "hold.escalate", MsgID: m.ID,
+			_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: audit.ActionHoldEscalate, MsgID: m.ID,
 				Data: map[string]any{"to": backup, "waited_s": int64(waited / time.Second), "after_s": int64(after / time.Second)}})
 			return err
 		})
@@ -640,9 +644,9 @@ func due(m *store.Message, now time.Time) bool {
 func (s *Service) expireTx(tx Tx, now time.Time, m *store.Message) (*store.Decision, error) {
 	d := &store.Decision{MsgID: m.ID, Actor: "system", Kind: store.DecisionExpire, At: now}
 	// Held mail, or mail its sender did not confirm in time.
-	was, action := m.State, "hold.expire"
+	was, action := m.State, audit.ActionHoldExpire
 	if was == store.Unconfirmed {
-		action = "sender.expire"
+		action = audit.ActionSenderExpire
 	}
 	m.State = store.Expired
 	m.Updated = now

@@ -89,7 +89,7 @@ func (s *Service) CheckLink(ctx context.Context, token string) (*store.Message, 
 		return nil, err
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		_, err := audit.Append(tx.(Tx), s.cfg.Now(), audit.Event{Actor: "link:" + m.From, Action: "message.view", MsgID: id,
+		_, err := audit.Append(tx.(Tx), s.cfg.Now(), audit.Event{Actor: "link:" + m.From, Action: audit.ActionMessageView, MsgID: id,
 			Data: map[string]any{"via": "link", "state": string(m.State)}})
 		return err
 	})
@@ -166,7 +166,12 @@ func (s *Service) senderDecide(ctx context.Context, u *store.User, linkActor fun
 		if err := tx.AddDecision(d); err != nil {
 			return err
 		}
-		_, err = audit.Append(tx, now, audit.Event{Actor: actor, Action: "sender." + kind, MsgID: id, Data: map[string]any{
+		action := map[string]string{DecisionSendNow: audit.ActionSenderSendNow, DecisionCancel: audit.ActionSenderCancel,
+			DecisionConfirm: audit.ActionSenderConfirm}[kind]
+		if action == "" {
+			return fmt.Errorf("hold: no audit action for a sender's decision %q", kind)
+		}
+		_, err = audit.Append(tx, now, audit.Event{Actor: actor, Action: action, MsgID: id, Data: map[string]any{
 			"via": via, "from_state": string(was), "state": string(m.State), "waiting": waitingRcpts(m)}})
 		return err
 	})

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/egressguard/egressguard/internal/audit"
 )
 
 // Status is where an incident is in its life.
@@ -321,7 +323,7 @@ func (in *Incident) Redacted() *Incident {
 	c.Facts.Decision = ""
 	c.Facts.Timeline = nil
 	for _, e := range in.Facts.Timeline {
-		if strings.HasPrefix(e.Action, "hold.") || strings.HasPrefix(e.Action, "message.view") {
+		if strings.HasPrefix(e.Action, audit.PrefixHold) || strings.HasPrefix(e.Action, audit.ActionMessageView) {
 			continue
 		}
 		c.Facts.Timeline = append(c.Facts.Timeline, e)

@@ -149,7 +149,7 @@ func TestOpenPrefilled(t *testing.T) {
 	es, _ := st.Audit(ctx, store.AuditFilter{MsgID: "msg1"})
 	var opened bool
 	for _, e := range es {
-		opened = opened || e.Action == ActionOpen
+		opened = opened || e.Action == audit.ActionIncidentOpen
 	}
 	if !opened {
 		t.Error("no incident.open audit entry")

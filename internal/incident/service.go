@@ -33,17 +33,6 @@ var (
 	ErrReported = errors.New("incident: already reported")
 )
 
-// Audit actions.
-const (
-	ActionOpen   = "incident.open"
-	ActionView   = "incident.view"
-	ActionUpdate = "incident.update"
-	ActionStatus = "incident.status"
-	ActionStep   = "incident.step"
-	ActionRemind = "incident.remind"
-	ActionExport = "incident.export"
-)
-
 // Config configures the Service.
 type Config struct {
 	Rules Rules
@@ -176,7 +165,7 @@ func (s *Service) Open(ctx context.Context, u *store.User, msgID, note string) (
 				return err
 			}
 		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: ActionOpen, MsgID: m.ID, Data: map[string]any{
+		_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: audit.ActionIncidentOpen, MsgID: m.ID, Data: map[string]any{
 			"incident": in.ID, "kind": kind, "recipients": len(in.Facts.Recipients), "links": len(in.Facts.Links),
 			"attachments": len(in.Facts.Attachments), "personal_records": in.Facts.PersonalRecords}})
 		return err
@@ -232,9 +221,9 @@ func (s *Service) Get(ctx context.Context, u *store.User, id, via string) (*Inci
 	if err != nil {
 		return nil, err
 	}
-	action := ActionView
+	action := audit.ActionIncidentView
 	if via == "export" {
-		action = ActionExport
+		action = audit.ActionIncidentExport
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		_, err := audit.Append(tx, s.cfg.Now(), audit.Event{Actor: u.Name, Action: action, MsgID: in.MsgID,
@@ -306,7 +295,7 @@ func (s *Service) Update(ctx context.Context, u *store.User, id string, c Change
 	}
 	now := s.cfg.Now().UTC()
 	changed := map[string]any{"incident": in.ID}
-	action := ActionUpdate
+	action := audit.ActionIncidentUpdate
 	var fields []string
 	for k, v := range c.Report {
 		v = strings.ReplaceAll(strings.TrimSpace(v), "\r\n", "\n")
@@ -342,7 +331,7 @@ func (s *Service) Update(ctx context.Context, u *store.User, id string, c Change
 		}
 		changed["from"], changed["to"] = string(in.Status), string(*c.Status)
 		in.Status = *c.Status
-		action = ActionStatus
+		action = audit.ActionIncidentStatus
 	}
 	if sc := c.Step; sc != nil {
 		found := false
@@ -360,7 +349,7 @@ func (s *Service) Update(ctx context.Context, u *store.User, id string, c Change
 					st.By, st.At = "", time.Time{}
 				}
 				changed["step"], changed["done"], changed["evidence"] = st.ID, st.Done, note != ""
-				action = ActionStep
+				action = audit.ActionIncidentStep
 			}
 		}
 		if !found {
@@ -469,7 +458,7 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 						return err
 					}
 				}
-				_, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: ActionRemind, MsgID: in.MsgID, Data: map[string]any{
+				_, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: audit.ActionIncidentRemind, MsgID: in.MsgID, Data: map[string]any{
 					"incident": in.ID, "deadline": d.Key, "due": d.Due, "overdue": overdue, "to": to}})
 				return err
 			})
@@ -613,7 +602,7 @@ func (s *Service) facts(ctx context.Context, in *Incident, m *store.Message, ds 
 	for _, e := range entries {
 		var data map[string]any
 		_ = json.Unmarshal(e.Data, &data)
-		if e.Action == "message.view" {
+		if e.Action == audit.ActionMessageView {
 			via, _ := data["via"].(string)
 			f.Viewers = append(f.Viewers, Viewer{At: e.At, User: e.Actor, Via: via})
 			continue
@@ -659,7 +648,7 @@ func eventDetail(action string, data map[string]any) string {
 		return ""
 	}
 	switch {
-	case strings.HasPrefix(action, "delivery."):
+	case strings.HasPrefix(action, audit.PrefixDelivery):
 		var ok, bad []string
 		if rs, _ := data["rcpts"].([]any); rs != nil {
 			for _, r := range rs {
@@ -682,9 +671,9 @@ func eventDetail(action string, data map[string]any) string {
 			d += "; refused: " + strings.Join(bad, ", ")
 		}
 		return d
-	case action == "message.accepted":
+	case action == audit.ActionMessageAccepted:
 		return "verdict " + str("action")
-	case strings.HasPrefix(action, "hold."):
+	case strings.HasPrefix(action, audit.PrefixHold):
 		if c := str("comment"); c != "" {
 			return c
 		}

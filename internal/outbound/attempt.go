@@ -136,6 +136,14 @@ const (
 	resultError     = "error" // the outcome could not be recorded
 )
 
+// deliveryAction is the audit action of each result.
+var deliveryAction = map[string]string{
+	resultDelivered: audit.ActionDeliveryDelivered,
+	resultDeferred:  audit.ActionDeliveryDeferred,
+	resultBounced:   audit.ActionDeliveryBounced,
+	resultError:     audit.ActionDeliveryError,
+}
+
 // finish computes the message's new state from the attempt and writes it,
 // with the deletion of the bytes of a finished message and any DSN, in one
 // transaction.
@@ -257,7 +265,7 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 		}
 		rcpts = append(rcpts, r)
 	}
-	ev := audit.Event{Actor: "system", Action: "delivery." + result, MsgID: m.ID, Data: map[string]any{
+	ev := audit.Event{Actor: "system", Action: deliveryAction[result], MsgID: m.ID, Data: map[string]any{
 		"attempt": upd.Attempts, "upstream": q.upstreamName(), "instance": q.cfg.Instance, "rcpts": rcpts, "error": out.err}}
 	if dsn != nil {
 		ev.Data["dsn_id"] = dsn.ID

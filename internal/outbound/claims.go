@@ -225,7 +225,7 @@ func ReleaseClaims(st store.Store, instance, actor, reason string, now time.Time
 		if n, err = tx.ReleaseOwner(instance, now); err != nil || n == 0 {
 			return err
 		}
-		_, err = audit.Append(tx, now, audit.Event{Actor: actor, Action: audit.ActionClaimsReleased,
+		_, err = audit.Append(tx, now, audit.Event{Actor: actor, Action: audit.ActionQueueRelease,
 			Data: map[string]any{"instance": instance, "claims": n, "reason": reason}})
 		return err
 	})

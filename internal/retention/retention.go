@@ -107,7 +107,7 @@ func (p *Purger) RunOnce(ctx context.Context) (bodies, entries int, err error) {
 					if err := tx.DeleteBody(id); err != nil {
 						return err
 					}
-					if _, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: "message.purge", MsgID: id,
+					if _, err := audit.Append(tx, now, audit.Event{Actor: "system", Action: audit.ActionMessagePurge, MsgID: id,
 						Data: map[string]any{"reason": "retention:" + set.why}}); err != nil {
 						return err
 					}
@@ -150,7 +150,7 @@ func (p *Purger) purgeCorrespondents(ctx context.Context, now time.Time) (int, e
 		if n, err = tx.PurgeCorrespondents(cut); err != nil || n == 0 {
 			return err
 		}
-		_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: "correspondents.purge",
+		_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: audit.ActionCorrespondentsPurge,
 			Data: map[string]any{"before": cut.Format(time.RFC3339), "pairs": n}})
 		return err
 	})
@@ -175,7 +175,7 @@ func (p *Purger) purgeAudit(ctx context.Context, now time.Time) (int, error) {
 			return err
 		}
 		entries = n
-		_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: audit.PurgeAction,
+		_, err = audit.Append(tx, now, audit.Event{Actor: "system", Action: audit.ActionAuditPurge,
 			Data: map[string]any{"before": cut.Format(time.RFC3339), "entries": n, "first_seq": first, "through_seq": first + int64(n) - 1}})
 		return err
 	})

@@ -514,7 +514,7 @@ func testPurgeAudit(t *testing.T, open Opener) {
 			// The chain goes on from what is left, with the purge recorded
 			// as retention records it: audit.Verify accepts missing oldest
 			// entries only when a purge entry names them.
-			e := appendAudit(t, s, at(200), audit.Event{Actor: "system", Action: audit.PurgeAction,
+			e := appendAudit(t, s, at(200), audit.Event{Actor: "system", Action: audit.ActionAuditPurge,
 				Data: map[string]any{"through_seq": n}})[0]
 			if want := int64(len(tc.times) + 1); e.Seq != want {
 				t.Errorf("next seq after purge = %d; want %d", e.Seq, want)
@@ -547,7 +547,7 @@ func testPurgeAudit(t *testing.T, open Opener) {
 			if err != nil || n != 3 {
 				return fmt.Errorf("PurgeAudit = %d, %v; want 3", n, err)
 			}
-			_, err = audit.Append(tx, at(300), audit.Event{Actor: "system", Action: audit.PurgeAction, Data: map[string]any{"entries": n, "through_seq": n}})
+			_, err = audit.Append(tx, at(300), audit.Event{Actor: "system", Action: audit.ActionAuditPurge, Data: map[string]any{"entries": n, "through_seq": n}})
 			return err
 		})
 		if got := seqs(auditAll(t, s)); !slices.Equal(got, []int64{4, 5, 6}) {
