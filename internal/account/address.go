@@ -8,14 +8,16 @@ import (
 	"github.com/egressguard/egressguard/internal/message"
 )
 
-// NormalizeAddress returns the form of a mail address under which two
+// NormalizeMailbox returns the form of a mail address under which two
 // spellings of one mailbox compare equal: surrounding space and angle
 // brackets removed, the local part case-folded and without its
 // subaddress ("+tag"), the domain lower-cased in IDNA A-label form
 // without a trailing dot. It returns "" for something that is not an
 // address. It is for telling who a message is from (four-eyes checks),
-// not for routing: mail servers may treat case and "+" differently.
-func NormalizeAddress(addr string) string {
+// not for routing: mail servers may treat case and "+" differently. Its
+// counterpart that keeps the subaddress, for where mail goes and which
+// addresses an account may use, is policy.NormalizeAddr.
+func NormalizeMailbox(addr string) string {
 	a := strings.TrimSpace(addr)
 	a = strings.TrimSuffix(strings.TrimPrefix(a, "<"), ">")
 	at := strings.LastIndexByte(a, '@')
@@ -46,10 +48,10 @@ func NormalizeAddress(addr string) string {
 }
 
 // SameMailbox reports whether a and b are spellings of one mailbox
-// (see NormalizeAddress).
+// (see NormalizeMailbox).
 func SameMailbox(a, b string) bool {
-	na := NormalizeAddress(a)
-	return na != "" && na == NormalizeAddress(b)
+	na := NormalizeMailbox(a)
+	return na != "" && na == NormalizeMailbox(b)
 }
 
 // HeaderAddresses returns the addresses in a header field such as From,

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestNormalizeAddress(t *testing.T) {
+func TestNormalizeMailbox(t *testing.T) {
 	for in, want := range map[string]string{
 		"off2@example.jp":              "off2@example.jp",
 		" <Off2+x@Example.JP> ":        "off2@example.jp",
@@ -23,8 +23,8 @@ func TestNormalizeAddress(t *testing.T) {
 		"a b@example.jp":               "",
 		"off2@example.jp.evil.example": "off2@example.jp.evil.example",
 	} {
-		if got := NormalizeAddress(in); got != want {
-			t.Errorf("NormalizeAddress(%q) = %q, want %q", in, got, want)
+		if got := NormalizeMailbox(in); got != want {
+			t.Errorf("NormalizeMailbox(%q) = %q, want %q", in, got, want)
 		}
 	}
 	if SameMailbox("", "") || SameMailbox("x", "x") {

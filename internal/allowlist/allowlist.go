@@ -25,11 +25,10 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/net/idna"
-	"golang.org/x/net/publicsuffix"
 
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/lookalike"
+	"github.com/egressguard/egressguard/internal/mailaddr"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -66,62 +65,23 @@ var freeMail = map[string]bool{
 // IsFreeMail reports whether domain (A-label) is a known free-mail domain.
 func IsFreeMail(domain string) bool { return freeMail[domain] }
 
-var profile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(true))
-
 // Parse normalises an entry as an admin writes it: "user@example.com",
 // "example.com", or ".example.com" / "*.example.com" (with subdomains).
-// It returns the kind and the value (lower case, domain as A-label).
+// It returns the kind and the value (lower case, domain as A-label). The
+// configuration's entries are parsed the same way (mailaddr.ParseEntry).
 func Parse(s string) (kind, value string, err error) {
-	s = strings.TrimSpace(s)
-	kind = store.AllowDomain
+	e, err := mailaddr.ParseEntry(s)
 	switch {
-	case strings.Contains(s, "@"):
-		kind = store.AllowAddress
-	case strings.HasPrefix(s, "*."):
-		kind, s = store.AllowSubdomains, s[2:]
-	case strings.HasPrefix(s, "."):
-		kind, s = store.AllowSubdomains, s[1:]
+	case errors.Is(err, mailaddr.ErrPublicSuffix):
+		return "", "", fmt.Errorf("%w: %v", ErrPublicSuffix, err)
+	case err != nil:
+		return "", "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	local, domain := "", s
-	if kind == store.AllowAddress {
-		at := strings.LastIndexByte(s, '@')
-		local, domain = s[:at], s[at+1:]
-		if local == "" || len(local) > 64 || strings.ContainsAny(local, " \t\r\n<>()[],;:\\\"@") {
-			return "", "", fmt.Errorf("%w: %q is not an address", ErrInvalid, s)
-		}
-	}
-	a, err := profile.ToASCII(strings.TrimSuffix(domain, "."))
-	if err != nil || a == "" || len(a) > 253 {
-		return "", "", fmt.Errorf("%w: %q is not a domain name", ErrInvalid, domain)
-	}
-	a = strings.ToLower(a)
-	if ps, icann := publicsuffix.PublicSuffix(a); ps == a && (icann || strings.Contains(a, ".")) {
-		return "", "", fmt.Errorf("%w: %q is a public suffix shared by unrelated organisations; name the organisation's own domain", ErrPublicSuffix, a)
-	}
-	if !strings.Contains(a, ".") {
-		return "", "", fmt.Errorf("%w: %q is not a domain name", ErrInvalid, domain)
-	}
-	if kind == store.AllowAddress {
-		return kind, strings.ToLower(local) + "@" + a, nil
-	}
-	return kind, a, nil
+	return e.Kind, e.Value, nil
 }
 
 // Display returns value with its domain in Unicode, for people.
-func Display(kind, value string) string {
-	local, domain := "", value
-	if kind == store.AllowAddress {
-		at := strings.LastIndexByte(value, '@')
-		local, domain = value[:at+1], value[at+1:]
-	}
-	if u, err := idna.ToUnicode(domain); err == nil {
-		domain = u
-	}
-	if kind == store.AllowSubdomains {
-		return "." + domain
-	}
-	return local + domain
-}
+func Display(kind, value string) string { return mailaddr.Display(kind, value) }
 
 // Entry is what an admin asks to add.
 type Entry struct {

@@ -14,10 +14,10 @@ import (
 	"unicode/utf8"
 
 	"go.uber.org/zap"
-	"golang.org/x/net/idna"
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/hold"
+	"github.com/egressguard/egressguard/internal/mailaddr"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/tz"
 )
@@ -234,9 +234,11 @@ func rcptMatcher(s string) func(*store.AuditEntry) bool {
 	}
 	other := ""
 	if !isASCII(domain) {
-		other, _ = idna.Lookup.ToASCII(domain)
+		if a, err := mailaddr.ToASCII(domain); err == nil {
+			other = a // a name the profile rejects has no other form
+		}
 	} else if strings.Contains(domain, "xn--") {
-		other, _ = idna.Lookup.ToUnicode(domain)
+		other = mailaddr.ToUnicode(domain)
 	}
 	if other = strings.ToLower(other); other != "" && other != domain {
 		needles = append(needles, []byte(local+other))

@@ -35,7 +35,7 @@ func TestSignalsInReadersLanguage(t *testing.T) {
 	resp, page := olga.get("/messages/" + id)
 	wantStatus(t, resp, page, http.StatusOK)
 	for _, want := range []string{"<dt>似たドメインの宛先</dt><dd>elsewhere.example は elsewhere.example.jp に似ています</dd>",
-		"<dt>個人情報の件数</dt><dd>120</dd>"} {
+		"<dt>個人情報</dt><dd>records 120</dd>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("Japanese panel lacks %q", want)
 		}

@@ -194,7 +194,7 @@ func (s *Service) Assess(m *store.Message) Assessment { return s.cfg.Risk.Assess
 
 // IsSender reports whether u sent m: u submitted it, or the envelope
 // sender is one of u's addresses. Addresses are compared normalised
-// (account.NormalizeAddress: case, "+tag" subaddress, IDN), so that
+// (account.NormalizeMailbox: case, "+tag" subaddress, IDN), so that
 // "Off2+x@Example.JP" is off2@example.jp's.
 func IsSender(u *store.User, m *store.Message) bool {
 	if m.AuthUser != "" && strings.EqualFold(m.AuthUser, u.Name) {

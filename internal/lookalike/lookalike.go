@@ -69,8 +69,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/egressguard/egressguard/internal/mailaddr"
 )
 
 // Kind is why a domain is trusted. Kinds are listed in the order a match
@@ -142,8 +143,8 @@ func display(d string) string {
 	if !strings.Contains(d, "xn--") {
 		return d
 	}
-	u, err := idna.ToUnicode(d)
-	if err != nil || u == d {
+	u := mailaddr.ToUnicode(d)
+	if u == d {
 		return d
 	}
 	return u + " (" + d + ")"
@@ -580,7 +581,7 @@ func canonical(d string) (string, bool) {
 	if isASCII(d) {
 		d = strings.ToLower(d)
 	} else {
-		a, err := idna.Lookup.ToASCII(d)
+		a, err := mailaddr.ToASCII(d)
 		if err != nil {
 			return "", false
 		}
@@ -625,10 +626,7 @@ func unicodeOf(d string) string {
 	if !strings.Contains(d, "xn--") {
 		return d
 	}
-	if u, err := idna.ToUnicode(d); err == nil {
-		return u
-	}
-	return d
+	return mailaddr.ToUnicode(d)
 }
 
 // letterFold replaces every character whose confusables.txt prototype is

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/egressguard/egressguard/internal/mailaddr"
 )
 
 // maxUnwrap bounds nested redirectors. A URL still wrapped after that many
@@ -17,10 +17,6 @@ const maxUnwrap = 8
 
 // maxHints bounds the hostnames reported for one opaque URL.
 const maxHints = 16
-
-// idnaProfile converts host names for lookup, as browsers do (UTS 46
-// non-transitional, full-width forms mapped).
-var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.BidiRule())
 
 // NormalizeHost returns h lower-cased, in IDNA A-label form, without port,
 // brackets, trailing dot or percent-escapes. It returns "" for an empty or
@@ -50,16 +46,9 @@ func NormalizeHost(h string) string {
 	if isASCII(h) {
 		return strings.ToLower(h)
 	}
-	if a, err := idnaProfile.ToASCII(h); err == nil {
-		h = a
-	} else {
-		// Not valid under UTS 46 (e.g. underscores next to non-ASCII):
-		// still give a stable ASCII form rather than nothing.
-		h = strings.ToLower(norm.NFKC.String(h))
-		if a, err := idna.Punycode.ToASCII(h); err == nil {
-			h = a
-		}
-	}
+	// Not valid under UTS 46 (e.g. underscores next to non-ASCII): still
+	// a stable ASCII form rather than nothing.
+	h = mailaddr.LenientASCII(h)
 	h = strings.TrimRight(h, ".")
 	if !validHost(h) || !isASCII(h) {
 		return ""

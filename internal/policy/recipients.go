@@ -1,12 +1,14 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/egressguard/egressguard/internal/lookalike"
+	"github.com/egressguard/egressguard/internal/mailaddr"
 	"github.com/egressguard/egressguard/internal/message"
 )
 
@@ -53,29 +55,33 @@ func parseEntries(entries []string, key string) (*StaticList, problems) {
 	var probs problems
 	for i, raw := range entries {
 		k := fmt.Sprintf("%s[%d]", key, i)
-		e := strings.TrimSpace(raw)
-		switch {
-		case strings.Contains(e, "@"):
-			addr, _, ok := normalizeAddr(e)
-			if !ok || strings.HasPrefix(e, "@") {
+		// One parser for every allowlist entry, in the configuration and
+		// at run time.
+		e, err := mailaddr.ParseEntry(raw)
+		if errors.Is(err, mailaddr.ErrPublicSuffix) {
+			probs.add(k, fmt.Sprintf("%q is a public suffix shared by unrelated organisations", e.Value),
+				"name the organisation's own domain, e.g. \"example.co.jp\"")
+			continue
+		}
+		switch e.Kind {
+		case mailaddr.EntryAddress:
+			if err != nil {
 				probs.add(k, fmt.Sprintf("%q is not an address", raw), "\"user@example.com\" for one address, \"example.com\" or \".example.com\" for domains")
 				continue
 			}
-			l.addrs[addr] = raw
-		case strings.HasPrefix(e, "*.") || strings.HasPrefix(e, "."):
-			d, ok := normalizeDomain(strings.TrimPrefix(strings.TrimPrefix(e, "*"), "."))
-			if !ok {
+			l.addrs[e.Value] = raw
+		case mailaddr.EntrySubdomains:
+			if err != nil {
 				probs.add(k, fmt.Sprintf("%q is not a domain pattern", raw), "\".example.com\" or \"*.example.com\" for a domain and its subdomains")
 				continue
 			}
-			l.trees[d] = raw
+			l.trees[e.Value] = raw
 		default:
-			d, ok := normalizeDomain(e)
-			if !ok {
+			if err != nil {
 				probs.add(k, fmt.Sprintf("%q is not a domain or address", raw), "\"example.com\", \".example.com\" (with subdomains) or \"user@example.com\"")
 				continue
 			}
-			l.domains[d] = raw
+			l.domains[e.Value] = raw
 		}
 	}
 	return l, probs
@@ -242,6 +248,9 @@ func (l *StaticList) LookalikeIndexes() []*lookalike.Index {
 // NormalizeAddr is the engine's address normaliser for the packages that
 // keep records the engine reads (the correspondents record): addr
 // lower-cased with its domain in A-label form, angle brackets and
-// surrounding space removed, and the domain. ok is false when addr has no
+// surrounding space removed, and the domain. It keeps a subaddress
+// ("user+tag@…" is its own address, as mail servers route it); the form
+// without it, which tells whose mailbox a message is from, is
+// account.NormalizeMailbox. ok is false when addr has no
 // local part or no valid domain.
 func NormalizeAddr(addr string) (norm, domain string, ok bool) { return normalizeAddr(addr) }

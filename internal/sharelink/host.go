@@ -3,16 +3,7 @@ package sharelink
 import (
 	"strings"
 
-	"golang.org/x/net/idna"
-)
-
-// idnaProfile maps Unicode host names to A-labels the way a browser's
-// address bar does (UTS #46 non-transitional), but accepts the underscores
-// and other characters real-world hosts carry. It holds no state.
-var idnaProfile = idna.New(
-	idna.MapForLookup(),
-	idna.Transitional(false),
-	idna.StrictDomainName(false),
+	"github.com/egressguard/egressguard/internal/mailaddr"
 )
 
 // asciiHost returns h lower-cased, without a trailing dot, with Unicode
@@ -33,9 +24,18 @@ func asciiHost(h string) (string, bool) {
 		h = normalizeHost(h)
 		return h, !strings.ContainsAny(h, " /\\?#@")
 	}
-	a, err := idnaProfile.ToASCII(h)
-	if err != nil || len(a) > 254 {
+	// The one IDNA profile, with the message package's stable form for
+	// the names it rejects (underscores and other characters real-world
+	// hosts carry), so that a catalogue host and a link's host convert
+	// alike.
+	a := mailaddr.LenientASCII(h)
+	if len(a) > 254 || strings.ContainsAny(a, " /\\?#@") {
 		return "", false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] >= 0x80 {
+			return "", false
+		}
 	}
 	return normalizeHost(a), true
 }

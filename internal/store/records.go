@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/egressguard/egressguard/internal/mailaddr"
 )
 
 // Decision is one person's (or the system's) action on a held message.
@@ -63,11 +65,11 @@ type AllowEntry struct {
 	Source   string    // "store" or "config"
 }
 
-// Kinds of allowlist entry.
+// Kinds of allowlist entry (as package mailaddr parses them).
 const (
-	AllowAddress    = "address"
-	AllowDomain     = "domain"
-	AllowSubdomains = "subdomains"
+	AllowAddress    = mailaddr.EntryAddress
+	AllowDomain     = mailaddr.EntryDomain
+	AllowSubdomains = mailaddr.EntrySubdomains
 )
 
 // Session is a console login. ID is the SHA-256 (hex) of the cookie value,
