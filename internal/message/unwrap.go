@@ -129,72 +129,90 @@ func (u parsedURL) rest() string {
 
 var defaultPort = map[string]string{"http": "80", "https": "443", "ftp": "21"}
 
-// parseURL parses an absolute http, https or ftp URL, a protocol-relative
-// one, or a schemeless "www." or public-suffix host with optional path.
-// User info is dropped: it is not where the link goes.
-func parseURL(s string) (parsedURL, bool) {
-	var u parsedURL
+// URL is a URL split leniently, the way a browser splits an http(s) URL,
+// without failing (see SplitURL). It is the one URL parser for links: the
+// message package finds and unwraps links with it, and the share-link
+// catalogue matches on its pieces.
+type URL struct {
+	Scheme   string // lower-case; "" when the URL had none
+	Host     string // NormalizeHost's form; "" when there is no usable host
+	Port     string // as written, without ":"; "" when absent
+	Path     string // as written with "\" as "/"; "/" when empty
+	Query    string // raw, without "?"
+	Fragment string // raw, without "#"
+
+	HasQuery, HasFragment bool
+}
+
+// SplitURL splits s into its pieces without failing:
+//
+//   - spaces, quotes and angle brackets around it are trimmed, and tabs
+//     and line breaks inside it removed;
+//   - "http:", "https:" and "ftp:" are schemes with or without slashes
+//     after them ("https:\\host" too), any other scheme only when "//"
+//     follows; a URL without a scheme may start with "//" or with its host;
+//   - user info is dropped (it is not where the link goes), and the port
+//     is split off;
+//   - backslashes count as slashes.
+//
+// Anything it cannot make sense of ends up in the path, where it simply
+// fails to match.
+func SplitURL(s string) URL {
+	u, _, _ := splitURL(s, true)
+	return URL{Scheme: u.scheme, Host: u.host, Port: u.port, Path: u.path, Query: u.query, Fragment: u.fragment,
+		HasQuery: u.hasQuery, HasFragment: u.hasFrag}
+}
+
+// How a URL string begins.
+const (
+	withScheme    = iota // "https:", "ftp:", "other://"
+	protoRelative        // "//host"
+	schemeless           // "host/path"
+)
+
+// splitURL is SplitURL, with the authority as written (without "//") and
+// how the URL began. Without otherSchemes, only http, https and ftp are
+// schemes, and "other://…" begins with its host, as links are found.
+func splitURL(s string, otherSchemes bool) (u parsedURL, auth string, begin int) {
 	s = strings.Trim(s, " \t\r\n\f\v<>\"'")
 	if strings.ContainsAny(s, "\t\r\n") {
 		s = strings.NewReplacer("\t", "", "\r", "", "\n", "").Replace(s)
 	}
-	rest := ""
-	if i := strings.IndexByte(s, ':'); i > 0 && i <= 5 && isScheme(s[:i]) {
-		u.scheme = strings.ToLower(s[:i])
-		rest = strings.TrimLeft(s[i+1:], `/\`)
-	} else if strings.HasPrefix(s, "//") {
-		u.scheme = "https"
-		rest = s[2:]
-	} else {
-		h := s
-		if i := strings.IndexAny(h, `/?#\`); i >= 0 {
-			h = h[:i]
+	rest := s
+	begin = schemeless
+	if i := strings.IndexByte(s, ':'); i > 0 && schemeSyntax(s[:i]) {
+		switch sch := strings.ToLower(s[:i]); {
+		case isScheme(sch):
+			u.scheme, rest, begin = sch, strings.TrimLeft(s[i+1:], `/\`), withScheme
+		case otherSchemes && strings.HasPrefix(s[i+1:], "//"):
+			u.scheme, rest, begin = sch, s[i+3:], withScheme
 		}
-		if at := strings.LastIndexByte(h, '@'); at >= 0 {
-			return u, false // an e-mail address, not a link
-		}
-		hp := h
-		if i := strings.LastIndexByte(hp, ':'); i >= 0 {
-			hp = hp[:i]
-		}
-		if !hasPrefixFold(hp, "www.") && !publicHost(hp) {
-			return u, false
-		}
-		u.scheme = "http"
-		rest = s
+	}
+	if begin == schemeless && strings.HasPrefix(s, "//") {
+		rest, begin = s[2:], protoRelative
 	}
 	end := strings.IndexAny(rest, `/?#\`)
 	if end < 0 {
 		end = len(rest)
 	}
-	auth := rest[:end]
+	auth = rest[:end]
 	rest = rest[end:]
-	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
-		auth = auth[i+1:]
+	a := auth
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		a = a[i+1:]
 	}
-	hostport := auth
-	if strings.HasPrefix(auth, "[") {
-		if i := strings.IndexByte(auth, ']'); i >= 0 {
-			hostport = auth[:i+1]
-			if p, ok := strings.CutPrefix(auth[i+1:], ":"); ok {
+	hostport := a
+	if strings.HasPrefix(a, "[") {
+		if i := strings.IndexByte(a, ']'); i >= 0 {
+			hostport = a[:i+1]
+			if p, ok := strings.CutPrefix(a[i+1:], ":"); ok {
 				u.port = p
 			}
 		}
-	} else if i := strings.LastIndexByte(auth, ':'); i >= 0 {
-		hostport, u.port = auth[:i], auth[i+1:]
-	}
-	if u.port == defaultPort[u.scheme] {
-		u.port = ""
-	}
-	for i := 0; i < len(u.port); i++ {
-		if u.port[i] < '0' || u.port[i] > '9' {
-			return u, false
-		}
+	} else if i := strings.LastIndexByte(a, ':'); i >= 0 {
+		hostport, u.port = a[:i], a[i+1:]
 	}
 	u.host = NormalizeHost(hostport)
-	if u.host == "" {
-		return u, false
-	}
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
 		u.fragment, u.hasFrag = rest[i+1:], true
 		rest = rest[:i]
@@ -207,15 +225,63 @@ func parseURL(s string) (parsedURL, bool) {
 	if u.path == "" {
 		u.path = "/"
 	}
-	return u, true
+	return u, auth, begin
 }
 
+// parseURL parses an absolute http, https or ftp URL, a protocol-relative
+// one, or a schemeless "www." or public-suffix host with optional path.
+// User info is dropped: it is not where the link goes.
+func parseURL(s string) (parsedURL, bool) {
+	u, auth, begin := splitURL(s, false)
+	switch begin {
+	case protoRelative:
+		u.scheme = "https"
+	case schemeless:
+		if strings.IndexByte(auth, '@') >= 0 {
+			return u, false // an e-mail address, not a link
+		}
+		hp := auth
+		if i := strings.LastIndexByte(hp, ':'); i >= 0 {
+			hp = hp[:i]
+		}
+		if !hasPrefixFold(hp, "www.") && !publicHost(hp) {
+			return u, false
+		}
+		u.scheme = "http"
+	}
+	if u.port == defaultPort[u.scheme] {
+		u.port = ""
+	}
+	for i := 0; i < len(u.port); i++ {
+		if u.port[i] < '0' || u.port[i] > '9' {
+			return u, false
+		}
+	}
+	return u, u.host != ""
+}
+
+// isScheme reports whether s is a scheme links are followed for.
 func isScheme(s string) bool {
 	switch strings.ToLower(s) {
 	case "http", "https", "ftp":
 		return true
 	}
 	return false
+}
+
+// schemeSyntax reports whether s is a scheme name (RFC 3986: a letter,
+// then letters, digits, "+", "-" or ".").
+func schemeSyntax(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Unwrap removes known redirectors around rawURL and returns the URL the

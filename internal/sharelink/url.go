@@ -3,15 +3,18 @@ package sharelink
 import (
 	"path"
 	"strings"
+
+	"github.com/egressguard/egressguard/internal/message"
 )
 
 // target is a URL split into the pieces the catalogue matches on. It is
-// built by splitURL, which is deliberately more lenient than net/url: a
-// browser opens "https://www.dropbox.com/s/abc%zz" or a path written with
-// backslashes, so the catalogue must not lose such a link just because
-// url.Parse would reject it.
+// built by splitURL from message.SplitURL, the one lenient URL parser,
+// which is deliberately more lenient than net/url: a browser opens
+// "https://www.dropbox.com/s/abc%zz" or a path written with backslashes,
+// so the catalogue must not lose such a link just because url.Parse would
+// reject it.
 type target struct {
-	host     string   // lower-case, without userinfo, port or trailing dot
+	host     string   // message.NormalizeHost's form: lower-case A-labels, without userinfo, port or trailing dot
 	path     string   // percent-decoded, "/" when empty, dot segments and "//" removed
 	fragment string   // percent-decoded, without "#"
 	params   []string // query parameter names, percent-decoded and lower-cased
@@ -20,59 +23,15 @@ type target struct {
 // splitURL splits s without failing. Anything it cannot make sense of ends
 // up in the path, where it simply fails to match.
 func splitURL(s string) target {
-	var t target
-	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
-		s = s[i+3:]
-	} else if strings.HasPrefix(s, "//") {
-		s = s[2:]
+	u := message.SplitURL(s)
+	t := target{host: u.Host, path: cleanPath(unescape(u.Path, false))}
+	if u.HasFragment {
+		t.fragment = unescape(u.Fragment, false)
 	}
-	// Browsers treat "\" like "/" in http(s) URLs.
-	end := strings.IndexAny(s, "/?#\\")
-	if end < 0 {
-		end = len(s)
+	if u.HasQuery {
+		t.params = paramNames(u.Query)
 	}
-	t.host = hostOnly(s[:end])
-	rest := s[end:]
-	if i := strings.IndexByte(rest, '#'); i >= 0 {
-		t.fragment = unescape(rest[i+1:], false)
-		rest = rest[:i]
-	}
-	if i := strings.IndexByte(rest, '?'); i >= 0 {
-		t.params = paramNames(rest[i+1:])
-		rest = rest[:i]
-	}
-	t.path = cleanPath(unescape(strings.ReplaceAll(rest, "\\", "/"), false))
 	return t
-}
-
-func isScheme(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
-		default:
-			return false
-		}
-	}
-	return s != ""
-}
-
-// hostOnly strips userinfo and port from an authority and lower-cases it.
-func hostOnly(a string) string {
-	if i := strings.LastIndexByte(a, '@'); i >= 0 {
-		a = a[i+1:]
-	}
-	if strings.HasPrefix(a, "[") {
-		if i := strings.IndexByte(a, ']'); i > 0 {
-			return strings.ToLower(a[1:i])
-		}
-		return strings.ToLower(a)
-	}
-	if i := strings.LastIndexByte(a, ':'); i >= 0 {
-		a = a[:i]
-	}
-	return normalizeHost(a)
 }
 
 // normalizeHost lower-cases ASCII and drops one trailing dot. Hosts given
