@@ -18,7 +18,8 @@ import (
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/egressguard/egressguard/internal/textnorm"
 )
 
 // profile is the one IDNA profile: UTS #46 for lookup, non-transitional
@@ -50,7 +51,7 @@ func LenientASCII(host string) string {
 	if a, err := ToASCII(host); err == nil {
 		return a
 	}
-	h := strings.ToLower(norm.NFKC.String(host))
+	h := textnorm.Normalize(host).Lower
 	if a, err := idna.Punycode.ToASCII(h); err == nil {
 		return a
 	}

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/egressguard/egressguard/internal/textnorm"
 )
 
 // Kind is a kind of identifier.
@@ -295,8 +295,9 @@ func cut(c string) int {
 // dashes folds the hyphen look-alikes Japanese text uses into '-'.
 var dashes = strings.NewReplacer("‐", "-", "‑", "-", "‒", "-", "–", "-", "—", "-", "―", "-", "−", "-", "ｰ", "-", "－", "-")
 
-// normalize applies NFKC (full-width digits and letters become ASCII) and
-// folds dashes; the long vowel mark ー is kept inside kana words.
+// normalize applies NFKC (full-width digits and letters become ASCII;
+// package textnorm, whose form the policy's rules match too) and folds
+// dashes; the long vowel mark ー is kept inside kana words.
 func normalize(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -308,9 +309,7 @@ func normalize(s string) string {
 	if ascii {
 		return strings.TrimSpace(s)
 	}
-	if needsNFKC(s) {
-		s = norm.NFKC.String(s)
-	}
+	s = textnorm.NFKC(s)
 	s = strings.TrimSpace(s)
 	if hasDash(s) {
 		s = dashes.Replace(s)
@@ -350,28 +349,6 @@ func hasDash(s string) bool {
 	return false
 }
 
-// needsNFKC reports whether s has characters NFKC changes in the text
-// this package reads: full- and half-width forms, the ideographic space,
-// compatibility ideographs, enclosed and squared characters (①, ㈱, ㍻),
-// and spaces and punctuation of the General Punctuation block. Hiragana,
-// katakana and kanji are left as they are, so most Japanese text needs no
-// normalisation.
-func needsNFKC(s string) bool {
-	for _, r := range s {
-		switch {
-		case r < 0x2000:
-			if r == 0xA0 || r >= 0x300 && r < 0x370 {
-				return true
-			}
-		case r < 0x2070, r >= 0x2100 && r < 0x2200, r >= 0x2460 && r < 0x2500,
-			r == 0x3000, r >= 0x3099 && r <= 0x309C, r >= 0x3200 && r < 0x3400,
-			r >= 0xF900 && r < 0xFB00, r >= 0xFE30 && r < 0xFFF0:
-			return true
-		}
-	}
-	return false
-}
-
 var urlRe = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+`)
 
 // rowContext says which context words the row holds, each looked up the
@@ -402,7 +379,7 @@ var otherNumberContext = []string{"伝票", "追跡", "問い合わせ番号", "
 func (c *rowContext) is(k int) bool {
 	if !c.done[k] {
 		if c.lower == "" {
-			c.lower = strings.ToLower(c.line)
+			c.lower = textnorm.Lower(c.line)
 		}
 		c.done[k], c.has[k] = true, hasAny(c.lower, contextWords[k])
 	}

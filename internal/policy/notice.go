@@ -104,7 +104,7 @@ var adverbs = map[string]bool{
 const maxAnchors = 64
 
 // detectNotice returns the share-invitation phrase found in text (already
-// in normText.lower form), or "".
+// in textnorm.Text.Lower form), or "".
 func detectNotice(text string) string {
 	// Anchors not in text: a later anchor containing one of them is not
 	// there either, and the text is not searched for it again (several

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/egressguard/egressguard/internal/textnorm"
 )
 
 // Share-invitation wording: provider notice phrasings must match; what
@@ -90,12 +90,12 @@ func TestNoticeDetection(t *testing.T) {
 		``,
 	}
 	for _, s := range positives {
-		if p := detectNotice(normalize(s).lower); p == "" {
+		if p := detectNotice(textnorm.Normalize(s).Lower); p == "" {
 			t.Errorf("not detected: %q", s)
 		}
 	}
 	for _, s := range negatives {
-		if p := detectNotice(normalize(s).lower); p != "" {
+		if p := detectNotice(textnorm.Normalize(s).Lower); p != "" {
 			t.Errorf("false positive %q in %q", p, s)
 		}
 	}
@@ -105,84 +105,21 @@ func TestNoticeBoundedWork(t *testing.T) {
 	t.Parallel()
 	// Many anchors without a match: bounded by maxAnchors per pattern.
 	text := strings.Repeat("shared with you invited you to 共有しました 招待 ", 20000)
-	if p := detectNotice(normalize(text).lower); p != "" {
+	if p := detectNotice(textnorm.Normalize(text).Lower); p != "" {
 		t.Errorf("false positive %q", p)
 	}
 	// A match after many anchors is still found in the first windows'
 	// reach only; far beyond maxAnchors it is not searched.
 	far := strings.Repeat("the shared drive. ", 10) + "Taro shared a folder with you"
-	if p := detectNotice(normalize(far).lower); p == "" {
+	if p := detectNotice(textnorm.Normalize(far).Lower); p == "" {
 		t.Error("match after a few anchors not found")
 	}
 }
 
 func BenchmarkNoticeNoMatch(b *testing.B) {
-	text := normalize(strings.Repeat("お世話になっております。先日の会議資料を共有フォルダに保存しました。ご確認ください。 ", 30)).lower
+	text := textnorm.Normalize(strings.Repeat("お世話になっております。先日の会議資料を共有フォルダに保存しました。ご確認ください。 ", 30)).Lower
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
 		detectNotice(text)
-	}
-}
-
-// The fast path must agree with the norm package and strings.ToLower on
-// every text it accepts.
-func TestNormalizeFastPath(t *testing.T) {
-	t.Parallel()
-	pieces := []string{"a", "Z", " ", "。", "、", "「", "」", "が", "か", "\u3099", "ｶ", "ﾞ", "Ａ", "ｚ", "！", "（", "）", "\u3000",
-		"漢", "字", "ー", "・", "※", "…", "①", "㈱", "é", "e\u0301", "한", "\u1100\u1161", "ﬁ", "™", "\U0001D400", "〜", "〒", "〶", "\uFFE5", "Ω", "Ä", "ß", "İ", "\xff", "\xed\xa0\x80", "\xe0\x80\xaf"}
-	accepted := 0
-	for i := 0; i < 20000; i++ {
-		var b strings.Builder
-		for j := 0; j < 1+i%7; j++ {
-			b.WriteString(pieces[(i*7+j*13+j*j)%len(pieces)])
-		}
-		s := b.String()
-		want := norm.NFKC.String(s)
-		if mapped, _, ok := scanText(s); ok {
-			got := s
-			if mapped {
-				got = mapWidth(s)
-			}
-			accepted++
-			if got != want {
-				t.Fatalf("fast path NFKC(%q) = %q, want %q", s, got, want)
-			}
-		}
-		if got := normalize(s); got.nfkc != want || got.lower != strings.ToLower(want) {
-			t.Fatalf("normalize(%q) = %+v, want %q", s, got, want)
-		}
-	}
-	if accepted < 1000 {
-		t.Errorf("fast path taken only %d times", accepted)
-	}
-	if _, _, ok := scanText("お世話になっております。（株）サンプル　ＴＥＬ：03-1234-5678 ※詳細は別途"); !ok {
-		t.Error("typical Japanese business text not on the fast path")
-	}
-}
-
-func BenchmarkNormalize(b *testing.B) {
-	text := strings.Repeat("お世話になっております。（株）サンプルの山田です。ＴＥＬ：03-1234-5678 ※詳細は別途ご連絡いたします。\n", 20)
-	runeTables() // build the tables outside the measurement
-	b.Run("fast", func(b *testing.B) {
-		b.SetBytes(int64(len(text)))
-		for b.Loop() {
-			normalize(text)
-		}
-	})
-	b.Run("norm", func(b *testing.B) {
-		b.SetBytes(int64(len(text)))
-		for b.Loop() {
-			n := norm.NFKC.String(text)
-			_ = strings.ToLower(n)
-		}
-	})
-}
-
-func TestLower(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"", "abc", "ABC", "Hello 世界", "ÉCOLE", "İstanbul", "ＡＢＣ", "ｱｲｳ", "ΣΑΣ", "ДОК", "日本語のテキスト", "Mixed 日本 Text ÄÖÜ", "\xff\xfeA"} {
-		if got, want := lower(s), strings.ToLower(s); got != want {
-			t.Errorf("lower(%q) = %q, want %q", s, got, want)
-		}
 	}
 }

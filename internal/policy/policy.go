@@ -67,6 +67,7 @@ import (
 	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/sharelink"
+	"github.com/egressguard/egressguard/internal/textnorm"
 	"github.com/egressguard/egressguard/internal/verdict"
 )
 
@@ -274,7 +275,7 @@ type destination struct {
 // attachmentView is an attachment with its name prepared for matching.
 type attachmentView struct {
 	a         *message.Attachment
-	name      normText
+	name      textnorm.Text
 	lowerName string // plain lower-case, for extensions
 	lowerType string
 }
@@ -301,9 +302,9 @@ type eval struct {
 	hdrExternal           int
 	hdrAddrs              []string // the first external To/Cc addresses, for evidence
 	hdrDone               bool
-	subj                  normText
+	subj                  textnorm.Text
 	subjDone              bool
-	bodyTexts             []normText
+	bodyTexts             []textnorm.Text
 	bodyDone              bool
 	noticePhrase          string
 	noticeDone            bool
@@ -587,16 +588,16 @@ func (ev *eval) headerExternal() int {
 	return ev.hdrExternal
 }
 
-func (ev *eval) subject() normText {
+func (ev *eval) subject() textnorm.Text {
 	if !ev.subjDone {
-		ev.subj = normalize(ev.f.Subject)
+		ev.subj = textnorm.Normalize(ev.f.Subject)
 		ev.subjDone = true
 	}
 	return ev.subj
 }
 
 // body returns the normalised text of the parts that are not attachments.
-func (ev *eval) body() []normText {
+func (ev *eval) body() []textnorm.Text {
 	if ev.bodyDone {
 		return ev.bodyTexts
 	}
@@ -606,7 +607,7 @@ func (ev *eval) body() []normText {
 		if p.Text == "" || p.Disposition == "attachment" || p.Filename != "" {
 			continue
 		}
-		ev.bodyTexts = append(ev.bodyTexts, normalize(p.Text))
+		ev.bodyTexts = append(ev.bodyTexts, textnorm.Normalize(p.Text))
 	}
 	return ev.bodyTexts
 }
@@ -617,12 +618,12 @@ func (ev *eval) notice() string {
 		return ev.noticePhrase
 	}
 	ev.noticeDone = true
-	if p := detectNotice(ev.subject().lower); p != "" {
+	if p := detectNotice(ev.subject().Lower); p != "" {
 		ev.noticePhrase = p
 		return p
 	}
 	for _, t := range ev.body() {
-		if p := detectNotice(t.lower); p != "" {
+		if p := detectNotice(t.Lower); p != "" {
 			ev.noticePhrase = p
 			return p
 		}
@@ -640,7 +641,7 @@ func (ev *eval) attachments() []attachmentView {
 		a := &ev.f.Attachments[i]
 		ev.atts[i] = attachmentView{
 			a:         a,
-			name:      normalize(a.Filename),
+			name:      textnorm.Normalize(a.Filename),
 			lowerName: strings.ToLower(a.Filename),
 			lowerType: strings.ToLower(a.ContentType),
 		}

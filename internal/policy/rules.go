@@ -647,10 +647,10 @@ func compileAttachmentCond(spec RuleSpec, key string, probs *problems, r *rule) 
 		tests = append(tests, func(a *attachmentView) bool { return a.a.Encrypted == want })
 	}
 	if res := compileRegexps(spec.FilenameRegex, key+".filename_regex", probs); len(res) > 0 {
-		tests = append(tests, func(a *attachmentView) bool { return anyRegexp(res, a.name.nfkc) })
+		tests = append(tests, func(a *attachmentView) bool { return anyRegexp(res, a.name.NFKC) })
 	}
 	if kws := compileKeywords(spec.FilenameKeywords, key+".filename_keywords", probs); len(kws) > 0 {
-		tests = append(tests, func(a *attachmentView) bool { return anyKeyword(kws, a.name.lower) != "" })
+		tests = append(tests, func(a *attachmentView) bool { return anyKeyword(kws, a.name.Lower) != "" })
 	}
 	if len(tests) == 0 {
 		return
@@ -686,20 +686,20 @@ func compileAttachmentCond(spec RuleSpec, key string, probs *problems, r *rule) 
 func compileTextConds(spec RuleSpec, key string, probs *problems, r *rule) {
 	if res := compileRegexps(spec.SubjectRegex, key+".subject_regex", probs); len(res) > 0 {
 		r.conds = append(r.conds, cond{costSubject,
-			func(ev *eval) bool { return anyRegexp(res, ev.subject().nfkc) },
+			func(ev *eval) bool { return anyRegexp(res, ev.subject().NFKC) },
 			func(ev *eval) string { return fmt.Sprintf("subject %q matches", excerpt(ev.f.Subject, 120)) }})
 	}
 	if kws := compileKeywords(spec.SubjectKeywords, key+".subject_keywords", probs); len(kws) > 0 {
 		r.conds = append(r.conds, cond{costSubject,
-			func(ev *eval) bool { return anyKeyword(kws, ev.subject().lower) != "" },
-			func(ev *eval) string { return fmt.Sprintf("subject contains %q", anyKeyword(kws, ev.subject().lower)) }})
+			func(ev *eval) bool { return anyKeyword(kws, ev.subject().Lower) != "" },
+			func(ev *eval) string { return fmt.Sprintf("subject contains %q", anyKeyword(kws, ev.subject().Lower)) }})
 	}
 	if res := compileRegexps(spec.BodyRegex, key+".body_regex", probs); len(res) > 0 {
 		find := func(ev *eval) (string, bool) {
 			for _, t := range ev.body() {
 				for _, re := range res {
-					if loc := re.FindStringIndex(t.nfkc); loc != nil {
-						return t.nfkc[loc[0]:loc[1]], true
+					if loc := re.FindStringIndex(t.NFKC); loc != nil {
+						return t.NFKC[loc[0]:loc[1]], true
 					}
 				}
 			}
@@ -712,7 +712,7 @@ func compileTextConds(spec RuleSpec, key string, probs *problems, r *rule) {
 	if kws := compileKeywords(spec.BodyKeywords, key+".body_keywords", probs); len(kws) > 0 {
 		find := func(ev *eval) string {
 			for _, t := range ev.body() {
-				if k := anyKeyword(kws, t.lower); k != "" {
+				if k := anyKeyword(kws, t.Lower); k != "" {
 					return k
 				}
 			}
