@@ -41,7 +41,7 @@ type Action string
 //   - bcc: move the external addresses visible in To/Cc out of the header
 //     (they stay envelope recipients, so they still get the message, now
 //     as Bcc) and deliver; the one action that changes the bytes;
-//   - delay: wait for the rule's delay (RuleSpec.Delay), then deliver by
+//   - delay: wait for the rule's delay (policy.RuleSpec.Delay), then deliver by
 //     itself unless the sender cancels it or sends it at once;
 //   - confirm: wait for the sender to confirm; unconfirmed mail expires
 //     unsent;
