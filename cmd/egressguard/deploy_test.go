@@ -495,7 +495,7 @@ func TestCIRunsREADMECommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?m)^(\\./scripts/test-deps\\.sh && go test .*)$").FindSubmatch(readme)
+	m := regexp.MustCompile(`(?m)^(\./scripts/test-deps\.sh && go test .*)$`).FindSubmatch(readme)
 	if m == nil {
 		t.Fatal("README has no test command")
 	}

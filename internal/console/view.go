@@ -123,8 +123,7 @@ func (v *verdict) rcptAction(addr string) string {
 func (v *verdict) causes() []APIReason {
 	out := make([]APIReason, 0, len(v.Reasons))
 	for _, r := range v.Reasons {
-		out = append(out, APIReason{Rule: r.Rule, Detail: r.Detail, DetailJA: r.DetailJA, DetailEN: r.DetailEN,
-			Matched: r.Matched, Action: r.Action, Monitor: r.Monitor})
+		out = append(out, APIReason(r))
 	}
 	slices.SortStableFunc(out, func(a, b APIReason) int {
 		if a.Monitor != b.Monitor {

@@ -616,15 +616,18 @@ func TestTwoInstancesNeverDeliverTwice(t *testing.T) {
 	}
 	a, b := e.config(), e.config()
 	a.Instance, b.Instance = "inst-a", "inst-b"
-	qa, _ := e.start(a)
-	qb, _ := e.start(b)
+	qa, stopA := e.start(a)
+	qb, stopB := e.start(b)
 	for i := 0; i < 10; i++ {
 		qa.Kick()
 		qb.Kick()
 	}
-	msgs := e.up.WaitFor(n, 30*time.Second)
-	time.Sleep(200 * time.Millisecond)
-	msgs = e.up.Messages()
+	e.up.WaitFor(n, 30*time.Second)
+	// Stopped, neither queue can deliver anything more: a duplicate would
+	// have reached upstream by now.
+	stopA()
+	stopB()
+	msgs := e.up.Messages()
 	seen := map[string]int{}
 	for _, m := range msgs {
 		id := messageID(m.Data)

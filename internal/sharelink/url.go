@@ -23,8 +23,8 @@ func splitURL(s string) target {
 	var t target
 	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
 		s = s[i+3:]
-	} else if strings.HasPrefix(s, "//") {
-		s = s[2:]
+	} else {
+		s = strings.TrimPrefix(s, "//")
 	}
 	// Browsers treat "\" like "/" in http(s) URLs.
 	end := strings.IndexAny(s, "/?#\\")
