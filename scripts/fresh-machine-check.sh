@@ -8,7 +8,7 @@
 #      `go mod download` (packages and modules; nothing is started);
 #   2. in a network namespace of its own, with only loopback, README's
 #      command verbatim, with CI=true so that no test may skip:
-#        ./scripts/test-deps.sh && go test -race ./...
+#        ./scripts/test-deps.sh && go test -race -shuffle=on ./...
 #      (its own namespace, so that a PostgreSQL or anything else on the
 #      host's loopback cannot stand in for what the fresh machine lacks).
 #
@@ -119,12 +119,12 @@ say "phase 1 (network): packages and modules"
 chroot "$root" "${env[@]}" bash -c 'cd /src && ./scripts/test-deps.sh --install-only && go mod download' ||
   die "installing packages or modules failed"
 
-say "phase 2 (loopback only): ./scripts/test-deps.sh && go test -race ./..."
+say "phase 2 (loopback only): ./scripts/test-deps.sh && go test -race -shuffle=on ./..."
 start=$(date +%s)
 set +e
 unshare --net bash -c '
   ip link set lo up || exit 1
-  exec chroot "$0" "${@}" bash -c "cd /src && ./scripts/test-deps.sh && go test -race ./..."
+  exec chroot "$0" "${@}" bash -c "cd /src && ./scripts/test-deps.sh && go test -race -shuffle=on ./..."
 ' "$root" "${env[@]}" CI=true 2>&1 | tee "/var/tmp/egressguard-fresh-$(date +%Y%m%d-%H%M%S).log"
 rc=${PIPESTATUS[0]}
 set -e

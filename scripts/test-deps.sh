@@ -13,7 +13,7 @@
 # what does not. Run it as root (without root it only checks, and stops
 # if something must be installed or started); running it again changes
 # nothing.
-# Afterwards `go test -race ./...` finds PostgreSQL at
+# Afterwards `go test -race -shuffle=on ./...` finds PostgreSQL at
 # $EGRESSGUARD_TEST_POSTGRES or at the default below.
 #
 # --install-only installs the packages and stops: no PostgreSQL is started

@@ -201,7 +201,7 @@ func TestCrashLosesNothing(t *testing.T) {
 			}
 		}(w)
 	}
-	time.Sleep(400 * time.Millisecond)
+	waitAccepted(t, &mu, accepted, 30+40)
 	g.cmd.Process.Signal(syscall.SIGKILL)
 	g.cmd.Wait()
 	wg.Wait()
@@ -237,5 +237,22 @@ func TestCrashLosesNothing(t *testing.T) {
 			t.Fatalf("%d of %d accepted messages never delivered", missing, len(accepted))
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitAccepted waits until accepted (guarded by mu) holds n messages: the
+// moment a kill lands in the middle of a stream.
+func waitAccepted(t *testing.T, mu *sync.Mutex, accepted map[string]bool, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		have := len(accepted)
+		mu.Unlock()
+		if have >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages accepted in 30 s, want %d before the kill", have, n)
+		}
 	}
 }

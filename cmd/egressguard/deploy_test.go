@@ -495,9 +495,14 @@ func TestCIRunsREADMECommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?m)^(\\./scripts/test-deps\\.sh && go test .*)$").FindSubmatch(readme)
+	m := regexp.MustCompile(`(?m)^(\./scripts/test-deps\.sh && go test .*)$`).FindSubmatch(readme)
 	if m == nil {
 		t.Fatal("README has no test command")
+	}
+	for _, flag := range []string{" -race ", " -shuffle=on "} {
+		if !strings.Contains(string(m[1]), flag) {
+			t.Errorf("README's test command %q lacks %s", m[1], flag)
+		}
 	}
 	ci, err := os.ReadFile("../../.ci/run")
 	if err != nil {

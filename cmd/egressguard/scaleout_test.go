@@ -205,7 +205,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 			}
 		}(w, addr)
 	}
-	time.Sleep(700 * time.Millisecond)
+	waitAccepted(t, &mu, accepted, 60)
 	ga.cmd.Process.Signal(syscall.SIGKILL)
 	ga.cmd.Wait()
 	wg.Wait()

@@ -286,7 +286,7 @@ func TestSplitDeliveryOff(t *testing.T) {
 	if _, err := a.Store.Message(context.Background(), id+"-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a part exists: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitSent(t, a.Store)
 	if n := len(messagesTo(up, "colleague@example.jp")); n != 0 {
 		t.Errorf("internal recipient got %d copies", n)
 	}
@@ -507,7 +507,7 @@ func TestSendNowCancelRace(t *testing.T) {
 		}
 		waitState(t, a.Store, id, store.Delivered)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitSent(t, a.Store)
 	ms, _ := a.Store.List(ctx, store.Filter{States: []store.State{store.Withdrawn}})
 	withdrawn := len(ms)
 	if got := len(messagesTo(up, "bob@partner.example.com")); got != 5-withdrawn {

@@ -168,7 +168,7 @@ func TestAllowlistInBrowser(t *testing.T) {
 	// The next share link to the partner is held again.
 	third := sendShare(t, a, "after-remove", rcpt)
 	waitState(t, a.Store, third, store.Held)
-	time.Sleep(200 * time.Millisecond)
+	waitSent(t, a.Store)
 	if got := messagesTo(up, rcpt); len(got) != 1 {
 		t.Errorf("smarthost got %d messages for %s, want only the one sent while allowed", len(got), rcpt)
 	}

@@ -151,6 +151,25 @@ func idFrom(t *testing.T, reply string) string {
 	return f[len(f)-1]
 }
 
+// waitSent waits until no message is queued or being sent: everything
+// that was to leave has reached the upstream, and whatever has not by
+// then never will without a further decision. Tests call it instead of
+// sleeping before they check that something was not delivered.
+func waitSent(t *testing.T, st store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ms, err := st.List(context.Background(), store.Filter{States: []store.State{store.Queued, store.Sending}})
+		if err == nil && len(ms) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still queued or being sent after 10 s: %d messages (err %v)", len(ms), err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func waitState(t *testing.T, st store.Store, id string, want store.State) *store.Message {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -240,7 +259,7 @@ func TestShareLinkHeldUnlessInternalOrAllowed(t *testing.T) {
 			delivered++
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitSent(t, a.Store)
 	n := 0
 	for _, m := range up.Messages() {
 		if m.From == "alice@example.jp" { // not the guard's notices
@@ -332,7 +351,7 @@ func TestStoreFailureNever250(t *testing.T) {
 	if got := up.WaitFor(2, 10*time.Second); len(got) != 2 {
 		t.Fatalf("upstream got %d, want only the messages that were stored", len(got))
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitSent(t, a.Store)
 	if n := len(up.Messages()); n != 2 {
 		t.Errorf("upstream got %d messages; refused ones must not be delivered", n)
 	}

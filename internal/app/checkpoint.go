@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,11 +21,15 @@ type checkpointer struct {
 	a    *App
 	key  ed25519.PrivateKey
 	file string // "" : none
+	// passes counts finished calls of checkpoint, so that a test can wait
+	// for the point where something would have been signed.
+	passes atomic.Int64
 }
 
 // checkpoint signs the current head, if anything was added since the last
 // checkpoint, and publishes it.
 func (c *checkpointer) checkpoint(ctx context.Context) {
+	defer c.passes.Add(1)
 	a := c.a
 	var cp *audit.Checkpoint
 	err := a.Store.Update(ctx, func(tx store.Tx) error {

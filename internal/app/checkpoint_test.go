@@ -86,8 +86,9 @@ checkpoint_interval = "50ms"
 	if d["seq"] != float64(cp.Seq) || d["hash"] != ev["hash"] || d["sig"] != ev["sig"] {
 		t.Errorf("log entry %v", d)
 	}
-	// Idle: several intervals pass, nothing new to sign.
-	time.Sleep(300 * time.Millisecond)
+	// Idle: three more passes of the checkpointer, nothing new to sign.
+	after := a.checkpoints.passes.Load() + 3
+	waitFor(t, "three checkpointer passes", func() bool { return a.checkpoints.passes.Load() >= after })
 	if n, _ := a.Store.Audit(context.Background(), store.AuditFilter{AfterSeq: cp.Seq + 1}); len(n) != 0 {
 		t.Errorf("%d entries added by an idle guard", len(n))
 	}

@@ -276,7 +276,7 @@ language = "en"
 	if n, err := audit.Verify(context.Background(), a.Store); err != nil || n == 0 {
 		t.Errorf("audit verify: %d %v", n, err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitSent(t, a.Store)
 	if n := len(messagesTo(up, "stranger@elsewhere.example")); n != 1 {
 		t.Errorf("stranger got %d messages, want only the approved one", n)
 	}

@@ -183,7 +183,7 @@ escalate_after = "1h"
 	if !strings.Contains(esc, w.escalateNotice) {
 		t.Errorf("escalation notice:\n%s", esc)
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitSent(t, a.Store)
 	if n := len(messagesTo(up, "backup@example.jp")); n != 2 {
 		t.Errorf("backup officer told %d times about 2 holds", n)
 	}

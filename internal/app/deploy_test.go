@@ -147,7 +147,7 @@ func TestBanner(t *testing.T) {
 	// but the missing smarthost.
 	dir := t.TempDir()
 	testenv.WriteCert(t, dir)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	_, err := config.Parse([]byte(fmt.Sprintf(`
 hostname = "guard.corp.test"
 data_dir = %q
 [smtp]
@@ -169,7 +169,7 @@ key_file = "body.keys"
 	if err == nil {
 		t.Fatal("key file missing but config accepted")
 	}
-	cfg, err = config.Parse([]byte(fmt.Sprintf(`
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 hostname = "guard.corp.test"
 data_dir = %q
 [smtp]

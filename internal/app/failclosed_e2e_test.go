@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/egressguard/egressguard/internal/fakesmtp"
 	"github.com/egressguard/egressguard/internal/store"
@@ -55,7 +54,7 @@ func TestFailClosedOverSMTP(t *testing.T) {
 		}
 		waitState(t, a.Store, idFrom(t, reply), c.want)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitSent(t, a.Store)
 	for _, m := range up.Messages() {
 		if m.From == "alice@example.jp" && !strings.Contains(string(m.Data), "Subject: few") {
 			t.Errorf("delivered upstream: %.200s", m.Data)

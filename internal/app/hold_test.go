@@ -199,7 +199,7 @@ addresses = ["otto@example.jp"]
 			return m.State == store.Delivered || m.State == store.Rejected
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitSent(t, a.Store)
 	if got := len(messagesTo(up, "stranger@elsewhere.example")); got != int(approved.Load()) {
 		t.Errorf("%d deliveries for %d approvals", got, approved.Load())
 	}
@@ -307,7 +307,7 @@ language = "en"
 	a.sendDigest(context.Background(), time.Hour)
 	a.sendDigest(context.Background(), time.Hour)
 	waitFor(t, "digest", func() bool { return len(messagesTo(up, "security@example.jp")) >= 1 })
-	time.Sleep(300 * time.Millisecond)
+	waitSent(t, a.Store)
 	ms := messagesTo(up, "security@example.jp")
 	if len(ms) != 1 {
 		t.Fatalf("%d digests, want 1 (and no per-hold notices)", len(ms))

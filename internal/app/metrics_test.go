@@ -201,7 +201,7 @@ admins = ["ciso@example.jp"]
 		!strings.Contains(body, "fast approvals 1") {
 		t.Errorf("figures digest:\n%s", body)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitSent(t, a.Store)
 	if n := len(messagesTo(up, "ciso@example.jp")); n != 1 {
 		t.Errorf("%d digests for one period", n)
 	}

@@ -109,7 +109,7 @@ func TestMailLoopRefused(t *testing.T) {
 		t.Fatalf("49 hops: %v", err)
 	}
 	waitState(t, a.Store, idFrom(t, reply), store.Delivered)
-	time.Sleep(50 * time.Millisecond)
+	waitSent(t, a.Store)
 	if n := len(up.Messages()); n != 1 {
 		t.Errorf("upstream got %d messages, want 1", n)
 	}

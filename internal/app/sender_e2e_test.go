@@ -5,7 +5,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -198,7 +197,7 @@ language = "en"
 	if n, err := audit.Verify(context.Background(), a.Store); err != nil || n == 0 {
 		t.Errorf("audit verify: %d %v", n, err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitSent(t, a.Store)
 	if n := len(messagesTo(up, "bob@partner.example.com")); n != 1 {
 		t.Errorf("partner got %d messages; the cancelled one must not leave", n)
 	}

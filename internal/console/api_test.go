@@ -181,6 +181,8 @@ func TestAPIErrors(t *testing.T) {
 		t.Errorf("alice's list %s", body)
 	}
 	resp, body = f.api("GET", "/api/held?sender=bob", olga, "")
+	wantStatus(t, resp, body, http.StatusOK)
+	l = APIList{}
 	json.Unmarshal([]byte(body), &l)
 	if len(l.Messages) != 1 || l.Messages[0].ID != bobs || l.Messages[0].Own {
 		t.Errorf("filtered list %s", body)

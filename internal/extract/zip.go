@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"io"
 	"path"
 	"strconv"
@@ -143,8 +142,6 @@ func isEncrypted(f *zip.File) bool {
 	}
 	return false
 }
-
-var errRatio = errors.New("compression ratio")
 
 // read decompresses one entry within the budget and the ratio bound.
 func (s *state) read(name string, f *zip.File) ([]byte, bool) {

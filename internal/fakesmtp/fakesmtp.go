@@ -96,7 +96,8 @@ type Server struct {
 	ln        net.Listener
 	served    chan struct{} // closed when Serve of the current srv returns
 	msgs      []Message
-	changed   chan struct{} // closed and replaced whenever msgs grows
+	bodies    int           // message bodies received in full, replied to or not
+	changed   chan struct{} // closed and replaced whenever msgs or bodies grows
 	conns     int
 	sessions  int // open sessions now
 	mailErr   func(from string) *smtp.SMTPError
@@ -224,11 +225,12 @@ func (s *Server) Messages() []Message {
 	return append([]Message(nil), s.msgs...)
 }
 
-// Reset forgets the recorded messages and the connection count.
+// Reset forgets the recorded messages and bodies and the connection count.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = nil
+	s.bodies = 0
 	s.conns = 0
 }
 
@@ -253,6 +255,29 @@ func (s *Server) WaitFor(n int, timeout time.Duration) []Message {
 		case <-deadline.C:
 			s.tb.Fatalf("fakesmtp: got %d messages within %v, want %d", have, timeout, n)
 			return nil
+		}
+	}
+}
+
+// WaitBodies waits until n message bodies have been received in full,
+// whether or not they were accepted yet: with SetDataDelay, the client is
+// then in the middle of DATA, waiting for the reply.
+func (s *Server) WaitBodies(n int, timeout time.Duration) {
+	s.tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		have, ch := s.bodies, s.changed
+		s.mu.Unlock()
+		if have >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			s.tb.Fatalf("fakesmtp: got %d message bodies within %v, want %d", have, timeout, n)
+			return
 		}
 	}
 }
@@ -442,6 +467,9 @@ func (ss *session) Data(r io.Reader) error {
 
 	ss.s.mu.Lock()
 	delay, df, stopped := ss.s.dataDelay, ss.s.dataErr, ss.s.stopped
+	ss.s.bodies++
+	close(ss.s.changed)
+	ss.s.changed = make(chan struct{})
 	ss.s.mu.Unlock()
 	if delay > 0 {
 		t := time.NewTimer(delay)

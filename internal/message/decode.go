@@ -263,17 +263,6 @@ func guessText(b []byte) string {
 	return extract.Decode(b)
 }
 
-// decodeWith decodes b and reports whether that went without replacement
-// characters.
-func decodeWith(enc encoding.Encoding, b []byte) (string, bool) {
-	out, err := enc.NewDecoder().Bytes(b)
-	if err != nil {
-		return "", false
-	}
-	s := string(out)
-	return s, !strings.ContainsRune(s, utf8.RuneError) && utf8.ValidString(s)
-}
-
 // unflow joins format=flowed (RFC 3676) soft line breaks so that a URL
 // wrapped by the sender's client is whole again. Quote depth is kept.
 func unflow(s string, delsp bool) string {

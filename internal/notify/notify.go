@@ -20,7 +20,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -65,7 +64,6 @@ type Notifier struct {
 	log    *zap.Logger
 	client *http.Client
 	hooks  chan []byte
-	once   sync.Once
 }
 
 // New returns a Notifier. Webhooks are posted from one goroutine started

@@ -175,22 +175,6 @@ func waiting(m *store.Message) string {
 	return strings.Join(out, ", ")
 }
 
-// waitingAndSent is waiting(m), followed for a split message by a line
-// naming the recipients that were sent it at once.
-func (n *Notifier) waitingAndSent(m *store.Message) string {
-	var atOnce []string
-	for i, r := range m.Rcpts {
-		if i < len(m.Status) && m.Status[i].Part != "" {
-			atOnce = append(atOnce, r.Addr)
-		}
-	}
-	s := waiting(m)
-	if len(atOnce) > 0 {
-		s += "\n" + strings.TrimSuffix(fmt.Sprintf(n.waitText().sentAtOnce, strings.Join(atOnce, ", ")), "\n")
-	}
-	return s
-}
-
 // Waiting returns the notice to the sender of mail that waits for them:
 // delayed mail with its release time, or mail that needs confirmation
 // with its deadline and, if confirmURL is not empty, the signed link that

@@ -61,7 +61,7 @@ func TestDeliveredHook(t *testing.T) {
 		}
 		return nil
 	}
-	q, _ := e.start(cfg)
+	q, stop := e.start(cfg)
 	m, _ := e.enqueue("sender@example.com", "ok@example.org", "perm@example.org", "temp@example.org")
 	q.Kick()
 	e.waitDeferred(m.ID, 1)
@@ -84,7 +84,9 @@ func TestDeliveredHook(t *testing.T) {
 	if d.Attempts != 1 {
 		t.Errorf("attempts %d after a failing hook, want 1", d.Attempts)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Stopped, the queue has finished all it started: a second delivery
+	// would be there now.
+	stop()
 	n := 0
 	for _, msg := range e.up.Messages() {
 		if msg.From == "broken@example.com" {

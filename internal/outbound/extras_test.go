@@ -35,12 +35,14 @@ func TestSuccessNotification(t *testing.T) {
 
 	// With DSN upstream, it is the upstream's job.
 	e2 := newEnv(t)
-	e2.start(e2.config())
+	_, stop2 := e2.start(e2.config())
 	m2, body2 := e2.message("sender@example.com", "b@example.org")
 	m2.Rcpts[0].Notify = []string{"SUCCESS"}
 	e2.insert(m2, body2)
 	e2.waitState(m2.ID, store.Delivered)
-	time.Sleep(100 * time.Millisecond)
+	// Stopped, the queue has finished all it started: a DSN or a second
+	// delivery would be there now.
+	stop2()
 	if n := len(e2.all()); n != 1 {
 		t.Errorf("%d messages in the store; no DSN expected", n)
 	}
@@ -177,7 +179,7 @@ func TestCrashMidAttemptThenRestart(t *testing.T) {
 	e.start(e.config())
 	m, body := e.enqueue("a@example.com", "b@example.org")
 	e.waitState(m.ID, store.Sending)
-	time.Sleep(50 * time.Millisecond) // into DATA
+	e.up.WaitBodies(1, 10*time.Second) // into DATA, waiting for the reply
 
 	// The "crash": the store goes away under the attempt, then the
 	// connection. Nothing of the attempt's outcome can be recorded.
@@ -228,14 +230,17 @@ func TestDSNThatCannotBeStoredIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
+	done := make(chan error, 1)
 	go func() { done <- q.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer cancel()
 	d := e.waitState(m.ID, store.Delivered)
 	if d.Attempts != 1 {
 		t.Errorf("attempts %d", d.Attempts)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Stopped, the queue has finished all it started: a DSN or a second
+	// delivery would be there now.
+	cancel()
+	<-done
 	if n := len(e.all()); n != 1 {
 		t.Errorf("%d messages in store", n)
 	}

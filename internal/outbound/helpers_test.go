@@ -125,6 +125,16 @@ func (e *env) start(cfg Config) (*Queue, func()) {
 	return q, stop
 }
 
+// waitPasses waits until q's scheduler has completed n passes.
+func waitPasses(t testing.TB, q *Queue, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); q.passes.Load() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler completed %d passes in 10 s, want %d", q.passes.Load(), n)
+		}
+	}
+}
+
 func waitRunning(t testing.TB, q *Queue) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -189,6 +190,10 @@ type Queue struct {
 	running  bool
 	stopping bool
 	ran      bool
+
+	// passes counts the scheduler's completed passes, so that a test can
+	// wait for the point where something would have been claimed.
+	passes atomic.Int64
 }
 
 // New checks cfg and returns a Queue; metrics are registered on reg (nil:
@@ -291,6 +296,7 @@ func (q *Queue) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for ctx.Err() == nil {
 		wait := q.schedule()
+		q.passes.Add(1)
 		q.pool.prune(time.Now())
 		timer.Reset(wait)
 		select {

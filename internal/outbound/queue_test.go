@@ -276,10 +276,12 @@ func TestNullSenderBounceHasNoDSN(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.up.SetRcptHandler(func(string) *smtp.SMTPError { return fakesmtp.Reply(550, "5.1.1 no such user") })
-	e.start(e.config())
+	_, stop := e.start(e.config())
 	m, _ := e.enqueue("", "nobody@example.org")
 	e.waitState(m.ID, store.Bounced)
-	time.Sleep(100 * time.Millisecond)
+	// Stopped, the queue has finished all it started: a DSN or a second
+	// delivery would be there now.
+	stop()
 	if ms := e.all(); len(ms) != 1 {
 		t.Errorf("%d messages in the store, want only the bounced one", len(ms))
 	}
@@ -292,13 +294,15 @@ func TestNotifyNeverHasNoDSN(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.up.SetRcptHandler(func(string) *smtp.SMTPError { return fakesmtp.Reply(550, "5.1.1 no such user") })
-	e.start(e.config())
+	_, stop := e.start(e.config())
 	m, body := e.message("a@example.com", "x@example.org", "y@example.org")
 	m.Rcpts[0].Notify = []string{"NEVER"}
 	m.Rcpts[1].Notify = []string{"SUCCESS", "DELAY"}
 	e.insert(m, body)
 	e.waitState(m.ID, store.Bounced)
-	time.Sleep(100 * time.Millisecond)
+	// Stopped, the queue has finished all it started: a DSN or a second
+	// delivery would be there now.
+	stop()
 	if ms := e.all(); len(ms) != 1 {
 		t.Errorf("%d messages in the store, want no DSN", len(ms))
 	}
@@ -593,7 +597,11 @@ func TestOtherInstanceClaimIsLeftAlone(t *testing.T) {
 	m.NextAttempt = e.clock.Now().Add(10 * time.Minute)
 	e.insert(m, body)
 	q, _ := e.start(e.config())
-	time.Sleep(200 * time.Millisecond)
+	// Two whole scheduling passes, the second one kicked: each would have
+	// claimed the message if it were to be taken.
+	waitPasses(t, q, 1)
+	q.Kick()
+	waitPasses(t, q, 2)
 	if got := e.get(m.ID); got.State != store.Sending || got.Owner != "test-2" {
 		t.Fatalf("another instance's live claim was touched: %+v", got)
 	}
@@ -616,15 +624,18 @@ func TestTwoInstancesNeverDeliverTwice(t *testing.T) {
 	}
 	a, b := e.config(), e.config()
 	a.Instance, b.Instance = "inst-a", "inst-b"
-	qa, _ := e.start(a)
-	qb, _ := e.start(b)
+	qa, stopA := e.start(a)
+	qb, stopB := e.start(b)
 	for i := 0; i < 10; i++ {
 		qa.Kick()
 		qb.Kick()
 	}
-	msgs := e.up.WaitFor(n, 30*time.Second)
-	time.Sleep(200 * time.Millisecond)
-	msgs = e.up.Messages()
+	e.up.WaitFor(n, 30*time.Second)
+	// Stopped, neither queue can deliver anything more: a duplicate would
+	// have reached upstream by now.
+	stopA()
+	stopB()
+	msgs := e.up.Messages()
 	seen := map[string]int{}
 	for _, m := range msgs {
 		id := messageID(m.Data)
@@ -658,7 +669,7 @@ func TestStopWaitsForAttemptInProgress(t *testing.T) {
 	m, _ := e.enqueue("a@example.com", "b@example.org")
 	q.Kick()
 	e.waitState(m.ID, store.Sending)
-	time.Sleep(100 * time.Millisecond) // into DATA
+	e.up.WaitBodies(1, 10*time.Second) // into DATA, waiting for the reply
 	stop()
 	if d := e.get(m.ID); d.State != store.Delivered {
 		t.Errorf("after graceful stop: %s (%s)", d.State, d.LastError)
@@ -679,7 +690,7 @@ func TestStopTimeoutCutsAttempt(t *testing.T) {
 	m, _ := e.enqueue("a@example.com", "b@example.org")
 	q.Kick()
 	e.waitState(m.ID, store.Sending)
-	time.Sleep(100 * time.Millisecond)
+	e.up.WaitBodies(1, 10*time.Second) // into DATA, waiting for the reply
 	start := time.Now()
 	stop()
 	if d := time.Since(start); d > 5*time.Second {

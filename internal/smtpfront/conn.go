@@ -220,12 +220,6 @@ func (c *conn) closeWith(e *smtp.SMTPError) {
 	c.Close()
 }
 
-func (c *conn) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
-
 // oneConn is a listener that yields one connection, then blocks until that
 // connection is closed. It lets each connection have its own go-smtp server
 // (and so its own tap) while go-smtp's Serve runs the session.

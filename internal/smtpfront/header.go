@@ -49,7 +49,12 @@ func scanHeader(data []byte) headerFacts {
 		} else {
 			line, data = data[:i+1], data[i+1:]
 		}
-		line = bytes.TrimRight(line, "\r\n")
+		// One line end, as go-message reads it: a bare CR before it stays
+		// in the value (trimming it would check a From that inspection,
+		// and the recipient, read differently).
+		if l, ok := bytes.CutSuffix(line, []byte("\n")); ok {
+			line = bytes.TrimSuffix(l, []byte("\r"))
+		}
 		if len(line) == 0 {
 			break
 		}

@@ -55,8 +55,7 @@ type member struct {
 	started time.Time
 	log     *zap.Logger
 
-	joined chan struct{} // closed while joined; replaced when the connection is lost
-	state  chan bool     // current joined state, buffered 1 (see Joined)
+	state  chan bool // current joined state, buffered 1 (see Joined)
 	cancel context.CancelFunc
 	done   chan struct{}
 }
