@@ -695,7 +695,7 @@ func TestCloseWhileQueued(t *testing.T) {
 			return nil
 		})
 	}()
-	waitFor(t, func() bool { return s.updates.Load() == 1 })
+	waitFor(t, func() bool { return s.eng.Stats().Updates == 1 })
 	const n = 10
 	errs := make(chan error, n)
 	msgs := make([]*store.Message, n)
@@ -705,7 +705,7 @@ func TestCloseWhileQueued(t *testing.T) {
 			errs <- s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(msgs[i], nil) })
 		}()
 	}
-	waitFor(t, func() bool { return len(s.reqs) == n })
+	waitFor(t, func() bool { return s.eng.Queued() == n })
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	waitFor(t, func() bool { return s.closed.Load() })

@@ -81,6 +81,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 )
 
 // Option changes a default of Open.
@@ -138,14 +139,9 @@ type Store struct {
 	schema string
 	key    int32 // second advisory lock key, from the schema name
 
-	reqs   chan *request
-	quit   chan struct{}
-	exited chan struct{} // closed once no committer runs and the queue is drained
-	wg     sync.WaitGroup
+	eng    *sqlstore.Engine
 	closed atomic.Bool
 	once   sync.Once
-
-	commits, updates, failed atomic.Uint64
 
 	connCfg *pgx.ConnConfig // for the member connection of Join
 	member  *member         // set by Join
@@ -218,12 +214,9 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 	cfg.PingTimeout = min(o.timeout, 5*time.Second)
 
 	s := &Store{
-		log:    log.Named("postgres"),
-		opts:   o,
-		reqs:   make(chan *request, o.maxBatch*o.committers),
-		quit:   make(chan struct{}),
-		exited: make(chan struct{}),
-		wake:   make(chan struct{}, 1),
+		log:  log.Named("postgres"),
+		opts: o,
+		wake: make(chan struct{}, 1),
 	}
 	s.connCfg = cfg.ConnConfig.Copy()
 	wcfg := cfg.Copy()
@@ -242,10 +235,14 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 		s.rpool.Close()
 		return nil, err
 	}
-	for range o.committers {
-		s.wg.Add(1)
-		go s.newCommitter().loop()
-	}
+	s.eng = sqlstore.Start(sqlstore.Config{
+		Name:       "postgres",
+		Log:        s.log,
+		Committers: o.committers,
+		MaxBatch:   o.maxBatch,
+		Timeout:    o.timeout,
+		New:        func() sqlstore.Writer { return s.newCommitter() },
+	})
 	return s, nil
 }
 
@@ -294,13 +291,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (s *Store) newCommitter() *committer {
-	return &committer{
-		s:       s,
-		log:     s.log,
-		batch:   make([]*request, 0, s.opts.maxBatch),
-		ok:      make([]*request, 0, s.opts.maxBatch),
-		pending: make([]string, 0, 2),
-	}
+	return &committer{s: s, log: s.log, pending: make([]string, 0, 2)}
 }
 
 // Close stops the committers after their batches in progress, fails
@@ -309,20 +300,8 @@ func (s *Store) newCommitter() *committer {
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
-		close(s.quit)
-		s.wg.Wait()
+		s.eng.Close()
 		s.leave()
-		for done := false; !done; {
-			select {
-			case r := <-s.reqs:
-				if r.claim() {
-					r.answer(store.ErrClosed)
-				}
-			default:
-				done = true
-			}
-		}
-		close(s.exited)
 		s.wpool.Close()
 		s.rpool.Close()
 	})
@@ -338,57 +317,16 @@ func (s *Store) Close() error {
 // the outcome is unknown to the store as well; Update then fails with
 // ErrUnavailable although the writes may have persisted.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
-	if fn == nil {
-		return errors.New("postgres: nil update function")
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case s.reqs <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.quit:
-		return store.ErrClosed
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(reqPending, reqCancelled) {
-			return ctx.Err()
-		}
-	case <-s.exited:
-		return s.lastAnswer(r)
-	}
-	// Started: the outcome is the commit's.
-	select {
-	case err := <-r.done:
-		return err
-	case <-s.exited:
-		return s.lastAnswer(r)
-	}
-}
-
-// lastAnswer is the outcome of r once the committers have stopped: its
-// answer if it got one, else store.ErrClosed (it was queued too late and
-// never ran).
-func (s *Store) lastAnswer(r *request) error {
-	select {
-	case err := <-r.done:
-		return err
-	default:
-		return store.ErrClosed
-	}
+	return s.eng.Update(ctx, fn)
 }
 
 // Stats returns the committers' counters.
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commits.Load(), Updates: s.updates.Load(), Failed: s.failed.Load()}
+	st := s.eng.Stats()
+	return Stats{Commits: st.Commits, Updates: st.Updates, Failed: st.Failed}
 }
 
 // Schema returns the schema the store's tables live in.

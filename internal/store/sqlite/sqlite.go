@@ -47,6 +47,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 )
 
 // Option changes a default of Open.
@@ -101,6 +102,7 @@ type Store struct {
 	wdb    *sql.DB // holds the single writer connection
 	rdb    *sql.DB // read-only pool
 	w      *writer
+	eng    *sqlstore.Engine
 	rd     readStmts
 	closed atomic.Bool
 	once   sync.Once
@@ -198,7 +200,13 @@ func Open(path string, log *zap.Logger, opts ...Option) (*Store, error) {
 		s.closeAll()
 		return nil, err
 	}
-	go s.w.loop()
+	s.eng = sqlstore.Start(sqlstore.Config{
+		Name:       "sqlite",
+		Log:        s.log,
+		Committers: 1,
+		MaxBatch:   o.maxBatch,
+		New:        func() sqlstore.Writer { return s.w },
+	})
 	return s, nil
 }
 
@@ -219,19 +227,11 @@ func (s *Store) open() error {
 		return fmt.Errorf("sqlite: open writer: %w", mapErr(err))
 	}
 	s.w = &writer{
-		log:      s.log,
-		conn:     conn,
-		reqs:     make(chan *request, s.opts.maxBatch),
-		ops:      make(chan op),
-		quit:     make(chan struct{}),
-		exited:   make(chan struct{}),
-		maxBatch: s.opts.maxBatch,
-		sealer:   s.opts.sealer,
-
+		log:         s.log,
+		conn:        conn,
+		sealer:      s.opts.sealer,
 		wipeEvery:   s.opts.wipeEvery,
 		busyTimeout: s.opts.busyTimeout,
-		batch:       make([]*request, 0, s.opts.maxBatch),
-		ok:          make([]*request, 0, s.opts.maxBatch),
 	}
 
 	var mode string
@@ -302,8 +302,7 @@ func (s *Store) open() error {
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
-		close(s.w.quit)
-		<-s.w.exited
+		s.eng.Close()
 		s.cerr = s.closeAll()
 	})
 	return s.cerr
@@ -344,51 +343,10 @@ func (s *Store) closeAll() error {
 // the function never runs; once it has started, Update waits for the commit
 // so that its answer says whether the writes persisted.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
-	if fn == nil {
-		return errors.New("sqlite: nil update function")
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case s.w.reqs <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.w.quit:
-		return store.ErrClosed
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(reqPending, reqCancelled) {
-			return ctx.Err()
-		}
-	case <-s.w.exited:
-		return s.lastAnswer(r)
-	}
-	// Started: the outcome is the commit's.
-	select {
-	case err := <-r.done:
-		return err
-	case <-s.w.exited:
-		return s.lastAnswer(r)
-	}
-}
-
-// lastAnswer is the outcome of r once the writer has stopped: its answer if
-// it got one, else store.ErrClosed (it was queued too late and never ran).
-func (s *Store) lastAnswer(r *request) error {
-	select {
-	case err := <-r.done:
-		return err
-	default:
-		return store.ErrClosed
-	}
+	return s.eng.Update(ctx, fn)
 }
 
 // do runs fn on the writer connection between transactions.
@@ -396,37 +354,13 @@ func (s *Store) do(ctx context.Context, fn func(*sql.Conn) error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	o := op{fn: fn, done: make(chan error, 1)}
-	select {
-	case s.w.ops <- o:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.w.exited:
-		return store.ErrClosed
-	}
-	select {
-	case err := <-o.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.w.exited:
-		select {
-		case err := <-o.done:
-			return err
-		default:
-			return store.ErrClosed
-		}
-	}
+	return s.eng.Do(ctx, func(w sqlstore.Writer) error { return fn(w.(*writer).conn) })
 }
 
 // Stats returns the writer's counters.
 func (s *Store) Stats() Stats {
-	return Stats{
-		Commits: s.w.commits.Load(),
-		Updates: s.w.updates.Load(),
-		Failed:  s.w.failed.Load(),
-		Wipes:   s.w.wipes.Load(),
-	}
+	st := s.eng.Stats()
+	return Stats{Commits: st.Commits, Updates: st.Updates, Failed: st.Failed, Wipes: s.w.wipes.Load()}
 }
 
 // Checkpoint copies the write-ahead log into the database file and

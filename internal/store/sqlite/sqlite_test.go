@@ -309,11 +309,11 @@ func TestFull(t *testing.T) {
 	// The same in a busy batch: block the writer until all are queued.
 	release := make(chan struct{})
 	blocked := make(chan error, 1)
-	started := s.w.updates.Load() + 1
+	started := s.eng.Stats().Updates + 1
 	go func() {
 		blocked <- s.Update(ctx, func(store.Tx) error { <-release; return nil })
 	}()
-	waitFor(t, func() bool { return s.w.updates.Load() == started })
+	waitFor(t, func() bool { return s.eng.Stats().Updates == started })
 	const n = 20
 	msgs := make([]*store.Message, n)
 	errs := make([]error, n)
@@ -341,7 +341,7 @@ func TestFull(t *testing.T) {
 			})
 		}()
 	}
-	waitFor(t, func() bool { return len(s.w.reqs) == n })
+	waitFor(t, func() bool { return s.eng.Queued() == n })
 	close(release)
 	wg.Wait()
 	if err := <-blocked; err != nil {
@@ -424,7 +424,7 @@ func TestGroupCommit(t *testing.T) {
 	release := make(chan struct{})
 	blocked := make(chan error, 1)
 	go func() { blocked <- s.Update(ctx, func(store.Tx) error { <-release; return nil }) }()
-	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
+	waitFor(t, func() bool { return s.eng.Stats().Updates == 1 })
 
 	const n = 199
 	now := time.Now()
@@ -450,7 +450,7 @@ func TestGroupCommit(t *testing.T) {
 			})
 		}()
 	}
-	waitFor(t, func() bool { return len(s.w.reqs) == n })
+	waitFor(t, func() bool { return s.eng.Queued() == n })
 	before := s.Stats()
 	close(release)
 	wg.Wait()
@@ -488,13 +488,13 @@ func TestCancelQueued(t *testing.T) {
 	go func() {
 		blocked <- s.Update(context.Background(), func(store.Tx) error { <-release; return nil })
 	}()
-	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
+	waitFor(t, func() bool { return s.eng.Stats().Updates == 1 })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var ran bool
 	done := make(chan error, 1)
 	go func() { done <- s.Update(ctx, func(store.Tx) error { ran = true; return nil }) }()
-	waitFor(t, func() bool { return len(s.w.reqs) == 1 })
+	waitFor(t, func() bool { return s.eng.Queued() == 1 })
 	cancel()
 	select {
 	case err := <-done:
@@ -526,7 +526,7 @@ func TestCloseWhileQueued(t *testing.T) {
 	go func() {
 		blocked <- s.Update(context.Background(), func(store.Tx) error { <-release; return nil })
 	}()
-	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
+	waitFor(t, func() bool { return s.eng.Stats().Updates == 1 })
 	const n = 10
 	now := time.Now()
 	errs := make(chan error, n)
@@ -537,7 +537,7 @@ func TestCloseWhileQueued(t *testing.T) {
 			errs <- s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(msgs[i], nil) })
 		}()
 	}
-	waitFor(t, func() bool { return len(s.w.reqs) == n })
+	waitFor(t, func() bool { return s.eng.Queued() == n })
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	waitFor(t, func() bool { return s.closed.Load() })
