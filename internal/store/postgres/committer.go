@@ -21,16 +21,6 @@ const (
 	spRollback = "ROLLBACK TO SAVEPOINT fn"
 )
 
-// auditHead caches the newest audit entry for the open transaction. The
-// writer lock, held from BEGIN to COMMIT, keeps every other transaction
-// from appending meanwhile, so once read (or written) here the newest entry
-// changes only by this transaction's own InsertAudit. The cache saves a
-// round trip per append: nearly every update function appends one.
-type auditHead struct {
-	known bool
-	e     *store.AuditEntry // nil: the log is empty
-}
-
 // committer is the Writer of one committer goroutine of the group-commit
 // engine (package sqlstore): it runs batches of update functions, each
 // batch in one transaction on one connection of the writer pool. Several
@@ -52,9 +42,9 @@ type committer struct {
 	// lost: the transaction cannot be trusted to hold what the functions
 	// so far wrote.
 	dead error
-	head auditHead // the chain's newest entry, as far as this transaction knows
+	head sqlstore.AuditHead // the chain's newest entry, as far as this transaction knows
 	// fnHead is head before the running function, restored if it fails.
-	fnHead auditHead
+	fnHead sqlstore.AuditHead
 	// bytes counts the body bytes sent in the open transaction.
 	bytes int
 	// wake: a function of the open transaction made mail due; the commit
@@ -103,7 +93,7 @@ func (c *committer) Begin(ctx context.Context) error {
 		}
 		if _, err = c.conn.Exec(c.ctx, begin); err == nil {
 			c.pending, c.dead, c.bytes, c.wake = c.pending[:0], nil, 0, false
-			c.head = auditHead{}
+			c.head = sqlstore.AuditHead{}
 			return nil
 		}
 		c.Release() // the pool drops it: closed, or not idle
@@ -127,14 +117,14 @@ func (c *committer) Release() {
 // its first statement (see tx.send).
 func (c *committer) Start() (store.Tx, error) {
 	c.fnHead = c.head
-	return &tx{c: c, s: c.s}, nil
+	return sqlstore.NewTx(&conn{c: c}, dialect, c.s.opts.sealer, &c.head, c.s.auditLock), nil
 }
 
 // End rolls back to the function's savepoint if it failed; if it
 // succeeded, the release of its savepoint goes out with the next
 // statement.
 func (c *committer) End(st store.Tx, err error) (error, error) {
-	t := st.(*tx)
+	t := st.(*sqlstore.Tx).Conn().(*conn)
 	t.done = true
 	if err == nil && t.broken != nil {
 		// The function ignored an error after which PostgreSQL refuses

@@ -570,7 +570,7 @@ func TestDueIndex(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"claim":    {claimDueSQL, []any{"me", int64(2), int64(1), 10}},
+		"claim":    {dialect.SQL(dialect.ClaimDueSQL()), []any{"me", int64(2), int64(1), 10}},
 		"next due": {`SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending', 'delayed')`, nil},
 	} {
 		err := pgx.BeginFunc(ctx, s.rpool, func(tx pgx.Tx) error {

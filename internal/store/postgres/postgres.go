@@ -70,7 +70,6 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,6 +147,12 @@ type Store struct {
 	mmu     sync.Mutex
 	wake    chan struct{}
 	channel string // LISTEN/NOTIFY channel of this schema
+	// auditLock is the writer lock, taken again before the first read of
+	// the newest audit entry (see sqlstore.Tx.LastAudit).
+	auditLock *sqlstore.Stmt
+
+	// Every read, written once for both databases.
+	sqlstore.Reads
 }
 
 var _ store.Store = (*Store)(nil)
@@ -218,6 +223,7 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 		opts: o,
 		wake: make(chan struct{}, 1),
 	}
+	s.Reads = sqlstore.Reads{R: reader{s}, D: dialect, Sealer: o.sealer}
 	s.connCfg = cfg.ConnConfig.Copy()
 	wcfg := cfg.Copy()
 	wcfg.MaxConns = int32(o.committers)
@@ -278,6 +284,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	// Channel names are identifiers (at most 63 bytes): a hash of the
 	// schema, not the schema's name, which may be longer.
 	s.channel = fmt.Sprintf("egressguard_q_%08x", uint32(s.key))
+	s.auditLock = &sqlstore.Stmt{SQL: "SELECT pg_advisory_xact_lock(?, ?)", Args: []any{lockWriter, s.key}}
 	from, to, err := migrate(ctx, conn.Conn(), s.key, time.Now())
 	if err != nil {
 		return err
@@ -360,220 +367,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) Message(ctx context.Context, id string) (*store.Message, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	m, err := scanMessage(s.queryRow(ctx, `SELECT `+msgColumns+` FROM messages WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: message %s: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read message %s: %w", id, mapErr(err))
-	}
-	return m, nil
-}
-
-func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	var (
-		data   []byte
-		sealed bool
-	)
-	err = s.queryRow(ctx, `SELECT data, sealed FROM bodies WHERE id = $1`, id).Scan(&data, &sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: body %s: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read body %s: %w", id, mapErr(err))
-	}
-	if sealed {
-		if s.opts.sealer == nil {
-			return nil, fmt.Errorf("postgres: body %s: %w", id, store.ErrSealed)
-		}
-		if data, err = s.opts.sealer.Open(id, data); err != nil {
-			return nil, fmt.Errorf("postgres: open sealed body %s: %w", id, err)
-		}
-	}
-	if data == nil {
-		data = []byte{}
-	}
-	return data, nil
-}
-
-const defaultListLimit = 1000
-
-func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	var (
-		q    strings.Builder
-		args []any
-		and  = " WHERE "
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	q.WriteString("SELECT " + msgColumns + " FROM messages")
-	if len(f.States) > 0 {
-		states := make([]string, len(f.States))
-		for i, st := range f.States {
-			states[i] = string(st)
-		}
-		q.WriteString(and + "state = ANY(" + arg(states) + ")")
-		and = " AND "
-	}
-	if f.AuthUser != "" {
-		q.WriteString(and + "auth_user = " + arg(f.AuthUser))
-		and = " AND "
-	}
-	if f.From != "" {
-		q.WriteString(and + "mail_from = " + arg([]byte(f.From)))
-		and = " AND "
-	}
-	if !f.Since.IsZero() {
-		q.WriteString(and + "received >= " + arg(millis(f.Since)))
-		and = " AND "
-	}
-	if !f.Before.IsZero() {
-		q.WriteString(and + "received < " + arg(millis(f.Before)))
-	}
-	// id breaks ties so that the order is the same on every call.
-	if f.Ascending {
-		q.WriteString(" ORDER BY received, id")
-	} else {
-		q.WriteString(" ORDER BY received DESC, id DESC")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	q.WriteString(" LIMIT " + arg(limit))
-
-	rows, err := s.query(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
-	}
-	defer rows.Close()
-	var ms []*store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
-	}
-	return ms, nil
-}
-
-func (s *Store) Count(ctx context.Context) (map[store.State]int, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	rows, err := s.query(ctx, `SELECT state, count(*) FROM messages GROUP BY state`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
-	}
-	defer rows.Close()
-	counts := make(map[store.State]int)
-	for rows.Next() {
-		var (
-			state string
-			n     int
-		)
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
-		}
-		counts[store.State(state)] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
-	}
-	return counts, nil
-}
-
-// NextDue implements store.Store. A due message whose NextAttempt is the
-// zero time yields the unix epoch, not the zero time, which would read as
-// "nothing due".
-func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return time.Time{}, err
-	}
-	defer cancel()
-	var next *int64
-	// Same IN list as the partial index messages_due.
-	err = s.queryRow(ctx, `SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending', 'delayed')`).Scan(&next)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("postgres: next due: %w", mapErr(err))
-	}
-	switch {
-	case next == nil:
-		return time.Time{}, nil
-	case *next == 0:
-		return time.UnixMilli(0).UTC(), nil
-	}
-	return fromMillis(*next), nil
-}
-
-func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	u, err := scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: user %s: %w", name, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read user %s: %w", name, mapErr(err))
-	}
-	return u, nil
-}
-
-// Users returns every user, sorted by name (byte order: the column's
-// collation is "C").
-func (s *Store) Users(ctx context.Context) ([]*store.User, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	rows, err := s.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
-	}
-	defer rows.Close()
-	var us []*store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
-	}
-	return us, nil
-}
-
 // stale reports whether err is the failure of a pooled connection that
 // the server has closed since it was last used (a restart, a failover,
 // pg_terminate_backend, an idle timeout), as opposed to a server that
@@ -615,5 +408,5 @@ func (r retryRow) Scan(dest ...any) (err error) {
 			break
 		}
 	}
-	return err
+	return errNoRows(err)
 }

@@ -201,6 +201,13 @@ CREATE TABLE secrets (
 	value BLOB NOT NULL
 ) STRICT;
 `,
+	// 7: the owner of a console session or an API token is "username",
+	// as in PostgreSQL (where "user" is a reserved word), so that both
+	// databases run the same statements.
+	`
+ALTER TABLE sessions RENAME COLUMN user TO username;
+ALTER TABLE tokens RENAME COLUMN user TO username;
+`,
 }
 
 // migrate brings the schema up to date in one transaction, so a crash or an

@@ -19,6 +19,7 @@ import (
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
@@ -135,16 +136,6 @@ func TestStateLiterals(t *testing.T) {
 // walks the stored bodies rather than every message ever received.
 func TestQueryPlans(t *testing.T) {
 	s, _ := newStore(t)
-	var probe stmts
-	sqlOf := func(dst **sql.Stmt) string {
-		for _, q := range writerSQL {
-			if q.dst(&probe) == dst {
-				return q.sql
-			}
-		}
-		t.Fatal("statement not found")
-		return ""
-	}
 	// forbid: what must not follow the wanted start of the plan.
 	noScanOrSort := []string{"TEMP B-TREE", "SCAN"}
 	for _, tc := range []struct {
@@ -153,14 +144,14 @@ func TestQueryPlans(t *testing.T) {
 		want      string
 		forbid    []string
 	}{
-		{"claim", dueSelect, []any{0, 0, 5, 10}, "SEARCH messages USING INDEX messages_due", noScanOrSort},
-		{"update", sqlOf(&probe.updateMessage), make([]any, 13), "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)", noScanOrSort},
-		{"insert audit", sqlOf(&probe.insertAudit), make([]any, 8), "SCAN CONSTANT ROW; SCALAR SUBQUERY 1; SEARCH audit", []string{"SCAN audit", "TEMP B-TREE"}},
-		{"last audit", sqlOf(&probe.lastAudit), nil, "SCAN audit", []string{"TEMP B-TREE", "INDEX"}},
-		{"audit of a message", "SELECT " + auditColumns + " FROM audit WHERE seq > ? AND msg_id = ? ORDER BY seq LIMIT ?", make([]any, 3),
+		{"claim", sqlstore.DueSelect, []any{0, 0, 5, 10}, "SEARCH messages USING INDEX messages_due", noScanOrSort},
+		{"update", dialect.UpdateMessageSQL(), make([]any, 13), "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)", noScanOrSort},
+		{"insert audit", sqlstore.InsertAuditSQL, make([]any, 8), "SCAN CONSTANT ROW; SCALAR SUBQUERY 1; SEARCH audit", []string{"SCAN audit", "TEMP B-TREE"}},
+		{"last audit", sqlstore.LastAuditSQL, nil, "SCAN audit", []string{"TEMP B-TREE", "INDEX"}},
+		{"audit of a message", auditSQL(store.AuditFilter{MsgID: "x", Limit: 1}), make([]any, 3),
 			"SEARCH audit USING INDEX audit_msg_id (msg_id=? AND rowid>?)", noScanOrSort},
-		{"decisions of a message", sqlOf(&probe.txDecisions), make([]any, 1), "SEARCH decisions USING INDEX decisions_msg_id (msg_id=?)", noScanOrSort},
-		{"purgeable", purgeableSQL(2), make([]any, 4),
+		{"decisions of a message", sqlstore.DecisionsSQL, make([]any, 1), "SEARCH decisions USING INDEX decisions_msg_id (msg_id=?)", noScanOrSort},
+		{"purgeable", dialect.PurgeableSQL(2), make([]any, 4),
 			"SCAN b USING COVERING INDEX sqlite_autoindex_bodies_1; SEARCH m USING INDEX sqlite_autoindex_messages_1 (id=?)", []string{"SCAN m"}},
 	} {
 		var plan []string
@@ -194,6 +185,11 @@ func TestQueryPlans(t *testing.T) {
 			}
 		}
 	}
+}
+
+func auditSQL(f store.AuditFilter) string {
+	q, _ := dialect.AuditSQL(f)
+	return q
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
@@ -809,7 +805,7 @@ func TestMigrateFromV1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
 	db := rawDB(t, path)
 	m := testMessage(1, time.Now())
-	args, err := msgArgs(m)
+	args, err := dialect.MsgArgs(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -819,7 +815,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}{
 		{migrations[0], nil},
 		{"PRAGMA user_version = 1", nil},
-		{"INSERT INTO messages (" + msgColumns + ") VALUES (" + strings.Repeat("?, ", len(args)-1) + "?)", args},
+		{"INSERT INTO messages (" + sqlstore.MsgColumns + ") VALUES (" + strings.Repeat("?, ", len(args)-1) + "?)", args},
 		{"INSERT INTO bodies (id, data) VALUES (?, ?)", []any{m.ID, []byte("old body")}},
 	} {
 		if _, err := db.Exec(q.sql, q.args...); err != nil {

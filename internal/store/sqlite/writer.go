@@ -30,6 +30,10 @@ type writer struct {
 	wipeC       <-chan time.Time // nil unless a wipe is due
 	txDeleted   bool             // the open transaction deleted content
 
+	head sqlstore.AuditHead // the chain's newest entry, as far as the open transaction knows
+	// fnHead is head before the running function, restored if it fails.
+	fnHead sqlstore.AuditHead
+
 	wipes atomic.Uint64
 }
 
@@ -40,6 +44,7 @@ func (w *writer) Begin(context.Context) error {
 		return fmt.Errorf("sqlite: begin: %w", mapErr(err))
 	}
 	w.txDeleted = false
+	w.head = sqlstore.AuditHead{}
 	return nil
 }
 
@@ -47,21 +52,23 @@ func (w *writer) Start() (store.Tx, error) {
 	if _, err := w.st.savepoint.Exec(); err != nil {
 		return nil, fmt.Errorf("sqlite: savepoint: %w", mapErr(err))
 	}
-	return &tx{st: &w.st, conn: w.conn, sealer: w.sealer, deleted: &w.txDeleted}, nil
+	w.fnHead = w.head
+	return sqlstore.NewTx(&conn{w: w}, dialect, w.sealer, &w.head, nil), nil
 }
 
 // End releases the function's savepoint, after rolling back to it if the
 // function failed. If the savepoint is gone, SQLite has rolled back the
 // whole transaction.
 func (w *writer) End(st store.Tx, err error) (error, error) {
-	t := st.(*tx)
-	t.done = true
-	if err == nil && t.broken != nil {
+	c := st.(*sqlstore.Tx).Conn().(*conn)
+	c.done = true
+	if err == nil && c.broken != nil {
 		// The function ignored an error that may have ended the
 		// transaction; its writes cannot be trusted to be complete.
-		err = t.broken
+		err = c.broken
 	}
 	if err != nil {
+		w.head = w.fnHead // its audit entries are rolled back with it
 		if _, rbErr := w.st.rollbackTo.Exec(); rbErr != nil {
 			return err, err
 		}
