@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -112,7 +113,7 @@ func BenchmarkInsert(b *testing.B) {
 				b.SetBytes(int64(len(body)))
 				runParallel(b, conc, func(seq int64) error {
 					m := benchMessage(seq, now)
-					return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) })
+					return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) })
 				})
 				reportBatching(b, s)
 			})
@@ -141,7 +142,7 @@ func BenchmarkAccept(b *testing.B) {
 				runParallel(b, conc, func(seq int64) error {
 					m := benchMessage(seq, now)
 					return stores[seq%int64(instances)].Update(context.Background(), func(tx store.Tx) error {
-						if err := tx.InsertMessage(m, body); err != nil {
+						if err := tx.InsertMessage(m, bytes.NewReader(body)); err != nil {
 							return err
 						}
 						_, err := audit.Append(tx, now, audit.Event{Actor: "alice", Action: "message.accepted", MsgID: m.ID,
@@ -167,7 +168,7 @@ func BenchmarkCommitters(b *testing.B) {
 			runParallel(b, 32, func(seq int64) error {
 				m := benchMessage(seq, now)
 				return s.Update(context.Background(), func(tx store.Tx) error {
-					if err := tx.InsertMessage(m, body); err != nil {
+					if err := tx.InsertMessage(m, bytes.NewReader(body)); err != nil {
 						return err
 					}
 					_, err := audit.Append(tx, now, audit.Event{Actor: "alice", Action: "message.accepted", MsgID: m.ID})
@@ -192,7 +193,7 @@ func BenchmarkInsertUpdateDelete(b *testing.B) {
 			runParallel(b, conc, func(seq int64) error {
 				ctx := context.Background()
 				m := benchMessage(seq, now)
-				if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
+				if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) }); err != nil {
 					return err
 				}
 				m.State = store.Delivered

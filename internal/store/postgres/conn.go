@@ -143,6 +143,13 @@ func (t *conn) Query(op string, lead *sqlstore.Stmt, sql string, args []any, eac
 	return nil
 }
 
+func (t *conn) Break(err error) error {
+	if t.broken == nil {
+		t.broken = err
+	}
+	return err
+}
+
 func (t *conn) Deleted()    {}
 func (t *conn) Wake()       { t.wake = true }
 func (t *conn) Carry(n int) { t.c.bytes += n }

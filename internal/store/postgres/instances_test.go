@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func insertMessages(t testing.TB, s *Store, ms ...*store.Message) {
 	t.Helper()
 	mustUpdate(t, s, func(tx store.Tx) error {
 		for _, m := range ms {
-			if err := tx.InsertMessage(m, []byte("Subject: x\r\n\r\nbody\r\n")); err != nil {
+			if err := tx.InsertMessage(m, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n"))); err != nil {
 				return err
 			}
 		}
@@ -539,7 +540,7 @@ func TestTxBytesBound(t *testing.T) {
 			defer wg.Done()
 			<-start
 			m := testMessage(i)
-			if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, []byte("x")) }); err != nil {
+			if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader([]byte("x"))) }); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -56,7 +56,7 @@ func TestSealedAtRest(t *testing.T) {
 			s := db.open(t, tc.opts...)
 			m := testMessage(1)
 			content := bytes.Repeat(append([]byte("Subject: x\r\n\r\n"), marker...), 20)
-			mustUpdate(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, content) })
+			mustUpdate(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(content)) })
 			found := scalar[bool](t, s, "SELECT position($1::bytea IN data) > 0 FROM bodies WHERE id = $2", marker, m.ID)
 			if found == tc.sealed {
 				t.Errorf("marker in the stored bytes = %v", found)
@@ -77,7 +77,7 @@ func TestSealedMixed(t *testing.T) {
 	plain, sealed, other := testMessage(1), testMessage(2), testMessage(3)
 	insertOne := func(s *Store, m *store.Message, body string) {
 		t.Helper()
-		mustUpdate(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, []byte(body)) })
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader([]byte(body))) })
 	}
 
 	s := db.open(t)
@@ -123,4 +123,16 @@ func TestSealedMixed(t *testing.T) {
 	if b, err := s.Body(ctx, other.ID); err != nil || string(b) != "another sealed one" {
 		t.Errorf("untouched sealed body: %q, %v", b, err)
 	}
+}
+
+// TestSealedChunks: chunks of a sealed body that were reordered, dropped
+// or moved between messages in the database fail to open.
+func TestSealedChunks(t *testing.T) {
+	t.Parallel()
+	db := newTestDB(t)
+	s := db.open(t, WithSealer(newKeyring(t, 1)))
+	storetest.SealedChunks(t, s, func(q string, args ...any) error {
+		admin(t, db.dsn, dialect.SQL(q), args...)
+		return nil
+	})
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -79,7 +80,7 @@ func benchLife(b *testing.B, size int) {
 				ctx := context.Background()
 				m := benchMessage(seq, now)
 				m.Size = int64(len(body))
-				if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
+				if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) }); err != nil {
 					return err
 				}
 				m.State = store.Delivered

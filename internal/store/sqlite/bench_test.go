@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -114,7 +115,7 @@ func BenchmarkInsert(b *testing.B) {
 					b.SetBytes(int64(len(body)))
 					runParallel(b, conc, func(seq int64) error {
 						m := benchMessage(seq, now)
-						return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) })
+						return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) })
 					})
 					st := s.Stats()
 					b.ReportMetric(float64(st.Updates)/float64(max(1, st.Commits)), "updates/commit")
@@ -140,7 +141,7 @@ func BenchmarkAccept(b *testing.B) {
 			runParallel(b, conc, func(seq int64) error {
 				m := benchMessage(seq, now)
 				return s.Update(context.Background(), func(tx store.Tx) error {
-					if err := tx.InsertMessage(m, body); err != nil {
+					if err := tx.InsertMessage(m, bytes.NewReader(body)); err != nil {
 						return err
 					}
 					_, err := audit.Append(tx, now, audit.Event{Actor: "smtp:192.0.2.1", Action: "message.accepted", MsgID: m.ID,
@@ -172,7 +173,7 @@ func BenchmarkInsertUpdateDelete(b *testing.B) {
 				runParallel(b, conc, func(seq int64) error {
 					ctx := context.Background()
 					m := benchMessage(seq, now)
-					if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
+					if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) }); err != nil {
 						return err
 					}
 					m.State = store.Delivered

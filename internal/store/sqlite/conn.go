@@ -135,6 +135,13 @@ func (c *conn) Query(op string, lead *sqlstore.Stmt, q string, args []any, each 
 	return nil
 }
 
+func (c *conn) Break(err error) error {
+	if c.broken == nil {
+		c.broken = err
+	}
+	return err
+}
+
 func (c *conn) Deleted()  { c.w.txDeleted = true }
 func (c *conn) Wake()     {}
 func (c *conn) Carry(int) {}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func BenchmarkDueWithDelayed(b *testing.B) {
 		for i := int64(0); i < n; i++ {
 			m := benchMessage(i, now)
 			m.State, m.NextAttempt = store.Delayed, now.Add(time.Hour+time.Duration(i)*time.Second)
-			if err := tx.InsertMessage(m, []byte("x")); err != nil {
+			if err := tx.InsertMessage(m, bytes.NewReader([]byte("x"))); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 )
 
 // migrations are applied in order; the database's user_version counts how
@@ -208,6 +210,9 @@ CREATE TABLE secrets (
 ALTER TABLE sessions RENAME COLUMN user TO username;
 ALTER TABLE tokens RENAME COLUMN user TO username;
 `,
+	// 8: bodies larger than store.BodyChunk are kept in chunks (written
+	// once for both databases).
+	dialect.Schema(sqlstore.BodyChunks),
 }
 
 // migrate brings the schema up to date in one transaction, so a crash or an

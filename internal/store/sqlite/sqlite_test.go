@@ -81,7 +81,7 @@ func pragma(t *testing.T, s *Store, name string) string {
 func TestSettings(t *testing.T) {
 	s, path := newStore(t)
 	if err := s.Update(context.Background(), func(tx store.Tx) error {
-		return tx.InsertMessage(testMessage(1, time.Now()), []byte("x"))
+		return tx.InsertMessage(testMessage(1, time.Now()), bytes.NewReader([]byte("x")))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		return b.String()
 	}
 	m := testMessage(1, time.Now())
-	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, []byte("kept")) }); err != nil {
+	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader([]byte("kept"))) }); err != nil {
 		t.Fatal(err)
 	}
 	before := schema(s)
@@ -287,7 +287,7 @@ func TestFull(t *testing.T) {
 	now := time.Now()
 
 	big := testMessage(0, now)
-	err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(big, make([]byte, 1<<20)) })
+	err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(big, bytes.NewReader(make([]byte, 1<<20))) })
 	if !errors.Is(err, store.ErrFull) {
 		t.Fatalf("insert of 1 MiB under a 256 KiB cap: %v; want ErrFull", err)
 	}
@@ -324,7 +324,7 @@ func TestFull(t *testing.T) {
 				size = 1 << 20
 			}
 			errs[i] = s.Update(ctx, func(tx store.Tx) error {
-				if err := tx.InsertMessage(msgs[i], make([]byte, size)); err != nil {
+				if err := tx.InsertMessage(msgs[i], bytes.NewReader(make([]byte, size))); err != nil {
 					return err
 				}
 				if i == 13 {
@@ -361,7 +361,7 @@ func TestFull(t *testing.T) {
 	var full bool
 	for i := range 1000 {
 		m := testMessage(1000+i, now)
-		err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, make([]byte, 3000)) })
+		err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(make([]byte, 3000))) })
 		if errors.Is(err, store.ErrFull) {
 			full = true
 			break
@@ -395,7 +395,7 @@ func TestFull(t *testing.T) {
 		t.Errorf("Ping after freeing space: %v", err)
 	}
 	m := testMessage(5000, now)
-	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, make([]byte, 3000)) }); err != nil {
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(make([]byte, 3000))) }); err != nil {
 		t.Errorf("insert after freeing space: %v", err)
 	}
 }
@@ -433,7 +433,7 @@ func TestGroupCommit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			errs[i] = s.Update(ctx, func(tx store.Tx) error {
-				if err := tx.InsertMessage(msgs[i], []byte("x")); err != nil {
+				if err := tx.InsertMessage(msgs[i], bytes.NewReader([]byte("x"))); err != nil {
 					return err
 				}
 				switch i {
@@ -585,10 +585,10 @@ func TestSecureDelete(t *testing.T) {
 	bodies := func(t *testing.T, s *Store) ([][]byte, func(store.Tx) error) {
 		a, b := testMessage(1, time.Now()), testMessage(2, time.Now())
 		if err := s.Update(context.Background(), func(tx store.Tx) error {
-			if err := tx.InsertMessage(a, content); err != nil {
+			if err := tx.InsertMessage(a, bytes.NewReader(content)); err != nil {
 				return err
 			}
-			return tx.InsertMessage(b, small)
+			return tx.InsertMessage(b, bytes.NewReader(small))
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -753,7 +753,7 @@ func TestWipeWaitsForReaders(t *testing.T) {
 	ctx := context.Background()
 	marker := []byte("READER-HELD-MARKER-0b7e")
 	m := testMessage(1, time.Now())
-	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, marker) }); err != nil {
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(marker)) }); err != nil {
 		t.Fatal(err)
 	}
 	rtx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -773,7 +773,7 @@ func TestWipeWaitsForReaders(t *testing.T) {
 	for i := range 10 {
 		start := time.Now()
 		other := testMessage(2+i, time.Now())
-		if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(other, []byte("x")) }); err != nil {
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(other, bytes.NewReader([]byte("x"))) }); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); d > time.Second {
@@ -846,5 +846,46 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	if n, err := audit.Verify(ctx, s); err != nil || n != 1 {
 		t.Errorf("audit.Verify = %d, %v", n, err)
+	}
+}
+
+// TestMigrateFromV6 opens a database as the previous release left it
+// (schema 6, sessions and tokens owned through a "user" column): what it
+// held reads as before under the shared statements, and writes go on.
+func TestMigrateFromV6(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v6.db")
+	db := rawDB(t, path)
+	for _, q := range migrations[:6] {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		"PRAGMA user_version = 6",
+		"INSERT INTO sessions (id, user, created, last_seen) VALUES ('s1', 'olga', 1000, 2000)",
+		"INSERT INTO tokens (id, user, name, created, expires) VALUES ('t1', 'olga', 'cli', 1000, 0)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := openAt(t, path)
+	ctx := context.Background()
+	if v := pragma(t, s, "user_version"); v != fmt.Sprint(len(migrations)) {
+		t.Errorf("user_version = %s; want %d", v, len(migrations))
+	}
+	if se, err := s.Session(ctx, "s1"); err != nil || se.User != "olga" || se.LastSeen.UnixMilli() != 2000 {
+		t.Errorf("session from schema 6: %+v, %v", se, err)
+	}
+	if ts, err := s.Tokens(ctx, "olga"); err != nil || len(ts) != 1 || ts[0].ID != "t1" {
+		t.Errorf("tokens from schema 6: %+v, %v", ts, err)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteUserSessions("olga") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("session after DeleteUserSessions: %v; want ErrNotFound", err)
 	}
 }

@@ -105,6 +105,32 @@ func (d *Dialect) SQL(q string) string {
 	return s
 }
 
+// Schema returns a migration written once for both databases with the
+// column types spelled for d: {key} (text compared byte by byte), {int},
+// {blob}, and {strict} after a table's closing parenthesis.
+func (d *Dialect) Schema(m string) string {
+	var r *strings.Replacer
+	if d.Numbered {
+		r = strings.NewReplacer("{key}", `text COLLATE "C"`, "{int}", "bigint", "{blob}", "bytea", "{strict}", "")
+	} else {
+		r = strings.NewReplacer("{key}", "TEXT", "{int}", "INTEGER", "{blob}", "BLOB", "{strict}", " STRICT")
+	}
+	return r.Replace(m)
+}
+
+// BodyChunks is the migration that adds chunked bodies (see chunk.go).
+const BodyChunks = `
+-- 0: the body is data; n: the body is the n rows of body_chunks.
+ALTER TABLE bodies ADD COLUMN chunks {int} NOT NULL DEFAULT 0;
+
+CREATE TABLE body_chunks (
+	id   {key} NOT NULL REFERENCES messages (id),
+	seq  {int} NOT NULL,
+	data {blob} NOT NULL,
+	PRIMARY KEY (id, seq)
+){strict};
+`
+
 // in returns "col IN (?, ?, …)" for n values.
 func in(col string, n int) string {
 	return col + " IN (?" + strings.Repeat(", ?", n-1) + ")"

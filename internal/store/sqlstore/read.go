@@ -93,59 +93,6 @@ func (r *Reads) Message(ctx context.Context, id string) (*store.Message, error) 
 		`SELECT `+msgColumns+` FROM messages WHERE id = ?`, id)
 }
 
-// Body implements store.Store.
-func (r *Reads) Body(ctx context.Context, id string) ([]byte, error) {
-	ctx, cancel, err := r.R.Read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	rows, err := r.R.Query(ctx, `SELECT data, sealed FROM bodies WHERE id = ?`, id)
-	if err != nil {
-		return nil, r.errorf("read body %s: %w", id, r.R.MapErr(err))
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, r.errorf("read body %s: %w", id, r.R.MapErr(err))
-		}
-		return nil, r.errorf("body %s: %w", id, store.ErrNotFound)
-	}
-	// database/sql copies each blob into a new Go slice per row;
-	// scanning into RawBytes hands that slice over instead of copying a
-	// message of up to many megabytes a second time. It is never reused
-	// by the driver, so keeping it past rows.Close is safe.
-	var (
-		data   []byte
-		raw    sql.RawBytes
-		sealed bool
-	)
-	dest := any(&data)
-	if r.D.RawBytes {
-		dest = &raw
-	}
-	if err := rows.Scan(dest, &sealed); err != nil {
-		return nil, r.errorf("read body %s: %w", id, r.R.MapErr(err))
-	}
-	if r.D.RawBytes {
-		data = raw
-	}
-	if sealed {
-		if r.Sealer == nil {
-			return nil, r.errorf("body %s: %w", id, store.ErrSealed)
-		}
-		plain, err := r.Sealer.Open(id, data)
-		if err != nil {
-			return nil, r.errorf("open sealed body %s: %w", id, err)
-		}
-		data = plain
-	}
-	if data == nil {
-		data = []byte{}
-	}
-	return data, nil
-}
-
 const defaultListLimit = 1000
 
 func (r *Reads) List(ctx context.Context, f store.Filter) ([]*store.Message, error) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Conn interface {
 	// Carry notes body bytes sent (PostgreSQL ends a transaction early
 	// once they add up).
 	Carry(n int)
+	// Break makes err the Conn's: the function fails with it even if it
+	// ignores it (its writes are incomplete). It returns err.
+	Break(err error) error
 }
 
 // AuditHead caches the newest audit entry for the open transaction. The
@@ -111,7 +115,7 @@ const insertMessageBody = `WITH m AS (
 	RETURNING id)
 INSERT INTO bodies (id, data, sealed) SELECT id, ?, ? FROM m`
 
-func (t *Tx) InsertMessage(m *store.Message, body []byte) error {
+func (t *Tx) InsertMessage(m *store.Message, body io.Reader) error {
 	if err := t.c.Check(); err != nil {
 		return err
 	}
@@ -126,34 +130,93 @@ func (t *Tx) InsertMessage(m *store.Message, body []byte) error {
 		return err
 	}
 	if body == nil {
-		body = []byte{} // NOT NULL: an empty message is still a message
+		body = eofReader{}
 	}
-	sealed := t.sealer != nil
-	if sealed {
-		body = t.sealer.Seal(m.ID, body)
+	ch := newChunker(body)
+	defer ch.free()
+	data, final, err := ch.next()
+	if err != nil {
+		return t.errorf("insert message %s: read body: %w", m.ID, err)
 	}
-	t.c.Carry(len(body))
-	var n int64
-	if t.d.Numbered {
-		n, err = t.c.Exec("insert message "+m.ID, insertMessageBody, append(args, body, sealed)...)
+	if final {
+		err = t.insertWhole(m, args, data)
 	} else {
-		n, err = t.c.Exec("insert message "+m.ID, `INSERT INTO messages (`+msgColumns+`)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE true
-			ON CONFLICT (id) DO NOTHING`, args...)
-		if err == nil && n == 1 {
-			_, err = t.c.Exec("insert body "+m.ID, `INSERT INTO bodies (id, data, sealed) SELECT ?, ?, ?`, m.ID, body, sealed)
-		}
+		err = t.insertChunked(m, args, data, ch)
 	}
 	if err != nil {
 		return err
-	}
-	if n != 1 {
-		return t.errorf("insert message %s: %w", m.ID, store.ErrExists)
 	}
 	if m.State == store.Queued || m.State == store.Delayed {
 		t.c.Wake()
 	}
 	return nil
+}
+
+// insertMessage inserts the record alone.
+func (t *Tx) insertMessage(m *store.Message, args []any) error {
+	n, err := t.c.Exec("insert message "+m.ID, `INSERT INTO messages (`+msgColumns+`)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE true
+		ON CONFLICT (id) DO NOTHING`, args...)
+	if err == nil && n != 1 {
+		err = t.errorf("insert message %s: %w", m.ID, store.ErrExists)
+	}
+	return err
+}
+
+// insertWhole stores a body of at most one chunk in the row of bodies,
+// sealed under the message ID, as every body was before chunks.
+func (t *Tx) insertWhole(m *store.Message, args []any, body []byte) error {
+	sealed := t.sealer != nil
+	if sealed {
+		body = t.sealer.Seal(m.ID, body)
+	}
+	t.c.Carry(len(body))
+	if !t.d.Numbered {
+		if err := t.insertMessage(m, args); err != nil {
+			return err
+		}
+		_, err := t.c.Exec("insert body "+m.ID, `INSERT INTO bodies (id, data, sealed) SELECT ?, ?, ?`, m.ID, body, sealed)
+		return err
+	}
+	n, err := t.c.Exec("insert message "+m.ID, insertMessageBody, append(args, body, sealed)...)
+	if err == nil && n != 1 {
+		err = t.errorf("insert message %s: %w", m.ID, store.ErrExists)
+	}
+	return err
+}
+
+// insertChunked stores a body larger than a chunk in body_chunks, one
+// chunk at a time, each sealed on its own, and then its row of bodies
+// with the number of chunks. Once the record is written, a failure to
+// read the body breaks the Tx, so that the function fails even if it
+// ignores the error: no message is stored with part of its body.
+func (t *Tx) insertChunked(m *store.Message, args []any, data []byte, ch *chunker) error {
+	if err := t.insertMessage(m, args); err != nil {
+		return err
+	}
+	sealed := t.sealer != nil
+	final := false
+	seq := 0
+	for ; ; seq++ {
+		chunk := data
+		if sealed {
+			chunk = t.sealer.Seal(store.ChunkID(m.ID, seq, final), data)
+		}
+		t.c.Carry(len(chunk))
+		if _, err := t.c.Exec("insert body "+m.ID, `INSERT INTO body_chunks (id, seq, data) SELECT ?, ?, ?`, m.ID, seq, chunk); err != nil {
+			return err
+		}
+		if final {
+			break
+		}
+		var err error
+		if data, final, err = ch.next(); err != nil {
+			return t.c.Break(t.errorf("insert message %s: read body: %w", m.ID, err))
+		}
+	}
+	_, err := t.c.Exec("insert body "+m.ID, `INSERT INTO bodies (id, data, sealed, chunks) SELECT ?, ?, ?, ?`,
+		m.ID, []byte{}, sealed, seq+1)
+	return err
 }
 
 func (t *Tx) UpdateMessage(m *store.Message, from store.State) error {
@@ -247,7 +310,9 @@ func (t *Tx) DeleteBody(id string) error {
 	if err := t.c.Check(); err != nil {
 		return err
 	}
-	n, err := t.c.Exec("delete body "+id, `DELETE FROM bodies WHERE id = ?`, id)
+	n, err := t.c.ExecAll("delete body "+id,
+		Stmt{`DELETE FROM bodies WHERE id = ?`, []any{id}},
+		Stmt{`DELETE FROM body_chunks WHERE id = ?`, []any{id}})
 	if err != nil {
 		return err
 	}
