@@ -18,6 +18,7 @@ import (
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
 var base = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
@@ -684,59 +685,9 @@ func TestCloseWhileQueued(t *testing.T) {
 	t.Parallel()
 	db := newTestDB(t)
 	s := db.open(t, WithCommitters(1))
-	release := make(chan struct{})
-	blocked := make(chan error, 1)
-	running := testMessage(1000)
-	go func() {
-		blocked <- s.Update(context.Background(), func(tx store.Tx) error {
-			if err := tx.InsertMessage(running, nil); err != nil {
-				return err
-			}
-			<-release
-			return nil
-		})
-	}()
-	waitFor(t, func() bool { return s.eng.Stats().Updates == 1 })
-	const n = 10
-	errs := make(chan error, n)
-	msgs := make([]*store.Message, n)
-	for i := range n {
-		msgs[i] = testMessage(i)
-		go func() {
-			errs <- s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(msgs[i], nil) })
-		}()
-	}
-	waitFor(t, func() bool { return s.eng.Queued() == n })
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	waitFor(t, func() bool { return s.closed.Load() })
-	close(release)
-	if err := <-closed; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-blocked; err != nil {
-		t.Errorf("update running at Close: %v", err)
-	}
-	ok := 0
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			ok++
-		case !errors.Is(err, store.ErrClosed):
-			t.Errorf("queued update at Close: %v; want nil or store.ErrClosed", err)
-		}
-	}
-	s2 := db.open(t)
-	if _, err := s2.Message(context.Background(), running.ID); err != nil {
-		t.Errorf("update running at Close did not persist: %v", err)
-	}
-	found := 0
-	for _, m := range msgs {
-		if _, err := s2.Message(context.Background(), m.ID); err == nil {
-			found++
-		}
-	}
-	if found != ok {
-		t.Errorf("%d updates reported success, %d records found", ok, found)
-	}
+	storetest.CloseWhileQueued(t, s, storetest.Engine{
+		Updates: func() uint64 { return s.eng.Stats().Updates },
+		Queued:  s.eng.Queued,
+		Closed:  s.closed.Load,
+	}, func() store.Store { return db.open(t) })
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
 // peakHeap runs fn and returns how far the heap in use rose above where
@@ -63,7 +64,7 @@ func BenchmarkBody25MB(b *testing.B) {
 		var opts []Option
 		if sealed {
 			name = "sealed"
-			opts = append(opts, WithSealer(newKeyring(b, 1)))
+			opts = append(opts, WithSealer(storetest.NewKeyring(b, 1)))
 		}
 		ctx := context.Background()
 		b.Run(name+"/insert", func(b *testing.B) {
@@ -71,7 +72,7 @@ func BenchmarkBody25MB(b *testing.B) {
 			b.ReportAllocs()
 			var peak uint64
 			for i := 0; b.Loop(); i++ {
-				m := benchMessage(int64(i), time.Now())
+				m := storetest.BenchMessage(int64(i), time.Now())
 				peak = max(peak, peakHeap(func() {
 					if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(data)) }); err != nil {
 						b.Fatal(err)
@@ -81,7 +82,7 @@ func BenchmarkBody25MB(b *testing.B) {
 			b.ReportMetric(float64(peak)/(1<<20), "peakMB")
 		})
 		s := benchStore(b, opts...)
-		m := benchMessage(0, time.Now())
+		m := storetest.BenchMessage(0, time.Now())
 		if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(data)) }); err != nil {
 			b.Fatal(err)
 		}

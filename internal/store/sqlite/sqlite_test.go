@@ -517,52 +517,11 @@ func TestCancelQueued(t *testing.T) {
 // answer (none hangs), and those that ran are durable.
 func TestCloseWhileQueued(t *testing.T) {
 	s, path := newStore(t)
-	release := make(chan struct{})
-	blocked := make(chan error, 1)
-	go func() {
-		blocked <- s.Update(context.Background(), func(store.Tx) error { <-release; return nil })
-	}()
-	waitFor(t, func() bool { return s.eng.Stats().Updates == 1 })
-	const n = 10
-	now := time.Now()
-	errs := make(chan error, n)
-	msgs := make([]*store.Message, n)
-	for i := range n {
-		msgs[i] = testMessage(i, now)
-		go func() {
-			errs <- s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(msgs[i], nil) })
-		}()
-	}
-	waitFor(t, func() bool { return s.eng.Queued() == n })
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	waitFor(t, func() bool { return s.closed.Load() })
-	close(release)
-	if err := <-closed; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-blocked; err != nil {
-		t.Errorf("update running at Close: %v", err)
-	}
-	ok := 0
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			ok++
-		case !errors.Is(err, store.ErrClosed):
-			t.Errorf("queued update at Close: %v; want nil or store.ErrClosed", err)
-		}
-	}
-	s2 := openAt(t, path)
-	found := 0
-	for _, m := range msgs {
-		if _, err := s2.Message(context.Background(), m.ID); err == nil {
-			found++
-		}
-	}
-	if found != ok {
-		t.Errorf("%d updates reported success, %d records found", ok, found)
-	}
+	storetest.CloseWhileQueued(t, s, storetest.Engine{
+		Updates: func() uint64 { return s.eng.Stats().Updates },
+		Queued:  s.eng.Queued,
+		Closed:  s.closed.Load,
+	}, func() store.Store { return openAt(t, path) })
 }
 
 // TestSecureDelete checks that deleted content is gone from every file
@@ -640,7 +599,7 @@ func TestSecureDelete(t *testing.T) {
 			return err
 		}
 	}
-	keys := newKeyring(t, 1)
+	keys := storetest.NewKeyring(t, 1)
 	for _, tc := range []struct {
 		name string
 		put  func(*testing.T, *Store) ([][]byte, func(store.Tx) error)
@@ -824,7 +783,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	db.Close()
 
-	s := openAt(t, path, WithSealer(newKeyring(t, 1)))
+	s := openAt(t, path, WithSealer(storetest.NewKeyring(t, 1)))
 	ctx := context.Background()
 	if v := pragma(t, s, "user_version"); v != fmt.Sprint(len(migrations)) {
 		t.Errorf("user_version = %s; want %d", v, len(migrations))
