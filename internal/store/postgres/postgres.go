@@ -14,7 +14,7 @@
 // fails alone.
 //
 // Several instances: every write transaction takes one advisory lock
-// first (see committer.begin), so the write transactions of all instances
+// first (see committer.Begin), so the write transactions of all instances
 // sharing the database run one at a time, as SQLite's single writer runs
 // them on one host; reads run in parallel and never wait for it. Nearly
 // every write appends to the single audit chain, which would serialise
@@ -62,6 +62,11 @@
 // (envelope, subject, verdict, decisions, audit log) are not sealed.
 //
 // Times are stored as bigint UTC unix milliseconds, as in the SQLite store.
+//
+// The statements, the encodings of the rows, every read and the group
+// commit are shared with the SQLite store (package sqlstore); this package
+// holds what is PostgreSQL's own: the pools, the writer lock, statements
+// pipelined with their savepoints, NOTIFY and the instances, the schema.
 package postgres
 
 import (

@@ -26,6 +26,11 @@
 // Times are stored as UTC unix milliseconds: what is read back equals what
 // was written truncated to the millisecond, in UTC. The zero time is stored
 // as 0, so the instant of the unix epoch itself reads back as the zero time.
+//
+// The statements, the encodings of the rows, every read and the group
+// commit are shared with the PostgreSQL store (package sqlstore); this
+// package holds what is SQLite's own: the single writer connection and its
+// prepared statements, pragmas, space checks, the WAL wipe, the schema.
 package sqlite
 
 import (
