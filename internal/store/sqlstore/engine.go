@@ -300,7 +300,6 @@ type committer struct {
 	w     Writer
 	batch []*request
 	ok    []*request // functions that succeeded in the open transaction
-	open  bool       // a transaction is open (for the panic path)
 }
 
 // loop takes requests and runs them in batches until the engine closes.
