@@ -536,15 +536,19 @@ func TestSecureDelete(t *testing.T) {
 		never           // wipe turned off: the bytes must still be there
 	)
 	marker := []byte("SECRET-MARKER-7f3a9c")
-	content := bytes.Repeat(append(append([]byte{}, marker...), "\r\n"...), 2000) // spans overflow pages
-	small := append([]byte("x"), marker...)                                       // fits in one page
+	content := bytes.Repeat(append(append([]byte{}, marker...), "\r\n"...), 2000)  // spans overflow pages
+	small := append([]byte("x"), marker...)                                        // fits in one page
+	chunked := bytes.Repeat(append(append([]byte{}, marker...), "\r\n"...), 30000) // three chunks
 
 	// bodies stores a large and a small body and returns what to look
 	// for on disk, and the deletion.
 	bodies := func(t *testing.T, s *Store) ([][]byte, func(store.Tx) error) {
-		a, b := testMessage(1, time.Now()), testMessage(2, time.Now())
+		a, b, c := testMessage(1, time.Now()), testMessage(2, time.Now()), testMessage(3, time.Now())
 		if err := s.Update(context.Background(), func(tx store.Tx) error {
 			if err := tx.InsertMessage(a, bytes.NewReader(content)); err != nil {
+				return err
+			}
+			if err := tx.InsertMessage(c, bytes.NewReader(chunked)); err != nil {
 				return err
 			}
 			return tx.InsertMessage(b, bytes.NewReader(small))
@@ -565,12 +569,28 @@ func TestSecureDelete(t *testing.T) {
 				}
 				look = append(look, data[len(data)-24:])
 			}
+			rows, err := s.rdb.Query("SELECT data FROM body_chunks WHERE id = ?", c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var data []byte
+				if err := rows.Scan(&data); err != nil {
+					t.Fatal(err)
+				}
+				look = append(look, data[len(data)-24:])
+			}
+			if err := rows.Close(); err != nil || len(look) != 5 {
+				t.Fatalf("%d sealed chunks, %v; want 3", len(look)-2, err)
+			}
 		}
 		return look, func(tx store.Tx) error {
-			if err := tx.DeleteBody(a.ID); err != nil {
-				return err
+			for _, id := range []string{a.ID, b.ID, c.ID} {
+				if err := tx.DeleteBody(id); err != nil {
+					return err
+				}
 			}
-			return tx.DeleteBody(b.ID)
+			return nil
 		}
 	}
 	auditEntries := func(t *testing.T, s *Store) ([][]byte, func(store.Tx) error) {
