@@ -209,7 +209,10 @@ type Tx interface {
 	// InsertMessage stores a new message with its bytes exactly as read
 	// from body (nil: an empty message) until io.EOF; an error from body
 	// fails the insert. A body larger than BodyChunk is read and stored
-	// one chunk at a time. m.State, Owner, Attempts and NextAttempt are
+	// one chunk at a time. body is read inside the commit, like the rest
+	// of the update function: it must come from memory or a local file
+	// (a spool), never from a peer that may stall. m.State, Owner,
+	// Attempts and NextAttempt are
 	// stored as given, so a caller may insert a message already claimed
 	// for its first attempt.
 	InsertMessage(m *Message, body io.Reader) error
