@@ -212,9 +212,8 @@ type Tx interface {
 	// one chunk at a time. body is read inside the commit, like the rest
 	// of the update function: it must come from memory or a local file
 	// (a spool), never from a peer that may stall. m.State, Owner,
-	// Attempts and NextAttempt are
-	// stored as given, so a caller may insert a message already claimed
-	// for its first attempt.
+	// Attempts and NextAttempt are stored as given, so a caller may
+	// insert a message already claimed for its first attempt.
 	InsertMessage(m *Message, body io.Reader) error
 	// UpdateMessage writes the mutable fields of m (State, Updated, Attempts,
 	// NextAttempt, Owner, LastError, Status, Verdict, Action, HoldExpires) if
