@@ -117,7 +117,7 @@ func (c *committer) Release() {
 // its first statement (see tx.send).
 func (c *committer) Start() (store.Tx, error) {
 	c.fnHead = c.head
-	return sqlstore.NewTx(&conn{c: c}, dialect, c.s.opts.sealer, &c.head, c.s.auditLock), nil
+	return sqlstore.NewTx(&conn{c: c, FnState: sqlstore.FnState{ErrDone: errTxDone}}, dialect, c.s.opts.sealer, &c.head, c.s.auditLock), nil
 }
 
 // End rolls back to the function's savepoint if it failed; if it
@@ -125,13 +125,10 @@ func (c *committer) Start() (store.Tx, error) {
 // statement.
 func (c *committer) End(st store.Tx, err error) (error, error) {
 	t := st.(*sqlstore.Tx).Conn().(*conn)
-	t.done = true
-	if err == nil && t.broken != nil {
-		// The function ignored an error after which PostgreSQL refuses
-		// every statement until the savepoint is rolled back to; its
-		// writes cannot be trusted to be complete.
-		err = t.broken
-	}
+	// A function that ignored an error after which PostgreSQL refuses
+	// every statement until the savepoint is rolled back to fails with
+	// it: its writes cannot be trusted to be complete.
+	err = t.Finish(err)
 	if err != nil {
 		c.head = c.fnHead // its audit entries are rolled back with it
 	}

@@ -19,13 +19,13 @@ import (
 // savepoint is rolled back to. The outcomes a function may recover from
 // (ErrExists, ErrConflict, ErrNotFound) are therefore found without an
 // error from the server: ON CONFLICT DO NOTHING and row counts.
+//
+// The first error from the server breaks the conn: further calls fail
+// with it, and the function fails even if it ignores the error.
 type conn struct {
 	c         *committer
-	done      bool
 	savepoint bool // this function's savepoint has been sent
-	// broken holds the first error from the server; further calls fail
-	// with it, and the function fails even if it ignores the error.
-	broken error
+	sqlstore.FnState
 	// wake: the function made mail due, or due later (stored or put
 	// back Queued; stored Delayed, so that peers set their timers).
 	wake bool
@@ -33,20 +33,9 @@ type conn struct {
 
 var _ sqlstore.Conn = (*conn)(nil)
 
-func (t *conn) Check() error {
-	if t.done {
-		return errTxDone
-	}
-	return t.broken
-}
-
 // fail records err and returns it translated.
 func (t *conn) fail(op string, err error) error {
-	err = fmt.Errorf("postgres: %s: %w", op, mapErr(err))
-	if t.broken == nil {
-		t.broken = err
-	}
-	return err
+	return t.Break(fmt.Errorf("postgres: %s: %w", op, mapErr(err)))
 }
 
 // send sends the committer's pending statements, this function's
@@ -74,8 +63,7 @@ func (t *conn) send(op string, stmts ...sqlstore.Stmt) (pgx.BatchResults, error)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			c.dead = fmt.Errorf("postgres: savepoint before %s: %w", op, mapErr(err))
-			t.broken = c.dead
-			return nil, c.dead
+			return nil, t.Break(c.dead)
 		}
 	}
 	return br, nil
@@ -141,13 +129,6 @@ func (t *conn) Query(op string, lead *sqlstore.Stmt, sql string, args []any, eac
 		return t.fail(op, err)
 	}
 	return nil
-}
-
-func (t *conn) Break(err error) error {
-	if t.broken == nil {
-		t.broken = err
-	}
-	return err
 }
 
 func (t *conn) Deleted()    {}

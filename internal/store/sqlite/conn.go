@@ -51,30 +51,23 @@ func (w *writer) stmt(q string) (*sql.Stmt, error) {
 // conn is the sqlstore.Conn of one update function. A new one is made for
 // each function so that a Tx kept past its function fails loudly instead
 // of writing into someone else's transaction.
+//
+// An error after which SQLite may have rolled back the whole transaction
+// breaks the conn: further calls fail with it, and the function fails even
+// if it ignores the error, because statements run after such an abort
+// would otherwise commit on their own.
 type conn struct {
-	w    *writer
-	done bool
-	// broken holds the first error after which SQLite may have rolled back
-	// the whole transaction; further calls fail with it, and the function
-	// fails even if it ignores the error, because statements run after
-	// such an abort would otherwise commit on their own.
-	broken error
+	w *writer
+	sqlstore.FnState
 }
 
 var _ sqlstore.Conn = (*conn)(nil)
 
-func (c *conn) Check() error {
-	if c.done {
-		return errTxDone
-	}
-	return c.broken
-}
-
 // fail records err and returns it translated.
 func (c *conn) fail(op string, err error) error {
 	err2 := fmt.Errorf("sqlite: %s: %w", op, mapErr(err))
-	if abortsTx(err) && c.broken == nil {
-		c.broken = err2
+	if abortsTx(err) {
+		c.Break(err2)
 	}
 	return err2
 }
@@ -133,13 +126,6 @@ func (c *conn) Query(op string, lead *sqlstore.Stmt, q string, args []any, each 
 		return c.fail(op, err)
 	}
 	return nil
-}
-
-func (c *conn) Break(err error) error {
-	if c.broken == nil {
-		c.broken = err
-	}
-	return err
 }
 
 func (c *conn) Deleted()  { c.w.txDeleted = true }

@@ -53,20 +53,17 @@ func (w *writer) Start() (store.Tx, error) {
 		return nil, fmt.Errorf("sqlite: savepoint: %w", mapErr(err))
 	}
 	w.fnHead = w.head
-	return sqlstore.NewTx(&conn{w: w}, dialect, w.sealer, &w.head, nil), nil
+	return sqlstore.NewTx(&conn{w: w, FnState: sqlstore.FnState{ErrDone: errTxDone}}, dialect, w.sealer, &w.head, nil), nil
 }
 
 // End releases the function's savepoint, after rolling back to it if the
 // function failed. If the savepoint is gone, SQLite has rolled back the
 // whole transaction.
 func (w *writer) End(st store.Tx, err error) (error, error) {
-	c := st.(*sqlstore.Tx).Conn().(*conn)
-	c.done = true
-	if err == nil && c.broken != nil {
-		// The function ignored an error that may have ended the
-		// transaction; its writes cannot be trusted to be complete.
-		err = c.broken
-	}
+	// A function that ignored an error that may have ended the
+	// transaction fails with it: its writes cannot be trusted to be
+	// complete.
+	err = st.(*sqlstore.Tx).Conn().(*conn).Finish(err)
 	if err != nil {
 		w.head = w.fnHead // its audit entries are rolled back with it
 		if _, rbErr := w.st.rollbackTo.Exec(); rbErr != nil {

@@ -47,6 +47,42 @@ type Conn interface {
 	Break(err error) error
 }
 
+// FnState is what a backend's Conn keeps of its function: whether it has
+// returned, and the first error after which its writes cannot be trusted
+// to be complete. Embedded, it provides Check and Break.
+type FnState struct {
+	// ErrDone is returned once the function has returned.
+	ErrDone error
+	done    bool
+	broken  error
+}
+
+// Check implements Conn.
+func (f *FnState) Check() error {
+	if f.done {
+		return f.ErrDone
+	}
+	return f.broken
+}
+
+// Break implements Conn.
+func (f *FnState) Break(err error) error {
+	if f.broken == nil {
+		f.broken = err
+	}
+	return err
+}
+
+// Finish marks the function returned with err, and returns its outcome:
+// err, or the error that broke it if the function ignored that one.
+func (f *FnState) Finish(err error) error {
+	f.done = true
+	if err == nil {
+		err = f.broken
+	}
+	return err
+}
+
 // AuditHead caches the newest audit entry for the open transaction. The
 // writer lock (PostgreSQL) or the single writer (SQLite), held from BEGIN
 // to COMMIT, keeps every other transaction from appending meanwhile, so
