@@ -102,7 +102,7 @@ type Tx struct {
 	d      *Dialect
 	sealer store.Sealer // nil: bodies are stored as given
 	head   *AuditHead   // nil: no cache
-	// AuditLock, if set, is run before the first read of the newest
+	// auditLock, if set, is run before the first read of the newest
 	// audit entry (PostgreSQL's writer lock, see LastAudit).
 	auditLock *Stmt
 }
