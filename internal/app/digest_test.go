@@ -56,7 +56,7 @@ language = "en"
 		mk(2003, until, "next period"))
 	if err := a.Store.Update(ctx, func(tx store.Tx) error {
 		for _, m := range ms {
-			if err := tx.InsertMessage(m, []byte("x")); err != nil {
+			if err := tx.InsertMessage(m, bytes.NewReader([]byte("x"))); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -179,7 +180,7 @@ func (f *fixture) held(user, subject string, body []byte) string {
 		Status: make([]store.RcptStatus, 2), Verdict: decodeVerdict(f.t, testVerdict), Action: verdict.Hold,
 		HoldExpires: now.Add(72 * time.Hour),
 	}
-	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
+	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) }); err != nil {
 		f.t.Fatal(err)
 	}
 	f.clock.Add(time.Minute)

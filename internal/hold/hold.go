@@ -22,6 +22,7 @@
 package hold
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -767,7 +768,7 @@ func EnqueueNoticeID(tx store.Tx, now time.Time, id string, n Notice) error {
 	for _, to := range n.To {
 		m.Rcpts = append(m.Rcpts, envelope.Rcpt{Addr: to})
 	}
-	if err := tx.InsertMessage(m, n.Data); err != nil {
+	if err := tx.InsertMessage(m, bytes.NewReader(n.Data)); err != nil {
 		return fmt.Errorf("notice: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package hold
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -62,7 +63,7 @@ func (f *fixture) held(t *testing.T, authUser, from, headerFrom string) *store.M
 		State: store.Held, Updated: t0, Status: make([]store.RcptStatus, 1), Action: "hold",
 		HeaderFrom: headerFrom, HoldExpires: t0.Add(time.Hour),
 	}
-	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, []byte("x")) }); err != nil {
+	if err := f.st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader([]byte("x"))) }); err != nil {
 		t.Fatal(err)
 	}
 	return m

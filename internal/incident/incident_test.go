@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -63,7 +64,7 @@ func setup(t *testing.T) (*Service, store.Store, *clock, *[]hold.Notice) {
 		Verdict: v, Action: verdict.Pass,
 	}
 	if err := st.Update(context.Background(), func(tx store.Tx) error {
-		if err := tx.InsertMessage(m, []byte("x")); err != nil {
+		if err := tx.InsertMessage(m, bytes.NewReader([]byte("x"))); err != nil {
 			return err
 		}
 		_, err := audit.Append(tx, c.Now().Add(-30*time.Minute), audit.Event{Actor: "olga", Action: "message.view", MsgID: "msg1", Data: map[string]any{"via": "console"}})

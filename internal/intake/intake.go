@@ -6,6 +6,7 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -167,11 +168,11 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 		claimed = in.queue.TryClaim(deliver)
 	}
 	err := in.st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.InsertMessage(m, data); err != nil {
+		if err := tx.InsertMessage(m, bytes.NewReader(data)); err != nil {
 			return err
 		}
 		if part != nil {
-			if err := tx.InsertMessage(part, data); err != nil {
+			if err := tx.InsertMessage(part, bytes.NewReader(data)); err != nil {
 				return err
 			}
 		}

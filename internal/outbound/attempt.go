@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -358,7 +359,7 @@ func (q *Queue) record(upd *store.Message, dsn *store.Message, dsnBody []byte, e
 				}
 			}
 			if dsn != nil {
-				if err := tx.InsertMessage(dsn, dsnBody); err != nil {
+				if err := tx.InsertMessage(dsn, bytes.NewReader(dsnBody)); err != nil {
 					return fmt.Errorf("%w: %w", errDSN, err)
 				}
 			}

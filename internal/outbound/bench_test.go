@@ -62,7 +62,7 @@ func benchFastPath(b *testing.B, size int) {
 				State: store.Queued, Updated: now, NextAttempt: now, Size: int64(len(body)), Action: "pass",
 			}
 			claimed := q.TryClaim(m)
-			err := st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) })
+			err := st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) })
 			switch {
 			case err != nil && claimed:
 				q.Release()

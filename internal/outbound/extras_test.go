@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -213,7 +214,7 @@ func (s failingDSNStore) Update(ctx context.Context, fn func(store.Tx) error) er
 	return s.Store.Update(ctx, func(tx store.Tx) error { return fn(failingDSNTx{tx}) })
 }
 
-func (failingDSNTx) InsertMessage(*store.Message, []byte) error { return store.ErrFull }
+func (failingDSNTx) InsertMessage(*store.Message, io.Reader) error { return store.ErrFull }
 
 func TestDSNThatCannotBeStoredIsDropped(t *testing.T) {
 	t.Parallel()

@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -173,7 +174,7 @@ func (e *env) message(from string, rcpts ...string) (*store.Message, []byte) {
 
 func (e *env) insert(m *store.Message, body []byte) {
 	e.t.Helper()
-	if err := e.st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
+	if err := e.st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) }); err != nil {
 		e.t.Fatal(err)
 	}
 	if m.State == store.Queued {

@@ -25,7 +25,7 @@ func put(t *testing.T, st store.Store, id string, state store.State, updated tim
 	m := &store.Message{Envelope: envelope.Envelope{ID: id, Received: updated, From: "a@example.jp",
 		Rcpts: []envelope.Rcpt{{Addr: "b@example.com"}}}, State: state, Updated: updated, Status: make([]store.RcptStatus, 1)}
 	body := append(append([]byte("Subject: list\r\n\r\n"), marker...), "\r\n"...)
-	if err := st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
+	if err := st.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func (s *sealedStore) List(ctx context.Context, f Filter) ([]*Message, error) {
 	return ms, nil
 }
 
-func (t *sealedTx) InsertMessage(m *Message, body []byte) error {
+func (t *sealedTx) InsertMessage(m *Message, body io.Reader) error {
 	c, err := sealRecord(t.sl, m)
 	if err != nil {
 		return err

@@ -29,6 +29,8 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"errors"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/egressguard/egressguard/internal/envelope"
@@ -60,6 +62,11 @@ var (
 // Body, so that a copy of the database alone reveals no message content.
 // Bodies stored before a Sealer was configured stay readable as they are.
 // A Sealer must be safe for concurrent use.
+//
+// A large body is stored in chunks of BodyChunk bytes, each sealed on its
+// own under ChunkID(msgID, index, final), so that chunks cannot be
+// reordered, dropped, added or moved between messages without failing to
+// open.
 type Sealer interface {
 	// Seal encrypts body for the message msgID. The ID is authenticated
 	// with it, so sealed bytes moved to another message do not open.
@@ -67,6 +74,21 @@ type Sealer interface {
 	// Open returns what Seal was given, or an error if the key is not
 	// available or the sealed bytes were altered.
 	Open(msgID string, sealed []byte) ([]byte, error)
+}
+
+// BodyChunk is the size of the chunks a body larger than it is stored in:
+// neither storing nor reading a body holds more than about one chunk of it
+// in the store's memory, whatever the size of the message.
+const BodyChunk = 256 << 10
+
+// ChunkID is what the chunk index of a chunked body is sealed under (see
+// Sealer): the message ID, the index, and whether it is the last chunk.
+func ChunkID(msgID string, index int, final bool) string {
+	id := msgID + "/" + strconv.Itoa(index)
+	if final {
+		id += "/end"
+	}
+	return id
 }
 
 // State is where a message is in its life. Every change of state is one
@@ -198,10 +220,15 @@ type Filter struct {
 // Tx is what a write transaction can do. It is only valid inside the
 // function given to Store.Update.
 type Tx interface {
-	// InsertMessage stores a new message with its bytes exactly as given.
-	// m.State, Owner, Attempts and NextAttempt are stored as given, so a
-	// caller may insert a message already claimed for its first attempt.
-	InsertMessage(m *Message, body []byte) error
+	// InsertMessage stores a new message with its bytes exactly as read
+	// from body (nil: an empty message) until io.EOF; an error from body
+	// fails the insert. A body larger than BodyChunk is read and stored
+	// one chunk at a time. body is read inside the commit, like the rest
+	// of the update function: it must come from memory or a local file
+	// (a spool), never from a peer that may stall. m.State, Owner,
+	// Attempts and NextAttempt are stored as given, so a caller may
+	// insert a message already claimed for its first attempt.
+	InsertMessage(m *Message, body io.Reader) error
 	// UpdateMessage writes the mutable fields of m (State, Updated, Attempts,
 	// NextAttempt, Owner, LastError, Status, Verdict, Action, HoldExpires) if
 	// the stored state is still from; otherwise it returns ErrConflict, or
@@ -212,7 +239,8 @@ type Tx interface {
 	// only by the instance that still holds the claim, never over a claim
 	// another instance took over (ErrConflict).
 	UpdateClaimed(m *Message, owner string) error
-	// DeleteBody removes the stored bytes of a message; the record stays.
+	// DeleteBody removes the stored bytes of a message (every chunk of
+	// them); the record stays.
 	// Deleting bytes that are already gone succeeds, so that a retried
 	// cleanup cannot fail the state change committed with it; an unknown
 	// message is ErrNotFound. The bytes must not stay readable in the
@@ -256,6 +284,12 @@ type Store interface {
 	// Body fails with the sealer's error wrapped (ErrSealed without a
 	// sealer), never returning sealed or damaged bytes.
 	Body(ctx context.Context, id string) ([]byte, error)
+	// OpenBody is Body as a stream: it reads (and opens) the stored bytes
+	// one chunk at a time, so that a large message is never held whole in
+	// memory. A chunk that is missing, or does not open, fails the read
+	// (never returning damaged bytes); so does a body deleted while it is
+	// read. The caller must close the reader.
+	OpenBody(ctx context.Context, id string) (io.ReadCloser, error)
 	List(ctx context.Context, f Filter) ([]*Message, error)
 	// Count returns the number of messages per state (states with none omitted).
 	Count(ctx context.Context) (map[State]int, error)

@@ -1,18 +1,17 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/audit"
-	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
-	"github.com/egressguard/egressguard/internal/verdict"
+	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
 // benchConcurrency is the number of goroutines submitting at once in the
@@ -29,68 +28,6 @@ func benchOpen(b *testing.B, db *testDB, opts ...Option) *Store {
 	return s
 }
 
-func benchMessage(seq int64, now time.Time) *store.Message {
-	return &store.Message{
-		Envelope: envelope.Envelope{
-			ID:         fmt.Sprintf("%s%08d", store.NewID(now), seq),
-			Received:   now,
-			ClientAddr: "192.0.2.1",
-			Helo:       "client.example",
-			AuthUser:   "alice",
-			From:       "alice@example.com",
-			Rcpts:      []envelope.Rcpt{{Addr: "bob@example.net"}, {Addr: "carol@example.org"}},
-		},
-		State:       store.Queued,
-		Updated:     now,
-		Size:        2048,
-		NextAttempt: now,
-		Status:      make([]store.RcptStatus, 2),
-		Subject:     "benchmark",
-		HeaderFrom:  "alice@example.com",
-		Verdict:     &verdict.Verdict{Action: verdict.Pass},
-		Action:      "pass",
-	}
-}
-
-func benchBody(size int) []byte {
-	body := make([]byte, size)
-	for i := range body {
-		body[i] = byte(i) // not all zeros, like mail
-	}
-	return body
-}
-
-// runParallel runs op b.N times spread over conc goroutines and reports
-// operations per second.
-func runParallel(b *testing.B, conc int, op func(seq int64) error) {
-	var seq atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	done := make(chan error, conc)
-	for range conc {
-		go func() {
-			for {
-				n := seq.Add(1)
-				if n > int64(b.N) {
-					done <- nil
-					return
-				}
-				if err := op(n); err != nil {
-					done <- err
-					return
-				}
-			}
-		}()
-	}
-	for range conc {
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
-}
-
 func reportBatching(b *testing.B, stores ...*Store) {
 	var updates, commits uint64
 	for _, s := range stores {
@@ -105,15 +42,15 @@ func reportBatching(b *testing.B, stores ...*Store) {
 // SMTP front end does before answering 250.
 func BenchmarkInsert(b *testing.B) {
 	for _, size := range []int{2 << 10, 100 << 10} {
-		body := benchBody(size)
+		body := storetest.BenchBody(size)
 		for _, conc := range benchConcurrency {
 			b.Run(fmt.Sprintf("size=%dKB/conc=%d", size>>10, conc), func(b *testing.B) {
 				s := benchOpen(b, newTestDB(b))
 				now := time.Now()
 				b.SetBytes(int64(len(body)))
-				runParallel(b, conc, func(seq int64) error {
-					m := benchMessage(seq, now)
-					return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) })
+				storetest.RunParallel(b, conc, func(seq int64) error {
+					m := storetest.BenchMessage(seq, now)
+					return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) })
 				})
 				reportBatching(b, s)
 			})
@@ -125,7 +62,7 @@ func BenchmarkInsert(b *testing.B) {
 // message: the message and its audit entry in one Update, on one instance
 // and spread over two instances sharing the database.
 func BenchmarkAccept(b *testing.B) {
-	body := benchBody(2 << 10)
+	body := storetest.BenchBody(2 << 10)
 	for _, instances := range []int{1, 2} {
 		for _, conc := range benchConcurrency {
 			if instances > conc {
@@ -139,10 +76,10 @@ func BenchmarkAccept(b *testing.B) {
 				}
 				now := time.Now()
 				b.SetBytes(int64(len(body)))
-				runParallel(b, conc, func(seq int64) error {
-					m := benchMessage(seq, now)
+				storetest.RunParallel(b, conc, func(seq int64) error {
+					m := storetest.BenchMessage(seq, now)
 					return stores[seq%int64(instances)].Update(context.Background(), func(tx store.Tx) error {
-						if err := tx.InsertMessage(m, body); err != nil {
+						if err := tx.InsertMessage(m, bytes.NewReader(body)); err != nil {
 							return err
 						}
 						_, err := audit.Append(tx, now, audit.Event{Actor: "alice", Action: "message.accepted", MsgID: m.ID,
@@ -160,15 +97,15 @@ func BenchmarkAccept(b *testing.B) {
 // They take turns on the writer lock, so a second one can only overlap
 // its BEGIN and lock wait with the first one's commit.
 func BenchmarkCommitters(b *testing.B) {
-	body := benchBody(2 << 10)
+	body := storetest.BenchBody(2 << 10)
 	for _, n := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("committers=%d/conc=32", n), func(b *testing.B) {
 			s := benchOpen(b, newTestDB(b), WithCommitters(n))
 			now := time.Now()
-			runParallel(b, 32, func(seq int64) error {
-				m := benchMessage(seq, now)
+			storetest.RunParallel(b, 32, func(seq int64) error {
+				m := storetest.BenchMessage(seq, now)
 				return s.Update(context.Background(), func(tx store.Tx) error {
-					if err := tx.InsertMessage(m, body); err != nil {
+					if err := tx.InsertMessage(m, bytes.NewReader(body)); err != nil {
 						return err
 					}
 					_, err := audit.Append(tx, now, audit.Event{Actor: "alice", Action: "message.accepted", MsgID: m.ID})
@@ -184,26 +121,16 @@ func BenchmarkCommitters(b *testing.B) {
 // insert, then (after delivery) the final state and the deletion of its
 // bytes in one Update.
 func BenchmarkInsertUpdateDelete(b *testing.B) {
-	body := benchBody(2 << 10)
+	body := storetest.BenchBody(2 << 10)
 	for _, conc := range benchConcurrency {
 		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
 			s := benchOpen(b, newTestDB(b))
 			now := time.Now()
 			b.SetBytes(int64(len(body)))
-			runParallel(b, conc, func(seq int64) error {
+			storetest.RunParallel(b, conc, func(seq int64) error {
 				ctx := context.Background()
-				m := benchMessage(seq, now)
-				if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
-					return err
-				}
-				m.State = store.Delivered
-				m.Status[0].Done, m.Status[1].Done = true, true
-				return s.Update(ctx, func(tx store.Tx) error {
-					if err := tx.UpdateMessage(m, store.Queued); err != nil {
-						return err
-					}
-					return tx.DeleteBody(m.ID)
-				})
+				m := storetest.BenchMessage(seq, now)
+				return storetest.Life(ctx, s, m, body)
 			})
 			reportBatching(b, s)
 		})

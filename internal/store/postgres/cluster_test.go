@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -163,7 +164,7 @@ func TestWakeOnQueued(t *testing.T) {
 	case <-time.After(500 * time.Millisecond):
 	}
 	for i, fn := range []func(tx store.Tx) error{
-		func(tx store.Tx) error { return tx.InsertMessage(testMessage(2), []byte("x")) },
+		func(tx store.Tx) error { return tx.InsertMessage(testMessage(2), bytes.NewReader([]byte("x"))) },
 		func(tx store.Tx) error {
 			m, err := tx.Message(claimed.ID)
 			if err != nil {
@@ -185,7 +186,7 @@ func TestWakeOnQueued(t *testing.T) {
 	// A failed update wakes nobody.
 	drain()
 	_ = a.Update(ctx, func(tx store.Tx) error {
-		if err := tx.InsertMessage(testMessage(3), []byte("x")); err != nil {
+		if err := tx.InsertMessage(testMessage(3), bytes.NewReader([]byte("x"))); err != nil {
 			return err
 		}
 		return errors.New("changed my mind")
@@ -287,7 +288,7 @@ func TestLongSchemaName(t *testing.T) {
 	if err := s.Join(context.Background(), "x"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(testMessage(1), []byte("x")) }); err != nil {
+	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(testMessage(1), bytes.NewReader([]byte("x"))) }); err != nil {
 		t.Fatalf("queueing under a 60-byte schema name: %v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/store"
-	"github.com/egressguard/egressguard/internal/store/codec"
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 )
 
 // Membership: who is alive among the instances sharing the store.
@@ -179,7 +179,7 @@ func (m *member) connect(ctx context.Context) (*pgx.Conn, error) {
 		VALUES ($1, $2, $3, $4, $5, `+serverMillis+`)
 		ON CONFLICT (name) DO UPDATE SET lock_key = excluded.lock_key, host = excluded.host,
 			pid = excluded.pid, started = excluded.started, seen = excluded.seen`,
-		m.name, m.key, m.host, m.pid, millis(m.started)); err != nil {
+		m.name, m.key, m.host, m.pid, sqlstore.Millis(m.started)); err != nil {
 		return fail(fmt.Errorf("postgres: join: register: %w", mapErr(err)))
 	}
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{m.s.channel}.Sanitize()); err != nil {
@@ -303,7 +303,7 @@ func (s *Store) Instances(ctx context.Context) ([]store.Instance, error) {
 		if err := rows.Scan(&in.Name, &in.Host, &in.PID, &started, &seen, &in.Live, &in.Registered, &n, &oldest); err != nil {
 			return nil, fmt.Errorf("postgres: instances: %w", mapErr(err))
 		}
-		in.Started, in.Seen, in.OldestClaim = codec.FromMillis(started), codec.FromMillis(seen), codec.FromMillis(oldest)
+		in.Started, in.Seen, in.OldestClaim = sqlstore.FromMillis(started), sqlstore.FromMillis(seen), sqlstore.FromMillis(oldest)
 		in.Claims = int(n)
 		out = append(out, in)
 	}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
 var base = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
@@ -48,7 +50,7 @@ func insertMessages(t testing.TB, s *Store, ms ...*store.Message) {
 	t.Helper()
 	mustUpdate(t, s, func(tx store.Tx) error {
 		for _, m := range ms {
-			if err := tx.InsertMessage(m, []byte("Subject: x\r\n\r\nbody\r\n")); err != nil {
+			if err := tx.InsertMessage(m, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n"))); err != nil {
 				return err
 			}
 		}
@@ -539,7 +541,7 @@ func TestTxBytesBound(t *testing.T) {
 			defer wg.Done()
 			<-start
 			m := testMessage(i)
-			if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, []byte("x")) }); err != nil {
+			if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader([]byte("x"))) }); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -570,7 +572,7 @@ func TestDueIndex(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"claim":    {claimDueSQL, []any{"me", int64(2), int64(1), 10}},
+		"claim":    {dialect.SQL(dialect.ClaimDueSQL()), []any{"me", int64(2), int64(1), 10}},
 		"next due": {`SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending', 'delayed')`, nil},
 	} {
 		err := pgx.BeginFunc(ctx, s.rpool, func(tx pgx.Tx) error {
@@ -683,59 +685,9 @@ func TestCloseWhileQueued(t *testing.T) {
 	t.Parallel()
 	db := newTestDB(t)
 	s := db.open(t, WithCommitters(1))
-	release := make(chan struct{})
-	blocked := make(chan error, 1)
-	running := testMessage(1000)
-	go func() {
-		blocked <- s.Update(context.Background(), func(tx store.Tx) error {
-			if err := tx.InsertMessage(running, nil); err != nil {
-				return err
-			}
-			<-release
-			return nil
-		})
-	}()
-	waitFor(t, func() bool { return s.updates.Load() == 1 })
-	const n = 10
-	errs := make(chan error, n)
-	msgs := make([]*store.Message, n)
-	for i := range n {
-		msgs[i] = testMessage(i)
-		go func() {
-			errs <- s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(msgs[i], nil) })
-		}()
-	}
-	waitFor(t, func() bool { return len(s.reqs) == n })
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	waitFor(t, func() bool { return s.closed.Load() })
-	close(release)
-	if err := <-closed; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-blocked; err != nil {
-		t.Errorf("update running at Close: %v", err)
-	}
-	ok := 0
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			ok++
-		case !errors.Is(err, store.ErrClosed):
-			t.Errorf("queued update at Close: %v; want nil or store.ErrClosed", err)
-		}
-	}
-	s2 := db.open(t)
-	if _, err := s2.Message(context.Background(), running.ID); err != nil {
-		t.Errorf("update running at Close did not persist: %v", err)
-	}
-	found := 0
-	for _, m := range msgs {
-		if _, err := s2.Message(context.Background(), m.ID); err == nil {
-			found++
-		}
-	}
-	if found != ok {
-		t.Errorf("%d updates reported success, %d records found", ok, found)
-	}
+	storetest.CloseWhileQueued(t, s, storetest.Engine{
+		Updates: func() uint64 { return s.eng.Stats().Updates },
+		Queued:  s.eng.Queued,
+		Closed:  s.closed.Load,
+	}, func() store.Store { return db.open(t) })
 }

@@ -14,7 +14,7 @@
 // fails alone.
 //
 // Several instances: every write transaction takes one advisory lock
-// first (see committer.begin), so the write transactions of all instances
+// first (see committer.Begin), so the write transactions of all instances
 // sharing the database run one at a time, as SQLite's single writer runs
 // them on one host; reads run in parallel and never wait for it. Nearly
 // every write appends to the single audit chain, which would serialise
@@ -62,6 +62,11 @@
 // (envelope, subject, verdict, decisions, audit log) are not sealed.
 //
 // Times are stored as bigint UTC unix milliseconds, as in the SQLite store.
+//
+// The statements, the encodings of the rows, every read and the group
+// commit are shared with the SQLite store (package sqlstore); this package
+// holds what is PostgreSQL's own: the pools, the writer lock, statements
+// pipelined with their savepoints, NOTIFY and the instances, the schema.
 package postgres
 
 import (
@@ -70,7 +75,6 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,6 +85,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 )
 
 // Option changes a default of Open.
@@ -138,20 +143,21 @@ type Store struct {
 	schema string
 	key    int32 // second advisory lock key, from the schema name
 
-	reqs   chan *request
-	quit   chan struct{}
-	exited chan struct{} // closed once no committer runs and the queue is drained
-	wg     sync.WaitGroup
+	eng    *sqlstore.Engine
 	closed atomic.Bool
 	once   sync.Once
-
-	commits, updates, failed atomic.Uint64
 
 	connCfg *pgx.ConnConfig // for the member connection of Join
 	member  *member         // set by Join
 	mmu     sync.Mutex
 	wake    chan struct{}
 	channel string // LISTEN/NOTIFY channel of this schema
+	// auditLock is the writer lock, taken again before the first read of
+	// the newest audit entry (see sqlstore.Tx.LastAudit).
+	auditLock *sqlstore.Stmt
+
+	// Every read, written once for both databases.
+	sqlstore.Reads
 }
 
 var _ store.Store = (*Store)(nil)
@@ -218,13 +224,11 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 	cfg.PingTimeout = min(o.timeout, 5*time.Second)
 
 	s := &Store{
-		log:    log.Named("postgres"),
-		opts:   o,
-		reqs:   make(chan *request, o.maxBatch*o.committers),
-		quit:   make(chan struct{}),
-		exited: make(chan struct{}),
-		wake:   make(chan struct{}, 1),
+		log:  log.Named("postgres"),
+		opts: o,
+		wake: make(chan struct{}, 1),
 	}
+	s.Reads = sqlstore.Reads{R: reader{s}, D: dialect, Sealer: o.sealer}
 	s.connCfg = cfg.ConnConfig.Copy()
 	wcfg := cfg.Copy()
 	wcfg.MaxConns = int32(o.committers)
@@ -242,10 +246,14 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 		s.rpool.Close()
 		return nil, err
 	}
-	for range o.committers {
-		s.wg.Add(1)
-		go s.newCommitter().loop()
-	}
+	s.eng = sqlstore.Start(sqlstore.Config{
+		Name:       "postgres",
+		Log:        s.log,
+		Committers: o.committers,
+		MaxBatch:   o.maxBatch,
+		Timeout:    o.timeout,
+		New:        func() sqlstore.Writer { return s.newCommitter() },
+	})
 	return s, nil
 }
 
@@ -281,6 +289,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	// Channel names are identifiers (at most 63 bytes): a hash of the
 	// schema, not the schema's name, which may be longer.
 	s.channel = fmt.Sprintf("egressguard_q_%08x", uint32(s.key))
+	s.auditLock = &sqlstore.Stmt{SQL: "SELECT pg_advisory_xact_lock(?, ?)", Args: []any{lockWriter, s.key}}
 	from, to, err := migrate(ctx, conn.Conn(), s.key, time.Now())
 	if err != nil {
 		return err
@@ -294,13 +303,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (s *Store) newCommitter() *committer {
-	return &committer{
-		s:       s,
-		log:     s.log,
-		batch:   make([]*request, 0, s.opts.maxBatch),
-		ok:      make([]*request, 0, s.opts.maxBatch),
-		pending: make([]string, 0, 2),
-	}
+	return &committer{s: s, log: s.log, pending: make([]string, 0, 2)}
 }
 
 // Close stops the committers after their batches in progress, fails
@@ -309,20 +312,8 @@ func (s *Store) newCommitter() *committer {
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
-		close(s.quit)
-		s.wg.Wait()
+		s.eng.Close()
 		s.leave()
-		for done := false; !done; {
-			select {
-			case r := <-s.reqs:
-				if r.claim() {
-					r.answer(store.ErrClosed)
-				}
-			default:
-				done = true
-			}
-		}
-		close(s.exited)
 		s.wpool.Close()
 		s.rpool.Close()
 	})
@@ -338,57 +329,16 @@ func (s *Store) Close() error {
 // the outcome is unknown to the store as well; Update then fails with
 // ErrUnavailable although the writes may have persisted.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
-	if fn == nil {
-		return errors.New("postgres: nil update function")
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case s.reqs <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.quit:
-		return store.ErrClosed
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(reqPending, reqCancelled) {
-			return ctx.Err()
-		}
-	case <-s.exited:
-		return s.lastAnswer(r)
-	}
-	// Started: the outcome is the commit's.
-	select {
-	case err := <-r.done:
-		return err
-	case <-s.exited:
-		return s.lastAnswer(r)
-	}
-}
-
-// lastAnswer is the outcome of r once the committers have stopped: its
-// answer if it got one, else store.ErrClosed (it was queued too late and
-// never ran).
-func (s *Store) lastAnswer(r *request) error {
-	select {
-	case err := <-r.done:
-		return err
-	default:
-		return store.ErrClosed
-	}
+	return s.eng.Update(ctx, fn)
 }
 
 // Stats returns the committers' counters.
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commits.Load(), Updates: s.updates.Load(), Failed: s.failed.Load()}
+	st := s.eng.Stats()
+	return Stats{Commits: st.Commits, Updates: st.Updates, Failed: st.Failed}
 }
 
 // Schema returns the schema the store's tables live in.
@@ -420,220 +370,6 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("postgres: server is a read-only standby: %w", ErrUnavailable)
 	}
 	return nil
-}
-
-func (s *Store) Message(ctx context.Context, id string) (*store.Message, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	m, err := scanMessage(s.queryRow(ctx, `SELECT `+msgColumns+` FROM messages WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: message %s: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read message %s: %w", id, mapErr(err))
-	}
-	return m, nil
-}
-
-func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	var (
-		data   []byte
-		sealed bool
-	)
-	err = s.queryRow(ctx, `SELECT data, sealed FROM bodies WHERE id = $1`, id).Scan(&data, &sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: body %s: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read body %s: %w", id, mapErr(err))
-	}
-	if sealed {
-		if s.opts.sealer == nil {
-			return nil, fmt.Errorf("postgres: body %s: %w", id, store.ErrSealed)
-		}
-		if data, err = s.opts.sealer.Open(id, data); err != nil {
-			return nil, fmt.Errorf("postgres: open sealed body %s: %w", id, err)
-		}
-	}
-	if data == nil {
-		data = []byte{}
-	}
-	return data, nil
-}
-
-const defaultListLimit = 1000
-
-func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	var (
-		q    strings.Builder
-		args []any
-		and  = " WHERE "
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	q.WriteString("SELECT " + msgColumns + " FROM messages")
-	if len(f.States) > 0 {
-		states := make([]string, len(f.States))
-		for i, st := range f.States {
-			states[i] = string(st)
-		}
-		q.WriteString(and + "state = ANY(" + arg(states) + ")")
-		and = " AND "
-	}
-	if f.AuthUser != "" {
-		q.WriteString(and + "auth_user = " + arg(f.AuthUser))
-		and = " AND "
-	}
-	if f.From != "" {
-		q.WriteString(and + "mail_from = " + arg([]byte(f.From)))
-		and = " AND "
-	}
-	if !f.Since.IsZero() {
-		q.WriteString(and + "received >= " + arg(millis(f.Since)))
-		and = " AND "
-	}
-	if !f.Before.IsZero() {
-		q.WriteString(and + "received < " + arg(millis(f.Before)))
-	}
-	// id breaks ties so that the order is the same on every call.
-	if f.Ascending {
-		q.WriteString(" ORDER BY received, id")
-	} else {
-		q.WriteString(" ORDER BY received DESC, id DESC")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	q.WriteString(" LIMIT " + arg(limit))
-
-	rows, err := s.query(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
-	}
-	defer rows.Close()
-	var ms []*store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list messages: %w", mapErr(err))
-	}
-	return ms, nil
-}
-
-func (s *Store) Count(ctx context.Context) (map[store.State]int, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	rows, err := s.query(ctx, `SELECT state, count(*) FROM messages GROUP BY state`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
-	}
-	defer rows.Close()
-	counts := make(map[store.State]int)
-	for rows.Next() {
-		var (
-			state string
-			n     int
-		)
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
-		}
-		counts[store.State(state)] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: count messages: %w", mapErr(err))
-	}
-	return counts, nil
-}
-
-// NextDue implements store.Store. A due message whose NextAttempt is the
-// zero time yields the unix epoch, not the zero time, which would read as
-// "nothing due".
-func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return time.Time{}, err
-	}
-	defer cancel()
-	var next *int64
-	// Same IN list as the partial index messages_due.
-	err = s.queryRow(ctx, `SELECT min(next_attempt) FROM messages WHERE state IN ('queued', 'sending', 'delayed')`).Scan(&next)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("postgres: next due: %w", mapErr(err))
-	}
-	switch {
-	case next == nil:
-		return time.Time{}, nil
-	case *next == 0:
-		return time.UnixMilli(0).UTC(), nil
-	}
-	return fromMillis(*next), nil
-}
-
-func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	u, err := scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: user %s: %w", name, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read user %s: %w", name, mapErr(err))
-	}
-	return u, nil
-}
-
-// Users returns every user, sorted by name (byte order: the column's
-// collation is "C").
-func (s *Store) Users(ctx context.Context) ([]*store.User, error) {
-	ctx, cancel, err := s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	rows, err := s.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
-	}
-	defer rows.Close()
-	var us []*store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", mapErr(err))
-	}
-	return us, nil
 }
 
 // stale reports whether err is the failure of a pooled connection that
@@ -677,5 +413,5 @@ func (r retryRow) Scan(dest ...any) (err error) {
 			break
 		}
 	}
-	return err
+	return errNoRows(err)
 }

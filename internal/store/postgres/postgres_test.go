@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 	"github.com/egressguard/egressguard/internal/store/storetest"
 	"github.com/egressguard/egressguard/internal/testenv"
 )
@@ -165,4 +168,51 @@ func TestConformance(t *testing.T) {
 		db := newTestDB(t)
 		return db.open(t), func(t *testing.T) store.Store { return db.open(t) }
 	})
+}
+
+// TestMigrateFromV7 opens a schema as the previous release left it
+// (version 7, bodies kept whole): what it held reads as before, and
+// bodies of several chunks are stored beside it.
+func TestMigrateFromV7(t *testing.T) {
+	t.Parallel()
+	db := newTestDB(t)
+	for _, q := range migrations[:7] {
+		admin(t, db.dsn, q)
+	}
+	admin(t, db.dsn, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied bigint NOT NULL)`)
+	admin(t, db.dsn, `INSERT INTO schema_migrations SELECT v, 0 FROM generate_series(1, 7) v`)
+	old := testMessage(1)
+	args, err := dialect.MsgArgs(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin(t, db.dsn, dialect.SQL(`INSERT INTO messages (`+sqlstore.MsgColumns+`) VALUES (?`+strings.Repeat(", ?", len(args)-1)+`)`), args...)
+	admin(t, db.dsn, `INSERT INTO bodies (id, data, sealed) VALUES ($1, $2, false)`, old.ID, []byte("old body"))
+
+	s := db.open(t)
+	ctx := context.Background()
+	if b, err := s.Body(ctx, old.ID); err != nil || string(b) != "old body" {
+		t.Errorf("body from schema 7: %q, %v", b, err)
+	}
+	rc, err := s.OpenBody(ctx, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(rc); err != nil || string(b) != "old body" {
+		t.Errorf("streamed body from schema 7: %q, %v", b, err)
+	}
+	rc.Close()
+	big := testMessage(2)
+	data := bytes.Repeat([]byte("0123456789abcdef"), store.BodyChunk/8)
+	insertBody(t, s, big, data)
+	if b, err := s.Body(ctx, big.ID); err != nil || !bytes.Equal(b, data) {
+		t.Errorf("chunked body after the migration: %d bytes, %v", len(b), err)
+	}
+}
+
+func insertBody(t *testing.T, s *Store, m *store.Message, body []byte) {
+	t.Helper()
+	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) }); err != nil {
+		t.Fatal(err)
+	}
 }

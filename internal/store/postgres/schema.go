@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 )
 
 // migrations are applied in order, each in the same transaction as the
@@ -229,6 +231,9 @@ CREATE TABLE secrets (
 	value bytea NOT NULL
 );
 `,
+	// 8: bodies larger than store.BodyChunk are kept in chunks (written
+	// once for both databases).
+	dialect.Schema(sqlstore.BodyChunks),
 }
 
 // Advisory lock classes (the first key of the two-key form). The second key

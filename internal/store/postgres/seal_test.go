@@ -3,7 +3,6 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"testing"
 
@@ -12,25 +11,10 @@ import (
 	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
-func newKeyring(t testing.TB, ids ...uint32) *seal.Keyring {
-	t.Helper()
-	keys := map[uint32][]byte{}
-	for _, id := range ids {
-		k := make([]byte, 32)
-		rand.Read(k)
-		keys[id] = k
-	}
-	k, err := seal.New(keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // TestConformanceSealed runs the whole suite with encryption at rest.
 func TestConformanceSealed(t *testing.T) {
 	testDSN(t)
-	keys := newKeyring(t, 1)
+	keys := storetest.NewKeyring(t, 1)
 	storetest.Run(t, func(t *testing.T) (store.Store, func(*testing.T) store.Store) {
 		db := newTestDB(t)
 		return db.open(t, WithSealer(keys)), func(t *testing.T) store.Store { return db.open(t, WithSealer(keys)) }
@@ -48,7 +32,7 @@ func TestSealedAtRest(t *testing.T) {
 		sealed bool
 	}{
 		{"plain", nil, false},
-		{"sealed", []Option{WithSealer(newKeyring(t, 7))}, true},
+		{"sealed", []Option{WithSealer(storetest.NewKeyring(t, 7))}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -56,7 +40,7 @@ func TestSealedAtRest(t *testing.T) {
 			s := db.open(t, tc.opts...)
 			m := testMessage(1)
 			content := bytes.Repeat(append([]byte("Subject: x\r\n\r\n"), marker...), 20)
-			mustUpdate(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, content) })
+			mustUpdate(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(content)) })
 			found := scalar[bool](t, s, "SELECT position($1::bytea IN data) > 0 FROM bodies WHERE id = $2", marker, m.ID)
 			if found == tc.sealed {
 				t.Errorf("marker in the stored bytes = %v", found)
@@ -77,14 +61,14 @@ func TestSealedMixed(t *testing.T) {
 	plain, sealed, other := testMessage(1), testMessage(2), testMessage(3)
 	insertOne := func(s *Store, m *store.Message, body string) {
 		t.Helper()
-		mustUpdate(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, []byte(body)) })
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader([]byte(body))) })
 	}
 
 	s := db.open(t)
 	insertOne(s, plain, "written before encryption")
 	s.Close()
 
-	keys := newKeyring(t, 1)
+	keys := storetest.NewKeyring(t, 1)
 	s = db.open(t, WithSealer(keys))
 	if b, err := s.Body(ctx, plain.ID); err != nil || string(b) != "written before encryption" {
 		t.Errorf("unsealed body with a sealer: %q, %v", b, err)
@@ -105,7 +89,7 @@ func TestSealedMixed(t *testing.T) {
 	}
 	s.Close()
 
-	s = db.open(t, WithSealer(newKeyring(t, 2)))
+	s = db.open(t, WithSealer(storetest.NewKeyring(t, 2)))
 	if b, err := s.Body(ctx, sealed.ID); !errors.Is(err, seal.ErrNoKey) || b != nil {
 		t.Errorf("sealed body with the wrong key: %d bytes, %v; want seal.ErrNoKey", len(b), err)
 	}
@@ -123,4 +107,16 @@ func TestSealedMixed(t *testing.T) {
 	if b, err := s.Body(ctx, other.ID); err != nil || string(b) != "another sealed one" {
 		t.Errorf("untouched sealed body: %q, %v", b, err)
 	}
+}
+
+// TestSealedChunks: chunks of a sealed body that were reordered, dropped
+// or moved between messages in the database fail to open.
+func TestSealedChunks(t *testing.T) {
+	t.Parallel()
+	db := newTestDB(t)
+	s := db.open(t, WithSealer(storetest.NewKeyring(t, 1)))
+	storetest.SealedChunks(t, s, func(q string, args ...any) error {
+		admin(t, db.dsn, dialect.SQL(q), args...)
+		return nil
+	})
 }

@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
 // BenchmarkLife is BenchmarkInsertUpdateDelete with 2 KB and 100 KB bodies
@@ -75,21 +75,11 @@ func benchLife(b *testing.B, size int) {
 			}
 			now := time.Now()
 			b.SetBytes(int64(len(body)))
-			runParallel(b, 20, func(seq int64) error {
+			storetest.RunParallel(b, 20, func(seq int64) error {
 				ctx := context.Background()
-				m := benchMessage(seq, now)
+				m := storetest.BenchMessage(seq, now)
 				m.Size = int64(len(body))
-				if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
-					return err
-				}
-				m.State = store.Delivered
-				m.Status[0].Done, m.Status[1].Done = true, true
-				return s.Update(ctx, func(tx store.Tx) error {
-					if err := tx.UpdateMessage(m, store.Queued); err != nil {
-						return err
-					}
-					return tx.DeleteBody(m.ID)
-				})
+				return storetest.Life(ctx, s, m, body)
 			})
 			st := s.Stats()
 			b.ReportMetric(float64(st.Updates)/float64(max(1, st.Commits)), "updates/commit")

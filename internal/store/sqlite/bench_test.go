@@ -1,19 +1,18 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/audit"
-	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/store"
-	"github.com/egressguard/egressguard/internal/verdict"
+	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
 // benchConcurrency is the number of goroutines submitting at once in the
@@ -28,60 +27,6 @@ func benchStore(b *testing.B, opts ...Option) *Store {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
-}
-
-func benchMessage(seq int64, now time.Time) *store.Message {
-	return &store.Message{
-		Envelope: envelope.Envelope{
-			ID:         fmt.Sprintf("%s%08d", store.NewID(now), seq),
-			Received:   now,
-			ClientAddr: "192.0.2.1",
-			Helo:       "client.example",
-			AuthUser:   "alice",
-			From:       "alice@example.com",
-			Rcpts:      []envelope.Rcpt{{Addr: "bob@example.net"}, {Addr: "carol@example.org"}},
-		},
-		State:       store.Queued,
-		Updated:     now,
-		Size:        2048,
-		NextAttempt: now,
-		Status:      make([]store.RcptStatus, 2),
-		Subject:     "benchmark",
-		HeaderFrom:  "alice@example.com",
-		Verdict:     &verdict.Verdict{Action: verdict.Pass},
-		Action:      "pass",
-	}
-}
-
-// runParallel runs op b.N times spread over conc goroutines and reports
-// operations per second.
-func runParallel(b *testing.B, conc int, op func(seq int64) error) {
-	var seq atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	done := make(chan error, conc)
-	for range conc {
-		go func() {
-			for {
-				n := seq.Add(1)
-				if n > int64(b.N) {
-					done <- nil
-					return
-				}
-				if err := op(n); err != nil {
-					done <- err
-					return
-				}
-			}
-		}()
-	}
-	for range conc {
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
 
 // benchSealing: bodies in clear, and sealed with AES-256-GCM.
@@ -113,9 +58,9 @@ func BenchmarkInsert(b *testing.B) {
 					s := benchStore(b, sealing.opts...)
 					now := time.Now()
 					b.SetBytes(int64(len(body)))
-					runParallel(b, conc, func(seq int64) error {
-						m := benchMessage(seq, now)
-						return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, body) })
+					storetest.RunParallel(b, conc, func(seq int64) error {
+						m := storetest.BenchMessage(seq, now)
+						return s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(body)) })
 					})
 					st := s.Stats()
 					b.ReportMetric(float64(st.Updates)/float64(max(1, st.Commits)), "updates/commit")
@@ -138,10 +83,10 @@ func BenchmarkAccept(b *testing.B) {
 			s := benchStore(b)
 			now := time.Now()
 			b.SetBytes(int64(len(body)))
-			runParallel(b, conc, func(seq int64) error {
-				m := benchMessage(seq, now)
+			storetest.RunParallel(b, conc, func(seq int64) error {
+				m := storetest.BenchMessage(seq, now)
 				return s.Update(context.Background(), func(tx store.Tx) error {
-					if err := tx.InsertMessage(m, body); err != nil {
+					if err := tx.InsertMessage(m, bytes.NewReader(body)); err != nil {
 						return err
 					}
 					_, err := audit.Append(tx, now, audit.Event{Actor: "smtp:192.0.2.1", Action: "message.accepted", MsgID: m.ID,
@@ -170,20 +115,10 @@ func BenchmarkInsertUpdateDelete(b *testing.B) {
 				s := benchStore(b, v.opts...)
 				now := time.Now()
 				b.SetBytes(int64(len(body)))
-				runParallel(b, conc, func(seq int64) error {
+				storetest.RunParallel(b, conc, func(seq int64) error {
 					ctx := context.Background()
-					m := benchMessage(seq, now)
-					if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, body) }); err != nil {
-						return err
-					}
-					m.State = store.Delivered
-					m.Status[0].Done, m.Status[1].Done = true, true
-					return s.Update(ctx, func(tx store.Tx) error {
-						if err := tx.UpdateMessage(m, store.Queued); err != nil {
-							return err
-						}
-						return tx.DeleteBody(m.ID)
-					})
+					m := storetest.BenchMessage(seq, now)
+					return storetest.Life(ctx, s, m, body)
 				})
 				st := s.Stats()
 				b.ReportMetric(float64(st.Updates)/float64(max(1, st.Commits)), "updates/commit")

@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
 // BenchmarkDueWithDelayed measures what waiting mail costs the scheduler:
@@ -18,9 +20,9 @@ func BenchmarkDueWithDelayed(b *testing.B) {
 	const n = 10000
 	err := s.Update(ctx, func(tx store.Tx) error {
 		for i := int64(0); i < n; i++ {
-			m := benchMessage(i, now)
+			m := storetest.BenchMessage(i, now)
 			m.State, m.NextAttempt = store.Delayed, now.Add(time.Hour+time.Duration(i)*time.Second)
-			if err := tx.InsertMessage(m, []byte("x")); err != nil {
+			if err := tx.InsertMessage(m, bytes.NewReader([]byte("x"))); err != nil {
 				return err
 			}
 		}

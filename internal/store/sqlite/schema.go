@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 )
 
 // migrations are applied in order; the database's user_version counts how
@@ -201,6 +203,16 @@ CREATE TABLE secrets (
 	value BLOB NOT NULL
 ) STRICT;
 `,
+	// 7: the owner of a console session or an API token is "username",
+	// as in PostgreSQL (where "user" is a reserved word), so that both
+	// databases run the same statements.
+	`
+ALTER TABLE sessions RENAME COLUMN user TO username;
+ALTER TABLE tokens RENAME COLUMN user TO username;
+`,
+	// 8: bodies larger than store.BodyChunk are kept in chunks (written
+	// once for both databases).
+	dialect.Schema(sqlstore.BodyChunks),
 }
 
 // migrate brings the schema up to date in one transaction, so a crash or an

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"path/filepath"
@@ -17,25 +16,10 @@ import (
 
 var _ store.Sealer = (*seal.Keyring)(nil)
 
-func newKeyring(t testing.TB, ids ...uint32) *seal.Keyring {
-	t.Helper()
-	keys := map[uint32][]byte{}
-	for _, id := range ids {
-		k := make([]byte, 32)
-		rand.Read(k)
-		keys[id] = k
-	}
-	k, err := seal.New(keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // TestConformanceSealed runs the whole suite with encryption at rest: every
 // body promise holds for sealed bodies too.
 func TestConformanceSealed(t *testing.T) {
-	keys := newKeyring(t, 1)
+	keys := storetest.NewKeyring(t, 1)
 	storetest.Run(t, func(t *testing.T) (store.Store, func(*testing.T) store.Store) {
 		s, path := newStore(t, WithSealer(keys))
 		return s, func(t *testing.T) store.Store { return openAt(t, path, WithSealer(keys)) }
@@ -60,7 +44,7 @@ func TestSealedAtRest(t *testing.T) {
 		sealed bool
 	}{
 		{"plain", nil, false},
-		{"sealed", []Option{WithSealer(newKeyring(t, 7))}, true},
+		{"sealed", []Option{WithSealer(storetest.NewKeyring(t, 7))}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, path := newStore(t, tc.opts...)
@@ -68,10 +52,10 @@ func TestSealedAtRest(t *testing.T) {
 			m := testMessage(1, time.Now())
 			small := testMessage(2, time.Now())
 			if err := s.Update(ctx, func(tx store.Tx) error {
-				if err := tx.InsertMessage(m, content); err != nil {
+				if err := tx.InsertMessage(m, bytes.NewReader(content)); err != nil {
 					return err
 				}
-				return tx.InsertMessage(small, marker)
+				return tx.InsertMessage(small, bytes.NewReader(marker))
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +102,7 @@ func TestSealedMixed(t *testing.T) {
 	plain, sealed, other := testMessage(1, now), testMessage(2, now), testMessage(3, now)
 	insertOne := func(s *Store, m *store.Message, body string) {
 		t.Helper()
-		if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, []byte(body)) }); err != nil {
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader([]byte(body))) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,7 +112,7 @@ func TestSealedMixed(t *testing.T) {
 	insertOne(s, plain, "written before encryption")
 	s.Close()
 
-	keys := newKeyring(t, 1)
+	keys := storetest.NewKeyring(t, 1)
 	s = openAt(t, path, WithSealer(keys))
 	if b, err := body(s, plain.ID); err != nil || string(b) != "written before encryption" {
 		t.Errorf("unsealed body with a sealer: %q, %v", b, err)
@@ -151,7 +135,7 @@ func TestSealedMixed(t *testing.T) {
 	s.Close()
 
 	// With a key file that lacks the key that sealed it.
-	s = openAt(t, path, WithSealer(newKeyring(t, 2)))
+	s = openAt(t, path, WithSealer(storetest.NewKeyring(t, 2)))
 	if b, err := body(s, sealed.ID); !errors.Is(err, seal.ErrNoKey) || b != nil {
 		t.Errorf("sealed body with the wrong key: %d bytes, %v; want seal.ErrNoKey", len(b), err)
 	}
@@ -184,4 +168,15 @@ func TestSealedMixed(t *testing.T) {
 	if b, err := body(s, other.ID); err != nil || string(b) != "another sealed one" {
 		t.Errorf("untouched sealed body: %q, %v", b, err)
 	}
+}
+
+// TestSealedChunks: chunks of a sealed body that were reordered, dropped
+// or moved between messages in the database file fail to open.
+func TestSealedChunks(t *testing.T) {
+	s, path := newStore(t, WithSealer(storetest.NewKeyring(t, 1)))
+	db := rawDB(t, path)
+	storetest.SealedChunks(t, s, func(q string, args ...any) error {
+		_, err := db.Exec(q, args...)
+		return err
+	})
 }

@@ -26,6 +26,11 @@
 // Times are stored as UTC unix milliseconds: what is read back equals what
 // was written truncated to the millisecond, in UTC. The zero time is stored
 // as 0, so the instant of the unix epoch itself reads back as the zero time.
+//
+// The statements, the encodings of the rows, every read and the group
+// commit are shared with the PostgreSQL store (package sqlstore); this
+// package holds what is SQLite's own: the single writer connection and its
+// prepared statements, pragmas, space checks, the WAL wipe, the schema.
 package sqlite
 
 import (
@@ -36,7 +41,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +51,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 )
 
 // Option changes a default of Open.
@@ -101,38 +106,20 @@ type Store struct {
 	wdb    *sql.DB // holds the single writer connection
 	rdb    *sql.DB // read-only pool
 	w      *writer
-	rd     readStmts
+	eng    *sqlstore.Engine
+	rd     *reader
 	closed atomic.Bool
 	once   sync.Once
 	cerr   error
+
+	// Every read, written once for both databases.
+	sqlstore.Reads
 }
+
+// dialect is SQLite's side of the shared SQL.
+var dialect = sqlstore.SQLite()
 
 var _ store.Store = (*Store)(nil)
-
-type readStmts struct {
-	message, body, nextDue, count, user, users *sql.Stmt
-
-	// records.go
-	decisions, decisionsSince, allow, generation *sql.Stmt
-	session, token, tokens, allTokens            *sql.Stmt
-
-	// correspondents.go
-	corr, corrDomain, corrDomains, corrsOf *sql.Stmt
-}
-
-// readSQL is every statement the readers prepare.
-var readSQL = slices.Concat([]struct {
-	dst func(*readStmts) **sql.Stmt
-	sql string
-}{
-	{func(r *readStmts) **sql.Stmt { return &r.message }, `SELECT ` + msgColumns + ` FROM messages WHERE id = ?`},
-	{func(r *readStmts) **sql.Stmt { return &r.body }, `SELECT data, sealed FROM bodies WHERE id = ?`},
-	// Same IN list as the partial index messages_due.
-	{func(r *readStmts) **sql.Stmt { return &r.nextDue }, `SELECT min(next_attempt) FROM messages INDEXED BY messages_due WHERE state IN ('queued', 'sending', 'delayed')`},
-	{func(r *readStmts) **sql.Stmt { return &r.count }, `SELECT state, count(*) FROM messages GROUP BY state`},
-	{func(r *readStmts) **sql.Stmt { return &r.user }, `SELECT ` + userColumns + ` FROM users WHERE name = ?`},
-	{func(r *readStmts) **sql.Stmt { return &r.users }, `SELECT ` + userColumns + ` FROM users ORDER BY name`},
-}, recordReadSQL, correspondentReadSQL)
 
 // Stats counts the writer's work since Open.
 type Stats struct {
@@ -198,7 +185,13 @@ func Open(path string, log *zap.Logger, opts ...Option) (*Store, error) {
 		s.closeAll()
 		return nil, err
 	}
-	go s.w.loop()
+	s.eng = sqlstore.Start(sqlstore.Config{
+		Name:       "sqlite",
+		Log:        s.log,
+		Committers: 1,
+		MaxBatch:   o.maxBatch,
+		New:        func() sqlstore.Writer { return s.w },
+	})
 	return s, nil
 }
 
@@ -219,19 +212,11 @@ func (s *Store) open() error {
 		return fmt.Errorf("sqlite: open writer: %w", mapErr(err))
 	}
 	s.w = &writer{
-		log:      s.log,
-		conn:     conn,
-		reqs:     make(chan *request, s.opts.maxBatch),
-		ops:      make(chan op),
-		quit:     make(chan struct{}),
-		exited:   make(chan struct{}),
-		maxBatch: s.opts.maxBatch,
-		sealer:   s.opts.sealer,
-
+		log:         s.log,
+		conn:        conn,
+		sealer:      s.opts.sealer,
 		wipeEvery:   s.opts.wipeEvery,
 		busyTimeout: s.opts.busyTimeout,
-		batch:       make([]*request, 0, s.opts.maxBatch),
-		ok:          make([]*request, 0, s.opts.maxBatch),
 	}
 
 	var mode string
@@ -270,6 +255,7 @@ func (s *Store) open() error {
 		s.log.Info("store schema migrated", zap.Int("from", from), zap.Int("to", to))
 	}
 
+	s.w.st.byText = make(map[string]*sql.Stmt)
 	for _, q := range writerSQL {
 		st, err := conn.PrepareContext(ctx, q.sql)
 		if err != nil {
@@ -287,11 +273,8 @@ func (s *Store) open() error {
 	s.rdb.SetMaxIdleConns(s.opts.readers)
 	s.rdb.SetConnMaxIdleTime(0)
 	s.rdb.SetConnMaxLifetime(0)
-	for _, q := range readSQL {
-		if *q.dst(&s.rd), err = s.rdb.PrepareContext(ctx, q.sql); err != nil {
-			return fmt.Errorf("sqlite: prepare %q: %w", q.sql, mapErr(err))
-		}
-	}
+	s.rd = &reader{s: s, stmts: make(map[string]*sql.Stmt)}
+	s.Reads = sqlstore.Reads{R: s.rd, D: dialect, Sealer: s.opts.sealer}
 	s.log.Info("store opened", zap.String("path", s.path), zap.Int("schema", to))
 	return nil
 }
@@ -302,8 +285,7 @@ func (s *Store) open() error {
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
-		close(s.w.quit)
-		<-s.w.exited
+		s.eng.Close()
 		s.cerr = s.closeAll()
 	})
 	return s.cerr
@@ -314,10 +296,8 @@ func (s *Store) Close() error {
 // the WAL file as it closes.
 func (s *Store) closeAll() error {
 	var errs []error
-	for _, q := range readSQL {
-		if st := *q.dst(&s.rd); st != nil {
-			errs = append(errs, st.Close())
-		}
+	if s.rd != nil {
+		errs = append(errs, s.rd.close())
 	}
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
@@ -327,6 +307,9 @@ func (s *Store) closeAll() error {
 			if st := *q.dst(&s.w.st); st != nil {
 				errs = append(errs, st.Close())
 			}
+		}
+		for _, st := range s.w.st.byText {
+			errs = append(errs, st.Close())
 		}
 		if s.w.conn != nil {
 			errs = append(errs, s.w.conn.Close())
@@ -344,51 +327,10 @@ func (s *Store) closeAll() error {
 // the function never runs; once it has started, Update waits for the commit
 // so that its answer says whether the writes persisted.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
-	if fn == nil {
-		return errors.New("sqlite: nil update function")
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case s.w.reqs <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.w.quit:
-		return store.ErrClosed
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(reqPending, reqCancelled) {
-			return ctx.Err()
-		}
-	case <-s.w.exited:
-		return s.lastAnswer(r)
-	}
-	// Started: the outcome is the commit's.
-	select {
-	case err := <-r.done:
-		return err
-	case <-s.w.exited:
-		return s.lastAnswer(r)
-	}
-}
-
-// lastAnswer is the outcome of r once the writer has stopped: its answer if
-// it got one, else store.ErrClosed (it was queued too late and never ran).
-func (s *Store) lastAnswer(r *request) error {
-	select {
-	case err := <-r.done:
-		return err
-	default:
-		return store.ErrClosed
-	}
+	return s.eng.Update(ctx, fn)
 }
 
 // do runs fn on the writer connection between transactions.
@@ -396,37 +338,13 @@ func (s *Store) do(ctx context.Context, fn func(*sql.Conn) error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	o := op{fn: fn, done: make(chan error, 1)}
-	select {
-	case s.w.ops <- o:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.w.exited:
-		return store.ErrClosed
-	}
-	select {
-	case err := <-o.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.w.exited:
-		select {
-		case err := <-o.done:
-			return err
-		default:
-			return store.ErrClosed
-		}
-	}
+	return s.eng.Do(ctx, func(w sqlstore.Writer) error { return fn(w.(*writer).conn) })
 }
 
 // Stats returns the writer's counters.
 func (s *Store) Stats() Stats {
-	return Stats{
-		Commits: s.w.commits.Load(),
-		Updates: s.w.updates.Load(),
-		Failed:  s.w.failed.Load(),
-		Wipes:   s.w.wipes.Load(),
-	}
+	st := s.eng.Stats()
+	return Stats{Commits: st.Commits, Updates: st.Updates, Failed: st.Failed, Wipes: s.w.wipes.Load()}
 }
 
 // Checkpoint copies the write-ahead log into the database file and
@@ -476,219 +394,4 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlite: %d bytes free on disk: %w", avail, store.ErrFull)
 	}
 	return nil
-}
-
-func (s *Store) Message(ctx context.Context, id string) (*store.Message, error) {
-	if s.closed.Load() {
-		return nil, store.ErrClosed
-	}
-	m, err := scanMessage(s.rd.message.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: message %s: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read message %s: %w", id, mapErr(err))
-	}
-	return m, nil
-}
-
-func (s *Store) Body(ctx context.Context, id string) ([]byte, error) {
-	if s.closed.Load() {
-		return nil, store.ErrClosed
-	}
-	rows, err := s.rd.body.QueryContext(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read body %s: %w", id, mapErr(err))
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sqlite: read body %s: %w", id, mapErr(err))
-		}
-		return nil, fmt.Errorf("sqlite: body %s: %w", id, store.ErrNotFound)
-	}
-	// The driver copies each blob into a new Go slice per row; scanning
-	// into RawBytes hands that slice over instead of copying a message
-	// of up to many megabytes a second time. It is never reused by the
-	// driver, so keeping it past rows.Close is safe.
-	var (
-		data   sql.RawBytes
-		sealed bool
-	)
-	if err := rows.Scan(&data, &sealed); err != nil {
-		return nil, fmt.Errorf("sqlite: read body %s: %w", id, mapErr(err))
-	}
-	if sealed {
-		if s.opts.sealer == nil {
-			return nil, fmt.Errorf("sqlite: body %s: %w", id, store.ErrSealed)
-		}
-		plain, err := s.opts.sealer.Open(id, data)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: open sealed body %s: %w", id, err)
-		}
-		data = plain
-	}
-	if data == nil {
-		data = []byte{}
-	}
-	return data, nil
-}
-
-const defaultListLimit = 1000
-
-func (s *Store) List(ctx context.Context, f store.Filter) ([]*store.Message, error) {
-	if s.closed.Load() {
-		return nil, store.ErrClosed
-	}
-	var (
-		q    strings.Builder
-		args []any
-		and  = " WHERE "
-	)
-	q.WriteString("SELECT " + msgColumns + " FROM messages")
-	if len(f.States) > 0 {
-		q.WriteString(and + "state IN (")
-		for i, st := range f.States {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("?")
-			args = append(args, string(st))
-		}
-		q.WriteString(")")
-		and = " AND "
-	}
-	if f.AuthUser != "" {
-		q.WriteString(and + "auth_user = ?")
-		args = append(args, f.AuthUser)
-		and = " AND "
-	}
-	if f.From != "" {
-		q.WriteString(and + "mail_from = ?")
-		args = append(args, f.From)
-		and = " AND "
-	}
-	if !f.Since.IsZero() {
-		q.WriteString(and + "received >= ?")
-		args = append(args, millis(f.Since))
-		and = " AND "
-	}
-	if !f.Before.IsZero() {
-		q.WriteString(and + "received < ?")
-		args = append(args, millis(f.Before))
-	}
-	// rowid breaks ties in insertion order and comes free with the index.
-	if f.Ascending {
-		q.WriteString(" ORDER BY received, rowid")
-	} else {
-		q.WriteString(" ORDER BY received DESC, rowid DESC")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	q.WriteString(" LIMIT ?")
-	args = append(args, limit)
-
-	rows, err := s.rdb.QueryContext(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list messages: %w", mapErr(err))
-	}
-	defer rows.Close()
-	var ms []*store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list messages: %w", mapErr(err))
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list messages: %w", mapErr(err))
-	}
-	return ms, nil
-}
-
-func (s *Store) Count(ctx context.Context) (map[store.State]int, error) {
-	if s.closed.Load() {
-		return nil, store.ErrClosed
-	}
-	rows, err := s.rd.count.QueryContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: count messages: %w", mapErr(err))
-	}
-	defer rows.Close()
-	counts := make(map[store.State]int)
-	for rows.Next() {
-		var (
-			state string
-			n     int
-		)
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, fmt.Errorf("sqlite: count messages: %w", mapErr(err))
-		}
-		counts[store.State(state)] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: count messages: %w", mapErr(err))
-	}
-	return counts, nil
-}
-
-// NextDue implements store.Store. A due message whose NextAttempt is the
-// zero time yields the unix epoch, not the zero time, which would read as
-// "nothing due".
-func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
-	if s.closed.Load() {
-		return time.Time{}, store.ErrClosed
-	}
-	var next sql.NullInt64
-	if err := s.rd.nextDue.QueryRowContext(ctx).Scan(&next); err != nil {
-		return time.Time{}, fmt.Errorf("sqlite: next due: %w", mapErr(err))
-	}
-	switch {
-	case !next.Valid:
-		return time.Time{}, nil
-	case next.Int64 == 0:
-		return time.UnixMilli(0).UTC(), nil
-	}
-	return fromMillis(next.Int64), nil
-}
-
-func (s *Store) User(ctx context.Context, name string) (*store.User, error) {
-	if s.closed.Load() {
-		return nil, store.ErrClosed
-	}
-	u, err := scanUser(s.rd.user.QueryRowContext(ctx, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: user %s: %w", name, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read user %s: %w", name, mapErr(err))
-	}
-	return u, nil
-}
-
-// Users returns every user, sorted by name.
-func (s *Store) Users(ctx context.Context) ([]*store.User, error) {
-	if s.closed.Load() {
-		return nil, store.ErrClosed
-	}
-	rows, err := s.rd.users.QueryContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
-	}
-	defer rows.Close()
-	var us []*store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
-	}
-	return us, nil
 }

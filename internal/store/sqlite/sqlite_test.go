@@ -19,6 +19,7 @@ import (
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
+	"github.com/egressguard/egressguard/internal/store/sqlstore"
 	"github.com/egressguard/egressguard/internal/store/storetest"
 )
 
@@ -80,7 +81,7 @@ func pragma(t *testing.T, s *Store, name string) string {
 func TestSettings(t *testing.T) {
 	s, path := newStore(t)
 	if err := s.Update(context.Background(), func(tx store.Tx) error {
-		return tx.InsertMessage(testMessage(1, time.Now()), []byte("x"))
+		return tx.InsertMessage(testMessage(1, time.Now()), bytes.NewReader([]byte("x")))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -135,16 +136,6 @@ func TestStateLiterals(t *testing.T) {
 // walks the stored bodies rather than every message ever received.
 func TestQueryPlans(t *testing.T) {
 	s, _ := newStore(t)
-	var probe stmts
-	sqlOf := func(dst **sql.Stmt) string {
-		for _, q := range writerSQL {
-			if q.dst(&probe) == dst {
-				return q.sql
-			}
-		}
-		t.Fatal("statement not found")
-		return ""
-	}
 	// forbid: what must not follow the wanted start of the plan.
 	noScanOrSort := []string{"TEMP B-TREE", "SCAN"}
 	for _, tc := range []struct {
@@ -153,14 +144,14 @@ func TestQueryPlans(t *testing.T) {
 		want      string
 		forbid    []string
 	}{
-		{"claim", dueSelect, []any{0, 0, 5, 10}, "SEARCH messages USING INDEX messages_due", noScanOrSort},
-		{"update", sqlOf(&probe.updateMessage), make([]any, 13), "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)", noScanOrSort},
-		{"insert audit", sqlOf(&probe.insertAudit), make([]any, 8), "SCAN CONSTANT ROW; SCALAR SUBQUERY 1; SEARCH audit", []string{"SCAN audit", "TEMP B-TREE"}},
-		{"last audit", sqlOf(&probe.lastAudit), nil, "SCAN audit", []string{"TEMP B-TREE", "INDEX"}},
-		{"audit of a message", "SELECT " + auditColumns + " FROM audit WHERE seq > ? AND msg_id = ? ORDER BY seq LIMIT ?", make([]any, 3),
+		{"claim", sqlstore.DueSelect, []any{0, 0, 5, 10}, "SEARCH messages USING INDEX messages_due", noScanOrSort},
+		{"update", dialect.UpdateMessageSQL(), make([]any, 13), "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)", noScanOrSort},
+		{"insert audit", sqlstore.InsertAuditSQL, make([]any, 8), "SCAN CONSTANT ROW; SCALAR SUBQUERY 1; SEARCH audit", []string{"SCAN audit", "TEMP B-TREE"}},
+		{"last audit", sqlstore.LastAuditSQL, nil, "SCAN audit", []string{"TEMP B-TREE", "INDEX"}},
+		{"audit of a message", auditSQL(store.AuditFilter{MsgID: "x", Limit: 1}), make([]any, 3),
 			"SEARCH audit USING INDEX audit_msg_id (msg_id=? AND rowid>?)", noScanOrSort},
-		{"decisions of a message", sqlOf(&probe.txDecisions), make([]any, 1), "SEARCH decisions USING INDEX decisions_msg_id (msg_id=?)", noScanOrSort},
-		{"purgeable", purgeableSQL(2), make([]any, 4),
+		{"decisions of a message", sqlstore.DecisionsSQL, make([]any, 1), "SEARCH decisions USING INDEX decisions_msg_id (msg_id=?)", noScanOrSort},
+		{"purgeable", dialect.PurgeableSQL(2), make([]any, 4),
 			"SCAN b USING COVERING INDEX sqlite_autoindex_bodies_1; SEARCH m USING INDEX sqlite_autoindex_messages_1 (id=?)", []string{"SCAN m"}},
 	} {
 		var plan []string
@@ -196,6 +187,11 @@ func TestQueryPlans(t *testing.T) {
 	}
 }
 
+func auditSQL(f store.AuditFilter) string {
+	q, _ := dialect.AuditSQL(f)
+	return q
+}
+
 func TestMigrationsIdempotent(t *testing.T) {
 	s, path := newStore(t)
 	schema := func(s *Store) string {
@@ -216,7 +212,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		return b.String()
 	}
 	m := testMessage(1, time.Now())
-	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, []byte("kept")) }); err != nil {
+	if err := s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader([]byte("kept"))) }); err != nil {
 		t.Fatal(err)
 	}
 	before := schema(s)
@@ -291,7 +287,7 @@ func TestFull(t *testing.T) {
 	now := time.Now()
 
 	big := testMessage(0, now)
-	err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(big, make([]byte, 1<<20)) })
+	err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(big, bytes.NewReader(make([]byte, 1<<20))) })
 	if !errors.Is(err, store.ErrFull) {
 		t.Fatalf("insert of 1 MiB under a 256 KiB cap: %v; want ErrFull", err)
 	}
@@ -309,11 +305,11 @@ func TestFull(t *testing.T) {
 	// The same in a busy batch: block the writer until all are queued.
 	release := make(chan struct{})
 	blocked := make(chan error, 1)
-	started := s.w.updates.Load() + 1
+	started := s.eng.Stats().Updates + 1
 	go func() {
 		blocked <- s.Update(ctx, func(store.Tx) error { <-release; return nil })
 	}()
-	waitFor(t, func() bool { return s.w.updates.Load() == started })
+	waitFor(t, func() bool { return s.eng.Stats().Updates == started })
 	const n = 20
 	msgs := make([]*store.Message, n)
 	errs := make([]error, n)
@@ -328,7 +324,7 @@ func TestFull(t *testing.T) {
 				size = 1 << 20
 			}
 			errs[i] = s.Update(ctx, func(tx store.Tx) error {
-				if err := tx.InsertMessage(msgs[i], make([]byte, size)); err != nil {
+				if err := tx.InsertMessage(msgs[i], bytes.NewReader(make([]byte, size))); err != nil {
 					return err
 				}
 				if i == 13 {
@@ -341,7 +337,7 @@ func TestFull(t *testing.T) {
 			})
 		}()
 	}
-	waitFor(t, func() bool { return len(s.w.reqs) == n })
+	waitFor(t, func() bool { return s.eng.Queued() == n })
 	close(release)
 	wg.Wait()
 	if err := <-blocked; err != nil {
@@ -365,7 +361,7 @@ func TestFull(t *testing.T) {
 	var full bool
 	for i := range 1000 {
 		m := testMessage(1000+i, now)
-		err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, make([]byte, 3000)) })
+		err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(make([]byte, 3000))) })
 		if errors.Is(err, store.ErrFull) {
 			full = true
 			break
@@ -399,7 +395,7 @@ func TestFull(t *testing.T) {
 		t.Errorf("Ping after freeing space: %v", err)
 	}
 	m := testMessage(5000, now)
-	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, make([]byte, 3000)) }); err != nil {
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(make([]byte, 3000))) }); err != nil {
 		t.Errorf("insert after freeing space: %v", err)
 	}
 }
@@ -424,7 +420,7 @@ func TestGroupCommit(t *testing.T) {
 	release := make(chan struct{})
 	blocked := make(chan error, 1)
 	go func() { blocked <- s.Update(ctx, func(store.Tx) error { <-release; return nil }) }()
-	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
+	waitFor(t, func() bool { return s.eng.Stats().Updates == 1 })
 
 	const n = 199
 	now := time.Now()
@@ -437,7 +433,7 @@ func TestGroupCommit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			errs[i] = s.Update(ctx, func(tx store.Tx) error {
-				if err := tx.InsertMessage(msgs[i], []byte("x")); err != nil {
+				if err := tx.InsertMessage(msgs[i], bytes.NewReader([]byte("x"))); err != nil {
 					return err
 				}
 				switch i {
@@ -450,7 +446,7 @@ func TestGroupCommit(t *testing.T) {
 			})
 		}()
 	}
-	waitFor(t, func() bool { return len(s.w.reqs) == n })
+	waitFor(t, func() bool { return s.eng.Queued() == n })
 	before := s.Stats()
 	close(release)
 	wg.Wait()
@@ -488,13 +484,13 @@ func TestCancelQueued(t *testing.T) {
 	go func() {
 		blocked <- s.Update(context.Background(), func(store.Tx) error { <-release; return nil })
 	}()
-	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
+	waitFor(t, func() bool { return s.eng.Stats().Updates == 1 })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var ran bool
 	done := make(chan error, 1)
 	go func() { done <- s.Update(ctx, func(store.Tx) error { ran = true; return nil }) }()
-	waitFor(t, func() bool { return len(s.w.reqs) == 1 })
+	waitFor(t, func() bool { return s.eng.Queued() == 1 })
 	cancel()
 	select {
 	case err := <-done:
@@ -521,52 +517,11 @@ func TestCancelQueued(t *testing.T) {
 // answer (none hangs), and those that ran are durable.
 func TestCloseWhileQueued(t *testing.T) {
 	s, path := newStore(t)
-	release := make(chan struct{})
-	blocked := make(chan error, 1)
-	go func() {
-		blocked <- s.Update(context.Background(), func(store.Tx) error { <-release; return nil })
-	}()
-	waitFor(t, func() bool { return s.w.updates.Load() == 1 })
-	const n = 10
-	now := time.Now()
-	errs := make(chan error, n)
-	msgs := make([]*store.Message, n)
-	for i := range n {
-		msgs[i] = testMessage(i, now)
-		go func() {
-			errs <- s.Update(context.Background(), func(tx store.Tx) error { return tx.InsertMessage(msgs[i], nil) })
-		}()
-	}
-	waitFor(t, func() bool { return len(s.w.reqs) == n })
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	waitFor(t, func() bool { return s.closed.Load() })
-	close(release)
-	if err := <-closed; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-blocked; err != nil {
-		t.Errorf("update running at Close: %v", err)
-	}
-	ok := 0
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			ok++
-		case !errors.Is(err, store.ErrClosed):
-			t.Errorf("queued update at Close: %v; want nil or store.ErrClosed", err)
-		}
-	}
-	s2 := openAt(t, path)
-	found := 0
-	for _, m := range msgs {
-		if _, err := s2.Message(context.Background(), m.ID); err == nil {
-			found++
-		}
-	}
-	if found != ok {
-		t.Errorf("%d updates reported success, %d records found", ok, found)
-	}
+	storetest.CloseWhileQueued(t, s, storetest.Engine{
+		Updates: func() uint64 { return s.eng.Stats().Updates },
+		Queued:  s.eng.Queued,
+		Closed:  s.closed.Load,
+	}, func() store.Store { return openAt(t, path) })
 }
 
 // TestSecureDelete checks that deleted content is gone from every file
@@ -581,18 +536,22 @@ func TestSecureDelete(t *testing.T) {
 		never           // wipe turned off: the bytes must still be there
 	)
 	marker := []byte("SECRET-MARKER-7f3a9c")
-	content := bytes.Repeat(append(append([]byte{}, marker...), "\r\n"...), 2000) // spans overflow pages
-	small := append([]byte("x"), marker...)                                       // fits in one page
+	content := bytes.Repeat(append(append([]byte{}, marker...), "\r\n"...), 2000)  // spans overflow pages
+	small := append([]byte("x"), marker...)                                        // fits in one page
+	chunked := bytes.Repeat(append(append([]byte{}, marker...), "\r\n"...), 30000) // three chunks
 
 	// bodies stores a large and a small body and returns what to look
 	// for on disk, and the deletion.
 	bodies := func(t *testing.T, s *Store) ([][]byte, func(store.Tx) error) {
-		a, b := testMessage(1, time.Now()), testMessage(2, time.Now())
+		a, b, c := testMessage(1, time.Now()), testMessage(2, time.Now()), testMessage(3, time.Now())
 		if err := s.Update(context.Background(), func(tx store.Tx) error {
-			if err := tx.InsertMessage(a, content); err != nil {
+			if err := tx.InsertMessage(a, bytes.NewReader(content)); err != nil {
 				return err
 			}
-			return tx.InsertMessage(b, small)
+			if err := tx.InsertMessage(c, bytes.NewReader(chunked)); err != nil {
+				return err
+			}
+			return tx.InsertMessage(b, bytes.NewReader(small))
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -610,12 +569,28 @@ func TestSecureDelete(t *testing.T) {
 				}
 				look = append(look, data[len(data)-24:])
 			}
+			rows, err := s.rdb.Query("SELECT data FROM body_chunks WHERE id = ?", c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var data []byte
+				if err := rows.Scan(&data); err != nil {
+					t.Fatal(err)
+				}
+				look = append(look, data[len(data)-24:])
+			}
+			if err := rows.Close(); err != nil || len(look) != 5 {
+				t.Fatalf("%d sealed chunks, %v; want 3", len(look)-2, err)
+			}
 		}
 		return look, func(tx store.Tx) error {
-			if err := tx.DeleteBody(a.ID); err != nil {
-				return err
+			for _, id := range []string{a.ID, b.ID, c.ID} {
+				if err := tx.DeleteBody(id); err != nil {
+					return err
+				}
 			}
-			return tx.DeleteBody(b.ID)
+			return nil
 		}
 	}
 	auditEntries := func(t *testing.T, s *Store) ([][]byte, func(store.Tx) error) {
@@ -644,7 +619,7 @@ func TestSecureDelete(t *testing.T) {
 			return err
 		}
 	}
-	keys := newKeyring(t, 1)
+	keys := storetest.NewKeyring(t, 1)
 	for _, tc := range []struct {
 		name string
 		put  func(*testing.T, *Store) ([][]byte, func(store.Tx) error)
@@ -757,7 +732,7 @@ func TestWipeWaitsForReaders(t *testing.T) {
 	ctx := context.Background()
 	marker := []byte("READER-HELD-MARKER-0b7e")
 	m := testMessage(1, time.Now())
-	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, marker) }); err != nil {
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(marker)) }); err != nil {
 		t.Fatal(err)
 	}
 	rtx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -777,7 +752,7 @@ func TestWipeWaitsForReaders(t *testing.T) {
 	for i := range 10 {
 		start := time.Now()
 		other := testMessage(2+i, time.Now())
-		if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(other, []byte("x")) }); err != nil {
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMessage(other, bytes.NewReader([]byte("x"))) }); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); d > time.Second {
@@ -809,7 +784,7 @@ func TestMigrateFromV1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
 	db := rawDB(t, path)
 	m := testMessage(1, time.Now())
-	args, err := msgArgs(m)
+	args, err := dialect.MsgArgs(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -819,7 +794,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}{
 		{migrations[0], nil},
 		{"PRAGMA user_version = 1", nil},
-		{"INSERT INTO messages (" + msgColumns + ") VALUES (" + strings.Repeat("?, ", len(args)-1) + "?)", args},
+		{"INSERT INTO messages (" + sqlstore.MsgColumns + ") VALUES (" + strings.Repeat("?, ", len(args)-1) + "?)", args},
 		{"INSERT INTO bodies (id, data) VALUES (?, ?)", []any{m.ID, []byte("old body")}},
 	} {
 		if _, err := db.Exec(q.sql, q.args...); err != nil {
@@ -828,7 +803,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	db.Close()
 
-	s := openAt(t, path, WithSealer(newKeyring(t, 1)))
+	s := openAt(t, path, WithSealer(storetest.NewKeyring(t, 1)))
 	ctx := context.Background()
 	if v := pragma(t, s, "user_version"); v != fmt.Sprint(len(migrations)) {
 		t.Errorf("user_version = %s; want %d", v, len(migrations))
@@ -850,5 +825,46 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	if n, err := audit.Verify(ctx, s); err != nil || n != 1 {
 		t.Errorf("audit.Verify = %d, %v", n, err)
+	}
+}
+
+// TestMigrateFromV6 opens a database as the previous release left it
+// (schema 6, sessions and tokens owned through a "user" column): what it
+// held reads as before under the shared statements, and writes go on.
+func TestMigrateFromV6(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v6.db")
+	db := rawDB(t, path)
+	for _, q := range migrations[:6] {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		"PRAGMA user_version = 6",
+		"INSERT INTO sessions (id, user, created, last_seen) VALUES ('s1', 'olga', 1000, 2000)",
+		"INSERT INTO tokens (id, user, name, created, expires) VALUES ('t1', 'olga', 'cli', 1000, 0)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := openAt(t, path)
+	ctx := context.Background()
+	if v := pragma(t, s, "user_version"); v != fmt.Sprint(len(migrations)) {
+		t.Errorf("user_version = %s; want %d", v, len(migrations))
+	}
+	if se, err := s.Session(ctx, "s1"); err != nil || se.User != "olga" || se.LastSeen.UnixMilli() != 2000 {
+		t.Errorf("session from schema 6: %+v, %v", se, err)
+	}
+	if ts, err := s.Tokens(ctx, "olga"); err != nil || len(ts) != 1 || ts[0].ID != "t1" {
+		t.Errorf("tokens from schema 6: %+v, %v", ts, err)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteUserSessions("olga") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("session after DeleteUserSessions: %v; want ErrNotFound", err)
 	}
 }

@@ -59,11 +59,9 @@ func (w *writer) scheduleWipe() {
 	w.wipeC = w.wipeTimer.C
 }
 
-// wipe runs on the writer goroutine between batches.
+// wipe runs on the committer goroutine between transactions.
 func (w *writer) wipe() {
-	err := w.runOp(func(c *sql.Conn) error {
-		return checkpointTruncate(c, 0, w.busyTimeout)
-	})
+	err := checkpointTruncate(w.conn, 0, w.busyTimeout)
 	switch {
 	case err == nil:
 		w.wipes.Add(1)

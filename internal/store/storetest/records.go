@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,7 +102,7 @@ func testTxMessage(t *testing.T, open Opener) {
 		if _, err := tx.Message(m.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Tx.Message before insert: %v; want ErrNotFound", err)
 		}
-		if err := tx.InsertMessage(m, body(2)); err != nil {
+		if err := tx.InsertMessage(m, bytes.NewReader(body(2))); err != nil {
 			return err
 		}
 		got, err = tx.Message(m.ID)

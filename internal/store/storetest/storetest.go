@@ -67,7 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"Users", testUsers},
 		{"PingAndClose", testPingAndClose},
 	}
-	for _, tc := range slices.Concat(tests, recordTests, waitingTests) {
+	for _, tc := range slices.Concat(tests, recordTests, waitingTests, chunkTests) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, open)
@@ -136,7 +136,7 @@ func insert(t *testing.T, s store.Store, ms ...*store.Message) {
 	t.Helper()
 	update(t, s, func(tx store.Tx) error {
 		for i, m := range ms {
-			if err := tx.InsertMessage(m, body(i)); err != nil {
+			if err := tx.InsertMessage(m, bytes.NewReader(body(i))); err != nil {
 				return err
 			}
 		}
@@ -210,7 +210,7 @@ func testBodyRoundTrip(t *testing.T, open Opener) {
 		m := newMessage(i)
 		m.Size = int64(len(bodies[name]))
 		msgs[name] = m
-		update(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, bodies[name]) })
+		update(t, s, func(tx store.Tx) error { return tx.InsertMessage(m, bytes.NewReader(bodies[name])) })
 	}
 	for _, name := range names {
 		got, err := s.Body(context.Background(), msgs[name].ID)
@@ -282,7 +282,7 @@ func testInsertExisting(t *testing.T, open Opener) {
 	dup := newMessage(2)
 	dup.ID = m.ID
 	err := s.Update(context.Background(), func(tx store.Tx) error {
-		return tx.InsertMessage(dup, []byte("other bytes"))
+		return tx.InsertMessage(dup, bytes.NewReader([]byte("other bytes")))
 	})
 	if !errors.Is(err, store.ErrExists) {
 		t.Fatalf("second insert: %v; want ErrExists", err)
@@ -301,7 +301,7 @@ func testInsertExisting(t *testing.T, open Opener) {
 		if err := tx.InsertMessage(dup, nil); !errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("duplicate insert: %v", err)
 		}
-		return tx.InsertMessage(third, body(3))
+		return tx.InsertMessage(third, bytes.NewReader(body(3)))
 	})
 	get(t, s, third.ID)
 }
@@ -740,7 +740,7 @@ func testConcurrentUpdates(t *testing.T, open Opener) {
 		msgs[i] = newMessage(i)
 	}
 	errs := runConcurrently(s, n, func(i int) func(store.Tx) error {
-		return func(tx store.Tx) error { return tx.InsertMessage(msgs[i], body(i)) }
+		return func(tx store.Tx) error { return tx.InsertMessage(msgs[i], bytes.NewReader(body(i))) }
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -771,7 +771,7 @@ func testFailingInBusyBatch(t *testing.T, open Opener) {
 	}
 	errs := runConcurrently(s, n, func(i int) func(store.Tx) error {
 		return func(tx store.Tx) error {
-			if err := tx.InsertMessage(msgs[i], body(i)); err != nil {
+			if err := tx.InsertMessage(msgs[i], bytes.NewReader(body(i))); err != nil {
 				return err
 			}
 			switch i {
@@ -834,10 +834,10 @@ func testFunctionErrorUndoesAll(t *testing.T, open Opener) {
 	u := &store.User{Name: "mallory", Roles: []string{"admin"}}
 	a, b := newMessage(2), newMessage(3)
 	err := s.Update(context.Background(), func(tx store.Tx) error {
-		if err := tx.InsertMessage(a, body(2)); err != nil {
+		if err := tx.InsertMessage(a, bytes.NewReader(body(2))); err != nil {
 			return err
 		}
-		if err := tx.InsertMessage(b, body(3)); err != nil {
+		if err := tx.InsertMessage(b, bytes.NewReader(body(3))); err != nil {
 			return err
 		}
 		m := *existing
@@ -874,7 +874,7 @@ func testPanic(t *testing.T, open Opener) {
 	s := fresh(t, open)
 	m := newMessage(1)
 	err := s.Update(context.Background(), func(tx store.Tx) error {
-		if err := tx.InsertMessage(m, body(1)); err != nil {
+		if err := tx.InsertMessage(m, bytes.NewReader(body(1))); err != nil {
 			return err
 		}
 		var nilMap map[string]int
@@ -923,7 +923,7 @@ func testTxAfterUpdate(t *testing.T, open Opener) {
 		return nil
 	})
 	m := newMessage(1)
-	if err := kept.InsertMessage(m, body(1)); err == nil {
+	if err := kept.InsertMessage(m, bytes.NewReader(body(1))); err == nil {
 		t.Error("InsertMessage on a finished Tx succeeded")
 	}
 	flush(t, s)
