@@ -790,20 +790,143 @@ func birthDate(c string, ctx *rowContext) string {
 
 // parseDate finds a plausible date in c and returns it masked.
 func parseDate(c string) (string, bool) {
-	if m := warekiRe.FindStringSubmatch(c); m != nil {
-		mo, d := atoi(m[3]), atoi(m[4])
-		if mo >= 1 && mo <= 12 && d >= 1 && d <= 31 {
-			era := m[1]
-			return era + "**年**月**日", true
+	if strings.ContainsAny(c, "MTSHR明大昭平令") {
+		if m, ok := parseWareki(c); ok {
+			return m, true
 		}
 	}
-	if m := seirekiRe.FindStringSubmatch(c); m != nil {
-		mo, d := atoi(m[2]), atoi(m[3])
+	// Dates are read by hand (a fraction of the regular expressions'
+	// cost); seirekiRe and warekiRe stay as the definitions the fuzzers
+	// hold the readers to.
+	if y, mo, d, ok := findSeireki(c); ok {
 		if mo >= 1 && mo <= 12 && d >= 1 && d <= 31 {
-			return m[1][:2] + "**年**月**日", true
+			return y[:2] + "**年**月**日", true
 		}
 	}
 	return "", false
+}
+
+func parseWareki(c string) (string, bool) {
+	if era, mo, d, ok := findWareki(c); ok {
+		if mo >= 1 && mo <= 12 && d >= 1 && d <= 31 {
+			return era + "**年**月**日", true
+		}
+	}
+	return "", false
+}
+
+// findSeireki is seirekiRe.FindStringSubmatch: the leftmost year 19xx or
+// 20xx, not preceded by a digit, then month and day with the separators
+// 年/./-/月 and optional single white space, as numbers.
+func findSeireki(c string) (year string, month, day int, ok bool) {
+	for i := 0; i+4 <= len(c); i++ {
+		if !(c[i] == '1' && c[i+1] == '9' || c[i] == '2' && c[i+1] == '0') || !isDigitB(c[i+2]) || !isDigitB(c[i+3]) {
+			continue
+		}
+		if i > 0 && isDigitB(c[i-1]) {
+			continue
+		}
+		if mo, d, ok := dateTail(c, i+4); ok {
+			return c[i : i+4], mo, d, true
+		}
+	}
+	return "", 0, 0, false
+}
+
+var eras = []string{"明治", "大正", "昭和", "平成", "令和", "M", "T", "S", "H", "R"}
+
+// findWareki is warekiRe.FindStringSubmatch: the leftmost era (name or
+// initial), its year (元 or one or two digits), then month and day as in
+// findSeireki.
+func findWareki(c string) (era string, month, day int, ok bool) {
+	for i := 0; i < len(c); i++ {
+		for _, e := range eras {
+			if !strings.HasPrefix(c[i:], e) {
+				continue
+			}
+			j := skipSpace(c, i+len(e))
+			k := j
+			if strings.HasPrefix(c[j:], "元") {
+				k = j + len("元")
+			} else if k = digits2(c, j); k < 0 {
+				break
+			}
+			if mo, d, ok := dateTail(c, k); ok {
+				return e, mo, d, true
+			}
+			break
+		}
+	}
+	return "", 0, 0, false
+}
+
+// dateTail reads what follows a year at c[j:] in both expressions:
+// \s?[年/.-]\s?(\d{1,2})\s?[月/.-]\s?(\d{1,2}).
+func dateTail(c string, j int) (month, day int, ok bool) {
+	j = skipSpace(c, j)
+	n, ok := dateSep(c, j, "年")
+	if !ok {
+		return 0, 0, false
+	}
+	j = skipSpace(c, j+n)
+	k := digits2(c, j)
+	if k < 0 {
+		return 0, 0, false
+	}
+	mo := atoi(c[j:k])
+	j = skipSpace(c, k)
+	if n, ok = dateSep(c, j, "月"); !ok {
+		return 0, 0, false
+	}
+	j = skipSpace(c, j+n)
+	k = j
+	for k < len(c) && k < j+2 && isDigitB(c[k]) {
+		k++
+	}
+	if k == j {
+		return 0, 0, false
+	}
+	return mo, atoi(c[j:k]), true
+}
+
+// digits2 is (\d{1,2}) where a separator must follow: the end of one or
+// two digits at c[j:], or -1 if there are none or more than two.
+func digits2(c string, j int) int {
+	k := j
+	for k < len(c) && k < j+2 && isDigitB(c[k]) {
+		k++
+	}
+	if k == j || k < len(c) && isDigitB(c[k]) {
+		return -1
+	}
+	return k
+}
+
+// skipSpace skips one character of \s (RE2: tab, LF, FF, CR, space).
+func skipSpace(c string, j int) int {
+	if j < len(c) {
+		switch c[j] {
+		case '\t', '\n', '\f', '\r', ' ':
+			return j + 1
+		}
+	}
+	return j
+}
+
+// dateSep reports whether a date separator ('/', '.', '-' or kanji)
+// starts at c[j], and its length.
+func dateSep(c string, j int, kanji string) (int, bool) {
+	if j >= len(c) {
+		return 0, false
+	}
+	switch c[j] {
+	case '/', '.', '-':
+		return 1, true
+	}
+	if strings.HasPrefix(c[j:], kanji) {
+		return len(kanji), true
+	}
+	return 0, false
 }
 
 // idWords precede insurance, patient and staff numbers.
