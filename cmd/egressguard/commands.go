@@ -50,7 +50,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 var displayZone tz.Zone
 
 func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path)
+	cfg, err := app.LoadConfig(path)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ loop:
 			break loop
 		case <-hup:
 			// A bad file is refused and the running config stays.
-			ncfg, err := config.Load(*cfgPath)
+			ncfg, err := app.LoadConfig(*cfgPath)
 			if err == nil {
 				err = a.Reload(ctx, ncfg, *cfgPath)
 			}
@@ -137,7 +137,7 @@ func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := parseInterleaved(fs, args[1:]); err != nil {
 		return err
 	}
-	if _, err := config.Load(*cfgPath); err != nil {
+	if _, err := app.LoadConfig(*cfgPath); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError{1}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/problem"
 )
 
 // Class is what a recipient is to the organisation.
@@ -56,7 +57,7 @@ type StaticList struct {
 func NewStaticList(entries []string) (*StaticList, error) {
 	l, probs := parseEntries(entries, "allow")
 	if len(probs) > 0 {
-		return nil, &Error{Problems: probs}
+		return nil, problem.List(probs).Err("policy", ErrInvalid)
 	}
 	return l, nil
 }
