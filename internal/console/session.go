@@ -141,17 +141,17 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(c.deviceCookieName()); err == nil && ck.Value != "" && len(ck.Value) <= 100 {
 		device = account.SecretID(ck.Value)
 	}
-	try, refused := c.throttle.begin(name, ip, device, now)
+	try, refused := c.throttle.Begin(name, ip, device, now)
 	if refused != nil {
 		// Not audited one by one: the throttle exists because someone is
 		// guessing, and each refused guess would otherwise be a write. The
 		// moment an account becomes slowed is (see lockoutAlert).
-		c.log.Info("console login throttled", zap.String("user", name), zap.String("ip", ip), zap.String("scope", refused.scope))
-		if refused.alert {
-			c.lockoutAlert(ctx, name, ip, refused.scope, now, nil)
+		c.log.Info("console login throttled", zap.String("user", name), zap.String("ip", ip), zap.String("scope", refused.Scope))
+		if refused.Alert {
+			c.lockoutAlert(ctx, name, ip, refused.Scope, now, nil)
 		}
-		secs := max(int((refused.retryAfter+time.Second-1)/time.Second), 1)
-		if refused.scope == scopeAccount {
+		secs := max(int((refused.RetryAfter+time.Second-1)/time.Second), 1)
+		if refused.Scope == account.ScopeAccount {
 			data.Error = data.L.T("login.slowed", secs)
 		} else {
 			data.Error = data.L.T("login.throttled", (secs+59)/60)
@@ -160,12 +160,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusTooManyRequests, "login", data)
 		return
 	}
-	if try.slowedNow {
-		c.lockoutAlert(ctx, name, ip, scopeAccount, now, nil)
+	if try.SlowedNow {
+		c.lockoutAlert(ctx, name, ip, account.ScopeAccount, now, nil)
 	}
 	u, err := c.acc.Authenticate(ctx, name, pass)
 	if errors.Is(err, account.ErrBadCredentials) {
-		locked := try.failed(now)
+		locked := try.Failed(now)
 		c.log.Info("console login failed", zap.String("user", name), zap.String("ip", ip))
 		if err := c.st.Update(ctx, func(tx store.Tx) error {
 			_, err := audit.Append(tx, now, audit.Event{Actor: name, Action: "console.login_failed",
@@ -173,7 +173,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			if err != nil || !locked {
 				return err
 			}
-			return c.lockoutAlert(ctx, name, ip, scopeSource, now, tx)
+			return c.lockoutAlert(ctx, name, ip, account.ScopeSource, now, tx)
 		}); err != nil {
 			c.log.Error("audit of failed login", zap.Error(err))
 			c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
@@ -184,7 +184,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		try.forget() // no password was judged
+		try.Forget() // no password was judged
 		c.log.Error("console login", zap.String("user", name), zap.Error(err))
 		c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
 		return
@@ -194,7 +194,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		device = account.SecretID(secret)
 		c.setDeviceCookie(w, secret)
 	}
-	try.succeeded(now, device)
+	try.Succeeded(now, device)
 
 	oldSecret := ""
 	if old, err := r.Cookie(c.cookieName()); err == nil {
@@ -231,17 +231,17 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 
 // lockoutAlert raises the alert for a login throttle that has just
 // closed: a warning in the log, the metric and an audit entry (written in
-// tx if given, else on its own). scope is scopeSource (name is refused from
-// ip for the rest of the window), scopeIP (ip is refused for accounts that
-// do not usually log in from its network) or scopeAccount (name is slowed
+// tx if given, else on its own). scope is account.ScopeSource (name is refused from
+// ip for the rest of the window), account.ScopeIP (ip is refused for accounts that
+// do not usually log in from its network) or account.ScopeAccount (name is slowed
 // for addresses outside its usual networks).
 func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now time.Time, tx store.Tx) error {
 	c.lockouts.WithLabelValues(scope).Inc()
 	msg := "console login locked for this account from one address: too many failed passwords"
 	switch scope {
-	case scopeAccount:
+	case account.ScopeAccount:
 		msg = "console login slowed for this account from unusual addresses: too many failed passwords"
-	case scopeIP:
+	case account.ScopeIP:
 		msg = "console login locked for one address: too many failed passwords for several accounts"
 	}
 	c.log.Warn(msg, zap.String("user", name), zap.String("ip", ip), zap.String("scope", scope),
@@ -263,7 +263,7 @@ func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now 
 }
 
 // deviceCookieName is the cookie that marks a browser that logged in
-// before, for login throttling (see throttle.go). It is not a credential.
+// before, for login throttling (see account.Throttle). It is not a credential.
 func (c *Console) deviceCookieName() string {
 	if c.cfg.Secure {
 		return "__Host-egressguard-device"
@@ -272,6 +272,6 @@ func (c *Console) deviceCookieName() string {
 }
 
 func (c *Console) setDeviceCookie(w http.ResponseWriter, value string) {
-	http.SetCookie(w, &http.Cookie{Name: c.deviceCookieName(), Value: value, Path: "/", MaxAge: int(knownFor / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: c.deviceCookieName(), Value: value, Path: "/", MaxAge: int(account.KnownFor / time.Second),
 		HttpOnly: true, Secure: c.cfg.Secure, SameSite: http.SameSiteStrictMode})
 }
