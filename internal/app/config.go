@@ -16,13 +16,14 @@ import (
 	"github.com/egressguard/egressguard/internal/problem"
 	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/sharelink"
+	"github.com/egressguard/egressguard/internal/tz"
 )
 
 // LoadConfig reads the config file at path and checks it whole. The
 // config package checks the text; LoadConfig also checks what the text
-// names and what is built from it: the key, certificate and password
-// files load, and the share-link catalogue, the rules and the allowlist
-// compile. Every problem is reported at once, in the order of the file,
+// names and what is built from it: the time zone, the key, certificate
+// and password files load, and the share-link catalogue, the rules and
+// the allowlist compile. Every problem is reported at once, in the order of the file,
 // as a *config.Error. The TLS configurations and a password read from
 // auth_password_file are filled in.
 //
@@ -70,6 +71,11 @@ func prepareConfig(cfg *config.Config) problem.List {
 	var probs problem.List
 	add := func(key, what, hint string) {
 		probs = append(probs, problem.Problem{Key: key, Line: cfg.Line(key), What: what, Hint: hint})
+	}
+	if z, err := tz.Load(cfg.TimeZone); err != nil {
+		add("time_zone", err.Error(), "an IANA zone name such as \"Asia/Tokyo\" or \"UTC\"; empty: the server's zone")
+	} else {
+		cfg.Zone = z
 	}
 	s := &cfg.SMTP
 	if s.TLSCert != "" && s.TLSKey != "" {

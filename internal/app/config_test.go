@@ -58,6 +58,7 @@ func TestBadConfigs(t *testing.T) {
 func TestConfigFiles(t *testing.T) {
 	dir := t.TempDir()
 	text := `hostname = "relay.example.jp"
+time_zone = "Mars/Olympus_Mons"
 [smtp]
 tls_cert = "cert.pem"
 tls_key = "key.pem"
@@ -84,7 +85,7 @@ level = "loud"
 	for _, p := range ce.Problems {
 		got = append(got, p.Key+"@"+strings.TrimSpace(strings.Fields(p.String())[1]))
 	}
-	want := []string{"smtp.tls_cert@(line", "upstream.auth_password_file@(line", "upstream.ca_file@(line",
+	want := []string{"time_zone@(line", "smtp.tls_cert@(line", "upstream.auth_password_file@(line", "upstream.ca_file@(line",
 		"store.key_file@(line", "console.tls_cert@(line", "policy.allow[1]@(line", "log.level@(line"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("problems\n%v\nwant\n%v\n%v", got, want, err)
@@ -104,12 +105,12 @@ level = "loud"
 	if err := os.Link(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "ca.pem")); err != nil {
 		t.Fatal(err)
 	}
-	good := strings.NewReplacer("key_file = \"store.key\"\n", "", ", \"not a domain\"", "", "\"loud\"", "\"info\"").Replace(text)
+	good := strings.NewReplacer("Mars/Olympus_Mons", "Asia/Tokyo", "key_file = \"store.key\"\n", "", ", \"not a domain\"", "", "\"loud\"", "\"info\"").Replace(text)
 	cfg, err := ParseConfig([]byte(good), "x.toml", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.SMTP.TLSConfig == nil || cfg.Console.TLSConfig == nil || cfg.Upstream.AuthPassword != "s3cret" {
+	if cfg.SMTP.TLSConfig == nil || cfg.Console.TLSConfig == nil || cfg.Upstream.AuthPassword != "s3cret" || cfg.Zone.Name() != "Asia/Tokyo" {
 		t.Errorf("TLS %v/%v, password %q", cfg.SMTP.TLSConfig != nil, cfg.Console.TLSConfig != nil, cfg.Upstream.AuthPassword)
 	}
 }

@@ -4,8 +4,8 @@
 // once, each with its key, its line and a hint.
 //
 // The package is a leaf: validation looks at the text only. It reads no
-// file the config names (keys, certificates, passwords), opens no store
-// and compiles no rules; the app package does that where it builds the
+// file the config names (keys, certificates, passwords, the time zone
+// database), opens no store and compiles no rules; the app package does that where it builds the
 // guard (app.LoadConfig), and reports those problems in the same list.
 package config
 
@@ -61,7 +61,8 @@ type Config struct {
 	Audit    Audit      `toml:"audit"`
 	Seed     []SeedUser `toml:"seed_user"`
 
-	// Zone is TimeZone, loaded.
+	// Zone is TimeZone, loaded (from the zone database) where the config
+	// is loaded whole: app.LoadConfig.
 	Zone tz.Zone `toml:"-"`
 
 	// Dir is the directory of the config file (not a TOML key); relative
@@ -500,11 +501,6 @@ func (cfg *Config) validate(c *Checker) {
 	}
 	if cfg.Instance == "" {
 		cfg.Instance = cfg.Hostname
-	}
-	if z, err := tz.Load(cfg.TimeZone); err != nil {
-		c.Add("time_zone", err.Error(), "an IANA zone name such as \"Asia/Tokyo\" or \"UTC\"; empty: the server's zone")
-	} else {
-		cfg.Zone = z
 	}
 	switch cfg.Log.Level {
 	case "debug", "info", "warn", "error":

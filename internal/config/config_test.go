@@ -124,6 +124,7 @@ func TestExampleConfig(t *testing.T) {
 func TestParseReadsNoFiles(t *testing.T) {
 	text := `
 hostname = "relay.example.jp"
+time_zone = "Mars/Olympus_Mons"
 [smtp]
 tls_cert = "missing-cert.pem"
 tls_key = "missing-key.pem"
@@ -148,7 +149,7 @@ action = "frobnicate"
 	if cfg.SMTP.TLSConfig != nil || cfg.Upstream.AuthPassword != "" {
 		t.Error("Parse filled in what only the files hold")
 	}
-	if cfg.Line("upstream.ca_file") != 9 || cfg.Line("policy.rule[0].action") != 18 || cfg.Line("nowhere") != 0 {
+	if cfg.Line("upstream.ca_file") != 10 || cfg.Line("policy.rule[0].action") != 19 || cfg.Line("nowhere") != 0 {
 		t.Errorf("lines: ca_file %d, rule action %d", cfg.Line("upstream.ca_file"), cfg.Line("policy.rule[0].action"))
 	}
 }
