@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/store"
@@ -184,5 +187,41 @@ func TestDecideExpiryKeepsLastReply(t *testing.T) {
 	}
 	if len(d.dsn) != 2 || d.dsn[0].detail != "4.7.1 greylisted" || d.dsn[1].detail != "4.4.7 delivery time expired" || !d.dsn[0].expired {
 		t.Errorf("DSN recipients %+v", d.dsn)
+	}
+}
+
+// TestFinishClaimLost: the one outcome decide cannot see. When the claim
+// was taken meanwhile (by a peer that found this instance dead, or an
+// operator), finish writes nothing, neither the outcome nor its DSN,
+// leaves the new owner's record as it is, and counts the attempt as not
+// recorded. (TestLostClaimCutsAttempt covers the same end to end.)
+func TestFinishClaimLost(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	q, err := New(cfg, e.st, zaptest.NewLogger(t), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, body := e.message("a@example.jp", "b@example.net")
+	m.State, m.Owner, m.Attempts, m.Status = store.Sending, "peer-2", 2, make([]store.RcptStatus, 1)
+	e.insert(m, body)
+
+	ours := *m
+	ours.Owner = cfg.Instance // what this instance last knew
+	var out outcome
+	out.fail([]int{0}, true, 550, "5.1.1 no such user") // a bounce: a DSN would go with it
+	q.finish(&ours, body, &out, time.Second)
+
+	got := e.get(m.ID)
+	if got.State != store.Sending || got.Owner != "peer-2" || got.Attempts != 2 || got.Status[0].Done {
+		t.Errorf("the peer's record was changed: state %s owner %q attempts %d status %+v", got.State, got.Owner, got.Attempts, got.Status)
+	}
+	if all := e.all(); len(all) != 1 {
+		t.Errorf("%d messages in the store; the DSN of an unrecorded outcome must not be queued", len(all))
+	}
+	var metric dto.Metric
+	q.met.attempts.WithLabelValues(resultError).Write(&metric)
+	if n := metric.GetCounter().GetValue(); n != 1 {
+		t.Errorf("attempts not recorded: %v, want 1", n)
 	}
 }
