@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/seal"
@@ -160,18 +161,8 @@ func parseAgo(s string) (time.Duration, bool) {
 	return d, true
 }
 
-// auditLine is one exported entry, JSON Lines.
-type auditLine struct {
-	Seq    int64           `json:"seq"`
-	At     string          `json:"at"`
-	Actor  string          `json:"actor"`
-	Action string          `json:"action"`
-	MsgID  string          `json:"msg_id,omitempty"`
-	Data   json.RawMessage `json:"data"`
-	Prev   string          `json:"prev"`
-	Hash   string          `json:"hash"`
-}
-
+// exportAudit writes the entries f selects as JSON Lines, one
+// api.AuditEntry each, as the console's audit API gives them.
 func exportAudit(ctx context.Context, st store.Store, f store.AuditFilter, w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -187,7 +178,7 @@ func exportAudit(ctx context.Context, st store.Store, f store.AuditFilter, w io.
 			if !json.Valid(data) {
 				data = json.RawMessage(`null`)
 			}
-			if err := enc.Encode(auditLine{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Action: e.Action,
+			if err := enc.Encode(api.AuditEntry{Seq: e.Seq, At: e.At.UTC(), Actor: e.Actor, Action: e.Action,
 				MsgID: e.MsgID, Data: data, Prev: hex.EncodeToString(e.Prev), Hash: hex.EncodeToString(e.Hash)}); err != nil {
 				return err
 			}

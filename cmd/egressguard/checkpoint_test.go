@@ -14,7 +14,6 @@ import (
 
 	"github.com/egressguard/egressguard/internal/app"
 	"github.com/egressguard/egressguard/internal/audit"
-	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/fakesmtp"
 )
 
@@ -40,7 +39,7 @@ func TestAuditVerifyHead(t *testing.T) {
 	b, _ := os.ReadFile(cfgPath)
 	b = append(b, []byte("[audit]\ncheckpoint_key_file = \"audit.key\"\ncheckpoint_file = \""+cpFile+"\"\ncheckpoint_interval = \"100ms\"\n")...)
 	os.WriteFile(cfgPath, b, 0o600)
-	cfg, err := config.Load(cfgPath)
+	cfg, err := app.LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/egressguard/egressguard/internal/allowlist"
 	"github.com/egressguard/egressguard/internal/app"
-	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -41,7 +40,7 @@ allow = ["partner.example.com"]
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(cfgFile)
+	cfg, err := app.LoadConfig(cfgFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"os/user"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -47,14 +48,30 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // displayZone is the zone the CLI shows times in: the config's
 // time_zone once a command has loaded the config, else the local zone.
-var displayZone tz.Zone
+// It is set and read atomically: the tests run commands in parallel.
+var displayZone cliZone
+
+type cliZone struct{ p atomic.Pointer[tz.Zone] }
+
+func (z *cliZone) set(zone tz.Zone) { z.p.Store(&zone) }
+
+func (z *cliZone) get() tz.Zone {
+	if p := z.p.Load(); p != nil {
+		return *p
+	}
+	return tz.Zone{}
+}
+
+func (z *cliZone) Minute(t time.Time) string         { return z.get().Minute(t) }
+func (z *cliZone) Second(t time.Time) string         { return z.get().Second(t) }
+func (z *cliZone) Parse(s string) (time.Time, error) { return z.get().Parse(s) }
 
 func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path)
+	cfg, err := app.LoadConfig(path)
 	if err != nil {
 		return nil, err
 	}
-	displayZone = cfg.Zone
+	displayZone.set(cfg.Zone)
 	return cfg, nil
 }
 
@@ -110,7 +127,7 @@ loop:
 			break loop
 		case <-hup:
 			// A bad file is refused and the running config stays.
-			ncfg, err := config.Load(*cfgPath)
+			ncfg, err := app.LoadConfig(*cfgPath)
 			if err == nil {
 				err = a.Reload(ctx, ncfg, *cfgPath)
 			}
@@ -137,7 +154,7 @@ func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := parseInterleaved(fs, args[1:]); err != nil {
 		return err
 	}
-	if _, err := config.Load(*cfgPath); err != nil {
+	if _, err := app.LoadConfig(*cfgPath); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError{1}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egressguard/egressguard/internal/app"
 	"github.com/egressguard/egressguard/internal/correspondents"
 	"github.com/egressguard/egressguard/internal/policy"
 	"github.com/egressguard/egressguard/internal/store"
@@ -46,7 +47,7 @@ that on the first day not every recipient is a first contact:
 	if err != nil {
 		return err
 	}
-	engine, err := cfg.PolicyEngine()
+	engine, err := app.PolicyEngine(cfg)
 	if err != nil {
 		return err
 	}

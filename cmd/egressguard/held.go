@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/console"
 	"github.com/egressguard/egressguard/internal/tz"
 )
@@ -57,7 +58,7 @@ func newAPIClient(base, token string) (*apiClient, error) {
 }
 
 // call sends a request and decodes the answer into out (raw, if out is
-// *json.RawMessage). API errors come back as *console.APIError.
+// *json.RawMessage). API errors come back as *api.Error.
 func (c *apiClient) call(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -73,7 +74,7 @@ func (c *apiClient) call(ctx context.Context, method, path string, in, out any) 
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", console.CLIUserAgent+version)
+	req.Header.Set("User-Agent", api.CLIUserAgent+version)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -87,7 +88,7 @@ func (c *apiClient) call(ctx context.Context, method, path string, in, out any) 
 		return fmt.Errorf("console API: reading the answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e console.APIError
+		var e api.Error
 		if json.Unmarshal(b, &e) == nil && e.Code != "" {
 			return &e
 		}
@@ -180,7 +181,7 @@ func cmdHeld(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *asJSON {
 			return printRaw(ctx, c, path, stdout)
 		}
-		var l console.APIList
+		var l api.List
 		if err := c.call(ctx, "GET", path, nil, &l); err != nil {
 			return apiErr(err)
 		}
@@ -189,14 +190,14 @@ func cmdHeld(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *asJSON {
 			return printRaw(ctx, c, msgPath, stdout)
 		}
-		var d console.APIDetail
+		var d api.Detail
 		if err := c.call(ctx, "GET", msgPath, nil, &d); err != nil {
 			return apiErr(err)
 		}
 		return printDetail(stdout, &d)
 	case "approve":
-		var out console.APIOutcome
-		if err := c.call(ctx, "POST", msgPath+"/approve", console.APIApproveRequest{ConfirmDomain: *domain}, &out); err != nil {
+		var out api.Outcome
+		if err := c.call(ctx, "POST", msgPath+"/approve", api.ApproveRequest{ConfirmDomain: *domain}, &out); err != nil {
 			return apiErr(err)
 		}
 		if out.Released {
@@ -209,19 +210,19 @@ func cmdHeld(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintln(stderr, "egressguard held reject: --comment is required (it is sent to the sender)")
 			return exitError{2}
 		}
-		var out console.APIOutcome
-		if err := c.call(ctx, "POST", msgPath+"/reject", console.APIRejectRequest{Comment: *comment, NearMiss: *nearMiss}, &out); err != nil {
+		var out api.Outcome
+		if err := c.call(ctx, "POST", msgPath+"/reject", api.RejectRequest{Comment: *comment, NearMiss: *nearMiss}, &out); err != nil {
 			return apiErr(err)
 		}
 		fmt.Fprintf(stdout, "%s rejected: it will not be sent\n", id)
 	case "justify":
-		var out console.APIOutcome
-		if err := c.call(ctx, "POST", msgPath+"/justify", console.APIJustifyRequest{Justification: *justification}, &out); err != nil {
+		var out api.Outcome
+		if err := c.call(ctx, "POST", msgPath+"/justify", api.JustifyRequest{Justification: *justification}, &out); err != nil {
 			return apiErr(err)
 		}
 		fmt.Fprintf(stdout, "%s: explanation recorded; the officers will see it\n", id)
 	case "withdraw":
-		var out console.APIOutcome
+		var out api.Outcome
 		if err := c.call(ctx, "POST", msgPath+"/withdraw", struct{}{}, &out); err != nil {
 			return apiErr(err)
 		}
@@ -249,7 +250,7 @@ func envOr(name, def string) string {
 
 // apiErr words an API error for the terminal.
 func apiErr(err error) error {
-	var e *console.APIError
+	var e *api.Error
 	if errors.As(err, &e) {
 		return errors.New(console.Printable(e.Message, false))
 	}
@@ -279,7 +280,7 @@ func printRaw(ctx context.Context, c *apiClient, path string, w io.Writer) error
 // termSafe makes one line of mail-derived text safe for a terminal.
 func termSafe(s string) string { return console.Printable(s, false) }
 
-func printList(w io.Writer, l *console.APIList, now time.Time) error {
+func printList(w io.Writer, l *api.List, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tAGE\tFROM\tRECIPIENTS\tRULE\tSUBJECT")
 	unknown := false
@@ -327,7 +328,7 @@ func shortAge(d time.Duration) string {
 	return fmt.Sprintf("%dm", m)
 }
 
-func printDetail(w io.Writer, d *console.APIDetail) error {
+func printDetail(w io.Writer, d *api.Detail) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	field := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	field("ID", termSafe(d.ID))

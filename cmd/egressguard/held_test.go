@@ -19,7 +19,6 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/egressguard/egressguard/internal/app"
-	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/fakesmtp"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -66,7 +65,7 @@ addresses = ["sam@example.jp"]
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
+	cfg, err := app.LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}

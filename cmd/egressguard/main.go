@@ -17,6 +17,19 @@
 //	egressguard incident list|show|export ...
 //	egressguard keygen [--id N]
 //	egressguard version
+//
+// Administration runs on the server host and goes through the store, the
+// same road for every admin command (user, token, allow, correspondents,
+// audit, queue, incident): each loads the config (app.LoadConfig), opens
+// the store (app.OpenStore) and calls the package the console calls too
+// (account, allowlist, audit, incident, outbound), which writes the audit
+// entry. So administration works with the console off, and the host's file
+// permissions on the config and its key files are what authorise it.
+//
+// The one exception is `held`: approving, rejecting and justifying are
+// decisions of a person, under the four-eyes rule, so they are made as
+// that person, authenticated by their own API token, through the
+// console's JSON API (internal/api holds its types).
 package main
 
 import (

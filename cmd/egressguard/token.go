@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/egressguard/egressguard/internal/console"
+	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -67,7 +67,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if *expires > 0 {
 				until = now.Add(*expires)
 			}
-			tok, t, err := console.CreateToken(ctx, st, actor, strings.ToLower(strings.TrimSpace(*name)), *label, until, now)
+			tok, t, err := account.CreateToken(ctx, st, actor, strings.ToLower(strings.TrimSpace(*name)), *label, until, now)
 			if err != nil {
 				return err
 			}
@@ -116,7 +116,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			return tw.Flush()
 		case "revoke":
-			t, err := console.RevokeToken(ctx, st, actor, strings.ToLower(pos[0]), now)
+			t, err := account.RevokeToken(ctx, st, actor, strings.ToLower(pos[0]), now)
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("no token with ID %s (see 'egressguard token list --user NAME')", pos[0])
 			}

@@ -14,8 +14,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/allowlist"
-	"github.com/egressguard/egressguard/internal/console"
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/fakesmtp"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -219,7 +220,7 @@ func TestAllowlistChangeRefusedForOfficerAndSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := func(user string) string {
-		tok, _, err := console.CreateToken(ctx, a.Store, "test", user, "test", time.Time{}, time.Now())
+		tok, _, err := account.CreateToken(ctx, a.Store, "test", user, "test", time.Time{}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -304,7 +305,7 @@ func TestAllowlistChangeRefusedForOfficerAndSender(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("admin add: %d %s", status, body)
 	}
-	var e console.APIAllowEntry
+	var e api.AllowEntry
 	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Value != "evil.example" || e.AddedBy != "adam" {
 		t.Errorf("admin add: %s", body)
 	}

@@ -570,10 +570,10 @@ func (a *App) HTTPAddr() string {
 // Reload applies what can change without a restart: the rules, the
 // share-link catalogue, the internal domains and the config's allowlist
 // entries. Everything else (listeners, store, upstream, limits) needs a
-// restart. An invalid config was already refused by config.Load; if a part
+// restart. An invalid config was already refused by LoadConfig; if a part
 // still fails here nothing is applied.
 func (a *App) Reload(ctx context.Context, cfg *config.Config, file string) error {
-	engine, err := cfg.PolicyEngine()
+	engine, err := PolicyEngine(cfg)
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ password = "olga-password"
 roles = ["officer"]
 addresses = ["olga@example.jp"]
 `, dir, upstream) + extra
-	cfg, err := config.Parse([]byte(text), "test.toml", dir)
+	cfg, err := ParseConfig([]byte(text), "test.toml", dir)
 	if err != nil {
 		t.Fatal(err)
 	}

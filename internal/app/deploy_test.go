@@ -12,7 +12,6 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"github.com/egressguard/egressguard/internal/config"
 	"github.com/egressguard/egressguard/internal/fakesmtp"
 	"github.com/egressguard/egressguard/internal/testenv"
 )
@@ -69,7 +68,7 @@ func TestAppImplicitTLS(t *testing.T) {
 	pool := testenv.WriteCert(t, dir)
 	up := fakesmtp.Start(t)
 	cfg := testConfig(t, up.Addr(), "")
-	cfg2, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg2, err := ParseConfig([]byte(fmt.Sprintf(`
 [smtp]
 listen = "127.0.0.1:0"
 implicit_tls_listen = "127.0.0.1:0"
@@ -147,7 +146,7 @@ func TestBanner(t *testing.T) {
 	// but the missing smarthost.
 	dir := t.TempDir()
 	testenv.WriteCert(t, dir)
-	_, err := config.Parse([]byte(fmt.Sprintf(`
+	_, err := ParseConfig([]byte(fmt.Sprintf(`
 hostname = "guard.corp.test"
 data_dir = %q
 [smtp]
@@ -169,7 +168,7 @@ key_file = "body.keys"
 	if err == nil {
 		t.Fatal("key file missing but config accepted")
 	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	cfg, err := ParseConfig([]byte(fmt.Sprintf(`
 hostname = "guard.corp.test"
 data_dir = %q
 [smtp]

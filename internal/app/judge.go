@@ -70,7 +70,7 @@ func (b *listsBox) ContactedDomain(rcpt string, now time.Time) bool {
 
 // NewJudge builds the judge from cfg.
 func NewJudge(cfg *config.Config, now func() time.Time) (*Judge, error) {
-	engine, err := cfg.PolicyEngine()
+	engine, err := PolicyEngine(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}

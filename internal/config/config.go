@@ -1,7 +1,12 @@
 // Package config reads egressguard's TOML configuration. Load decodes the
 // file over the defaults, rejects unknown keys (typos must not silently
 // turn a control off), validates every value and reports all problems at
-// once, each with its key and a hint.
+// once, each with its key, its line and a hint.
+//
+// The package is a leaf: validation looks at the text only. It reads no
+// file the config names (keys, certificates, passwords, the time zone
+// database), opens no store and compiles no rules; the app package does that where it builds the
+// guard (app.LoadConfig), and reports those problems in the same list.
 package config
 
 import (
@@ -12,18 +17,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/policy"
+	"github.com/egressguard/egressguard/internal/problem"
 	"github.com/egressguard/egressguard/internal/route"
-	"github.com/egressguard/egressguard/internal/seal"
 	"github.com/egressguard/egressguard/internal/sharelink"
 	"github.com/egressguard/egressguard/internal/tz"
 )
@@ -60,12 +61,15 @@ type Config struct {
 	Audit    Audit      `toml:"audit"`
 	Seed     []SeedUser `toml:"seed_user"`
 
-	// Zone is TimeZone, loaded.
+	// Zone is TimeZone, loaded (from the zone database) where the config
+	// is loaded whole: app.LoadConfig.
 	Zone tz.Zone `toml:"-"`
 
 	// Dir is the directory of the config file (not a TOML key); relative
 	// paths in the file are resolved against it.
 	Dir string `toml:"-"`
+
+	lines lineIndex // where each key is written, for Line
 }
 
 // Incident configures incident records: the reporting deadlines to the
@@ -391,44 +395,14 @@ func Defaults() *Config {
 }
 
 // Problem is one thing wrong with a config.
-type Problem struct {
-	Key  string // TOML key path, e.g. "smtp.listen"
-	Line int    // where the key is written; 0 if not known
-	What string
-	Hint string
-}
+type Problem = problem.Problem
 
-func (p Problem) String() string {
-	s := p.Key
-	if p.Line > 0 {
-		s += fmt.Sprintf(" (line %d)", p.Line)
-	}
-	s += ": " + p.What
-	if p.Hint != "" {
-		s += " (hint: " + p.Hint + ")"
-	}
-	return s
-}
-
-// Error lists every problem found in a config file.
-type Error struct {
-	File     string
-	Problems []Problem
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d problem(s):", e.File, len(e.Problems))
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p.String())
-	}
-	return b.String()
-}
+// Error lists every problem found in a config file; Source is the file.
+type Error = problem.Error
 
 // Checker collects problems; validators of other packages' sections use it.
 type Checker struct {
-	problems []Problem
+	problems problem.List
 	lines    lineIndex
 }
 
@@ -457,11 +431,29 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates config text; file names it in errors, dir
-// resolves relative paths.
+// resolves relative paths. The returned error is an *Error listing every
+// problem.
+//
+// Parse checks the text only: it reads no file the config names and builds
+// no engine. Whoever builds from the config checks the rest (the key and
+// certificate files load, the rules compile); see Decode and Report for
+// reporting those problems with these.
 func Parse(data []byte, file, dir string) (*Config, error) {
+	cfg, probs := Decode(data, file, dir)
+	if err := Report(file, probs); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Decode is Parse for callers that add problems of their own: it returns
+// the config even when it has problems (nil only when the text is not
+// TOML), and the problems found, each with its line.
+func Decode(data []byte, file, dir string) (*Config, problem.List) {
 	cfg := Defaults()
 	cfg.Dir = dir
 	c := &Checker{lines: indexLines(string(data))}
+	cfg.lines = c.lines
 	if err := decodeAll(string(data), cfg, c, c.lines); err != nil {
 		// The file is not TOML: the parser stops at the first error.
 		var perr toml.ParseError
@@ -474,29 +466,23 @@ func Parse(data []byte, file, dir string) (*Config, error) {
 		} else {
 			c.Add("(file)", err.Error(), "fix the TOML syntax")
 		}
-		return nil, &Error{File: file, Problems: c.problems}
+		return nil, c.problems
 	}
 	cfg.validate(c)
-	// In the order of the file; problems without a line (a missing key)
-	// last, in the order found.
-	slices.SortStableFunc(c.problems, func(a, b Problem) int {
-		switch {
-		case a.Line == b.Line:
-			return 0
-		case a.Line == 0:
-			return 1
-		case b.Line == 0:
-			return -1
-		}
-		return a.Line - b.Line
-	})
-	if len(c.problems) > 0 {
-		return nil, &Error{File: file, Problems: c.problems}
-	}
-	return cfg, nil
+	return cfg, c.problems
 }
 
-var ruleIndexRe = regexp.MustCompile(`^rule\[\d+\]`)
+// Line returns the line of the config file key is written on (or the
+// line of the nearest enclosing table); 0 if not known.
+func (cfg *Config) Line(key string) int { return cfg.lines.line(key) }
+
+// Report returns the problems of file as an *Error in the order of the
+// file, problems without a line (a missing key) last; nil if there are
+// none.
+func Report(file string, probs problem.List) error {
+	probs.SortByLine()
+	return probs.Err(file, nil)
+}
 
 // Path resolves a path from the config file against its directory.
 func (cfg *Config) Path(p string) string {
@@ -515,11 +501,6 @@ func (cfg *Config) validate(c *Checker) {
 	}
 	if cfg.Instance == "" {
 		cfg.Instance = cfg.Hostname
-	}
-	if z, err := tz.Load(cfg.TimeZone); err != nil {
-		c.Add("time_zone", err.Error(), "an IANA zone name such as \"Asia/Tokyo\" or \"UTC\"; empty: the server's zone")
-	} else {
-		cfg.Zone = z
 	}
 	switch cfg.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -545,16 +526,7 @@ func (cfg *Config) validate(c *Checker) {
 	default:
 		c.Add("store.driver", fmt.Sprintf("unknown driver %q", cfg.Store.Driver), "sqlite or postgres")
 	}
-	if cfg.Store.KeyFile != "" {
-		if _, err := seal.Load(cfg.Path(cfg.Store.KeyFile)); err != nil {
-			c.Add("store.key_file", err.Error(), "create it with `egressguard keygen > FILE && chmod 600 FILE`")
-		}
-	}
-	if cfg.Audit.CheckpointKeyFile != "" {
-		if _, err := audit.LoadSigningKey(cfg.Path(cfg.Audit.CheckpointKeyFile)); err != nil {
-			c.Add("audit.checkpoint_key_file", err.Error(), "create it with `egressguard audit keygen > FILE && chmod 600 FILE`")
-		}
-	} else if cfg.Audit.CheckpointFile != "" {
+	if cfg.Audit.CheckpointKeyFile == "" && cfg.Audit.CheckpointFile != "" {
 		c.Add("audit.checkpoint_file", "set but no checkpoint_key_file", "set audit.checkpoint_key_file to sign checkpoints")
 	}
 	positive(c, "audit.checkpoint_interval", int(min(cfg.Audit.CheckpointInterval, 1<<40)))
@@ -579,50 +551,11 @@ func (cfg *Config) validate(c *Checker) {
 	positive(c, "incident.final_days_wrongful", cfg.Incident.FinalDaysWrongful)
 	positive(c, "incident.remind_before", int(min(cfg.Incident.RemindBefore, 1<<40)))
 	positive(c, "incident.remind_interval", int(min(cfg.Incident.RemindInterval, 1<<40)))
-	// The catalogue and the rules are checked separately so that problems
-	// in both are reported together.
-	if _, err := sharelink.NewConfig(cfg.Share.catalog()); err != nil {
-		var se *sharelink.Error
-		if errors.As(err, &se) {
-			for _, p := range se.Problems {
-				c.Add("sharelink."+p.Key, p.What, p.Hint)
-			}
-		} else {
-			c.Add("sharelink", err.Error(), "")
-		}
-	}
 	if cfg.Retain.Correspondents < 0 {
 		c.Add("retention.correspondents", "negative", "a duration such as \"730d\"; 0 keeps the record for ever")
 	}
 	if cfg.Policy.Lookalike.CorrespondentMinMessages < 1 {
 		c.Add("policy.lookalike.correspondent_min_messages", "must be 1 or more", "e.g. 2: a domain mailed twice is a regular correspondent")
-	}
-	if _, err := policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), LookalikeDomains: cfg.Policy.Lookalike.ExtraDomains}); err != nil {
-		var pe *policy.Error
-		if errors.As(err, &pe) {
-			builtin := len(cfg.Rules()) - len(cfg.Policy.Rules)
-			for _, p := range pe.Problems {
-				// Keys count the effective list; name the rule as the
-				// file numbers it.
-				key := ruleIndexRe.ReplaceAllStringFunc(p.Key, func(m string) string {
-					i, _ := strconv.Atoi(m[5 : len(m)-1])
-					return fmt.Sprintf("rule[%d]", i-builtin)
-				})
-				c.Add("policy."+key, p.What, p.Hint)
-			}
-		} else {
-			c.Add("policy", err.Error(), "")
-		}
-	}
-	if _, err := policy.NewStaticList(cfg.Policy.Allow); err != nil {
-		var pe *policy.Error
-		if errors.As(err, &pe) {
-			for _, p := range pe.Problems {
-				c.Add("policy."+p.Key, p.What, p.Hint)
-			}
-		} else {
-			c.Add("policy.allow", err.Error(), "")
-		}
 	}
 	for i, u := range cfg.Seed {
 		key := fmt.Sprintf("seed_user[%d]", i)
@@ -670,13 +603,6 @@ func (cfg *Config) validateSMTP(c *Checker) {
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		c.Add("smtp.tls_cert", "tls_cert and tls_key must be given together", "set both or neither")
-	} else if s.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.Path(s.TLSCert), cfg.Path(s.TLSKey))
-		if err != nil {
-			c.Add("smtp.tls_cert", "cannot load certificate and key: "+err.Error(), "PEM files readable by the guard")
-		} else {
-			s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		}
 	}
 	if s.RequireTLSForAuth == nil {
 		v := s.TLSCert != ""
@@ -718,21 +644,10 @@ func (cfg *Config) validateUpstream(c *Checker) {
 	if u.AuthPassword != "" && u.AuthPasswordFile != "" {
 		c.Add("upstream.auth_password", "both auth_password and auth_password_file are set", "keep one; a file keeps the secret out of the config")
 	}
-	if u.AuthPasswordFile != "" {
-		b, err := os.ReadFile(cfg.Path(u.AuthPasswordFile))
-		if err != nil {
-			c.Add("upstream.auth_password_file", "cannot read: "+err.Error(), "a file with the password on its first line")
-		} else {
-			u.AuthPassword = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
-		}
-	}
+	// A password read from auth_password_file is checked against the user
+	// where the file is read.
 	if u.AuthUser == "" && u.AuthPassword != "" {
 		c.Add("upstream.auth_user", "a password is set but no user", "set auth_user")
-	}
-	if u.CAFile != "" {
-		if _, err := os.Stat(cfg.Path(u.CAFile)); err != nil {
-			c.Add("upstream.ca_file", "cannot read: "+err.Error(), "a PEM bundle of CA certificates")
-		}
 	}
 	positive(c, "upstream.concurrency", u.Concurrency)
 	positive(c, "upstream.connect_timeout", int(min(u.ConnectTimeout, 1<<40)))
@@ -818,13 +733,6 @@ func (cfg *Config) validateHold(c *Checker) {
 	}
 	if (k.TLSCert == "") != (k.TLSKey == "") {
 		c.Add("console.tls_cert", "tls_cert and tls_key must be given together", "set both or neither")
-	} else if k.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.Path(k.TLSCert), cfg.Path(k.TLSKey))
-		if err != nil {
-			c.Add("console.tls_cert", "cannot load certificate and key: "+err.Error(), "PEM files readable by the guard")
-		} else {
-			k.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		}
 	}
 	if k.BaseURL == "" && k.Listen != "" {
 		scheme := "http"
@@ -868,15 +776,8 @@ func (cfg *Config) Rules() []policy.RuleSpec {
 	return append(out, cfg.Policy.Rules...)
 }
 
-// PolicyEngine compiles the catalogue and the rules.
-func (cfg *Config) PolicyEngine() (*policy.Engine, error) {
-	cat, err := sharelink.NewConfig(cfg.Share.catalog())
-	if err != nil {
-		return nil, err
-	}
-	return policy.New(policy.Config{InternalDomains: cfg.Policy.InternalDomains, Rules: cfg.Rules(), Catalog: cat,
-		LookalikeDomains: cfg.Policy.Lookalike.ExtraDomains, DelayExternal: cfg.Delay.AllExternal.D()})
-}
+// ShareLinkConfig is the share-link catalogue as configured.
+func (cfg *Config) ShareLinkConfig() sharelink.Config { return cfg.Share.catalog() }
 
 func positive(c *Checker, key string, v int) {
 	if v <= 0 {

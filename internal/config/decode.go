@@ -2,11 +2,13 @@ package config
 
 import (
 	"encoding"
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -15,6 +17,11 @@ import (
 // does not hide the next: every type or value error and every unknown
 // key is reported, each with its line. Keys are decoded in the order of
 // the file.
+//
+// Unknown keys are the ones the TOML decoder leaves undecoded
+// (MetaData.Undecoded) when the file is decoded into the config's shape;
+// the walk that follows places each one in its table (numbering array
+// tables) and finds its line.
 func decodeAll(text string, cfg *Config, c *Checker, lines lineIndex) error {
 	var top map[string]toml.Primitive
 	md, err := toml.Decode(text, &top)
@@ -22,14 +29,101 @@ func decodeAll(text string, cfg *Config, c *Checker, lines lineIndex) error {
 		return err
 	}
 	d := &decoder{md: md, c: c, lines: lines}
+	d.undecoded = undecodedKeys(text, reflect.TypeFor[Config]())
 	d.table(top, reflect.ValueOf(cfg).Elem(), "")
 	return nil
 }
 
 type decoder struct {
-	md    toml.MetaData
-	c     *Checker
-	lines lineIndex
+	md        toml.MetaData
+	c         *Checker
+	lines     lineIndex
+	undecoded map[string]bool // keys without array indices: "policy.rule.reasom"
+}
+
+// undecodedKeys decodes text into the shape of t, a struct whose every
+// value is kept as a toml.Primitive, and returns the keys that no field
+// took. Values are not decoded, so a wrong type does not stop it; a value
+// that should be a table but is not stops the descent there (the walk
+// reports it).
+func undecodedKeys(text string, t reflect.Type) map[string]bool {
+	v := reflect.New(shapeOf(t))
+	md, err := toml.Decode(text, v.Interface())
+	if err != nil {
+		return nil
+	}
+	descend(&md, v.Elem(), t)
+	out := map[string]bool{}
+	for _, k := range md.Undecoded() {
+		out[k.String()] = true
+	}
+	return out
+}
+
+// descend decodes the tables below v (a value of shapeOf(t)) into their
+// own shapes, so that their keys count as decoded.
+func descend(md *toml.MetaData, v reflect.Value, t reflect.Type) {
+	j := 0
+	for i := 0; i < t.NumField(); i++ {
+		if tomlName(t.Field(i)) == "" {
+			continue
+		}
+		ft, fv := t.Field(i).Type, v.Field(j)
+		j++
+		switch {
+		case isTable(ft):
+			sub := reflect.New(shapeOf(ft))
+			p := fv.Interface().(toml.Primitive)
+			if !fv.IsZero() && md.PrimitiveDecode(p, sub.Interface()) == nil {
+				descend(md, sub.Elem(), ft)
+			}
+		case ft.Kind() == reflect.Slice && isTable(ft.Elem()):
+			for n := 0; n < fv.Len(); n++ {
+				sub := reflect.New(shapeOf(ft.Elem()))
+				if md.PrimitiveDecode(fv.Index(n).Interface().(toml.Primitive), sub.Interface()) == nil {
+					descend(md, sub.Elem(), ft.Elem())
+				}
+			}
+		}
+	}
+}
+
+var (
+	primitiveType = reflect.TypeFor[toml.Primitive]()
+	shapes        sync.Map // reflect.Type → its shape
+)
+
+// shapeOf returns a struct type with t's TOML keys, each value a
+// toml.Primitive (a list of them for an array of tables).
+func shapeOf(t reflect.Type) reflect.Type {
+	if s, ok := shapes.Load(t); ok {
+		return s.(reflect.Type)
+	}
+	var fields []reflect.StructField
+	for i := 0; i < t.NumField(); i++ {
+		name := tomlName(t.Field(i))
+		if name == "" {
+			continue
+		}
+		ft := primitiveType
+		if f := t.Field(i).Type; f.Kind() == reflect.Slice && isTable(f.Elem()) {
+			ft = reflect.SliceOf(primitiveType)
+		}
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: ft,
+			Tag: reflect.StructTag(fmt.Sprintf("toml:%q", name))})
+	}
+	s := reflect.StructOf(fields)
+	shapes.Store(t, s)
+	return s
+}
+
+// tomlName is the key of a struct field, "" for a field that is none.
+func tomlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if name == "-" {
+		return ""
+	}
+	return name
 }
 
 var (
@@ -52,9 +146,8 @@ func (d *decoder) table(prims map[string]toml.Primitive, v reflect.Value, path s
 	fields := map[string]int{}
 	var names []string
 	for i := 0; i < v.NumField(); i++ {
-		tag := v.Type().Field(i).Tag.Get("toml")
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "" || name == "-" {
+		name := tomlName(v.Type().Field(i))
+		if name == "" {
 			continue
 		}
 		fields[name] = i
@@ -74,7 +167,9 @@ func (d *decoder) table(prims map[string]toml.Primitive, v reflect.Value, path s
 	for _, k := range keys {
 		key := path + k
 		i, ok := fields[k]
-		if !ok {
+		// The decoder matches a key that differs from a field only in case
+		// to that field; here it is unknown all the same.
+		if d.undecoded[unindexed(key)] || !ok {
 			hint := "check the spelling against config/egressguard.toml"
 			if s := closest(k, names); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
@@ -86,6 +181,12 @@ func (d *decoder) table(prims map[string]toml.Primitive, v reflect.Value, path s
 	}
 }
 
+// unindexed drops the array indices from a key path, as TOML keys are
+// written: "policy.rule[1].reason" → "policy.rule.reason".
+func unindexed(key string) string { return indexRe.ReplaceAllString(key, "") }
+
+var indexRe = regexp.MustCompile(`\[\d+\]`)
+
 // value decodes one value into v.
 func (d *decoder) value(p toml.Primitive, v reflect.Value, key string) {
 	t := v.Type()
@@ -96,7 +197,7 @@ func (d *decoder) value(p toml.Primitive, v reflect.Value, key string) {
 			return
 		}
 		if err := d.md.PrimitiveDecode(p, &sub); err != nil {
-			d.typeError(key, err)
+			d.typeError(key, p, t, err)
 			return
 		}
 		d.table(sub, v, key+".")
@@ -106,7 +207,7 @@ func (d *decoder) value(p toml.Primitive, v reflect.Value, key string) {
 			return
 		}
 		if err := d.md.PrimitiveDecode(p, &subs); err != nil {
-			d.typeError(key, err)
+			d.typeError(key, p, t, err)
 			return
 		}
 		out := reflect.MakeSlice(t, len(subs), len(subs))
@@ -117,7 +218,7 @@ func (d *decoder) value(p toml.Primitive, v reflect.Value, key string) {
 	default:
 		nv := reflect.New(t)
 		if err := d.md.PrimitiveDecode(p, nv.Interface()); err != nil {
-			d.typeError(key, err)
+			d.typeError(key, p, t, err)
 			return
 		}
 		v.Set(nv.Elem())
@@ -129,7 +230,7 @@ func (d *decoder) value(p toml.Primitive, v reflect.Value, key string) {
 func (d *decoder) shape(p toml.Primitive, key, want string) bool {
 	var x any
 	if err := d.md.PrimitiveDecode(p, &x); err != nil {
-		d.typeError(key, err)
+		d.c.AddLine(key, d.lines.line(key), err.Error(), "see this key in config/egressguard.toml")
 		return false
 	}
 	switch x.(type) {
@@ -164,18 +265,70 @@ func tomlKind(x any) string {
 	return "another type"
 }
 
-var tomlErrPrefix = regexp.MustCompile(`^toml: (?:line \d+ )?(?:\(last key "[^"]*"\): )?`)
-
-// typeError records a value that did not decode, in words.
-func (d *decoder) typeError(key string, err error) {
-	msg := tomlErrPrefix.ReplaceAllString(err.Error(), "")
-	if m := typeErrRe.FindStringSubmatch(msg); m != nil {
-		msg = fmt.Sprintf("wrong type: the value is %s, but this key takes %s", typeWord(m[1]), typeWord(m[2]))
+// typeError records a value that did not decode, in words. A value of the
+// wrong kind is named as such; any other error is the decoder's message
+// about the value (a bad duration, a number out of range).
+func (d *decoder) typeError(key string, p toml.Primitive, t reflect.Type, err error) {
+	msg := err.Error()
+	var x any
+	if d.md.PrimitiveDecode(p, &x) == nil {
+		if have, want, bad := mismatch(x, t); bad {
+			msg = fmt.Sprintf("wrong type: the value is %s, but this key takes %s", have, want)
+		} else if perr := (toml.ParseError{}); errors.As(err, &perr) {
+			msg = perr.Message
+		}
 	}
 	d.c.AddLine(key, d.lines.line(key), msg, "see this key in config/egressguard.toml")
 }
 
-var typeErrRe = regexp.MustCompile(`^incompatible types: TOML value has type (\S+); destination has type (\S+)$`)
+// mismatch reports whether the TOML value x is of a kind that t cannot
+// take, naming both for people.
+func mismatch(x any, t reflect.Type) (have, want string, bad bool) {
+	p := reflect.PointerTo(t)
+	switch {
+	case p.Implements(tomlUnmarshaler):
+		return "", "", false
+	case p.Implements(textUnmarshaler):
+		switch x.(type) {
+		case string, int64, float64, bool:
+			return "", "", false
+		}
+		return tomlKind(x), "a string", true
+	}
+	ok := false
+	switch k := t.Kind(); {
+	case k == reflect.String:
+		_, ok = x.(string)
+	case k >= reflect.Int && k <= reflect.Uint64:
+		_, ok = x.(int64)
+	case k == reflect.Float32 || k == reflect.Float64:
+		switch x.(type) {
+		case int64, float64:
+			ok = true
+		}
+	case k == reflect.Bool:
+		_, ok = x.(bool)
+	case k == reflect.Slice || k == reflect.Array:
+		list, isList := x.([]any)
+		if !isList {
+			break
+		}
+		for _, e := range list {
+			if have, want, bad := mismatch(e, t.Elem()); bad {
+				return have, want, true
+			}
+		}
+		ok = true
+	case k == reflect.Map:
+		_, ok = x.(map[string]any)
+	case k == reflect.Interface:
+		ok = true
+	}
+	if ok {
+		return "", "", false
+	}
+	return tomlKind(x), typeWord(t.Kind().String()), true
+}
 
 // typeWord names a TOML or Go type for people.
 func typeWord(t string) string {

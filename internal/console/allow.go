@@ -17,6 +17,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/allowlist"
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -37,66 +38,8 @@ func mayViewAllow(u *store.User) bool {
 // mayEditAllow reports whether u may add and remove allowlist entries.
 func mayEditAllow(u *store.User) bool { return account.HasRole(u, account.RoleAdmin) }
 
-// APIAllowEntry is one allowlist entry.
-type APIAllowEntry struct {
-	ID string `json:"id"`
-	// Kind is "address", "domain" or "subdomains".
-	Kind string `json:"kind"`
-	// Value is the entry as POST /api/allow takes it: lower case, domain
-	// as A-label, ".domain" for a domain with its subdomains.
-	Value string `json:"value"`
-	// Display is the entry for people, the domain in Unicode.
-	Display  string     `json:"display"`
-	Reason   string     `json:"reason"`
-	AddedBy  string     `json:"added_by"`
-	Added    *time.Time `json:"added,omitempty"`
-	Expires  *time.Time `json:"expires,omitempty"`
-	Expired  bool       `json:"expired"`
-	Senders  []string   `json:"senders"` // empty: every sender
-	FreeMail bool       `json:"free_mail"`
-	// Source is "store" (edited at run time) or "config" (from the config
-	// file; not removable here).
-	Source string `json:"source"`
-}
-
-// APIAllowList is the answer to GET /api/allow.
-type APIAllowList struct {
-	Entries []APIAllowEntry `json:"entries"`
-}
-
-// APIAllowRequest is the body of POST /api/allow.
-type APIAllowRequest struct {
-	Value  string `json:"value"`
-	Reason string `json:"reason"`
-	// Expires is an RFC 3339 time, or a date (YYYY-MM-DD: the entry
-	// counts through that day, in the server's time zone); "" never.
-	Expires         string   `json:"expires,omitempty"`
-	Senders         []string `json:"senders,omitempty"`
-	ConfirmFreeMail bool     `json:"confirm_free_mail,omitempty"`
-}
-
-// APIAllowRemoveRequest is the optional body of DELETE /api/allow/{id}.
-type APIAllowRemoveRequest struct {
-	Why string `json:"why"`
-}
-
-// APIAllowRemoved is the answer to DELETE /api/allow/{id}.
-type APIAllowRemoved struct {
-	ID      string `json:"id"`
-	Removed bool   `json:"removed"`
-}
-
-// APIAllowHistory is the answer to GET /api/allow/{id}/history: the
-// entry's audit entries, newest first. Entry is null once the entry was
-// removed; its history stays.
-type APIAllowHistory struct {
-	ID      string          `json:"id"`
-	Entry   *APIAllowEntry  `json:"entry"`
-	History []APIAuditEntry `json:"history"`
-}
-
-func allowEntry(e *store.AllowEntry, now time.Time) APIAllowEntry {
-	out := APIAllowEntry{ID: e.ID, Kind: e.Kind, Value: e.Value, Display: allowlist.Display(e.Kind, e.Value),
+func allowEntry(e *store.AllowEntry, now time.Time) api.AllowEntry {
+	out := api.AllowEntry{ID: e.ID, Kind: e.Kind, Value: e.Value, Display: allowlist.Display(e.Kind, e.Value),
 		Reason: e.Reason, AddedBy: e.AddedBy, Senders: e.Senders, FreeMail: e.FreeMail, Source: e.Source}
 	if e.Kind == store.AllowSubdomains {
 		out.Value = "." + e.Value
@@ -118,7 +61,7 @@ func allowEntry(e *store.AllowEntry, now time.Time) APIAllowEntry {
 
 // matches applies the list search: a case-insensitive substring of the
 // entry (Unicode or A-label), its reason or who added it.
-func (e *APIAllowEntry) matches(q string) bool {
+func allowMatches(e *api.AllowEntry, q string) bool {
 	q = strings.ToLower(strings.TrimSpace(q))
 	if q == "" {
 		return true
@@ -132,16 +75,16 @@ func (e *APIAllowEntry) matches(q string) bool {
 }
 
 // Config entries first, then the store's by value (allowlist.List's order).
-func (c *Console) allowEntries(ctx context.Context, q string) (all int, shown []APIAllowEntry, err error) {
+func (c *Console) allowEntries(ctx context.Context, q string) (all int, shown []api.AllowEntry, err error) {
 	es, err := c.allow.List(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
 	now := c.cfg.Now()
-	shown = []APIAllowEntry{}
+	shown = []api.AllowEntry{}
 	for _, e := range es {
 		ae := allowEntry(e, now)
-		if ae.matches(q) {
+		if allowMatches(&ae, q) {
 			shown = append(shown, ae)
 		}
 	}
@@ -149,7 +92,7 @@ func (c *Console) allowEntries(ctx context.Context, q string) (all int, shown []
 }
 
 // findAllow returns the current entry with the given ID, or nil.
-func (c *Console) findAllow(ctx context.Context, id string) (*APIAllowEntry, error) {
+func (c *Console) findAllow(ctx context.Context, id string) (*api.AllowEntry, error) {
 	es, err := c.allow.List(ctx)
 	if err != nil {
 		return nil, err
@@ -236,7 +179,7 @@ type allowForm struct {
 
 type allowData struct {
 	pageData
-	Entries []APIAllowEntry
+	Entries []api.AllowEntry
 	Total   int
 	Q       string
 	CanEdit bool
@@ -362,7 +305,7 @@ func (c *Console) allowAdd(w http.ResponseWriter, r *http.Request, u *store.User
 }
 
 type historyRow struct {
-	APIAuditEntry
+	api.AuditEntry
 	Change        string // "add", "remove", or the action
 	Why           string
 	Before, After string // indented JSON, "" if absent
@@ -371,7 +314,7 @@ type historyRow struct {
 type allowEntryData struct {
 	pageData
 	ID      string
-	Entry   *APIAllowEntry // nil: removed
+	Entry   *api.AllowEntry // nil: removed
 	History []historyRow
 	CanEdit bool
 	Why     string
@@ -423,7 +366,7 @@ func (c *Console) renderAllowEntry(w http.ResponseWriter, r *http.Request, u *st
 
 // historyOf splits an allowlist audit entry into its before, after and why.
 func historyOf(e *store.AuditEntry) historyRow {
-	h := historyRow{APIAuditEntry: auditEntry(e), Change: strings.TrimPrefix(e.Action, audit.PrefixAllow)}
+	h := historyRow{AuditEntry: auditEntry(e), Change: strings.TrimPrefix(e.Action, audit.PrefixAllow)}
 	var data map[string]json.RawMessage
 	if json.Unmarshal(e.Data, &data) != nil {
 		return h
@@ -519,7 +462,7 @@ func (c *Console) apiAllowList(w http.ResponseWriter, r *http.Request, u *store.
 		c.apiAllowError(w, r, u, err)
 		return
 	}
-	apiJSON(w, http.StatusOK, APIAllowList{Entries: shown})
+	apiJSON(w, http.StatusOK, api.AllowList{Entries: shown})
 }
 
 // readJSON decodes an optional JSON body strictly: unknown fields are an
@@ -545,7 +488,7 @@ func (c *Console) apiAllowAdd(w http.ResponseWriter, r *http.Request, u *store.U
 		c.apiForbidden(w, r, u)
 		return
 	}
-	var req APIAllowRequest
+	var req api.AllowRequest
 	if err := readJSON(w, r, &req); err != nil {
 		apiError(w, http.StatusBadRequest, "bad_request",
 			`the body must be JSON: {"value": "…", "reason": "…", "expires": "2027-03-31", "senders": ["…"], "confirm_free_mail": false} (`+err.Error()+`)`)
@@ -571,7 +514,7 @@ func (c *Console) apiAllowRemove(w http.ResponseWriter, r *http.Request, u *stor
 		c.apiForbidden(w, r, u)
 		return
 	}
-	var req APIAllowRemoveRequest
+	var req api.AllowRemoveRequest
 	if err := readJSON(w, r, &req); err != nil {
 		apiError(w, http.StatusBadRequest, "bad_request", `the body must be empty or JSON: {"why": "…"} (`+err.Error()+`)`)
 		return
@@ -581,7 +524,7 @@ func (c *Console) apiAllowRemove(w http.ResponseWriter, r *http.Request, u *stor
 		c.apiAllowError(w, r, u, err)
 		return
 	}
-	apiJSON(w, http.StatusOK, APIAllowRemoved{ID: id, Removed: true})
+	apiJSON(w, http.StatusOK, api.AllowRemoved{ID: id, Removed: true})
 }
 
 func (c *Console) apiAllowHistory(w http.ResponseWriter, r *http.Request, u *store.User) {
@@ -604,7 +547,7 @@ func (c *Console) apiAllowHistory(w http.ResponseWriter, r *http.Request, u *sto
 		c.apiAllowError(w, r, u, allowlist.ErrNotFound)
 		return
 	}
-	out := APIAllowHistory{ID: id, Entry: e, History: make([]APIAuditEntry, 0, len(hist))}
+	out := api.AllowHistory{ID: id, Entry: e, History: make([]api.AuditEntry, 0, len(hist))}
 	for _, h := range slices.Backward(hist) {
 		out.History = append(out.History, auditEntry(h))
 	}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/egressguard/egressguard/internal/allowlist"
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -379,7 +380,7 @@ func TestAllowConfigEntry(t *testing.T) {
 	f.noAuditSince(seq, "removing a config entry")
 	resp, body = f.api("GET", "/api/allow/"+url.PathEscape(id)+"/history", f.token("olga"), "")
 	wantStatus(t, resp, body, http.StatusOK)
-	h := decodeJSON[APIAllowHistory](t, body)
+	h := decodeJSON[api.AllowHistory](t, body)
 	if h.Entry == nil || h.Entry.Source != "config" || len(h.History) != 0 {
 		t.Errorf("config entry history %s", body)
 	}
@@ -393,7 +394,7 @@ func TestAllowAPI(t *testing.T) {
 	seq := f.lastSeq()
 	resp, body := f.api("POST", "/api/allow", tok, `{"value":"Bob@例え.jp","reason":"our notary","expires":"2026-05-01T12:00:00+09:00","senders":["alice@example.jp"]}`)
 	wantStatus(t, resp, body, http.StatusCreated)
-	e := decodeJSON[APIAllowEntry](t, body)
+	e := decodeJSON[api.AllowEntry](t, body)
 	if e.Kind != "address" || e.Value != "bob@xn--r8jz45g.jp" || e.Display != "bob@例え.jp" || e.AddedBy != "ada" || e.Source != "store" ||
 		e.Expires == nil || !e.Expires.Equal(time.Date(2026, 5, 1, 3, 0, 0, 0, time.UTC)) || e.Expired ||
 		len(e.Senders) != 1 || e.FreeMail || e.Added == nil {
@@ -410,7 +411,7 @@ func TestAllowAPI(t *testing.T) {
 	// A date means through that day; ".domain" is a domain with subdomains.
 	resp, body = f.api("POST", "/api/allow", tok, `{"value":".Supplier.example","reason":"supplier","expires":"2026-12-31"}`)
 	wantStatus(t, resp, body, http.StatusCreated)
-	sub := decodeJSON[APIAllowEntry](t, body)
+	sub := decodeJSON[api.AllowEntry](t, body)
 	if sub.Kind != "subdomains" || sub.Value != ".supplier.example" || sub.Expires == nil ||
 		!sub.Expires.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.Local)) {
 		t.Errorf("created %+v", sub)
@@ -445,20 +446,20 @@ func TestAllowAPI(t *testing.T) {
 	// Confirmed free mail is flagged.
 	resp, body = f.api("POST", "/api/allow", tok, `{"value":"yahoo.co.jp","reason":"r","confirm_free_mail":true}`)
 	wantStatus(t, resp, body, http.StatusCreated)
-	if fm := decodeJSON[APIAllowEntry](t, body); !fm.FreeMail {
+	if fm := decodeJSON[api.AllowEntry](t, body); !fm.FreeMail {
 		t.Errorf("free mail not flagged: %s", body)
 	}
 
 	// List and search (value in Unicode or A-label, reason, added by).
 	resp, body = f.api("GET", "/api/allow", f.token("olga"), "")
 	wantStatus(t, resp, body, http.StatusOK)
-	l := decodeJSON[APIAllowList](t, body)
+	l := decodeJSON[api.AllowList](t, body)
 	if len(l.Entries) != 4 || l.Entries[0].Source != "config" || l.Entries[1].Source != "store" {
 		t.Fatalf("list %s", body)
 	}
 	for q, want := range map[string]int{"例え": 1, "xn--r8jz45g": 1, "NOTARY": 1, "ada": 3, "config": 1, "nothing-like-this": 0} {
 		_, body := f.api("GET", "/api/allow?q="+url.QueryEscape(q), tok, "")
-		if got := len(decodeJSON[APIAllowList](t, body).Entries); got != want {
+		if got := len(decodeJSON[api.AllowList](t, body).Entries); got != want {
 			t.Errorf("search %q: %d entries, want %d", q, got, want)
 		}
 	}
@@ -467,7 +468,7 @@ func TestAllowAPI(t *testing.T) {
 	seq = f.lastSeq()
 	resp, body = f.api("DELETE", "/api/allow/"+e.ID, tok, `{"why":"notary changed"}`)
 	wantStatus(t, resp, body, http.StatusOK)
-	if r := decodeJSON[APIAllowRemoved](t, body); r.ID != e.ID || !r.Removed {
+	if r := decodeJSON[api.AllowRemoved](t, body); r.ID != e.ID || !r.Removed {
 		t.Errorf("removed %s", body)
 	}
 	resp, body = f.api("DELETE", "/api/allow/"+sub.ID, tok, "")
@@ -486,7 +487,7 @@ func TestAllowAPI(t *testing.T) {
 	// The history of the removed entry: newest first, before and after.
 	resp, body = f.api("GET", "/api/allow/"+e.ID+"/history", f.token("olga"), "")
 	wantStatus(t, resp, body, http.StatusOK)
-	h := decodeJSON[APIAllowHistory](t, body)
+	h := decodeJSON[api.AllowHistory](t, body)
 	if h.ID != e.ID || h.Entry != nil || len(h.History) != 2 || h.History[0].Action != "allow.remove" || h.History[1].Action != "allow.add" ||
 		h.History[0].Seq <= h.History[1].Seq || len(h.History[0].Hash) != 64 {
 		t.Errorf("history %s", body)
@@ -517,7 +518,7 @@ func TestAllowExpiredMarked(t *testing.T) {
 		t.Errorf("expired row: %s", row)
 	}
 	_, body = f.api("GET", "/api/allow?q=shortlived", f.token("ada"), "")
-	if l := decodeJSON[APIAllowList](t, body); len(l.Entries) != 1 || !l.Entries[0].Expired {
+	if l := decodeJSON[api.AllowList](t, body); len(l.Entries) != 1 || !l.Entries[0].Expired {
 		t.Errorf("API: %s", body)
 	}
 }

@@ -12,13 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
 // token creates an API token for user.
 func (f *fixture) token(user string) string {
 	f.t.Helper()
-	tok, _, err := CreateToken(context.Background(), f.st, "test", user, "test", time.Time{}, f.clock.Now())
+	tok, _, err := account.CreateToken(context.Background(), f.st, "test", user, "test", time.Time{}, f.clock.Now())
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func (f *fixture) api(method, path, token, body string, hdr ...string) (*http.Re
 
 func wantAPIError(t *testing.T, resp *http.Response, body string, status int, code string) {
 	t.Helper()
-	var e APIError
+	var e api.Error
 	if err := json.Unmarshal([]byte(body), &e); err != nil {
 		t.Fatalf("%s %s: not a JSON error (%v): %q", resp.Request.Method, resp.Request.URL.Path, err, body)
 	}
@@ -65,7 +67,7 @@ func TestTokenAuth(t *testing.T) {
 	f := newFixture(t, 1)
 	id := f.held("alice", "x", testBody("x"))
 	tok := f.token("olga")
-	if !strings.HasPrefix(tok, TokenPrefix) || len(tok) < len(TokenPrefix)+43 {
+	if !strings.HasPrefix(tok, account.TokenPrefix) || len(tok) < len(account.TokenPrefix)+43 {
 		t.Errorf("token %q", tok)
 	}
 	// Only the hash is stored.
@@ -85,7 +87,7 @@ func TestTokenAuth(t *testing.T) {
 
 	resp, body = f.api("GET", "/api/held", tok, "")
 	wantStatus(t, resp, body, http.StatusOK)
-	var l APIList
+	var l api.List
 	if err := json.Unmarshal([]byte(body), &l); err != nil || len(l.Messages) != 1 || l.Messages[0].ID != id || l.WindowDays != 30 {
 		t.Fatalf("list %s (%v)", body, err)
 	}
@@ -96,7 +98,7 @@ func TestTokenAuth(t *testing.T) {
 	wantAPIError(t, resp, body, http.StatusUnauthorized, "unauthorized")
 
 	// Expiry.
-	exp, _, err := CreateToken(context.Background(), f.st, "test", "olga", "short", f.clock.Now().Add(time.Hour), f.clock.Now())
+	exp, _, err := account.CreateToken(context.Background(), f.st, "test", "olga", "short", f.clock.Now().Add(time.Hour), f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,12 +110,12 @@ func TestTokenAuth(t *testing.T) {
 	wantAPIError(t, resp, body, http.StatusUnauthorized, "unauthorized")
 
 	// Revocation.
-	if _, err := RevokeToken(context.Background(), f.st, "test", secretID(tok), f.clock.Now()); err != nil {
+	if _, err := account.RevokeToken(context.Background(), f.st, "test", account.SecretID(tok), f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	resp, body = f.api("GET", "/api/held", tok, "")
 	wantAPIError(t, resp, body, http.StatusUnauthorized, "unauthorized")
-	if _, err := RevokeToken(context.Background(), f.st, "test", secretID(tok), f.clock.Now()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := account.RevokeToken(context.Background(), f.st, "test", account.SecretID(tok), f.clock.Now()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("revoking twice: %v", err)
 	}
 
@@ -124,10 +126,10 @@ func TestTokenAuth(t *testing.T) {
 	}
 	resp, body = f.api("GET", "/api/held", tok2, "")
 	wantAPIError(t, resp, body, http.StatusUnauthorized, "unauthorized")
-	if _, _, err := CreateToken(context.Background(), f.st, "test", "oscar", "", time.Time{}, f.clock.Now()); !errors.Is(err, ErrNoUser) {
+	if _, _, err := account.CreateToken(context.Background(), f.st, "test", "oscar", "", time.Time{}, f.clock.Now()); !errors.Is(err, account.ErrNoUser) {
 		t.Errorf("token for a disabled user: %v", err)
 	}
-	if _, _, err := CreateToken(context.Background(), f.st, "test", "nobody", "", time.Time{}, f.clock.Now()); !errors.Is(err, ErrNoUser) {
+	if _, _, err := account.CreateToken(context.Background(), f.st, "test", "nobody", "", time.Time{}, f.clock.Now()); !errors.Is(err, account.ErrNoUser) {
 		t.Errorf("token for an unknown user: %v", err)
 	}
 
@@ -165,7 +167,7 @@ func TestAPIErrors(t *testing.T) {
 
 	resp, body = f.api("POST", "/api/messages/"+id+"/reject", olga, `{"comment":"no","near_miss":true}`)
 	wantStatus(t, resp, body, http.StatusOK)
-	var out APIOutcome
+	var out api.Outcome
 	if json.Unmarshal([]byte(body), &out); out.State != "rejected" || out.ID != id {
 		t.Errorf("outcome %s", body)
 	}
@@ -175,14 +177,14 @@ func TestAPIErrors(t *testing.T) {
 	// The list: a sender's own only, the near-miss counter for everyone.
 	resp, body = f.api("GET", "/api/held", alice, "")
 	wantStatus(t, resp, body, http.StatusOK)
-	var l APIList
+	var l api.List
 	json.Unmarshal([]byte(body), &l)
 	if len(l.Messages) != 0 || l.NearMisses != 1 {
 		t.Errorf("alice's list %s", body)
 	}
 	resp, body = f.api("GET", "/api/held?sender=bob", olga, "")
 	wantStatus(t, resp, body, http.StatusOK)
-	l = APIList{}
+	l = api.List{}
 	json.Unmarshal([]byte(body), &l)
 	if len(l.Messages) != 1 || l.Messages[0].ID != bobs || l.Messages[0].Own {
 		t.Errorf("filtered list %s", body)

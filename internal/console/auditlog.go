@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/mailaddr"
 	"github.com/egressguard/egressguard/internal/store"
@@ -57,34 +58,12 @@ type auditBounds struct {
 
 var defaultAuditBounds = auditBounds{batch: 1000, scanRows: 50_000}
 
-// APIAuditEntry is one audit entry, as `egressguard audit export` writes it.
-type APIAuditEntry struct {
-	Seq    int64           `json:"seq"`
-	At     time.Time       `json:"at"`
-	Actor  string          `json:"actor"`
-	Action string          `json:"action"`
-	MsgID  string          `json:"msg_id,omitempty"`
-	Data   json.RawMessage `json:"data"`
-	Prev   string          `json:"prev"`
-	Hash   string          `json:"hash"`
-}
-
-// APIAudit is the answer to GET /api/audit.
-type APIAudit struct {
-	Entries []APIAuditEntry `json:"entries"` // newest first
-	// Older, if set, is the "before" of the next page.
-	Older int64 `json:"older,omitempty"`
-	// Partial: the search read its bound of entries before filling the
-	// page; entries before Older were not searched yet.
-	Partial bool `json:"partial,omitempty"`
-}
-
-func auditEntry(e *store.AuditEntry) APIAuditEntry {
+func auditEntry(e *store.AuditEntry) api.AuditEntry {
 	data := json.RawMessage(e.Data)
 	if !json.Valid(data) {
 		data = json.RawMessage(`null`)
 	}
-	return APIAuditEntry{Seq: e.Seq, At: e.At.UTC(), Actor: e.Actor, Action: e.Action, MsgID: e.MsgID, Data: data,
+	return api.AuditEntry{Seq: e.Seq, At: e.At.UTC(), Actor: e.Actor, Action: e.Action, MsgID: e.MsgID, Data: data,
 		Prev: hex.EncodeToString(e.Prev), Hash: hex.EncodeToString(e.Hash)}
 }
 
@@ -300,7 +279,7 @@ func auditParams(v url.Values, limit int, zone tz.Zone) (q auditQuery, bad strin
 }
 
 type auditRow struct {
-	APIAuditEntry
+	api.AuditEntry
 	Link bool   // the message exists and the viewer may open it
 	JSON string // the data, indented
 }
@@ -375,7 +354,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, u *store.Use
 		linkable[e.MsgID] = err == nil && hold.CanSee(u, m)
 	}
 	for _, e := range res.Entries {
-		row := auditRow{APIAuditEntry: auditEntry(e), Link: linkable[e.MsgID]}
+		row := auditRow{AuditEntry: auditEntry(e), Link: linkable[e.MsgID]}
 		var b bytes.Buffer
 		if json.Indent(&b, row.Data, "", "  ") == nil {
 			row.JSON = b.String()
@@ -435,7 +414,7 @@ func (c *Console) apiAudit(w http.ResponseWriter, r *http.Request, u *store.User
 		apiError(w, http.StatusInternalServerError, "internal", "internal error")
 		return
 	}
-	out := APIAudit{Entries: make([]APIAuditEntry, 0, len(res.Entries)), Older: res.Older, Partial: res.Partial}
+	out := api.Audit{Entries: make([]api.AuditEntry, 0, len(res.Entries)), Older: res.Older, Partial: res.Partial}
 	for _, e := range res.Entries {
 		out.Entries = append(out.Entries, auditEntry(e))
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -285,7 +286,7 @@ func TestAuditAPI(t *testing.T) {
 	seq := f.lastSeq()
 	resp, body := f.api("GET", "/api/audit?limit=5&user=olga", tok, "")
 	wantStatus(t, resp, body, http.StatusOK)
-	a := decodeJSON[APIAudit](t, body)
+	a := decodeJSON[api.Audit](t, body)
 	if len(a.Entries) != 5 || a.Older == 0 || a.Partial {
 		t.Fatalf("first page %s", body)
 	}
@@ -296,17 +297,17 @@ func TestAuditAPI(t *testing.T) {
 		}
 	}
 	_, body = f.api("GET", "/api/audit?limit=5&user=olga&before="+strconv.FormatInt(a.Older, 10), tok, "")
-	b := decodeJSON[APIAudit](t, body)
+	b := decodeJSON[api.Audit](t, body)
 	if len(b.Entries) != 1 || b.Older != 0 || b.Entries[0].Seq >= a.Entries[4].Seq {
 		t.Errorf("second page %s", body)
 	}
 	_, body = f.api("GET", "/api/audit?rcpt=person0@partner.example&msg=msg0", f.token("ada"), "")
-	if c := decodeJSON[APIAudit](t, body); len(c.Entries) != 1 || c.Entries[0].MsgID != "msg0" {
+	if c := decodeJSON[api.Audit](t, body); len(c.Entries) != 1 || c.Entries[0].MsgID != "msg0" {
 		t.Errorf("recipient and message: %s", body)
 	}
 	since := start.Add(10 * time.Minute).Format(time.RFC3339)
 	_, body = f.api("GET", "/api/audit?limit=500&since="+url.QueryEscape(since), tok, "")
-	if c := decodeJSON[APIAudit](t, body); len(c.Entries) != 20+2 { // and the two tokens'
+	if c := decodeJSON[api.Audit](t, body); len(c.Entries) != 20+2 { // and the two tokens'
 		t.Errorf("since %s: %d entries", since, len(c.Entries))
 	}
 	for _, q := range []string{"limit=0", "limit=501", "limit=x", "since=tomorrow", "until=2026-13-01", "before=x"} {

@@ -60,7 +60,7 @@ type Config struct {
 	// nil: not shown.
 	BodyGoneAt func(m *store.Message) time.Time
 
-	// Login throttling (see throttle.go), within ThrottleWindow (default
+	// Login throttling (see account.Throttle), within ThrottleWindow (default
 	// 15m): at most MaxFailuresSource failures for one account from one
 	// client address (default 5), MaxFailuresIP from one address over all
 	// accounts (default 20), and AccountCeiling for one account from
@@ -104,7 +104,7 @@ type Console struct {
 	inc      *incident.Service  // nil: no sent-mail and incident pages
 	log      *zap.Logger
 	pages    map[string]*template.Template
-	throttle *throttle
+	throttle *account.Throttle
 	lockouts *prometheus.CounterVec
 	handler  http.Handler
 }
@@ -166,13 +166,13 @@ func New(cfg Config, d Deps) (*Console, error) {
 		inc:      d.Incidents,
 		log:      d.Log.Named("console"),
 		pages:    pages,
-		throttle: newThrottle(cfg.MaxFailuresSource, cfg.MaxFailuresIP, cfg.AccountCeiling, cfg.ThrottleWindow, cfg.SlowInterval),
+		throttle: account.NewThrottle(cfg.MaxFailuresSource, cfg.MaxFailuresIP, cfg.AccountCeiling, cfg.ThrottleWindow, cfg.SlowInterval),
 		lockouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egressguard_console_login_lockouts_total",
 			Help: "Console login throttling alerts: scope source (an account locked for one client address), ip (an address locked for accounts not usually used from it), account (an account slowed for unusual addresses).",
 		}, []string{"scope"}),
 	}
-	for _, s := range []string{scopeSource, scopeIP, scopeAccount} {
+	for _, s := range []string{account.ScopeSource, account.ScopeIP, account.ScopeAccount} {
 		c.lockouts.WithLabelValues(s)
 	}
 	if d.Registry != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/allowlist"
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/audit"
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/hold"
@@ -342,7 +343,7 @@ func TestLoginLogout(t *testing.T) {
 	if _, err := f.st.Session(context.Background(), ck.Value); err == nil {
 		t.Error("session stored under the raw cookie value")
 	}
-	s, err := f.st.Session(context.Background(), secretID(ck.Value))
+	s, err := f.st.Session(context.Background(), account.SecretID(ck.Value))
 	if err != nil || s.User != "olga" {
 		t.Fatalf("session by hash: %+v %v", s, err)
 	}
@@ -357,7 +358,7 @@ func TestLoginLogout(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
 		t.Errorf("logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if _, err := f.st.Session(context.Background(), secretID(ck.Value)); err == nil {
+	if _, err := f.st.Session(context.Background(), account.SecretID(ck.Value)); err == nil {
 		t.Error("session survives logout")
 	}
 	resp, _ = b.get("/held")
@@ -442,7 +443,7 @@ func TestSessionExpiry(t *testing.T) {
 	stored := func(b *browser) *store.Session {
 		u, _ := url.Parse(f.srv.URL)
 		for _, c := range b.client.Jar.Cookies(u) {
-			if s, err := f.st.Session(context.Background(), secretID(c.Value)); err == nil {
+			if s, err := f.st.Session(context.Background(), account.SecretID(c.Value)); err == nil {
 				return s
 			}
 		}
@@ -517,7 +518,7 @@ func TestDisabledUserLosesSessions(t *testing.T) {
 	su, _ := url.Parse(f.srv.URL)
 	for _, b := range []*browser{b1, b2} {
 		for _, c := range b.client.Jar.Cookies(su) {
-			if _, err := f.st.Session(context.Background(), secretID(c.Value)); err == nil {
+			if _, err := f.st.Session(context.Background(), account.SecretID(c.Value)); err == nil {
 				t.Error("session left after disabling")
 			}
 		}
@@ -768,7 +769,7 @@ func TestSecondApprovalBySameOfficerDoesNotCount(t *testing.T) {
 	}
 	resp, body = f.api("POST", "/api/messages/"+id+"/approve", f.token("oscar"), "")
 	wantStatus(t, resp, body, http.StatusOK)
-	var out APIOutcome
+	var out api.Outcome
 	if err := json.Unmarshal([]byte(body), &out); err != nil || !out.Released || out.Approvals != 2 || out.Needed != 2 || out.State != "queued" {
 		t.Errorf("outcome %+v %v", out, err)
 	}
@@ -889,9 +890,9 @@ func TestMessageView(t *testing.T) {
 	}
 
 	// The same through the API, as the CLI.
-	resp, js := f.api("GET", "/api/messages/"+id, f.token("olga"), "", "User-Agent", CLIUserAgent+"test")
+	resp, js := f.api("GET", "/api/messages/"+id, f.token("olga"), "", "User-Agent", api.CLIUserAgent+"test")
 	wantStatus(t, resp, js, http.StatusOK)
-	var d APIDetail
+	var d api.Detail
 	if err := json.Unmarshal([]byte(js), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -1042,7 +1043,7 @@ func TestRetentionShown(t *testing.T) {
 		t.Errorf("retention of a rejected message: want %q", want)
 	}
 	resp, js := f.api("GET", "/api/messages/"+id, f.token("olga"), "")
-	var d APIDetail
+	var d api.Detail
 	if err := json.Unmarshal([]byte(js), &d); err != nil || resp.StatusCode != 200 || d.BodyGoneAt == nil ||
 		!d.BodyGoneAt.Equal(f.clock.Now().Add(30*24*time.Hour).Truncate(time.Millisecond)) {
 		t.Errorf("API body_gone_at: %v %v", d.BodyGoneAt, err)
@@ -1079,7 +1080,7 @@ func TestEveryActionAuditedOnce(t *testing.T) {
 		{"API list", func() { f.api("GET", "/api/held", tok, "") }, "", "", "", ""},
 		{"console view", func() { olga.get("/messages/" + idA) }, "message.view", "olga", idA, "console"},
 		{"API view", func() { f.api("GET", "/api/messages/"+idA, tok, "") }, "message.view", "olga", idA, "api"},
-		{"CLI view", func() { f.api("GET", "/api/messages/"+idA, tok, "", "User-Agent", CLIUserAgent+"1") }, "message.view", "olga", idA, "cli"},
+		{"CLI view", func() { f.api("GET", "/api/messages/"+idA, tok, "", "User-Agent", api.CLIUserAgent+"1") }, "message.view", "olga", idA, "cli"},
 		{"refused view", func() { alice.get("/messages/nonexistent") }, "", "", "", ""},
 		{"console approve", func() { olga.post("/messages/"+idA+"/approve", url.Values{"confirm": {"1"}}) }, "hold.approve", "olga", idA, "console"},
 		{"refused approve", func() { olga.post("/messages/"+idA+"/approve", url.Values{"confirm": {"1"}}) }, "", "", "", ""},
@@ -1088,10 +1089,10 @@ func TestEveryActionAuditedOnce(t *testing.T) {
 		{"console withdraw", func() { alice.post("/messages/"+idC+"/withdraw", nil) }, "hold.withdraw", "alice", idC, "console"},
 		{"language", func() { olga.post("/settings/lang", url.Values{"lang": {"ja"}}) }, "user.lang", "olga", "", ""},
 		{"token create", func() {
-			_, tk, _ := CreateToken(context.Background(), f.st, "admin", "olga", "x", time.Time{}, f.clock.Now())
+			_, tk, _ := account.CreateToken(context.Background(), f.st, "admin", "olga", "x", time.Time{}, f.clock.Now())
 			tokID = tk.ID
 		}, "token.create", "admin", "", ""},
-		{"token revoke", func() { RevokeToken(context.Background(), f.st, "admin", tokID, f.clock.Now()) }, "token.revoke", "admin", "", ""},
+		{"token revoke", func() { account.RevokeToken(context.Background(), f.st, "admin", tokID, f.clock.Now()) }, "token.revoke", "admin", "", ""},
 		{"logout", func() { olga.post("/logout", nil) }, "console.logout", "olga", "", ""},
 	}
 	all := func() []*store.AuditEntry {
@@ -1190,7 +1191,7 @@ func TestUnknownDestinationFlagged(t *testing.T) {
 	}
 	resp, js := f.api("GET", "/api/messages/"+id, f.token("olga"), "")
 	wantStatus(t, resp, js, http.StatusOK)
-	var d APIDetail
+	var d api.Detail
 	if err := json.Unmarshal([]byte(js), &d); err != nil {
 		t.Fatal(err)
 	}

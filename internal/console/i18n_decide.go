@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/verdict"
 )
 
@@ -261,7 +262,7 @@ func (l lang) Problem(k string) string { return l.optional("problem."+k, k) }
 
 // Reason is a reason in the reader's language: the rule's text in it,
 // else its plain reason, else the other language.
-func (l lang) Reason(r APIReason) string {
+func (l lang) Reason(r api.Reason) string {
 	own, other := r.DetailEN, r.DetailJA
 	if l.code == "ja" {
 		own, other = r.DetailJA, r.DetailEN
@@ -275,7 +276,7 @@ func (l lang) Reason(r APIReason) string {
 }
 
 // LinkKind describes a flagged link: "Google Drive フォルダ共有リンク".
-func (l lang) LinkKind(lk APILink) string {
+func (l lang) LinkKind(lk api.Link) string {
 	p := lk.Provider
 	if p == "" {
 		p = lk.Host
@@ -293,9 +294,9 @@ func (l lang) LinkKind(lk APILink) string {
 // Summary is the one line at the top of the decision panel: the unknown
 // recipients (blind copies marked) and what was found, e.g.
 // 外部の未知の宛先 1件 yamada@gmial.com（Bcc）← Google Drive フォルダ共有リンク.
-func (l lang) Summary(m *APIDetail) string {
+func (l lang) Summary(m *api.Detail) string {
 	var b strings.Builder
-	var unknown []APIRcpt
+	var unknown []api.Rcpt
 	for _, r := range m.Rcpts {
 		if r.Unknown {
 			unknown = append(unknown, r)
@@ -389,7 +390,7 @@ func (l lang) Seconds(d time.Duration) string {
 }
 
 // SignalText shows a verdict signal's value in the reader's language.
-func (l lang) SignalText(s APISignal) string {
+func (l lang) SignalText(s api.Signal) string {
 	if len(s.Raw) == 0 {
 		return s.Value
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/egressguard/egressguard/internal/api"
 )
 
 // TestNearMissWithNobodyToTell: with no incident contacts configured, the
@@ -60,7 +62,7 @@ func TestNearMissWithNobodyToTell(t *testing.T) {
 	// The API says it as a warning.
 	id3 := f.held("alice", "api", testBody("api"))
 	resp, body = f.api("POST", "/api/messages/"+id3+"/reject", f.token("olga"), `{"comment":"x","near_miss":true}`)
-	var out APIOutcome
+	var out api.Outcome
 	if err := json.Unmarshal([]byte(body), &out); err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(out.Warning, "Nobody will be notified") {
 		t.Errorf("API near miss without contacts: %d %s", resp.StatusCode, body)
 	}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/store"
 )
@@ -143,7 +144,7 @@ type ruleOption struct{ Name, Label string }
 
 type queueData struct {
 	pageData
-	Messages   []APIMessage
+	Messages   []api.Message
 	Total      int
 	Rules      []ruleOption // rules present in the queue, for the filter
 	Rule       string
@@ -214,16 +215,16 @@ func (c *Console) subjectFor(ctx context.Context, u *store.User, id string, l la
 }
 
 type partView struct {
-	APIPart
+	api.Part
 	Segments []segment
 }
 
 type messageData struct {
 	pageData
-	M        *APIDetail
+	M        *api.Detail
 	Parts    []partView
 	Now      time.Time
-	HeadMain []APIHeader // the fields people read first
+	HeadMain []api.Header // the fields people read first
 	// VerdictJSON is the stored verdict, indented, shown as text.
 	VerdictJSON string
 	Retention   bool // the retention schedule is known
@@ -260,7 +261,7 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 		}
 	}
 	for _, p := range m.Parts {
-		pv := partView{APIPart: p}
+		pv := partView{Part: p}
 		if p.Text != "" {
 			pv.Segments = highlight(p.Text, p.Path, m.Links)
 		}
@@ -271,7 +272,7 @@ func (c *Console) messagePage(w http.ResponseWriter, r *http.Request, u *store.U
 
 type confirmData struct {
 	pageData
-	M     *APIDetail
+	M     *api.Detail
 	Error string
 }
 
@@ -301,7 +302,7 @@ func (c *Console) renderConfirm(w http.ResponseWriter, r *http.Request, u *store
 }
 
 // whyNot explains why u cannot decide on m.
-func (c *Console) whyNot(m *APIDetail) error {
+func (c *Console) whyNot(m *api.Detail) error {
 	switch {
 	case m.State != string(store.Held):
 		return hold.ErrNotHeld

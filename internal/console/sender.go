@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -51,7 +52,7 @@ type linkData struct {
 	ID      string
 	Subject string
 	From    string
-	Rcpts   []APIRcpt
+	Rcpts   []api.Rcpt
 	Until   time.Time
 	Done    bool // confirmed just now
 	Gone    bool // no longer waiting for confirmation
@@ -114,6 +115,6 @@ func (c *Console) apiSender(act func(ctx context.Context, u *store.User, id, via
 			c.apiHoldError(w, r, u, err)
 			return
 		}
-		apiJSON(w, http.StatusOK, APIOutcome{ID: id, State: string(to), Released: to == store.Queued})
+		apiJSON(w, http.StatusOK, api.Outcome{ID: id, State: string(to), Released: to == store.Queued})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/store"
 	"github.com/egressguard/egressguard/internal/verdict"
 )
@@ -45,7 +46,7 @@ func TestAPISenderActions(t *testing.T) {
 	// The sender's list includes mail waiting for them.
 	resp, body = f.api("GET", "/api/held", alice, "")
 	wantStatus(t, resp, body, http.StatusOK)
-	var l APIList
+	var l api.List
 	json.Unmarshal([]byte(body), &l)
 	if len(l.Messages) != 2 || l.Messages[0].ReleaseAt == nil {
 		t.Errorf("alice's list: %s", body)
@@ -89,7 +90,7 @@ func TestOfficerSeesOwnDelayed(t *testing.T) {
 	held := f.held("bob", "h", testBody("h"))
 	resp, body := f.api("GET", "/api/held", f.token("sam"), "")
 	wantStatus(t, resp, body, http.StatusOK)
-	var l APIList
+	var l api.List
 	json.Unmarshal([]byte(body), &l)
 	ids := map[string]bool{}
 	for _, m := range l.Messages {

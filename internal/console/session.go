@@ -2,10 +2,6 @@ package console
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/http"
@@ -36,20 +32,6 @@ func (c *Console) cookieName() string {
 	return "egressguard"
 }
 
-// secretID is the stored key of a cookie value or token: its SHA-256 in
-// hex, so that a copy of the database yields no usable credential.
-func secretID(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-// newSecret returns 32 random bytes, URL-safe encoded.
-func newSecret() string {
-	var b [32]byte
-	rand.Read(b[:]) // never fails (crypto/rand panics rather than return short)
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
 // clientIP is the address of the peer. The console does not trust
 // X-Forwarded-For: behind a proxy, throttling is then per proxy, which
 // errs on the safe side.
@@ -68,48 +50,13 @@ func (c *Console) sessionUser(r *http.Request) (*store.User, *store.Session, err
 	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
 		return nil, nil, nil
 	}
-	ctx := r.Context()
-	id := secretID(ck.Value)
-	s, err := c.st.Session(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	lim := account.SessionLimits{Idle: c.cfg.SessionIdle, Max: c.cfg.SessionMax, Touch: touchEvery}
+	u, s, err := c.acc.SessionUser(r.Context(), ck.Value, lim, c.cfg.Now())
+	if errors.Is(err, account.ErrSessionExpired) {
+		c.log.Info("console session expired", zap.String("user", s.User))
 		return nil, nil, nil
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	now := c.cfg.Now()
-	if now.Sub(s.LastSeen) > c.cfg.SessionIdle || now.Sub(s.Created) > c.cfg.SessionMax {
-		c.log.Info("console session expired", zap.String("user", s.User))
-		return nil, nil, c.endSession(ctx, s, "expired")
-	}
-	u, err := c.acc.Get(ctx, s.User)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		// A disabled account loses every session at its next request,
-		// whichever of them comes first.
-		err := c.st.Update(ctx, func(tx store.Tx) error { return tx.DeleteUserSessions(s.User) })
-		return nil, nil, err
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if now.Sub(s.LastSeen) >= touchEvery {
-		s.LastSeen = now.UTC()
-		if err := c.st.Update(ctx, func(tx store.Tx) error { return tx.PutSession(s) }); err != nil {
-			return nil, nil, err
-		}
-	}
-	return u, s, nil
-}
-
-func (c *Console) endSession(ctx context.Context, s *store.Session, why string) error {
-	return c.st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteSession(s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		_, err := audit.Append(tx, c.cfg.Now(), audit.Event{Actor: s.User, Action: audit.ActionConsoleLogout,
-			Data: map[string]any{"reason": why}})
-		return err
-	})
+	return u, s, err
 }
 
 // withUser runs h for a logged-in user and sends everyone else to the
@@ -192,19 +139,19 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	device := ""
 	if ck, err := r.Cookie(c.deviceCookieName()); err == nil && ck.Value != "" && len(ck.Value) <= 100 {
-		device = secretID(ck.Value)
+		device = account.SecretID(ck.Value)
 	}
-	try, refused := c.throttle.begin(name, ip, device, now)
+	try, refused := c.throttle.Begin(name, ip, device, now)
 	if refused != nil {
 		// Not audited one by one: the throttle exists because someone is
 		// guessing, and each refused guess would otherwise be a write. The
 		// moment an account becomes slowed is (see lockoutAlert).
-		c.log.Info("console login throttled", zap.String("user", name), zap.String("ip", ip), zap.String("scope", refused.scope))
-		if refused.alert {
-			c.lockoutAlert(ctx, name, ip, refused.scope, now, nil)
+		c.log.Info("console login throttled", zap.String("user", name), zap.String("ip", ip), zap.String("scope", refused.Scope))
+		if refused.Alert {
+			c.lockoutAlert(ctx, name, ip, refused.Scope, now, nil)
 		}
-		secs := max(int((refused.retryAfter+time.Second-1)/time.Second), 1)
-		if refused.scope == scopeAccount {
+		secs := max(int((refused.RetryAfter+time.Second-1)/time.Second), 1)
+		if refused.Scope == account.ScopeAccount {
 			data.Error = data.L.T("login.slowed", secs)
 		} else {
 			data.Error = data.L.T("login.throttled", (secs+59)/60)
@@ -213,12 +160,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusTooManyRequests, "login", data)
 		return
 	}
-	if try.slowedNow {
-		c.lockoutAlert(ctx, name, ip, scopeAccount, now, nil)
+	if try.SlowedNow {
+		c.lockoutAlert(ctx, name, ip, account.ScopeAccount, now, nil)
 	}
 	u, err := c.acc.Authenticate(ctx, name, pass)
 	if errors.Is(err, account.ErrBadCredentials) {
-		locked := try.failed(now)
+		locked := try.Failed(now)
 		c.log.Info("console login failed", zap.String("user", name), zap.String("ip", ip))
 		if err := c.st.Update(ctx, func(tx store.Tx) error {
 			_, err := audit.Append(tx, now, audit.Event{Actor: name, Action: audit.ActionConsoleLoginFailed,
@@ -226,7 +173,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			if err != nil || !locked {
 				return err
 			}
-			return c.lockoutAlert(ctx, name, ip, scopeSource, now, tx)
+			return c.lockoutAlert(ctx, name, ip, account.ScopeSource, now, tx)
 		}); err != nil {
 			c.log.Error("audit of failed login", zap.Error(err))
 			c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
@@ -237,35 +184,24 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		try.forget() // no password was judged
+		try.Forget() // no password was judged
 		c.log.Error("console login", zap.String("user", name), zap.Error(err))
 		c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
 		return
 	}
 	if device == "" {
-		secret := newSecret()
-		device = secretID(secret)
+		secret := account.NewSecret()
+		device = account.SecretID(secret)
 		c.setDeviceCookie(w, secret)
 	}
-	try.succeeded(now, device)
+	try.Succeeded(now, device)
 
-	secret := newSecret()
-	s := &store.Session{ID: secretID(secret), User: u.Name, Created: now.UTC(), LastSeen: now.UTC()}
-	err = c.st.Update(ctx, func(tx store.Tx) error {
-		// A session cookie the browser brought along is ended: a fresh
-		// login always gets a fresh session (no fixation).
-		if old, err := r.Cookie(c.cookieName()); err == nil && old.Value != "" {
-			if err := tx.DeleteSession(secretID(old.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		if err := tx.PutSession(s); err != nil {
-			return err
-		}
-		_, err := audit.Append(tx, now, audit.Event{Actor: u.Name, Action: audit.ActionConsoleLogin,
-			Data: map[string]any{"ip": ip}})
-		return err
-	})
+	oldSecret := ""
+	if old, err := r.Cookie(c.cookieName()); err == nil {
+		oldSecret = old.Value
+	}
+	secret, err := c.acc.StartSession(ctx, u.Name, oldSecret,
+		audit.Event{Actor: u.Name, Action: audit.ActionConsoleLogin, Data: map[string]any{"ip": ip}}, now)
 	if err != nil {
 		c.log.Error("creating console session", zap.String("user", u.Name), zap.Error(err))
 		c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
@@ -282,7 +218,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 		c.log.Error("session lookup failed", zap.Error(err))
 	}
 	if u != nil && s != nil {
-		if err := c.endSession(r.Context(), s, "logout"); err != nil {
+		if err := c.acc.EndSession(r.Context(), s, "logout", c.cfg.Now()); err != nil {
 			c.log.Error("ending console session", zap.String("user", u.Name), zap.Error(err))
 			c.errorPage(w, r, nil, http.StatusInternalServerError, "err.internal")
 			return
@@ -295,17 +231,17 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 
 // lockoutAlert raises the alert for a login throttle that has just
 // closed: a warning in the log, the metric and an audit entry (written in
-// tx if given, else on its own). scope is scopeSource (name is refused from
-// ip for the rest of the window), scopeIP (ip is refused for accounts that
-// do not usually log in from its network) or scopeAccount (name is slowed
+// tx if given, else on its own). scope is account.ScopeSource (name is refused from
+// ip for the rest of the window), account.ScopeIP (ip is refused for accounts that
+// do not usually log in from its network) or account.ScopeAccount (name is slowed
 // for addresses outside its usual networks).
 func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now time.Time, tx store.Tx) error {
 	c.lockouts.WithLabelValues(scope).Inc()
 	msg := "console login locked for this account from one address: too many failed passwords"
 	switch scope {
-	case scopeAccount:
+	case account.ScopeAccount:
 		msg = "console login slowed for this account from unusual addresses: too many failed passwords"
-	case scopeIP:
+	case account.ScopeIP:
 		msg = "console login locked for one address: too many failed passwords for several accounts"
 	}
 	c.log.Warn(msg, zap.String("user", name), zap.String("ip", ip), zap.String("scope", scope),
@@ -327,7 +263,7 @@ func (c *Console) lockoutAlert(ctx context.Context, name, ip, scope string, now 
 }
 
 // deviceCookieName is the cookie that marks a browser that logged in
-// before, for login throttling (see throttle.go). It is not a credential.
+// before, for login throttling (see account.Throttle). It is not a credential.
 func (c *Console) deviceCookieName() string {
 	if c.cfg.Secure {
 		return "__Host-egressguard-device"
@@ -336,6 +272,6 @@ func (c *Console) deviceCookieName() string {
 }
 
 func (c *Console) setDeviceCookie(w http.ResponseWriter, value string) {
-	http.SetCookie(w, &http.Cookie{Name: c.deviceCookieName(), Value: value, Path: "/", MaxAge: int(knownFor / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: c.deviceCookieName(), Value: value, Path: "/", MaxAge: int(account.KnownFor / time.Second),
 		HttpOnly: true, Secure: c.cfg.Secure, SameSite: http.SameSiteStrictMode})
 }

@@ -12,6 +12,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -84,11 +85,11 @@ func TestLoginLockoutPerSource(t *testing.T) {
 		t.Errorf("another account from the attacker's address: %d (only olga is locked there)", got)
 	}
 	// Alerted once: audit entry and metric.
-	if a := f.lockoutAudits(scopeSource); len(a) != 1 || !strings.Contains(a[0]["data"], `"ip":"127.0.1.5"`) ||
+	if a := f.lockoutAudits(account.ScopeSource); len(a) != 1 || !strings.Contains(a[0]["data"], `"ip":"127.0.1.5"`) ||
 		!strings.Contains(a[0]["data"], `"user":"olga"`) {
 		t.Errorf("lockout audit entries: %v", a)
 	}
-	if n := f.lockoutMetric(scopeSource); n != 1 {
+	if n := f.lockoutMetric(account.ScopeSource); n != 1 {
 		t.Errorf("lockout metric %v, want 1", n)
 	}
 	// The window ends.
@@ -138,10 +139,10 @@ func TestLoginSlowedPerAccount(t *testing.T) {
 	if got := next.try("alice", "alice-password"); got != http.StatusSeeOther {
 		t.Errorf("after the interval: %d", got)
 	}
-	if a := f.lockoutAudits(scopeAccount); len(a) != 1 {
+	if a := f.lockoutAudits(account.ScopeAccount); len(a) != 1 {
 		t.Errorf("slowdown audit entries: %v", a)
 	}
-	if n := f.lockoutMetric(scopeAccount); n != 1 {
+	if n := f.lockoutMetric(account.ScopeAccount); n != 1 {
 		t.Errorf("slowdown metric %v, want 1", n)
 	}
 }
@@ -168,10 +169,10 @@ func TestLoginLimitPerAddress(t *testing.T) {
 		t.Errorf("account whose usual network it is: %d, want 303", got)
 	}
 	spray.try("bob", "bob-password")
-	if a := f.lockoutAudits(scopeIP); len(a) != 1 || !strings.Contains(a[0]["data"], `"ip":"127.0.4.1"`) {
+	if a := f.lockoutAudits(account.ScopeIP); len(a) != 1 || !strings.Contains(a[0]["data"], `"ip":"127.0.4.1"`) {
 		t.Errorf("address lockout audit entries: %v", a)
 	}
-	if n := f.lockoutMetric(scopeIP); n != 1 {
+	if n := f.lockoutMetric(account.ScopeIP); n != 1 {
 		t.Errorf("address lockout metric %v, want 1", n)
 	}
 	// Parallel guesses from a fresh address: no more than 5 password checks.

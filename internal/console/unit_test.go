@@ -10,32 +10,34 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/egressguard/egressguard/internal/api"
 )
 
 func TestHighlight(t *testing.T) {
-	drive := APILink{URL: "https://drive.google.com/x", Raw: "https://drive.google.com/x", Part: "1", Flagged: true}
-	wrapped := APILink{URL: "https://box.com/s/abc", Raw: "https://safelinks.example/?u=https%3A%2F%2Fbox.com%2Fs%2Fabc", Part: "1", Flagged: true, Text: "the files"}
-	other := APILink{URL: "https://www.example.jp/", Raw: "https://www.example.jp/", Part: "1"}
-	elsewhere := APILink{URL: "https://drive.google.com/x", Raw: "https://drive.google.com/x", Part: "2", Flagged: true}
+	drive := api.Link{URL: "https://drive.google.com/x", Raw: "https://drive.google.com/x", Part: "1", Flagged: true}
+	wrapped := api.Link{URL: "https://box.com/s/abc", Raw: "https://safelinks.example/?u=https%3A%2F%2Fbox.com%2Fs%2Fabc", Part: "1", Flagged: true, Text: "the files"}
+	other := api.Link{URL: "https://www.example.jp/", Raw: "https://www.example.jp/", Part: "1"}
+	elsewhere := api.Link{URL: "https://drive.google.com/x", Raw: "https://drive.google.com/x", Part: "2", Flagged: true}
 	cases := []struct {
 		name  string
 		text  string
-		links []APILink
+		links []api.Link
 		want  []segment
 	}{
 		{"no links", "hello", nil, []segment{{Text: "hello"}}},
-		{"one flagged", "see https://drive.google.com/x now", []APILink{drive},
+		{"one flagged", "see https://drive.google.com/x now", []api.Link{drive},
 			[]segment{{Text: "see "}, {Text: "https://drive.google.com/x", Hit: true}, {Text: " now"}}},
-		{"twice, and another link", "https://drive.google.com/x https://www.example.jp/ https://drive.google.com/x", []APILink{drive, other},
+		{"twice, and another link", "https://drive.google.com/x https://www.example.jp/ https://drive.google.com/x", []api.Link{drive, other},
 			[]segment{{Text: "https://drive.google.com/x", Hit: true}, {Text: " "}, {Text: "https://www.example.jp/", Link: true}, {Text: " "}, {Text: "https://drive.google.com/x", Hit: true}}},
-		{"other part's links ignored", "https://drive.google.com/x", []APILink{elsewhere},
+		{"other part's links ignored", "https://drive.google.com/x", []api.Link{elsewhere},
 			[]segment{{Text: "https://drive.google.com/x"}}},
-		{"wrapped: raw form and anchor text", "click the files: https://safelinks.example/?u=https%3A%2F%2Fbox.com%2Fs%2Fabc", []APILink{wrapped},
+		{"wrapped: raw form and anchor text", "click the files: https://safelinks.example/?u=https%3A%2F%2Fbox.com%2Fs%2Fabc", []api.Link{wrapped},
 			[]segment{{Text: "click "}, {Text: "the files", Hit: true}, {Text: ": "}, {Text: "https://safelinks.example/?u=https%3A%2F%2Fbox.com%2Fs%2Fabc", Hit: true}}},
-		{"longest wins at the same start", "https://drive.google.com/x/more", []APILink{
+		{"longest wins at the same start", "https://drive.google.com/x/more", []api.Link{
 			{URL: "https://drive.google.com/x/more", Part: "1"}, drive},
 			[]segment{{Text: "https://drive.google.com/x/more", Link: true}}},
-		{"markup stays text", "<b>https://drive.google.com/x</b>", []APILink{drive},
+		{"markup stays text", "<b>https://drive.google.com/x</b>", []api.Link{drive},
 			[]segment{{Text: "<b>"}, {Text: "https://drive.google.com/x", Hit: true}, {Text: "</b>"}}},
 	}
 	for _, c := range cases {
@@ -59,7 +61,7 @@ func FuzzHighlight(f *testing.F) {
 	f.Add("see https://a.example/x and https://a.example/x/y", "https://a.example/x", "https://a.example/x/y", "x")
 	f.Add("", "", "a", "")
 	f.Fuzz(func(t *testing.T, text, a, b, anchor string) {
-		links := []APILink{{URL: a, Raw: b, Part: "1", Flagged: true, Text: anchor}, {URL: b, Part: "1"}}
+		links := []api.Link{{URL: a, Raw: b, Part: "1", Flagged: true, Text: anchor}, {URL: b, Part: "1"}}
 		var joined strings.Builder
 		for _, s := range highlight(text, "1", links) {
 			joined.WriteString(s.Text)

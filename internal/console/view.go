@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/egressguard/egressguard/internal/account"
+	"github.com/egressguard/egressguard/internal/api"
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/message"
 	"github.com/egressguard/egressguard/internal/store"
@@ -68,13 +69,13 @@ func rcptAction(v *verdict.Verdict, addr string) string {
 
 // causes are the reasons that decided (monitor-only rules are evidence
 // too, but they did not hold the message: they come last).
-func causes(v *verdict.Verdict) []APIReason {
-	out := make([]APIReason, 0, len(v.Reasons))
+func causes(v *verdict.Verdict) []api.Reason {
+	out := make([]api.Reason, 0, len(v.Reasons))
 	for _, r := range v.Reasons {
-		out = append(out, APIReason{Rule: r.Rule, Detail: r.Detail, DetailJA: r.DetailJA, DetailEN: r.DetailEN,
+		out = append(out, api.Reason{Rule: r.Rule, Detail: r.Detail, DetailJA: r.DetailJA, DetailEN: r.DetailEN,
 			Matched: r.Matched, Action: string(r.Action), Monitor: r.Monitor})
 	}
-	slices.SortStableFunc(out, func(a, b APIReason) int {
+	slices.SortStableFunc(out, func(a, b api.Reason) int {
 		if a.Monitor != b.Monitor {
 			if a.Monitor {
 				return 1
@@ -87,9 +88,9 @@ func causes(v *verdict.Verdict) []APIReason {
 }
 
 // summary builds the listing entry for m.
-func summary(m *store.Message) APIMessage {
+func summary(m *store.Message) api.Message {
 	v := verdictOf(m)
-	out := APIMessage{
+	out := api.Message{
 		ID:         m.ID,
 		State:      string(m.State),
 		Received:   m.Received.UTC(),
@@ -110,7 +111,7 @@ func summary(m *store.Message) APIMessage {
 	}
 	for i, a := range m.Addrs() {
 		class, unknown := unknownRcpt(v, a)
-		r := APIRcpt{Addr: a, Class: class, Unknown: unknown, Action: rcptAction(v, a)}
+		r := api.Rcpt{Addr: a, Class: class, Unknown: unknown, Action: rcptAction(v, a)}
 		if i < len(m.Status) && m.Status[i].Part != "" {
 			r.SentAs = m.Status[i].Part
 		} else if m.State.Waiting() {
@@ -123,8 +124,8 @@ func summary(m *store.Message) APIMessage {
 
 // matches applies the queue filters: rule is exact, sender a
 // case-insensitive substring of the envelope sender or user name.
-func (m *APIMessage) matches(rule, sender string) bool {
-	if rule != "" && !slices.ContainsFunc(m.Reasons, func(r APIReason) bool { return r.Rule == rule }) {
+func messageMatches(m *api.Message, rule, sender string) bool {
+	if rule != "" && !slices.ContainsFunc(m.Reasons, func(r api.Reason) bool { return r.Rule == rule }) {
 		return false
 	}
 	if sender != "" {
@@ -137,7 +138,7 @@ func (m *APIMessage) matches(rule, sender string) bool {
 }
 
 // listHeld returns the held mail u may see, oldest first, filtered.
-func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender string) (all []APIMessage, shown []APIMessage, err error) {
+func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender string) (all []api.Message, shown []api.Message, err error) {
 	// Held mail (officers: everyone's, senders: their own), and the
 	// caller's own mail that waits for them (delayed, unconfirmed).
 	ms, err := c.hold.List(ctx, u, nil)
@@ -155,7 +156,7 @@ func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender stri
 		s.Own = hold.IsSender(u, m)
 		s.HighRisk = c.hold.Assess(m).High
 		all = append(all, s)
-		if s.matches(rule, sender) {
+		if messageMatches(&s, rule, sender) {
 			shown = append(shown, s)
 		}
 	}
@@ -164,7 +165,7 @@ func (c *Console) listHeld(ctx context.Context, u *store.User, rule, sender stri
 
 // detail loads one message for u through hold.View, which checks that u
 // may see it and records the view in the audit log.
-func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*APIDetail, error) {
+func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*api.Detail, error) {
 	m, ds, err := c.hold.View(ctx, u, id, via)
 	if err != nil {
 		return nil, err
@@ -173,7 +174,7 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	if err != nil {
 		return nil, fmt.Errorf("message %s: %w", id, err)
 	}
-	d := &APIDetail{APIMessage: summary(m), Size: m.Size, ClientAddr: m.ClientAddr, Helo: m.Helo,
+	d := &api.Detail{Message: summary(m), Size: m.Size, ClientAddr: m.ClientAddr, Helo: m.Helo,
 		Needed: c.hold.Approvals(), Verdict: vj}
 	d.Own = hold.IsSender(u, m)
 	approvers := map[string]bool{}
@@ -182,10 +183,10 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 		case hold.DecisionOpen:
 			continue // a fact for the figures, not a decision
 		case hold.DecisionJustify:
-			d.Justifications = append(d.Justifications, APIDecision{Actor: x.Actor, Kind: x.Kind, Comment: x.Comment, At: x.At.UTC()})
+			d.Justifications = append(d.Justifications, api.Decision{Actor: x.Actor, Kind: x.Kind, Comment: x.Comment, At: x.At.UTC()})
 			continue
 		}
-		d.Decisions = append(d.Decisions, APIDecision{Actor: x.Actor, Kind: x.Kind, Comment: x.Comment, NearMiss: x.NearMiss, At: x.At.UTC()})
+		d.Decisions = append(d.Decisions, api.Decision{Actor: x.Actor, Kind: x.Kind, Comment: x.Comment, NearMiss: x.NearMiss, At: x.At.UTC()})
 		if x.Kind == store.DecisionApprove {
 			approvers[x.Actor] = true
 		}
@@ -194,11 +195,12 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 	if a := c.hold.Assess(m); a.High && m.State == store.Held {
 		d.HighRisk, d.RiskWhy, d.ConfirmDomain = true, a.Why, a.Domain
 	}
-	if d.Signals, d.rcptNotes, err = signals(vj); err != nil {
+	var notes map[string][]string
+	if d.Signals, notes, err = signals(vj); err != nil {
 		return nil, fmt.Errorf("message %s: %w", id, err)
 	}
 	for i := range d.Rcpts {
-		d.Rcpts[i].Notes = d.rcptNotes[strings.ToLower(d.Rcpts[i].Addr)]
+		d.Rcpts[i].Notes = notes[strings.ToLower(d.Rcpts[i].Addr)]
 	}
 	held := m.State == store.Held
 	officer := account.HasRole(u, account.RoleOfficer) && !u.Disabled
@@ -258,7 +260,7 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 		if i == maxViewLinks {
 			break
 		}
-		al := APILink{URL: l.URL, Raw: l.Raw, Host: l.Host, Part: l.Part, Source: l.Source,
+		al := api.Link{URL: l.URL, Raw: l.Raw, Host: l.Host, Part: l.Part, Source: l.Source,
 			Wrappers: l.Wrappers, Text: l.Text, Mismatch: l.Mismatch, Opaque: l.Opaque}
 		if vl := cmp.Or(flagged[l.URL], flagged[l.Raw]); vl != nil {
 			al.Flagged, al.Provider, al.Kind, al.Why = true, vl.Provider, vl.Kind, vl.Why
@@ -270,12 +272,12 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 		if pd.Records > 0 || pd.MyNumbers > 0 || pd.Cards > 0 {
 			hidden[pd.Part] = true
 		}
-		ap := APIPersonal{Part: pd.Part, File: pd.File, Records: pd.Records, MyNumbers: pd.MyNumbers, Cards: pd.Cards}
+		ap := api.Personal{Part: pd.Part, File: pd.File, Records: pd.Records, MyNumbers: pd.MyNumbers, Cards: pd.Cards}
 		for _, k := range pd.KindsInRecords() {
 			ap.Kinds = append(ap.Kinds, string(k))
 		}
 		for _, smp := range pd.Samples {
-			ap.Samples = append(ap.Samples, APISample{Kind: string(smp.Kind), Masked: smp.Masked})
+			ap.Samples = append(ap.Samples, api.Sample{Kind: string(smp.Kind), Masked: smp.Masked})
 		}
 		d.Personal = append(d.Personal, ap)
 	}
@@ -283,22 +285,22 @@ func (c *Console) detail(ctx context.Context, u *store.User, id, via string) (*A
 		text, cut := p.Text, false
 		if hidden[p.Path] {
 			// Never whole records: the findings above say what is there.
-			d.Parts = append(d.Parts, APIPart{Path: p.Path, ContentType: p.ContentType, Charset: p.Charset,
+			d.Parts = append(d.Parts, api.Part{Path: p.Path, ContentType: p.ContentType, Charset: p.Charset,
 				Filename: p.Filename, Disposition: p.Disposition, Size: p.Size, PersonalHidden: true})
 			continue
 		}
 		if len(text) > maxPartText {
 			text, cut = strings.ToValidUTF8(text[:maxPartText], ""), true
 		}
-		d.Parts = append(d.Parts, APIPart{Path: p.Path, ContentType: p.ContentType, Charset: p.Charset,
+		d.Parts = append(d.Parts, api.Part{Path: p.Path, ContentType: p.ContentType, Charset: p.Charset,
 			Filename: p.Filename, Disposition: p.Disposition, Size: p.Size, Text: text, Truncated: cut})
 	}
 	for _, a := range f.Attachments {
-		d.Attachments = append(d.Attachments, APIAttachment{Part: a.Part, Filename: a.Filename,
+		d.Attachments = append(d.Attachments, api.Attachment{Part: a.Part, Filename: a.Filename,
 			ContentType: a.ContentType, Size: a.Size, Encrypted: a.Encrypted})
 	}
 	for _, p := range f.Problems {
-		d.Problems = append(d.Problems, APIProblem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
+		d.Problems = append(d.Problems, api.Problem{Part: p.Part, Kind: p.Kind, Detail: p.Detail})
 	}
 	return d, nil
 }
@@ -316,7 +318,7 @@ var knownRcptFields = map[string]bool{"addr": true, "class": true, "allow_entry"
 // signals returns the verdict's other evidence: top-level fields with a
 // value, and per recipient (lower-cased address) its extra fields. b is
 // the verdict's encoding (verdict.Encode); nil for none.
-func signals(b []byte) ([]APISignal, map[string][]string, error) {
+func signals(b []byte) ([]api.Signal, map[string][]string, error) {
 	if b == nil {
 		return nil, nil, nil
 	}
@@ -324,16 +326,16 @@ func signals(b []byte) ([]APISignal, map[string][]string, error) {
 	if err := json.Unmarshal(b, &top); err != nil {
 		return nil, nil, fmt.Errorf("verdict signals: %w", err)
 	}
-	var out []APISignal
+	var out []api.Signal
 	for k, raw := range top {
 		if knownVerdictFields[k] {
 			continue
 		}
 		if v := signalValue(raw, ""); v != "" {
-			out = append(out, APISignal{Name: k, Value: v, Raw: raw})
+			out = append(out, api.Signal{Name: k, Value: v, Raw: raw})
 		}
 	}
-	slices.SortFunc(out, func(a, b APISignal) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b api.Signal) int { return strings.Compare(a.Name, b.Name) })
 	notes := map[string][]string{}
 	var rcpts []map[string]json.RawMessage
 	if raw := top["recipients"]; raw != nil {
@@ -423,7 +425,7 @@ func mustJSON(x any) json.RawMessage {
 
 // headerFields parses the header of raw and decodes encoded words. It
 // returns at most maxHeaders fields and how many there were.
-func headerFields(raw []byte) ([]APIHeader, int) {
+func headerFields(raw []byte) ([]api.Header, int) {
 	end := bytes.Index(raw, []byte("\r\n\r\n"))
 	if e := bytes.Index(raw, []byte("\n\n")); e >= 0 && (end < 0 || e < end) {
 		end = e
@@ -436,7 +438,7 @@ func headerFields(raw []byte) ([]APIHeader, int) {
 		return nil, 0
 	}
 	dec := mime.WordDecoder{CharsetReader: charset.Reader}
-	var out []APIHeader
+	var out []api.Header
 	n := 0
 	for fs := h.Fields(); fs.Next(); {
 		n++
@@ -450,7 +452,7 @@ func headerFields(raw []byte) ([]APIHeader, int) {
 		if len(v) > maxHeaderLen {
 			v = strings.ToValidUTF8(v[:maxHeaderLen], "") + "…"
 		}
-		out = append(out, APIHeader{Name: fs.Key(), Value: strings.ToValidUTF8(v, "\uFFFD")})
+		out = append(out, api.Header{Name: fs.Key(), Value: strings.ToValidUTF8(v, "\uFFFD")})
 	}
 	return out, n
 }
@@ -486,7 +488,7 @@ type needle struct {
 // highlight splits text around the link strings of one part. The text
 // stays text: the template escapes every segment, and marking is done by
 // wrapping segments in <mark>, never by inserting markup into the text.
-func highlight(text, part string, links []APILink) []segment {
+func highlight(text, part string, links []api.Link) []segment {
 	var ns []needle
 	for _, l := range links {
 		if l.Part != part {

@@ -145,145 +145,29 @@ var deliveryAction = map[string]string{
 	resultError:     audit.ActionDeliveryError,
 }
 
-// finish computes the message's new state from the attempt and writes it,
-// with the deletion of the bytes of a finished message and any DSN, in one
-// transaction.
+// finish records the attempt: decide computes what it means; finish
+// writes the new record, with the deletion of the bytes of a finished
+// message, any DSN, what the delivery teaches and the audit entry, in one
+// transaction, then logs and counts it.
 func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Duration) {
 	now := q.cfg.Now()
-	upd := *m
-	upd.Status = append([]store.RcptStatus(nil), m.Status...)
-
-	var ok, temp, perm int
-	var report []dsnRcpt
-	for _, r := range out.rcpts {
-		upd.Status[r.idx] = store.RcptStatus{Done: r.done, Failed: r.failed, Code: r.code, Detail: r.detail}
-		switch {
-		case !r.failed:
-			ok++
-			if wantsSuccess(m.Rcpts[r.idx]) && !out.dsn {
-				action := "relayed"
-				if out.remoteMTA == "" {
-					action = "delivered" // the outbox is the end of the line
-				}
-				report = append(report, dsnRcpt{rcpt: m.Rcpts[r.idx], action: action, code: r.code, detail: r.detail, remoteMTA: out.remoteMTA})
-			}
-		case r.done:
-			perm++
-			if wantsFailure(m.Rcpts[r.idx]) {
-				report = append(report, dsnRcpt{rcpt: m.Rcpts[r.idx], action: "failed", code: r.code, detail: r.detail, remoteMTA: out.remoteMTA})
-			}
-		default:
-			temp++
-		}
-	}
-	tempNow := func(i int) bool {
-		for _, r := range out.rcpts {
-			if r.idx == i && !r.done {
-				return true
-			}
-		}
-		return false
-	}
-
-	remaining := 0
-	for _, s := range upd.Status {
-		if !s.Done {
-			remaining++
-		}
-	}
-	if remaining > 0 && !m.Received.IsZero() && !now.Before(m.Received.Add(q.cfg.MaxAge)) {
-		// Expired: what is still pending fails now, with the last reason.
-		for i, s := range upd.Status {
-			if s.Done {
-				continue
-			}
-			detail := fmt.Sprintf("4.4.7 delivery time expired after %d attempts", upd.Attempts)
-			if s.Detail != "" {
-				detail += "; last error: " + s.Detail
-			}
-			upd.Status[i] = store.RcptStatus{Done: true, Failed: true, Code: s.Code, Detail: detail}
-			if tempNow(i) {
-				temp-- // counted as permanent now
-			}
-			perm++
-			if wantsFailure(m.Rcpts[i]) {
-				// Diagnostic-Code carries the upstream's last reply as it
-				// was; Status says why we gave up.
-				last := s.Detail
-				if last == "" {
-					last = "4.4.7 delivery time expired"
-				}
-				report = append(report, dsnRcpt{rcpt: m.Rcpts[i], action: "failed", code: s.Code, detail: last, status: "4.4.7", remoteMTA: out.remoteMTA, expired: true})
-			}
-		}
-		remaining = 0
-		out.note("message expired in the queue")
-	}
-
-	upd.Updated = now
-	upd.Owner = ""
-	upd.LastError = out.err
-	result := resultDeferred
-	if remaining == 0 {
-		// Recipients a split part took care of (Part) are that part's
-		// outcome, not this message's.
-		anyOK := false
-		for _, s := range upd.Status {
-			if s.Done && !s.Failed && s.Part == "" {
-				anyOK = true
-			}
-		}
-		if anyOK {
-			upd.State, result = store.Delivered, resultDelivered
-		} else {
-			upd.State, result = store.Bounced, resultBounced
-		}
-		upd.NextAttempt = time.Time{}
-	} else {
-		upd.State = store.Queued
-		upd.NextAttempt = now.Add(q.backoff(upd.Attempts))
-		if q.hardCtx.Err() != nil {
-			// Cut off by our own stop: no reason to wait after the restart.
-			upd.NextAttempt = now
-		}
-	}
+	d := decide(m, *out, now, decideConfig{MaxAge: q.cfg.MaxAge, Backoff: q.backoff,
+		Stopping: q.hardCtx.Err() != nil, Upstream: q.upstreamName(), Instance: q.cfg.Instance})
+	upd, ev := &d.upd, d.audit
 
 	var dsn *store.Message
 	var dsnBody []byte
-	if len(report) > 0 && m.From != "" {
-		dsn, dsnBody = buildDSN(q.cfg.Hostname, m, body, report, now)
-	}
-
-	// The attempt's audit entry commits with its outcome.
-	rcpts := make([]map[string]any, 0, len(upd.Status))
-	for i, st := range upd.Status {
-		r := map[string]any{"addr": m.Rcpts[i].Addr, "done": st.Done, "failed": st.Failed}
-		if st.Code != 0 {
-			r["code"] = st.Code
-		}
-		if st.Detail != "" {
-			r["detail"] = st.Detail
-		}
-		rcpts = append(rcpts, r)
-	}
-	ev := audit.Event{Actor: "system", Action: deliveryAction[result], MsgID: m.ID, Data: map[string]any{
-		"attempt": upd.Attempts, "upstream": q.upstreamName(), "instance": q.cfg.Instance, "rcpts": rcpts, "error": out.err}}
-	if dsn != nil {
+	if len(d.dsn) > 0 {
+		dsn, dsnBody = buildDSN(q.cfg.Hostname, m, body, d.dsn, now)
 		ev.Data["dsn_id"] = dsn.ID
 	}
-	var delivered []int
-	for _, r := range out.rcpts {
-		if !r.failed {
-			delivered = append(delivered, r.idx)
-		}
-	}
-	learn := q.cfg.Delivered != nil && len(delivered) > 0 && m.From != ""
-	err := q.record(&upd, dsn, dsnBody, ev, learn, delivered)
+	learn := q.cfg.Delivered != nil && len(d.delivered) > 0 && m.From != ""
+	err := q.record(upd, dsn, dsnBody, ev, learn, d.delivered)
 	if err != nil && learn && errors.Is(err, errLearn) {
 		// What a delivery teaches is worth less than recording it.
 		q.log.Error("correspondents not recorded", zap.String("msg_id", m.ID), zap.Error(err))
 		learn = false
-		err = q.record(&upd, dsn, dsnBody, ev, false, nil)
+		err = q.record(upd, dsn, dsnBody, ev, false, nil)
 	}
 	if err != nil && dsn != nil && errors.Is(err, errDSN) {
 		// Without its DSN the outcome can still be recorded, and must be:
@@ -292,32 +176,23 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 		q.log.Error("DSN dropped", zap.String("msg_id", m.ID), zap.Error(err))
 		dsn = nil
 		delete(ev.Data, "dsn_id")
-		err = q.record(&upd, nil, nil, ev, learn, delivered)
+		err = q.record(upd, nil, nil, ev, learn, d.delivered)
 	}
+	result := d.result
 	if err != nil {
+		// Not recorded: a claim lost to another instance or an operator
+		// (store.ErrConflict), or a store that keeps failing.
 		result = resultError
 	}
 	q.met.observe(result, dur)
 	if m.Action == store.ActionNotice {
 		q.met.observeNotice(result)
 	}
-
-	fields := []zap.Field{
-		zap.String("msg_id", m.ID),
-		zap.Int("attempt", upd.Attempts),
-		zap.String("upstream", q.upstreamName()),
-		zap.Int("rcpts_ok", ok),
-		zap.Int("rcpts_temp", temp),
-		zap.Int("rcpts_perm", perm),
-		zap.Duration("duration", dur),
-		zap.String("result", result),
-	}
-	if out.err != "" {
-		fields = append(fields, zap.String("error", out.err))
-	}
+	dsnID := ""
 	if dsn != nil {
-		fields = append(fields, zap.String("dsn_id", dsn.ID))
+		dsnID = dsn.ID
 	}
+	fields := d.logFields(result, dur, q.upstreamName(), dsnID)
 	if err != nil {
 		q.log.Error("delivery attempt not recorded", append(fields, zap.NamedError("store_error", err))...)
 		return

@@ -50,25 +50,38 @@ type upConn struct {
 
 func (uc *upConn) close() {
 	// QUIT politely, but do not wait long for a server that is going away.
-	uc.raw.SetDeadline(time.Now().Add(time.Second))
+	// The client sets its own deadline per command, so the bound goes
+	// through its CommandTimeout; the connection is no one else's now.
+	uc.c.CommandTimeout = quitTimeout
+	uc.raw.SetDeadline(time.Now().Add(quitTimeout))
 	if err := uc.c.Quit(); err != nil {
 		uc.c.Close()
 	}
 }
 
+// quitTimeout bounds the goodbye to a retired connection.
+const quitTimeout = time.Second
+
 // closeLater QUITs connections in the background, so that neither an
-// attempt nor the scheduler waits for a server's goodbye.
-func closeLater(ucs ...*upConn) {
+// attempt nor the scheduler waits for a server's goodbye. The pool owns
+// these goroutines: wait returns once they are done, and each is bounded
+// by close's deadline.
+func (p *pool) closeLater(ucs ...*upConn) {
 	if len(ucs) == 0 {
 		return
 	}
+	p.quits.Add(1)
 	go func() {
+		defer p.quits.Done()
 		defer func() { recover() }() // nothing to do about a failing QUIT
 		for _, uc := range ucs {
 			uc.close()
 		}
 	}()
 }
+
+// wait returns when every QUIT that closeLater started is done.
+func (p *pool) wait() { p.quits.Wait() }
 
 // pool keeps idle upstream connections and knows every open one, so that a
 // stop can cut them.
@@ -78,6 +91,7 @@ type pool struct {
 	idle   []*upConn // most recently used last
 	open   map[*upConn]struct{}
 	closed bool
+	quits  sync.WaitGroup // closeLater's goroutines
 }
 
 func newPool(max int) *pool {
@@ -95,7 +109,7 @@ func (p *pool) get(now time.Time) *upConn {
 			return uc
 		}
 		delete(p.open, uc)
-		closeLater(uc)
+		p.closeLater(uc)
 	}
 	return nil
 }
@@ -117,7 +131,7 @@ func (p *pool) put(uc *upConn, now time.Time) {
 	if p.closed || len(p.idle) >= p.max || uc.used >= maxConnMessages || now.Sub(uc.created) >= maxConnAge {
 		delete(p.open, uc)
 		p.mu.Unlock()
-		closeLater(uc)
+		p.closeLater(uc)
 		return
 	}
 	uc.idle = now
@@ -142,7 +156,7 @@ func (p *pool) flush() {
 		delete(p.open, uc)
 	}
 	p.mu.Unlock()
-	closeLater(idle...)
+	p.closeLater(idle...)
 }
 
 // prune closes idle connections that are too old.
@@ -159,7 +173,7 @@ func (p *pool) prune(now time.Time) {
 	}
 	p.idle = keep
 	p.mu.Unlock()
-	closeLater(old...)
+	p.closeLater(old...)
 }
 
 // closeAll closes every connection, idle or busy; busy attempts fail with

@@ -38,40 +38,88 @@ const maxReturnFull = 1 << 20
 // status with utf-8 address types, and the DSN is sent with SMTPUTF8.
 func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, now time.Time) (*store.Message, []byte) {
 	id := store.NewID(now)
-	global := needsUTF8(&m.Envelope)
-	failed := false
-	for _, r := range rcpts {
-		if r.action == "failed" {
-			failed = true
-		}
-	}
-
-	var b bytes.Buffer
-	line := func(format string, args ...any) {
-		fmt.Fprintf(&b, format, args...)
-		b.WriteString("\r\n")
-	}
-	boundary := newBoundary()
+	failed := anyFailed(rcpts)
 	subject := "Successful Mail Delivery Report"
 	if failed {
 		subject = "Undelivered Mail Returned to Sender"
 	}
 	from := "MAILER-DAEMON@" + hostname
+	boundary := newBoundary()
 
-	line("Date: %s", now.Format(time.RFC1123Z))
-	line("From: Mail Delivery System <%s>", from)
-	line("To: <%s>", clean(m.From))
-	line("Subject: %s", subject)
-	line("Message-ID: <%s.dsn@%s>", id, hostname)
-	line("Auto-Submitted: auto-replied")
-	line("MIME-Version: 1.0")
-	line("Content-Type: multipart/report; report-type=delivery-status;")
-	line("\tboundary=\"%s\"", boundary)
-	line("")
-	line("This is a MIME-formatted delivery status notification.")
-	line("")
+	var b bytes.Buffer
+	writeLines(&b,
+		"Date: "+now.Format(time.RFC1123Z),
+		"From: Mail Delivery System <"+from+">",
+		"To: <"+clean(m.From)+">",
+		"Subject: "+subject,
+		"Message-ID: <"+id+".dsn@"+hostname+">",
+		"Auto-Submitted: auto-replied",
+		"MIME-Version: 1.0",
+		"Content-Type: multipart/report; report-type=delivery-status;",
+		"\tboundary=\""+boundary+"\"",
+		"",
+		"This is a MIME-formatted delivery status notification.",
+		"",
+	)
 
-	// The human-readable part.
+	text := dsnText(hostname, failed, rcpts)
+	writePart(&b, boundary, text, "Content-Type: text/plain; charset=utf-8", "Content-Description: Notification",
+		"Content-Transfer-Encoding: "+cte(text))
+
+	statusType := "message/delivery-status"
+	if needsUTF8(&m.Envelope) {
+		statusType = "message/global-delivery-status"
+	}
+	writePart(&b, boundary, dsnFields(hostname, m, rcpts, now), "Content-Type: "+statusType, "Content-Description: Delivery report")
+
+	if part, partType := returnedPart(m, orig); len(part) > 0 {
+		header := []string{"Content-Type: " + partType, "Content-Description: Undelivered message"}
+		if !isASCII(part) {
+			header = append(header, "Content-Transfer-Encoding: 8bit")
+		}
+		if !bytes.HasSuffix(part, []byte("\r\n")) {
+			part = append(part[:len(part):len(part)], "\r\n"...)
+		}
+		writePart(&b, boundary, part, header...)
+	}
+	writeLines(&b, "--"+boundary+"--")
+
+	body := b.Bytes()
+	return dsnRecord(hostname, m.From, id, subject, from, body, now), body
+}
+
+// anyFailed reports whether the DSN reports a failure (else it reports
+// successes only).
+func anyFailed(rcpts []dsnRcpt) bool {
+	for _, r := range rcpts {
+		if r.action == "failed" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeLines writes each line with CRLF.
+func writeLines(b *bytes.Buffer, lines ...string) {
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+}
+
+// writePart writes one part of a multipart body: the boundary line, the
+// part's header fields, a blank line, the content (ending in CRLF) and a
+// blank line.
+func writePart(b *bytes.Buffer, boundary string, content []byte, header ...string) {
+	writeLines(b, "--"+boundary)
+	writeLines(b, header...)
+	writeLines(b, "")
+	b.Write(content)
+	writeLines(b, "")
+}
+
+// dsnText is the human-readable part: one line per recipient.
+func dsnText(hostname string, failed bool, rcpts []dsnRcpt) []byte {
 	var text bytes.Buffer
 	fmt.Fprintf(&text, "This is the mail system at host %s.\r\n\r\n", hostname)
 	if failed {
@@ -81,111 +129,96 @@ func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, n
 		text.WriteString("Your message was delivered as requested.\r\n\r\n")
 	}
 	for _, r := range rcpts {
-		switch {
-		case r.expired:
-			fmt.Fprintf(&text, "<%s>: could not be delivered before the message expired; %s\r\n", clean(r.rcpt.Addr), clean(r.detail))
-		case r.action == "failed" && r.code != 0:
-			fmt.Fprintf(&text, "<%s>: host %s said: %d %s\r\n", clean(r.rcpt.Addr), r.remoteMTA, r.code, clean(r.detail))
-		case r.action == "failed":
-			fmt.Fprintf(&text, "<%s>: %s\r\n", clean(r.rcpt.Addr), clean(r.detail))
-		case r.action == "relayed":
-			fmt.Fprintf(&text, "<%s>: relayed to %s, which does not send delivery notifications\r\n", clean(r.rcpt.Addr), r.remoteMTA)
-		default:
-			fmt.Fprintf(&text, "<%s>: delivered\r\n", clean(r.rcpt.Addr))
-		}
+		text.WriteString(rcptLine(r))
+		text.WriteString("\r\n")
 	}
-	line("--%s", boundary)
-	line("Content-Type: text/plain; charset=utf-8")
-	line("Content-Description: Notification")
-	line("Content-Transfer-Encoding: %s", cte(text.Bytes()))
-	line("")
-	b.Write(text.Bytes())
-	line("")
+	return text.Bytes()
+}
 
-	// The machine-readable part.
-	var st bytes.Buffer
-	field := func(format string, args ...any) {
-		fmt.Fprintf(&st, format, args...)
-		st.WriteString("\r\n")
+// rcptLine says in words what happened to one recipient.
+func rcptLine(r dsnRcpt) string {
+	addr := clean(r.rcpt.Addr)
+	switch {
+	case r.expired:
+		return fmt.Sprintf("<%s>: could not be delivered before the message expired; %s", addr, clean(r.detail))
+	case r.action == "failed" && r.code != 0:
+		return fmt.Sprintf("<%s>: host %s said: %d %s", addr, r.remoteMTA, r.code, clean(r.detail))
+	case r.action == "failed":
+		return fmt.Sprintf("<%s>: %s", addr, clean(r.detail))
+	case r.action == "relayed":
+		return fmt.Sprintf("<%s>: relayed to %s, which does not send delivery notifications", addr, r.remoteMTA)
 	}
-	field("Reporting-MTA: dns; %s", hostname)
-	field("X-Egressguard-Msg-ID: %s", m.ID)
+	return fmt.Sprintf("<%s>: delivered", addr)
+}
+
+// dsnFields is the machine-readable part (RFC 3464 §2.2, §2.3): the
+// per-message fields, then a block per recipient.
+func dsnFields(hostname string, m *store.Message, rcpts []dsnRcpt, now time.Time) []byte {
+	var st bytes.Buffer
+	writeLines(&st, "Reporting-MTA: dns; "+hostname, "X-Egressguard-Msg-ID: "+m.ID)
 	if m.Params.EnvID != "" {
-		field("Original-Envelope-Id: %s", clean(m.Params.EnvID))
+		writeLines(&st, "Original-Envelope-Id: "+clean(m.Params.EnvID))
 	}
 	if !m.Received.IsZero() {
-		field("Arrival-Date: %s", m.Received.Format(time.RFC1123Z))
+		writeLines(&st, "Arrival-Date: "+m.Received.Format(time.RFC1123Z))
 	}
 	for _, r := range rcpts {
-		st.WriteString("\r\n")
-		field("Final-Recipient: %s", typedAddr(r.rcpt.Addr))
-		if r.rcpt.ORcpt != "" {
-			field("Original-Recipient: %s", clean(r.rcpt.ORcpt))
-		}
-		field("Action: %s", r.action)
-		field("Status: %s", statusOf(r))
-		if r.remoteMTA != "" {
-			field("Remote-MTA: dns; %s", r.remoteMTA)
-		}
-		if r.code != 0 {
-			field("Diagnostic-Code: smtp; %d %s", r.code, truncate(clean(r.detail), 900))
-		}
-		if r.action == "failed" || r.action == "relayed" {
-			field("Last-Attempt-Date: %s", now.Format(time.RFC1123Z))
-		}
+		writeLines(&st, "")
+		writeLines(&st, rcptFields(r, now)...)
 	}
-	statusType := "message/delivery-status"
-	if global {
-		statusType = "message/global-delivery-status"
-	}
-	line("--%s", boundary)
-	line("Content-Type: %s", statusType)
-	line("Content-Description: Delivery report")
-	line("")
-	b.Write(st.Bytes())
-	line("")
+	return st.Bytes()
+}
 
-	// The original: headers, or all of it for RET=FULL.
-	hdr := headerSection(orig)
-	part, partType := hdr, "text/rfc822-headers"
-	if !isASCII(hdr) {
-		partType = "message/global-headers"
+// rcptFields are the per-recipient fields of one recipient.
+func rcptFields(r dsnRcpt, now time.Time) []string {
+	f := []string{"Final-Recipient: " + typedAddr(r.rcpt.Addr)}
+	if r.rcpt.ORcpt != "" {
+		f = append(f, "Original-Recipient: "+clean(r.rcpt.ORcpt))
 	}
+	f = append(f, "Action: "+r.action, "Status: "+statusOf(r))
+	if r.remoteMTA != "" {
+		f = append(f, "Remote-MTA: dns; "+r.remoteMTA)
+	}
+	if r.code != 0 {
+		f = append(f, fmt.Sprintf("Diagnostic-Code: smtp; %d %s", r.code, truncate(clean(r.detail), 900)))
+	}
+	if r.action == "failed" || r.action == "relayed" {
+		f = append(f, "Last-Attempt-Date: "+now.Format(time.RFC1123Z))
+	}
+	return f
+}
+
+// returnedPart is what the DSN returns of the original and its content
+// type: the header, or all of it for RET=FULL up to maxReturnFull.
+func returnedPart(m *store.Message, orig []byte) ([]byte, string) {
 	if strings.EqualFold(m.Params.Ret, "FULL") && len(orig) <= maxReturnFull {
-		part, partType = orig, "message/rfc822"
 		if m.Params.SMTPUTF8 {
-			partType = "message/global"
+			return orig, "message/global"
 		}
+		return orig, "message/rfc822"
 	}
-	if len(part) > 0 {
-		line("--%s", boundary)
-		line("Content-Type: %s", partType)
-		line("Content-Description: Undelivered message")
-		if !isASCII(part) {
-			line("Content-Transfer-Encoding: 8bit")
-		}
-		line("")
-		b.Write(part)
-		if !bytes.HasSuffix(part, []byte("\r\n")) {
-			b.WriteString("\r\n")
-		}
-		line("")
+	hdr := headerSection(orig)
+	if !isASCII(hdr) {
+		return hdr, "message/global-headers"
 	}
-	line("--%s--", boundary)
+	return hdr, "text/rfc822-headers"
+}
 
-	body := b.Bytes()
-	params := envelope.MailParams{SMTPUTF8: !isASCII(m.From)}
+// dsnRecord is the record that queues a DSN (body) for to: from the null
+// sender, due at once, policy already applied.
+func dsnRecord(hostname, to, id, subject, from string, body []byte, now time.Time) *store.Message {
+	params := envelope.MailParams{SMTPUTF8: !isASCII(to)}
 	if !isASCII(body) {
 		params.Body = "8BITMIME"
 	}
-	rec := &store.Message{
+	return &store.Message{
 		Envelope: envelope.Envelope{
 			ID:       id,
 			Received: now,
 			Helo:     hostname,
 			From:     "",
 			Params:   params,
-			Rcpts:    []envelope.Rcpt{{Addr: m.From}},
+			Rcpts:    []envelope.Rcpt{{Addr: to}},
 		},
 		State:       store.Queued,
 		Updated:     now,
@@ -196,7 +229,6 @@ func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, n
 		HeaderFrom:  from,
 		Action:      verdict.Pass,
 	}
-	return rec, body
 }
 
 // statusOf is the RFC 3463 status code of a report line.

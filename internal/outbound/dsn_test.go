@@ -301,3 +301,83 @@ func FuzzDSN(f *testing.F) {
 		}
 	})
 }
+
+// The pieces of a DSN, one at a time.
+
+func TestRcptLine(t *testing.T) {
+	rc := envelope.Rcpt{Addr: "x@example.org"}
+	for _, tt := range []struct {
+		r    dsnRcpt
+		want string
+	}{
+		{dsnRcpt{rcpt: rc, action: "failed", code: 550, detail: "5.1.1 no\r\nsuch user", remoteMTA: "mx.example.org"},
+			"<x@example.org>: host mx.example.org said: 550 5.1.1 no such user"},
+		{dsnRcpt{rcpt: rc, action: "failed", detail: "5.3.0 message bytes missing"}, "<x@example.org>: 5.3.0 message bytes missing"},
+		{dsnRcpt{rcpt: rc, action: "failed", code: 451, detail: "4.3.0 busy", expired: true},
+			"<x@example.org>: could not be delivered before the message expired; 4.3.0 busy"},
+		{dsnRcpt{rcpt: rc, action: "relayed", remoteMTA: "mx.example.org"},
+			"<x@example.org>: relayed to mx.example.org, which does not send delivery notifications"},
+		{dsnRcpt{rcpt: envelope.Rcpt{Addr: "x\r\n@example.org"}, action: "delivered"}, "<x @example.org>: delivered"},
+	} {
+		if got := rcptLine(tt.r); got != tt.want {
+			t.Errorf("rcptLine(%+v) = %q, want %q", tt.r, got, tt.want)
+		}
+	}
+}
+
+func TestRcptFields(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	got := rcptFields(dsnRcpt{rcpt: envelope.Rcpt{Addr: "ü@example.org", ORcpt: "utf-8;ü@example.org"}, action: "failed",
+		code: 451, detail: "4.7.1 greylisted", status: "4.4.7", remoteMTA: "mx.example.org", expired: true}, now)
+	want := []string{"Final-Recipient: utf-8; ü@example.org", "Original-Recipient: utf-8;ü@example.org", "Action: failed",
+		"Status: 4.4.7", "Remote-MTA: dns; mx.example.org", "Diagnostic-Code: smtp; 451 4.7.1 greylisted",
+		"Last-Attempt-Date: Sun, 01 Mar 2026 09:00:00 +0000"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("failed recipient (-want +got):\n%s", diff)
+	}
+	got = rcptFields(dsnRcpt{rcpt: envelope.Rcpt{Addr: "x@example.org"}, action: "delivered"}, now)
+	want = []string{"Final-Recipient: rfc822; x@example.org", "Action: delivered", "Status: 2.0.0"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delivered recipient (-want +got):\n%s", diff)
+	}
+}
+
+func TestReturnedPart(t *testing.T) {
+	m, body := dsnTestMessage()
+	big := append(bytes.Repeat([]byte("x"), maxReturnFull), body...)
+	for _, tt := range []struct {
+		name     string
+		ret      string
+		utf8     bool
+		orig     []byte
+		want     string
+		wantType string
+	}{
+		{"headers by default", "", false, body, "From: a@example.com\r\nTo: x@example.org\r\nSubject: hello\r\n", "text/rfc822-headers"},
+		{"all of it for RET=FULL", "full", false, body, string(body), "message/rfc822"},
+		{"all of it, SMTPUTF8", "FULL", true, body, string(body), "message/global"},
+		{"headers only when too large for RET=FULL", "FULL", false, big, string(headerSection(big)), "text/rfc822-headers"},
+		{"non-ASCII headers", "", true, []byte("Subject: ü\r\n\r\nx"), "Subject: ü\r\n", "message/global-headers"},
+		{"no header", "", false, []byte("\r\nbody"), "", "text/rfc822-headers"},
+	} {
+		m.Params.Ret, m.Params.SMTPUTF8 = tt.ret, tt.utf8
+		part, typ := returnedPart(m, tt.orig)
+		if string(part) != tt.want || typ != tt.wantType {
+			t.Errorf("%s: %q %s, want %q %s", tt.name, truncate(string(part), 60), typ, truncate(tt.want, 60), tt.wantType)
+		}
+	}
+}
+
+func TestDSNRecord(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	rec := dsnRecord("relay.example.jp", "ü@example.jp", "ID1", "Undelivered", "MAILER-DAEMON@relay.example.jp", []byte("8bit é"), now)
+	if rec.From != "" || len(rec.Rcpts) != 1 || rec.Rcpts[0].Addr != "ü@example.jp" || rec.State != store.Queued ||
+		!rec.NextAttempt.Equal(now) || rec.Size != 7 || !rec.Params.SMTPUTF8 || rec.Params.Body != "8BITMIME" ||
+		len(rec.Status) != 1 || rec.Action != "pass" || rec.ID != "ID1" {
+		t.Errorf("record %+v", rec)
+	}
+	rec = dsnRecord("relay.example.jp", "a@example.jp", "ID2", "s", "f", []byte("ascii"), now)
+	if rec.Params.SMTPUTF8 || rec.Params.Body != "" {
+		t.Errorf("ASCII DSN params %+v", rec.Params)
+	}
+}

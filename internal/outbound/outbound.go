@@ -331,6 +331,9 @@ func (q *Queue) Run(ctx context.Context) error {
 	}
 	q.hardCancel()
 	q.pool.closeAll()
+	// Connections retired in the background say goodbye before Run
+	// returns (each within a second).
+	q.pool.wait()
 	q.mu.Lock()
 	q.running = false
 	q.mu.Unlock()

@@ -66,6 +66,7 @@ import (
 	"github.com/egressguard/egressguard/internal/envelope"
 	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/problem"
 	"github.com/egressguard/egressguard/internal/sharelink"
 	"github.com/egressguard/egressguard/internal/textnorm"
 	"github.com/egressguard/egressguard/internal/verdict"
@@ -128,39 +129,14 @@ var ErrInvalid = errors.New("policy: invalid configuration")
 // Problem is one thing wrong with the policy configuration. Key is the
 // path of the offending value relative to the section holding the lists,
 // e.g. "rule[2].subject_regex[0]", "internal_domains[1]", "allow[3]".
-type Problem struct {
-	Key  string
-	What string
-	Hint string
-}
+type Problem = problem.Problem
 
-func (p Problem) String() string {
-	s := p.Key + ": " + p.What
-	if p.Hint != "" {
-		s += " (hint: " + p.Hint + ")"
-	}
-	return s
-}
+// Error lists every problem found; it wraps ErrInvalid.
+type Error = problem.Error
 
-// Error lists every problem found.
-type Error struct{ Problems []Problem }
+type problems problem.List
 
-func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "policy: %d problem(s):", len(e.Problems))
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p.String())
-	}
-	return b.String()
-}
-
-// Unwrap lets errors.Is(err, ErrInvalid) succeed.
-func (e *Error) Unwrap() error { return ErrInvalid }
-
-type problems []Problem
-
-func (p *problems) add(key, what, hint string) { *p = append(*p, Problem{key, what, hint}) }
+func (p *problems) add(key, what, hint string) { (*problem.List)(p).Add(key, what, hint) }
 
 // New compiles cfg. It returns an *Error listing every problem.
 func New(cfg Config) (*Engine, error) {
@@ -215,7 +191,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	if len(probs) > 0 {
-		return nil, &Error{Problems: probs}
+		return nil, problem.List(probs).Err("policy", ErrInvalid)
 	}
 	return e, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/egressguard/egressguard/internal/lookalike"
 	"github.com/egressguard/egressguard/internal/mailaddr"
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/problem"
 )
 
 // Lists is the allowlist as the engine sees it. Allowlists become editable
@@ -45,7 +46,7 @@ type StaticList struct {
 func NewStaticList(entries []string) (*StaticList, error) {
 	l, probs := parseEntries(entries, "allow")
 	if len(probs) > 0 {
-		return nil, &Error{Problems: probs}
+		return nil, problem.List(probs).Err("policy", ErrInvalid)
 	}
 	return l, nil
 }

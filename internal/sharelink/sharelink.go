@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/egressguard/egressguard/internal/message"
+	"github.com/egressguard/egressguard/internal/problem"
 )
 
 // Kinds of provider. Kind is informational (shown in verdicts) and can be
@@ -119,35 +120,10 @@ var ErrInvalid = errors.New("sharelink: invalid catalogue")
 // Problem is one thing wrong with the catalogue configuration. Key is the
 // path of the offending value relative to the section holding the lists,
 // e.g. "provider[2].path[0]" or "self_hosted[0].kind".
-type Problem struct {
-	Key  string
-	What string
-	Hint string
-}
+type Problem = problem.Problem
 
-func (p Problem) String() string {
-	s := p.Key + ": " + p.What
-	if p.Hint != "" {
-		s += " (hint: " + p.Hint + ")"
-	}
-	return s
-}
-
-// Error lists every problem New found.
-type Error struct{ Problems []Problem }
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "sharelink: %d problem(s):", len(e.Problems))
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p.String())
-	}
-	return b.String()
-}
-
-// Unwrap lets errors.Is(err, ErrInvalid) succeed.
-func (e *Error) Unwrap() error { return ErrInvalid }
+// Error lists every problem found; it wraps ErrInvalid.
+type Error = problem.Error
 
 // Catalog is a compiled catalogue. It is immutable and safe for concurrent
 // use.
@@ -281,7 +257,7 @@ func compile(builtin, specs []ProviderSpec, selfHosted []SelfHostedSpec, builtin
 	c.shortExact, c.shortSuffix = compileShorteners(builtinShort, short, &probs)
 	c.markCapable()
 	if len(probs) > 0 {
-		return nil, &Error{Problems: probs}
+		return nil, problem.List(probs).Err("sharelink", ErrInvalid)
 	}
 	return c, nil
 }
@@ -304,9 +280,9 @@ func (c *Catalog) add(e *entry, hosts []string) {
 	}
 }
 
-type problems []Problem
+type problems problem.List
 
-func (p *problems) add(key, what, hint string) { *p = append(*p, Problem{key, what, hint}) }
+func (p *problems) add(key, what, hint string) { (*problem.List)(p).Add(key, what, hint) }
 
 func compileSpec(s ProviderSpec, key string, probs *problems) *entry {
 	n := len(*probs)

@@ -1,16 +1,15 @@
-package console
+package account
 
 import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/egressguard/egressguard/internal/account"
 )
 
-// Console login throttling. Locking an account after a few failures from
-// anywhere hands every outsider a way to lock the officers out, so the
-// limits are per account and source together:
+// Throttle limits password guessing at the console's login. Locking an
+// account after a few failures from anywhere hands every outsider a way to
+// lock the officers out, so the limits are per account and source
+// together:
 //
 //   - source: failures for one account from one client address (default 5
 //     per window). Only that pair is refused; the account's owner at
@@ -31,17 +30,19 @@ import (
 // An address in a network (IPv4 /24, IPv6 /64) the account logged in from
 // successfully is the account's usual network: the ip and account limits
 // do not apply to it, only the source limit. Each time a source limit is
-// reached, or an account is slowed, the console alerts: a warning in the
-// log, an audit entry and egressguard_console_login_lockouts_total.
+// reached, or an account is slowed, the caller is told to alert (the
+// console: a warning in the log, an audit entry and
+// egressguard_console_login_lockouts_total).
 //
-// The limits live in memory (account.Limiter, shared with SMTP AUTH): a
-// restart forgets them and instances sharing a database count separately.
-type throttle struct {
+// The limits are Limiters, the failed-login counter SMTP AUTH uses too.
+// They live in memory: a restart forgets them and instances sharing a
+// database count separately.
+type Throttle struct {
 	window time.Duration
 	slow   time.Duration
-	source *account.Limiter // name + "\x00" + ip
-	ip     *account.Limiter // ip
-	acct   *account.Limiter // name
+	source *Limiter // name + "\x00" + ip
+	ip     *Limiter // ip
+	acct   *Limiter // name
 
 	mu       sync.Mutex
 	known    map[string]time.Time // name + "\x00" + network: last successful login
@@ -50,21 +51,23 @@ type throttle struct {
 	alerted  map[string]time.Time // alert key: when it was last raised
 }
 
-// knownFor is how long a successful login makes a network the account's
-// usual one.
-const knownFor = 30 * 24 * time.Hour
+// KnownFor is how long a successful login makes a network the account's
+// usual one, and a device one of its devices.
+const KnownFor = 30 * 24 * time.Hour
 
 // maxThrottleKeys bounds the maps above; beyond it they are pruned, then
 // cleared (forgetting usual networks errs towards slowing, never towards
 // letting more guesses through).
 const maxThrottleKeys = 100_000
 
-func newThrottle(perSource, perIP, perAccount int, window, slow time.Duration) *throttle {
-	return &throttle{
+// NewThrottle returns a Throttle with the three limits within window;
+// a slowed account gets one attempt per slow.
+func NewThrottle(perSource, perIP, perAccount int, window, slow time.Duration) *Throttle {
+	return &Throttle{
 		window: window, slow: slow,
-		source: account.NewLimiter(perSource, window),
-		ip:     account.NewLimiter(perIP, window),
-		acct:   account.NewLimiter(perAccount, window),
+		source: NewLimiter(perSource, window),
+		ip:     NewLimiter(perIP, window),
+		acct:   NewLimiter(perAccount, window),
 		known:  map[string]time.Time{}, devices: map[string]time.Time{}, slowNext: map[string]time.Time{},
 		alerted: map[string]time.Time{},
 	}
@@ -72,30 +75,30 @@ func newThrottle(perSource, perIP, perAccount int, window, slow time.Duration) *
 
 // Why a login attempt was refused before the password was checked.
 const (
-	scopeSource  = "source"  // this account from this address
-	scopeIP      = "ip"      // this address, any account
-	scopeAccount = "account" // this account from unusual addresses: slowed
+	ScopeSource  = "source"  // this account from this address
+	ScopeIP      = "ip"      // this address, any account
+	ScopeAccount = "account" // this account from unusual addresses: slowed
 )
 
-// loginTry is one login attempt let through by the throttle.
-type loginTry struct {
-	t         *throttle
+// LoginTry is one login attempt let through by the Throttle.
+type LoginTry struct {
+	t         *Throttle
 	name, ip  string
 	source    string // the source key: ip, or the known device
-	attempts  []*account.Attempt
-	slowedNow bool // this attempt found the account newly slowed: alert
+	attempts  []*Attempt
+	SlowedNow bool // this attempt found the account newly slowed: alert
 }
 
-// refusal says why and for how long an attempt is refused.
-type refusal struct {
-	scope      string
-	retryAfter time.Duration
-	alert      bool // first refusal of this scope and key in the window: alert
+// Refusal says why and for how long an attempt is refused.
+type Refusal struct {
+	Scope      string // ScopeSource, ScopeIP or ScopeAccount
+	RetryAfter time.Duration
+	Alert      bool // first refusal of this scope and key in the window: alert
 }
 
-// begin counts a login attempt for name from ip as it starts, or refuses
+// Begin counts a login attempt for name from ip as it starts, or refuses
 // it. device is the hash of the browser's device cookie ("" if none).
-func (t *throttle) begin(name, ip, device string, now time.Time) (*loginTry, *refusal) {
+func (t *Throttle) Begin(name, ip, device string, now time.Time) (*LoginTry, *Refusal) {
 	source := ip
 	knownDevice := device != "" && t.knownDevice(name, device, now)
 	if knownDevice {
@@ -103,19 +106,19 @@ func (t *throttle) begin(name, ip, device string, now time.Time) (*loginTry, *re
 	}
 	src, ok := t.source.Begin(name+"\x00"+source, now)
 	if !ok {
-		return nil, &refusal{scope: scopeSource, retryAfter: t.window}
+		return nil, &Refusal{Scope: ScopeSource, RetryAfter: t.window}
 	}
-	try := &loginTry{t: t, name: name, ip: ip, source: source, attempts: []*account.Attempt{src}}
+	try := &LoginTry{t: t, name: name, ip: ip, source: source, attempts: []*Attempt{src}}
 	if knownDevice || t.isKnown(name, ip, now) {
 		return try, nil
 	}
 	ipA, ok := t.ip.Begin(ip, now)
 	if !ok {
-		try.forget()
+		try.Forget()
 		t.mu.Lock()
 		alert := t.firstAlert("ip\x00"+ip, now)
 		t.mu.Unlock()
-		return nil, &refusal{scope: scopeIP, retryAfter: t.window, alert: alert}
+		return nil, &Refusal{Scope: ScopeIP, RetryAfter: t.window, Alert: alert}
 	}
 	try.attempts = append(try.attempts, ipA)
 	acA, ok := t.acct.Begin(name, now)
@@ -130,19 +133,19 @@ func (t *throttle) begin(name, ip, device string, now time.Time) (*loginTry, *re
 	alert := t.firstAlert("slow\x00"+name, now)
 	if now.Before(next) {
 		t.mu.Unlock()
-		try.forget()
-		return nil, &refusal{scope: scopeAccount, retryAfter: next.Sub(now), alert: alert}
+		try.Forget()
+		return nil, &Refusal{Scope: ScopeAccount, RetryAfter: next.Sub(now), Alert: alert}
 	}
 	t.bound(t.slowNext, now, t.slow)
 	t.slowNext[name] = now.Add(t.slow)
 	t.mu.Unlock()
-	try.slowedNow = alert
+	try.SlowedNow = alert
 	return try, nil
 }
 
 // failed records that the password was wrong. It reports whether this
 // failure reached the source limit (an alert, raised once per window).
-func (l *loginTry) failed(now time.Time) bool {
+func (l *LoginTry) Failed(now time.Time) bool {
 	t := l.t
 	if !t.source.Blocked(l.name+"\x00"+l.source, now) {
 		return false
@@ -155,44 +158,44 @@ func (l *loginTry) failed(now time.Time) bool {
 // succeeded takes the attempt back and makes the address's network one
 // the account usually uses, and the device (the hash of the cookie the
 // browser has or is given now) one of its devices.
-func (l *loginTry) succeeded(now time.Time, device string) {
-	l.forget()
+func (l *LoginTry) Succeeded(now time.Time, device string) {
+	l.Forget()
 	t := l.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.bound(t.known, now, knownFor)
+	t.bound(t.known, now, KnownFor)
 	t.known[l.name+"\x00"+network(l.ip)] = now
 	if device != "" {
-		t.bound(t.devices, now, knownFor)
+		t.bound(t.devices, now, KnownFor)
 		t.devices[l.name+"\x00"+device] = now
 	}
 }
 
-func (t *throttle) knownDevice(name, device string, now time.Time) bool {
+func (t *Throttle) knownDevice(name, device string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	at, ok := t.devices[name+"\x00"+device]
-	return ok && now.Sub(at) < knownFor
+	return ok && now.Sub(at) < KnownFor
 }
 
 // forget takes back every counted attempt (no password was checked, or
 // it was right).
-func (l *loginTry) forget() {
+func (l *LoginTry) Forget() {
 	for _, a := range l.attempts {
 		a.Forget()
 	}
 }
 
-func (t *throttle) isKnown(name, ip string, now time.Time) bool {
+func (t *Throttle) isKnown(name, ip string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	at, ok := t.known[name+"\x00"+network(ip)]
-	return ok && now.Sub(at) < knownFor
+	return ok && now.Sub(at) < KnownFor
 }
 
 // firstAlert reports whether the alert key was not raised within the
 // window, and marks it raised; t.mu is held.
-func (t *throttle) firstAlert(key string, now time.Time) bool {
+func (t *Throttle) firstAlert(key string, now time.Time) bool {
 	if at, ok := t.alerted[key]; ok && now.Sub(at) < t.window {
 		return false
 	}
@@ -203,7 +206,7 @@ func (t *throttle) firstAlert(key string, now time.Time) bool {
 
 // bound keeps m below maxThrottleKeys: entries older than keep go first,
 // then everything; t.mu is held.
-func (t *throttle) bound(m map[string]time.Time, now time.Time, keep time.Duration) {
+func (t *Throttle) bound(m map[string]time.Time, now time.Time, keep time.Duration) {
 	if len(m) < maxThrottleKeys {
 		return
 	}
