@@ -13,9 +13,9 @@ import (
 	"github.com/egressguard/egressguard/internal/envelope"
 )
 
-// readChunk bounds one read of message data: go-smtp's reader returns only
-// with a full buffer or at the end, and the session checks the tap's
-// verdict between reads.
+// readChunk bounds one read of message data. go-smtp's strict reader
+// returns what it has when no more is buffered, so a read deadline per read
+// is a limit on silence.
 const readChunk = 64 << 10
 
 // initialDataBuf is the buffer for a message without a SIZE hint; it grows
@@ -112,53 +112,42 @@ func (s *session) Data(r io.Reader) error {
 	if tx == nil {
 		return replyNoTransaction
 	}
-	if pr, ok := r.(*io.PipeReader); ok {
-		return s.dataBDAT(tx, pr)
+	if br, ok := r.(*smtp.BDATReader); ok {
+		return s.dataBDAT(tx, br)
 	}
 	return s.dataDATA(tx, r)
 }
 
-// dataDATA reads the message of a DATA command (go-smtp's dot-unstuffing
-// reader) while the tap scans the raw bytes, and refuses anything that is
-// not a clean CRLF message ending in CRLF.CRLF.
+// dataDATA reads the message of a DATA command through go-smtp's strict
+// reader, which refuses anything that is not a clean CRLF message ending
+// in CRLF.CRLF.
 func (s *session) dataDATA(tx *txn, r io.Reader) error {
 	c, srv := s.c, s.c.s
-	c.tap.arm()
 	nc := s.sc.Conn()
 	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes)
 	var rerr error
-	verr := c.tap.check(0) // data before 354 is known at once
-	for verr == nil {
+	for rerr == nil {
 		nc.SetReadDeadline(time.Now().Add(srv.cfg.DataTimeout))
 		rerr = buf.read(r)
-		if verr = c.tap.check(int64(len(buf.b))); verr != nil || rerr != nil {
-			break
-		}
-	}
-	if rerr == io.EOF {
-		rerr = nil
-		verr = c.tap.finish(int64(len(buf.b)))
-		if verr == nil {
-			// The scanner and go-smtp agree; check the result itself too.
-			verr = checkLines(buf.b, 0)
-		}
 	}
 	size := int64(len(buf.b))
-	if verr != nil {
-		rep, reason := violationReply(verr)
+	switch {
+	case rerr == io.EOF:
+		return s.submit(tx, buf)
+	case isViolation(rerr):
+		// go-smtp closes the connection after the reply; closing it
+		// here also keeps its reply to the commands it may already
+		// have buffered from being written.
+		rep, reason := violationReply(rerr)
 		rep = withID(rep, tx.id)
 		srv.m.refuse(reason)
-		c.counted.Store(true) // the tap's stop is not a timeout
 		c.closeWith(rep)
-		s.logTx(tx, size, "refused", rep, verr)
+		s.logTx(tx, size, "refused", rep, rerr)
 		return rep
-	}
-	switch {
-	case rerr == nil:
-		return s.submit(tx, buf)
 	case errors.Is(rerr, errTooLarge):
 		// go-smtp reads the rest of the data after this returns and then
-		// replies; the tap stays armed to see that it ends cleanly.
+		// replies; if the rest does not end cleanly, it closes the
+		// connection.
 		rep := withID(replySizeExceeded, tx.id)
 		srv.m.refuse(reasonSize)
 		s.logTx(tx, size, "refused", rep, rerr)
@@ -186,13 +175,24 @@ func (s *session) dataDATA(tx *txn, r io.Reader) error {
 	}
 }
 
+// isViolation reports whether err is a message that breaks the rules of
+// SMTP data (from go-smtp's strict reader or from checkLines).
+func isViolation(err error) bool {
+	for _, v := range []error{smtp.ErrBareLF, smtp.ErrBareCR, smtp.ErrDataBeforeReply, errBareLF, errBareCR, errLongLine} {
+		if errors.Is(err, v) {
+			return true
+		}
+	}
+	return false
+}
+
 func violationReply(err error) (*smtp.SMTPError, string) {
 	switch {
-	case errors.Is(err, errBareLF):
+	case errors.Is(err, errBareLF), errors.Is(err, smtp.ErrBareLF):
 		return replyBareLF, reasonSmuggling
-	case errors.Is(err, errBareCR):
+	case errors.Is(err, errBareCR), errors.Is(err, smtp.ErrBareCR):
 		return replyBareCR, reasonSmuggling
-	case errors.Is(err, errEarlyData):
+	case errors.Is(err, smtp.ErrDataBeforeReply):
 		return replyEarlyData, reasonPipelining
 	case errors.Is(err, errLongLine):
 		return replyLineTooLong, reasonLineLength
@@ -205,7 +205,7 @@ func violationReply(err error) (*smtp.SMTPError, string) {
 // CHUNKING). The chunks are counted, not terminated, so nothing can end the
 // message early; the bytes are still held to the same rules, since they are
 // sent on with DATA.
-func (s *session) dataBDAT(tx *txn, r *io.PipeReader) error {
+func (s *session) dataBDAT(tx *txn, r *smtp.BDATReader) error {
 	srv := s.c.s
 	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes)
 	var err error

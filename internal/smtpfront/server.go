@@ -119,8 +119,9 @@ const (
 // Result is the backend's decision about a message.
 type Result struct{ Action string }
 
-// Server is the SMTP listener. Each connection is served by its own small
-// go-smtp server (see tap.go for why).
+// Server is the SMTP listener. It applies the connection limits itself and
+// hands the connections it admits to one go-smtp server, through a queue
+// that is that server's listener.
 type Server struct {
 	cfg      Config
 	b        Backend
@@ -135,6 +136,10 @@ type Server struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // connection goroutines
 	closing  atomic.Bool    // Shutdown has begun
+
+	ps      *smtp.Server // the protocol server, for every listener
+	queue   *connQueue   // its listener
+	psStart sync.Once
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -173,6 +178,8 @@ func New(cfg Config, b Backend, log *zap.Logger, reg prometheus.Registerer) (*Se
 		perIP:     make(map[netip.Addr]int),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.queue = newConnQueue()
+	s.ps = s.protocolServer()
 	return s, nil
 }
 
@@ -355,29 +362,29 @@ func (s *Server) accept(nc net.Conn, ip netip.Addr, implicitTLS bool) {
 	go s.serveConn(c)
 }
 
-// serveConn runs one connection's session with a go-smtp server of its own
-// and releases the connection's slot when everything about it has ended.
+// serveConn hands c to the go-smtp server and releases the connection's
+// slot when everything about it has ended.
 func (s *Server) serveConn(c *conn) {
 	defer s.wg.Done()
 	defer s.release(c)
-	defer func() {
-		if r := recover(); r != nil {
-			s.log.Error("smtp connection panicked", zap.Any("panic", r), zap.Stack("stack"),
-				zap.String("client_ip", ipString(c.ip)))
-			c.Close()
-		}
-	}()
-	ps := s.protocolServer(c)
-	ps.Serve(&oneConn{c: c}) // returns once c is closed
-	// Wait for go-smtp's connection goroutine, then for a BDAT backend call
-	// it may have left behind.
-	ps.Shutdown(context.Background())
+	s.psStart.Do(func() { go s.ps.Serve(s.queue) })
+	nc := net.Conn(c)
+	if c.implicitTLS {
+		// Layered like STARTTLS: the deadlines still see the wrapper
+		// underneath, go-smtp sees a *tls.Conn and shakes hands first.
+		nc = tls.Server(c, s.cfg.TLS)
+	}
+	if !s.queue.put(nc) {
+		c.Close()
+	}
+	// go-smtp closes the connection when the session ends; a BDAT
+	// backend call it left behind may still be running then.
 	<-c.quiet
 }
 
-// protocolServer configures go-smtp for one connection.
-func (s *Server) protocolServer(c *conn) *smtp.Server {
-	ps := smtp.NewServer(smtp.BackendFunc(c.newSession))
+// protocolServer configures go-smtp.
+func (s *Server) protocolServer() *smtp.Server {
+	ps := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	ps.Domain = s.cfg.Hostname
 	ps.TLSConfig = s.cfg.TLS
 	ps.MaxMessageBytes = s.cfg.MaxMessageBytes
@@ -388,13 +395,28 @@ func (s *Server) protocolServer(c *conn) *smtp.Server {
 	// would say 523).
 	ps.AllowInsecureAuth = true
 	ps.ReadTimeout = s.cfg.CommandTimeout
-	// Also what lets the tap tell replies from reads: keep it non-zero.
 	ps.WriteTimeout = s.cfg.CommandTimeout
 	ps.EnableSMTPUTF8 = true
 	ps.EnableDSN = true
-	ps.Debug = &c.tap
+	// Bare CR or LF and data before 354 refused, the connection closed
+	// after a DATA that did not end cleanly (SMTP smuggling).
+	ps.StrictData = true
 	ps.ErrorLog = s.errLog
 	return ps
+}
+
+// newSession finds the connection go-smtp is serving (the *conn this
+// server queued, or the *tls.Conn on it) and starts a session on it.
+func (s *Server) newSession(sc *smtp.Conn) (smtp.Session, error) {
+	nc := sc.Conn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	c, ok := nc.(*conn)
+	if !ok {
+		return nil, errors.New("smtpfront: connection not accepted by this server")
+	}
+	return c.newSession(sc)
 }
 
 func (s *Server) release(c *conn) {
@@ -451,6 +473,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.cancel()
+	// Every connection is closed: this waits for go-smtp's connection
+	// goroutines to return.
+	s.queue.Close()
+	s.ps.Shutdown(context.Background())
 	return err
 }
 

@@ -326,10 +326,4 @@ func (s *session) endTx() {
 	if tx != nil {
 		s.c.endTx()
 	}
-	if !s.c.tap.disarm() {
-		// go-smtp finished reading a refused message, but not at a clean
-		// end-of-data line (a timeout or a bare CR/LF on the way): what
-		// follows must not be read as commands.
-		s.c.Close()
-	}
 }
