@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/membudget"
 )
 
 // Config is the SMTP listener's configuration. Zero values take the
@@ -67,6 +69,36 @@ type Config struct {
 	// fields or more (a mail loop); default 50, as Postfix's
 	// hopcount_limit.
 	MaxHops int
+
+	// SpoolDir is where a message longer than 256 KiB goes while it is
+	// received, so that a session holds no more of it in memory; files
+	// there are unlinked as soon as they are created, and New removes
+	// any left over. Empty: every message is received in memory.
+	SpoolDir string
+	// Budget bounds the bytes of spooled messages that are in memory at
+	// once (read back for inspection and storing); nil: no bound.
+	Budget *membudget.Budget
+}
+
+// spoolPattern names spool files (os.CreateTemp).
+const spoolPattern = "smtp-*.spool"
+
+// cleanSpool removes spool files left in dir (by a crash between creating
+// one and unlinking it) and creates dir if it does not exist.
+func cleanSpool(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("smtpfront: spool directory: %w", err)
+	}
+	left, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return err
+	}
+	for _, f := range left {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("smtpfront: cleaning the spool directory: %w", err)
+		}
+	}
+	return nil
 }
 
 // Identity is an authenticated user.
@@ -158,6 +190,11 @@ func New(cfg Config, b Backend, log *zap.Logger, reg prometheus.Registerer) (*Se
 	}
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
+	}
+	if cfg.SpoolDir != "" {
+		if err := cleanSpool(cfg.SpoolDir); err != nil {
+			return nil, err
+		}
 	}
 	m, err := newMetrics(reg)
 	if err != nil {

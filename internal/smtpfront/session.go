@@ -45,6 +45,7 @@ type txn struct {
 	rcpts     []envelope.Rcpt
 	rcptCount int  // RCPT commands accepted, duplicates included
 	data      bool // Data began; it logs the outcome
+	chunked   bool // the message came in BDAT chunks
 }
 
 var (
