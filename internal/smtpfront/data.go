@@ -321,7 +321,7 @@ func violationReply(err error) (*smtp.SMTPError, string) {
 // dataBDAT reads a message sent in BDAT chunks (go-smtp always offers
 // CHUNKING). The chunks are counted, not terminated, so nothing can end the
 // message early; the bytes are still held to the same rules, since they are
-// sent on with DATA.
+// sent on with DATA (submit checks them once the message is in memory).
 func (s *session) dataBDAT(tx *txn, r *smtp.BDATReader) error {
 	srv := s.c.s
 	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes, srv.cfg.SpoolDir)
