@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/egressguard/egressguard/internal/hold"
 	"github.com/egressguard/egressguard/internal/incident"
 	"github.com/egressguard/egressguard/internal/intake"
+	"github.com/egressguard/egressguard/internal/membudget"
 	"github.com/egressguard/egressguard/internal/notify"
 	"github.com/egressguard/egressguard/internal/outbound"
 	"github.com/egressguard/egressguard/internal/retention"
@@ -217,6 +219,10 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 	u := cfg.Upstream
+	// One budget for the message bodies in memory, shared by the SMTP
+	// front end (spooled messages read back for inspection and storing)
+	// and delivery (bodies read from the store).
+	budget := membudget.New(int64(cfg.SMTP.MemoryBudget))
 	a.Queue, err = outbound.New(outbound.Config{
 		Upstream:       u.Address,
 		OutboxDir:      cfg.Path(u.OutboxDir),
@@ -236,6 +242,7 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Delivered:      a.Corr.Delivered,
 		Hostname:       cfg.Hostname,
 		Instance:       cfg.Instance,
+		Budget:         budget,
 		Now:            o.now,
 	}, st, log.Named("outbound"), a.Registry)
 	if err != nil {
@@ -351,6 +358,8 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		MaxAuthFailuresUser: s.MaxAuthFailuresUser,
 		EnforceHeaderFrom:   *s.EnforceHeaderFrom,
 		MaxHops:             s.MaxHops,
+		SpoolDir:            cfg.Path(filepath.Join(cfg.DataDir, "spool")),
+		Budget:              budget,
 	}, &backend{a: a}, log.Named("smtp"), a.Registry)
 	if err != nil {
 		st.Close()

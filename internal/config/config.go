@@ -114,6 +114,10 @@ type SMTP struct {
 	// one of the account's addresses. Default true.
 	EnforceHeaderFrom *bool `toml:"enforce_header_from"`
 	MaxHops           int   `toml:"max_hops"` // refuse mail with this many Received: fields (a loop)
+	// MemoryBudget bounds the bytes of message bodies in memory at once
+	// for inspection, storing and delivery, however many sessions run;
+	// longer messages are spooled to DATA_DIR/spool while received.
+	MemoryBudget Size `toml:"memory_budget"`
 
 	// Parsed forms, filled by Load.
 	Trusted   []netip.Prefix `toml:"-"`
@@ -346,6 +350,7 @@ func Defaults() *Config {
 			MaxAuthFailures:  10,
 			AuthFailWindow:   Duration(10 * 60e9),
 			MaxHops:          50,
+			MemoryBudget:     Size(32 << 20),
 			// Higher than per address: one user's failures come
 			// from all the addresses an attacker has.
 			MaxAuthFailuresUser: 30,
@@ -622,6 +627,10 @@ func (cfg *Config) validateSMTP(c *Checker) {
 	positive(c, "smtp.max_auth_failures", s.MaxAuthFailures)
 	positive(c, "smtp.max_auth_failures_per_user", s.MaxAuthFailuresUser)
 	positive(c, "smtp.max_hops", s.MaxHops)
+	if s.MemoryBudget < 1<<20 {
+		c.Add("smtp.memory_budget", fmt.Sprintf("%d bytes is below 1MiB", int64(s.MemoryBudget)),
+			"give at least a few times the usual message size, e.g. \"32MiB\"")
+	}
 	if s.EnforceHeaderFrom == nil {
 		v := true
 		s.EnforceHeaderFrom = &v

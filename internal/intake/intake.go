@@ -164,10 +164,13 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 		deliver = part
 	}
 	claimed := false
-	if deliver.State == store.Queued {
+	if deliver.State == store.Queued && len(data) <= HandOffMax {
 		claimed = in.queue.TryClaim(deliver)
 	}
 	err := in.st.Update(ctx, func(tx store.Tx) error {
+		// The one place a received body goes to the store. It is in
+		// memory here (inspection needs it whole, within the memory
+		// budget); the store writes it in chunks.
 		if err := tx.InsertMessage(m, bytes.NewReader(data)); err != nil {
 			return err
 		}
@@ -201,6 +204,13 @@ func (in *Intake) Accept(ctx context.Context, env *envelope.Envelope, data []byt
 	}
 	return j, nil
 }
+
+// HandOffMax is the largest message handed to the outbound queue with its
+// bytes in memory right after it is committed. A larger one is left to the
+// queue's scheduler, which reads it from the store within the memory
+// budget, so that the bytes the SMTP session held are not kept for the
+// delivery beyond that budget.
+const HandOffMax = 1 << 20
 
 // SplitSuffix is appended to a message's ID to name the part that split
 // delivery sent at once.

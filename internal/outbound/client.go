@@ -1,11 +1,12 @@
 package outbound
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/textproto"
 	"strings"
@@ -29,17 +30,11 @@ const (
 	maxConnIdle     = 30 * time.Second
 )
 
-// dataBufSize is the buffer for a connection's message data. Unchanged
-// runs of a message longer than this go to the connection directly; the
-// buffer collects the short pieces around stuffed dots.
-const dataBufSize = 16 << 10
-
 // upConn is one upstream connection.
 type upConn struct {
 	c       *smtp.Client
-	raw     net.Conn      // the TCP connection under any TLS
-	conn    net.Conn      // the connection c speaks over (TLS or raw)
-	data    *bufio.Writer // on conn, for message data; see writeData
+	raw     net.Conn // the TCP connection under any TLS
+	conn    net.Conn // the connection c speaks over (TLS or raw)
 	tls     bool
 	dsn     bool // upstream advertised DSN
 	utf8    bool // upstream advertised SMTPUTF8
@@ -463,7 +458,8 @@ func (q *Queue) sendUpstream(ctx context.Context, m *store.Message, body []byte,
 		}
 		out.dsn = uc.dsn
 		stop := context.AfterFunc(ctx, func() { uc.raw.Close() })
-		state, stale := q.transact(uc, m, body, idx, &out, reused)
+		// A reader per try: a stale connection sends the body again.
+		state, stale := q.transact(uc, m, bytes.NewReader(body), int64(len(body)), idx, &out, reused)
 		stop()
 		switch {
 		case stale:
@@ -492,7 +488,7 @@ const (
 // reports that a reused connection failed before the server could have
 // accepted anything, so the caller may retry on a fresh one (out is then
 // meaningless).
-func (q *Queue) transact(uc *upConn, m *store.Message, body []byte, idx []int, out *outcome, reused bool) (state int, stale bool) {
+func (q *Queue) transact(uc *upConn, m *store.Message, body io.Reader, size int64, idx []int, out *outcome, reused bool) (state int, stale bool) {
 	c := uc.c
 	uc.used++
 
@@ -512,7 +508,7 @@ func (q *Queue) transact(uc *upConn, m *store.Message, body []byte, idx []int, o
 		return connReusable, false
 	}
 
-	opts := &smtp.MailOptions{Size: int64(len(body)), UTF8: utf8}
+	opts := &smtp.MailOptions{Size: size, UTF8: utf8}
 	if r := strings.ToUpper(m.Params.Ret); r == "FULL" || r == "HDRS" {
 		opts.Return = smtp.DSNReturn(r)
 	}
@@ -572,12 +568,8 @@ func (q *Queue) transact(uc *upConn, m *store.Message, body []byte, idx []int, o
 	// final flush in CloseWithResponse (which then sets its own deadline
 	// for the reply and clears it), so this one covers both.
 	uc.raw.SetWriteDeadline(time.Now().Add(q.cfg.DataTimeout))
-	if uc.data == nil {
-		uc.data = bufio.NewWriterSize(uc.conn, dataBufSize)
-	}
-	// The client has flushed its own buffer with the DATA command, so
-	// writeData may write to the connection beside it.
-	if werr := writeData(uc.data, w, body); werr != nil {
+	// Dot-stuffed in bulk by go-smtp's DataCommand.ReadFrom.
+	if _, werr := w.ReadFrom(body); werr != nil {
 		out.fail(ok, false, 0, "4.4.2 sending message: "+werr.Error())
 		return connBroken, false
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/egressguard/egressguard/internal/membudget"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -84,6 +85,11 @@ type Config struct {
 	// it: losing what was learnt is better than sending the message
 	// again.
 	Delivered func(tx store.Tx, m *store.Message, rcpts []int, at time.Time) error
+
+	// Budget bounds the bytes of message bodies in memory at once: an
+	// attempt that reads a body from the store acquires its size first.
+	// Shared with the SMTP front end; nil: no bound.
+	Budget *membudget.Budget
 
 	Hostname string           // EHLO name, DSN Reporting-MTA; default: the machine's host name
 	Instance string           // owner id for claims (stable across restarts of one instance); required
@@ -521,7 +527,19 @@ func (q *Queue) runClaimed(m *store.Message) {
 	defer q.wg.Done()
 	defer s.free()
 	defer q.recoverAttempt(m)
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	// The body is in memory until the attempt ends. Waiting for the
+	// budget is bounded by the claim's lease; a message that cannot get
+	// it in time is retried later like one whose body could not be read.
+	ctx, cancel := context.WithTimeout(q.hardCtx, q.cfg.Lease/3)
+	release, err := q.cfg.Budget.Acquire(ctx, m.Size)
+	cancel()
+	if err != nil {
+		s.free()
+		q.attemptWithoutBody(m, fmt.Errorf("outbound: waiting for memory: %w", err))
+		return
+	}
+	defer release()
+	ctx, cancel = context.WithTimeout(context.Background(), storeTimeout)
 	body, err := q.st.Body(ctx, m.ID)
 	cancel()
 	if err != nil {

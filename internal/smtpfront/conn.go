@@ -1,7 +1,6 @@
 package smtpfront
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -22,24 +21,21 @@ const directReplyTimeout = 5 * time.Second
 
 // conn is one accepted client connection as go-smtp sees it. It wraps the
 // raw network connection (go-smtp layers TLS on top of it after STARTTLS)
-// to observe deadlines and writes for the tap, to notice timeouts, and to
-// let Shutdown end idle sessions.
+// to notice timeouts, to let Shutdown end idle sessions, and to know when
+// everything about the connection has ended.
 type conn struct {
 	net.Conn
 	s       *Server
 	ip      netip.Addr // client address, invalid if unknown
 	key     netip.Addr // per-client key for limits (IPv6: the /64)
 	trusted bool
-	tap     rawTap
 
 	// implicitTLS: the connection came in on the implicit-TLS listener;
 	// go-smtp gets it wrapped in TLS and shakes hands before greeting.
 	implicitTLS bool
 
-	readMode atomic.Bool   // the last deadline go-smtp set was a read deadline
-	writes   atomic.Uint64 // Write calls, for the tap
-	timedOut atomic.Bool   // a read hit its deadline
-	counted  atomic.Bool   // the connection's end needs no timeout refusal counted
+	timedOut atomic.Bool // a read hit its deadline
+	counted  atomic.Bool // the connection's end needs no timeout refusal counted
 
 	// sc is go-smtp's side of the connection, set when the first session
 	// starts. Only the connection's goroutine uses it.
@@ -64,7 +60,6 @@ func newConn(s *Server, nc net.Conn, ip netip.Addr) *conn {
 		quiet:   make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	c.tap.c = c
 	return c
 }
 
@@ -76,16 +71,10 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *conn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
-}
-
 // SetReadDeadline is called by go-smtp before every command line. While
 // the connection is closing the deadline is moved into the past, so that
 // go-smtp's next read times out and it says 421 and hangs up by itself.
 func (c *conn) SetReadDeadline(t time.Time) error {
-	c.readMode.Store(true)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -95,13 +84,6 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 		t = aLongTimeAgo
 	}
 	return c.Conn.SetReadDeadline(t)
-}
-
-// SetWriteDeadline is called by go-smtp before every reply; the tap takes
-// that as the sign that what it sees next is a reply.
-func (c *conn) SetWriteDeadline(t time.Time) error {
-	c.readMode.Store(false)
-	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *conn) SetDeadline(t time.Time) error {
@@ -220,29 +202,49 @@ func (c *conn) closeWith(e *smtp.SMTPError) {
 	c.Close()
 }
 
-// oneConn is a listener that yields one connection, then blocks until that
-// connection is closed. It lets each connection have its own go-smtp server
-// (and so its own tap) while go-smtp's Serve runs the session.
-type oneConn struct {
-	c    *conn
-	used atomic.Bool
+// connQueue is the listener the one go-smtp server serves: it yields the
+// connections the Server has accepted and admitted, until closed.
+type connQueue struct {
+	ch        chan net.Conn
+	done      chan struct{}
+	closeOnce sync.Once
+	addr      net.Addr
 }
 
-func (l *oneConn) Accept() (net.Conn, error) {
-	if l.used.CompareAndSwap(false, true) {
-		if l.c.implicitTLS {
-			// Layered like STARTTLS: the tap and the deadlines still see
-			// the wrapper underneath, go-smtp sees a *tls.Conn.
-			return tls.Server(l.c, l.c.s.cfg.TLS), nil
-		}
-		return l.c, nil
+func newConnQueue() *connQueue {
+	return &connQueue{ch: make(chan net.Conn), done: make(chan struct{}), addr: queueAddr{}}
+}
+
+// put hands nc to go-smtp; false once the queue is closed.
+func (q *connQueue) put(nc net.Conn) bool {
+	select {
+	case q.ch <- nc:
+		return true
+	case <-q.done:
+		return false
 	}
-	<-l.c.done
-	return nil, net.ErrClosed
 }
 
-func (l *oneConn) Close() error   { return nil }
-func (l *oneConn) Addr() net.Addr { return l.c.LocalAddr() }
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case nc := <-q.ch:
+		return nc, nil
+	case <-q.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.closeOnce.Do(func() { close(q.done) })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr { return q.addr }
+
+type queueAddr struct{}
+
+func (queueAddr) Network() string { return "smtpfront" }
+func (queueAddr) String() string  { return "smtpfront" }
 
 // remoteIP returns the client's address, or the zero Addr if the connection
 // has none (net.Pipe in tests).

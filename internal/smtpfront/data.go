@@ -3,8 +3,10 @@ package smtpfront
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -13,39 +15,67 @@ import (
 	"github.com/egressguard/egressguard/internal/envelope"
 )
 
-// readChunk bounds one read of message data: go-smtp's reader returns only
-// with a full buffer or at the end, and the session checks the tap's
-// verdict between reads.
+// readChunk bounds one read of message data. go-smtp's strict reader
+// returns what it has when no more is buffered, so a read deadline per read
+// is a limit on silence.
 const readChunk = 64 << 10
 
 // initialDataBuf is the buffer for a message without a SIZE hint; it grows
 // by doubling.
 const initialDataBuf = 32 << 10
 
-var errTooLarge = errors.New("smtpfront: message too large")
+// spoolAbove is the most of a message a session keeps in memory while it
+// is received, when a spool directory is configured: a longer message goes
+// to a spool file as it arrives, so that a session holds no more than
+// this, and readChunk, however large its message. 2 KB and 100 KB messages
+// stay in memory and never touch the disk before the store.
+const spoolAbove = 256 << 10
+
+var (
+	errTooLarge = errors.New("smtpfront: message too large")
+	errSpool    = errors.New("smtpfront: spooling the message failed")
+)
 
 // traceRoom is the space kept in front of a message for the guard's
 // Received: field, so that prepending it copies nothing. A longer field
 // (a very long host name) costs one copy.
 const traceRoom = 1024
 
-// dataBuf holds a message in memory: sized from the SIZE hint, never beyond
-// the limit, handed to the backend without a copy.
+// dataBuf receives a message: in memory, sized from the SIZE hint, never
+// beyond the limit, handed to the backend without a copy; or, beyond
+// spoolAbove, in a spool file that load reads back into memory once the
+// message is complete and the memory budget admits it.
 type dataBuf struct {
 	all   []byte // traceRoom bytes of room, then the message
-	b     []byte // the message: all[traceRoom:], sharing its array
+	b     []byte // the message (in memory): all[traceRoom:], sharing its array
 	max   int64
 	probe [1]byte
+
+	dir     string   // spool directory; "" keeps every message in memory
+	spool   *os.File // the spool file, once the message went there
+	chunk   []byte   // spooled bytes not yet written
+	spooled int64    // bytes written to the spool file
 }
 
-func newDataBuf(hint, limit int64) *dataBuf {
+func newDataBuf(hint, limit int64, dir string) *dataBuf {
 	n := int64(initialDataBuf)
 	if hint > 0 {
 		n = hint
 	}
-	d := &dataBuf{max: limit}
+	if dir != "" {
+		n = min(n, spoolAbove)
+	}
+	d := &dataBuf{max: limit, dir: dir}
 	d.alloc(0, min(n, limit))
 	return d
+}
+
+// size is the length of the message so far.
+func (d *dataBuf) size() int64 {
+	if d.spool != nil {
+		return d.spooled + int64(len(d.chunk))
+	}
+	return int64(len(d.b))
 }
 
 // alloc gives the buffer a new array of capacity n for the message, with
@@ -59,8 +89,12 @@ func (d *dataBuf) alloc(keep int, n int64) {
 }
 
 // read reads from r once. It returns errTooLarge once the message turns out
-// longer than the limit.
+// longer than the limit, and an error wrapping errSpool if the spool file
+// cannot be written.
 func (d *dataBuf) read(r io.Reader) error {
+	if d.spool != nil {
+		return d.readSpooled(r)
+	}
 	if len(d.b) == cap(d.b) {
 		// Full: if the data ends here (a correct SIZE hint), it stays
 		// the size it is.
@@ -71,7 +105,15 @@ func (d *dataBuf) read(r io.Reader) error {
 		if n == 0 {
 			return err
 		}
-		d.alloc(len(d.b), min(max(2*int64(cap(d.b)), initialDataBuf), d.max))
+		grow := min(max(2*int64(cap(d.b)), initialDataBuf), d.max)
+		if d.dir != "" && grow > spoolAbove {
+			if serr := d.startSpool(); serr != nil {
+				return serr
+			}
+			d.chunk = append(d.chunk, d.probe[0])
+			return err
+		}
+		d.alloc(len(d.b), grow)
 		d.b = append(d.b, d.probe[0])
 		return err
 	}
@@ -82,6 +124,76 @@ func (d *dataBuf) read(r io.Reader) error {
 		return errTooLarge
 	}
 	return err
+}
+
+// startSpool moves the message received so far into a new spool file. The
+// file is unlinked at once: it lives only as long as it is open, so no
+// path (an error, a lost client, a crash) leaves it behind.
+func (d *dataBuf) startSpool() error {
+	f, err := os.CreateTemp(d.dir, spoolPattern)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSpool, err)
+	}
+	os.Remove(f.Name())
+	if _, err := f.Write(d.b); err != nil {
+		f.Close()
+		return fmt.Errorf("%w: %w", errSpool, err)
+	}
+	d.spool, d.spooled = f, int64(len(d.b))
+	d.all, d.b = nil, nil
+	d.chunk = make([]byte, 0, readChunk)
+	return nil
+}
+
+func (d *dataBuf) readSpooled(r io.Reader) error {
+	if len(d.chunk) == cap(d.chunk) {
+		if err := d.flushSpool(); err != nil {
+			return err
+		}
+	}
+	n, err := r.Read(d.chunk[len(d.chunk):cap(d.chunk)])
+	d.chunk = d.chunk[:len(d.chunk)+n]
+	if errors.Is(err, smtp.ErrDataTooLarge) || d.size() > d.max {
+		return errTooLarge
+	}
+	return err
+}
+
+func (d *dataBuf) flushSpool() error {
+	if _, err := d.spool.Write(d.chunk); err != nil {
+		return fmt.Errorf("%w: %w", errSpool, err)
+	}
+	d.spooled += int64(len(d.chunk))
+	d.chunk = d.chunk[:0]
+	return nil
+}
+
+// load brings a spooled message into memory, after the memory budget has
+// admitted it, and closes the spool file. The spool also gives the
+// message as a stream (an io.SectionReader over the file and its size),
+// for a store that takes one.
+func (d *dataBuf) load() error {
+	if d.spool == nil {
+		return nil
+	}
+	if err := d.flushSpool(); err != nil {
+		return err
+	}
+	all := make([]byte, traceRoom+d.spooled)
+	if _, err := io.ReadFull(io.NewSectionReader(d.spool, 0, d.spooled), all[traceRoom:]); err != nil {
+		return fmt.Errorf("%w: reading back: %w", errSpool, err)
+	}
+	d.all, d.b = all, all[traceRoom:]
+	d.discard()
+	return nil
+}
+
+// discard closes the spool file, if any: the message is gone from disk.
+func (d *dataBuf) discard() {
+	if d.spool != nil {
+		d.spool.Close()
+		d.spool, d.chunk = nil, nil
+	}
 }
 
 // withHeader returns h followed by the message, in the room in front of it
@@ -112,53 +224,47 @@ func (s *session) Data(r io.Reader) error {
 	if tx == nil {
 		return replyNoTransaction
 	}
-	if pr, ok := r.(*io.PipeReader); ok {
-		return s.dataBDAT(tx, pr)
+	if br, ok := r.(*smtp.BDATReader); ok {
+		tx.chunked = true
+		return s.dataBDAT(tx, br)
 	}
 	return s.dataDATA(tx, r)
 }
 
-// dataDATA reads the message of a DATA command (go-smtp's dot-unstuffing
-// reader) while the tap scans the raw bytes, and refuses anything that is
-// not a clean CRLF message ending in CRLF.CRLF.
+// dataDATA reads the message of a DATA command through go-smtp's strict
+// reader, which refuses anything that is not a clean CRLF message ending
+// in CRLF.CRLF.
 func (s *session) dataDATA(tx *txn, r io.Reader) error {
 	c, srv := s.c, s.c.s
-	c.tap.arm()
 	nc := s.sc.Conn()
-	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes)
+	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes, srv.cfg.SpoolDir)
+	defer buf.discard()
 	var rerr error
-	verr := c.tap.check(0) // data before 354 is known at once
-	for verr == nil {
+	for rerr == nil {
 		nc.SetReadDeadline(time.Now().Add(srv.cfg.DataTimeout))
 		rerr = buf.read(r)
-		if verr = c.tap.check(int64(len(buf.b))); verr != nil || rerr != nil {
-			break
-		}
 	}
-	if rerr == io.EOF {
-		rerr = nil
-		verr = c.tap.finish(int64(len(buf.b)))
-		if verr == nil {
-			// The scanner and go-smtp agree; check the result itself too.
-			verr = checkLines(buf.b, 0)
-		}
-	}
-	size := int64(len(buf.b))
-	if verr != nil {
-		rep, reason := violationReply(verr)
+	size := buf.size()
+	switch {
+	case rerr == io.EOF:
+		return s.submit(tx, buf)
+	case errors.Is(rerr, errSpool):
+		// go-smtp reads the rest of the data and replies.
+		return s.spoolFailed(tx, size, rerr)
+	case isViolation(rerr):
+		// go-smtp closes the connection after the reply; closing it
+		// here also keeps its reply to the commands it may already
+		// have buffered from being written.
+		rep, reason := violationReply(rerr)
 		rep = withID(rep, tx.id)
 		srv.m.refuse(reason)
-		c.counted.Store(true) // the tap's stop is not a timeout
 		c.closeWith(rep)
-		s.logTx(tx, size, "refused", rep, verr)
+		s.logTx(tx, size, "refused", rep, rerr)
 		return rep
-	}
-	switch {
-	case rerr == nil:
-		return s.submit(tx, buf)
 	case errors.Is(rerr, errTooLarge):
 		// go-smtp reads the rest of the data after this returns and then
-		// replies; the tap stays armed to see that it ends cleanly.
+		// replies; if the rest does not end cleanly, it closes the
+		// connection.
 		rep := withID(replySizeExceeded, tx.id)
 		srv.m.refuse(reasonSize)
 		s.logTx(tx, size, "refused", rep, rerr)
@@ -186,13 +292,24 @@ func (s *session) dataDATA(tx *txn, r io.Reader) error {
 	}
 }
 
+// isViolation reports whether err is a message that breaks the rules of
+// SMTP data (from go-smtp's strict reader or from checkLines).
+func isViolation(err error) bool {
+	for _, v := range []error{smtp.ErrBareLF, smtp.ErrBareCR, smtp.ErrDataBeforeReply, errBareLF, errBareCR, errLongLine} {
+		if errors.Is(err, v) {
+			return true
+		}
+	}
+	return false
+}
+
 func violationReply(err error) (*smtp.SMTPError, string) {
 	switch {
-	case errors.Is(err, errBareLF):
+	case errors.Is(err, errBareLF), errors.Is(err, smtp.ErrBareLF):
 		return replyBareLF, reasonSmuggling
-	case errors.Is(err, errBareCR):
+	case errors.Is(err, errBareCR), errors.Is(err, smtp.ErrBareCR):
 		return replyBareCR, reasonSmuggling
-	case errors.Is(err, errEarlyData):
+	case errors.Is(err, smtp.ErrDataBeforeReply):
 		return replyEarlyData, reasonPipelining
 	case errors.Is(err, errLongLine):
 		return replyLineTooLong, reasonLineLength
@@ -204,17 +321,20 @@ func violationReply(err error) (*smtp.SMTPError, string) {
 // dataBDAT reads a message sent in BDAT chunks (go-smtp always offers
 // CHUNKING). The chunks are counted, not terminated, so nothing can end the
 // message early; the bytes are still held to the same rules, since they are
-// sent on with DATA.
-func (s *session) dataBDAT(tx *txn, r *io.PipeReader) error {
+// sent on with DATA (submit checks them once the message is in memory).
+func (s *session) dataBDAT(tx *txn, r *smtp.BDATReader) error {
 	srv := s.c.s
-	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes)
+	buf := newDataBuf(tx.sizeHint, srv.cfg.MaxMessageBytes, srv.cfg.SpoolDir)
+	defer buf.discard()
 	var err error
 	for err == nil {
 		err = buf.read(r)
 	}
-	size := int64(len(buf.b))
+	size := buf.size()
 	switch {
 	case err == io.EOF:
+	case errors.Is(err, errSpool):
+		return s.spoolFailed(tx, size, err)
 	case errors.Is(err, errTooLarge):
 		rep := withID(replySizeExceeded, tx.id)
 		srv.m.refuse(reasonSize)
@@ -225,14 +345,19 @@ func (s *session) dataBDAT(tx *txn, r *io.PipeReader) error {
 		s.logTx(tx, size, "aborted", rep, err)
 		return rep
 	}
-	if verr := checkLines(buf.b, srv.cfg.MaxLineLength); verr != nil {
-		rep, reason := violationReply(verr)
-		rep = withID(rep, tx.id)
-		srv.m.refuse(reason)
-		s.logTx(tx, size, "refused", rep, verr)
-		return rep
-	}
 	return s.submit(tx, buf)
+}
+
+// spoolFailed answers a message that could not be spooled (a full disk):
+// a temporary failure, as for a store that is full.
+func (s *session) spoolFailed(tx *txn, size int64, err error) error {
+	rep := withID(replyTempFailure, tx.id)
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		rep = withID(replyStorageFull, tx.id)
+	}
+	s.c.s.m.messages.WithLabelValues(resultTempfail).Inc()
+	s.logTx(tx, size, resultTempfail, rep, err)
+	return rep
 }
 
 // submit checks what the front end checks of the message itself (the hop
@@ -242,6 +367,35 @@ func (s *session) dataBDAT(tx *txn, r *io.PipeReader) error {
 func (s *session) submit(tx *txn, buf *dataBuf) error {
 	c, srv := s.c, s.c.s
 	end := time.Now()
+	// From here the message is in memory: the budget bounds how much of
+	// that all sessions together hold. A message received in memory
+	// (spoolAbove at most) is there already and does not wait.
+	if buf.spool != nil {
+		ctx, cancel := context.WithTimeout(srv.ctx, srv.cfg.CommandTimeout)
+		release, err := srv.cfg.Budget.Acquire(ctx, buf.size())
+		cancel()
+		if err != nil {
+			rep := withID(replyTempFailure, tx.id)
+			srv.m.messages.WithLabelValues(resultTempfail).Inc()
+			s.logTx(tx, buf.size(), resultTempfail, rep, fmt.Errorf("smtpfront: waiting for memory: %w", err))
+			return rep
+		}
+		defer release()
+		if err := buf.load(); err != nil {
+			return s.spoolFailed(tx, buf.size(), err)
+		}
+	}
+	if tx.chunked {
+		// BDAT has no dot-stuffing and no terminator to confuse, but
+		// its bytes go upstream with DATA, so they obey the same rules.
+		if verr := checkLines(buf.b, srv.cfg.MaxLineLength); verr != nil {
+			rep, reason := violationReply(verr)
+			rep = withID(rep, tx.id)
+			srv.m.refuse(reason)
+			s.logTx(tx, int64(len(buf.b)), "refused", rep, verr)
+			return rep
+		}
+	}
 	env := &envelope.Envelope{
 		ID:         tx.id,
 		Received:   srv.now(),

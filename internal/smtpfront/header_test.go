@@ -276,7 +276,7 @@ func TestHeaderFrom(t *testing.T) {
 // TestWithHeaderNoCopy: the Received: field goes into the room in front of
 // the message; the message itself is not copied.
 func TestWithHeaderNoCopy(t *testing.T) {
-	d := newDataBuf(1<<20, 25<<20)
+	d := newDataBuf(1<<20, 25<<20, "")
 	d.b = append(d.b, strings.Repeat("x", 1<<20)...)
 	h := traceHeader(traceInfo{helo: strings.Repeat("h", 300), host: strings.Repeat("g", 300), id: "0123456789abcdefghij",
 		rcpts: []string{strings.Repeat("r", 60) + "@" + strings.Repeat("d", 190) + ".example"}, at: time.Now()})

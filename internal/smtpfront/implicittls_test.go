@@ -122,7 +122,7 @@ func TestImplicitTLS(t *testing.T) {
 	c.cmd("AUTH PLAIN "+plain("alice", "secret"), 538)
 }
 
-// The smuggling tap reads the plaintext inside implicit TLS too.
+// The strict DATA reader reads the plaintext inside implicit TLS too.
 func TestImplicitTLSSmuggling(t *testing.T) {
 	t.Parallel()
 	cfg, client := tlsConfig(t)

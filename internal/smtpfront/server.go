@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/egressguard/egressguard/internal/account"
 	"github.com/egressguard/egressguard/internal/envelope"
+	"github.com/egressguard/egressguard/internal/membudget"
 	"github.com/egressguard/egressguard/internal/verdict"
 )
 
@@ -68,6 +70,36 @@ type Config struct {
 	// fields or more (a mail loop); default 50, as Postfix's
 	// hopcount_limit.
 	MaxHops int
+
+	// SpoolDir is where a message longer than 256 KiB goes while it is
+	// received, so that a session holds no more of it in memory; files
+	// there are unlinked as soon as they are created, and New removes
+	// any left over. Empty: every message is received in memory.
+	SpoolDir string
+	// Budget bounds the bytes of spooled messages that are in memory at
+	// once (read back for inspection and storing); nil: no bound.
+	Budget *membudget.Budget
+}
+
+// spoolPattern names spool files (os.CreateTemp).
+const spoolPattern = "smtp-*.spool"
+
+// cleanSpool removes spool files left in dir (by a crash between creating
+// one and unlinking it) and creates dir if it does not exist.
+func cleanSpool(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("smtpfront: spool directory: %w", err)
+	}
+	left, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return err
+	}
+	for _, f := range left {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("smtpfront: cleaning the spool directory: %w", err)
+		}
+	}
+	return nil
 }
 
 // Identity is an authenticated user.
@@ -111,8 +143,9 @@ type Backend interface {
 // count as held in the metrics).
 type Result struct{ Action verdict.Action }
 
-// Server is the SMTP listener. Each connection is served by its own small
-// go-smtp server (see tap.go for why).
+// Server is the SMTP listener. It applies the connection limits itself and
+// hands the connections it admits to one go-smtp server, through a queue
+// that is that server's listener.
 type Server struct {
 	cfg      Config
 	b        Backend
@@ -127,6 +160,10 @@ type Server struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // connection goroutines
 	closing  atomic.Bool    // Shutdown has begun
+
+	ps      *smtp.Server // the protocol server, for every listener
+	queue   *connQueue   // its listener
+	psStart sync.Once
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -145,6 +182,11 @@ func New(cfg Config, b Backend, log *zap.Logger, reg prometheus.Registerer) (*Se
 	}
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
+	}
+	if cfg.SpoolDir != "" {
+		if err := cleanSpool(cfg.SpoolDir); err != nil {
+			return nil, err
+		}
 	}
 	m, err := newMetrics(reg)
 	if err != nil {
@@ -165,6 +207,8 @@ func New(cfg Config, b Backend, log *zap.Logger, reg prometheus.Registerer) (*Se
 		perIP:     make(map[netip.Addr]int),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.queue = newConnQueue()
+	s.ps = s.protocolServer()
 	return s, nil
 }
 
@@ -347,29 +391,29 @@ func (s *Server) accept(nc net.Conn, ip netip.Addr, implicitTLS bool) {
 	go s.serveConn(c)
 }
 
-// serveConn runs one connection's session with a go-smtp server of its own
-// and releases the connection's slot when everything about it has ended.
+// serveConn hands c to the go-smtp server and releases the connection's
+// slot when everything about it has ended.
 func (s *Server) serveConn(c *conn) {
 	defer s.wg.Done()
 	defer s.release(c)
-	defer func() {
-		if r := recover(); r != nil {
-			s.log.Error("smtp connection panicked", zap.Any("panic", r), zap.Stack("stack"),
-				zap.String("client_ip", ipString(c.ip)))
-			c.Close()
-		}
-	}()
-	ps := s.protocolServer(c)
-	ps.Serve(&oneConn{c: c}) // returns once c is closed
-	// Wait for go-smtp's connection goroutine, then for a BDAT backend call
-	// it may have left behind.
-	ps.Shutdown(context.Background())
+	s.psStart.Do(func() { go s.ps.Serve(s.queue) })
+	nc := net.Conn(c)
+	if c.implicitTLS {
+		// Layered like STARTTLS: the deadlines still see the wrapper
+		// underneath, go-smtp sees a *tls.Conn and shakes hands first.
+		nc = tls.Server(c, s.cfg.TLS)
+	}
+	if !s.queue.put(nc) {
+		c.Close()
+	}
+	// go-smtp closes the connection when the session ends; a BDAT
+	// backend call it left behind may still be running then.
 	<-c.quiet
 }
 
-// protocolServer configures go-smtp for one connection.
-func (s *Server) protocolServer(c *conn) *smtp.Server {
-	ps := smtp.NewServer(smtp.BackendFunc(c.newSession))
+// protocolServer configures go-smtp.
+func (s *Server) protocolServer() *smtp.Server {
+	ps := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	ps.Domain = s.cfg.Hostname
 	ps.TLSConfig = s.cfg.TLS
 	ps.MaxMessageBytes = s.cfg.MaxMessageBytes
@@ -380,13 +424,28 @@ func (s *Server) protocolServer(c *conn) *smtp.Server {
 	// would say 523).
 	ps.AllowInsecureAuth = true
 	ps.ReadTimeout = s.cfg.CommandTimeout
-	// Also what lets the tap tell replies from reads: keep it non-zero.
 	ps.WriteTimeout = s.cfg.CommandTimeout
 	ps.EnableSMTPUTF8 = true
 	ps.EnableDSN = true
-	ps.Debug = &c.tap
+	// Bare CR or LF and data before 354 refused, the connection closed
+	// after a DATA that did not end cleanly (SMTP smuggling).
+	ps.StrictData = true
 	ps.ErrorLog = s.errLog
 	return ps
+}
+
+// newSession finds the connection go-smtp is serving (the *conn this
+// server queued, or the *tls.Conn on it) and starts a session on it.
+func (s *Server) newSession(sc *smtp.Conn) (smtp.Session, error) {
+	nc := sc.Conn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	c, ok := nc.(*conn)
+	if !ok {
+		return nil, errors.New("smtpfront: connection not accepted by this server")
+	}
+	return c.newSession(sc)
 }
 
 func (s *Server) release(c *conn) {
@@ -443,6 +502,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.cancel()
+	// Every connection is closed: this waits for go-smtp's connection
+	// goroutines to return.
+	s.queue.Close()
+	s.ps.Shutdown(context.Background())
 	return err
 }
 

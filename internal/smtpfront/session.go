@@ -45,6 +45,7 @@ type txn struct {
 	rcpts     []envelope.Rcpt
 	rcptCount int  // RCPT commands accepted, duplicates included
 	data      bool // Data began; it logs the outcome
+	chunked   bool // the message came in BDAT chunks
 }
 
 var (
@@ -325,11 +326,5 @@ func (s *session) endTx() {
 	}
 	if tx != nil {
 		s.c.endTx()
-	}
-	if !s.c.tap.disarm() {
-		// go-smtp finished reading a refused message, but not at a clean
-		// end-of-data line (a timeout or a bare CR/LF on the way): what
-		// follows must not be read as commands.
-		s.c.Close()
 	}
 }

@@ -95,7 +95,7 @@ func TestSTARTTLSCommandInjection(t *testing.T) {
 	}
 }
 
-// The tap sees the plaintext inside TLS too.
+// The strict DATA reader reads the plaintext inside TLS too.
 func TestSmugglingOverTLS(t *testing.T) {
 	t.Parallel()
 	cfg, client := tlsConfig(t)

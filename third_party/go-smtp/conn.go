@@ -996,6 +996,10 @@ func (c *Conn) handleData(arg string) {
 	r.limited = false
 	io.Copy(ioutil.Discard, r) // Make sure all the data has been consumed
 	c.writeResponse(code, enhancedCode, msg)
+	if r.strict && !r.clean() {
+		// What follows cannot be told apart from commands.
+		c.Close()
+	}
 }
 
 func (c *Conn) handleBdat(arg string) {
@@ -1063,17 +1067,18 @@ func (c *Conn) handleBdat(arg string) {
 			}()
 
 			var err error
+			br := &BDATReader{pr: r}
 			if !c.server.LMTP {
-				err = c.Session().Data(r)
+				err = c.Session().Data(br)
 			} else {
 				lmtpSession, ok := c.Session().(LMTPSession)
 				if !ok {
-					err = c.Session().Data(r)
+					err = c.Session().Data(br)
 					for _, rcpt := range c.recipients {
 						c.bdatStatus.SetStatus(rcpt, err)
 					}
 				} else {
-					err = lmtpSession.LMTPData(r, c.bdatStatus)
+					err = lmtpSession.LMTPData(br, c.bdatStatus)
 				}
 			}
 
@@ -1230,7 +1235,7 @@ func (c *Conn) handleDataLMTP() {
 		for _, rcpt := range c.recipients {
 			status.SetStatus(rcpt, err)
 		}
-		done <- true
+		done <- r.clean() || !r.strict
 	} else {
 		go func() {
 			defer func() {
@@ -1250,7 +1255,7 @@ func (c *Conn) handleDataLMTP() {
 			status.fillRemaining(lmtpSession.LMTPData(r, status))
 			r.limited = false
 			io.Copy(ioutil.Discard, r) // Make sure all the data has been consumed
-			done <- true
+			done <- r.clean() || !r.strict
 		}()
 	}
 
@@ -1259,8 +1264,9 @@ func (c *Conn) handleDataLMTP() {
 		c.writeResponse(code, enchCode, "<"+rcpt+"> "+msg)
 	}
 
-	// If done gets false, the panic occurred in LMTPData and the connection
-	// should be closed.
+	// If done gets false, the panic occurred in LMTPData, or in strict
+	// mode the data did not end cleanly, and the connection should be
+	// closed.
 	if !<-done {
 		c.Close()
 	}

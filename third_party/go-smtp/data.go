@@ -54,6 +54,9 @@ type dataReader struct {
 
 	limited bool
 	n       int64 // Maximum bytes remaining
+
+	strict bool  // Server.StrictData; see strict.go
+	err    error // in strict mode, the error every further Read returns
 }
 
 func newDataReader(c *Conn) *dataReader {
@@ -64,6 +67,15 @@ func newDataReader(c *Conn) *dataReader {
 	if c.server.MaxMessageBytes > 0 {
 		dr.limited = true
 		dr.n = int64(c.server.MaxMessageBytes)
+	}
+
+	if c.server.StrictData {
+		dr.strict = true
+		// Called right after the 354 reply: anything already read from
+		// the connection was sent before the client could have seen it.
+		if c.text.R.Buffered() > 0 {
+			dr.err = ErrDataBeforeReply
+		}
 	}
 
 	return dr
@@ -77,6 +89,14 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		if int64(len(b)) > r.n {
 			b = b[0:r.n]
 		}
+	}
+
+	if r.strict {
+		n, err = r.readStrict(b)
+		if r.limited {
+			r.n -= int64(n)
+		}
+		return n, err
 	}
 
 	// Code below is taken from net/textproto with only one modification to

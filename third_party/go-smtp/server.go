@@ -41,6 +41,13 @@ type Server struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 
+	// StrictData refuses a bare CR or LF in DATA and message data sent
+	// before the 354 reply: the reader given to Session.Data returns
+	// ErrBareCR, ErrBareLF or ErrDataBeforeReply, and the connection is
+	// closed after the reply to a DATA that did not end cleanly. See
+	// strict.go.
+	StrictData bool
+
 	// Advertise SMTPUTF8 (RFC 6531) capability.
 	// Should be used only if backend supports it.
 	EnableSMTPUTF8 bool

@@ -43,6 +43,9 @@ type backend struct {
 	// Errors returned by Data method.
 	dataErrors chan error
 
+	// Whether Data was given a *smtp.BDATReader.
+	dataReaderKind chan bool
+
 	// Error that will be returned by Data method.
 	dataErr error
 
@@ -125,6 +128,10 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	if s.backend.dataReaderKind != nil {
+		_, ok := r.(*smtp.BDATReader)
+		s.backend.dataReaderKind <- ok
+	}
 	if s.backend.dataErr != nil {
 
 		if s.backend.dataErrOffset != 0 {
@@ -355,8 +362,8 @@ func TestServer_helo(t *testing.T) {
 	}
 }
 
-func testServerAuthenticated(t *testing.T) (be *backend, s *smtp.Server, c net.Conn, scanner *bufio.Scanner) {
-	be, s, c, scanner, caps := testServerEhlo(t)
+func testServerAuthenticated(t *testing.T, fn ...serverConfigureFunc) (be *backend, s *smtp.Server, c net.Conn, scanner *bufio.Scanner) {
+	be, s, c, scanner, caps := testServerEhlo(t, fn...)
 
 	if _, ok := caps["AUTH PLAIN"]; !ok {
 		t.Fatal("AUTH PLAIN capability is missing when auth is enabled")
