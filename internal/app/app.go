@@ -242,7 +242,6 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		Delivered:      a.Corr.Delivered,
 		Hostname:       cfg.Hostname,
 		Instance:       cfg.Instance,
-		Budget:         budget,
 		Now:            o.now,
 	}, st, log.Named("outbound"), a.Registry)
 	if err != nil {

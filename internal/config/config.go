@@ -114,9 +114,11 @@ type SMTP struct {
 	// one of the account's addresses. Default true.
 	EnforceHeaderFrom *bool `toml:"enforce_header_from"`
 	MaxHops           int   `toml:"max_hops"` // refuse mail with this many Received: fields (a loop)
-	// MemoryBudget bounds the bytes of message bodies in memory at once
-	// for inspection, storing and delivery, however many sessions run;
-	// longer messages are spooled to DATA_DIR/spool while received.
+	// MemoryBudget bounds the bytes of received message bodies longer
+	// than the spool threshold (256 KiB) held in memory at once for
+	// inspection and storing, however many sessions run; they are spooled
+	// to DATA_DIR/spool while received. Shorter messages and delivery are
+	// bounded by connections and delivery slots instead.
 	MemoryBudget Size `toml:"memory_budget"`
 
 	// Parsed forms, filled by Load.

@@ -91,7 +91,7 @@ func normalize(m *store.Message) {
 }
 
 // attempt runs one delivery attempt of a claimed message and records it.
-func (q *Queue) attempt(m *store.Message, body []byte, s *slot) {
+func (q *Queue) attempt(m *store.Message, body *msgBody, s *slot) {
 	start := time.Now()
 	normalize(m)
 	idx := pending(m)
@@ -104,7 +104,7 @@ func (q *Queue) attempt(m *store.Message, body []byte, s *slot) {
 			MaxAttempt(q.cfg.ConnectTimeout, q.cfg.CommandTimeout, q.cfg.DataTimeout, len(idx)))
 		untrack := q.track(m.ID, m.NextAttempt, cancel)
 		if q.cfg.Upstream == "" {
-			out = q.toOutbox(m, body, idx)
+			out = q.toOutbox(ctx, m, body, idx)
 		} else {
 			out = q.sendUpstream(ctx, m, body, idx)
 		}
@@ -149,7 +149,7 @@ var deliveryAction = map[string]string{
 // writes the new record, with the deletion of the bytes of a finished
 // message, any DSN, what the delivery teaches and the audit entry, in one
 // transaction, then logs and counts it.
-func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Duration) {
+func (q *Queue) finish(m *store.Message, body *msgBody, out *outcome, dur time.Duration) {
 	now := q.cfg.Now()
 	d := decide(m, *out, now, decideConfig{MaxAge: q.cfg.MaxAge, Backoff: q.backoff,
 		Stopping: q.hardCtx.Err() != nil, Upstream: q.upstreamName(), Instance: q.cfg.Instance})
@@ -158,7 +158,8 @@ func (q *Queue) finish(m *store.Message, body []byte, out *outcome, dur time.Dur
 	var dsn *store.Message
 	var dsnBody []byte
 	if len(d.dsn) > 0 {
-		dsn, dsnBody = buildDSN(q.cfg.Hostname, m, body, d.dsn, now)
+		orig, whole := body.original()
+		dsn, dsnBody = buildDSN(q.cfg.Hostname, m, orig, whole, d.dsn, now)
 		ev.Data["dsn_id"] = dsn.ID
 	}
 	learn := q.cfg.Delivered != nil && len(d.delivered) > 0 && m.From != ""

@@ -1,7 +1,6 @@
 package outbound
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -431,7 +430,7 @@ func detailOf(se *smtp.SMTPError) string {
 
 // sendUpstream delivers m to the pending recipients idx over a pooled or new
 // connection.
-func (q *Queue) sendUpstream(ctx context.Context, m *store.Message, body []byte, idx []int) outcome {
+func (q *Queue) sendUpstream(ctx context.Context, m *store.Message, body *msgBody, idx []int) outcome {
 	host, _, _ := net.SplitHostPort(q.cfg.Upstream)
 	for try := 0; ; try++ {
 		out := outcome{remoteMTA: host}
@@ -459,7 +458,18 @@ func (q *Queue) sendUpstream(ctx context.Context, m *store.Message, body []byte,
 		out.dsn = uc.dsn
 		stop := context.AfterFunc(ctx, func() { uc.raw.Close() })
 		// A reader per try: a stale connection sends the body again.
-		state, stale := q.transact(uc, m, bytes.NewReader(body), int64(len(body)), idx, &out, reused)
+		r, err := body.reader(ctx)
+		if err != nil {
+			if stop() {
+				q.pool.put(uc, time.Now()) // nothing was sent on it
+			} else {
+				q.pool.drop(uc)
+			}
+			out.fail(idx, false, 0, "4.3.0 reading message bytes: "+err.Error())
+			return out
+		}
+		state, stale := q.transact(uc, m, r, body.size, idx, &out, reused)
+		r.Close()
 		stop()
 		switch {
 		case stale:

@@ -210,7 +210,7 @@ func TestFinishClaimLost(t *testing.T) {
 	ours.Owner = cfg.Instance // what this instance last knew
 	var out outcome
 	out.fail([]int{0}, true, 550, "5.1.1 no such user") // a bounce: a DSN would go with it
-	q.finish(&ours, body, &out, time.Second)
+	q.finish(&ours, memBody(body), &out, time.Second)
 
 	got := e.get(m.ID)
 	if got.State != store.Sending || got.Owner != "peer-2" || got.Attempts != 2 || got.Status[0].Done {

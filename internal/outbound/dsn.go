@@ -36,7 +36,7 @@ const maxReturnFull = 1 << 20
 //
 // With non-ASCII addresses it follows RFC 6533: message/global-delivery-
 // status with utf-8 address types, and the DSN is sent with SMTPUTF8.
-func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, now time.Time) (*store.Message, []byte) {
+func buildDSN(hostname string, m *store.Message, orig []byte, whole bool, rcpts []dsnRcpt, now time.Time) (*store.Message, []byte) {
 	id := store.NewID(now)
 	failed := anyFailed(rcpts)
 	subject := "Successful Mail Delivery Report"
@@ -72,7 +72,7 @@ func buildDSN(hostname string, m *store.Message, orig []byte, rcpts []dsnRcpt, n
 	}
 	writePart(&b, boundary, dsnFields(hostname, m, rcpts, now), "Content-Type: "+statusType, "Content-Description: Delivery report")
 
-	if part, partType := returnedPart(m, orig); len(part) > 0 {
+	if part, partType := returnedPart(m, orig, whole); len(part) > 0 {
 		header := []string{"Content-Type: " + partType, "Content-Description: Undelivered message"}
 		if !isASCII(part) {
 			header = append(header, "Content-Transfer-Encoding: 8bit")
@@ -190,8 +190,8 @@ func rcptFields(r dsnRcpt, now time.Time) []string {
 
 // returnedPart is what the DSN returns of the original and its content
 // type: the header, or all of it for RET=FULL up to maxReturnFull.
-func returnedPart(m *store.Message, orig []byte) ([]byte, string) {
-	if strings.EqualFold(m.Params.Ret, "FULL") && len(orig) <= maxReturnFull {
+func returnedPart(m *store.Message, orig []byte, whole bool) ([]byte, string) {
+	if strings.EqualFold(m.Params.Ret, "FULL") && whole && len(orig) <= maxReturnFull {
 		if m.Params.SMTPUTF8 {
 			return orig, "message/global"
 		}

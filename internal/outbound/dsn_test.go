@@ -111,7 +111,7 @@ func TestDSNReturnFull(t *testing.T) {
 	t.Parallel()
 	m, body := dsnTestMessage()
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	rec, data := buildDSN("mx.example.net", m, body, []dsnRcpt{
+	rec, data := buildDSN("mx.example.net", m, body, true, []dsnRcpt{
 		{rcpt: m.Rcpts[0], action: "failed", code: 550, detail: "5.1.1 unknown\r\nuser", remoteMTA: "smarthost.example.net"},
 		{rcpt: m.Rcpts[1], action: "failed", code: 0, detail: "5.6.7 upstream does not support SMTPUTF8"},
 	}, now)
@@ -169,7 +169,7 @@ func TestDSNUTF8(t *testing.T) {
 	m.Params = envelope.MailParams{SMTPUTF8: true}
 	m.Rcpts = []envelope.Rcpt{{Addr: "café@example.org"}}
 	body := []byte("From: jörg@example.com\r\nSubject: Grüße\r\n\r\nHallo\r\n")
-	rec, data := buildDSN("mx.example.net", m, body, []dsnRcpt{{rcpt: m.Rcpts[0], action: "failed", code: 550, detail: "5.1.1 nope"}}, time.Now())
+	rec, data := buildDSN("mx.example.net", m, body, true, []dsnRcpt{{rcpt: m.Rcpts[0], action: "failed", code: 550, detail: "5.1.1 nope"}}, time.Now())
 	if !rec.Params.SMTPUTF8 || rec.Params.Body != "8BITMIME" {
 		t.Errorf("DSN params %+v", rec.Params)
 	}
@@ -186,7 +186,7 @@ func TestDSNRelayed(t *testing.T) {
 	t.Parallel()
 	m, body := dsnTestMessage()
 	m.Params.Ret = ""
-	_, data := buildDSN("mx.example.net", m, body, []dsnRcpt{{rcpt: m.Rcpts[0], action: "relayed", code: 250, detail: "2.0.0 queued as X", remoteMTA: "up.example.net"}}, time.Now())
+	_, data := buildDSN("mx.example.net", m, body, true, []dsnRcpt{{rcpt: m.Rcpts[0], action: "relayed", code: 250, detail: "2.0.0 queued as X", remoteMTA: "up.example.net"}}, time.Now())
 	r := parseDSN(t, data)
 	if r.header.Get("Subject") != "Successful Mail Delivery Report" || r.rcpts[0].Get("Action") != "relayed" || r.rcpts[0].Get("Status") != "2.0.0" {
 		t.Errorf("relayed DSN: %v %v", r.header.Get("Subject"), r.rcpts)
@@ -288,7 +288,7 @@ func FuzzDSN(f *testing.F) {
 		m, body := dsnTestMessage()
 		m.Params.EnvID = envid
 		m.Rcpts = []envelope.Rcpt{{Addr: addr, ORcpt: orcpt}, {Addr: "y@example.org"}}
-		_, data := buildDSN("mx.example.net", m, body, []dsnRcpt{
+		_, data := buildDSN("mx.example.net", m, body, true, []dsnRcpt{
 			{rcpt: m.Rcpts[0], action: "failed", code: 550, detail: detail, remoteMTA: "up.example.net"},
 			{rcpt: m.Rcpts[1], action: "failed", code: 451, detail: detail, status: "4.4.7"},
 		}, time.Now())
@@ -361,7 +361,7 @@ func TestReturnedPart(t *testing.T) {
 		{"no header", "", false, []byte("\r\nbody"), "", "text/rfc822-headers"},
 	} {
 		m.Params.Ret, m.Params.SMTPUTF8 = tt.ret, tt.utf8
-		part, typ := returnedPart(m, tt.orig)
+		part, typ := returnedPart(m, tt.orig, true)
 		if string(part) != tt.want || typ != tt.wantType {
 			t.Errorf("%s: %q %s, want %q %s", tt.name, truncate(string(part), 60), typ, truncate(tt.want, 60), tt.wantType)
 		}

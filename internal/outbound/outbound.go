@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime/debug"
@@ -27,7 +28,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/egressguard/egressguard/internal/membudget"
 	"github.com/egressguard/egressguard/internal/store"
 )
 
@@ -85,11 +85,6 @@ type Config struct {
 	// it: losing what was learnt is better than sending the message
 	// again.
 	Delivered func(tx store.Tx, m *store.Message, rcpts []int, at time.Time) error
-
-	// Budget bounds the bytes of message bodies in memory at once: an
-	// attempt that reads a body from the store acquires its size first.
-	// Shared with the SMTP front end; nil: no bound.
-	Budget *membudget.Budget
 
 	Hostname string           // EHLO name, DSN Reporting-MTA; default: the machine's host name
 	Instance string           // owner id for claims (stable across restarts of one instance); required
@@ -492,7 +487,7 @@ func (q *Queue) Deliver(m *store.Message, body []byte) {
 		defer q.wg.Done()
 		defer s.free()
 		defer q.recoverAttempt(m)
-		q.attempt(m, body, s)
+		q.attempt(m, memBody(body), s)
 	}()
 }
 
@@ -527,19 +522,22 @@ func (q *Queue) runClaimed(m *store.Message) {
 	defer q.wg.Done()
 	defer s.free()
 	defer q.recoverAttempt(m)
-	// The body is in memory until the attempt ends. Waiting for the
-	// budget is bounded by the claim's lease; a message that cannot get
-	// it in time is retried later like one whose body could not be read.
-	ctx, cancel := context.WithTimeout(q.hardCtx, q.cfg.Lease/3)
-	release, err := q.cfg.Budget.Acquire(ctx, m.Size)
-	cancel()
-	if err != nil {
-		s.free()
-		q.attemptWithoutBody(m, fmt.Errorf("outbound: waiting for memory: %w", err))
+	if m.Size > streamAbove {
+		// Large bodies are streamed from the store, chunk by chunk, for
+		// each try; only their start is kept, for a DSN's headers.
+		body, err := q.streamedBody(m)
+		if err != nil {
+			s.free()
+			q.attemptWithoutBody(m, err)
+			return
+		}
+		q.attempt(m, body, s)
 		return
 	}
-	defer release()
-	ctx, cancel = context.WithTimeout(context.Background(), storeTimeout)
+	// The body is in memory until the attempt ends: at most streamAbove
+	// bytes per delivery slot, so delivery takes nothing of the SMTP
+	// side's memory budget (which a stuck upstream would otherwise hold).
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	body, err := q.st.Body(ctx, m.ID)
 	cancel()
 	if err != nil {
@@ -547,7 +545,28 @@ func (q *Queue) runClaimed(m *store.Message) {
 		q.attemptWithoutBody(m, err)
 		return
 	}
-	q.attempt(m, body, s)
+	q.attempt(m, memBody(body), s)
+}
+
+// streamedBody opens m's body in the store to read its start, and
+// returns it as a body read afresh from the store for each try.
+func (q *Queue) streamedBody(m *store.Message) (*msgBody, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	r, err := q.st.OpenBody(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	head := make([]byte, min(m.Size, headPrefix))
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	id := m.ID
+	return &msgBody{head: head[:n], size: m.Size, open: func(ctx context.Context) (io.ReadCloser, error) {
+		return q.st.OpenBody(ctx, id)
+	}}, nil
 }
 
 // recoverAttempt keeps a panic in one attempt from taking the process

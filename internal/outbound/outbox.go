@@ -1,8 +1,11 @@
 package outbound
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,7 +40,7 @@ type outboxParams struct {
 // ID.json the envelope (the recipients still pending). Each file is
 // written to a temporary name, synced, renamed and the directory synced,
 // .eml first, so that a complete ID.json means a complete ID.eml.
-func (q *Queue) toOutbox(m *store.Message, body []byte, idx []int) outcome {
+func (q *Queue) toOutbox(ctx context.Context, m *store.Message, body *msgBody, idx []int) outcome {
 	var out outcome
 	p := m.Params
 	env := outboxEnvelope{
@@ -50,10 +53,14 @@ func (q *Queue) toOutbox(m *store.Message, body []byte, idx []int) outcome {
 	}
 	js, err := json.MarshalIndent(env, "", "  ")
 	if err == nil {
-		err = writeDurable(q.cfg.OutboxDir, m.ID+".eml", body)
+		var r io.ReadCloser
+		if r, err = body.reader(ctx); err == nil {
+			err = writeDurable(q.cfg.OutboxDir, m.ID+".eml", r)
+			r.Close()
+		}
 	}
 	if err == nil {
-		err = writeDurable(q.cfg.OutboxDir, m.ID+".json", append(js, '\n'))
+		err = writeDurable(q.cfg.OutboxDir, m.ID+".json", bytes.NewReader(append(js, '\n')))
 	}
 	if err != nil {
 		out.fail(idx, false, 0, "4.3.0 writing outbox: "+err.Error())
@@ -66,7 +73,7 @@ func (q *Queue) toOutbox(m *store.Message, body []byte, idx []int) outcome {
 }
 
 // writeDurable writes dir/name atomically and durably.
-func writeDurable(dir, name string, data []byte) (err error) {
+func writeDurable(dir, name string, data io.Reader) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".tmp*")
 	if err != nil {
 		return err
@@ -77,7 +84,7 @@ func writeDurable(dir, name string, data []byte) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	if _, err = io.Copy(f, data); err != nil {
 		f.Close()
 		return err
 	}

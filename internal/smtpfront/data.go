@@ -2,6 +2,9 @@ package smtpfront
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +58,12 @@ type dataBuf struct {
 	spool   *os.File // the spool file, once the message went there
 	chunk   []byte   // spooled bytes not yet written
 	spooled int64    // bytes written to the spool file
+	// The spool is encrypted (AES-256-CTR) under a key that exists only
+	// in this session's memory, so that neither a file a crash left
+	// behind nor the disk blocks a deleted one freed reveal the message,
+	// whatever the store's encryption at rest promises.
+	key, iv []byte
+	enc     cipher.Stream
 }
 
 func newDataBuf(hint, limit int64, dir string) *dataBuf {
@@ -134,7 +143,15 @@ func (d *dataBuf) startSpool() error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errSpool, err)
 	}
-	os.Remove(f.Name())
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return fmt.Errorf("%w: %w", errSpool, err)
+	}
+	d.key, d.iv = make([]byte, 32), make([]byte, aes.BlockSize)
+	rand.Read(d.key)
+	rand.Read(d.iv)
+	d.enc = spoolCipher(d.key, d.iv)
+	d.enc.XORKeyStream(d.b, d.b) // the memory copy is dropped below
 	if _, err := f.Write(d.b); err != nil {
 		f.Close()
 		return fmt.Errorf("%w: %w", errSpool, err)
@@ -160,6 +177,7 @@ func (d *dataBuf) readSpooled(r io.Reader) error {
 }
 
 func (d *dataBuf) flushSpool() error {
+	d.enc.XORKeyStream(d.chunk, d.chunk)
 	if _, err := d.spool.Write(d.chunk); err != nil {
 		return fmt.Errorf("%w: %w", errSpool, err)
 	}
@@ -183,17 +201,30 @@ func (d *dataBuf) load() error {
 	if _, err := io.ReadFull(io.NewSectionReader(d.spool, 0, d.spooled), all[traceRoom:]); err != nil {
 		return fmt.Errorf("%w: reading back: %w", errSpool, err)
 	}
+	spoolCipher(d.key, d.iv).XORKeyStream(all[traceRoom:], all[traceRoom:])
 	d.all, d.b = all, all[traceRoom:]
 	d.discard()
 	return nil
 }
 
-// discard closes the spool file, if any: the message is gone from disk.
+// discard closes the spool file, if any: the message is gone from disk,
+// and its key from memory.
 func (d *dataBuf) discard() {
 	if d.spool != nil {
 		d.spool.Close()
 		d.spool, d.chunk = nil, nil
+		clear(d.key)
+		d.key, d.iv, d.enc = nil, nil, nil
 	}
+}
+
+// spoolCipher is the spool's keystream from its start.
+func spoolCipher(key, iv []byte) cipher.Stream {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // a 32-byte key always makes a cipher
+	}
+	return cipher.NewCTR(b, iv)
 }
 
 // withHeader returns h followed by the message, in the room in front of it

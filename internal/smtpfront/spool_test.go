@@ -1,7 +1,9 @@
 package smtpfront
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -235,4 +237,43 @@ func TestSpoolBudget(t *testing.T) {
 		}
 	}
 	emptyDir(t, cfg.SpoolDir)
+}
+
+// What the spool file holds is encrypted: the message's text is nowhere
+// in it, and load gives back the message byte for byte.
+func TestSpoolEncrypted(t *testing.T) {
+	t.Parallel()
+	msg := []byte(bigBody(3 * spoolAbove))
+	d := newDataBuf(0, 4<<20, t.TempDir())
+	r := strings.NewReader(string(msg))
+	for {
+		if err := d.read(r); err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if d.spool == nil {
+		t.Fatal("message was not spooled")
+	}
+	if err := d.flushSpool(); err != nil {
+		t.Fatal(err)
+	}
+	onDisk := make([]byte, d.spooled)
+	if _, err := d.spool.ReadAt(onDisk, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(onDisk) != len(msg) || bytes.Contains(onDisk, []byte("Subject: big")) || bytes.Contains(onDisk, []byte("ssssssss")) {
+		t.Fatalf("spool file of %d bytes holds the message's text", len(onDisk))
+	}
+	if err := d.load(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(d.b, msg) {
+		t.Fatal("loaded message differs from what was received")
+	}
+	if d.spool != nil || d.key != nil {
+		t.Error("spool file or key kept after load")
+	}
 }

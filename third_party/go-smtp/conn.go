@@ -1032,7 +1032,7 @@ func (c *Conn) handleBdat(arg string) {
 	if !c.fromReceived || len(c.recipients) == 0 {
 		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Missing RCPT TO command.")
 		// The chunk follows the command even when the command is rejected.
-		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
+		c.discardChunk(io.LimitReader(c.text.R, int64(size)).(*io.LimitedReader))
 		return
 	}
 
@@ -1040,7 +1040,9 @@ func (c *Conn) handleBdat(arg string) {
 		c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
 
 		// Discard chunk itself without passing it to backend.
-		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
+		if !c.discardChunk(io.LimitReader(c.text.R, int64(size)).(*io.LimitedReader)) {
+			return
+		}
 
 		c.reset()
 		return
@@ -1092,12 +1094,15 @@ func (c *Conn) handleBdat(arg string) {
 		c.lineLimitReader.LineLimit = c.server.MaxLineLength
 	}()
 
-	chunk := io.LimitReader(c.text.R, int64(size))
+	chunk := io.LimitReader(c.text.R, int64(size)).(*io.LimitedReader)
 	_, err = io.Copy(c.bdatPipe, chunk)
 	if err != nil {
 		// Backend might return an error early using CloseWithError without consuming
 		// the whole chunk.
-		io.Copy(ioutil.Discard, chunk)
+		if !c.discardChunk(chunk) {
+			c.reset()
+			return
+		}
 
 		c.writeResponse(dataErrorToStatus(err))
 
@@ -1365,4 +1370,21 @@ func (c *Conn) reset() {
 
 	c.fromReceived = false
 	c.recipients = nil
+}
+
+// discardChunk reads and drops what is left of a BDAT chunk. In strict
+// mode (Server.StrictData), if the rest cannot be read (a read error or a
+// time-out in the middle of the chunk), the connection is closed with a
+// 421 reply and false is returned: the bytes that follow would be the
+// rest of the chunk, and reading them as commands would let a client (or
+// a relay in front that stalled) smuggle commands and messages in message
+// data. Outside strict mode it behaves as before and reports true.
+func (c *Conn) discardChunk(chunk *io.LimitedReader) bool {
+	io.Copy(io.Discard, chunk)
+	if chunk.N == 0 || !c.server.StrictData {
+		return true
+	}
+	c.writeResponse(421, EnhancedCode{4, 4, 2}, "Error reading message data, closing connection")
+	c.Close()
+	return false
 }

@@ -85,3 +85,45 @@ func TestServerBDATReader(t *testing.T) {
 		t.Error("DATA data given as a *smtp.BDATReader")
 	}
 }
+
+// In strict mode a BDAT chunk that stops arriving (the read times out in
+// the middle of it) closes the connection with 421: what comes later is
+// the rest of the chunk and must never be read as commands. Also when the
+// chunk is being discarded (no recipients yet, or over the size limit).
+func TestServerStrictBDATTimeout(t *testing.T) {
+	for _, tt := range []struct{ name, setup string }{
+		{"data", "MAIL FROM:<root@nsa.gov>\r\nRCPT TO:<root@gchq.gov.uk>\r\n"},
+		{"discarded", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, s, c, scanner := testServerAuthenticated(t, func(s *smtp.Server) {
+				s.StrictData = true
+				s.ReadTimeout = 300 * time.Millisecond
+			})
+			defer s.Close()
+			defer c.Close()
+			io.WriteString(c, tt.setup)
+			for i := 0; i < strings.Count(tt.setup, "\r\n"); i++ {
+				scanner.Scan()
+			}
+			io.WriteString(c, "BDAT 100 LAST\r\nSubject: x\r\n\r\n")
+			time.Sleep(600 * time.Millisecond) // past ReadTimeout: the chunk read times out
+			io.WriteString(c, "NOOP\r\nMAIL FROM:<x@example.org>\r\n")
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var replies []string
+			for scanner.Scan() {
+				replies = append(replies, scanner.Text())
+			}
+			// The refused chunk's own reply (502) may come first; then 421
+			// and the end of the connection, never a reply to NOOP or MAIL.
+			if len(replies) == 0 || !strings.HasPrefix(replies[len(replies)-1], "421 ") {
+				t.Fatalf("replies %q, want 421 last", replies)
+			}
+			for _, r := range replies {
+				if strings.HasPrefix(r, "250 ") {
+					t.Errorf("smuggled command answered: %q", replies)
+				}
+			}
+		})
+	}
+}

@@ -205,8 +205,10 @@ func (r *Reads) Body(ctx context.Context, id string) ([]byte, error) {
 		return h.data, nil
 	}
 	// Every chunk but the last is full: room for all of them, so that
-	// the buffer never grows by copying.
-	buf := bytes.NewBuffer(make([]byte, 0, h.chunks*store.BodyChunk))
+	// the buffer never grows by copying; but the count is the row's word,
+	// not yet checked against chunks that exist, so a damaged one cannot
+	// make it allocate more than 64 MiB before the first read fails.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(h.chunks, 0), 64<<20/store.BodyChunk)*store.BodyChunk))
 	cr := &chunkReader{r: r, ctx: ctx, id: id, n: h.chunks, sealed: h.sealed}
 	for cr.seq < cr.n {
 		chunk, err := r.chunk(ctx, id, cr.seq, cr.n, cr.sealed)
