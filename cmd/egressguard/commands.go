@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -102,6 +103,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := newLogger(cfg.Log, stderr)
 	defer log.Sync()
 	log.Info("config loaded", zap.String("file", *cfgPath))
+	if limit, set := memoryLimit(int64(cfg.SMTP.MemoryBudget)); set {
+		log.Info("Go memory limit set from smtp.memory_budget", zap.Int64("bytes", limit))
+	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -384,4 +388,19 @@ func cliActor() string {
 		return "cli:" + u.Username
 	}
 	return "cli"
+}
+
+// memoryLimit sets the Go runtime's soft memory limit to four times the
+// memory budget (at least 128 MiB), unless GOMEMLIMIT says otherwise: the
+// collector then returns the garbage of large messages (bodies read back,
+// inspected, stored in chunks and streamed to delivery) before the heap
+// doubles, which keeps the process's peak near what is live. A soft
+// limit: a process that needs more gets it, with more collection.
+func memoryLimit(budget int64) (int64, bool) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	limit := max(4*budget, 128<<20)
+	debug.SetMemoryLimit(limit)
+	return limit, true
 }

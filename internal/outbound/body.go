@@ -24,6 +24,9 @@ type msgBody struct {
 // of such a message anyway (maxReturnFull).
 const streamAbove = maxReturnFull
 
+// maxStreams is how many attempts may stream a large body at once.
+const maxStreams = 4
+
 // headPrefix bounds what is kept of a streamed message's start.
 const headPrefix = 256 << 10
 

@@ -174,8 +174,12 @@ type Queue struct {
 	// slots holds one token per attempt in progress (or reserved by
 	// TryClaim); its capacity is Config.Concurrency.
 	slots chan struct{}
-	kick  chan struct{}
-	wg    sync.WaitGroup // attempts in progress, including reserved slots
+	// streams bounds the attempts that stream a large body from the store
+	// at once: each reads chunk after chunk, and many at once would fill
+	// memory with chunks the collector has not yet returned.
+	streams chan struct{}
+	kick    chan struct{}
+	wg      sync.WaitGroup // attempts in progress, including reserved slots
 
 	// hardCtx is cancelled when Run gives up waiting at stop; attempts
 	// then lose their connections and finish at once.
@@ -213,12 +217,13 @@ func New(cfg Config, st store.Store, log *zap.Logger, reg prometheus.Registerer)
 		return nil, err
 	}
 	q := &Queue{
-		cfg:   cfg,
-		st:    st,
-		log:   log.Named("outbound"),
-		met:   met,
-		slots: make(chan struct{}, cfg.Concurrency),
-		kick:  make(chan struct{}, 1),
+		cfg:     cfg,
+		st:      st,
+		log:     log.Named("outbound"),
+		met:     met,
+		slots:   make(chan struct{}, cfg.Concurrency),
+		streams: make(chan struct{}, maxStreams),
+		kick:    make(chan struct{}, 1),
 	}
 	q.hardCtx, q.hardCancel = context.WithCancel(context.Background())
 	q.pool = newPool(cfg.Concurrency)
@@ -524,7 +529,24 @@ func (q *Queue) runClaimed(m *store.Message) {
 	defer q.recoverAttempt(m)
 	if m.Size > streamAbove {
 		// Large bodies are streamed from the store, chunk by chunk, for
-		// each try; only their start is kept, for a DSN's headers.
+		// each try; only their start is kept, for a DSN's headers. A few
+		// at a time: waiting for a turn is bounded by the claim's lease,
+		// and one that does not get it in time is retried later.
+		t := time.NewTimer(q.cfg.Lease / 3)
+		select {
+		case q.streams <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			s.free()
+			q.attemptWithoutBody(m, errors.New("outbound: waiting for a turn to stream a large message"))
+			return
+		case <-q.hardCtx.Done():
+			t.Stop()
+			s.free()
+			q.attemptWithoutBody(m, q.hardCtx.Err())
+			return
+		}
+		defer func() { <-q.streams }()
 		body, err := q.streamedBody(m)
 		if err != nil {
 			s.free()
