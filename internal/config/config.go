@@ -423,20 +423,6 @@ func (c *Checker) AddLine(key string, line int, what, hint string) {
 	c.problems = append(c.problems, Problem{Key: key, Line: line, What: what, Hint: hint})
 }
 
-// Load reads, decodes and validates the file at path. The returned error is
-// an *Error listing every problem when the file is readable but wrong.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	return Parse(data, path, filepath.Dir(abs))
-}
-
 // Parse decodes and validates config text; file names it in errors, dir
 // resolves relative paths. The returned error is an *Error listing every
 // problem.

@@ -104,7 +104,11 @@ func FuzzParse(f *testing.F) {
 
 // TestExampleConfig keeps the documented example loadable.
 func TestExampleConfig(t *testing.T) {
-	cfg, err := Load("../../config/egressguard.toml")
+	data, err := os.ReadFile("../../config/egressguard.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse(data, "egressguard.toml", "../../config")
 	if err != nil {
 		t.Fatal(err)
 	}
