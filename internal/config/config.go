@@ -1,12 +1,13 @@
-// Package config reads egressguard's TOML configuration. Load decodes the
-// file over the defaults, rejects unknown keys (typos must not silently
+// Package config reads egressguard's TOML configuration. Parse decodes the
+// text over the defaults, rejects unknown keys (typos must not silently
 // turn a control off), validates every value and reports all problems at
 // once, each with its key, its line and a hint.
 //
-// The package is a leaf: validation looks at the text only. It reads no
-// file the config names (keys, certificates, passwords, the time zone
-// database), opens no store and compiles no rules; the app package does that where it builds the
-// guard (app.LoadConfig), and reports those problems in the same list.
+// The package is a leaf: it looks at the text only. It reads no file (not
+// the config file, nor the keys, certificates, passwords or time zone
+// database it names), opens no store and compiles no rules; the app
+// package does that where it builds the guard (app.LoadConfig), and
+// reports those problems in the same list.
 package config
 
 import (
