@@ -85,3 +85,44 @@ func TestLargeBodyBounceReturnsHeaders(t *testing.T) {
 		t.Errorf("DSN's returned part is not the header section")
 	}
 }
+
+// At most maxStreams attempts stream a large body at once; the others
+// wait for a turn and are delivered after.
+func TestLargeBodiesStreamFewAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.up.SetDataDelay(300 * time.Millisecond)
+	cfg := e.config()
+	cfg.Concurrency = 2 * maxStreams
+	e.start(cfg)
+	var ids []string
+	for range 2 * maxStreams {
+		m, body := bigMessage(e, streamAbove+1000, "b@example.org")
+		e.insert(m, body)
+		ids = append(ids, m.ID)
+	}
+	stop, sampled := make(chan struct{}), make(chan int)
+	go func() {
+		most := 0
+		for {
+			select {
+			case <-stop:
+				sampled <- most
+				return
+			case <-time.After(5 * time.Millisecond):
+				most = max(most, e.up.OpenSessions())
+			}
+		}
+	}()
+	for _, id := range ids {
+		e.waitState(id, store.Delivered)
+	}
+	close(stop)
+	most := <-sampled
+	if most > maxStreams {
+		t.Errorf("%d upstream sessions at once, want at most %d", most, maxStreams)
+	}
+	if most < 2 {
+		t.Errorf("at most %d upstream session at once: large bodies were not streamed side by side", most)
+	}
+}
