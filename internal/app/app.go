@@ -219,9 +219,8 @@ func Open(ctx context.Context, cfg *config.Config, log *zap.Logger, opts ...Opti
 		return nil, err
 	}
 	u := cfg.Upstream
-	// One budget for the message bodies in memory, shared by the SMTP
-	// front end (spooled messages read back for inspection and storing)
-	// and delivery (bodies read from the store).
+	// The budget for spooled messages read back into memory for
+	// inspection and storing (delivery streams large bodies instead).
 	budget := membudget.New(int64(cfg.SMTP.MemoryBudget))
 	a.Queue, err = outbound.New(outbound.Config{
 		Upstream:       u.Address,

@@ -1,7 +1,7 @@
 // Package membudget bounds the bytes of message bodies the guard holds in
-// memory at once, however many sessions and deliveries run: whoever loads a
-// body into memory acquires its size from one Budget first and releases it
-// when the body is no longer needed. A body larger than the whole budget
+// memory at once, however many sessions run: whoever loads a body into
+// memory acquires its size from one Budget first and releases it when the
+// body is no longer needed. A body larger than the whole budget
 // takes all of it, so it is handled alone rather than never.
 package membudget
 

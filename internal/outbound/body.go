@@ -14,9 +14,6 @@ type msgBody struct {
 	data []byte // in memory; nil when streamed
 	open func(ctx context.Context) (io.ReadCloser, error)
 	size int64
-	// head is the start of a streamed message (up to headPrefix bytes),
-	// for the headers a DSN returns.
-	head []byte
 }
 
 // streamAbove: bodies larger than this are streamed from the store for
@@ -41,7 +38,9 @@ func (b *msgBody) reader(ctx context.Context) (io.ReadCloser, error) {
 }
 
 // original is what a DSN may return of the message, and whether it is
-// the whole message (else its start).
+// the whole message (else its start, up to headPrefix bytes, read only
+// now: most attempts send no DSN). A start that cannot be read is
+// returned as nothing, and the DSN goes without it.
 func (b *msgBody) original() (orig []byte, whole bool) {
 	if b == nil {
 		return nil, true
@@ -49,5 +48,14 @@ func (b *msgBody) original() (orig []byte, whole bool) {
 	if b.open == nil {
 		return b.data, true
 	}
-	return b.head, false
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	r, err := b.open(ctx)
+	if err != nil {
+		return nil, false
+	}
+	defer r.Close()
+	head := make([]byte, min(b.size, headPrefix))
+	n, _ := io.ReadFull(r, head)
+	return head[:n], false
 }

@@ -529,7 +529,7 @@ func (q *Queue) runClaimed(m *store.Message) {
 	defer q.recoverAttempt(m)
 	if m.Size > streamAbove {
 		// Large bodies are streamed from the store, chunk by chunk, for
-		// each try; only their start is kept, for a DSN's headers. A few
+		// each try (and their start read again if a DSN returns it). A few
 		// at a time: waiting for a turn is bounded by the claim's lease,
 		// and one that does not get it in time is retried later.
 		t := time.NewTimer(q.cfg.Lease / 3)
@@ -570,8 +570,9 @@ func (q *Queue) runClaimed(m *store.Message) {
 	q.attempt(m, memBody(body), s)
 }
 
-// streamedBody opens m's body in the store to read its start, and
-// returns it as a body read afresh from the store for each try.
+// streamedBody returns m's body as one read afresh from the store for
+// each try. Opening it here finds a body that is gone (a permanent
+// failure) before anything is sent.
 func (q *Queue) streamedBody(m *store.Message) (*msgBody, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
@@ -579,14 +580,9 @@ func (q *Queue) streamedBody(m *store.Message) (*msgBody, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	head := make([]byte, min(m.Size, headPrefix))
-	n, err := io.ReadFull(r, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
-	}
+	r.Close()
 	id := m.ID
-	return &msgBody{head: head[:n], size: m.Size, open: func(ctx context.Context) (io.ReadCloser, error) {
+	return &msgBody{size: m.Size, open: func(ctx context.Context) (io.ReadCloser, error) {
 		return q.st.OpenBody(ctx, id)
 	}}, nil
 }
