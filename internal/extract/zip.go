@@ -26,7 +26,7 @@ func (s *state) zip(name string, data []byte, depth int) {
 		s.limit(KindLimitDepth, name, "archives nested deeper than "+strconv.Itoa(s.lim.MaxDepth))
 		return
 	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	zr, err := newZipReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		if zipEncrypted(data) {
 			s.res.Encrypted = true
@@ -156,7 +156,7 @@ func (s *state) read(name string, f *zip.File) ([]byte, bool) {
 	}
 	defer rc.Close()
 	limit := s.remaining()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	b, err := readAll(rc, limit+1, int64(min(f.UncompressedSize64, maxPrealloc)))
 	if int64(len(b)) > limit {
 		s.take(name, int64(len(b)))
 		return nil, false
@@ -174,6 +174,32 @@ func (s *state) read(name string, f *zip.File) ([]byte, bool) {
 		return nil, false
 	}
 	return b, true
+}
+
+// maxPrealloc bounds the buffer allocated for an entry on the word of its
+// header, which may lie.
+const maxPrealloc = 8 << 20
+
+// readAll reads r to its end, or to limit bytes, into a buffer sized for
+// the size expected; io.ReadAll would grow it from 512 bytes, copying a
+// spreadsheet's sheet a dozen times.
+func readAll(r io.Reader, limit, expect int64) ([]byte, error) {
+	b := make([]byte, 0, min(expect, limit)+1)
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		room := b[len(b):min(int64(cap(b)), limit)]
+		n, err := r.Read(room)
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // zipEncrypted looks for local and central directory headers with the
