@@ -321,7 +321,7 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 		val   bytes.Buffer
 		fml   bytes.Buffer
 		typ   string
-		ref   string
+		ref   []byte // points into b
 		inV   int
 		inF   int
 		inPh  int
@@ -333,17 +333,17 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 		if !inRow {
 			return
 		}
-		v := val.String()
+		var v string
 		switch typ {
 		case "s":
-			if i, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && i >= 0 && i < len(sst) {
+			if i, ok := index(bytes.TrimSpace(val.Bytes())); ok && i < len(sst) {
 				v = sst[i]
 				used[i] = true
-			} else {
-				v = ""
 			}
 		case "", "n":
-			v = plainNumber(v)
+			v = plainNumber(string(bytes.TrimSpace(val.Bytes())))
+		default:
+			v = val.String()
 		}
 		if fml.Len() > 0 && bytes.Contains(fml.Bytes(), []byte("://")) {
 			// HYPERLINK("https://…") formulas carry their target only in
@@ -374,7 +374,8 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 			case "c":
 				val.Reset()
 				fml.Reset()
-				typ, ref = xattr(t.attrs, "t"), xattr(t.attrs, "r")
+				typ = cellType(t.attrs)
+				ref, _ = xattrRaw(t.attrs, "r")
 				inC = !t.self
 			case "v", "t":
 				if !t.self {
@@ -421,8 +422,55 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 	return rows
 }
 
+// cellType is a cell's t attribute; the usual values without allocating.
+func cellType(attrs []byte) string {
+	v, quoted := xattrRaw(attrs, "t")
+	if quoted && bytes.IndexByte(v, '&') >= 0 {
+		return unescape(v, false)
+	}
+	for _, t := range cellTypes {
+		if string(v) == t {
+			return t
+		}
+	}
+	return string(v)
+}
+
+var cellTypes = [...]string{"", "s", "n", "str", "inlineStr", "b", "e", "d"}
+
+// index reads a shared-string index as strconv.Atoi would, without
+// allocating; false for anything but a number in int's range, or a
+// negative one.
+func index(b []byte) (int, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	for len(b) > 1 && b[0] == '0' {
+		b = b[1:]
+	}
+	if len(b) > 18 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg && n != 0 {
+		return 0, false
+	}
+	return n, true
+}
+
 // column is the 0-based column of a cell reference such as "C12".
-func column(ref string) int {
+func column(ref []byte) int {
 	col := 0
 	n := 0
 	for _, c := range ref {

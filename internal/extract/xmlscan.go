@@ -133,6 +133,16 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // xattr returns the value of the attribute with local name local in a
 // start tag's raw attribute text.
 func xattr(attrs []byte, local string) string {
+	v, ok := xattrRaw(attrs, local)
+	if !ok {
+		return string(v)
+	}
+	return unescape(v, false)
+}
+
+// xattrRaw is xattr without decoding or copying: the value as it stands
+// in attrs, and whether it was quoted (and so may hold entities).
+func xattrRaw(attrs []byte, local string) ([]byte, bool) {
 	for i := 0; i < len(attrs); {
 		for i < len(attrs) && isSpace(attrs[i]) {
 			i++
@@ -146,7 +156,7 @@ func xattr(attrs []byte, local string) string {
 			i++
 		}
 		if i >= len(attrs) {
-			return ""
+			return nil, false
 		}
 		q := attrs[i]
 		if q != '"' && q != '\'' {
@@ -156,21 +166,21 @@ func xattr(attrs []byte, local string) string {
 				i++
 			}
 			if localIs(name, local) {
-				return string(attrs[s:i])
+				return attrs[s:i], false
 			}
 			continue
 		}
 		e := bytes.IndexByte(attrs[i+1:], q)
 		if e < 0 {
-			return ""
+			return nil, false
 		}
 		v := attrs[i+1 : i+1+e]
 		i += e + 2
 		if localIs(name, local) {
-			return unescape(v, false)
+			return v, true
 		}
 	}
-	return ""
+	return nil, false
 }
 
 func localIs(name []byte, local string) bool {
