@@ -327,6 +327,7 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 		inPh  int
 		inRow bool
 		inC   bool
+		width int
 	)
 	endCell := func() {
 		inC = false
@@ -370,12 +371,12 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 		case tokStart:
 			switch string(t.name) {
 			case "row":
-				row, inRow = nil, !t.self
+				// Rows of a sheet are mostly as wide as the one before.
+				row, inRow = make([]string, 0, width), !t.self
 			case "c":
 				val.Reset()
 				fml.Reset()
-				typ = cellType(t.attrs)
-				ref, _ = xattrRaw(t.attrs, "r")
+				typ, ref = cellAttrs(t.attrs)
 				inC = !t.self
 			case "v", "t":
 				if !t.self {
@@ -398,6 +399,7 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 				}
 				if !emptyRow(row) {
 					rows = append(rows, row)
+					width = min(len(row), maxColumn)
 				}
 				row, inRow = nil, false
 			case "c":
@@ -422,18 +424,29 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 	return rows
 }
 
-// cellType is a cell's t attribute; the usual values without allocating.
-func cellType(attrs []byte) string {
-	v, quoted := xattrRaw(attrs, "t")
-	if quoted && bytes.IndexByte(v, '&') >= 0 {
-		return unescape(v, false)
+// cellAttrs reads a cell's type (t) and reference (r) in one pass over
+// its attributes, the usual types without allocating.
+func cellAttrs(attrs []byte) (typ string, ref []byte) {
+	var t []byte
+	quoted := false
+	eachAttr(attrs, func(name, v []byte, q bool) bool {
+		switch {
+		case localIs(name, "t"):
+			t, quoted = v, q
+		case localIs(name, "r"):
+			ref = v
+		}
+		return true
+	})
+	if quoted && bytes.IndexByte(t, '&') >= 0 {
+		return unescape(t, false), ref
 	}
-	for _, t := range cellTypes {
-		if string(v) == t {
-			return t
+	for _, c := range cellTypes {
+		if string(t) == c {
+			return c, ref
 		}
 	}
-	return string(v)
+	return string(t), ref
 }
 
 var cellTypes = [...]string{"", "s", "n", "str", "inlineStr", "b", "e", "d"}

@@ -142,7 +142,20 @@ func xattr(attrs []byte, local string) string {
 
 // xattrRaw is xattr without decoding or copying: the value as it stands
 // in attrs, and whether it was quoted (and so may hold entities).
-func xattrRaw(attrs []byte, local string) ([]byte, bool) {
+func xattrRaw(attrs []byte, local string) (val []byte, quoted bool) {
+	eachAttr(attrs, func(name, v []byte, q bool) bool {
+		if localIs(name, local) {
+			val, quoted = v, q
+			return false
+		}
+		return true
+	})
+	return val, quoted
+}
+
+// eachAttr calls fn with the name, raw value and quoting of each attribute
+// in a start tag's raw attribute text, until fn returns false.
+func eachAttr(attrs []byte, fn func(name, v []byte, quoted bool) bool) {
 	for i := 0; i < len(attrs); {
 		for i < len(attrs) && isSpace(attrs[i]) {
 			i++
@@ -156,7 +169,7 @@ func xattrRaw(attrs []byte, local string) ([]byte, bool) {
 			i++
 		}
 		if i >= len(attrs) {
-			return nil, false
+			return
 		}
 		q := attrs[i]
 		if q != '"' && q != '\'' {
@@ -165,22 +178,21 @@ func xattrRaw(attrs []byte, local string) ([]byte, bool) {
 			for i < len(attrs) && !isSpace(attrs[i]) {
 				i++
 			}
-			if localIs(name, local) {
-				return attrs[s:i], false
+			if !fn(name, attrs[s:i], false) {
+				return
 			}
 			continue
 		}
 		e := bytes.IndexByte(attrs[i+1:], q)
 		if e < 0 {
-			return nil, false
+			return
 		}
 		v := attrs[i+1 : i+1+e]
 		i += e + 2
-		if localIs(name, local) {
-			return v, true
+		if !fn(name, v, true) {
+			return
 		}
 	}
-	return nil, false
 }
 
 func localIs(name []byte, local string) bool {
