@@ -17,3 +17,15 @@ func TestIndex(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTagEnd holds tagEnd's fast path to the byte-at-a-time reading.
+func FuzzTagEnd(f *testing.F) {
+	for _, s := range []string{`<c r="A1" t="s">`, `<a b='>'>`, `<a b="it's">x`, `<a b=">">`, `<a "">`, `<a`, `<a b="x>`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := tagEnd(b), tagEndQuoted(b); got != want {
+			t.Fatalf("tagEnd(%q) = %d, byte at a time %d", b, got, want)
+		}
+	})
+}

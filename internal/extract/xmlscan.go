@@ -49,6 +49,8 @@ func scanXML(b []byte, fn func(*xtok) bool) {
 		}
 		rest := b[i:]
 		switch {
+		case len(rest) < 2 || rest[1] != '!' && rest[1] != '?':
+			// An element's tag: below.
 		case bytes.HasPrefix(rest, []byte("<!--")):
 			j := bytes.Index(rest, []byte("-->"))
 			if j < 0 {
@@ -67,7 +69,7 @@ func scanXML(b []byte, fn func(*xtok) bool) {
 			}
 			i += j + 3
 			continue
-		case len(rest) > 1 && (rest[1] == '?' || rest[1] == '!'):
+		default:
 			j := bytes.IndexByte(rest, '>')
 			if j < 0 {
 				return
@@ -111,6 +113,25 @@ var cdataMark = []byte("cdata")
 // tagEnd finds the '>' closing the tag at the start of b, skipping quoted
 // attribute values.
 func tagEnd(b []byte) int {
+	// Usually the first '>' with an even number of '"' and no '\''
+	// before it: then every value before it is closed.
+	if len(b) < 2 {
+		return -1
+	}
+	j := bytes.IndexByte(b[1:], '>') + 1
+	if j == 0 {
+		return -1
+	}
+	if bytes.IndexByte(b[1:j], '\'') < 0 && bytes.Count(b[1:j], quote)%2 == 0 {
+		return j
+	}
+	return tagEndQuoted(b)
+}
+
+var quote = []byte{'"'}
+
+// tagEndQuoted is tagEnd a byte at a time.
+func tagEndQuoted(b []byte) int {
 	var q byte
 	for i := 1; i < len(b); i++ {
 		c := b[i]
