@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/encoding/unicode"
@@ -223,6 +224,95 @@ func TestSJISOrEUC(t *testing.T) {
 		}
 		if got, cs := extract.DecodeCharset(b); got != tt.text || cs != tt.enc {
 			t.Errorf("%q: got %q as %s", tt.text, got, cs)
+		}
+	}
+}
+
+// rawPDF builds a PDF from object bodies, numbered from 1.
+func rawPDF(objs ...string) []byte {
+	var b strings.Builder
+	b.WriteString("%PDF-1.7\n")
+	for i, o := range objs {
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	b.WriteString("trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+	return []byte(b.String())
+}
+
+func pdfStream(s string) string {
+	return fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(s), s)
+}
+
+// TestPDFCellsOnABaseline: spreadsheet and word processor exports show
+// each cell in a text object of its own, placed with an absolute Td (or
+// with cm); cells on one baseline are one row, whatever way they got
+// there.
+func TestPDFCellsOnABaseline(t *testing.T) {
+	rows := [][]string{{"氏名", "電話番号", "生年月日"}, {"山田 太郎", "090-1234-5678", "1980/01/02"}, {"佐藤 花子", "03-1234-5678", "1975/12/31"}}
+	var td, cm strings.Builder
+	for i, r := range rows {
+		for j, c := range r {
+			s := ""
+			for _, u := range utf16.Encode([]rune(c)) {
+				s += fmt.Sprintf("%04X", u)
+			}
+			// As LibreOffice writes it: BT x y Td … Tj ET per cell.
+			fmt.Fprintf(&td, "q 0 0 0 rg\nBT\n%d.5 %d.25 Td /F1 10 Tf<%s>Tj\nET\nQ\n", 50+j*120, 700-i*14, s)
+			// Moved by the graphics state instead, the text at 0 0.
+			fmt.Fprintf(&cm, "q 1 0 0 1 %d %d cm BT /F1 10 Tf 0 0 Td <%s> Tj ET Q\n", 50+j*120, 700-i*14, s)
+		}
+	}
+	for name, content := range map[string]string{"td": td.String(), "cm": cm.String()} {
+		// A standard Japanese font, not embedded and without a ToUnicode
+		// map: UniJIS-UCS2-H says the codes are UTF-16.
+		pdf := rawPDF(
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+			pdfStream(content),
+			"<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiKakuGo-W5 /Encoding /UniJIS-UCS2-H /DescendantFonts [<< /Type /Font /Subtype /CIDFontType0 /BaseFont /HeiseiKakuGo-W5 /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 2 >> >>] >>",
+		)
+		res := extract.File("list.pdf", pdf, extract.Limits{})
+		want := "氏名\t電話番号\t生年月日\n山田 太郎\t090-1234-5678\t1980/01/02\n佐藤 花子\t03-1234-5678\t1975/12/31\n"
+		if len(res.Docs) != 1 || res.Docs[0].Kind != extract.Table || extract.RowsText(res.Docs[0].Rows) != want {
+			t.Errorf("%s: %+v", name, res.Docs)
+		}
+	}
+}
+
+// TestPDFPredefinedCMaps: fonts without a ToUnicode map whose encoding is
+// a predefined Japanese CMap.
+func TestPDFPredefinedCMaps(t *testing.T) {
+	sjis, _ := japanese.ShiftJIS.NewEncoder().Bytes([]byte("山田ﾀﾛｳ"))
+	euc, _ := japanese.EUCJP.NewEncoder().Bytes([]byte("山田"))
+	hexOf := func(b []byte) string { return fmt.Sprintf("%X", b) }
+	for _, tt := range []struct{ enc, hex, want string }{
+		{"UniJIS-UCS2-H", "5C71753000200031", "山田 1"},
+		{"UniJIS-UTF16-V", "D842DFB7", "𠮷"},
+		{"UniJIS-UCS2-HW-H", "FF76FF9E", "ｶﾞ"},
+		{"UniJIS-UTF8-H", hexOf([]byte("山田")), "山田"},
+		{"90ms-RKSJ-H", hexOf(sjis), "山田ﾀﾛｳ"},
+		{"EUC-H", hexOf(euc), "山田"},
+		{"H", "3B334544", "山田"},
+		{"Identity-H", "0001", ""}, // glyph numbers: nothing to read without the font
+	} {
+		content := "BT /F1 10 Tf 10 10 Td <" + tt.hex + "> Tj ET"
+		pdf := rawPDF(
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+			pdfStream(content),
+			"<< /Type /Font /Subtype /Type0 /BaseFont /MS-Mincho /Encoding /"+tt.enc+" >>",
+		)
+		got := text(extract.File("a.pdf", pdf, extract.Limits{}))
+		if tt.want == "" {
+			if strings.Contains(got, "山") {
+				t.Errorf("%s: %q", tt.enc, got)
+			}
+			continue
+		}
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.enc, got, tt.want)
 		}
 	}
 }

@@ -5,12 +5,15 @@ import (
 	"compress/zlib"
 	"encoding/ascii85"
 	"io"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/japanese"
 )
 
 // PDF text is read from content streams, plain or FlateDecode-compressed,
@@ -507,19 +510,57 @@ func dictEnd(b []byte) int {
 
 // fontCMap finds the ToUnicode map of font object n, also through a
 // Type0 font's descendant.
+//
+// A composite font without one whose encoding is one of the predefined
+// CMaps that are Unicode or a Japanese charset (UniJIS-UCS2-H,
+// 90ms-RKSJ-H, EUC-H, …: what PDF writers use for the standard Japanese
+// fonts they do not embed) is read through that encoding.
 func fontCMap(objs map[int][]byte, cmaps map[int]*cmap, n int) *cmap {
 	body := objs[n]
 	if m := toUnicodeRe.FindSubmatch(body); m != nil {
 		k, _ := strconv.Atoi(string(m[1]))
 		return cmaps[k]
 	}
+	if m := encodingRe.FindSubmatch(body); m != nil {
+		if enc := predefinedCMap(string(m[1])); enc != "" {
+			return &cmap{predefined: enc}
+		}
+	}
 	return nil
 }
 
-// cmap is a ToUnicode map: character codes of one to four bytes.
+var encodingRe = regexp.MustCompile(`/Encoding\s*/([A-Za-z0-9_.+-]+)`)
+
+// predefinedCMap names the text encoding of a predefined CMap, or "".
+func predefinedCMap(name string) string {
+	if name == "H" || name == "V" {
+		return "jis" // JIS X 0208 row and cell
+	}
+	n := strings.TrimSuffix(strings.TrimSuffix(name, "-H"), "-V")
+	n = strings.TrimSuffix(n, "-HW")
+	switch {
+	case n == name:
+		return "" // every predefined CMap ends in -H or -V
+	case strings.HasPrefix(n, "Uni") && (strings.HasSuffix(n, "-UCS2") || strings.HasSuffix(n, "-UTF16")):
+		return "utf-16be"
+	case strings.HasPrefix(n, "Uni") && strings.HasSuffix(n, "-UTF8"):
+		return "utf-8"
+	case strings.HasPrefix(n, "Uni") && strings.HasSuffix(n, "-UTF32"):
+		return "utf-32be"
+	case strings.HasSuffix(n, "RKSJ"):
+		return "shift_jis"
+	case n == "EUC":
+		return "euc-jp"
+	}
+	return ""
+}
+
+// cmap is a ToUnicode map: character codes of one to four bytes. With
+// predefined set it is instead a predefined CMap's text encoding.
 type cmap struct {
-	m     map[uint32]string
-	width int // code length in bytes (1 or 2, as declared)
+	m          map[uint32]string
+	width      int // code length in bytes (1 or 2, as declared)
+	predefined string
 }
 
 var (
@@ -626,6 +667,9 @@ func isHex(c byte) bool {
 
 // decode turns the bytes of a shown string into text.
 func (cm *cmap) decode(b []byte) string {
+	if cm.predefined != "" {
+		return decodePredefined(cm.predefined, b)
+	}
 	var sb strings.Builder
 	w := cm.width
 	for i := 0; i+w <= len(b); i += w {
@@ -638,6 +682,38 @@ func (cm *cmap) decode(b []byte) string {
 		}
 	}
 	return sb.String()
+}
+
+// decodePredefined decodes a string shown with a font whose encoding is a
+// predefined CMap (see predefinedCMap).
+func decodePredefined(enc string, b []byte) string {
+	var s string
+	switch enc {
+	case "utf-16be":
+		u := make([]uint16, 0, len(b)/2)
+		for i := 0; i+1 < len(b); i += 2 {
+			u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
+		}
+		return string(utf16.Decode(u))
+	case "utf-32be":
+		r := make([]rune, 0, len(b)/4)
+		for i := 0; i+3 < len(b); i += 4 {
+			r = append(r, rune(uint32(b[i])<<24|uint32(b[i+1])<<16|uint32(b[i+2])<<8|uint32(b[i+3])))
+		}
+		s = string(r)
+	case "utf-8":
+		s = string(b)
+	case "shift_jis":
+		s, _ = decodeWith(japanese.ShiftJIS, b)
+	case "euc-jp":
+		s, _ = decodeWith(japanese.EUCJP, b)
+	case "jis":
+		// Two-byte JIS X 0208 codes: ISO-2022-JP in its kanji mode.
+		w := make([]byte, 0, len(b)+6)
+		w = append(append(append(w, 0x1b, '$', 'B'), b...), 0x1b, '(', 'B')
+		s, _ = decodeWith(japanese.ISO2022JP, w)
+	}
+	return strings.ToValidUTF8(s, "")
 }
 
 // plainPDFString decodes a string shown with a font without a ToUnicode
@@ -667,16 +743,22 @@ func plainPDFString(b []byte) string {
 }
 
 // pdfContent interprets the text operators of a content stream.
+//
+// Rows are baselines: the position of every string shown is followed
+// through the text matrix (BT, Td, TD, Tm, T*) and the graphics state's
+// matrix (cm, q, Q), and a string on the baseline of the one before it
+// (within a fraction of the font size) is a further cell of the same row.
+// Spreadsheet and word processor exports start each cell with its own BT
+// and an absolute Td, so this is what keeps a table's rows together.
 func (s *state) pdfContent(name string, b []byte, fonts map[string]*cmap) [][]string {
 	var rows [][]string
 	var row []string
 	var cell strings.Builder
 	var font *cmap
-	var lastY float64
-	var haveY bool
 	var operands [][]byte // string operands since the last operator
 	var nums []float64
 	var lastName string
+	var pos textPos
 	endCell := func() {
 		if t := strings.TrimSpace(cell.String()); t != "" {
 			row = append(row, t)
@@ -690,23 +772,13 @@ func (s *state) pdfContent(name string, b []byte, fonts map[string]*cmap) [][]st
 		}
 		row = nil
 	}
-	moveTo := func(y float64, rel bool) {
-		if rel {
-			if y != 0 {
-				newLine()
-			} else {
-				endCell()
-			}
-			return
-		}
-		if haveY && y == lastY {
-			endCell()
-		} else {
-			newLine()
-		}
-		lastY, haveY = y, true
-	}
 	show := func(strs [][]byte) {
+		switch pos.place() {
+		case placeNewLine:
+			newLine()
+		case placeNewCell:
+			endCell()
+		}
 		for _, str := range strs {
 			if font != nil {
 				cell.WriteString(font.decode(str))
@@ -802,29 +874,49 @@ func (s *state) pdfContent(name string, b []byte, fonts map[string]*cmap) [][]st
 			switch op := string(b[i:j]); op {
 			case "Tf":
 				font = fonts[lastName]
+				if len(nums) >= 1 {
+					pos.size = nums[len(nums)-1]
+				}
 			case "Tj":
 				show(operands)
 			case "TJ":
-				for _, p := range operands {
+				for k, p := range operands {
 					if len(p) == 0 {
+						if k == 0 {
+							show(nil)
+						}
 						cell.WriteByte(' ')
 						continue
 					}
 					show([][]byte{p})
 				}
 			case "'", "\"":
-				newLine()
+				pos.nextLine()
 				show(operands)
+			case "BT":
+				pos.beginText()
 			case "Td", "TD":
 				if len(nums) >= 2 {
-					moveTo(nums[len(nums)-1], true)
+					pos.move(nums[len(nums)-2], nums[len(nums)-1], op == "TD")
+				}
+			case "TL":
+				if len(nums) >= 1 {
+					pos.leading = nums[len(nums)-1]
 				}
 			case "Tm":
 				if len(nums) >= 6 {
-					moveTo(nums[len(nums)-1], false)
+					pos.setMatrix(nums[len(nums)-6:])
 				}
 			case "T*":
-				newLine()
+				pos.nextLine()
+			case "cm":
+				if len(nums) >= 6 {
+					pos.concat(nums[len(nums)-6:])
+				}
+			case "q":
+				pos.save()
+			case "Q":
+				pos.restore()
 			case "BI":
 				// Inline image: skip to EI.
 				if e := bytes.Index(b[j:], []byte("EI")); e >= 0 {
@@ -842,6 +934,124 @@ func (s *state) pdfContent(name string, b []byte, fonts map[string]*cmap) [][]st
 	}
 	newLine()
 	return rows
+}
+
+// matrix is a PDF transformation matrix [a b c d e f].
+type matrix [6]float64
+
+var identity = matrix{1, 0, 0, 1, 0, 0}
+
+// mul is m × n: m applied first, then n.
+func (m matrix) mul(n matrix) matrix {
+	return matrix{
+		m[0]*n[0] + m[1]*n[2], m[0]*n[1] + m[1]*n[3],
+		m[2]*n[0] + m[3]*n[2], m[2]*n[1] + m[3]*n[3],
+		m[4]*n[0] + m[5]*n[2] + n[4], m[4]*n[1] + m[5]*n[3] + n[5],
+	}
+}
+
+// textPos follows where text is shown on the page, enough to tell a
+// string on the same baseline as the one before it from one on another.
+type textPos struct {
+	ctm      matrix
+	stack    []matrix
+	tm, tlm  matrix
+	leading  float64
+	size     float64
+	moved    bool // the position changed since the last string shown
+	newLine  bool // T* or ': always a new line
+	lastY    float64
+	haveLast bool
+	ready    bool
+}
+
+// maxGraphicsStack bounds the q nesting followed.
+const maxGraphicsStack = 64
+
+func (p *textPos) init() {
+	if !p.ready {
+		p.ctm, p.tm, p.tlm, p.ready = identity, identity, identity, true
+	}
+}
+
+func (p *textPos) beginText() {
+	p.init()
+	p.tm, p.tlm, p.moved = identity, identity, true
+}
+
+func (p *textPos) move(tx, ty float64, setLeading bool) {
+	p.init()
+	if setLeading {
+		p.leading = -ty
+	}
+	p.tlm = matrix{1, 0, 0, 1, tx, ty}.mul(p.tlm)
+	p.tm, p.moved = p.tlm, true
+}
+
+func (p *textPos) setMatrix(v []float64) {
+	p.init()
+	p.tlm = matrix{v[0], v[1], v[2], v[3], v[4], v[5]}
+	p.tm, p.moved = p.tlm, true
+}
+
+func (p *textPos) nextLine() {
+	p.init()
+	if p.leading == 0 {
+		p.newLine = true
+	}
+	p.move(0, -p.leading, false)
+}
+
+func (p *textPos) concat(v []float64) {
+	p.init()
+	p.ctm = matrix{v[0], v[1], v[2], v[3], v[4], v[5]}.mul(p.ctm)
+	p.moved = true
+}
+
+func (p *textPos) save() {
+	p.init()
+	if len(p.stack) < maxGraphicsStack {
+		p.stack = append(p.stack, p.ctm)
+	}
+}
+
+func (p *textPos) restore() {
+	p.init()
+	if n := len(p.stack); n > 0 {
+		p.ctm, p.stack = p.stack[n-1], p.stack[:n-1]
+		p.moved = true
+	}
+}
+
+// Where a string goes relative to the one before it.
+const (
+	placeSame = iota
+	placeNewCell
+	placeNewLine
+)
+
+// place says where the string about to be shown goes: on a new line when
+// its baseline differs from the last one by more than a third of the
+// font size (at least one unit), in a new cell when the position was set
+// anew on the same baseline.
+func (p *textPos) place() int {
+	p.init()
+	m := p.tm.mul(p.ctm)
+	y := m[5]
+	scale := math.Abs(m[3])
+	if scale == 0 {
+		scale = math.Abs(m[1])
+	}
+	tol := max(1, math.Abs(p.size)*scale/3)
+	where := placeSame
+	switch {
+	case !p.haveLast, p.newLine, math.Abs(y-p.lastY) > tol:
+		where = placeNewLine
+	case p.moved:
+		where = placeNewCell
+	}
+	p.lastY, p.haveLast, p.moved, p.newLine = y, true, false, false
+	return where
 }
 
 // literalString reads a literal string after "(", returning its bytes and
