@@ -186,11 +186,13 @@ func (s *state) legacyOffice(name string, data []byte) {
 		s.problem(KindParse, name, "Excel 5.0/95 workbook is not read")
 		return
 	}
-	for _, st := range []string{"WordDocument", "PowerPoint Document"} {
-		if b, ok := f.stream(st); ok {
-			s.add(Doc{Name: name, Kind: Text, Source: "office", Rows: utf16Runs(b)})
-			return
-		}
+	if b, ok := f.stream("WordDocument"); ok {
+		s.blocks(name, "office", wordBlocks(b))
+		return
+	}
+	if b, ok := f.stream("PowerPoint Document"); ok {
+		s.add(Doc{Name: name, Kind: Text, Source: "office", Rows: utf16Runs(b)})
+		return
 	}
 	// Anything else in a Compound File (Outlook .msg items, Visio,
 	// embedded objects): the UTF-16 text of every stream.
@@ -236,6 +238,104 @@ func utf16Runs(b []byte) [][]string {
 	}
 	flush()
 	return rows
+}
+
+// wordBlocks reads the UTF-16 text runs of a Word 97–2003 document
+// stream as paragraphs and tables. In Word's text a table cell ends with
+// a cell mark (0x07) and a table row with one more, so "A␇B␇␇" is the
+// row A, B; an empty cell therefore ends its row early. A paragraph mark
+// (0x0D) inside a row joins the cell's paragraphs.
+func wordBlocks(b []byte) []block {
+	var (
+		out   []block
+		text  [][]string // paragraphs since the last table
+		table [][]string
+		row   []string
+		cur   []uint16
+	)
+	flushText := func() {
+		if len(text) > 0 {
+			out = append(out, block{rows: text})
+			text = nil
+		}
+	}
+	flushTable := func() {
+		if len(row) > 0 {
+			table = append(table, row)
+			row = nil
+		}
+		if len(table) > 0 {
+			out = append(out, block{table: true, name: "table ", rows: table})
+			table = nil
+		}
+	}
+	str := func() string {
+		t := strings.TrimSpace(strings.ReplaceAll(string(utf16.Decode(cur)), "\v", " "))
+		cur = cur[:0]
+		return t
+	}
+	// run handles one run of readable text.
+	run := func(u []uint16) {
+		if len(u) < 4 {
+			return
+		}
+		prevMark := false
+		for _, c := range u {
+			switch c {
+			case 0x07:
+				if prevMark && len(cur) == 0 {
+					// Row end mark.
+					if len(row) > 0 {
+						table = append(table, row)
+						row = nil
+					}
+					prevMark = false
+					continue
+				}
+				if len(table) == 0 && len(row) == 0 {
+					flushText()
+				}
+				row = append(row, str())
+				prevMark = true
+				continue
+			case '\r':
+				if len(row) > 0 {
+					cur = append(cur, ' ') // another paragraph of the cell
+				} else if t := str(); t != "" {
+					if len(table) > 0 {
+						flushTable()
+					}
+					text = append(text, []string{t})
+				}
+			default:
+				cur = append(cur, c)
+			}
+			prevMark = false
+		}
+		if len(row) == 0 {
+			if t := str(); t != "" {
+				flushTable()
+				text = append(text, []string{t})
+			}
+		}
+	}
+	var u []uint16
+	for i := 0; i+1 < len(b); i += 2 {
+		c := binary.LittleEndian.Uint16(b[i:])
+		if c == '\r' || c == '\t' || c == 0x07 || c == 0x0B || c >= 0x20 && c < 0x7F || c >= 0x3000 && c < 0xA000 || c >= 0xFF00 && c < 0xFFF0 {
+			u = append(u, c)
+			continue
+		}
+		run(u)
+		u = u[:0]
+	}
+	run(u)
+	if len(cur) > 0 {
+		row = append(row, str())
+	}
+	flushTable()
+	flushText()
+	return out
 }
 
 // xls reads the Workbook stream of an Excel 97–2003 file.

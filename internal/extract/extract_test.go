@@ -316,3 +316,19 @@ func TestPDFPredefinedCMaps(t *testing.T) {
 		}
 	}
 }
+
+// TestWordTables: a Word 97–2003 table keeps its rows and cells (cell
+// marks end cells, one more ends the row), and short cells are kept.
+func TestWordTables(t *testing.T) {
+	table := [][]string{{"氏名", "性別", "電話"}, {"山田 太郎", "男", "090-1234-5678"}, {"佐藤 花子", "女", "03-1234-5678"}}
+	res := extract.File("名簿.doc", fixture.DOC([]string{"会員名簿", "2025年3月"}, table), extract.Limits{})
+	want := "名簿.doc\n会員名簿\n2025年3月\n名簿.doc (table 1)\n氏名\t性別\t電話\n山田 太郎\t男\t090-1234-5678\n佐藤 花子\t女\t03-1234-5678\n"
+	if got := text(res); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for _, d := range res.Docs {
+		if strings.HasSuffix(d.Name, "(table 1)") && d.Kind != extract.Table {
+			t.Errorf("%s: kind %v", d.Name, d.Kind)
+		}
+	}
+}
