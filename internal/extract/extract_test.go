@@ -332,3 +332,62 @@ func TestWordTables(t *testing.T) {
 		}
 	}
 }
+
+// xlsxWith builds a workbook from its sheet and styles parts.
+func xlsxWith(workbookPr, styles, sheet string) []byte {
+	return fixture.ZIP(
+		fixture.Entry{Name: "[Content_Types].xml", Data: []byte(`<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`)},
+		fixture.Entry{Name: "xl/workbook.xml", Data: []byte(`<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">` + workbookPr + `<sheets><sheet name="名簿" sheetId="1" r:id="rId1"/></sheets></workbook>`)},
+		fixture.Entry{Name: "xl/_rels/workbook.xml.rels", Data: []byte(`<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`)},
+		fixture.Entry{Name: "xl/styles.xml", Data: []byte(styles)},
+		fixture.Entry{Name: "xl/worksheets/sheet1.xml", Data: []byte(`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` + sheet + `</sheetData></worksheet>`)},
+	)
+}
+
+// TestXLSXNumberFormats: numbers are read as their cell style shows them:
+// date serials as dates (built-in and custom formats, Japanese eras, the
+// 1904 date system), integers in patterns with their leading zeros
+// (phone numbers, postal codes); other numbers as stored.
+func TestXLSXNumberFormats(t *testing.T) {
+	styles := `<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="5">` +
+		`<numFmt numFmtId="176" formatCode="yyyy&quot;年&quot;m&quot;月&quot;d&quot;日&quot;"/>` +
+		`<numFmt numFmtId="177" formatCode="00000000000"/>` +
+		`<numFmt numFmtId="178" formatCode="000\-0000"/>` +
+		`<numFmt numFmtId="179" formatCode="[$-ja-JP-x-gannen]ggge&quot;年&quot;m&quot;月&quot;d&quot;日&quot;;@"/>` +
+		`<numFmt numFmtId="180" formatCode="yyyy/mm/dd\ hh:mm"/>` +
+		`</numFmts><cellXfs count="10">` +
+		`<xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="176"/><xf numFmtId="177"/><xf numFmtId="178"/>` +
+		`<xf numFmtId="179"/><xf numFmtId="3"/><xf numFmtId="20"/><xf numFmtId="180"/><xf numFmtId="57"/>` +
+		`</cellXfs></styleSheet>`
+	cells := []struct{ style, v, want string }{
+		{"1", "25629", "1970/3/2"},
+		{"2", "25629", "1970/3/2"},
+		{"3", "9012345678", "09012345678"},
+		{"4", "1000001", "100-0001"},
+		{"5", "32599", "1989/4/1"},
+		{"6", "1234567", "1234567"},
+		{"7", "0.5", "0.5"},
+		{"8", "45000.75", "2023/3/15 18:00"},
+		{"9", "12785", "1935/1/1"},
+		{"", "25630", "25630"},
+		{"42", "25630", "25630"}, // no such style
+	}
+	var sheet, want strings.Builder
+	want.WriteString("a.xlsx (名簿)\n")
+	for i, c := range cells {
+		s := ""
+		if c.style != "" {
+			s = ` s="` + c.style + `"`
+		}
+		fmt.Fprintf(&sheet, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>x</t></is></c><c r="B%d"%s><v>%s</v></c></row>`, i+1, i+1, i+1, s, c.v)
+		want.WriteString("x\t" + c.want + "\n")
+	}
+	if got := text(extract.File("a.xlsx", xlsxWith("", styles, sheet.String()), extract.Limits{})); got != want.String() {
+		t.Errorf("got\n%s\nwant\n%s", got, want.String())
+	}
+	// The 1904 date system (old Macintosh workbooks).
+	got := text(extract.File("a.xlsx", xlsxWith(`<workbookPr date1904="1"/>`, styles, `<row r="1"><c r="A1" s="1"><v>24167</v></c></row>`), extract.Limits{}))
+	if !strings.Contains(got, "1970/3/2") {
+		t.Errorf("1904: %q", got)
+	}
+}

@@ -192,6 +192,13 @@ func (s *state) xlsx(name string, files map[string]*zip.File) {
 			sst = s.sharedStrings(name, b)
 		}
 	}
+	var formats []cellFormat
+	if f := files["xl/styles.xml"]; f != nil {
+		if b, ok := s.read(name, f); ok {
+			formats = s.xlsxStyles(name, b)
+		}
+	}
+	date1904 := false
 	type sheet struct{ name, part string }
 	var sheets []sheet
 	targets := map[string]string{}
@@ -217,6 +224,10 @@ func (s *state) xlsx(name string, files map[string]*zip.File) {
 			tok, err := d.RawToken()
 			if err != nil {
 				break
+			}
+			if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "workbookPr" {
+				v := attr(se, "date1904")
+				date1904 = v == "1" || v == "true"
 			}
 			if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "sheet" {
 				part := targets[attr(se, "id")]
@@ -247,7 +258,7 @@ func (s *state) xlsx(name string, files map[string]*zip.File) {
 		if !ok {
 			continue
 		}
-		rows := s.sheet(name, b, sst, used)
+		rows := s.sheet(name, b, sst, used, formats, date1904)
 		s.add(Doc{Name: name + " (" + sh.name + ")", Kind: Table, Source: "ooxml", Rows: rows})
 	}
 	// Shared strings no cell refers to are still in the file.
@@ -313,8 +324,10 @@ func (s *state) sharedStrings(name string, b []byte) []string {
 // last one, so that a hostile "XFD1" costs nothing and no cell is lost.
 const maxColumn = 512
 
-// sheet reads one worksheet into rows of cells.
-func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]string {
+// sheet reads one worksheet into rows of cells; numbers are shown in
+// their cell style's number format where it is a date or an integer
+// pattern (see numfmt.go).
+func (s *state) sheet(name string, b []byte, sst []string, used []bool, formats []cellFormat, date1904 bool) [][]string {
 	var (
 		rows  [][]string
 		row   []string
@@ -322,6 +335,7 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 		fml   bytes.Buffer
 		typ   string
 		ref   []byte // points into b
+		style int
 		inV   int
 		inF   int
 		inPh  int
@@ -343,6 +357,9 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 			}
 		case "", "n":
 			v = plainNumber(string(bytes.TrimSpace(val.Bytes())))
+			if style >= 0 && style < len(formats) {
+				v = formats[style].apply(v, date1904)
+			}
 		default:
 			v = val.String()
 		}
@@ -376,7 +393,7 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 			case "c":
 				val.Reset()
 				fml.Reset()
-				typ, ref = cellAttrs(t.attrs)
+				typ, ref, style = cellAttrs(t.attrs)
 				inC = !t.self
 			case "v", "t":
 				if !t.self {
@@ -424,29 +441,35 @@ func (s *state) sheet(name string, b []byte, sst []string, used []bool) [][]stri
 	return rows
 }
 
-// cellAttrs reads a cell's type (t) and reference (r) in one pass over
-// its attributes, the usual types without allocating.
-func cellAttrs(attrs []byte) (typ string, ref []byte) {
+// cellAttrs reads a cell's type (t), reference (r) and style (s, -1 for
+// none) in one pass over its attributes, the usual types without
+// allocating.
+func cellAttrs(attrs []byte) (typ string, ref []byte, style int) {
 	var t []byte
 	quoted := false
+	style = -1
 	eachAttr(attrs, func(name, v []byte, q bool) bool {
 		switch {
 		case localIs(name, "t"):
 			t, quoted = v, q
 		case localIs(name, "r"):
 			ref = v
+		case localIs(name, "s"):
+			if n, ok := index(v); ok {
+				style = n
+			}
 		}
 		return true
 	})
 	if quoted && bytes.IndexByte(t, '&') >= 0 {
-		return unescape(t, false), ref
+		return unescape(t, false), ref, style
 	}
 	for _, c := range cellTypes {
 		if string(t) == c {
-			return c, ref
+			return c, ref, style
 		}
 	}
-	return string(t), ref
+	return string(t), ref, style
 }
 
 var cellTypes = [...]string{"", "s", "n", "str", "inlineStr", "b", "e", "d"}
