@@ -11,6 +11,7 @@ package pii
 
 import (
 	"hash/fnv"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -102,6 +103,9 @@ type Scanner struct {
 	header   map[int]Kind
 	headerOK bool
 	rows     int
+	// badTwelve counts twelve-digit numbers written like My Numbers whose
+	// check digit is wrong (see chanceMyNumbers).
+	badTwelve int
 }
 
 // NewScanner returns a Scanner for one file or table.
@@ -123,6 +127,12 @@ func Scan(rows [][]string, table bool) Summary {
 func (sc *Scanner) Summary() Summary {
 	s := sc.sum
 	s.MyNumbers, s.Cards = len(sc.myNums), len(sc.cards)
+	if s.MyNumbers > 0 && sc.chanceMyNumbers() {
+		s.MyNumbers = 0
+		s.Found = maps.Clone(s.Found)
+		delete(s.Found, MyNumber)
+		s.Samples = slices.DeleteFunc(slices.Clone(s.Samples), func(x Sample) bool { return x.Kind == MyNumber })
+	}
 	return s
 }
 
@@ -398,7 +408,9 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 		}
 	}
 	if digits >= 12 {
-		for _, m := range myNumbers(c) {
+		valid, invalid := twelveDigits(c)
+		sc.badTwelve += invalid
+		for _, m := range valid {
 			if !ctx.is(ctxMyNumber) && ctx.is(ctxOtherNumber) {
 				// A 12-digit number labelled as something else (a
 				// tracking, order or account number) passes the check
@@ -567,12 +579,6 @@ func ValidMyNumber(d string) bool {
 	return int(d[11]-'0') == check
 }
 
-// myNumbers finds valid My Numbers: twelve digits, contiguous or in
-// groups of four separated by a hyphen or a space.
-func myNumbers(c string) []string {
-	return numbers(c, "-", " ", func(d string) bool { return len(d) == 12 && ValidMyNumber(d) })
-}
-
 // numbers finds the numbers in c that ok accepts, written with the
 // separators seps; only if there are none, spaces are taken as separators
 // too (spaced groups are common, but a space also separates two numbers).
@@ -619,7 +625,9 @@ func plausibleCard(d string) bool {
 	p4 := atoi(d[:4])
 	switch {
 	case p("4"):
-		return n == 13 || n == 16 || n == 19 // Visa
+		// Visa; its 13-digit numbers are no longer issued, and JAN codes
+		// (13 digits from 45 or 49) would pass for them.
+		return n == 16 || n == 19
 	case p2 >= 51 && p2 <= 55, p4 >= 2221 && p4 <= 2720:
 		return n == 16 // Mastercard
 	case p("34"), p("37"):
