@@ -222,7 +222,7 @@ func (sc *Scanner) Row(cells []string, table bool) {
 			sc.names(c, &ctx, note)
 		}
 	}
-	if nk >= 2 {
+	if recordKinds(&kinds, nk) >= 2 && !organisationRow(&kinds, line) {
 		// The key ignores spacing and separators, so that the same
 		// person in a CSV row, a table cell row, the plain text and the
 		// HTML of one message is one record.

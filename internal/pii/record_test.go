@@ -1,0 +1,58 @@
+package pii
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestOrganisationRows: the addresses, telephone numbers and e-mail
+// addresses of branches and companies are no person records; a person's
+// row that names a company still is.
+func TestOrganisationRows(t *testing.T) {
+	t.Parallel()
+	var branches, vendors, staff [][]string
+	branches = append(branches, []string{"支店名", "郵便番号", "所在地", "電話番号", "売上高"})
+	vendors = append(vendors, []string{"取引先名", "電話", "住所", "メール"})
+	staff = append(staff, []string{"氏名", "会社", "電話", "住所"})
+	for i := range 20 {
+		branches = append(branches, []string{fmt.Sprintf("第%d支店", i), "160-0023", fmt.Sprintf("東京都新宿区西新宿1-%d-3", i), fmt.Sprintf("03-1234-%04d", i), "12,345"})
+		vendors = append(vendors, []string{fmt.Sprintf("㈱アクメ商事%d", i), fmt.Sprintf("06-1234-%04d", i), fmt.Sprintf("大阪府大阪市北区梅田%d-1", i), fmt.Sprintf("info%d@acme.example.co.jp", i)})
+		staff = append(staff, []string{"山田 太郎", "株式会社アクメ", fmt.Sprintf("090-1234-%04d", i), fmt.Sprintf("大阪府大阪市北区梅田%d-1", i)})
+	}
+	for _, tt := range []struct {
+		name string
+		rows [][]string
+		want int
+	}{
+		{"branches", branches, 0},
+		{"vendors", vendors, 0},
+		{"vendors without header", vendors[1:], 0},
+		{"people at a company", staff, 20},
+	} {
+		if s := Scan(tt.rows, true); s.Records != tt.want {
+			t.Errorf("%s: %d records, want %d", tt.name, s.Records, tt.want)
+		}
+	}
+	// The same in lines of text.
+	if s := Scan([][]string{{"新宿支店 〒160-0023 東京都新宿区西新宿1-2-3 TEL 03-1234-5678"}}, false); s.Records != 0 {
+		t.Errorf("branch line: %d records", s.Records)
+	}
+}
+
+// TestPostalAndAddressArePlace: a postal code with its address is one
+// identifier; with a telephone number or a name it makes a record.
+func TestPostalAndAddressArePlace(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		line string
+		want int
+	}{
+		{"〒100-0001 東京都千代田区千代田1-1", 0},
+		{"〒100-0001 東京都千代田区千代田1-1 TEL 03-1234-5678", 1},
+		{"山田 太郎 〒100-0001 東京都千代田区千代田1-1", 1},
+	} {
+		if s := Scan([][]string{{tt.line}}, false); s.Records != tt.want {
+			t.Errorf("%q: %d records, want %d", tt.line, s.Records, tt.want)
+		}
+	}
+}
