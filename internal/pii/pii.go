@@ -106,6 +106,10 @@ type Scanner struct {
 	// badTwelve counts twelve-digit numbers written like My Numbers whose
 	// check digit is wrong (see chanceMyNumbers).
 	badTwelve int
+	// block holds labelled lines of text read as one row (blocks.go).
+	block       []string
+	blockLabels []string
+	flushing    bool
 }
 
 // NewScanner returns a Scanner for one file or table.
@@ -125,6 +129,7 @@ func Scan(rows [][]string, table bool) Summary {
 
 // Summary returns what the scanner found so far.
 func (sc *Scanner) Summary() Summary {
+	sc.flushBlock()
 	s := sc.sum
 	s.MyNumbers, s.Cards = len(sc.myNums), len(sc.cards)
 	if s.MyNumbers > 0 && sc.chanceMyNumbers() {
@@ -144,6 +149,9 @@ func (sc *Scanner) Summary() Summary {
 // space where there is one): a person record is never that long, and the
 // detectors then stay linear in small steps.
 func (sc *Scanner) Row(cells []string, table bool) {
+	if !table && len(cells) == 1 && !sc.flushing && sc.inBlock(cells[0]) {
+		return
+	}
 	for i, c := range cells {
 		if len(c) > maxCell {
 			rest := append([]string(nil), cells[i+1:]...)

@@ -1,0 +1,62 @@
+package pii
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestLabelledBlocks: a list written as one field per line is one record
+// per person; the next person's first label ends the block.
+func TestLabelledBlocks(t *testing.T) {
+	t.Parallel()
+	var lines [][]string
+	lines = append(lines, []string{"下記の方々の登録をお願いします。"})
+	for i := range 20 {
+		lines = append(lines,
+			[]string{fmt.Sprintf("【%d人目】", i+1)},
+			[]string{"■氏名：山田 太郎"},
+			[]string{"フリガナ：ヤマダ タロウ"},
+			[]string{"性別：男"},
+			[]string{fmt.Sprintf("生年月日：昭和45年3月%d日", i+1)},
+			[]string{fmt.Sprintf("電話番号：090-1234-%04d", i)},
+			[]string{"住所：〒100-0001 東京都千代田区千代田1-1"})
+	}
+	if s := Scan(lines, false); s.Records != 20 || s.RecordKinds[Birth] != 20 || s.RecordKinds[Name] != 20 {
+		t.Errorf("with separators: %d records %v", s.Records, s.RecordKinds)
+	}
+	// Without a line between the people, and quoted in a reply.
+	var quoted [][]string
+	for _, l := range lines {
+		if !strings.HasPrefix(l[0], "【") {
+			quoted = append(quoted, []string{"> " + l[0]})
+		}
+	}
+	if s := Scan(quoted, false); s.Records != 20 {
+		t.Errorf("quoted: %d records", s.Records)
+	}
+	// A signature is one record at most, and lines that are no fields
+	// (a URL, a time) do not join it.
+	sig := [][]string{{"TEL：03-1234-5678"}, {"Mail: info@example.co.jp"}, {"https://example.co.jp/"}, {"10:00 会議"}, {"生年月日：1970/3/2"}}
+	if s := Scan(sig, false); s.Records != 1 {
+		t.Errorf("signature: %d records", s.Records)
+	}
+}
+
+func TestFieldLabel(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ line, label string }{
+		{"氏名：山田 太郎", "氏名"},
+		{"> ・お名前: 山田", "お名前"},
+		{"【生年月日】昭和45年3月2日", "生年月日"},
+		{"E-Mail : a@example.jp", "e-mail"},
+		{"https://example.jp/x", ""},
+		{"10:00 開始", ""},
+		{"氏名：", ""},
+		{"これはとても長い文章の一部でありラベルではありません：値", ""},
+	} {
+		if got, _ := fieldLabel(tt.line); got != tt.label {
+			t.Errorf("%q: label %q, want %q", tt.line, got, tt.label)
+		}
+	}
+}
