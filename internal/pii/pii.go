@@ -789,10 +789,11 @@ var (
 )
 
 // birthDate finds a date of birth: a date (西暦 or 和暦) with context
-// (生年月日, DOB, …) in the row, or followed by 生 (昭和55年3月4日生).
+// (生年月日, DOB, …) in the row, or followed by 生 (昭和55年3月4日生), or
+// a cell that is only a date before 2000 (bareOldDate).
 func birthDate(c string, ctx *rowContext) string {
 	if !strings.Contains(c, "生") && !ctx.is(ctxBirth) {
-		return ""
+		return bareOldDate(c)
 	}
 	m, ok := parseDate(c)
 	if !ok {

@@ -56,3 +56,29 @@ func TestPostalAndAddressArePlace(t *testing.T) {
 		}
 	}
 }
+
+// TestBareOldDates: without context, a cell that is only a date before
+// 2000 is a date of birth; dates in text, recent dates and dates with
+// other words are not.
+func TestBareOldDates(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		row  []string
+		want int
+	}{
+		{[]string{"山田 太郎", "男", "1970/3/2"}, 1},
+		{[]string{"ヤマダ タロウ", "S45.3.2"}, 1},
+		{[]string{"ヤマダ タロウ", "昭和45年3月2日"}, 1},
+		{[]string{"ヤマダ タロウ", "H11/12/31"}, 1},
+		{[]string{"ヤマダ タロウ", "平成元年11月28日"}, 1},
+		{[]string{"ヤマダ タロウ", "H12/1/1"}, 0},
+		{[]string{"山田 太郎", "2025/3/2"}, 0},
+		{[]string{"山田 太郎", "1970/13/2"}, 0},
+		{[]string{"山田 太郎", "1970/3/2 入社"}, 0},
+		{[]string{"定例会議 1970/3/2 山田 太郎"}, 0},
+	} {
+		if s := Scan([][]string{tt.row}, true); s.Records != tt.want {
+			t.Errorf("%q: %d records, want %d", tt.row, s.Records, tt.want)
+		}
+	}
+}
