@@ -153,7 +153,30 @@ func hanName(rs []rune, i int, ctx func() bool) string {
 		// Listed given name, ending where the run of kanji/kana ends.
 		for m := min(4, len(rs)-j); m >= 1; m-- {
 			g := string(rs[j : j+m])
-			if givenNames.han[g] && (j+m == len(rs) || !isHan(rs[j+m])) {
+			if givenNames.han[g] && (j+m == len(rs) || !isHan(rs[j+m]) || honorificAt(rs, j+m)) {
+				return sur + " **"
+			}
+		}
+		if n >= 2 || spaced {
+			// A listed given name in katakana or hiragana (山田 ハナコ).
+			k := j
+			for k < len(rs) && isKana(rs[k]) {
+				k++
+			}
+			if k > j && givenNames.kana[toKatakana(string(rs[j:k]))] && (k == len(rs) || !isHan(rs[k]) || honorificAt(rs, k)) {
+				return sur + " **"
+			}
+			// Any short given name before an honorific (西川トメ様,
+			// 熊谷 ヨシ子 様).
+			k = j
+			for k < len(rs) && k-j < 4 && (isHan(rs[k]) || isKana(rs[k])) && !honorificAt(rs, k) {
+				k++
+			}
+			e := k
+			for e < len(rs) && (rs[e] == ' ' || rs[e] == '\u3000') {
+				e++
+			}
+			if k > j && honorificAt(rs, e) {
 				return sur + " **"
 			}
 		}
@@ -183,6 +206,18 @@ func hanName(rs []rune, i int, ctx func() bool) string {
 		}
 	}
 	return ""
+}
+
+// honorificAt reports whether an honorific (様, 殿, さん, …) starts at
+// rs[k].
+func honorificAt(rs []rune, k int) bool {
+	for _, h := range honorifics {
+		hr := []rune(h)
+		if k+len(hr) <= len(rs) && string(rs[k:k+len(hr)]) == h {
+			return true
+		}
+	}
+	return false
 }
 
 func kanaName(rs []rune, i int) string {

@@ -1012,12 +1012,16 @@ var headerWords = []struct {
 	{Address, []string{"住所", "所在地", "address", "現住所", "居所"}, nil},
 	{Email, []string{"メール", "mail", "e-mail"}, nil},
 	{Phone, []string{"電話", "tel", "携帯", "phone", "mobile", "連絡先", "fax"}, nil},
-	{Name, []string{"氏名", "名前", "患者名", "顧客名", "社員名", "職員名", "利用者名", "受診者名", "お名前", "フリガナ", "ふりがな", "カナ", "full name", "fullname", "given name", "family name", "first name", "last name", "surname"},
+	{Name, []string{"氏名", "名前", "患者名", "顧客名", "社員名", "職員名", "利用者名", "受診者名", "お名前",
+		"宛名", "会員名", "契約者名", "加入者名", "被保険者名", "申込者名", "参加者名", "受講者名", "入居者名", "保護者名", "生徒名", "児童名", "学生名", "フリガナ", "ふりがな", "カナ", "full name", "fullname", "given name", "family name", "first name", "last name", "surname"},
 		[]string{"姓", "名", "name", "姓名", "名字", "苗字"}},
 }
 
 func headerKind(c string) (Kind, bool) {
 	lc := strings.ToLower(strings.Trim(c, " :：*※()（）[]【】"))
+	if strings.Contains(lc, " ") && !strings.ContainsFunc(lc, func(r rune) bool { return r >= 'a' && r <= 'z' }) {
+		lc = strings.ReplaceAll(lc, " ", "") // 氏　名, spaced to line up
+	}
 	for _, hw := range headerWords {
 		for _, w := range hw.exact {
 			if lc == w {

@@ -1,0 +1,36 @@
+package pii
+
+import "testing"
+
+// TestNamesWithHonorifics: a surname and a given name written together
+// before an honorific, and given names not in the list (older names in
+// kana) before one.
+func TestNamesWithHonorifics(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"石井翔太様", "石井 **"},
+		{"佐藤花子殿", "佐藤 **"},
+		{"西川トメ様", "西川 **"},
+		{"熊谷 ヨシ子 様", "熊谷 **"},
+		{"田中ハナコさん", "田中 **"},
+		{"山田 ハナコ", "山田 **"},
+		{"西川トメ", ""},   // no honorific, not a listed given name
+		{"東京都の様子", ""}, // not a listed surname
+	} {
+		if got := findName(normalize(tt.in), func() bool { return false }); got != tt.want {
+			t.Errorf("%q: %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestNameHeaders: more names of name columns, and 氏名 spaced out.
+func TestNameHeaders(t *testing.T) {
+	t.Parallel()
+	for _, h := range []string{"宛名", "会員名", "契約者名", "氏　名", "お 名 前"} {
+		// The name is not in the list: only the column says it is one.
+		s := Scan([][]string{{h, "電話"}, {"百目鬼 ゆ", "090-1234-5678"}}, true)
+		if s.Records != 1 {
+			t.Errorf("%q: %d records", h, s.Records)
+		}
+	}
+}
