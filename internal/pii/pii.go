@@ -230,7 +230,7 @@ func (sc *Scanner) Row(cells []string, table bool) {
 			sc.names(c, &ctx, note)
 		}
 	}
-	if recordKinds(&kinds, nk) >= 2 && !organisationRow(&kinds, line) {
+	if recordKinds(&kinds, nk, ctx.bareBirth) >= 2 && !organisationRow(&kinds, line) {
 		// The key ignores spacing and separators, so that the same
 		// person in a CSV row, a table cell row, the plain text and the
 		// HTML of one message is one record.
@@ -376,6 +376,9 @@ type rowContext struct {
 	lower string
 	done  [6]bool
 	has   [6]bool
+	// bareBirth: a date of birth was taken from a cell that is only an
+	// old date, without context (bareOldDate).
+	bareBirth bool
 }
 
 const (
@@ -793,7 +796,9 @@ var (
 // a cell that is only a date before 2000 (bareOldDate).
 func birthDate(c string, ctx *rowContext) string {
 	if !strings.Contains(c, "生") && !ctx.is(ctxBirth) {
-		return bareOldDate(c)
+		m := bareOldDate(c)
+		ctx.bareBirth = ctx.bareBirth || m != ""
+		return m
 	}
 	m, ok := parseDate(c)
 	if !ok {

@@ -9,9 +9,15 @@ import (
 // A row makes a person record when it holds two or more kinds of
 // identifier; recordKinds counts them as a record does. A postal code and
 // an address are one place: "〒100-0001 東京都千代田区…" alone is a
-// letterhead or a map, not a person.
-func recordKinds(kinds *[numKinds]bool, nk int) int {
+// letterhead or a map, not a person. A date of birth known only from
+// being an old date (bareBirth) counts next to a person's name, not next
+// to an address or a telephone number alone (a company's history, an old
+// catalogue).
+func recordKinds(kinds *[numKinds]bool, nk int, bareBirth bool) int {
 	if kinds[kindIndex[Postal]] && kinds[kindIndex[Address]] {
+		nk--
+	}
+	if bareBirth && kinds[kindIndex[Birth]] && !kinds[kindIndex[Name]] {
 		nk--
 	}
 	return nk
@@ -46,7 +52,7 @@ func organisationRow(kinds *[numKinds]bool, line string) bool {
 var organisationWords = []string{
 	"株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "(株)", "(有)", "(合)", "(同)",
 	"一般社団法人", "一般財団法人", "公益社団法人", "公益財団法人", "社会福祉法人", "医療法人", "学校法人", "npo法人", "特定非営利活動法人",
-	"支店", "支社", "本社", "本店", "営業所", "事業所", "出張所", "事務所", "工場", "研究所", "店舗",
+	"支店", "支社", "本社", "本店", "営業所", "事業所", "出張所", "事務所", "工場", "研究所", "店舗", "店",
 	"病院", "医院", "クリニック", "診療所", "薬局", "学校", "大学", "市役所", "区役所", "町役場", "村役場", "県庁", "都庁", "府庁",
 	"協会", "組合", "銀行", "信用金庫", "郵便局", "ホテル", "旅館",
 	"co.,ltd", "co., ltd", "inc.", "corporation", "ltd.", "llc", "k.k.",

@@ -10,7 +10,7 @@ import (
 // row that names a company still is.
 func TestOrganisationRows(t *testing.T) {
 	t.Parallel()
-	var branches, vendors, staff [][]string
+	var branches, vendors, staff, stores [][]string
 	branches = append(branches, []string{"支店名", "郵便番号", "所在地", "電話番号", "売上高"})
 	vendors = append(vendors, []string{"取引先名", "電話", "住所", "メール"})
 	staff = append(staff, []string{"氏名", "会社", "電話", "住所"})
@@ -18,6 +18,7 @@ func TestOrganisationRows(t *testing.T) {
 		branches = append(branches, []string{fmt.Sprintf("第%d支店", i), "160-0023", fmt.Sprintf("東京都新宿区西新宿1-%d-3", i), fmt.Sprintf("03-1234-%04d", i), "12,345"})
 		vendors = append(vendors, []string{fmt.Sprintf("㈱アクメ商事%d", i), fmt.Sprintf("06-1234-%04d", i), fmt.Sprintf("大阪府大阪市北区梅田%d-1", i), fmt.Sprintf("info%d@acme.example.co.jp", i)})
 		staff = append(staff, []string{"山田 太郎", "株式会社アクメ", fmt.Sprintf("090-1234-%04d", i), fmt.Sprintf("大阪府大阪市北区梅田%d-1", i)})
+		stores = append(stores, []string{fmt.Sprintf("梅田%d号店", i), "10:00-20:00", fmt.Sprintf("06-1234-%04d", i), fmt.Sprintf("大阪府大阪市北区梅田%d-1", i)})
 	}
 	for _, tt := range []struct {
 		name string
@@ -28,6 +29,7 @@ func TestOrganisationRows(t *testing.T) {
 		{"vendors", vendors, 0},
 		{"vendors without header", vendors[1:], 0},
 		{"people at a company", staff, 20},
+		{"stores", stores, 0},
 	} {
 		if s := Scan(tt.rows, true); s.Records != tt.want {
 			t.Errorf("%s: %d records, want %d", tt.name, s.Records, tt.want)
@@ -76,6 +78,10 @@ func TestBareOldDates(t *testing.T) {
 		{[]string{"山田 太郎", "1970/13/2"}, 0},
 		{[]string{"山田 太郎", "1970/3/2 入社"}, 0},
 		{[]string{"定例会議 1970/3/2 山田 太郎"}, 0},
+		// Without a name: a company's history, an old catalogue.
+		{[]string{"1964/10/10", "東京都新宿区霞ヶ丘町10-1"}, 0},
+		{[]string{"V-0001", "1985/4/1", "0120-123-456"}, 0},
+		{[]string{"1985/4/1", "0120-123-456", "東京都新宿区霞ヶ丘町10-1"}, 1},
 	} {
 		if s := Scan([][]string{tt.row}, true); s.Records != tt.want {
 			t.Errorf("%q: %d records, want %d", tt.row, s.Records, tt.want)
