@@ -356,8 +356,26 @@ func (s *state) xls(name string, wb []byte) {
 	}
 	var sheetNames []string
 	var sst []string
+	// Number formats (FORMAT), the format of each cell style (XF) and
+	// the date system (DATEMODE), as for XLSX (numfmt.go).
+	formats := map[int]string{}
+	var xfFormats []int
+	date1904 := false
 	for i := 0; i < len(recs); i++ {
 		switch recs[i].typ {
+		case 0x041E: // FORMAT
+			if d := recs[i].data; len(d) >= 5 && len(formats) < maxStyles {
+				code, _ := xlString(d[2:], 2)
+				formats[int(binary.LittleEndian.Uint16(d))] = code
+			}
+		case 0x00E0: // XF
+			if d := recs[i].data; len(d) >= 4 && len(xfFormats) < maxStyles {
+				xfFormats = append(xfFormats, int(binary.LittleEndian.Uint16(d[2:])))
+			}
+		case 0x0022: // DATEMODE
+			if d := recs[i].data; len(d) >= 2 {
+				date1904 = binary.LittleEndian.Uint16(d) == 1
+			}
 		case 0x002F: // FILEPASS
 			s.res.Encrypted = true
 			return
@@ -419,6 +437,28 @@ func (s *state) xls(name string, wb []byte) {
 		s.add(Doc{Name: name + " (" + label + ")", Kind: Table, Source: "office", Rows: rows})
 		cells = nil
 	}
+	parsed := map[int]cellFormat{}
+	number := func(ixfe []byte, v float64) string {
+		n := formatNumber(v)
+		if len(ixfe) < 2 {
+			return n
+		}
+		xf := int(binary.LittleEndian.Uint16(ixfe))
+		if xf >= len(xfFormats) {
+			return n
+		}
+		id := xfFormats[xf]
+		f, ok := parsed[id]
+		if !ok {
+			code, custom := formats[id]
+			if !custom {
+				code = builtinFormats[id]
+			}
+			f = parseNumberFormat(code)
+			parsed[id] = f
+		}
+		return f.apply(n, date1904)
+	}
 	inSheet := false
 	add := func(d []byte, v string) {
 		if inSheet && len(d) >= 4 && v != "" {
@@ -457,11 +497,11 @@ func (s *state) xls(name string, wb []byte) {
 			}
 		case 0x0203: // NUMBER
 			if len(d) >= 14 {
-				add(d, formatNumber(math.Float64frombits(binary.LittleEndian.Uint64(d[6:]))))
+				add(d, number(d[4:6], math.Float64frombits(binary.LittleEndian.Uint64(d[6:]))))
 			}
 		case 0x027E: // RK
 			if len(d) >= 10 {
-				add(d, formatNumber(rkValue(binary.LittleEndian.Uint32(d[6:]))))
+				add(d, number(d[4:6], rkValue(binary.LittleEndian.Uint32(d[6:]))))
 			}
 		case 0x00BD: // MULRK
 			if len(d) >= 6 {
@@ -469,7 +509,7 @@ func (s *state) xls(name string, wb []byte) {
 				col := int(binary.LittleEndian.Uint16(d[2:]))
 				for k := 4; k+6 <= len(d)-2; k += 6 {
 					hdr := []byte{row[0], row[1], byte(col), byte(col >> 8)}
-					add(hdr, formatNumber(rkValue(binary.LittleEndian.Uint32(d[k+2:]))))
+					add(hdr, number(d[k:k+2], rkValue(binary.LittleEndian.Uint32(d[k+2:]))))
 					col++
 				}
 			}
@@ -481,7 +521,7 @@ func (s *state) xls(name string, wb []byte) {
 						add(d, v)
 					}
 				} else {
-					add(d, formatNumber(math.Float64frombits(binary.LittleEndian.Uint64(d[6:]))))
+					add(d, number(d[4:6], math.Float64frombits(binary.LittleEndian.Uint64(d[6:]))))
 				}
 			}
 		}
@@ -528,7 +568,7 @@ func xlString(d []byte, lenBytes int) (string, int) {
 		end := min(p+n, len(d))
 		return latin1(d[p:end]), end
 	}
-	end := min(p+2*n, len(d)&^1)
+	end := min(p+2*n, p+(len(d)-p)&^1) // whole characters only
 	return utf16LE(d[p:end]), end
 }
 

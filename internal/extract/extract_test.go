@@ -391,3 +391,14 @@ func TestXLSXNumberFormats(t *testing.T) {
 		t.Errorf("1904: %q", got)
 	}
 }
+
+// TestXLSNumberFormats: in an Excel 97–2003 workbook too, numbers are read
+// as their cell style (XF, FORMAT) shows them.
+func TestXLSNumberFormats(t *testing.T) {
+	rows := [][]string{{"山田 太郎", "25629", "9012345678", "1234"}, {"佐藤 花子", "32599", "312345678", "5678"}}
+	xls := fixture.XLSFormatted("名簿", rows, map[int]string{1: `yyyy"年"m"月"d"日"`, 2: "00000000000"})
+	want := "名簿.xls (名簿)\n山田 太郎\t1970/3/2\t09012345678\t1234\n佐藤 花子\t1989/4/1\t00312345678\t5678\n"
+	if got := text(extract.File("名簿.xls", xls, extract.Limits{})); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
