@@ -402,3 +402,77 @@ func TestXLSNumberFormats(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// pdfOfPieces is a one-page PDF showing each string at its position, in
+// the order given, each in its own text object (UTF-16 through a
+// predefined CMap).
+func pdfOfPieces(pieces []pdfPiece) []byte {
+	var content strings.Builder
+	for _, p := range pieces {
+		s := ""
+		for _, u := range utf16.Encode([]rune(p.text)) {
+			s += fmt.Sprintf("%04X", u)
+		}
+		fmt.Fprintf(&content, "BT /F1 11 Tf %g %g Td <%s> Tj ET\n", p.x, p.y, s)
+	}
+	return rawPDF(
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+		pdfStream(content.String()),
+		"<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiKakuGo-W5 /Encoding /UniJIS-UCS2-H >>",
+	)
+}
+
+type pdfPiece struct {
+	x, y float64
+	text string
+}
+
+// TestPDFWrappedTable: a word processor's table printed to PDF, cell by
+// cell and column by column, with long cells wrapped onto lines closer
+// together than the rows: each row is whole again.
+func TestPDFWrappedTable(t *testing.T) {
+	var ps []pdfPiece
+	ps = append(ps, pdfPiece{90, 700, "氏名"}, pdfPiece{160, 700, "電話"}, pdfPiece{230, 700, "メール"}, pdfPiece{400, 700, "備考"})
+	y := 675.0
+	for i, r := range [][3]string{{"山田 太郎", "090-1234-5678", "taro.yamada@example.jp"}, {"佐藤 花子", "03-1234-5678", "hanako@example.jp"}, {"鈴木 一郎", "06-1234-5678", "ichiro.suzuki@example.co.jp"}} {
+		// Column by column; the name, the phone and the address wrap
+		// (mid-word, as narrow cells do).
+		ps = append(ps, pdfPiece{90, y, r[0][:7]}, pdfPiece{90, y - 14.5, r[0][7:]},
+			pdfPiece{160, y, r[1][:7]}, pdfPiece{160, y - 14.5, r[1][7:]},
+			pdfPiece{230, y, r[2][:9]}, pdfPiece{230, y - 14.5, r[2][9:]})
+		if i == 1 {
+			ps = append(ps, pdfPiece{400, y, "要連絡"}) // the fourth column, filled in once
+		}
+		y -= 40
+	}
+	got := text(extract.File("t.pdf", pdfOfPieces(ps), extract.Limits{}))
+	// (The names wrapped at their space, which goes.)
+	want := "t.pdf\n氏名\t電話\tメール\t備考\n山田太郎\t090-1234-5678\ttaro.yamada@example.jp\n佐藤花子\t03-1234-5678\thanako@example.jp\t要連絡\n鈴木一郎\t06-1234-5678\tichiro.suzuki@example.co.jp\n"
+	if got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestPDFEvenRows: evenly spaced rows (a spreadsheet) are never joined,
+// not even a row with an empty cell under a full one.
+func TestPDFEvenRows(t *testing.T) {
+	var ps []pdfPiece
+	for i := range 12 {
+		y := 700 - float64(i)*13
+		ps = append(ps, pdfPiece{90, y, fmt.Sprintf("患者%02d", i)})
+		if i%3 != 1 {
+			ps = append(ps, pdfPiece{160, y, fmt.Sprintf("090-1234-%04d", i)})
+		}
+	}
+	// A title and a footer further away.
+	ps = append(ps, pdfPiece{90, 760, "患者一覧"}, pdfPiece{90, 400, "1 / 1"})
+	res := extract.File("e.pdf", pdfOfPieces(ps), extract.Limits{})
+	if len(res.Docs) != 1 || len(res.Docs[0].Rows) != 14 {
+		t.Fatalf("%q", text(res))
+	}
+	if r := res.Docs[0].Rows[2]; len(r) != 1 || r[0] != "患者01" {
+		t.Errorf("row with an empty cell: %q", r)
+	}
+}

@@ -744,40 +744,25 @@ func plainPDFString(b []byte) string {
 
 // pdfContent interprets the text operators of a content stream.
 //
-// Rows are baselines: the position of every string shown is followed
-// through the text matrix (BT, Td, TD, Tm, T*) and the graphics state's
-// matrix (cm, q, Q), and a string on the baseline of the one before it
-// (within a fraction of the font size) is a further cell of the same row.
+// The position of every string shown is followed through the text matrix
+// (BT, Td, TD, Tm, T*) and the graphics state's matrix (cm, q, Q); the
+// strings are then laid out in rows by their baselines (see layoutRows).
 // Spreadsheet and word processor exports start each cell with its own BT
-// and an absolute Td, so this is what keeps a table's rows together.
+// and an absolute Td, and write a table cell by cell, even column by
+// column, so the order in the stream says little.
 func (s *state) pdfContent(name string, b []byte, fonts map[string]*cmap) [][]string {
-	var rows [][]string
-	var row []string
-	var cell strings.Builder
+	var pieces []*textPiece
+	var cell *strings.Builder
 	var font *cmap
 	var operands [][]byte // string operands since the last operator
 	var nums []float64
 	var lastName string
 	var pos textPos
-	endCell := func() {
-		if t := strings.TrimSpace(cell.String()); t != "" {
-			row = append(row, t)
-		}
-		cell.Reset()
-	}
-	newLine := func() {
-		endCell()
-		if len(row) > 0 {
-			rows = append(rows, row)
-		}
-		row = nil
-	}
 	show := func(strs [][]byte) {
-		switch pos.place() {
-		case placeNewLine:
-			newLine()
-		case placeNewCell:
-			endCell()
+		if cell == nil || pos.moved {
+			p := pos.piece()
+			pieces = append(pieces, p)
+			cell = &p.text
 		}
 		for _, str := range strs {
 			if font != nil {
@@ -932,8 +917,7 @@ func (s *state) pdfContent(name string, b []byte, fonts map[string]*cmap) [][]st
 			i++
 		}
 	}
-	newLine()
-	return rows
+	return layoutRows(pieces)
 }
 
 // matrix is a PDF transformation matrix [a b c d e f].
@@ -953,16 +937,13 @@ func (m matrix) mul(n matrix) matrix {
 // textPos follows where text is shown on the page, enough to tell a
 // string on the same baseline as the one before it from one on another.
 type textPos struct {
-	ctm      matrix
-	stack    []matrix
-	tm, tlm  matrix
-	leading  float64
-	size     float64
-	moved    bool // the position changed since the last string shown
-	newLine  bool // T* or ': always a new line
-	lastY    float64
-	haveLast bool
-	ready    bool
+	ctm     matrix
+	stack   []matrix
+	tm, tlm matrix
+	leading float64
+	size    float64
+	moved   bool // the position changed since the last string shown
+	ready   bool
 }
 
 // maxGraphicsStack bounds the q nesting followed.
@@ -996,10 +977,11 @@ func (p *textPos) setMatrix(v []float64) {
 
 func (p *textPos) nextLine() {
 	p.init()
-	if p.leading == 0 {
-		p.newLine = true
+	l := p.leading
+	if l == 0 {
+		l = max(math.Abs(p.size), 1) * 1.2 // no TL: the usual leading
 	}
-	p.move(0, -p.leading, false)
+	p.move(0, -l, false)
 }
 
 func (p *textPos) concat(v []float64) {
@@ -1023,35 +1005,24 @@ func (p *textPos) restore() {
 	}
 }
 
-// Where a string goes relative to the one before it.
-const (
-	placeSame = iota
-	placeNewCell
-	placeNewLine
-)
-
-// place says where the string about to be shown goes: on a new line when
-// its baseline differs from the last one by more than a third of the
-// font size (at least one unit), in a new cell when the position was set
-// anew on the same baseline.
-func (p *textPos) place() int {
+// piece starts a string shown at the current position.
+func (p *textPos) piece() *textPiece {
 	p.init()
 	m := p.tm.mul(p.ctm)
-	y := m[5]
-	scale := math.Abs(m[3])
-	if scale == 0 {
-		scale = math.Abs(m[1])
+	// The baseline is across the direction of the text, which a rotated
+	// page turns.
+	dx, dy := m[0], m[1]
+	if l := math.Hypot(dx, dy); l > 0 {
+		dx, dy = dx/l, dy/l
+	} else {
+		dx, dy = 1, 0
 	}
-	tol := max(1, math.Abs(p.size)*scale/3)
-	where := placeSame
-	switch {
-	case !p.haveLast, p.newLine, math.Abs(y-p.lastY) > tol:
-		where = placeNewLine
-	case p.moved:
-		where = placeNewCell
+	p.moved = false
+	return &textPiece{
+		base:  -dy*m[4] + dx*m[5],
+		along: dx*m[4] + dy*m[5],
+		size:  math.Abs(p.size) * math.Hypot(m[2], m[3]),
 	}
-	p.lastY, p.haveLast, p.moved, p.newLine = y, true, false, false
-	return where
 }
 
 // literalString reads a literal string after "(", returning its bytes and
