@@ -47,6 +47,9 @@ func loadNames(tsv string) *nameSet {
 			if k != "" {
 				s.han[k] = true
 				s.maxLen = max(s.maxLen, utf8.RuneCountInString(k))
+				for _, v := range kanjiVariants(k) {
+					s.han[v] = true
+				}
 			}
 		}
 		s.kana[toKatakana(f[1])] = true
@@ -84,7 +87,31 @@ func toKatakana(s string) string {
 }
 
 func isHan(r rune) bool {
-	return r >= 0x4E00 && r <= 0x9FFF || r >= 0x3400 && r <= 0x4DBF || r == '々' || r == 'ヶ' || r >= 0xF900 && r <= 0xFAFF
+	return r >= 0x4E00 && r <= 0x9FFF || r >= 0x3400 && r <= 0x4DBF || r == '々' || r == 'ヶ' || r >= 0xF900 && r <= 0xFAFF ||
+		r >= 0x20000 && r <= 0x3134F // extension B and later: 𠮷
+}
+
+// variantKanji are the other forms of kanji that names are written with
+// (異体字: 髙橋, 山﨑, 𠮷田, 濵田), which NFKC leaves as they are.
+var variantKanji = map[rune][]rune{
+	'高': {'髙'}, '崎': {'﨑', '嵜'}, '吉': {'𠮷'}, '浜': {'濵', '濱'}, '徳': {'德'}, '瀬': {'瀨'}, '恵': {'惠'},
+	'辺': {'邊', '邉'}, '斎': {'齋', '齊', '斉'}, '沢': {'澤'}, '島': {'嶋', '嶌'}, '広': {'廣'}, '桜': {'櫻'},
+	'富': {'冨'}, '国': {'國'}, '円': {'圓'}, '竜': {'龍'}, '槙': {'槇'}, '柳': {'栁'},
+}
+
+// kanjiVariants lists k written with one variant form of one of its
+// kanji.
+func kanjiVariants(k string) []string {
+	var out []string
+	rs := []rune(k)
+	for i, r := range rs {
+		for _, v := range variantKanji[r] {
+			w := append([]rune(nil), rs...)
+			w[i] = v
+			out = append(out, string(w))
+		}
+	}
+	return out
 }
 
 func isKana(r rune) bool { return r >= 0x3041 && r <= 0x30FF && r != '・' }

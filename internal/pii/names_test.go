@@ -34,3 +34,18 @@ func TestNameHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestKanjiVariants: names written with variant kanji.
+func TestKanjiVariants(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"髙橋 一郎", "髙橋 **"},
+		{"山﨑 花子", "山﨑 **"},
+		{"𠮷田 太郎", "𠮷田 **"},
+		{"濵田 健", "濵田 **"},
+	} {
+		if got := findName(normalize(tt.in), func() bool { return false }); got != tt.want {
+			t.Errorf("%q: %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
