@@ -476,3 +476,43 @@ func TestPDFEvenRows(t *testing.T) {
 		t.Errorf("row with an empty cell: %q", r)
 	}
 }
+
+// TestPDFGlyphByGlyph: a writer that places every glyph on its own; the
+// cells are told by the space between glyphs, not by where glyphs line up
+// from row to row.
+func TestPDFGlyphByGlyph(t *testing.T) {
+	rows := [][]string{{"氏名", "電話番号", "メール"}, {"山田　太郎", "090-1234-5678", "taro@example.jp"}, {"佐藤　花子", "03-1234-5678", "hanako@example.jp"}}
+	var ps []pdfPiece
+	for i, r := range rows {
+		y := 700 - float64(i)*14
+		for j, c := range r {
+			x := 50 + float64(j)*150
+			for _, ch := range c {
+				if ch != '　' {
+					ps = append(ps, pdfPiece{x, y, string(ch)})
+				}
+				// Widths of a proportional font.
+				w := 0.55
+				switch {
+				case ch >= 0x2E80:
+					w = 1
+				case strings.ContainsRune("ijl", ch):
+					w = 0.22
+				case strings.ContainsRune("rtf-", ch):
+					w = 0.33
+				case ch == '.':
+					w = 0.28
+				case ch == 'm':
+					w = 0.83
+				case ch == '@':
+					w = 0.92
+				}
+				x += w * 11
+			}
+		}
+	}
+	want := "g.pdf\n氏名\t電話番号\tメール\n山田 太郎\t090-1234-5678\ttaro@example.jp\n佐藤 花子\t03-1234-5678\thanako@example.jp\n"
+	if got := text(extract.File("g.pdf", pdfOfPieces(ps), extract.Limits{})); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}

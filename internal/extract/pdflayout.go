@@ -29,7 +29,10 @@ type layoutLine struct {
 //     row, top to bottom, each row left to right;
 //   - a string that starts where strings start on other rows too (a
 //     column) begins a cell; one that starts elsewhere continues the cell
-//     before it (a run in another font, a word placed on its own);
+//     before it (a run in another font, a word placed on its own); on a
+//     page where nearly every string is a glyph or two (a writer that
+//     places each glyph), a cell ends where the space after a glyph is
+//     wider than a character;
 //   - on a page whose rows are set apart by more space than the lines
 //     inside them (a word processor's table, where long cells wrap), a
 //     line right under a row of two cells or more continues the cells
@@ -78,18 +81,38 @@ func layoutRows(pieces []*textPiece) [][]string {
 		k := int(math.Round(x))
 		return seen[k-1]+seen[k]+seen[k+1] >= max(2, multi/5)
 	}
+	// A writer that places every glyph on its own: cells are told by the
+	// space between the glyphs instead.
+	short := 0
+	for _, p := range ps {
+		if utf8.RuneCountInString(strings.TrimSpace(p.text.String())) <= 2 {
+			short++
+		}
+	}
+	glyphs := short*10 >= len(ps)*7
 	lines := make([]layoutLine, 0, len(groups))
 	for _, g := range groups {
 		l := layoutLine{base: g[0].base, size: g[0].size}
 		for k, p := range g {
 			t := strings.TrimSpace(p.text.String())
-			if k == 0 || column(p.along) {
+			var gap float64 // in font sizes, after the glyphs before
+			if glyphs && k > 0 {
+				gap = glyphGap(g[k-1], p)
+			}
+			if k == 0 || !glyphs && column(p.along) || glyphs && gap > 1.2 {
 				l.cells = append(l.cells, t)
 				l.starts = append(l.starts, p.along)
 				continue
 			}
 			n := len(l.cells) - 1
-			l.cells[n] = glue(l.cells[n], t, false)
+			switch {
+			case !glyphs:
+				l.cells[n] = glue(l.cells[n], t, false)
+			case gap < 0.2:
+				l.cells[n] += t
+			default:
+				l.cells[n] += " " + t
+			}
 		}
 		lines = append(lines, l)
 	}
@@ -99,6 +122,32 @@ func layoutRows(pieces []*textPiece) [][]string {
 		rows = append(rows, l.cells)
 	}
 	return rows
+}
+
+// glyphGap is the space between where the glyphs of a end and b starts,
+// in font sizes. The width of a is estimated: 1 for Japanese, 0.5 for
+// half-width kana, 0.85 for wide Latin letters, 0.3 for narrow ones and
+// 0.55 for the rest, in font sizes.
+func glyphGap(a, b *textPiece) float64 {
+	if a.size <= 0 {
+		return 0
+	}
+	w := 0.0
+	for _, r := range strings.TrimSpace(a.text.String()) {
+		switch {
+		case r >= 0xFF61 && r <= 0xFF9F:
+			w += 0.5
+		case r >= 0x2E80:
+			w++
+		case strings.ContainsRune("mwMW@%", r):
+			w += 0.85
+		case strings.ContainsRune("iljtfrI.,:;'!|", r):
+			w += 0.3
+		default:
+			w += 0.55
+		}
+	}
+	return (b.along-a.along)/a.size - w
 }
 
 // mergeWrapped joins the continuation lines of wrapped table cells to
