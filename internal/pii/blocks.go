@@ -65,7 +65,8 @@ func containsString(list []string, s string) bool {
 
 // fieldLabel returns the label of a line "label：value", "label: value" or
 // "【label】value" (after quoting marks and bullets), lower-cased: one to
-// twelve characters without digits, and a value after it.
+// twelve characters (forty in ASCII) without digits, and a value after
+// it.
 func fieldLabel(line string) (string, bool) {
 	// The label is near the start: only so much is looked at.
 	head := line[:min(len(line), 256)]
@@ -93,6 +94,9 @@ func fieldLabel(line string) (string, bool) {
 	}
 	label = strings.TrimSpace(label)
 	n := utf8.RuneCountInString(label)
+	if n > 12 && n == len(label) && n <= 40 {
+		n = 12 // ASCII: a vCard property with its parameters (TEL;TYPE=CELL)
+	}
 	if n == 0 || n > 12 || strings.IndexFunc(label, unicode.IsDigit) >= 0 || strings.TrimSpace(line[rest:min(len(line), rest+256)]) == "" {
 		return "", false
 	}

@@ -60,3 +60,18 @@ func TestFieldLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestVCardBlocks: the contacts of a vCard file are one record each.
+func TestVCardBlocks(t *testing.T) {
+	t.Parallel()
+	var lines [][]string
+	for i := range 12 {
+		for _, l := range []string{"BEGIN:VCARD", "VERSION:3.0", "N:山田;太郎;;;", "FN:山田 太郎", "X-PHONETIC-LAST-NAME:ヤマダ",
+			fmt.Sprintf("TEL;TYPE=CELL:090-1234-%04d", i), fmt.Sprintf("EMAIL;TYPE=INTERNET:taro%d@example.jp", i), "BDAY:1970-03-02", "END:VCARD"} {
+			lines = append(lines, []string{l})
+		}
+	}
+	if s := Scan(lines, false); s.Records != 12 || s.RecordKinds[Birth] != 12 {
+		t.Errorf("%d records %v", s.Records, s.RecordKinds)
+	}
+}

@@ -788,7 +788,7 @@ func address(c string) string {
 var (
 	seirekiRe = regexp.MustCompile(`(?:^|[^\d])((?:19|20)\d{2})\s?[年/.\-]\s?(\d{1,2})\s?[月/.\-]\s?(\d{1,2})\s?日?`)
 	warekiRe  = regexp.MustCompile(`(明治|大正|昭和|平成|令和|[MTSHR])\s?(元|\d{1,2})\s?[年./\-]\s?(\d{1,2})\s?[月./\-]\s?(\d{1,2})\s?日?`)
-	birthCtx  = []string{"生年月日", "誕生日", "生まれ", "dob", "d.o.b", "birth", "生年"}
+	birthCtx  = []string{"生年月日", "誕生日", "生まれ", "dob", "d.o.b", "birth", "生年", "bday"}
 )
 
 // birthDate finds a date of birth: a date (西暦 or 和暦) with context
