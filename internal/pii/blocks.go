@@ -70,6 +70,9 @@ func containsString(list []string, s string) bool {
 func fieldLabel(line string) (string, bool) {
 	// The label is near the start: only so much is looked at.
 	head := line[:min(len(line), 256)]
+	if strings.IndexByte(head, ':') < 0 && !strings.Contains(head, "：") && !strings.Contains(head, "【") {
+		return "", false // most lines: no label
+	}
 	s := strings.TrimLeft(head, " \t>　")
 	s = strings.TrimLeftFunc(s, func(r rune) bool { return strings.ContainsRune("■□●○◆◇◎・*-※", r) })
 	s = strings.TrimLeft(s, " \t　")
