@@ -1,6 +1,9 @@
 package pii
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // A date of birth needs context (生年月日, DOB, 生) because most dates are
 // not. A cell that holds nothing but a date of the last century is the
@@ -9,6 +12,7 @@ import "regexp"
 // are recent. People born since 2000 are counted only with context.
 
 var (
+	yearLastRe   = regexp.MustCompile(`(?:^|[^\d/.\-])(\d{1,2})[/.\-](\d{1,2})[/.\-]((?:19|20)\d\d)(?:$|[^\d/.\-])`)
 	oldSeirekiRe = regexp.MustCompile(`^(19\d\d)\s?[/.\-年]\s?(\d{1,2})\s?[/.\-月]\s?(\d{1,2})\s?日?$`)
 	oldWarekiRe  = regexp.MustCompile(`^(明治|大正|昭和|平成|[MTSH])\s?(元|\d{1,2})\s?[/.\-年]\s?(\d{1,2})\s?[/.\-月]\s?(\d{1,2})\s?日?$`)
 )
@@ -39,4 +43,21 @@ func bareOldDate(c string) string {
 func validMonthDay(mo, d string) bool {
 	m, n := atoi(mo), atoi(d)
 	return m >= 1 && m <= 12 && n >= 1 && n <= 31
+}
+
+// yearLastDate finds a date written day (or month) first and the year
+// last, as in English forms (DOB 02/03/1970), and returns it masked.
+func yearLastDate(c string) string {
+	if !strings.ContainsAny(c, "/.-") {
+		return ""
+	}
+	m := yearLastRe.FindStringSubmatch(c)
+	if m == nil {
+		return ""
+	}
+	a, b := atoi(m[1]), atoi(m[2])
+	if a < 1 || b < 1 || a > 31 || b > 31 || a > 12 && b > 12 {
+		return ""
+	}
+	return m[3][:2] + "**年**月**日"
 }

@@ -49,3 +49,28 @@ func TestKanjiVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestMoreColumnNames: column names from contact exports, rosters and
+// English forms, each with a value that only its column makes an
+// identifier of, next to a telephone number.
+func TestMoreColumnNames(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ h, v string }{
+		{"契約者", "百目鬼 ゆ"}, {"担当者", "百目鬼 ゆ"}, {"患者", "百目鬼 ゆ"}, {"NAME(KANA)", "ﾄﾞｳﾒｷ ﾕ"},
+		{"Date of Birth", "02/03/1970"}, {"DOB", "3.2.1970"}, {"番地", "千代田1-1"}, {"市区町村", "千代田区"},
+		{"社員No", "E123"}, {"従業員コード", "E123"}, {"会員ID", "M1234"}, {"顧客コード", "C123"},
+	} {
+		s := Scan([][]string{{c.h, "携帯"}, {c.v, "090-1111-2222"}, {c.v, "090-1111-3333"}}, true)
+		if s.Records != 2 {
+			t.Errorf("%q=%q: %d records, found %v", c.h, c.v, s.Records, s.Found)
+		}
+	}
+	// With context in the row, a date written year last is a date of
+	// birth too; without, it is not.
+	if s := Scan([][]string{{"DOB: 02/03/1970 Tel 090-1234-5678"}}, false); s.Records != 1 {
+		t.Errorf("DOB in a line: %d records", s.Records)
+	}
+	if s := Scan([][]string{{"Delivery 02/03/2026 Tel 090-1234-5678"}}, false); s.Found[Birth] != 0 {
+		t.Errorf("delivery date taken for a date of birth")
+	}
+}

@@ -802,7 +802,9 @@ func birthDate(c string, ctx *rowContext) string {
 	}
 	m, ok := parseDate(c)
 	if !ok {
-		return ""
+		if m = yearLastDate(c); m == "" {
+			return ""
+		}
 	}
 	if strings.Contains(c, "日生") || strings.HasSuffix(c, "生") || ctx.is(ctxBirth) {
 		return m
@@ -955,7 +957,9 @@ func dateSep(c string, j int, kanji string) (int, bool) {
 var idWords = []string{"被保険者番号", "保険者番号", "被保険者証", "保険証番号", "記号番号", "患者id", "患者番号", "患者コード",
 	"カルテ番号", "カルテno", "診察券番号", "受診者番号", "社員番号", "社員id", "職員番号", "従業員番号", "学籍番号", "会員番号",
 	"顧客番号", "受給者番号", "基礎年金番号", "年金番号", "免許証番号", "旅券番号", "パスポート番号", "patient id", "patient no",
-	"employee id", "employee no", "staff id", "member id", "mrn"}
+	"employee id", "employee no", "staff id", "member id", "mrn",
+	"社員no", "社員コード", "従業員コード", "従業員id", "職員id", "職員コード", "会員id", "会員no", "会員コード", "顧客id", "顧客コード", "顧客no",
+	"患者no", "利用者番号", "利用者id", "受給者証番号"}
 
 var idValueRe = regexp.MustCompile(`^\s*[:：#=]?\s*(?:no\.?\s*)?([A-Za-z0-9][A-Za-z0-9\-]{2,19})`)
 
@@ -1014,11 +1018,12 @@ var headerWords = []struct {
 	{ID, idWords, []string{"id", "no", "番号"}},
 	{Birth, []string{"生年月日", "誕生日", "birth", "dob", "生年"}, nil},
 	{Postal, []string{"郵便番号", "〒", "zip", "postal", "postcode"}, nil},
-	{Address, []string{"住所", "所在地", "address", "現住所", "居所"}, nil},
+	{Address, []string{"住所", "所在地", "address", "現住所", "居所", "番地", "市区町村"}, nil},
 	{Email, []string{"メール", "mail", "e-mail"}, nil},
 	{Phone, []string{"電話", "tel", "携帯", "phone", "mobile", "連絡先", "fax"}, nil},
 	{Name, []string{"氏名", "名前", "患者名", "顧客名", "社員名", "職員名", "利用者名", "受診者名", "お名前",
-		"宛名", "会員名", "契約者名", "加入者名", "被保険者名", "申込者名", "参加者名", "受講者名", "入居者名", "保護者名", "生徒名", "児童名", "学生名", "フリガナ", "ふりがな", "カナ", "full name", "fullname", "given name", "family name", "first name", "last name", "surname"},
+		"宛名", "会員名", "契約者名", "加入者名", "被保険者名", "申込者名", "参加者名", "受講者名", "入居者名", "保護者名", "生徒名", "児童名", "学生名",
+		"契約者", "担当者", "申込者", "利用者", "受診者", "入居者", "参加者", "保護者", "患者", "kana", "furigana", "フリガナ", "ふりがな", "カナ", "full name", "fullname", "given name", "family name", "first name", "last name", "surname"},
 		[]string{"姓", "名", "name", "姓名", "名字", "苗字"}},
 }
 
@@ -1068,6 +1073,9 @@ func columnValue(k Kind, c string) string {
 		}
 	case Birth:
 		if m, ok := parseDate(c); ok {
+			return m
+		}
+		if m := yearLastDate(c); m != "" {
 			return m
 		}
 		d := onlyDigits(c)
