@@ -211,8 +211,9 @@ var (
 )
 
 // Format names what File would make of a file, from its first bytes and
-// its name: "zip", "pdf", "cfb", "csv", "text", "html", "eml", or "" for
-// content it does not read (images, executables, 7z, RAR…).
+// its name: "zip", "pdf", "cfb", "tnef" (Outlook's winmail.dat), "csv",
+// "text", "html", "eml", or "" for content it does not read (images,
+// executables, 7z, RAR…).
 func Format(name string, head []byte) string {
 	switch {
 	case bytes.HasPrefix(head, magicZIP), bytes.HasPrefix(head, magicZIP0), bytes.HasPrefix(head, magicZIPs):
@@ -221,6 +222,8 @@ func Format(name string, head []byte) string {
 		return "cfb"
 	case pdfStart(head) >= 0:
 		return "pdf"
+	case bytes.HasPrefix(head, magicTNEF):
+		return "tnef"
 	}
 	switch strings.ToLower(path.Ext(name)) {
 	case ".csv", ".tsv", ".tab":
@@ -289,6 +292,8 @@ func (s *state) file(name string, data []byte, depth int) {
 		s.pdf(name, data, depth)
 	case "cfb":
 		s.cfb(name, data)
+	case "tnef":
+		s.tnef(name, data, depth)
 	case "csv":
 		s.add(Doc{Name: name, Kind: Table, Source: "csv", Rows: CSV(Decode(data), name)})
 	case "text":

@@ -516,3 +516,20 @@ func TestPDFGlyphByGlyph(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
+
+// TestTNEF: the attachments inside Outlook's winmail.dat are read, with
+// their Shift_JIS names.
+func TestTNEF(t *testing.T) {
+	csv := []byte("氏名,電話\n山田 太郎,090-1234-5678\n")
+	tnef := fixture.TNEF(fixture.Entry{Name: "名簿.csv", Data: csv}, fixture.Entry{Name: "a.zip", Data: fixture.ZIP(fixture.Entry{Name: "b.txt", Data: []byte("佐藤 花子 03-1234-5678")})})
+	got := text(extract.File("winmail.dat", tnef, extract.Limits{}))
+	want := "winmail.dat/名簿.csv\n氏名\t電話\n山田 太郎\t090-1234-5678\nwinmail.dat/a.zip/b.txt\n佐藤 花子 03-1234-5678\n"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// Truncated: what was read is kept, and the damage is reported.
+	res := extract.File("winmail.dat", tnef[:len(tnef)-40], extract.Limits{})
+	if len(res.Problems) == 0 || !strings.Contains(text(res), "山田 太郎") {
+		t.Errorf("truncated: %q %+v", text(res), res.Problems)
+	}
+}

@@ -71,6 +71,8 @@ func TestDocumentRecords(t *testing.T) {
 		{"nested.zip", "application/zip", fixture.ZIP(fixture.Entry{Name: "in.zip", Data: fixture.ZIP(fixture.Entry{Name: "book.xlsx", Data: fixture.XLSX(fixture.Sheet{Name: "S", Rows: rows})})}), "nested.zip/in.zip/book.xlsx (S)"},
 		{"mail.zip", "application/zip", fixture.ZIP(fixture.Entry{Name: "fwd.eml", Data: []byte(eml)}), "in.csv"},
 		{"fwd.eml", "message/rfc822", []byte(eml), "in.csv"},
+		{"winmail.dat", "application/ms-tnef", fixture.TNEF(fixture.Entry{Name: "名簿.xls", Data: fixture.XLS("名簿", rows)}), "winmail.dat/名簿.xls (名簿)"},
+		{"old.doc", "application/msword", fixture.DOC([]string{"一覧"}, rows), "old.doc (table 1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -581,7 +581,7 @@ func (in *inspector) binaryLeaf(eh *entityHeader, body []byte, p *Part, depth in
 		return
 	}
 	switch extract.Format(eh.filename, s.head) {
-	case "zip", "pdf", "cfb", "unreadable":
+	case "zip", "pdf", "cfb", "tnef", "unreadable":
 		in.document(eh, body, p, depth)
 	}
 }
