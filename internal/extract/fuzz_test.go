@@ -61,3 +61,11 @@ func FuzzCSV(f *testing.F) {
 func FuzzXLS(f *testing.F) {
 	fuzzFile(f, "a.xls", fixture.XLS("S", rows), fixture.EncryptedOffice())
 }
+
+func FuzzTNEF(f *testing.F) {
+	fuzzFile(f, "winmail.dat", fixture.TNEF(fixture.Entry{Name: "名簿.csv", Data: []byte("a,b\n1,2\n")}))
+}
+
+func FuzzWordDOC(f *testing.F) {
+	fuzzFile(f, "a.doc", fixture.DOC([]string{"p"}, rows))
+}
