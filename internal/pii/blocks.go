@@ -18,7 +18,8 @@ import (
 // (not tables), consecutive lines of the form "label: value" are
 // therefore read as one row, a block; a label seen again in the block (the
 // next person's 氏名), a line without a label, or the end of the text
-// ends it.
+// ends it. A block of several lines is a person's only with a name in
+// it: the fields of a venue or an office (会場：…, 電話：…) are not.
 
 // maxBlock bounds the lines of one block.
 const maxBlock = 16
@@ -42,16 +43,31 @@ func (sc *Scanner) inBlock(line string) bool {
 	return true
 }
 
-// flushBlock scans the pending block as one row.
+// flushBlock scans the pending block as one row, each line a cell; a
+// name's label stands for a column name: "お名前：百目鬼 ゆ" is a name,
+// listed or not, as it would be under a column お名前.
 func (sc *Scanner) flushBlock() {
 	if len(sc.block) == 0 {
 		return
 	}
 	cells := sc.block
+	var header map[int]Kind
+	for i, l := range sc.blockLabels {
+		// Names only: the other kinds are found in the line by the
+		// detectors, with the label as context, and a line may hold
+		// more than one ("DOB: 1970/3/2 Tel …").
+		if k, ok := headerKind(l); ok && k == Name {
+			if header == nil {
+				header = map[int]Kind{}
+			}
+			header[i] = k
+		}
+	}
 	sc.block, sc.blockLabels = nil, sc.blockLabels[:0]
-	sc.flushing = true
-	sc.Row(cells, false)
-	sc.flushing = false
+	saved, savedOK, savedRows := sc.header, sc.headerOK, sc.rows
+	sc.header, sc.headerOK, sc.flushing, sc.multiBlock = header, true, true, len(cells) > 1
+	sc.Row(cells, true)
+	sc.header, sc.headerOK, sc.rows, sc.flushing, sc.multiBlock = saved, savedOK, savedRows, false, false
 }
 
 func containsString(list []string, s string) bool {

@@ -35,11 +35,24 @@ func TestLabelledBlocks(t *testing.T) {
 	if s := Scan(quoted, false); s.Records != 20 {
 		t.Errorf("quoted: %d records", s.Records)
 	}
-	// A signature is one record at most, and lines that are no fields
-	// (a URL, a time) do not join it.
-	sig := [][]string{{"TEL：03-1234-5678"}, {"Mail: info@example.co.jp"}, {"https://example.co.jp/"}, {"10:00 会議"}, {"生年月日：1970/3/2"}}
-	if s := Scan(sig, false); s.Records != 1 {
-		t.Errorf("signature: %d records", s.Records)
+	// Fields without a name (an office's, a venue's) are no person, and
+	// lines that are no fields (a URL, a time) do not join a block.
+	var venues [][]string
+	for i := range 20 {
+		venues = append(venues, []string{fmt.Sprintf("日時：2025年4月%d日 14:00～", i+1)}, []string{fmt.Sprintf("会場：東京都千代田区丸の内1-%d", i)},
+			[]string{fmt.Sprintf("電話：03-1234-%04d", i)}, []string{"定員：50名"})
+	}
+	if s := Scan(venues, false); s.Records != 0 {
+		t.Errorf("venues: %d records", s.Records)
+	}
+	sig := [][]string{{"氏名：山田 太郎"}, {"https://example.co.jp/"}, {"10:00 会議"}, {"TEL：03-1234-5678"}}
+	if s := Scan(sig, false); s.Records != 0 {
+		t.Errorf("split by other lines: %d records", s.Records)
+	}
+	// A name under a name label counts, listed or not.
+	form := [][]string{{"お名前：百目鬼 ゆ"}, {"電話番号：090-1234-5678"}}
+	if s := Scan(form, false); s.Records != 1 {
+		t.Errorf("form: %d records", s.Records)
 	}
 }
 

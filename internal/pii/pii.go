@@ -110,6 +110,7 @@ type Scanner struct {
 	block       []string
 	blockLabels []string
 	flushing    bool
+	multiBlock  bool // the row is a block of several lines
 }
 
 // NewScanner returns a Scanner for one file or table.
@@ -230,7 +231,7 @@ func (sc *Scanner) Row(cells []string, table bool) {
 			sc.names(c, &ctx, note)
 		}
 	}
-	if recordKinds(&kinds, nk, ctx.bareBirth) >= 2 && !organisationRow(&kinds, line) {
+	if recordKinds(&kinds, nk, ctx.bareBirth) >= 2 && sc.person(&kinds, line) {
 		// The key ignores spacing and separators, so that the same
 		// person in a CSV row, a table cell row, the plain text and the
 		// HTML of one message is one record.
@@ -1016,7 +1017,7 @@ var headerWords = []struct {
 }{
 	{MyNumber, []string{"個人番号", "マイナンバー", "my number"}, nil},
 	{ID, idWords, []string{"id", "no", "番号"}},
-	{Birth, []string{"生年月日", "誕生日", "birth", "dob", "生年"}, nil},
+	{Birth, []string{"生年月日", "誕生日", "birth", "dob", "生年", "bday"}, nil},
 	{Postal, []string{"郵便番号", "〒", "zip", "postal", "postcode"}, nil},
 	{Address, []string{"住所", "所在地", "address", "現住所", "居所", "番地", "市区町村"}, nil},
 	{Email, []string{"メール", "mail", "e-mail"}, nil},

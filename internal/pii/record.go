@@ -31,6 +31,16 @@ var kindIndex = func() map[Kind]int {
 	return m
 }()
 
+// person: a row with two kinds of identifier or more is a person record
+// unless it is an organisation's (organisationRow) or a block of fields
+// without a name (blocks.go).
+func (sc *Scanner) person(kinds *[numKinds]bool, line string) bool {
+	if sc.multiBlock && !kinds[kindIndex[Name]] {
+		return false
+	}
+	return !organisationRow(kinds, line)
+}
+
 // organisationRow: a row in which no person's name was found but which
 // names a company, branch, office or institution is that organisation's
 // contact data (a branch list with addresses and telephone numbers, a
