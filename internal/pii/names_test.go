@@ -74,3 +74,15 @@ func TestMoreColumnNames(t *testing.T) {
 		t.Errorf("delivery date taken for a date of birth")
 	}
 }
+
+// TestTitleAboveHeader: a title in one cell above the table (患者一覧表,
+// 参加者名簿) is not taken for its column names.
+func TestTitleAboveHeader(t *testing.T) {
+	t.Parallel()
+	for _, title := range []string{"患者一覧表", "氏名一覧", "参加者", "Name list"} {
+		s := Scan([][]string{{title}, {"氏名", "生年月日"}, {"百目鬼 ゆ", "19700302"}, {"四月一日 ゆ", "19710302"}}, true)
+		if s.Records != 2 {
+			t.Errorf("%q: %d records", title, s.Records)
+		}
+	}
+}

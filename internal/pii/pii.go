@@ -989,12 +989,19 @@ func maskID(v string) string {
 // headerKinds recognises a header row: cells that name a kind.
 func headerKinds(cells []string) map[int]Kind {
 	var h map[int]Kind
+	n := 0
 	for _, c := range cells {
 		// Column names carry no numbers: a row with a phone number or
 		// a date in it is data, whatever words it has.
 		if len(onlyDigits(c)) >= 4 {
 			return nil
 		}
+		if c != "" {
+			n++
+		}
+	}
+	if n < 2 {
+		return nil // a title (患者一覧表) above the table, not its columns
 	}
 	for i, c := range cells {
 		if c == "" || utf8.RuneCountInString(c) > 24 {
@@ -1024,8 +1031,8 @@ var headerWords = []struct {
 	{Phone, []string{"電話", "tel", "携帯", "phone", "mobile", "連絡先", "fax"}, nil},
 	{Name, []string{"氏名", "名前", "患者名", "顧客名", "社員名", "職員名", "利用者名", "受診者名", "お名前",
 		"宛名", "会員名", "契約者名", "加入者名", "被保険者名", "申込者名", "参加者名", "受講者名", "入居者名", "保護者名", "生徒名", "児童名", "学生名",
-		"契約者", "担当者", "申込者", "利用者", "受診者", "入居者", "参加者", "保護者", "患者", "kana", "furigana", "フリガナ", "ふりがな", "カナ", "full name", "fullname", "given name", "family name", "first name", "last name", "surname"},
-		[]string{"姓", "名", "name", "姓名", "名字", "苗字"}},
+		"kana", "furigana", "フリガナ", "ふりがな", "カナ", "full name", "fullname", "given name", "family name", "first name", "last name", "surname"},
+		[]string{"姓", "名", "name", "姓名", "名字", "苗字", "患者", "契約者", "担当者", "申込者", "利用者", "受診者", "入居者", "参加者", "保護者"}},
 }
 
 func headerKind(c string) (Kind, bool) {
