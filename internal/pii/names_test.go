@@ -86,3 +86,22 @@ func TestTitleAboveHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderPlaces: column names in the lower row of a header in two
+// rows, and below several rows of notes.
+func TestHeaderPlaces(t *testing.T) {
+	t.Parallel()
+	header := []string{"氏名", "フリガナ", "生年月日", "電話", "メール"}
+	data := [][]string{{"百目鬼 ゆ", "ドウメキ ユ", "19700302", "9012345678", "x"}, {"四月一日 ゆ", "ワタヌキ ユ", "19710302", "9012345679", "y"}}
+	two := append([][]string{{"基本情報", "", "", "連絡先", ""}, header}, data...)
+	var notes [][]string
+	for range 7 {
+		notes = append(notes, []string{"注意事項", "取扱注意"})
+	}
+	notes = append(append(notes, header), data...)
+	for name, rows := range map[string][][]string{"two rows": two, "below notes": notes} {
+		if s := Scan(rows, true); s.Records != 2 {
+			t.Errorf("%s: %d records", name, s.Records)
+		}
+	}
+}

@@ -102,6 +102,7 @@ type Scanner struct {
 	records  map[uint64]bool
 	header   map[int]Kind
 	headerOK bool
+	headerAt int // the row the header is in
 	rows     int
 	// badTwelve counts twelve-digit numbers written like My Numbers whose
 	// check digit is wrong (see chanceMyNumbers).
@@ -143,8 +144,9 @@ func (sc *Scanner) Summary() Summary {
 }
 
 // Row scans one row. In a table, a row of column names (氏名, 電話番号,
-// 生年月日, …) among the first five makes the cells below count as that
-// kind when they look like one.
+// 生年月日, …) among the first ten makes the cells below count as that
+// kind when they look like one; of a header in two rows (基本情報 |
+// 連絡先 above 氏名 | 電話), the one naming more columns.
 //
 // Cells longer than maxCell are scanned in pieces of that size (cut at a
 // space where there is one): a person record is never that long, and the
@@ -163,10 +165,10 @@ func (sc *Scanner) Row(cells []string, table bool) {
 	}
 	sc.rows++
 	var norm []string
-	if table && !sc.headerOK && sc.rows <= 5 {
+	if table && sc.mayBeHeader() {
 		norm = normalizeAll(cells)
-		if h := headerKinds(norm); len(h) > 0 {
-			sc.header, sc.headerOK = h, true
+		if h := headerKinds(norm); len(h) > len(sc.header) {
+			sc.header, sc.headerOK, sc.headerAt = h, true, sc.rows
 			return
 		}
 	}

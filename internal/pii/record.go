@@ -67,3 +67,17 @@ var organisationWords = []string{
 	"協会", "組合", "銀行", "信用金庫", "郵便局", "ホテル", "旅館", "ホール", "会館", "センター", "会議室",
 	"co.,ltd", "co., ltd", "inc.", "corporation", "ltd.", "llc", "k.k.",
 }
+
+// maxHeaderRow is the last row a table's column names are looked for in:
+// titles, dates and notes often come first.
+const maxHeaderRow = 10
+
+// mayBeHeader: the row being scanned may be the table's column names: no
+// header was found yet within the first rows, or the header found is the
+// row right above (the upper row of a header in two rows).
+func (sc *Scanner) mayBeHeader() bool {
+	if !sc.headerOK {
+		return sc.rows <= maxHeaderRow
+	}
+	return sc.rows == sc.headerAt+1
+}
