@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/egressguard/egressguard/internal/textnorm"
@@ -945,11 +946,28 @@ func contextID(c string) string {
 		if i < 0 {
 			continue
 		}
-		if m := idValueRe.FindStringSubmatch(c[i+len(w):]); m != nil && strings.ContainsAny(m[1], "0123456789") {
+		end := i + len(w)
+		if lc != c {
+			end = lowerOffset(c, end)
+		}
+		if m := idValueRe.FindStringSubmatch(c[end:]); m != nil && strings.ContainsAny(m[1], "0123456789") {
 			return maskID(m[1])
 		}
 	}
 	return ""
+}
+
+// lowerOffset is the offset in s of offset n in strings.ToLower(s): the
+// two differ where lower-casing changes a rune's length (Ⱥ, 2 bytes,
+// becomes ⱥ, 3; İ, 2, becomes i) or replaces an invalid byte.
+func lowerOffset(s string, n int) int {
+	j, l := 0, 0
+	for l < n && j < len(s) {
+		r, size := utf8.DecodeRuneInString(s[j:])
+		l += utf8.RuneLen(unicode.ToLower(r))
+		j += size
+	}
+	return j
 }
 
 func maskID(v string) string {
