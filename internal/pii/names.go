@@ -126,16 +126,10 @@ func (t *nameText) sub(i, j int) string { return t.s[t.off[i]:t.off[j]] }
 
 func (t *nameText) find(s string, ctx func() bool) string {
 	loadLists()
-	if !utf8.ValidString(s) {
+	if !t.decode(s) {
 		// Each invalid byte is a U+FFFD, as in []rune(s).
-		s = string([]rune(s))
+		t.decode(string([]rune(s)))
 	}
-	t.s, t.rs, t.off = s, t.rs[:0], t.off[:0]
-	for i, r := range s {
-		t.rs = append(t.rs, r)
-		t.off = append(t.off, i)
-	}
-	t.off = append(t.off, len(s))
 	rs := t.rs
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
@@ -164,6 +158,30 @@ func (t *nameText) find(s string, ctx func() bool) string {
 		}
 	}
 	return ""
+}
+
+// decode reads s into t; it reports false if s is not valid UTF-8.
+func (t *nameText) decode(s string) bool {
+	rs, off := t.rs[:0], t.off[:0]
+	for i := 0; i < len(s); {
+		c := s[i]
+		r, size := rune(c), 1
+		switch {
+		case c < utf8.RuneSelf:
+		case (c >= 0xE1 && c <= 0xEC || c >= 0xEE) && c <= 0xEF && i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80:
+			// A valid three-byte character (kana, kanji).
+			r, size = rune(c&0x0F)<<12|rune(s[i+1]&0x3F)<<6|rune(s[i+2]&0x3F), 3
+		default:
+			if r, size = utf8.DecodeRuneInString(s[i:]); r == utf8.RuneError && size == 1 {
+				return false
+			}
+		}
+		rs = append(rs, r)
+		off = append(off, i)
+		i += size
+	}
+	t.s, t.rs, t.off = s, rs, append(off, len(s))
+	return true
 }
 
 func (t *nameText) hanName(i int, ctx func() bool) string {

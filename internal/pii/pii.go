@@ -512,29 +512,31 @@ func isPlaceAt(s string, i int) bool {
 	return hasAt(s, i, "市") || hasAt(s, i, "区") || hasAt(s, i, "町") || hasAt(s, i, "村") || hasAt(s, i, "郡")
 }
 
-// dashesAt reports, in one pass, whether s has one of the dashes folded
-// into '-' (U+2010–U+2015 and U+2212, lead byte E2; U+FF0D and U+FF70,
-// EF), and where its first ー (U+30FC: E3 83 BC) is, or -1. It stops at
-// a dash.
+// dashesAt reports whether s has one of the dashes folded into '-'
+// (U+2010–U+2015 and U+2212, lead byte E2; U+FF0D and U+FF70, EF), and
+// if not, where its first ー is, or -1.
 func dashesAt(s string) (dash bool, vowel int) {
-	vowel = -1
-	for i := 0; i+2 < len(s); i++ {
-		switch s[i] {
-		case 0xE2:
-			if s[i+1] == 0x80 && s[i+2] >= 0x90 && s[i+2] <= 0x95 || s[i+1] == 0x88 && s[i+2] == 0x92 {
-				return true, vowel
-			}
-		case 0xEF:
-			if s[i+1] == 0xBC && s[i+2] == 0x8D || s[i+1] == 0xBD && s[i+2] == 0xB0 {
-				return true, vowel
-			}
-		case 0xE3:
-			if vowel < 0 && s[i+1] == 0x83 && s[i+2] == 0xBC {
-				vowel = i
-			}
+	for i := strings.IndexByte(s, 0xE2); i >= 0 && i+2 < len(s); {
+		if s[i+1] == 0x80 && s[i+2] >= 0x90 && s[i+2] <= 0x95 || s[i+1] == 0x88 && s[i+2] == 0x92 {
+			return true, -1
 		}
+		j := strings.IndexByte(s[i+1:], 0xE2)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
 	}
-	return false, vowel
+	for i := strings.IndexByte(s, 0xEF); i >= 0 && i+2 < len(s); {
+		if s[i+1] == 0xBC && s[i+2] == 0x8D || s[i+1] == 0xBD && s[i+2] == 0xB0 {
+			return true, -1
+		}
+		j := strings.IndexByte(s[i+1:], 0xEF)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false, strings.Index(s, "ー")
 }
 
 var urlRe = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+`)
@@ -620,10 +622,12 @@ type ctxWord struct {
 }
 
 // The context words are found through their first three bytes: ctxStart
-// marks the bytes a word starts with, and ctxSlots is an open-addressing
-// table from the three bytes to the words in ctxWords that start with them.
+// marks the bytes a word starts with, ctxCJK the characters of
+// U+3000–U+9FFF, and ctxSlots is an open-addressing table from the three
+// bytes to the words in ctxWords that start with them.
 var (
 	ctxStart [256]bool
+	ctxCJK   [(0xA000 - 0x3000) / 64]uint64
 	ctxSlots [256]struct {
 		key    uint32 // 0: empty
 		lo, hi uint8  // ctxWords[lo:hi]
@@ -654,6 +658,9 @@ func init() {
 			ws[i].kinds |= 1 << k
 			byKey[key] = ws
 			ctxStart[w[0]] = true
+			if r, _ := utf8.DecodeRuneInString(w); r >= 0x3000 && r < 0xA000 {
+				ctxCJK[(r-0x3000)/64] |= 1 << ((r - 0x3000) % 64)
+			}
 		}
 	}
 	for _, key := range keys {
@@ -668,15 +675,24 @@ func init() {
 }
 
 // contextKinds reports, as bits, the kinds whose context words lower (a
-// lower-cased row) contains, in one pass over it.
+// lower-cased row, valid UTF-8) contains, in one pass over it.
 func contextKinds(lower []byte) uint8 {
 	const all = 1<<len(contextWords) - 1
 	var has uint8
 	for i := 0; i+3 <= len(lower); i++ {
-		if !ctxStart[lower[i]] {
+		c := lower[i]
+		if !ctxStart[c] {
 			continue
 		}
-		key := uint32(lower[i])<<16 | uint32(lower[i+1])<<8 | uint32(lower[i+2])
+		if c >= 0xE3 && c <= 0xE9 {
+			// U+3000–U+9FFF; not a word's first character: skip it
+			// whole.
+			if r := rune(c&0x0F)<<12 | rune(lower[i+1]&0x3F)<<6 | rune(lower[i+2]&0x3F) - 0x3000; ctxCJK[r/64]&(1<<(r%64)) == 0 {
+				i += 2
+				continue
+			}
+		}
+		key := uint32(c)<<16 | uint32(lower[i+1])<<8 | uint32(lower[i+2])
 		for h := ctxHash(key); ctxSlots[h].key != 0; h = (h + 1) % uint32(len(ctxSlots)) {
 			if ctxSlots[h].key != key {
 				continue
@@ -701,14 +717,20 @@ func hasPrefix(b []byte, s string) bool {
 // cell runs every detector on one normalised cell.
 func (sc *Scanner) cell(c string, r *row) {
 	ctx := r.ctx
-	if strings.Contains(c, "://") || strings.Contains(c, "www.") {
-		c = urlRe.ReplaceAllString(c, " ")
-	}
-	digits := 0
+	digits, colon, dot := 0, false, false
 	for i := 0; i < len(c); i++ {
-		if c[i] >= '0' && c[i] <= '9' {
+		switch b := c[i]; {
+		case b >= '0' && b <= '9':
 			digits++
+		case b == ':':
+			colon = true
+		case b == '.':
+			dot = true
 		}
+	}
+	if colon && strings.Contains(c, "://") || dot && strings.Contains(c, "www.") {
+		c = urlRe.ReplaceAllString(c, " ")
+		digits = countDigits(c)
 	}
 	// Masks are made only for samples.
 	if digits >= 12 {
@@ -1046,17 +1068,20 @@ func postal(c string, ctx *rowContext) string {
 			return "〒" + m[1] + "-****"
 		}
 	}
-	// ddd-dddd standing alone (no digit or hyphen on either side).
-	for i := 0; i+8 <= len(c); i++ {
-		if c[i+3] != '-' || !allDigits(c[i:i+3]) || !allDigits(c[i+4:i+8]) {
-			continue
+	// ddd-dddd standing alone (no digit or hyphen on either side),
+	// looked for at each hyphen.
+	for h := strings.IndexByte(c, '-'); h >= 0; {
+		if i := h - 3; i >= 0 && i+8 <= len(c) && allDigits(c[i:i+3]) && allDigits(c[i+4:i+8]) &&
+			!(i > 0 && (isDigitB(c[i-1]) || c[i-1] == '-') || i+8 < len(c) && (isDigitB(c[i+8]) || c[i+8] == '-')) {
+			if ctx.is(ctxPostal) || prefectureIndex(strings.TrimLeft(c[i+8:], " ")) >= 0 {
+				return "〒" + c[i:i+3] + "-****"
+			}
 		}
-		if i > 0 && (isDigitB(c[i-1]) || c[i-1] == '-') || i+8 < len(c) && (isDigitB(c[i+8]) || c[i+8] == '-') {
-			continue
+		next := strings.IndexByte(c[h+1:], '-')
+		if next < 0 {
+			break
 		}
-		if ctx.is(ctxPostal) || prefectureIndex(strings.TrimLeft(c[i+8:], " ")) >= 0 {
-			return "〒" + c[i:i+3] + "-****"
-		}
+		h += 1 + next
 	}
 	return ""
 }
