@@ -108,7 +108,10 @@ var honorifics = []string{"様", "さん", "殿", "氏", "先生", "くん", "�
 // one or two kanji and nothing else (佐藤花子) counts too.
 func findName(s string, ctx func() bool) string {
 	var t nameText
-	return t.find(s, ctx)
+	if m := t.find(s, ctx); m != "" {
+		return m + " **"
+	}
+	return ""
 }
 
 // nameText is a text findName reads: s, its characters rs, and where
@@ -124,6 +127,7 @@ type nameText struct {
 // sub is the text of the characters i to j.
 func (t *nameText) sub(i, j int) string { return t.s[t.off[i]:t.off[j]] }
 
+// find is findName, returning the part of the name the mask keeps (山田).
 func (t *nameText) find(s string, ctx func() bool) string {
 	loadLists()
 	if !t.decode(s) {
@@ -200,7 +204,7 @@ func (t *nameText) hanName(i int, ctx func() bool) string {
 		// Listed given name, ending where the run of kanji/kana ends.
 		for m := min(4, len(rs)-j); m >= 1; m-- {
 			if givenNames.han[t.sub(j, j+m)] && (j+m == len(rs) || !isHan(rs[j+m])) {
-				return sur + " **"
+				return sur
 			}
 		}
 		if spaced && n >= 2 {
@@ -209,7 +213,7 @@ func (t *nameText) hanName(i int, ctx func() bool) string {
 				k++
 			}
 			if k-j >= 1 && k-j <= 3 && (k == len(rs) || !isHan(rs[k]) && !isKana(rs[k])) {
-				return sur + " **"
+				return sur
 			}
 		}
 		if !spaced && n >= 2 && ctx() {
@@ -218,13 +222,13 @@ func (t *nameText) hanName(i int, ctx func() bool) string {
 				k++
 			}
 			if k-j >= 1 && k-j <= 2 && (k == len(rs) || !isKana(rs[k])) {
-				return sur + " **"
+				return sur
 			}
 		}
 		rest := t.s[t.off[j]:]
 		for _, h := range honorifics {
 			if strings.HasPrefix(rest, h) && !spaced && n >= 2 {
-				return sur + " **"
+				return sur
 			}
 		}
 	}
@@ -264,7 +268,7 @@ func (t *nameText) kanaName(i int) string {
 		if surnames.kana[string(first)] {
 			t.buf2 = appendKatakana(t.buf2[:0], t.sub(k, e))
 			if givenNames.kana[string(t.buf2)] {
-				return t.sub(i, j) + " **"
+				return t.sub(i, j)
 			}
 		}
 	}
@@ -272,7 +276,7 @@ func (t *nameText) kanaName(i int) string {
 	if n := j - i; n >= 4 && n <= 12 {
 		for cut := 2; cut <= n-2; cut++ {
 			if surnames.kana[string(first[:3*cut])] && givenNames.kana[string(first[3*cut:])] {
-				return t.sub(i, i+cut) + " **"
+				return t.sub(i, i+cut)
 			}
 		}
 	}
@@ -328,9 +332,9 @@ func (t *nameText) romajiName(i int) string {
 	w1, w2 := t.buf, t.buf2
 	switch {
 	case surnames.romaji[string(w1)] && givenNames.romaji[string(w2)]:
-		return t.sub(i, j) + " **"
+		return t.sub(i, j)
 	case givenNames.romaji[string(w1)] && surnames.romaji[string(w2)]:
-		return t.sub(k, e) + " **"
+		return t.sub(k, e)
 	}
 	return ""
 }

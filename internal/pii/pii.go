@@ -212,9 +212,9 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		}
 		if k >= 0 && k != kMyNumber && k != kCard {
 			// The mask only for a sample.
-			if m, ok := columnValue(k, c, r.wantSample(k)); ok {
+			if a, b, ok := columnValue(k, c, r.wantSample(k)); ok {
 				counted[i] = true
-				r.note(k, m)
+				r.notePair(k, a, b)
 				continue
 			}
 		}
@@ -267,22 +267,25 @@ func (r *row) wantSample(k int) bool { return r.sc.samples[k] < maxSamples }
 // note counts a value of kind k (an index into Kinds) and keeps its
 // masked form as a sample if there are fewer than maxSamples of its kind
 // and none the same.
-func (r *row) note(k int, masked string) {
+func (r *row) note(k int, masked string) { r.notePair(k, masked, "") }
+
+// notePair is note of the mask a+b, which it joins only for a new sample.
+func (r *row) notePair(k int, a, b string) {
 	sc := r.sc
 	sc.found[k]++
 	if !r.kinds[k] {
 		r.kinds[k] = true
 		r.nk++
 	}
-	if masked == "" || sc.samples[k] >= maxSamples {
+	if a == "" && b == "" || sc.samples[k] >= maxSamples {
 		return
 	}
 	for _, s := range sc.sum.Samples {
-		if s.Masked == masked && s.Kind == Kinds[k] {
+		if len(s.Masked) == len(a)+len(b) && s.Kind == Kinds[k] && s.Masked[:len(a)] == a && s.Masked[len(a):] == b {
 			return
 		}
 	}
-	sc.sum.Samples = append(sc.sum.Samples, Sample{Kinds[k], masked})
+	sc.sum.Samples = append(sc.sum.Samples, Sample{Kinds[k], a + b})
 	sc.samples[k]++
 }
 
@@ -591,28 +594,32 @@ func (c *rowContext) is(k int) bool {
 }
 
 // appendLower appends strings.ToLower(s) (unicode.ToLower of each
-// character; an invalid byte becomes U+FFFD) to b.
+// character; an invalid byte becomes U+FFFD) to b. Runs of characters
+// that stay the same are copied whole.
 func appendLower(b []byte, s string) []byte {
+	start := 0 // s[start:i] is to be copied
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c < utf8.RuneSelf:
 			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
+				b = append(append(b, s[start:i]...), c+'a'-'A')
+				start = i + 1
 			}
-			b = append(b, c)
 			i++
 		case c >= 0xE3 && c <= 0xE9 && i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80:
 			// U+3000–U+9FFF: CJK symbols, kana and kanji have no case.
-			b = append(b, c, s[i+1], s[i+2])
 			i += 3
 		default:
 			r, size := utf8.DecodeRuneInString(s[i:])
-			b = utf8.AppendRune(b, unicode.ToLower(r))
+			if l := unicode.ToLower(r); l != r || r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(append(b, s[start:i]...), l)
+				start = i + size
+			}
 			i += size
 		}
 	}
-	return b
+	return append(b, s[start:]...)
 }
 
 // ctxWord is a context word and the kinds (bits) it gives.
@@ -807,7 +814,7 @@ func (sc *Scanner) names(c string, r *row) {
 	for i := 0; i < len(c); i++ {
 		if c[i] < '0' || c[i] > '9' {
 			if m := sc.name.find(c, func() bool { return r.ctx.is(ctxName) }); m != "" {
-				r.note(kName, m)
+				r.notePair(kName, m, " **")
 			}
 			return
 		}
@@ -1488,109 +1495,114 @@ func headerKind(c string) (int, bool) {
 }
 
 // columnValue decides whether a cell under a header of kind k (an index
-// into Kinds) is such a value, and returns it masked if mask is set.
-func columnValue(k int, c string, mask bool) (string, bool) {
+// into Kinds) is such a value, and returns it masked (as a+b; for some
+// kinds only if mask is set).
+func columnValue(k int, c string, mask bool) (a, b string, ok bool) {
 	switch k {
 	case kName:
 		// Two to thirty characters (counted only where the length in
 		// bytes leaves a doubt).
 		if len(c) <= 4*2 || len(c) > 30 {
 			if n := utf8.RuneCountInString(c); n < 2 || n > 30 {
-				return "", false
+				return "", "", false
 			}
 		}
 		space := -1
 		for i := 0; i < len(c); i++ {
 			switch b := c[i]; {
 			case b >= '0' && b <= '9', b == '@':
-				return "", false
+				return "", "", false
 			case space < 0 && (b == ' ' || b == 0xE3 && hasAt(c, i, "\u3000")):
 				space = i
 			}
 		}
-		if !mask {
-			return "", true
-		}
 		// The column says it is a name: the mask keeps the family name
 		// when a space marks it, else the first character.
 		if space > 0 {
-			return c[:space] + " **", true
+			return c[:space], " **", true
 		}
-		r, _ := utf8.DecodeRuneInString(c)
-		return string(r) + " **", true
+		return firstRunes(c, 1), " **", true
 	case kPhone:
 		n, d := digitEnds(c)
 		if n >= 9 && n <= 13 {
 			if !mask {
-				return "", true
+				return "", "", true
 			}
-			return string(d[:3]) + "-****-" + string(d[len(d)-4:]), true
+			return string(d[:3]) + "-****-" + string(d[3:]), "", true
 		}
 	case kBirth:
 		if m, ok := parseDate(c); ok {
-			return m, true
+			return m, "", true
 		}
 		n, d := digitEnds(c)
 		if n == 8 && (d[0] == '1' && d[1] == '9' || d[0] == '2' && d[1] == '0') {
-			return centuryMask(string(d[:2])), true
+			return centuryMask(string(d[:2])), "", true
 		}
 		// An Excel date serial (1900 system): 1920–2030.
 		if n == 5 && len(c) == 5 && atoi(c) >= 7300 && atoi(c) <= 47500 {
-			return "****年**月**日", true
+			return "****年**月**日", "", true
 		}
 	case kAddress:
 		if (len(c) >= 4*4 || utf8.RuneCountInString(c) >= 4) && strings.IndexByte(c, '@') < 0 {
-			if !mask {
-				return "", true
-			}
 			if p := prefectureIndex(c); p >= 0 {
-				return prefectureMasks[p], true
+				return prefectureMasks[p], "", true
 			}
-			r := []rune(c)
-			return string(r[:2]) + "***", true
+			return firstRunes(c, 2), "***", true
 		}
 	case kPostal:
 		n, d := digitEnds(c)
 		if n == 7 {
-			return "〒" + string(d[:3]) + "-****", true
+			return "〒" + string(d[:3]) + "-****", "", true
 		}
 	case kEmail:
 		if m := emailRe.FindString(c); m != "" {
-			return maskEmail(m), true
+			return maskEmail(m), "", true
 		}
 	case kMyNumber:
 		d := onlyDigits(c)
 		if ValidMyNumber(d) {
-			return "****-****-**" + d[10:], true
+			return "****-****-**" + d[10:], "", true
 		}
 	case kID:
 		if len(c) >= 3 && len(c) <= 24 && countDigits(c) > 0 && strings.IndexByte(c, ' ') < 0 && strings.IndexByte(c, '@') < 0 {
 			if !mask {
-				return "", true
+				return "", "", true
 			}
-			return maskID(c), true
+			return maskID(c), "", true
 		}
 	}
-	return "", false
+	return "", "", false
+}
+
+// firstRunes is string([]rune(c)[:n]) (c has n characters or more): a
+// substring where they are valid UTF-8.
+func firstRunes(c string, n int) string {
+	j := 0
+	for range n {
+		r, size := utf8.DecodeRuneInString(c[j:])
+		if r == utf8.RuneError && size == 1 {
+			return string([]rune(c)[:n])
+		}
+		j += size
+	}
+	return c[:j]
 }
 
 // digitEnds counts the digits in s and returns the first three and the
-// last four of them (d[:3] and d[len(d)-4:], d holding up to seven).
-func digitEnds(s string) (n int, d []byte) {
-	var first [3]byte
+// last four of them (d[:3] and d[3:], when there are seven or more).
+func digitEnds(s string) (n int, d [7]byte) {
 	var last [4]byte
 	for i := 0; i < len(s); i++ {
 		if b := s[i]; isDigitB(b) {
 			if n < 3 {
-				first[n] = b
+				d[n] = b
 			}
 			last[n%4] = b
 			n++
 		}
 	}
-	d = append(make([]byte, 0, 7), first[:min(n, 3)]...)
 	for i := max(n-4, 0); i < n; i++ {
-		d = append(d, last[i%4])
+		d[min(n, 3)+i-max(n-4, 0)] = last[i%4]
 	}
 	return n, d
 }
