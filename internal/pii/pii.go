@@ -211,7 +211,7 @@ func (sc *Scanner) Row(cells []string, table bool) {
 			r.ctx.set |= 1 << ctxMyNumber
 		}
 		if k >= 0 && k != kMyNumber && k != kCard {
-			// The mask only for a sample.
+			// The mask is made only if it may become a sample.
 			if a, b, ok := columnValue(k, c, r.wantSample(k)); ok {
 				counted[i] = true
 				r.notePair(k, a, b)
@@ -1106,13 +1106,6 @@ var prefectures = []string{"北海道", "青森県", "岩手県", "宮城県", "
 	"埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県",
 	"愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県",
 	"山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県"}
-
-func prefectureAt(s string) string {
-	if i := prefectureIndex(s); i >= 0 {
-		return prefectures[i]
-	}
-	return ""
-}
 
 // prefectureIndex is the index in prefectures of the one s starts with, or
 // -1. (No prefecture's name starts another's.)
