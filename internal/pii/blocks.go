@@ -51,23 +51,26 @@ func (sc *Scanner) flushBlock() {
 		return
 	}
 	cells := sc.block
-	var header map[int]Kind
+	var header []int8
 	for i, l := range sc.blockLabels {
 		// Names only: the other kinds are found in the line by the
 		// detectors, with the label as context, and a line may hold
 		// more than one ("DOB: 1970/3/2 Tel …").
-		if k, ok := headerKind(l); ok && k == Name {
+		if k, ok := headerKind(l); ok && k == kName {
 			if header == nil {
-				header = map[int]Kind{}
+				header = make([]int8, len(cells))
+				for j := range header {
+					header[j] = -1
+				}
 			}
-			header[i] = k
+			header[i] = kName
 		}
 	}
 	sc.block, sc.blockLabels = nil, sc.blockLabels[:0]
-	saved, savedOK, savedRows := sc.header, sc.headerOK, sc.rows
-	sc.header, sc.headerOK, sc.flushing, sc.multiBlock = header, true, true, len(cells) > 1
-	sc.Row(cells, true)
-	sc.header, sc.headerOK, sc.rows, sc.flushing, sc.multiBlock = saved, savedOK, savedRows, false, false
+	saved, savedRows := sc.header, sc.rows
+	sc.header, sc.multiBlock = header, len(cells) > 1
+	sc.scan(cells, false)
+	sc.header, sc.rows, sc.multiBlock = saved, savedRows, false
 }
 
 func containsString(list []string, s string) bool {

@@ -89,3 +89,14 @@ func TestVCardBlocks(t *testing.T) {
 		t.Errorf("%d records %v", s.Records, s.RecordKinds)
 	}
 }
+
+// TestBlockNeverHeader: a block is scanned as one row of data, never as
+// a table's column names, even when it is the first thing in the text
+// and holds no digit.
+func TestBlockNeverHeader(t *testing.T) {
+	t.Parallel()
+	lines := [][]string{{"氏名：山田 太郎"}, {"住所：東京都千代田区千代田一丁目"}, {"勤務先：本町病院"}}
+	if s := Scan(lines, false); s.Records != 1 {
+		t.Errorf("%d records, want 1", s.Records)
+	}
+}

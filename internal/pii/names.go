@@ -134,8 +134,34 @@ var honorifics = []string{"様", "さん", "殿", "氏", "先生", "くん", "�
 // With ctx (the row says 氏名, 名前, 患者, …) a listed surname followed by
 // one or two kanji and nothing else (佐藤花子) counts too.
 func findName(s string, ctx func() bool) string {
+	var t nameText
+	if m := t.find(s, ctx); m != "" {
+		return m + " **"
+	}
+	return ""
+}
+
+// nameText is a text findName reads: s, its characters rs, and where
+// each starts in s (off[len(rs)] is len(s)), so that a run of characters
+// is a substring of s. A Scanner keeps one to reuse its buffers.
+type nameText struct {
+	s         string
+	rs        []rune
+	off       []int
+	buf, buf2 []byte
+}
+
+// sub is the text of the characters i to j.
+func (t *nameText) sub(i, j int) string { return t.s[t.off[i]:t.off[j]] }
+
+// find is findName, returning the part of the name the mask keeps (山田).
+func (t *nameText) find(s string, ctx func() bool) string {
 	loadLists()
-	rs := []rune(s)
+	if !t.decode(s) {
+		// Each invalid byte is a U+FFFD, as in []rune(s).
+		t.decode(string([]rune(s)))
+	}
+	rs := t.rs
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
 		switch {
@@ -143,21 +169,21 @@ func findName(s string, ctx func() bool) string {
 			if i > 0 && isHan(rs[i-1]) {
 				continue
 			}
-			if m := hanName(rs, i, ctx); m != "" {
+			if m := t.hanName(i, ctx); m != "" {
 				return m
 			}
 		case isKana(r):
 			if i > 0 && isKana(rs[i-1]) {
 				continue
 			}
-			if m := kanaName(rs, i); m != "" {
+			if m := t.kanaName(i); m != "" {
 				return m
 			}
 		case isLatin(r):
 			if i > 0 && isLatin(rs[i-1]) {
 				continue
 			}
-			if m := romajiName(rs, i); m != "" {
+			if m := t.romajiName(i); m != "" {
 				return m
 			}
 		}
@@ -165,9 +191,34 @@ func findName(s string, ctx func() bool) string {
 	return ""
 }
 
-func hanName(rs []rune, i int, ctx func() bool) string {
+// decode reads s into t; it reports false if s is not valid UTF-8.
+func (t *nameText) decode(s string) bool {
+	rs, off := t.rs[:0], t.off[:0]
+	for i := 0; i < len(s); {
+		c := s[i]
+		r, size := rune(c), 1
+		switch {
+		case c < utf8.RuneSelf:
+		case (c >= 0xE1 && c <= 0xEC || c >= 0xEE) && c <= 0xEF && i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80:
+			// A valid three-byte character (kana, kanji).
+			r, size = rune(c&0x0F)<<12|rune(s[i+1]&0x3F)<<6|rune(s[i+2]&0x3F), 3
+		default:
+			if r, size = utf8.DecodeRuneInString(s[i:]); r == utf8.RuneError && size == 1 {
+				return false
+			}
+		}
+		rs = append(rs, r)
+		off = append(off, i)
+		i += size
+	}
+	t.s, t.rs, t.off = s, rs, append(off, len(s))
+	return true
+}
+
+func (t *nameText) hanName(i int, ctx func() bool) string {
+	rs := t.rs
 	for n := min(surnames.maxLen, len(rs)-i); n >= 1; n-- {
-		sur := string(rs[i : i+n])
+		sur := t.sub(i, i+n)
 		if !surnames.han[sur] {
 			continue
 		}
@@ -179,9 +230,8 @@ func hanName(rs []rune, i int, ctx func() bool) string {
 		}
 		// Listed given name, ending where the run of kanji/kana ends.
 		for m := min(4, len(rs)-j); m >= 1; m-- {
-			g := string(rs[j : j+m])
-			if givenNames.han[g] && (j+m == len(rs) || !isHan(rs[j+m]) || honorificAt(rs, j+m)) {
-				return sur + " **"
+			if givenNames.han[t.sub(j, j+m)] && (j+m == len(rs) || !isHan(rs[j+m]) || t.honorificAt(j+m)) {
+				return sur
 			}
 		}
 		if n >= 2 || spaced {
@@ -190,21 +240,24 @@ func hanName(rs []rune, i int, ctx func() bool) string {
 			for k < len(rs) && isKana(rs[k]) {
 				k++
 			}
-			if k > j && givenNames.kana[toKatakana(string(rs[j:k]))] && (k == len(rs) || !isHan(rs[k]) || honorificAt(rs, k)) {
-				return sur + " **"
+			if k > j && (k == len(rs) || !isHan(rs[k]) || t.honorificAt(k)) {
+				t.buf2 = appendKatakana(t.buf2[:0], t.sub(j, k))
+				if givenNames.kana[string(t.buf2)] {
+					return sur
+				}
 			}
 			// Any short given name before an honorific (西川トメ様,
 			// 熊谷 ヨシ子 様).
 			k = j
-			for k < len(rs) && k-j < 4 && (isHan(rs[k]) || isKana(rs[k])) && !honorificAt(rs, k) {
+			for k < len(rs) && k-j < 4 && (isHan(rs[k]) || isKana(rs[k])) && !t.honorificAt(k) {
 				k++
 			}
 			e := k
 			for e < len(rs) && (rs[e] == ' ' || rs[e] == '\u3000') {
 				e++
 			}
-			if k > j && honorificAt(rs, e) {
-				return sur + " **"
+			if k > j && t.honorificAt(e) {
+				return sur
 			}
 		}
 		if spaced && n >= 2 {
@@ -213,7 +266,7 @@ func hanName(rs []rune, i int, ctx func() bool) string {
 				k++
 			}
 			if k-j >= 1 && k-j <= 3 && (k == len(rs) || !isHan(rs[k]) && !isKana(rs[k])) {
-				return sur + " **"
+				return sur
 			}
 		}
 		if !spaced && n >= 2 && ctx() {
@@ -222,13 +275,13 @@ func hanName(rs []rune, i int, ctx func() bool) string {
 				k++
 			}
 			if k-j >= 1 && k-j <= 2 && (k == len(rs) || !isKana(rs[k])) {
-				return sur + " **"
+				return sur
 			}
 		}
-		rest := string(rs[j:])
+		rest := t.s[t.off[j]:]
 		for _, h := range honorifics {
 			if strings.HasPrefix(rest, h) && !spaced && n >= 2 {
-				return sur + " **"
+				return sur
 			}
 		}
 	}
@@ -236,23 +289,38 @@ func hanName(rs []rune, i int, ctx func() bool) string {
 }
 
 // honorificAt reports whether an honorific (様, 殿, さん, …) starts at
-// rs[k].
-func honorificAt(rs []rune, k int) bool {
+// character k.
+func (t *nameText) honorificAt(k int) bool {
+	rest := t.s[t.off[k]:]
 	for _, h := range honorifics {
-		hr := []rune(h)
-		if k+len(hr) <= len(rs) && string(rs[k:k+len(hr)]) == h {
+		if strings.HasPrefix(rest, h) {
 			return true
 		}
 	}
 	return false
 }
 
-func kanaName(rs []rune, i int) string {
+// appendKatakana appends s with hiragana folded to katakana (toKatakana)
+// to b.
+func appendKatakana(b []byte, s string) []byte {
+	for _, r := range s {
+		if r >= 0x3041 && r <= 0x3096 {
+			r += 0x60
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return b
+}
+
+func (t *nameText) kanaName(i int) string {
+	rs := t.rs
 	j := i
 	for j < len(rs) && isKana(rs[j]) {
 		j++
 	}
-	first := toKatakana(string(rs[i:j]))
+	// The reading in katakana; every kana is three bytes.
+	t.buf = appendKatakana(t.buf[:0], t.sub(i, j))
+	first := t.buf
 	k := j
 	for k < len(rs) && (rs[k] == ' ' || rs[k] == '\u3000') {
 		k++
@@ -262,23 +330,38 @@ func kanaName(rs []rune, i int) string {
 		for e < len(rs) && isKana(rs[e]) {
 			e++
 		}
-		if surnames.kana[first] && givenNames.kana[toKatakana(string(rs[k:e]))] {
-			return string(rs[i:j]) + " **"
+		if surnames.kana[string(first)] {
+			t.buf2 = appendKatakana(t.buf2[:0], t.sub(k, e))
+			if givenNames.kana[string(t.buf2)] {
+				return t.sub(i, j)
+			}
 		}
 	}
 	// Written together: try every split.
-	fr := []rune(first)
-	if len(fr) >= 4 && len(fr) <= 12 {
-		for cut := 2; cut <= len(fr)-2; cut++ {
-			if surnames.kana[string(fr[:cut])] && givenNames.kana[string(fr[cut:])] {
-				return string(rs[i:i+cut]) + " **"
+	if n := j - i; n >= 4 && n <= 12 {
+		for cut := 2; cut <= n-2; cut++ {
+			if surnames.kana[string(first[:3*cut])] && givenNames.kana[string(first[3*cut:])] {
+				return t.sub(i, i+cut)
 			}
 		}
 	}
 	return ""
 }
 
-func romajiName(rs []rune, i int) string {
+// appendLowerASCII appends s lower-cased, s being ASCII letters.
+func appendLowerASCII(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+func (t *nameText) romajiName(i int) string {
+	rs := t.rs
 	// Names are written capitalised (Taro Yamada, YAMADA Taro); checking
 	// that first keeps ordinary words out of the lookup.
 	if rs[i] < 'A' || rs[i] > 'Z' {
@@ -288,7 +371,6 @@ func romajiName(rs []rune, i int) string {
 	for j < len(rs) && isLatin(rs[j]) {
 		j++
 	}
-	w1 := strings.ToLower(string(rs[i:j]))
 	k := j
 	if k < len(rs) && rs[k] == ',' {
 		k++
@@ -306,15 +388,18 @@ func romajiName(rs []rune, i int) string {
 	if e < len(rs) && (isLatin(rs[e]) || rs[e] >= '0' && rs[e] <= '9') {
 		return ""
 	}
-	w2 := strings.ToLower(string(rs[k:e]))
-	if len(w1) < 2 || len(w2) < 2 {
+	// Letters are ASCII: one byte each.
+	if j-i < 2 || e-k < 2 {
 		return ""
 	}
+	t.buf = appendLowerASCII(t.buf[:0], t.sub(i, j))
+	t.buf2 = appendLowerASCII(t.buf2[:0], t.sub(k, e))
+	w1, w2 := t.buf, t.buf2
 	switch {
-	case surnames.romaji[w1] && givenNames.romaji[w2]:
-		return string(rs[i:j]) + " **"
-	case givenNames.romaji[w1] && surnames.romaji[w2]:
-		return string(rs[k:e]) + " **"
+	case surnames.romaji[string(w1)] && givenNames.romaji[string(w2)]:
+		return t.sub(i, j)
+	case givenNames.romaji[string(w1)] && surnames.romaji[string(w2)]:
+		return t.sub(k, e)
 	}
 	return ""
 }

@@ -10,11 +10,10 @@
 package pii
 
 import (
-	"hash/fnv"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/egressguard/egressguard/internal/textnorm"
@@ -96,12 +95,16 @@ const maxSamples = 3
 // NewScanner. It carries the distinct numbers seen so far, so that one
 // Scanner per file counts each once.
 type Scanner struct {
-	sum      Summary
-	myNums   map[string]bool
-	cards    map[string]bool
-	records  map[uint64]bool
-	header   map[int]Kind
-	headerOK bool
+	sum Summary
+	// found and inRecords are Summary.Found and RecordKinds by index
+	// into Kinds; samples counts the samples of each kind.
+	found, inRecords, samples [numKinds]int
+	myNums                    map[string]bool
+	cards                     map[string]bool
+	records                   map[uint64]bool
+	// header is the kind of each column (an index into Kinds, or -1)
+	// once a row of column names has been seen.
+	header   []int8
 	headerAt int // the row the header is in
 	rows     int
 	// badTwelve counts twelve-digit numbers written like My Numbers whose
@@ -110,9 +113,28 @@ type Scanner struct {
 	// block holds labelled lines of text read as one row (blocks.go).
 	block       []string
 	blockLabels []string
-	flushing    bool
 	multiBlock  bool // the row is a block of several lines
+
+	// Kept from row to row to save allocations.
+	norm    []string
+	counted []bool
+	ctx     rowContext
+	name    nameText
+	digits  []byte
 }
+
+// Kinds by index.
+const (
+	kName = iota
+	kPhone
+	kBirth
+	kAddress
+	kPostal
+	kEmail
+	kMyNumber
+	kCard
+	kID
+)
 
 // NewScanner returns a Scanner for one file or table.
 func NewScanner() *Scanner {
@@ -134,13 +156,27 @@ func (sc *Scanner) Summary() Summary {
 	sc.flushBlock()
 	s := sc.sum
 	s.MyNumbers, s.Cards = len(sc.myNums), len(sc.cards)
+	s.Found, s.RecordKinds = kindCounts(&sc.found), kindCounts(&sc.inRecords)
 	if s.MyNumbers > 0 && sc.chanceMyNumbers() {
 		s.MyNumbers = 0
-		s.Found = maps.Clone(s.Found)
 		delete(s.Found, MyNumber)
 		s.Samples = slices.DeleteFunc(slices.Clone(s.Samples), func(x Sample) bool { return x.Kind == MyNumber })
 	}
 	return s
+}
+
+// kindCounts is n as a map of the kinds counted, or nil if none is.
+func kindCounts(n *[numKinds]int) map[Kind]int {
+	var m map[Kind]int
+	for i, v := range n {
+		if v > 0 {
+			if m == nil {
+				m = map[Kind]int{}
+			}
+			m[Kinds[i]] = v
+		}
+	}
+	return m
 }
 
 // Row scans one row. In a table, a row of column names (氏名, 電話番号,
@@ -152,23 +188,30 @@ func (sc *Scanner) Summary() Summary {
 // space where there is one): a person record is never that long, and the
 // detectors then stay linear in small steps.
 func (sc *Scanner) Row(cells []string, table bool) {
-	if !table && len(cells) == 1 && !sc.flushing && sc.inBlock(cells[0]) {
+	if !table && len(cells) == 1 && sc.inBlock(cells[0]) {
 		return
 	}
+	sc.flushBlock() // any other row ends the block
+	sc.scan(cells, table)
+}
+
+// scan is Row without the blocks of labelled lines; table says the row
+// may be a table's column names.
+func (sc *Scanner) scan(cells []string, table bool) {
 	for i, c := range cells {
 		if len(c) > maxCell {
 			rest := append([]string(nil), cells[i+1:]...)
-			sc.Row(append(append([]string(nil), cells[:i]...), c[:cut(c)]), table)
-			sc.Row(append([]string{c[cut(c):]}, rest...), table)
+			sc.scan(append(append([]string(nil), cells[:i]...), c[:cut(c)]), table)
+			sc.scan(append([]string{c[cut(c):]}, rest...), table)
 			return
 		}
 	}
 	sc.rows++
 	var norm []string
 	if table && sc.mayBeHeader() {
-		norm = normalizeAll(cells)
-		if h := headerKinds(norm); len(h) > len(sc.header) {
-			sc.header, sc.headerOK, sc.headerAt = h, true, sc.rows
+		norm = sc.normalizeAll(cells)
+		if h := headerKinds(norm); namedColumns(h) > namedColumns(sc.header) {
+			sc.header, sc.headerAt = h, sc.rows
 			return
 		}
 	}
@@ -176,97 +219,148 @@ func (sc *Scanner) Row(cells []string, table bool) {
 		return
 	}
 	if norm == nil {
-		norm = normalizeAll(cells)
+		norm = sc.normalizeAll(cells)
 	}
-	var kinds [numKinds]bool
-	nk := 0
-	note := func(k Kind, masked string) {
-		if sc.sum.Found == nil {
-			sc.sum.Found = map[Kind]int{}
-		}
-		sc.sum.Found[k]++
-		i := slices.Index(Kinds, k)
-		if !kinds[i] {
-			kinds[i] = true
-			nk++
-		}
-		n := 0
-		for _, s := range sc.sum.Samples {
-			if s.Kind == k {
-				n++
-				if s.Masked == masked {
-					n = maxSamples
-					break
-				}
-			}
-		}
-		if n < maxSamples && masked != "" {
-			sc.sum.Samples = append(sc.sum.Samples, Sample{k, masked})
-		}
-	}
-	line := strings.Join(norm, " ")
-	ctx := rowContext{line: line}
+	r := row{sc: sc, ctx: &sc.ctx}
+	r.ctx.reset(norm)
+	// counted: the cell is a value of its column's kind.
+	counted := sc.counted[:0]
 	for i, c := range norm {
+		counted = append(counted, false)
 		if c == "" {
 			continue
 		}
-		if k, ok := sc.header[i]; ok && k == MyNumber {
+		k := sc.column(i)
+		if k == kMyNumber {
 			// The column says so: context for the number below.
-			ctx.done[ctxMyNumber], ctx.has[ctxMyNumber] = true, true
+			r.ctx.set |= 1 << ctxMyNumber
 		}
-		if k, ok := sc.header[i]; ok && k != MyNumber && k != Card {
-			if m := columnValue(k, c); m != "" {
-				note(k, m)
+		if k >= 0 && k != kMyNumber && k != kCard {
+			// The mask is made only if it may become a sample.
+			if a, b, ok := columnValue(k, c, r.wantSample(k)); ok {
+				counted[i] = true
+				r.notePair(k, a, b)
 				continue
 			}
 		}
-		sc.cell(c, &ctx, note)
+		sc.cell(c, &r)
 	}
-	if nk >= 1 && !kinds[slices.Index(Kinds, Name)] {
+	sc.counted = counted
+	if r.nk >= 1 && !r.kinds[kName] {
 		for i, c := range norm {
-			if c == "" {
+			if c == "" || counted[i] {
 				continue
 			}
-			if k, ok := sc.header[i]; ok && k != MyNumber && k != Card && columnValue(k, c) != "" {
-				continue // counted as its column's kind above
-			}
-			sc.names(c, &ctx, note)
+			sc.names(c, &r)
 		}
 	}
-	if recordKinds(&kinds, nk, ctx.bareBirth) >= 2 && sc.person(&kinds, line) {
-		// The key ignores spacing and separators, so that the same
-		// person in a CSV row, a table cell row, the plain text and the
-		// HTML of one message is one record.
-		h := fnv.New64a()
-		h.Write([]byte(strings.Map(func(r rune) rune {
-			switch r {
-			case ' ', '\t', ',', ';', '|', '"', '\'':
-				return -1
-			}
-			return r
-		}, line)))
-		key := h.Sum64()
+	if recordKinds(&r.kinds, r.nk, r.ctx.bareBirth) >= 2 && sc.person(&r) {
+		key := recordKey(norm)
 		if !sc.records[key] {
 			sc.records[key] = true
 			sc.sum.Records++
 			sc.sum.RecordKeys = append(sc.sum.RecordKeys, key)
-			if sc.sum.RecordKinds == nil {
-				sc.sum.RecordKinds = map[Kind]int{}
-			}
-			for i, ok := range kinds {
+			for i, ok := range r.kinds {
 				if ok {
-					sc.sum.RecordKinds[Kinds[i]]++
+					sc.inRecords[i]++
 				}
 			}
 		}
 	}
 }
 
-func normalizeAll(cells []string) []string {
-	norm := make([]string, len(cells))
-	for i, c := range cells {
-		norm[i] = normalize(c)
+// column is the kind of column i, or -1.
+func (sc *Scanner) column(i int) int {
+	if i < len(sc.header) {
+		return int(sc.header[i])
 	}
+	return -1
+}
+
+// row is what one row has shown so far.
+type row struct {
+	sc    *Scanner
+	ctx   *rowContext
+	kinds [numKinds]bool
+	nk    int
+}
+
+// wantSample reports whether a value of kind k may still become a sample:
+// if not, its mask need not be made.
+func (r *row) wantSample(k int) bool { return r.sc.samples[k] < maxSamples }
+
+// note counts a value of kind k (an index into Kinds) and keeps its
+// masked form as a sample if there are fewer than maxSamples of its kind
+// and none the same.
+func (r *row) note(k int, masked string) { r.notePair(k, masked, "") }
+
+// notePair is note of the mask a+b, which it joins only for a new sample.
+func (r *row) notePair(k int, a, b string) {
+	sc := r.sc
+	sc.found[k]++
+	if !r.kinds[k] {
+		r.kinds[k] = true
+		r.nk++
+	}
+	if a == "" && b == "" || sc.samples[k] >= maxSamples {
+		return
+	}
+	for _, s := range sc.sum.Samples {
+		if len(s.Masked) == len(a)+len(b) && s.Kind == Kinds[k] && s.Masked[:len(a)] == a && s.Masked[len(a):] == b {
+			return
+		}
+	}
+	sc.sum.Samples = append(sc.sum.Samples, Sample{Kinds[k], a + b})
+	sc.samples[k]++
+}
+
+// recordKey identifies a record: FNV-1a of its normalised cells without
+// spacing and separators, so that the same person in a CSV row, a table
+// cell row, the plain text and the HTML of one message is one record. An
+// invalid UTF-8 byte counts as U+FFFD.
+func recordKey(cells []string) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for _, c := range cells {
+		for i := 0; i < len(c); {
+			switch b := c[i]; {
+			case b < utf8.RuneSelf:
+				switch b {
+				case ' ', '\t', ',', ';', '|', '"', '\'':
+				default:
+					h = (h ^ uint64(b)) * prime
+				}
+				i++
+			case (b >= 0xE1 && b <= 0xEC || b >= 0xEE) && b <= 0xEF && i+2 < len(c) && c[i+1]&0xC0 == 0x80 && c[i+2]&0xC0 == 0x80:
+				// A valid three-byte character (kana, kanji).
+				h = (h ^ uint64(b)) * prime
+				h = (h ^ uint64(c[i+1])) * prime
+				h = (h ^ uint64(c[i+2])) * prime
+				i += 3
+			default:
+				r, size := utf8.DecodeRuneInString(c[i:])
+				if r == utf8.RuneError && size == 1 {
+					h = (h ^ 0xEF) * prime
+					h = (h ^ 0xBF) * prime
+					h = (h ^ 0xBD) * prime
+					i++
+					continue
+				}
+				for end := i + size; i < end; i++ {
+					h = (h ^ uint64(c[i])) * prime
+				}
+			}
+		}
+	}
+	return h
+}
+
+func (sc *Scanner) normalizeAll(cells []string) []string {
+	norm := sc.norm[:0]
+	for _, c := range cells {
+		norm = append(norm, normalize(c))
+	}
+	sc.norm = norm
 	return norm
 }
 
@@ -279,18 +373,28 @@ func normalizeAll(cells []string) []string {
 func mayBeRecord(cells []string) bool {
 	for _, c := range cells {
 		for i := 0; i < len(c); i++ {
-			if b := c[i]; b >= '0' && b <= '9' || b == '@' {
+			// The characters looked for by their first byte (a lead
+			// byte always starts a character).
+			switch b := c[i]; b {
+			case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '@':
 				return true
-			}
-		}
-		for _, r := range c {
-			switch {
-			case r >= '０' && r <= '９', r == '＠', r == '市', r == '区', r == '町', r == '村', r == '郡':
-				return true
+			case 0xEF: // ０–９, ＠
+				if i+2 < len(c) && c[i+1] == 0xBC && (c[i+2] >= 0x90 && c[i+2] <= 0x99 || c[i+2] == 0xA0) {
+					return true
+				}
+			case 0xE5, 0xE6, 0xE7, 0xE9:
+				if isPlaceAt(c, i) {
+					return true
+				}
 			}
 		}
 	}
 	return false
+}
+
+// hasAt reports whether s has sub at i.
+func hasAt(s string, i int, sub string) bool {
+	return len(s)-i >= len(sub) && s[i:i+len(sub)] == sub
 }
 
 // maxCell bounds the text scanned as one cell.
@@ -320,23 +424,19 @@ var dashes = strings.NewReplacer("‐", "-", "‑", "-", "‒", "-", "–", "-",
 // package textnorm, whose form the policy's rules match too) and folds
 // dashes; the long vowel mark ー is kept inside kana words.
 func normalize(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(s) {
 		return strings.TrimSpace(s)
 	}
 	s = textnorm.NFKC(s)
-	s = strings.TrimSpace(s)
-	if hasDash(s) {
+	s = trimSpace(s)
+	dash, vowel := dashesAt(s)
+	if dash {
 		s = dashes.Replace(s)
+		vowel = strings.Index(s, "ー")
 	}
-	if strings.Contains(s, "ー") {
-		// ー between digits is a dash (090ー1234ー5678).
+	if vowel >= 0 && (digitVowel(s, vowel) || !utf8.ValidString(s)) {
+		// ー between digits is a dash (090ー1234ー5678). (An invalid
+		// byte becomes U+FFFD on the way.)
 		rs := []rune(s)
 		for i := 1; i+1 < len(rs); i++ {
 			if rs[i] == 'ー' && isDigit(rs[i-1]) && isDigit(rs[i+1]) {
@@ -348,37 +448,135 @@ func normalize(s string) string {
 	return s
 }
 
+// digitVowel reports whether a ー at or after s[i] stands between two
+// digits.
+func digitVowel(s string, i int) bool {
+	for i >= 0 {
+		if i > 0 && isDigitB(s[i-1]) && i+3 < len(s) && isDigitB(s[i+3]) {
+			return true
+		}
+		j := strings.Index(s[i+3:], "ー")
+		if j < 0 {
+			break
+		}
+		i += 3 + j
+	}
+	return false
+}
+
+// isASCII reports whether s is all ASCII, eight bytes at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if (uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56)&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// trimSpace is strings.TrimSpace, which trims a text that does not start
+// with ASCII rune by rune from both ends through a function value: most
+// cells start and end with no space at all, and the first and last bytes
+// mostly tell.
+func trimSpace(s string) string {
+	if s == "" || !mayStartSpace(s) && !mayEndSpace(s) {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
+
+// mayStartSpace: s may start with white space (unicode.IsSpace). Its
+// non-ASCII characters (U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028,
+// U+2029, U+202F, U+205F, U+3000) have the lead bytes C2, E1, E2 and E3.
+func mayStartSpace(s string) bool {
+	switch b := s[0]; b {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0xC2, 0xE1, 0xE2:
+		return true
+	case 0xE3:
+		return strings.HasPrefix(s, "\u3000")
+	}
+	return false
+}
+
+// mayEndSpace: s may end with white space; the non-ASCII spaces end in
+// one of the bytes 80–8A, 85, 9F, A0, A8, A9, AF.
+func mayEndSpace(s string) bool {
+	switch b := s[len(s)-1]; {
+	case b < utf8.RuneSelf:
+		return b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r' || b == ' '
+	case b <= 0x8A, b == 0x9F, b == 0xA0, b == 0xA8, b == 0xA9, b == 0xAF:
+		r, _ := utf8.DecodeLastRuneInString(s)
+		return unicode.IsSpace(r)
+	}
+	return false
+}
+
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 // hasPlace: s names a city, ward, town, village or district.
 func hasPlace(s string) bool {
-	for _, r := range s {
-		if r == '市' || r == '区' || r == '町' || r == '村' || r == '郡' {
-			return true
+	for i := 0; i < len(s); i++ {
+		// The characters looked for by their first byte (a lead byte
+		// always starts a character).
+		switch s[i] {
+		case 0xE5, 0xE6, 0xE7, 0xE9:
+			if isPlaceAt(s, i) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// hasDash reports whether s has one of the dashes folded into '-'.
-func hasDash(s string) bool {
-	for _, r := range s {
-		if r >= 0x2010 && r <= 0x2015 || r == 0x2212 || r == 0xFF70 || r == 0xFF0D {
-			return true
+// isPlaceAt: 市, 区, 町, 村 or 郡 at s[i].
+func isPlaceAt(s string, i int) bool {
+	return hasAt(s, i, "市") || hasAt(s, i, "区") || hasAt(s, i, "町") || hasAt(s, i, "村") || hasAt(s, i, "郡")
+}
+
+// dashesAt reports whether s has one of the dashes folded into '-'
+// (U+2010–U+2015 and U+2212, lead byte E2; U+FF0D and U+FF70, EF), and
+// if not, where its first ー is, or -1.
+func dashesAt(s string) (dash bool, vowel int) {
+	for i := strings.IndexByte(s, 0xE2); i >= 0 && i+2 < len(s); {
+		if s[i+1] == 0x80 && s[i+2] >= 0x90 && s[i+2] <= 0x95 || s[i+1] == 0x88 && s[i+2] == 0x92 {
+			return true, -1
 		}
+		j := strings.IndexByte(s[i+1:], 0xE2)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
 	}
-	return false
+	for i := strings.IndexByte(s, 0xEF); i >= 0 && i+2 < len(s); {
+		if s[i+1] == 0xBC && s[i+2] == 0x8D || s[i+1] == 0xBD && s[i+2] == 0xB0 {
+			return true, -1
+		}
+		j := strings.IndexByte(s[i+1:], 0xEF)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false, strings.Index(s, "ー")
 }
 
 var urlRe = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+|\bwww\.\S+`)
 
-// rowContext says which context words the row holds, each looked up the
-// first time a detector asks.
+// rowContext says which context words the row holds: all kinds are
+// looked up at once, the first time a detector asks.
 type rowContext struct {
-	line  string
-	lower string
-	done  [6]bool
-	has   [6]bool
+	cells []string // normalised
+	set   uint8    // kinds the columns give
+	has   uint8
+	done  bool
+	buf   []byte
 	// bareBirth: a date of birth was taken from a cell that is only an
 	// old date, without context (bareOldDate).
 	bareBirth bool
@@ -400,27 +598,182 @@ var otherNumberContext = []string{"伝票", "追跡", "問い合わせ番号", "
 	"振込", "取引", "契約番号", "会員番号", "顧客番号", "管理番号", "製造番号", "シリアル", "品番", "型番", "jan", "tracking", "order",
 	"invoice", "account", "serial", "ref", "tel", "fax", "電話"}
 
+func (c *rowContext) reset(cells []string) {
+	c.cells, c.set, c.has, c.done, c.bareBirth = cells, 0, 0, false, false
+}
+
 func (c *rowContext) is(k int) bool {
-	if !c.done[k] {
-		if c.lower == "" {
-			c.lower = textnorm.Lower(c.line)
-		}
-		c.done[k], c.has[k] = true, hasAny(c.lower, contextWords[k])
+	if c.set&(1<<k) != 0 {
+		return true
 	}
-	return c.has[k]
+	c.lower()
+	return c.has&(1<<k) != 0
+}
+
+// lower returns the row's cells lower-cased and joined by spaces, as
+// words such as "my number" may span two cells, and finds its context
+// words.
+func (c *rowContext) lower() []byte {
+	if !c.done {
+		b := c.buf[:0]
+		for i, s := range c.cells {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendLower(b, s)
+		}
+		c.buf, c.has, c.done = b, contextKinds(b), true
+	}
+	return c.buf
+}
+
+// appendLower appends strings.ToLower(s) (unicode.ToLower of each
+// character; an invalid byte becomes U+FFFD) to b. Runs of characters
+// that stay the same are copied whole.
+func appendLower(b []byte, s string) []byte {
+	start := 0 // s[start:i] is to be copied
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c < utf8.RuneSelf:
+			if 'A' <= c && c <= 'Z' {
+				b = append(append(b, s[start:i]...), c+'a'-'A')
+				start = i + 1
+			}
+			i++
+		case c >= 0xE3 && c <= 0xE9 && i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80:
+			// U+3000–U+9FFF: CJK symbols, kana and kanji have no case.
+			i += 3
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if l := unicode.ToLower(r); l != r || r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(append(b, s[start:i]...), l)
+				start = i + size
+			}
+			i += size
+		}
+	}
+	return append(b, s[start:]...)
+}
+
+// ctxWord is a context word and the kinds (bits) it gives.
+type ctxWord struct {
+	word  string
+	kinds uint8
+}
+
+// The context words are found through their first three bytes: ctxStart
+// marks the bytes a word starts with, ctxCJK the characters of
+// U+3000–U+9FFF, and ctxSlots is an open-addressing table from the three
+// bytes to the words in ctxWords that start with them.
+var (
+	ctxStart [256]bool
+	ctxCJK   [(0xA000 - 0x3000) / 64]uint64
+	ctxSlots [256]struct {
+		key    uint32 // 0: empty
+		lo, hi uint8  // ctxWords[lo:hi]
+	}
+	ctxWords []ctxWord
+)
+
+func ctxHash(key uint32) uint32 { return key * 0x9E3779B1 >> 24 }
+
+func init() {
+	var keys []uint32
+	byKey := map[uint32][]ctxWord{}
+	for k, words := range contextWords {
+		for _, w := range words {
+			if len(w) < 3 {
+				panic("pii: context word shorter than three bytes: " + w)
+			}
+			key := uint32(w[0])<<16 | uint32(w[1])<<8 | uint32(w[2])
+			ws := byKey[key]
+			if ws == nil {
+				keys = append(keys, key)
+			}
+			i := slices.IndexFunc(ws, func(cw ctxWord) bool { return cw.word == w })
+			if i < 0 {
+				ws = append(ws, ctxWord{w, 0})
+				i = len(ws) - 1
+			}
+			ws[i].kinds |= 1 << k
+			byKey[key] = ws
+			ctxStart[w[0]] = true
+			if r, _ := utf8.DecodeRuneInString(w); r >= 0x3000 && r < 0xA000 {
+				ctxCJK[(r-0x3000)/64] |= 1 << ((r - 0x3000) % 64)
+			}
+		}
+	}
+	for _, key := range keys {
+		h := ctxHash(key)
+		for ctxSlots[h].key != 0 {
+			h = (h + 1) % uint32(len(ctxSlots))
+		}
+		lo := len(ctxWords)
+		ctxWords = append(ctxWords, byKey[key]...)
+		ctxSlots[h].key, ctxSlots[h].lo, ctxSlots[h].hi = key, uint8(lo), uint8(len(ctxWords))
+	}
+}
+
+// contextKinds reports, as bits, the kinds whose context words lower (a
+// lower-cased row, valid UTF-8) contains, in one pass over it.
+func contextKinds(lower []byte) uint8 {
+	const all = 1<<len(contextWords) - 1
+	var has uint8
+	for i := 0; i+3 <= len(lower); i++ {
+		c := lower[i]
+		if !ctxStart[c] {
+			continue
+		}
+		if c >= 0xE3 && c <= 0xE9 {
+			// U+3000–U+9FFF; not a word's first character: skip it
+			// whole.
+			if r := rune(c&0x0F)<<12 | rune(lower[i+1]&0x3F)<<6 | rune(lower[i+2]&0x3F) - 0x3000; ctxCJK[r/64]&(1<<(r%64)) == 0 {
+				i += 2
+				continue
+			}
+		}
+		key := uint32(c)<<16 | uint32(lower[i+1])<<8 | uint32(lower[i+2])
+		for h := ctxHash(key); ctxSlots[h].key != 0; h = (h + 1) % uint32(len(ctxSlots)) {
+			if ctxSlots[h].key != key {
+				continue
+			}
+			for _, w := range ctxWords[ctxSlots[h].lo:ctxSlots[h].hi] {
+				if has&w.kinds != w.kinds && hasPrefix(lower[i:], w.word) {
+					if has |= w.kinds; has == all {
+						return has
+					}
+				}
+			}
+			break
+		}
+	}
+	return has
+}
+
+func hasPrefix(b []byte, s string) bool {
+	return len(b) >= len(s) && string(b[:len(s)]) == s
 }
 
 // cell runs every detector on one normalised cell.
-func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
-	if strings.Contains(c, "://") || strings.Contains(c, "www.") {
-		c = urlRe.ReplaceAllString(c, " ")
-	}
-	digits := 0
+func (sc *Scanner) cell(c string, r *row) {
+	ctx := r.ctx
+	digits, colon, dot := 0, false, false
 	for i := 0; i < len(c); i++ {
-		if c[i] >= '0' && c[i] <= '9' {
+		switch b := c[i]; {
+		case b >= '0' && b <= '9':
 			digits++
+		case b == ':':
+			colon = true
+		case b == '.':
+			dot = true
 		}
 	}
+	if colon && strings.Contains(c, "://") || dot && strings.Contains(c, "www.") {
+		c = urlRe.ReplaceAllString(c, " ")
+		digits = countDigits(c)
+	}
+	// Masks are made only for samples.
 	if digits >= 12 {
 		valid, invalid := twelveDigits(c)
 		sc.badTwelve += invalid
@@ -431,47 +784,59 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 				// digit by chance one time in eleven.
 				continue
 			}
-			if !sc.myNums[m] {
-				sc.myNums[m] = true
-			}
+			sc.myNums[m] = true
 			if ctx.is(ctxMyNumber) {
 				sc.sum.MyNumberContext = true
 			}
-			note(MyNumber, "****-****-**"+m[10:])
+			mask := ""
+			if r.wantSample(kMyNumber) {
+				mask = "****-****-**" + m[10:]
+			}
+			r.note(kMyNumber, mask)
 		}
-		for _, m := range cards(c) {
-			sc.cards[m] = true
-			note(Card, "****-****-****-"+m[len(m)-4:])
-		}
+		sc.digits = cards(c, sc.digits, func(m []byte) {
+			if !sc.cards[string(m)] {
+				sc.cards[string(m)] = true
+			}
+			mask := ""
+			if r.wantSample(kCard) {
+				mask = "****-****-****-" + string(m[len(m)-4:])
+			}
+			r.note(kCard, mask)
+		})
 	}
 	if digits >= 9 {
-		for _, m := range phones(c) {
-			note(Phone, m)
-		}
+		sc.digits = phones(c, sc.digits, func(d []byte) {
+			mask := ""
+			if r.wantSample(kPhone) {
+				mask = maskPhone(d)
+			}
+			r.note(kPhone, mask)
+		})
 	}
 	if digits >= 7 {
 		if m := postal(c, ctx); m != "" {
-			note(Postal, m)
+			r.note(kPostal, m)
 		}
 	}
 	if digits >= 4 {
 		if m := birthDate(c, ctx); m != "" {
-			note(Birth, m)
+			r.note(kBirth, m)
 		}
 		if ctx.is(ctxID) {
 			if m := contextID(c); m != "" {
-				note(ID, m)
+				r.note(kID, m)
 			}
 		}
 	}
 	if strings.IndexByte(c, '@') > 0 {
 		for _, m := range emailRe.FindAllString(c, 4) {
-			note(Email, maskEmail(m))
+			r.note(kEmail, maskEmail(m))
 		}
 	}
 	if hasPlace(c) {
 		if m := address(c); m != "" {
-			note(Address, m)
+			r.note(kAddress, m)
 		}
 	}
 }
@@ -479,25 +844,15 @@ func (sc *Scanner) cell(c string, ctx *rowContext, note func(Kind, string)) {
 // names looks for a person's name in a cell. Row calls it only once the
 // row has another kind of identifier: a name alone makes no record, and
 // name matching (romaji above all) is the costliest detector.
-func (sc *Scanner) names(c string, ctx *rowContext, note func(Kind, string)) {
+func (sc *Scanner) names(c string, r *row) {
 	for i := 0; i < len(c); i++ {
 		if c[i] < '0' || c[i] > '9' {
-			if m := findName(c, func() bool { return ctx.is(ctxName) }); m != "" {
-				note(Name, m)
+			if m := sc.name.find(c, func() bool { return r.ctx.is(ctxName) }); m != "" {
+				r.notePair(kName, m, " **")
 			}
 			return
 		}
 	}
-}
-
-// hasAny reports whether lower (lower-cased) contains one of words.
-func hasAny(lower string, words []string) bool {
-	for _, w := range words {
-		if strings.Contains(lower, w) {
-			return true
-		}
-	}
-	return false
 }
 
 var nameContext = []string{"氏名", "名前", "患者", "様", "さん", "殿", "name"}
@@ -511,59 +866,65 @@ func maskEmail(m string) string {
 	return m[:1] + "***" + m[at:]
 }
 
-// digitRuns returns the numbers written in s as runs of digits with
-// single separators (hyphen, space, dot, parentheses) between groups,
-// each as its digits and whether it stands alone (no digit, letter or
-// separator-digit right before or after it).
-func digitRuns(s string, seps string) []string {
-	var out []string
-	b := []byte(s)
-	for i := 0; i < len(b); {
-		if !isDigitB(b[i]) {
+// digitRuns calls fn with each number written in s as a run of digits
+// with single separators (seps: hyphen, space, dot, parentheses) between
+// groups, as its digits, if it stands alone (no digit, letter or
+// separator-digit right before or after it). The digits are written to
+// buf, which it returns, and are fn's only for the call.
+func digitRuns(s, seps string, buf []byte, fn func(d []byte)) []byte {
+	for i := 0; i < len(s); {
+		if !isDigitB(s[i]) {
 			i++
 			continue
 		}
 		// Not preceded by a letter, digit, or "digit-".
-		if i > 0 && (isAlnumB(b[i-1]) || b[i-1] == '+' && !strings.Contains(seps, "+")) {
-			for i < len(b) && isAlnumB(b[i]) {
+		if i > 0 && (isAlnumB(s[i-1]) || s[i-1] == '+' && strings.IndexByte(seps, '+') < 0) {
+			for i < len(s) && isAlnumB(s[i]) {
 				i++
 			}
 			continue
 		}
 		j := i
-		var d []byte
-		for j < len(b) {
-			if isDigitB(b[j]) {
-				d = append(d, b[j])
+		d := buf[:0]
+		for j < len(s) {
+			if isDigitB(s[j]) {
+				d = append(d, s[j])
 				j++
 				continue
 			}
-			if strings.IndexByte(seps, b[j]) >= 0 && j+1 < len(b) && isDigitB(b[j+1]) {
+			if strings.IndexByte(seps, s[j]) >= 0 && j+1 < len(s) && isDigitB(s[j+1]) {
 				j++
 				continue
 			}
 			break
 		}
-		if j < len(b) && isLetterB(b[j]) {
+		buf = d
+		if j < len(s) && isLetterB(s[j]) {
 			i = j
 			continue
 		}
-		out = append(out, string(d))
+		fn(d)
 		i = j
 	}
-	return out
+	return buf
 }
 
 func isDigitB(c byte) bool  { return c >= '0' && c <= '9' }
 func isLetterB(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isAlnumB(c byte) bool  { return isDigitB(c) || isLetterB(c) }
 
+// digitText is what the number checks read: a string, or the bytes
+// digitRuns gathers.
+type digitText interface{ ~string | ~[]byte }
+
 // ValidMyNumber checks the check digit of a 12-digit individual number
 // (the formula of the Ordinance on the My Number Act, art. 5): with P(n)
 // the n-th digit counted from the right excluding the check digit, and
 // Q(n) = n+1 for n ≤ 6 and n−5 for n ≥ 7, the check digit is 0 if
 // Σ P(n)Q(n) mod 11 ≤ 1, else 11 − that remainder.
-func ValidMyNumber(d string) bool {
+func ValidMyNumber(d string) bool { return validMyNumber(d) }
+
+func validMyNumber[T digitText](d T) bool {
 	if len(d) != 12 {
 		return false
 	}
@@ -587,34 +948,48 @@ func ValidMyNumber(d string) bool {
 	if d[11] < '0' || d[11] > '9' {
 		return false
 	}
-	if strings.Count(d, d[:1]) == 12 {
+	if allSame(d) {
 		return false // 000000000000 and the like
 	}
 	return int(d[11]-'0') == check
 }
 
-// numbers finds the numbers in c that ok accepts, written with the
-// separators seps; only if there are none, spaces are taken as separators
-// too (spaced groups are common, but a space also separates two numbers).
-func numbers(c, seps, more string, ok func(string) bool) []string {
-	var out []string
-	for _, d := range digitRuns(c, seps) {
+// allSame: every byte of d is its first.
+func allSame[T digitText](d T) bool {
+	for i := 1; i < len(d); i++ {
+		if d[i] != d[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// numbers calls found with each number in c that ok accepts, written with
+// the separators seps; only if there are none, spaces are taken as
+// separators too (sepsSpace: spaced groups are common, but a space also
+// separates two numbers). buf is as for digitRuns.
+func numbers(c, seps, sepsSpace string, buf []byte, ok func([]byte) bool, found func(d []byte)) []byte {
+	n := 0
+	buf = digitRuns(c, seps, buf, func(d []byte) {
 		if ok(d) {
-			out = append(out, d)
+			n++
+			found(d)
 		}
-	}
-	if len(out) == 0 && strings.Contains(c, more) {
-		for _, d := range digitRuns(c, seps+more) {
+	})
+	if n == 0 && strings.IndexByte(c, ' ') >= 0 {
+		buf = digitRuns(c, sepsSpace, buf, func(d []byte) {
 			if ok(d) {
-				out = append(out, d)
+				found(d)
 			}
-		}
+		})
 	}
-	return out
+	return buf
 }
 
 // Luhn checks a card number's check digit.
-func Luhn(d string) bool {
+func Luhn(d string) bool { return luhn(d) }
+
+func luhn[T digitText](d T) bool {
 	sum := 0
 	double := false
 	for i := len(d) - 1; i >= 0; i-- {
@@ -632,9 +1007,19 @@ func Luhn(d string) bool {
 }
 
 // plausibleCard: a known issuer prefix with a length it issues.
-func plausibleCard(d string) bool {
+func plausibleCard[T digitText](d T) bool {
 	n := len(d)
-	p := func(s string) bool { return strings.HasPrefix(d, s) }
+	p := func(s string) bool {
+		if len(d) < len(s) {
+			return false
+		}
+		for i := 0; i < len(s); i++ {
+			if d[i] != s[i] {
+				return false
+			}
+		}
+		return true
+	}
 	p2 := atoi(d[:2])
 	p4 := atoi(d[:4])
 	switch {
@@ -658,7 +1043,7 @@ func plausibleCard(d string) bool {
 	return false
 }
 
-func atoi(s string) int {
+func atoi[T digitText](s T) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		n = n*10 + int(s[i]-'0')
@@ -666,50 +1051,44 @@ func atoi(s string) int {
 	return n
 }
 
-func cards(c string) []string {
-	return numbers(c, "-", " ", func(d string) bool {
-		return len(d) >= 13 && len(d) <= 19 && plausibleCard(d) && Luhn(d) && strings.Count(d, d[:1]) != len(d)
-	})
+func cards(c string, buf []byte, found func(d []byte)) []byte {
+	return numbers(c, "-", "- ", buf, func(d []byte) bool {
+		return len(d) >= 13 && len(d) <= 19 && plausibleCard(d) && luhn(d) && !allSame(d)
+	}, found)
 }
+
+// plus81 writes +81 as the leading 0 it stands for.
+var plus81 = strings.NewReplacer("+81 (0)", "0", "+81(0)", "0", "+81-", "0", "+81 ", "0", "+81", "0")
 
 // phones finds Japanese phone numbers: mobile and IP (070/080/090/050/
 // 020/060, 11 digits), fixed lines and free dial (10 digits from 0), and
-// the same with +81 instead of the leading 0. Masked as 090-****-5678.
-func phones(c string) []string {
-	var out []string
-	s := c
-	if strings.Contains(s, "+81") {
-		s = strings.NewReplacer("+81 (0)", "0", "+81(0)", "0", "+81-", "0", "+81 ", "0", "+81", "0").Replace(s)
+// the same with +81 instead of the leading 0, and calls found with the
+// digits of each.
+func phones(c string, buf []byte, found func(d []byte)) []byte {
+	if strings.Contains(c, "+81") {
+		c = plus81.Replace(c)
 	}
-	for _, d := range numbers(s, "-().", " ", isPhone) {
-		out = append(out, maskPhone(d))
-	}
-	return out
+	return numbers(c, "-().", "-(). ", buf, isPhone, found)
 }
 
-func isPhone(d string) bool {
+func isPhone(d []byte) bool {
 	if len(d) < 10 || len(d) > 11 || d[0] != '0' || d[1] == '0' {
 		return false
 	}
+	// 070, 080, 090, 050, 020, 060 (and 0800) start mobile, IP and
+	// free-dial numbers of eleven digits.
+	mobile := d[2] == '0' && (d[1] == '7' || d[1] == '8' || d[1] == '9' || d[1] == '5' || d[1] == '2' || d[1] == '6')
 	if len(d) == 11 {
-		switch d[:3] {
-		case "070", "080", "090", "050", "020", "060":
-			return true
-		}
-		return strings.HasPrefix(d, "0800")
+		return mobile
 	}
-	switch d[:3] {
-	case "070", "080", "090", "050", "020", "060":
-		return false
-	}
-	return true
+	return !mobile
 }
 
-func maskPhone(d string) string {
+func maskPhone(d []byte) string {
 	if d[2] == '0' {
-		return d[:3] + "-****-" + d[len(d)-4:]
+		return string(d[:3]) + "-****-" + string(d[len(d)-4:])
 	}
-	return d[:2] + "-****-" + d[len(d)-4:]
+	return string(d[:2]) + "-****-" + string(d[len(d)-4:])
 }
 
 var (
@@ -726,17 +1105,20 @@ func postal(c string, ctx *rowContext) string {
 			return "〒" + m[1] + "-****"
 		}
 	}
-	// ddd-dddd standing alone (no digit or hyphen on either side).
-	for i := 0; i+8 <= len(c); i++ {
-		if c[i+3] != '-' || !allDigits(c[i:i+3]) || !allDigits(c[i+4:i+8]) {
-			continue
+	// ddd-dddd standing alone (no digit or hyphen on either side),
+	// looked for at each hyphen.
+	for h := strings.IndexByte(c, '-'); h >= 0; {
+		if i := h - 3; i >= 0 && i+8 <= len(c) && allDigits(c[i:i+3]) && allDigits(c[i+4:i+8]) &&
+			!(i > 0 && (isDigitB(c[i-1]) || c[i-1] == '-') || i+8 < len(c) && (isDigitB(c[i+8]) || c[i+8] == '-')) {
+			if ctx.is(ctxPostal) || prefectureIndex(strings.TrimLeft(c[i+8:], " ")) >= 0 {
+				return "〒" + c[i:i+3] + "-****"
+			}
 		}
-		if i > 0 && (isDigitB(c[i-1]) || c[i-1] == '-') || i+8 < len(c) && (isDigitB(c[i+8]) || c[i+8] == '-') {
-			continue
+		next := strings.IndexByte(c[h+1:], '-')
+		if next < 0 {
+			break
 		}
-		if ctx.is(ctxPostal) || prefectureAt(strings.TrimLeft(c[i+8:], " ")) != "" {
-			return "〒" + c[i:i+3] + "-****"
-		}
+		h += 1 + next
 	}
 	return ""
 }
@@ -755,14 +1137,30 @@ var prefectures = []string{"北海道", "青森県", "岩手県", "宮城県", "
 	"愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県",
 	"山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県"}
 
-func prefectureAt(s string) string {
-	for _, p := range prefectures {
-		if strings.HasPrefix(s, p) {
-			return p
+// prefectureIndex is the index in prefectures of the one s starts with, or
+// -1. (No prefecture's name starts another's.)
+func prefectureIndex(s string) int {
+	if len(s) < 6 {
+		return -1
+	}
+	for _, i := range prefecturesByFirst[s[:3]] {
+		if strings.HasPrefix(s, prefectures[i]) {
+			return i
 		}
 	}
-	return ""
+	return -1
 }
+
+// prefecturesByFirst indexes prefectures by their first character;
+// prefectureMasks are their masked forms.
+var prefecturesByFirst, prefectureMasks = func() (map[string][]int, []string) {
+	by, masks := map[string][]int{}, make([]string, len(prefectures))
+	for i, p := range prefectures {
+		by[p[:3]] = append(by[p[:3]], i)
+		masks[i] = p + "***"
+	}
+	return by, masks
+}()
 
 var (
 	// A prefecture followed, within a dozen characters, by a city, ward,
@@ -817,7 +1215,7 @@ func birthDate(c string, ctx *rowContext) string {
 
 // parseDate finds a plausible date in c and returns it masked.
 func parseDate(c string) (string, bool) {
-	if strings.ContainsAny(c, "MTSHR明大昭平令") {
+	if mayHaveEra(c) {
 		if m, ok := parseWareki(c); ok {
 			return m, true
 		}
@@ -827,7 +1225,7 @@ func parseDate(c string) (string, bool) {
 	// hold the readers to.
 	if y, mo, d, ok := findSeireki(c); ok {
 		if mo >= 1 && mo <= 12 && d >= 1 && d <= 31 {
-			return y[:2] + "**年**月**日", true
+			return centuryMask(y), true
 		}
 	}
 	return "", false
@@ -836,10 +1234,51 @@ func parseDate(c string) (string, bool) {
 func parseWareki(c string) (string, bool) {
 	if era, mo, d, ok := findWareki(c); ok {
 		if mo >= 1 && mo <= 12 && d >= 1 && d <= 31 {
+			for i, e := range eras {
+				if e == era {
+					return eraMasks[i], true
+				}
+			}
 			return era + "**年**月**日", true
 		}
 	}
 	return "", false
+}
+
+// centuryMask is a date of birth in year y (19xx or 20xx) masked.
+func centuryMask(y string) string {
+	switch y[:2] {
+	case "19":
+		return "19**年**月**日"
+	case "20":
+		return "20**年**月**日"
+	}
+	return y[:2] + "**年**月**日"
+}
+
+// eraMasks are the masked dates of birth of each era in eras.
+var eraMasks = func() []string {
+	m := make([]string, len(eras))
+	for i, e := range eras {
+		m[i] = e + "**年**月**日"
+	}
+	return m
+}()
+
+// mayHaveEra is strings.ContainsAny(c, "MTSHR明大昭平令"): c has an era's
+// initial or the first character of its name.
+func mayHaveEra(c string) bool {
+	for i := 0; i < len(c); i++ {
+		switch c[i] {
+		case 'M', 'T', 'S', 'H', 'R':
+			return true
+		case 0xE4, 0xE5, 0xE6:
+			if hasAt(c, i, "明") || hasAt(c, i, "大") || hasAt(c, i, "昭") || hasAt(c, i, "平") || hasAt(c, i, "令") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // findSeireki is seirekiRe.FindStringSubmatch: the leftmost year 19xx or
@@ -867,6 +1306,11 @@ var eras = []string{"明治", "大正", "昭和", "平成", "令和", "M", "T", 
 // findSeireki.
 func findWareki(c string) (era string, month, day int, ok bool) {
 	for i := 0; i < len(c); i++ {
+		switch c[i] {
+		case 'M', 'T', 'S', 'H', 'R', 0xE4, 0xE5, 0xE6: // the eras' first bytes
+		default:
+			continue
+		}
 		for _, e := range eras {
 			if !strings.HasPrefix(c[i:], e) {
 				continue
@@ -974,11 +1418,28 @@ func contextID(c string) string {
 		if i < 0 {
 			continue
 		}
-		if m := idValueRe.FindStringSubmatch(c[i+len(w):]); m != nil && strings.ContainsAny(m[1], "0123456789") {
+		end := i + len(w)
+		if lc != c {
+			end = lowerOffset(c, end)
+		}
+		if m := idValueRe.FindStringSubmatch(c[end:]); m != nil && strings.ContainsAny(m[1], "0123456789") {
 			return maskID(m[1])
 		}
 	}
 	return ""
+}
+
+// lowerOffset is the offset in s of offset n in strings.ToLower(s): the
+// two differ where lower-casing changes a rune's length (Ⱥ, 2 bytes,
+// becomes ⱥ, 3; İ, 2, becomes i) or replaces an invalid byte.
+func lowerOffset(s string, n int) int {
+	j, l := 0, 0
+	for l < n && j < len(s) {
+		r, size := utf8.DecodeRuneInString(s[j:])
+		l += utf8.RuneLen(unicode.ToLower(r))
+		j += size
+	}
+	return j
 }
 
 func maskID(v string) string {
@@ -988,14 +1449,16 @@ func maskID(v string) string {
 	return v[:2] + strings.Repeat("*", min(len(v)-2, 8))
 }
 
-// headerKinds recognises a header row: cells that name a kind.
-func headerKinds(cells []string) map[int]Kind {
-	var h map[int]Kind
+// headerKinds recognises a header row: cells that name a kind. It
+// returns the kind of each column (an index into Kinds, or -1), or nil if
+// no cell names one.
+func headerKinds(cells []string) []int8 {
+	var h []int8
 	n := 0
 	for _, c := range cells {
 		// Column names carry no numbers: a row with a phone number or
 		// a date in it is data, whatever words it has.
-		if len(onlyDigits(c)) >= 4 {
+		if countDigits(c) >= 4 {
 			return nil
 		}
 		if c != "" {
@@ -1011,33 +1474,57 @@ func headerKinds(cells []string) map[int]Kind {
 		}
 		if k, ok := headerKind(c); ok {
 			if h == nil {
-				h = map[int]Kind{}
+				h = make([]int8, len(cells))
+				for j := range h {
+					h[j] = -1
+				}
 			}
-			h[i] = k
+			h[i] = int8(k)
 		}
 	}
 	return h
 }
 
+// namedColumns counts the columns h (from headerKinds) names.
+func namedColumns(h []int8) int {
+	n := 0
+	for _, k := range h {
+		if k >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if isDigitB(s[i]) {
+			n++
+		}
+	}
+	return n
+}
+
 var headerWords = []struct {
-	kind  Kind
+	kind  int
 	words []string
 	exact []string
 }{
-	{MyNumber, []string{"個人番号", "マイナンバー", "my number"}, nil},
-	{ID, idWords, []string{"id", "no", "番号"}},
-	{Birth, []string{"生年月日", "誕生日", "birth", "dob", "生年", "bday"}, nil},
-	{Postal, []string{"郵便番号", "〒", "zip", "postal", "postcode"}, nil},
-	{Address, []string{"住所", "所在地", "address", "現住所", "居所", "番地", "市区町村"}, nil},
-	{Email, []string{"メール", "mail", "e-mail"}, nil},
-	{Phone, []string{"電話", "tel", "携帯", "phone", "mobile", "連絡先", "fax"}, nil},
-	{Name, []string{"氏名", "名前", "患者名", "顧客名", "社員名", "職員名", "利用者名", "受診者名", "お名前",
+	{kMyNumber, []string{"個人番号", "マイナンバー", "my number"}, nil},
+	{kID, idWords, []string{"id", "no", "番号"}},
+	{kBirth, []string{"生年月日", "誕生日", "birth", "dob", "生年", "bday"}, nil},
+	{kPostal, []string{"郵便番号", "〒", "zip", "postal", "postcode"}, nil},
+	{kAddress, []string{"住所", "所在地", "address", "現住所", "居所", "番地", "市区町村"}, nil},
+	{kEmail, []string{"メール", "mail", "e-mail"}, nil},
+	{kPhone, []string{"電話", "tel", "携帯", "phone", "mobile", "連絡先", "fax"}, nil},
+	{kName, []string{"氏名", "名前", "患者名", "顧客名", "社員名", "職員名", "利用者名", "受診者名", "お名前",
 		"宛名", "会員名", "契約者名", "加入者名", "被保険者名", "申込者名", "参加者名", "受講者名", "入居者名", "保護者名", "生徒名", "児童名", "学生名",
 		"kana", "furigana", "フリガナ", "ふりがな", "カナ", "full name", "fullname", "given name", "family name", "first name", "last name", "surname"},
 		[]string{"姓", "名", "name", "姓名", "名字", "苗字", "fn", "患者", "契約者", "担当者", "申込者", "利用者", "受診者", "入居者", "参加者", "保護者"}},
 }
 
-func headerKind(c string) (Kind, bool) {
+func headerKind(c string) (int, bool) {
 	lc := strings.ToLower(strings.Trim(c, " :：*※()（）[]【】"))
 	if strings.Contains(lc, " ") && !strings.ContainsFunc(lc, func(r rune) bool { return r >= 'a' && r <= 'z' }) {
 		lc = strings.ReplaceAll(lc, " ", "") // 氏　名, spaced to line up
@@ -1045,8 +1532,8 @@ func headerKind(c string) (Kind, bool) {
 	for _, hw := range headerWords {
 		for _, w := range hw.exact {
 			if lc == w {
-				if hw.kind == ID {
-					return "", false // too vague alone
+				if hw.kind == kID {
+					return 0, false // too vague alone
 				}
 				return hw.kind, true
 			}
@@ -1057,73 +1544,123 @@ func headerKind(c string) (Kind, bool) {
 			}
 		}
 	}
-	return "", false
+	return 0, false
 }
 
-// columnValue decides whether a cell under a header of kind k is such a
-// value, and returns it masked.
-func columnValue(k Kind, c string) string {
+// columnValue decides whether a cell under a header of kind k (an index
+// into Kinds) is such a value, and returns it masked (as a+b; for some
+// kinds only if mask is set).
+func columnValue(k int, c string, mask bool) (a, b string, ok bool) {
 	switch k {
-	case Name:
-		n := utf8.RuneCountInString(c)
-		if n < 2 || n > 30 || strings.ContainsAny(c, "0123456789@") {
-			return ""
+	case kName:
+		// Two to thirty characters (counted only where the length in
+		// bytes leaves a doubt).
+		if len(c) <= 4*2 || len(c) > 30 {
+			if n := utf8.RuneCountInString(c); n < 2 || n > 30 {
+				return "", "", false
+			}
+		}
+		space := -1
+		for i := 0; i < len(c); i++ {
+			switch b := c[i]; {
+			case b >= '0' && b <= '9', b == '@':
+				return "", "", false
+			case space < 0 && (b == ' ' || b == 0xE3 && hasAt(c, i, "\u3000")):
+				space = i
+			}
 		}
 		// The column says it is a name: the mask keeps the family name
 		// when a space marks it, else the first character.
-		if i := strings.IndexAny(c, " \u3000"); i > 0 {
-			return c[:i] + " **"
+		if space > 0 {
+			return c[:space], " **", true
 		}
-		r, _ := utf8.DecodeRuneInString(c)
-		return string(r) + " **"
-	case Phone:
-		d := onlyDigits(c)
-		if len(d) >= 9 && len(d) <= 13 {
-			return d[:min(3, len(d))] + "-****-" + d[len(d)-4:]
+		return firstRunes(c, 1), " **", true
+	case kPhone:
+		n, d := digitEnds(c)
+		if n >= 9 && n <= 13 {
+			if !mask {
+				return "", "", true
+			}
+			return string(d[:3]) + "-****-" + string(d[3:]), "", true
 		}
-	case Birth:
+	case kBirth:
 		if m, ok := parseDate(c); ok {
-			return m
+			return m, "", true
 		}
 		if m := yearLastDate(c); m != "" {
-			return m
+			return m, "", true
 		}
-		d := onlyDigits(c)
-		if len(d) == 8 && (d[:2] == "19" || d[:2] == "20") {
-			return d[:2] + "**年**月**日"
+		n, d := digitEnds(c)
+		if n == 8 && (d[0] == '1' && d[1] == '9' || d[0] == '2' && d[1] == '0') {
+			return centuryMask(string(d[:2])), "", true
 		}
 		// An Excel date serial (1900 system): 1920–2030.
-		if len(d) == 5 && d == c && atoi(d) >= 7300 && atoi(d) <= 47500 {
-			return "****年**月**日"
+		if n == 5 && len(c) == 5 && atoi(c) >= 7300 && atoi(c) <= 47500 {
+			return "****年**月**日", "", true
 		}
-	case Address:
-		if utf8.RuneCountInString(c) >= 4 && !strings.ContainsAny(c, "@") {
-			if p := prefectureAt(c); p != "" {
-				return p + "***"
+	case kAddress:
+		if (len(c) >= 4*4 || utf8.RuneCountInString(c) >= 4) && strings.IndexByte(c, '@') < 0 {
+			if p := prefectureIndex(c); p >= 0 {
+				return prefectureMasks[p], "", true
 			}
-			r := []rune(c)
-			return string(r[:2]) + "***"
+			return firstRunes(c, 2), "***", true
 		}
-	case Postal:
-		d := onlyDigits(c)
-		if len(d) == 7 {
-			return "〒" + d[:3] + "-****"
+	case kPostal:
+		n, d := digitEnds(c)
+		if n == 7 {
+			return "〒" + string(d[:3]) + "-****", "", true
 		}
-	case Email:
+	case kEmail:
 		if m := emailRe.FindString(c); m != "" {
-			return maskEmail(m)
+			return maskEmail(m), "", true
 		}
-	case MyNumber:
+	case kMyNumber:
 		d := onlyDigits(c)
 		if ValidMyNumber(d) {
-			return "****-****-**" + d[10:]
+			return "****-****-**" + d[10:], "", true
 		}
-	case ID:
-		if len(c) >= 3 && len(c) <= 24 && strings.ContainsAny(c, "0123456789") && !strings.ContainsAny(c, " @") {
-			return maskID(c)
+	case kID:
+		if len(c) >= 3 && len(c) <= 24 && countDigits(c) > 0 && strings.IndexByte(c, ' ') < 0 && strings.IndexByte(c, '@') < 0 {
+			if !mask {
+				return "", "", true
+			}
+			return maskID(c), "", true
 		}
 	}
-	return ""
+	return "", "", false
+}
+
+// firstRunes is string([]rune(c)[:n]) (c has n characters or more): a
+// substring where they are valid UTF-8.
+func firstRunes(c string, n int) string {
+	j := 0
+	for range n {
+		r, size := utf8.DecodeRuneInString(c[j:])
+		if r == utf8.RuneError && size == 1 {
+			return string([]rune(c)[:n])
+		}
+		j += size
+	}
+	return c[:j]
+}
+
+// digitEnds counts the digits in s and returns the first three and the
+// last four of them (d[:3] and d[3:], when there are seven or more).
+func digitEnds(s string) (n int, d [7]byte) {
+	var last [4]byte
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; isDigitB(b) {
+			if n < 3 {
+				d[n] = b
+			}
+			last[n%4] = b
+			n++
+		}
+	}
+	for i := max(n-4, 0); i < n; i++ {
+		d[min(n, 3)+i-max(n-4, 0)] = last[i%4]
+	}
+	return n, d
 }
 
 func onlyDigits(s string) string {

@@ -178,3 +178,21 @@ func TestDataRowIsNoHeader(t *testing.T) {
 		t.Errorf("records %d: %+v", s.Records, s)
 	}
 }
+
+// TestContextIDAfterCasedText: an ID is read right after its label even
+// when lower-casing the cell changes the length of text before it (Ⱥ
+// becomes the longer ⱥ, İ the shorter i); the offset in the lower-cased
+// cell once ran past the end of the cell.
+func TestContextIDAfterCasedText(t *testing.T) {
+	t.Parallel()
+	for _, line := range []string{"ȺȺȺȺȺȺȺȺ社員番号 A1234", "İİİİİİİİ社員番号 A1234", "\xff\xff\xff\xff社員番号 A1234"} {
+		s := Scan([][]string{{line}}, false)
+		if s.Found[ID] != 1 || len(s.Samples) != 1 || s.Samples[0].Masked != "A1***" {
+			t.Errorf("%q: %+v", line, s)
+		}
+	}
+	// The label at the end of the cell: nothing after it.
+	if s := Scan([][]string{{"1234 ȺȺȺȺȺȺȺȺ社員番号"}}, false); s.Found[ID] != 0 {
+		t.Errorf("%+v", s)
+	}
+}

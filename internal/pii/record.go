@@ -1,10 +1,6 @@
 package pii
 
-import (
-	"strings"
-
-	"github.com/egressguard/egressguard/internal/textnorm"
-)
+import "bytes"
 
 // A row makes a person record when it holds two or more kinds of
 // identifier; recordKinds counts them as a record does. A postal code and
@@ -14,44 +10,36 @@ import (
 // to an address or a telephone number alone (a company's history, an old
 // catalogue).
 func recordKinds(kinds *[numKinds]bool, nk int, bareBirth bool) int {
-	if kinds[kindIndex[Postal]] && kinds[kindIndex[Address]] {
+	if kinds[kPostal] && kinds[kAddress] {
 		nk--
 	}
-	if bareBirth && kinds[kindIndex[Birth]] && !kinds[kindIndex[Name]] {
+	if bareBirth && kinds[kBirth] && !kinds[kName] {
 		nk--
 	}
 	return nk
 }
 
-var kindIndex = func() map[Kind]int {
-	m := map[Kind]int{}
-	for i, k := range Kinds {
-		m[k] = i
-	}
-	return m
-}()
-
 // person: a row with two kinds of identifier or more is a person record
 // unless it is an organisation's (organisationRow) or a block of fields
 // without a name (blocks.go).
-func (sc *Scanner) person(kinds *[numKinds]bool, line string) bool {
-	if sc.multiBlock && !kinds[kindIndex[Name]] {
+func (sc *Scanner) person(r *row) bool {
+	if sc.multiBlock && !r.kinds[kName] {
 		return false
 	}
-	return !organisationRow(kinds, line)
+	return !organisationRow(r)
 }
 
 // organisationRow: a row in which no person's name was found but which
 // names a company, branch, office or institution is that organisation's
 // contact data (a branch list with addresses and telephone numbers, a
 // supplier list), not a person's.
-func organisationRow(kinds *[numKinds]bool, line string) bool {
-	if kinds[kindIndex[Name]] {
+func organisationRow(r *row) bool {
+	if r.kinds[kName] {
 		return false
 	}
-	lower := textnorm.Lower(line)
+	lower := r.ctx.lower()
 	for _, w := range organisationWords {
-		if strings.Contains(lower, w) {
+		if bytes.Contains(lower, []byte(w)) {
 			return true
 		}
 	}
@@ -76,7 +64,7 @@ const maxHeaderRow = 10
 // header was found yet within the first rows, or the header found is the
 // row right above (the upper row of a header in two rows).
 func (sc *Scanner) mayBeHeader() bool {
-	if !sc.headerOK {
+	if sc.header == nil {
 		return sc.rows <= maxHeaderRow
 	}
 	return sc.rows == sc.headerAt+1
