@@ -25,11 +25,19 @@ func NormalizeMailbox(addr string) string {
 		return ""
 	}
 	local, domain := a[:at], a[at+1:]
-	if len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
-		local = strings.ReplaceAll(local[1:len(local)-1], `\`, "")
-	}
-	if i := strings.IndexByte(local, '+'); i > 0 {
-		local = local[:i]
+	// Quotes and a subaddress come off until neither is left: cutting
+	// "0"+x at the '+' leaves "0", itself quoted.
+	for {
+		prev := local
+		if len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
+			local = strings.ReplaceAll(local[1:len(local)-1], `\`, "")
+		}
+		if i := strings.IndexByte(local, '+'); i > 0 {
+			local = local[:i]
+		}
+		if local == prev {
+			break
+		}
 	}
 	local = strings.ToLower(local)
 	if local == "" || strings.ContainsAny(local, " \t\r\n<>") {
