@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -35,7 +36,7 @@ func (sc *Scanner) inBlock(line string) bool {
 		sc.flushBlock()
 		return false
 	}
-	if len(sc.block) >= maxBlock || containsString(sc.blockLabels, label) {
+	if len(sc.block) >= maxBlock || slices.Contains(sc.blockLabels, label) {
 		sc.flushBlock()
 	}
 	sc.block = append(sc.block, line)
@@ -71,15 +72,6 @@ func (sc *Scanner) flushBlock() {
 	sc.header, sc.multiBlock = header, len(cells) > 1
 	sc.scan(cells, false)
 	sc.header, sc.rows, sc.multiBlock = saved, savedRows, false
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fieldLabel returns the label of a line "label：value", "label: value" or
